@@ -1,0 +1,378 @@
+//! The access-control tables in memory, and the samod `SharePolicy` built on them.
+//!
+//! The tables in SQLite are the truth; this cache mirrors them so that the share
+//! policy answers without I/O. Every change bumps a generation, and each open
+//! policy stream re-decides, so a revoked device stops receiving at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use fieldbook_shared::access::{Access, Assignment, Viewer, book_access, customer_access};
+use fieldbook_shared::vocab::Role;
+use futures::Stream;
+use rusqlite::Connection;
+use samod::{DocumentId, PeerId, ShareConfig, SharePolicy};
+use tokio::sync::watch;
+
+use crate::db::Db;
+use crate::error::ServerError;
+
+/// A user as access control sees them.
+#[derive(Debug, Clone)]
+pub struct UserAcl {
+    pub username: String,
+    pub role: Role,
+    pub unit: String,
+    pub disabled: bool,
+}
+
+#[derive(Default)]
+struct Tables {
+    users: HashMap<i64, UserAcl>,
+    /// Unit code -> parent code.
+    units: HashMap<String, Option<String>>,
+    /// Authenticated sync peers -> user.
+    peers: HashMap<String, i64>,
+    customers: HashMap<String, Assignment>,
+    books: HashMap<String, i64>,
+    claims: HashMap<String, i64>,
+}
+
+/// The shared access-control cache.
+#[derive(Clone)]
+pub struct Acl {
+    tables: Arc<RwLock<Tables>>,
+    generation: Arc<watch::Sender<u64>>,
+}
+
+impl Acl {
+    /// Loads the cache from the database.
+    pub fn load(conn: &Connection) -> Result<Self, ServerError> {
+        let acl = Acl {
+            tables: Arc::default(),
+            generation: Arc::new(watch::channel(0).0),
+        };
+        acl.reload(conn)?;
+        Ok(acl)
+    }
+
+    /// Re-reads every table (after an admin change) and wakes the policy streams.
+    pub fn reload(&self, conn: &Connection) -> Result<(), ServerError> {
+        let mut t = Tables::default();
+        let mut stmt =
+            conn.prepare("SELECT id, username, role, unit, disabled, book_doc FROM users")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            let role: String = r.get(2)?;
+            t.users.insert(
+                id,
+                UserAcl {
+                    username: r.get(1)?,
+                    role: Role::parse(&role),
+                    unit: r.get(3)?,
+                    disabled: r.get::<_, i64>(4)? != 0,
+                },
+            );
+            if let Some(book) = r.get::<_, Option<String>>(5)? {
+                t.books.insert(book, id);
+            }
+        }
+        let mut stmt = conn.prepare("SELECT code, parent FROM units")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            t.units.insert(r.get(0)?, r.get(1)?);
+        }
+        let mut stmt =
+            conn.prepare("SELECT doc_id, primary_user, assistant_user, unit FROM customers")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            t.customers.insert(
+                r.get(0)?,
+                Assignment {
+                    primary: r.get(1)?,
+                    assistant: r.get(2)?,
+                    unit: r.get(3)?,
+                },
+            );
+        }
+        let mut stmt = conn.prepare("SELECT doc_id, user_id FROM claims")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            t.claims.insert(r.get(0)?, r.get(1)?);
+        }
+        {
+            let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
+            // Peers are bound by live connections, not stored: keep them.
+            t.peers = std::mem::take(&mut tables.peers);
+            *tables = t;
+        }
+        self.bump();
+        Ok(())
+    }
+
+    fn bump(&self) {
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    fn write(&self, f: impl FnOnce(&mut Tables)) {
+        f(&mut self.tables.write().unwrap_or_else(|e| e.into_inner()));
+        self.bump();
+    }
+
+    /// Binds an authenticated sync peer id to its user.
+    pub fn bind_peer(&self, peer: &str, user_id: i64) {
+        self.write(|t| {
+            t.peers.insert(peer.to_string(), user_id);
+        });
+    }
+
+    /// Records a registered customer's assignment (and drops its claim).
+    pub fn set_customer(&self, doc_id: &str, assignment: Assignment) {
+        self.write(|t| {
+            t.claims.remove(doc_id);
+            t.customers.insert(doc_id.to_string(), assignment);
+        });
+    }
+
+    /// Records a user's book document.
+    pub fn set_book(&self, doc_id: &str, user_id: i64) {
+        self.write(|t| {
+            t.books.insert(doc_id.to_string(), user_id);
+        });
+    }
+
+    /// Records a user (new, or changed by an admin).
+    pub fn set_user(&self, user_id: i64, user: UserAcl) {
+        self.write(|t| {
+            t.users.insert(user_id, user);
+        });
+    }
+
+    /// Records a unit of the org tree.
+    pub fn set_unit(&self, code: &str, parent: Option<String>) {
+        self.write(|t| {
+            t.units.insert(code.to_string(), parent);
+        });
+    }
+
+    fn drop_claim(&self, doc_id: &str) {
+        self.write(|t| {
+            t.claims.remove(doc_id);
+        });
+    }
+
+    /// The user a sync peer is bound to.
+    pub fn user_of_peer(&self, peer: &str) -> Option<i64> {
+        self.tables
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .peers
+            .get(peer)
+            .copied()
+    }
+
+    /// The user who holds an unregistered document, if any.
+    pub fn claimant(&self, doc_id: &str) -> Option<i64> {
+        self.tables
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .claims
+            .get(doc_id)
+            .copied()
+    }
+
+    /// Whether `doc_id` is a user's book.
+    pub fn is_book(&self, doc_id: &str) -> bool {
+        self.tables
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .books
+            .contains_key(doc_id)
+    }
+
+    /// The assignment of a registered customer.
+    pub fn assignment(&self, doc_id: &str) -> Option<Assignment> {
+        self.tables
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .customers
+            .get(doc_id)
+            .cloned()
+    }
+
+    /// The user's access to a document, the claim rule included.
+    pub fn access(&self, user_id: i64, doc_id: &str) -> Access {
+        self.tables
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .access(user_id, doc_id)
+    }
+
+    /// The registered customers `user_id` may open, sorted by document id.
+    pub fn visible_customers(&self, user_id: i64) -> Vec<String> {
+        let t = self.tables.read().unwrap_or_else(|e| e.into_inner());
+        let mut docs: Vec<String> = t
+            .customers
+            .keys()
+            .filter(|d| t.access(user_id, d) != Access::None)
+            .cloned()
+            .collect();
+        docs.sort();
+        docs
+    }
+
+    /// Users whose book should list `doc_id` (everyone who may open it).
+    pub fn users_who_see(&self, doc_id: &str) -> Vec<i64> {
+        let t = self.tables.read().unwrap_or_else(|e| e.into_inner());
+        let mut users: Vec<i64> = t
+            .users
+            .keys()
+            .copied()
+            .filter(|u| t.access(*u, doc_id) != Access::None)
+            .collect();
+        users.sort();
+        users
+    }
+
+    /// Decides, for a document nobody holds yet, whether `peer` may create it: the
+    /// first active user to sync an unknown document holds it until it registers.
+    fn decide(&self, doc_id: &str, peer: &str) -> (Access, Option<i64>) {
+        {
+            let t = self.tables.read().unwrap_or_else(|e| e.into_inner());
+            let Some(&user) = t.peers.get(peer) else {
+                return (Access::None, None);
+            };
+            if t.customers.contains_key(doc_id)
+                || t.books.contains_key(doc_id)
+                || t.claims.contains_key(doc_id)
+            {
+                return (t.access(user, doc_id), None);
+            }
+            if t.users.get(&user).is_none_or(|u| u.disabled) {
+                return (Access::None, None);
+            }
+        }
+        let user = self.user_of_peer(peer).unwrap_or_default();
+        let mut t = self.tables.write().unwrap_or_else(|e| e.into_inner());
+        // Re-check under the write lock: another peer may have claimed it meanwhile.
+        if let Some(&holder) = t.claims.get(doc_id) {
+            return (
+                if holder == user {
+                    Access::Write
+                } else {
+                    Access::None
+                },
+                None,
+            );
+        }
+        t.claims.insert(doc_id.to_string(), user);
+        (Access::Write, Some(user))
+    }
+}
+
+impl Tables {
+    fn is_within(&self, unit: &str, ancestor: &str) -> bool {
+        let mut cur = Some(unit.to_string());
+        let mut hops = 0;
+        while let Some(u) = cur {
+            if u == ancestor {
+                return true;
+            }
+            hops += 1;
+            if hops > 64 {
+                return false; // a cycle in the org tree: deny rather than loop
+            }
+            cur = self.units.get(&u).cloned().flatten();
+        }
+        false
+    }
+
+    fn access(&self, user_id: i64, doc_id: &str) -> Access {
+        let Some(user) = self.users.get(&user_id) else {
+            return Access::None;
+        };
+        if user.disabled {
+            return Access::None;
+        }
+        let viewer = Viewer {
+            user_id,
+            role: &user.role,
+            unit: &user.unit,
+        };
+        if let Some(owner) = self.books.get(doc_id) {
+            return book_access(viewer, *owner);
+        }
+        if let Some(a) = self.customers.get(doc_id) {
+            return customer_access(viewer, a, |u, anc| self.is_within(u, anc));
+        }
+        match self.claims.get(doc_id) {
+            Some(&holder) if holder == user_id => Access::Write,
+            _ => Access::None,
+        }
+    }
+}
+
+fn share_config(access: Access) -> ShareConfig {
+    // The server never pushes documents unasked: a device asks for what its book lists.
+    match access {
+        Access::None => ShareConfig::none(),
+        Access::Read => ShareConfig::read_only().with_announce(false),
+        Access::Write => ShareConfig::read_write().with_announce(false),
+    }
+}
+
+/// The share policy: decisions from [`Acl`], re-decided whenever it changes.
+#[derive(Clone)]
+pub struct Policy {
+    pub acl: Acl,
+    /// Where a new claim is written before the claimant may send the document.
+    pub db: Db,
+}
+
+impl SharePolicy for Policy {
+    fn share(
+        &self,
+        doc_id: DocumentId,
+        peer_id: PeerId,
+    ) -> impl Stream<Item = ShareConfig> + Send + 'static {
+        let acl = self.acl.clone();
+        let db = self.db.clone();
+        let doc = doc_id.to_string();
+        let peer = peer_id.to_string();
+        let generation = self.acl.generation.subscribe();
+        futures::stream::unfold((true, generation), move |(first, mut generation)| {
+            let acl = acl.clone();
+            let db = db.clone();
+            let doc = doc.clone();
+            let peer = peer.clone();
+            async move {
+                if !first && generation.changed().await.is_err() {
+                    return None;
+                }
+                generation.borrow_and_update();
+                let (mut access, claimed) = acl.decide(&doc, &peer);
+                if let Some(user) = claimed {
+                    // Durable before the document's content is accepted, so a crash
+                    // cannot leave a stored document that nobody holds.
+                    let doc_id = doc.clone();
+                    let stored = db
+                        .call(move |c| {
+                            c.execute(
+                                "INSERT OR IGNORE INTO claims (doc_id, user_id, claimed_at) VALUES (?1, ?2, ?3)",
+                                rusqlite::params![doc_id, user, crate::now()],
+                            )?;
+                            Ok(())
+                        })
+                        .await;
+                    if let Err(e) = stored {
+                        tracing::error!(error = %e, doc = %doc, "could not record a claim; refusing the document");
+                        acl.drop_claim(&doc);
+                        access = Access::None;
+                    }
+                }
+                Some((share_config(access), (false, generation)))
+            }
+        })
+    }
+}

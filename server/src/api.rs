@@ -1,0 +1,141 @@
+//! REST handlers: short functions over extractors; `ServerError` picks statuses.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::response::{AppendHeaders, IntoResponse};
+use fieldbook_shared::api::{CustomerSummary, LoginRequest, LoginResponse, Me};
+use fieldbook_shared::vocab::{Line, Nature};
+use rusqlite::OptionalExtension;
+
+use crate::app::AppState;
+use crate::auth::{self, AuthUser, COOKIE, SESSION_DAYS};
+use crate::books;
+use crate::error::ServerError;
+
+/// `POST /api/login`: a token, the session's sync peer id and a session cookie.
+pub async fn login(
+    State(state): State<AppState>,
+    Json(req): Json<LoginRequest>,
+) -> Result<impl IntoResponse, ServerError> {
+    let (token, user) = state
+        .db
+        .call(move |c| auth::login(c, &req.username, &req.password))
+        .await?;
+    let book = books::ensure(&state, user.id).await?;
+    let me = me_of(&state, &user, &book).await?;
+    tracing::info!(user = %user.username, peer = %user.peer_id, "login");
+    let cookie = format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        SESSION_DAYS * 86_400
+    );
+    Ok((
+        AppendHeaders([(SET_COOKIE, cookie)]),
+        Json(LoginResponse {
+            token,
+            peer_id: user.peer_id,
+            user: me,
+        }),
+    ))
+}
+
+/// `POST /api/logout`: ends this session.
+pub async fn logout(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<impl IntoResponse, ServerError> {
+    let peer = user.peer_id.clone();
+    state
+        .db
+        .call(move |c| {
+            Ok(c.execute("DELETE FROM sessions WHERE peer_id = ?1", [peer])
+                .map(|_| ())?)
+        })
+        .await?;
+    let cookie = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    Ok((
+        AppendHeaders([(SET_COOKIE, cookie)]),
+        Json(serde_json::json!({"ok": true})),
+    ))
+}
+
+/// `GET /api/me`.
+pub async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<Me>, ServerError> {
+    let book = match &user.book_doc {
+        Some(b) => b.clone(),
+        None => books::ensure(&state, user.id).await?,
+    };
+    Ok(Json(me_of(&state, &user, &book).await?))
+}
+
+async fn me_of(state: &AppState, user: &AuthUser, book: &str) -> Result<Me, ServerError> {
+    let unit = user.unit.clone();
+    let unit_name: Option<String> = state
+        .db
+        .call(move |c| {
+            Ok(
+                c.query_row("SELECT name FROM units WHERE code = ?1", [unit], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
+        })
+        .await?;
+    Ok(Me {
+        username: user.username.clone(),
+        display_name: user.display_name.clone(),
+        role: user.role.clone(),
+        unit: user.unit.clone(),
+        unit_name: unit_name.unwrap_or_else(|| user.unit.clone()),
+        book_url: books::url_of(book),
+    })
+}
+
+/// `GET /api/customers`: the registered customers the caller may open, from the
+/// projection tables.
+pub async fn customers(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<CustomerSummary>>, ServerError> {
+    let visible = state.acl.visible_customers(user.id);
+    let rows = state
+        .db
+        .call(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT c.doc_id, i.name, i.credit_code, i.nature, i.lines, p.username, a.username, c.unit,
+                        i.last_visit, i.visit_count, c.registered_at
+                 FROM customers c
+                 JOIN users p ON p.id = c.primary_user
+                 LEFT JOIN users a ON a.id = c.assistant_user
+                 LEFT JOIN customer_index i ON i.doc_id = c.doc_id
+                 WHERE c.doc_id = ?1",
+            )?;
+            let mut out = Vec::with_capacity(visible.len());
+            for doc in &visible {
+                let row = stmt
+                    .query_row([doc], |r| {
+                        let lines: Option<String> = r.get(4)?;
+                        Ok(CustomerSummary {
+                            id: r.get(0)?,
+                            url: books::url_of(&r.get::<_, String>(0)?),
+                            name: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                            credit_code: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                            nature: Nature::parse(&r.get::<_, Option<String>>(3)?.unwrap_or_default()),
+                            lines: lines.unwrap_or_default().split(',').filter(|s| !s.is_empty()).map(Line::parse).collect(),
+                            owner: r.get(5)?,
+                            assistant: r.get(6)?,
+                            unit: r.get(7)?,
+                            last_visit: r.get(8)?,
+                            visit_count: r.get::<_, Option<i64>>(9)?.unwrap_or(0),
+                            registered_at: r.get(10)?,
+                        })
+                    })
+                    .optional()?;
+                out.extend(row);
+            }
+            out.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(out)
+        })
+        .await?;
+    Ok(Json(rows))
+}

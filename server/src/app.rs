@@ -1,0 +1,115 @@
+//! Start-up: the database, the sync repository, the projector and the HTTP routes.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::routing::{get, post};
+use samod::{AcceptorHandle, Repo};
+use tokio::net::TcpListener;
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::acl::{Acl, Policy};
+use crate::db::Db;
+use crate::error::ServerError;
+use crate::storage::SqliteStorage;
+use crate::{api, books, projection, sync};
+
+/// What `serve` needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub db: PathBuf,
+    pub listen: SocketAddr,
+    /// The built client to serve at `/`, if present.
+    pub static_dir: Option<PathBuf>,
+}
+
+/// Everything a request handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub acl: Acl,
+    pub repo: Repo,
+    pub storage: SqliteStorage,
+    pub acceptor: AcceptorHandle,
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, stops the repository (flushing what it holds) and waits.
+    pub async fn stop(self) {
+        self.server.abort();
+        self.state.repo.stop().await;
+    }
+}
+
+/// Opens everything and starts serving on `config.listen`.
+pub async fn start(config: Config) -> Result<Running, ServerError> {
+    let db = Db::open(&config.db)?;
+    let acl = db.blocking(|c| Acl::load(c))?;
+    let (changed_tx, changed_rx) = tokio::sync::mpsc::unbounded_channel();
+    let storage = SqliteStorage::open(&config.db, changed_tx)?;
+    let repo = Repo::build_tokio()
+        .with_storage(storage.clone())
+        .with_peer_id(samod::PeerId::from("fieldbook-server"))
+        .with_share_policy(Policy {
+            acl: acl.clone(),
+            db: db.clone(),
+        })
+        .load()
+        .await;
+    let acceptor = repo.make_acceptor(
+        samod::Url::parse("ws://fieldbook/sync")
+            .map_err(|e| ServerError::Internal(e.to_string()))?,
+    )?;
+    let state = AppState {
+        db,
+        acl,
+        repo,
+        storage,
+        acceptor,
+    };
+
+    books::ensure_all(&state).await?;
+    tokio::spawn(projection::run(state.clone(), changed_rx));
+
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let app = router(state.clone(), config.static_dir.as_deref());
+    tracing::info!(%addr, db = %config.db.display(), "Fieldbook server listening");
+    let server = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
+    });
+    Ok(Running {
+        addr,
+        state,
+        server,
+    })
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
+    let api = Router::new()
+        .route("/api/health", get(|| async { "ok" }))
+        .route("/api/login", post(api::login))
+        .route("/api/logout", post(api::logout))
+        .route("/api/me", get(api::me))
+        .route("/api/customers", get(api::customers))
+        .route("/sync", get(sync::upgrade))
+        .with_state(state);
+    match static_dir {
+        Some(dir) if dir.is_dir() => {
+            let index = dir.join("index.html");
+            api.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
+        }
+        _ => api,
+    }
+}

@@ -1,0 +1,263 @@
+//! Users, passwords and login sessions; `AuthUser` is the extractor that turns a
+//! token (bearer header, `?token=` or the session cookie) into a user.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use fieldbook_shared::vocab::Role;
+use rand::RngCore;
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use crate::app::AppState;
+use crate::error::ServerError;
+
+/// The session cookie's name.
+pub const COOKIE: &str = "fieldbook_session";
+/// How long a login lasts: a month, so a tablet keeps working offline between visits.
+pub const SESSION_DAYS: i64 = 30;
+
+/// An authenticated user.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub unit: String,
+    pub book_doc: Option<String>,
+    /// The sync peer id of this session.
+    pub peer_id: String,
+}
+
+/// Hashes a password with argon2id and a random salt.
+pub fn hash_password(password: &str) -> Result<String, ServerError> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| ServerError::Internal(e.to_string()))?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| ServerError::Internal(format!("cannot hash password: {e}")))?
+        .to_string())
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+const BAD_LOGIN: &str = "用户名或密码错误 / wrong username or password";
+
+/// Checks a username and password; on success opens a session and returns
+/// (token, user). Unknown user and wrong password get the same answer.
+pub fn login(
+    conn: &Connection,
+    username: &str,
+    password: &str,
+) -> Result<(String, AuthUser), ServerError> {
+    let row: Option<(i64, String, i64)> = conn
+        .query_row(
+            "SELECT id, password_hash, disabled FROM users WHERE username = ?1",
+            [username.trim()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((user_id, hash, disabled)) = row else {
+        // Spend the same time as a real check so timing does not reveal usernames.
+        let _ = verify_password(password, dummy_hash());
+        return Err(ServerError::Unauthorized(BAD_LOGIN.into()));
+    };
+    if !verify_password(password, &hash) {
+        return Err(ServerError::Unauthorized(BAD_LOGIN.into()));
+    }
+    if disabled != 0 {
+        return Err(ServerError::Unauthorized(
+            "该账号已停用 / this account is disabled".into(),
+        ));
+    }
+    let token = random_hex(32);
+    let peer_id = format!("fb-{}", random_hex(12));
+    let expires = chrono::Utc::now() + chrono::Duration::days(SESSION_DAYS);
+    let expires = expires.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    conn.execute(
+        "INSERT INTO sessions (token_hash, user_id, peer_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![token_hash(&token), user_id, peer_id, crate::now(), expires],
+    )?;
+    let user = user_by_token(conn, &token)?
+        .ok_or_else(|| ServerError::Internal("new session vanished".into()))?;
+    Ok((token, user))
+}
+
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password("not a real password").unwrap_or_default())
+}
+
+/// The user of a live session, if the token is valid, unexpired and the user active.
+pub fn user_by_token(conn: &Connection, token: &str) -> Result<Option<AuthUser>, ServerError> {
+    let now = crate::now();
+    let user = conn
+        .query_row(
+            "SELECT u.id, u.username, u.display_name, u.role, u.unit, u.book_doc, s.peer_id
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0",
+            params![token_hash(token), now],
+            |r| {
+                Ok(AuthUser {
+                    id: r.get(0)?,
+                    username: r.get(1)?,
+                    display_name: r.get(2)?,
+                    role: Role::parse(&r.get::<_, String>(3)?),
+                    unit: r.get(4)?,
+                    book_doc: r.get(5)?,
+                    peer_id: r.get(6)?,
+                })
+            },
+        )
+        .optional()?;
+    Ok(user)
+}
+
+/// The token a request carries: `Authorization: Bearer`, then `?token=`, then the cookie.
+pub fn token_of(parts: &Parts) -> Option<String> {
+    if let Some(v) = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Some(t) = v.strip_prefix("Bearer ") {
+            return Some(t.trim().to_string());
+        }
+    }
+    if let Some(q) = parts.uri.query() {
+        for pair in q.split('&') {
+            if let Some(t) = pair.strip_prefix("token=") {
+                return Some(t.to_string());
+            }
+        }
+    }
+    for header in parts.headers.get_all(axum::http::header::COOKIE) {
+        let Ok(s) = header.to_str() else { continue };
+        for c in s.split(';') {
+            if let Some(t) = c
+                .trim()
+                .strip_prefix(COOKIE)
+                .and_then(|r| r.strip_prefix('='))
+            {
+                return Some(t.to_string());
+            }
+        }
+    }
+    None
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ServerError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(token) = token_of(parts) else {
+            return Err(ServerError::Unauthorized(
+                "请先登录 / please log in: no session token was sent".into(),
+            ));
+        };
+        state
+            .db
+            .call(move |c| user_by_token(c, &token))
+            .await?
+            .ok_or_else(|| {
+                ServerError::Unauthorized(
+                    "登录已失效 / the session is invalid or has expired; log in again".into(),
+                )
+            })
+    }
+}
+
+/// Adds a unit (its parent must exist) or leaves an existing one as it is.
+pub fn add_unit(
+    conn: &Connection,
+    code: &str,
+    name: &str,
+    parent: Option<&str>,
+) -> Result<(), ServerError> {
+    if code.trim().is_empty() {
+        return Err(ServerError::BadRequest("a unit needs a code".into()));
+    }
+    if let Some(p) = parent {
+        let exists: bool = conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM units WHERE code = ?1)",
+            [p],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            return Err(ServerError::BadRequest(format!(
+                "parent unit {p} does not exist; add it first"
+            )));
+        }
+    }
+    conn.execute(
+        "INSERT OR IGNORE INTO units (code, name, parent) VALUES (?1, ?2, ?3)",
+        params![code, name, parent],
+    )?;
+    Ok(())
+}
+
+/// Adds a user; a unit that does not exist yet is created (at the top of the tree).
+pub fn add_user(
+    conn: &Connection,
+    username: &str,
+    display_name: &str,
+    password: &str,
+    role: &Role,
+    unit: &str,
+) -> Result<i64, ServerError> {
+    let username = username.trim();
+    if username.is_empty() || username.contains(char::is_whitespace) {
+        return Err(ServerError::BadRequest(
+            "a username must be non-empty and contain no spaces".into(),
+        ));
+    }
+    if !role.is_known() {
+        return Err(ServerError::BadRequest(format!(
+            "unknown role {role}: use manager, head or admin"
+        )));
+    }
+    if password.len() < 6 {
+        return Err(ServerError::BadRequest(
+            "a password needs at least 6 characters".into(),
+        ));
+    }
+    add_unit(conn, unit, unit, None)?;
+    let display = if display_name.trim().is_empty() {
+        username
+    } else {
+        display_name.trim()
+    };
+    conn.execute(
+        "INSERT INTO users (username, display_name, password_hash, role, unit) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![username, display, hash_password(password)?, role.as_str(), unit],
+    )
+    .map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            ServerError::Conflict(format!("user {username} already exists"))
+        }
+        e => e.into(),
+    })?;
+    Ok(conn.last_insert_rowid())
+}

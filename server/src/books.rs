@@ -1,0 +1,126 @@
+//! Book documents: the server writes each user's list of customer documents.
+
+use automerge::Automerge;
+use fieldbook_shared::book::Book;
+use samod::DocumentId;
+
+use crate::app::AppState;
+use crate::error::ServerError;
+
+/// The `automerge:` URL of a document id.
+pub fn url_of(doc_id: &str) -> String {
+    format!("automerge:{doc_id}")
+}
+
+/// Creates a book for every user who has none, and brings every book up to date.
+pub async fn ensure_all(state: &AppState) -> Result<(), ServerError> {
+    let users: Vec<i64> = state
+        .db
+        .call(|c| {
+            let mut stmt = c.prepare("SELECT id FROM users")?;
+            let ids = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(ids)
+        })
+        .await?;
+    for user in users {
+        ensure(state, user).await?;
+    }
+    Ok(())
+}
+
+/// Makes sure `user_id` has a book listing what they may open; returns its id.
+pub async fn ensure(state: &AppState, user_id: i64) -> Result<String, ServerError> {
+    let (username, book): (String, Option<String>) = state
+        .db
+        .call(move |c| {
+            Ok(c.query_row(
+                "SELECT username, book_doc FROM users WHERE id = ?1",
+                [user_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .await?;
+    let doc_id = match book {
+        Some(id) => id,
+        None => {
+            let mut doc = Automerge::new();
+            let book = Book::new(&username);
+            doc.transact(|tx| book.save(tx))
+                .map_err(|e| ServerError::Internal(format!("{e:?}")))?;
+            let handle = state.repo.create(doc).await?;
+            let id = handle.document_id().to_string();
+            let stored = id.clone();
+            // Only set it if still empty: two logins at once must not make two books.
+            let id = state
+                .db
+                .call(move |c| {
+                    c.execute(
+                        "UPDATE users SET book_doc = ?1 WHERE id = ?2 AND book_doc IS NULL",
+                        rusqlite::params![stored, user_id],
+                    )?;
+                    Ok(
+                        c.query_row("SELECT book_doc FROM users WHERE id = ?1", [user_id], |r| {
+                            r.get::<_, String>(0)
+                        })?,
+                    )
+                })
+                .await?;
+            state.acl.set_book(&id, user_id);
+            id
+        }
+    };
+    refresh(state, user_id, &doc_id).await?;
+    Ok(doc_id)
+}
+
+/// Rewrites a user's book from the access-control tables, if it differs.
+pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(), ServerError> {
+    let urls: Vec<String> = state
+        .acl
+        .visible_customers(user_id)
+        .iter()
+        .map(|d| url_of(d))
+        .collect();
+    let id: DocumentId = book_doc
+        .parse()
+        .map_err(|_| ServerError::Internal(format!("bad book id {book_doc}")))?;
+    let Some(handle) = state.repo.find(id).await? else {
+        return Err(ServerError::Internal(format!(
+            "book {book_doc} is missing from storage"
+        )));
+    };
+    handle.with_document(|doc| -> Result<(), ServerError> {
+        let mut book = Book::load(doc)?;
+        if book.customers != urls {
+            book.customers = urls;
+            doc.transact(|tx| book.save(tx))
+                .map_err(|e| ServerError::Internal(format!("{e:?}")))?;
+        }
+        Ok(())
+    })
+}
+
+/// Refreshes the books of everyone who may now open `doc_id`.
+pub async fn refresh_for_customer(state: &AppState, doc_id: &str) -> Result<(), ServerError> {
+    for user in state.acl.users_who_see(doc_id) {
+        let book: Option<String> = state
+            .db
+            .call(move |c| {
+                Ok(
+                    c.query_row("SELECT book_doc FROM users WHERE id = ?1", [user], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })
+            .await?;
+        match book {
+            Some(b) => refresh(state, user, &b).await?,
+            None => {
+                ensure(state, user).await?;
+            }
+        }
+    }
+    Ok(())
+}

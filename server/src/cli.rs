@@ -1,0 +1,145 @@
+//! The command line: `serve`, `user add`, `unit add`, `demo`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use fieldbook_shared::vocab::Role;
+
+use crate::db::Db;
+use crate::error::ServerError;
+use crate::{auth, demo};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fieldbook-server",
+    version,
+    about = "Fieldbook's central sync and reporting server"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the sync endpoint, the REST API and the built client.
+    Serve {
+        #[arg(long, env = "FIELDBOOK_DB", default_value = "fieldbook.db")]
+        db: PathBuf,
+        #[arg(long, env = "FIELDBOOK_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// The built client to serve at / (made by `cargo xtask dist`).
+        #[arg(
+            long = "static",
+            env = "FIELDBOOK_STATIC",
+            default_value = "client/dist"
+        )]
+        static_dir: PathBuf,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage the org tree.
+    Unit {
+        #[command(subcommand)]
+        command: UnitCommand,
+    },
+    /// Load the demo org, users and customers (idempotent: skipped if present).
+    Demo {
+        #[arg(long, env = "FIELDBOOK_DB", default_value = "fieldbook.db")]
+        db: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; a unit that does not exist yet is created.
+    Add {
+        #[arg(long, env = "FIELDBOOK_DB", default_value = "fieldbook.db")]
+        db: PathBuf,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+        /// manager, head or admin
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        unit: String,
+        /// The name shown in the app (defaults to the username).
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UnitCommand {
+    /// Add a unit under an existing parent (or at the top without --parent).
+    Add {
+        #[arg(long, env = "FIELDBOOK_DB", default_value = "fieldbook.db")]
+        db: PathBuf,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        parent: Option<String>,
+    },
+}
+
+/// Runs one command to completion.
+pub async fn run(cli: Cli) -> Result<(), ServerError> {
+    match cli.command {
+        Command::Serve {
+            db,
+            listen,
+            static_dir,
+        } => {
+            let running = crate::start(crate::Config {
+                db,
+                listen,
+                static_dir: Some(static_dir),
+            })
+            .await?;
+            println!("Fieldbook is listening on http://{}", running.addr);
+            tokio::signal::ctrl_c().await?;
+            tracing::info!("shutting down");
+            running.stop().await;
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    db,
+                    username,
+                    password,
+                    role,
+                    unit,
+                    name,
+                },
+        } => {
+            let role = Role::parse(&role);
+            let id = Db::open(&db)?
+                .blocking(|c| auth::add_user(c, &username, &name, &password, &role, &unit))?;
+            println!("added user {username} (id {id}, {role}, unit {unit})");
+            Ok(())
+        }
+        Command::Unit {
+            command:
+                UnitCommand::Add {
+                    db,
+                    code,
+                    name,
+                    parent,
+                },
+        } => {
+            Db::open(&db)?.blocking(|c| auth::add_unit(c, &code, &name, parent.as_deref()))?;
+            println!("added unit {code} ({name})");
+            Ok(())
+        }
+        Command::Demo { db } => demo::load(&db).await,
+    }
+}

@@ -1,0 +1,139 @@
+//! The SQLite database: opening it and its schema.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::error::ServerError;
+
+/// Opens (creating if needed) the database at `path` with Fieldbook's settings.
+pub fn open(path: &Path) -> Result<Connection, ServerError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // WAL lets readers run beside the writer; FULL makes a commit survive power loss.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+/// Opens the database and brings its schema up to date.
+pub fn open_and_migrate(path: &Path) -> Result<Connection, ServerError> {
+    let conn = open(path)?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
+const SCHEMA: &str = r#"
+-- samod's documents: one row per storage key ("/"-joined).
+CREATE TABLE IF NOT EXISTS samod_storage (
+    key  TEXT PRIMARY KEY NOT NULL,
+    data BLOB NOT NULL
+) WITHOUT ROWID;
+
+-- Documents whose stored content changed and whose projection is not yet current.
+CREATE TABLE IF NOT EXISTS dirty_docs (
+    doc_id TEXT PRIMARY KEY NOT NULL
+) WITHOUT ROWID;
+
+-- The org tree 大客中心 -> 专业公司/分公司 -> 支局.
+CREATE TABLE IF NOT EXISTS units (
+    code   TEXT PRIMARY KEY NOT NULL,
+    name   TEXT NOT NULL,
+    parent TEXT REFERENCES units(code)
+);
+
+CREATE TABLE IF NOT EXISTS users (
+    id            INTEGER PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE,
+    display_name  TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('manager', 'head', 'admin')),
+    unit          TEXT NOT NULL REFERENCES units(code),
+    book_doc      TEXT,
+    disabled      INTEGER NOT NULL DEFAULT 0
+);
+
+-- Login sessions. Only a hash of the token is kept.
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY NOT NULL,
+    user_id    INTEGER NOT NULL REFERENCES users(id),
+    peer_id    TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+
+-- Server-owned assignment of each registered customer (who may see it).
+CREATE TABLE IF NOT EXISTS customers (
+    doc_id        TEXT PRIMARY KEY NOT NULL,
+    primary_user  INTEGER NOT NULL REFERENCES users(id),
+    assistant_user INTEGER REFERENCES users(id),
+    unit          TEXT NOT NULL REFERENCES units(code),
+    registered_by INTEGER NOT NULL REFERENCES users(id),
+    registered_at TEXT NOT NULL
+);
+
+-- A document a user started syncing to the server that is not (yet) a registered
+-- customer: only that user may open it until it registers.
+CREATE TABLE IF NOT EXISTS claims (
+    doc_id     TEXT PRIMARY KEY NOT NULL,
+    user_id    INTEGER NOT NULL REFERENCES users(id),
+    claimed_at TEXT NOT NULL
+);
+
+-- Projection of each customer document, for search and reports.
+CREATE TABLE IF NOT EXISTS customer_index (
+    doc_id       TEXT PRIMARY KEY NOT NULL,
+    name         TEXT NOT NULL,
+    credit_code  TEXT NOT NULL,
+    nature       TEXT NOT NULL,
+    lines        TEXT NOT NULL,
+    address      TEXT NOT NULL,
+    industry     TEXT NOT NULL,
+    contacts     INTEGER NOT NULL,
+    visit_count  INTEGER NOT NULL,
+    last_visit   TEXT,
+    open_follow_ups INTEGER NOT NULL,
+    projected_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS customer_index_credit ON customer_index(credit_code);
+"#;
+
+/// The application's connection (users, sessions, assignments, projections),
+/// used from async code through [`Db::call`], which runs off the async threads.
+#[derive(Clone)]
+pub struct Db {
+    conn: std::sync::Arc<std::sync::Mutex<Connection>>,
+}
+
+impl Db {
+    /// Opens the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Self, ServerError> {
+        Ok(Db {
+            conn: std::sync::Arc::new(std::sync::Mutex::new(open_and_migrate(path)?)),
+        })
+    }
+
+    /// Runs `f` with the connection on a blocking thread.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, ServerError> + Send + 'static,
+    ) -> Result<T, ServerError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| ServerError::Internal(format!("database task failed: {e}")))?
+    }
+
+    /// Runs `f` with the connection on the current thread (CLI and start-up only).
+    pub fn blocking<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, ServerError>,
+    ) -> Result<T, ServerError> {
+        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut conn)
+    }
+}

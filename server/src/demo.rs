@@ -1,0 +1,285 @@
+//! The demo data set (DOMAIN.md, Demo data): a district center, two specialised
+//! companies, four sub-offices, their heads and managers, and customers with two
+//! years of ledger and recent visits. Deterministic, so every run looks the same.
+
+use std::path::Path;
+
+use automerge::Automerge;
+use fieldbook_shared::customer::{Contact, Customer, LedgerEntry, Visit};
+use fieldbook_shared::vocab::{ContactRole, Line, Nature, Role, VisitKind};
+use rusqlite::params;
+use samod::Repo;
+
+use crate::auth;
+use crate::db::Db;
+use crate::error::ServerError;
+use crate::storage::SqliteStorage;
+
+/// The password of every demo user.
+pub const DEMO_PASSWORD: &str = "fieldbook";
+
+const UNITS: &[(&str, &str, Option<&str>)] = &[
+    ("center", "大客户中心", None),
+    ("co-delivery", "寄递专业分公司", Some("center")),
+    ("co-finance", "金融专业分公司", Some("center")),
+    ("so-east", "东区支局", Some("co-delivery")),
+    ("so-west", "西区支局", Some("co-delivery")),
+    ("so-south", "南区支局", Some("co-finance")),
+    ("so-north", "北区支局", Some("co-finance")),
+];
+
+/// (username, display name, role, unit)
+pub const USERS: &[(&str, &str, &str, &str)] = &[
+    ("admin", "中心管理员", "admin", "center"),
+    ("head-delivery", "周首席", "head", "co-delivery"),
+    ("head-finance", "吴首席", "head", "co-finance"),
+    ("head-east", "郑首席", "head", "so-east"),
+    ("head-west", "王首席", "head", "so-west"),
+    ("head-south", "冯首席", "head", "so-south"),
+    ("head-north", "陈首席", "head", "so-north"),
+    ("zhang.wei", "张伟", "manager", "so-east"),
+    ("li.na", "李娜", "manager", "so-east"),
+    ("wang.fang", "王芳", "manager", "so-east"),
+    ("liu.yang", "刘洋", "manager", "so-west"),
+    ("chen.jing", "陈静", "manager", "so-west"),
+    ("yang.lei", "杨磊", "manager", "so-west"),
+    ("zhao.min", "赵敏", "manager", "so-south"),
+    ("huang.qiang", "黄强", "manager", "so-south"),
+    ("zhou.jie", "周杰", "manager", "so-south"),
+    ("wu.xia", "吴霞", "manager", "so-north"),
+    ("xu.gang", "徐刚", "manager", "so-north"),
+    ("sun.li", "孙丽", "manager", "so-north"),
+];
+
+const PREFIXES: &[&str] = &[
+    "麦德龙",
+    "美之家",
+    "华联",
+    "申通达",
+    "东方",
+    "宏远",
+    "新世纪",
+    "金桥",
+    "恒丰",
+    "瑞祥",
+    "百联",
+    "安信",
+    "国泰",
+    "长江",
+    "锦江",
+    "光明",
+    "中兴",
+    "永安",
+    "大华",
+    "天成",
+    "联华",
+    "海天",
+    "顺达",
+    "惠民",
+    "明珠",
+    "汇丰源",
+    "星辰",
+    "凯达",
+];
+const KINDS: &[(&str, &str, Nature)] = &[
+    ("商业连锁有限公司", "零售", Nature::Enterprise),
+    ("银行股份有限公司支行", "金融", Nature::Enterprise),
+    ("人寿保险股份有限公司分公司", "金融", Nature::Enterprise),
+    ("电子商务有限公司", "电子商务", Nature::Enterprise),
+    ("区税务局", "政府机关", Nature::Government),
+    ("区人民法院", "法院公安", Nature::Government),
+    ("出版社有限公司", "出版", Nature::Enterprise),
+    ("职业技术学院", "院校", Nature::Government),
+    ("通信服务有限公司", "电信", Nature::Enterprise),
+    ("制造集团有限公司", "制造", Nature::Enterprise),
+];
+const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"];
+
+/// A tiny deterministic generator, so the demo is the same on every machine.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// How many demo customers there are.
+pub const DEMO_CUSTOMERS: usize = 300;
+
+/// Loads the demo data into the database at `path`, unless users already exist.
+pub async fn load(path: &Path) -> Result<(), ServerError> {
+    let db = Db::open(path)?;
+    let existing: i64 =
+        db.blocking(|c| Ok(c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?))?;
+    if existing > 0 {
+        println!("demo: the database already has users; nothing loaded");
+        return Ok(());
+    }
+    let ids: Vec<(i64, &str)> = db.blocking(|c| {
+        for (code, name, parent) in UNITS {
+            auth::add_unit(c, code, name, *parent)?;
+        }
+        USERS
+            .iter()
+            .map(|(u, name, role, unit)| {
+                Ok((
+                    auth::add_user(c, u, name, DEMO_PASSWORD, &Role::parse(role), unit)?,
+                    *unit,
+                ))
+            })
+            .collect()
+    })?;
+    let managers: Vec<(i64, &str)> = ids
+        .iter()
+        .zip(USERS)
+        .filter(|(_, u)| u.2 == "manager")
+        .map(|(id, _)| *id)
+        .collect();
+
+    let (changed, _ignored) = tokio::sync::mpsc::unbounded_channel();
+    let storage = SqliteStorage::open(path, changed)?;
+    let repo = Repo::build_tokio().with_storage(storage).load().await;
+    let mut rng = Lcg(20261122);
+    let today = chrono::Utc::now().date_naive();
+    let mut rows = Vec::new();
+    for i in 0..DEMO_CUSTOMERS {
+        let customer = demo_customer(i, &mut rng, today);
+        let mut doc = Automerge::new();
+        doc.transact(|tx| customer.create(tx))
+            .map_err(|e| ServerError::Internal(format!("{e:?}")))?;
+        let handle = repo.create(doc).await?;
+        let (manager, unit) = managers[i % managers.len()];
+        let assistant = (i % 7 == 0)
+            .then(|| managers[(i + 1) % managers.len()])
+            .filter(|a| a.1 == unit)
+            .map(|a| a.0);
+        rows.push((
+            handle.document_id().to_string(),
+            manager,
+            assistant,
+            unit.to_string(),
+        ));
+    }
+    repo.stop().await;
+    db.blocking(|c| {
+        let tx = c.transaction()?;
+        for (doc, manager, assistant, unit) in &rows {
+            tx.execute(
+                "INSERT INTO customers (doc_id, primary_user, assistant_user, unit, registered_by, registered_at)
+                 VALUES (?1, ?2, ?3, ?4, ?2, ?5)",
+                params![doc, manager, assistant, unit, crate::now()],
+            )?;
+            tx.execute("INSERT OR IGNORE INTO dirty_docs (doc_id) VALUES (?1)", [doc])?;
+        }
+        tx.commit()?;
+        Ok(())
+    })?;
+    println!(
+        "demo: {} units, {} users, {} customers loaded; every demo password is {DEMO_PASSWORD:?}",
+        UNITS.len(),
+        USERS.len(),
+        rows.len()
+    );
+    for (u, name, role, unit) in USERS {
+        println!("  {u:<14} {name:<6} {role:<8} {unit}");
+    }
+    Ok(())
+}
+
+fn demo_customer(i: usize, rng: &mut Lcg, today: chrono::NaiveDate) -> Customer {
+    use chrono::Datelike;
+    let (suffix, industry, nature) = &KINDS[i % KINDS.len()];
+    let prefix = PREFIXES[(i / KINDS.len()) % PREFIXES.len()];
+    let branch = i / (KINDS.len() * PREFIXES.len());
+    let name = if branch == 0 {
+        format!("{prefix}{suffix}")
+    } else {
+        format!("{prefix}{suffix}（{}）", branch + 1)
+    };
+    let code = if *nature == Nature::Government {
+        format!("11310000{:010}", 7_000_000 + i)
+    } else {
+        format!("91310000{:010}", 3_000_000 + i)
+    };
+    let lines: Vec<Line> = match i % 4 {
+        0 => vec![Line::Delivery],
+        1 => vec![Line::Delivery, Line::Letter],
+        2 => vec![Line::Finance, Line::Postal],
+        _ => vec![Line::Delivery, Line::Finance],
+    };
+    let mut c = Customer::new(&name, &code, nature.clone(), lines.clone());
+    c.industry = industry.to_string();
+    c.address = format!(
+        "上海市某区{}路{}号",
+        ["南京", "淮海", "四川", "延安", "中山"][i % 5],
+        10 + i
+    );
+    for (k, role) in [
+        ContactRole::DecisionMaker,
+        ContactRole::Handler,
+        ContactRole::FinanceHead,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        c.contacts.push(Contact {
+            id: format!("c{i}-{k}"),
+            name: format!(
+                "{}{}",
+                SURNAMES[(i + k) % SURNAMES.len()],
+                ["总", "经理", "主任"][k]
+            ),
+            role,
+            position: ["总经理", "行政主管", "财务经理"][k].into(),
+            phone: format!("139{:08}", rng.below(100_000_000)),
+            birthday: format!(
+                "19{}-{:02}-{:02}",
+                60 + rng.below(35),
+                1 + rng.below(12),
+                1 + rng.below(28)
+            ),
+            personal_notes: String::new(),
+        });
+    }
+    // Revenue spread from ordinary to diamond: a log-uniform draw of yuan per year.
+    let yearly_yuan = 10f64.powf(4.0 + (rng.below(1000) as f64 / 1000.0) * 3.0);
+    for back in 1..=24u32 {
+        let month = today
+            .checked_sub_months(chrono::Months::new(back))
+            .unwrap_or(today);
+        for line in &lines {
+            let wobble = 0.8 + rng.below(40) as f64 / 100.0;
+            let fen = (yearly_yuan / 12.0 / lines.len() as f64 * wobble * 100.0).round() as i64;
+            let disbursed = if *line == Line::Finance { fen * 40 } else { 0 };
+            c.ledger.push(LedgerEntry {
+                month: format!("{}-{:02}", month.year(), month.month()),
+                line: line.clone(),
+                amount_fen: fen,
+                disbursed_fen: disbursed,
+            });
+        }
+    }
+    for v in 0..(rng.below(4)) {
+        let date = today - chrono::Duration::days((v * 25 + rng.below(20)) as i64);
+        c.visits.push(Visit {
+            id: format!("v{i}-{v}"),
+            date: date.format("%Y-%m-%d").to_string(),
+            kind: if v % 3 == 2 {
+                VisitKind::Phone
+            } else {
+                VisitKind::Onsite
+            },
+            purpose: "日常走访".into(),
+            summary: "了解客户近期用邮需求，介绍寄递新产品。".into(),
+            ..Default::default()
+        });
+    }
+    c
+}

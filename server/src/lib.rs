@@ -1,0 +1,23 @@
+//! Fieldbook's central server: an automerge-repo sync server (samod) on SQLite,
+//! with login, per-customer access control, projections and a REST API.
+
+pub mod acl;
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod books;
+pub mod cli;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod projection;
+pub mod storage;
+pub mod sync;
+
+pub use app::{Config, Running, start};
+pub use error::ServerError;
+
+/// The current time as RFC 3339 (UTC), the form every table stores.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

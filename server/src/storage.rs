@@ -1,0 +1,290 @@
+//! samod's `Storage` on SQLite.
+//!
+//! One writer thread commits puts in groups (many puts, one fsync) and tells the
+//! projector which documents changed; reads run on a blocking thread with their
+//! own connection. samod's storage is infallible, so every SQLite error is logged
+//! loudly and retried: a put is never reported done before it is committed.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use samod::storage::{Storage, StorageKey};
+use tokio::sync::{oneshot, watch};
+
+use crate::db;
+use crate::error::ServerError;
+
+enum Write {
+    Put(String, Vec<u8>),
+    Delete(String),
+}
+
+struct Job {
+    seq: u64,
+    write: Write,
+    done: oneshot::Sender<()>,
+}
+
+/// Puts that have started but are not yet committed, by sequence number.
+#[derive(Default)]
+struct InFlight {
+    next_seq: u64,
+    pending: BTreeSet<u64>,
+}
+
+/// SQLite-backed samod storage. Cheap to clone.
+#[derive(Clone)]
+pub struct SqliteStorage {
+    writer: mpsc::Sender<Job>,
+    reader: Arc<Mutex<Connection>>,
+    in_flight: Arc<Mutex<InFlight>>,
+    committed: watch::Receiver<u64>,
+}
+
+impl SqliteStorage {
+    /// Opens the storage on the database at `path`. `changed` receives the id of
+    /// every document whose stored data changed, after the change is committed.
+    pub fn open(
+        path: &Path,
+        changed: tokio::sync::mpsc::UnboundedSender<String>,
+    ) -> Result<Self, ServerError> {
+        let writer_conn = db::open(path)?;
+        let reader = db::open(path)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        let in_flight = Arc::new(Mutex::new(InFlight::default()));
+        let (committed_tx, committed) = watch::channel(0u64);
+        let thread_in_flight = in_flight.clone();
+        let path: PathBuf = path.to_owned();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                writer_loop(
+                    writer_conn,
+                    &path,
+                    rx,
+                    thread_in_flight,
+                    committed_tx,
+                    changed,
+                )
+            })
+            .map_err(|e| ServerError::Internal(format!("cannot start the storage writer: {e}")))?;
+        Ok(SqliteStorage {
+            writer: tx,
+            reader: Arc::new(Mutex::new(reader)),
+            in_flight,
+            committed,
+        })
+    }
+
+    /// Waits until every put that had started when this was called is committed.
+    /// The sync transport calls it before sending a message, so nothing that shows
+    /// the server has a change leaves before the change is on disk.
+    pub async fn barrier(&self) {
+        let target = {
+            let f = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            f.next_seq
+        };
+        let mut committed = self.committed.clone();
+        loop {
+            let oldest_pending = {
+                let f = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+                f.pending.first().copied()
+            };
+            match oldest_pending {
+                Some(seq) if seq < target => {
+                    if committed.changed().await.is_err() {
+                        return; // writer gone: the server is stopping
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+
+    fn submit(&self, write: Write) -> impl Future<Output = ()> + Send + 'static {
+        let (done, wait) = oneshot::channel();
+        let seq = {
+            let mut f = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            let seq = f.next_seq;
+            f.next_seq += 1;
+            f.pending.insert(seq);
+            seq
+        };
+        let sent = self.writer.send(Job { seq, write, done });
+        async move {
+            if sent.is_err() {
+                tracing::error!("storage writer has stopped; a write was not stored");
+                return;
+            }
+            let _ = wait.await;
+        }
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        f: impl Fn(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> T
+    where
+        T: Default,
+    {
+        let reader = self.reader.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let conn = reader.lock().unwrap_or_else(|e| e.into_inner());
+            retry(what, || f(&conn))
+        })
+        .await;
+        match result {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(error = %e, "storage read task failed during {what}");
+                T::default()
+            }
+        }
+    }
+}
+
+/// Retries a SQLite operation until it succeeds, logging each failure: samod's
+/// storage cannot return an error, and answering "not found" for a failed read
+/// or "done" for a failed write would lose data.
+fn retry<T>(what: &str, mut f: impl FnMut() -> rusqlite::Result<T>) -> T {
+    let mut delay = Duration::from_millis(10);
+    loop {
+        match f() {
+            Ok(v) => return v,
+            Err(e) => {
+                tracing::error!(error = %e, "STORAGE ERROR during {what}; retrying in {delay:?}");
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+fn doc_of(key: &str) -> Option<&str> {
+    let doc = key.split('/').next()?;
+    (doc != "storage-adapter-id" && !doc.is_empty()).then_some(doc)
+}
+
+fn writer_loop(
+    mut conn: Connection,
+    path: &Path,
+    rx: mpsc::Receiver<Job>,
+    in_flight: Arc<Mutex<InFlight>>,
+    committed: watch::Sender<u64>,
+    changed: tokio::sync::mpsc::UnboundedSender<String>,
+) {
+    let _ = path;
+    while let Ok(first) = rx.recv() {
+        // Group commit: everything already queued goes into one transaction.
+        let mut batch = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+            if batch.len() >= 512 {
+                break;
+            }
+        }
+        let mut docs = BTreeSet::new();
+        retry("commit", || {
+            docs.clear();
+            let tx = conn.transaction()?;
+            {
+                let mut put = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO samod_storage (key, data) VALUES (?1, ?2)",
+                )?;
+                let mut del = tx.prepare_cached("DELETE FROM samod_storage WHERE key = ?1")?;
+                let mut dirty =
+                    tx.prepare_cached("INSERT OR IGNORE INTO dirty_docs (doc_id) VALUES (?1)")?;
+                for job in &batch {
+                    let key = match &job.write {
+                        Write::Put(key, data) => {
+                            put.execute(params![key, data])?;
+                            key
+                        }
+                        Write::Delete(key) => {
+                            del.execute(params![key])?;
+                            key
+                        }
+                    };
+                    if let Some(doc) = doc_of(key) {
+                        if docs.insert(doc.to_string()) {
+                            dirty.execute(params![doc])?;
+                        }
+                    }
+                }
+            }
+            tx.commit()
+        });
+        let mut last = 0;
+        {
+            let mut f = in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            for job in &batch {
+                f.pending.remove(&job.seq);
+                last = last.max(job.seq);
+            }
+        }
+        for job in batch {
+            let _ = job.done.send(());
+        }
+        committed.send_replace(last);
+        for doc in docs {
+            let _ = changed.send(doc);
+        }
+    }
+}
+
+impl Storage for SqliteStorage {
+    fn load(&self, key: StorageKey) -> impl Future<Output = Option<Vec<u8>>> + Send {
+        let key = key.to_string();
+        async move {
+            self.read("load", move |c| {
+                c.query_row(
+                    "SELECT data FROM samod_storage WHERE key = ?1",
+                    [&key],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
+            .await
+        }
+    }
+
+    fn load_range(
+        &self,
+        prefix: StorageKey,
+    ) -> impl Future<Output = HashMap<StorageKey, Vec<u8>>> + Send {
+        let prefix = prefix.to_string();
+        async move {
+            let rows: Vec<(String, Vec<u8>)> = self
+                .read("load_range", move |c| {
+                    // Keys under "a/b" are "a/b/..." : the range ["a/b/", "a/b0"), "0" being "/" + 1.
+                    let mut stmt = c.prepare_cached(
+                        "SELECT key, data FROM samod_storage WHERE key = ?1 OR (key >= ?1 || '/' AND key < ?1 || '0')",
+                    )?;
+                    let rows = stmt.query_map([&prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                    rows.collect()
+                })
+                .await;
+            rows.into_iter()
+                .filter_map(|(k, v)| match StorageKey::from_parts(k.split('/')) {
+                    Ok(key) => Some((key, v)),
+                    Err(_) => {
+                        tracing::error!(key = %k, "STORAGE ERROR: unreadable storage key skipped");
+                        None
+                    }
+                })
+                .collect()
+        }
+    }
+
+    fn put(&self, key: StorageKey, data: Vec<u8>) -> impl Future<Output = ()> + Send {
+        self.submit(Write::Put(key.to_string(), data))
+    }
+
+    fn delete(&self, key: StorageKey) -> impl Future<Output = ()> + Send {
+        self.submit(Write::Delete(key.to_string()))
+    }
+}

@@ -1,0 +1,114 @@
+//! `GET /sync`: the automerge-repo websocket, authenticated on upgrade.
+//!
+//! Our own pump sits between the socket and samod so that (1) nothing leaves
+//! before the storage has committed what it shows, (2) a bad frame closes the
+//! connection with a close code and reason a client can log, and (3) the server
+//! can close a connection itself.
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::response::Response;
+use futures::{SinkExt, StreamExt};
+use samod::{PeerId, Transport};
+use tokio::sync::mpsc;
+
+use crate::app::AppState;
+use crate::auth::AuthUser;
+
+/// The largest message a client may send (a whole customer's history fits easily).
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Authenticates the upgrade (the `AuthUser` extractor answers 401 first) and
+/// hands the socket to samod, bound to the session's peer id.
+pub async fn upgrade(
+    user: AuthUser,
+    State(state): State<AppState>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    ws.max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| serve(socket, user, state))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct PumpClosed(String);
+
+async fn serve(socket: WebSocket, user: AuthUser, state: AppState) {
+    state.acl.bind_peer(&user.peer_id, user.id);
+    tracing::info!(user = %user.username, peer = %user.peer_id, "sync connection opened");
+    let (to_samod, from_socket) = mpsc::channel::<Result<Vec<u8>, PumpClosed>>(64);
+    let (to_socket, mut from_samod) = mpsc::channel::<Vec<u8>>(64);
+    let inbound = tokio_stream_from(from_socket);
+    let outbound = futures::sink::unfold(to_socket, |tx, msg: Vec<u8>| async move {
+        tx.send(msg)
+            .await
+            .map_err(|_| PumpClosed("connection closed".into()))?;
+        Ok::<_, PumpClosed>(tx)
+    });
+    let transport = Transport::new(inbound, Box::pin(outbound))
+        .with_expected_peer_id(PeerId::from(user.peer_id.as_str()));
+    if let Err(e) = state.acceptor.accept(transport) {
+        tracing::error!(error = %e, "sync repository stopped; refusing connection");
+        return;
+    }
+
+    let (mut ws_tx, mut ws_rx) = socket.split();
+    let close = loop {
+        tokio::select! {
+            incoming = ws_rx.next() => match incoming {
+                Some(Ok(Message::Binary(bytes))) => {
+                    if to_samod.send(Ok(bytes.to_vec())).await.is_err() {
+                        break Some((close_code::NORMAL, "closed by server".to_string()));
+                    }
+                }
+                Some(Ok(Message::Text(_))) => {
+                    let _ = to_samod.send(Err(PumpClosed("text frame".into()))).await;
+                    break Some((close_code::UNSUPPORTED, "automerge-repo messages are binary CBOR frames; text frames are not accepted".into()));
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_))) | None => break None,
+                Some(Err(e)) => {
+                    let reason = if e.to_string().to_lowercase().contains("size") || e.to_string().contains("too long") {
+                        (close_code::SIZE, format!("message larger than {MAX_MESSAGE_BYTES} bytes"))
+                    } else {
+                        (close_code::PROTOCOL, "malformed websocket frame".to_string())
+                    };
+                    tracing::warn!(user = %user.username, error = %e, "sync connection: bad frame");
+                    let _ = to_samod.send(Err(PumpClosed(reason.1.clone()))).await;
+                    break Some(reason);
+                }
+            },
+            outgoing = from_samod.recv() => match outgoing {
+                Some(msg) => {
+                    // Let the storage tasks samod queued with this message start, then
+                    // wait for them: what we send must already be on disk.
+                    tokio::task::yield_now().await;
+                    tokio::task::yield_now().await;
+                    state.storage.barrier().await;
+                    if ws_tx.send(Message::Binary(msg.into())).await.is_err() {
+                        break None;
+                    }
+                }
+                // samod closed the connection (a protocol error, or the repo stopped).
+                None => break Some((close_code::POLICY, "connection closed by the sync server (protocol error or access revoked)".into())),
+            },
+        }
+    };
+    if let Some((code, reason)) = close {
+        let _ = ws_tx
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })))
+            .await;
+    }
+    let _ = ws_tx.close().await;
+    tracing::info!(user = %user.username, peer = %user.peer_id, "sync connection closed");
+}
+
+fn tokio_stream_from<T: Send + 'static>(
+    mut rx: mpsc::Receiver<T>,
+) -> impl futures::Stream<Item = T> + Send + Unpin + 'static {
+    Box::pin(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+}

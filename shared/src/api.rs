@@ -1,0 +1,63 @@
+//! The JSON shapes of the REST API, shared by the server and the browser client.
+
+use serde::{Deserialize, Serialize};
+
+use crate::vocab::{Line, Nature, Role};
+
+/// `POST /api/login` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// `POST /api/login` answer. `peer_id` is the automerge-repo peer id this session
+/// must announce on `/sync`; the server binds the connection to it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub peer_id: String,
+    pub user: Me,
+}
+
+/// `GET /api/me` answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Me {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub unit: String,
+    pub unit_name: String,
+    /// `automerge:` URL of the user's book document.
+    pub book_url: String,
+}
+
+/// One row of `GET /api/customers`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CustomerSummary {
+    /// The document id (bs58check), as in the URL.
+    pub id: String,
+    /// `automerge:` URL of the customer document.
+    pub url: String,
+    pub name: String,
+    pub credit_code: String,
+    pub nature: Nature,
+    pub lines: Vec<Line>,
+    /// Username of the primary manager.
+    pub owner: String,
+    /// Username of the assistant manager, if any.
+    pub assistant: Option<String>,
+    /// Code of the unit that holds the customer.
+    pub unit: String,
+    /// Date of the latest visit (YYYY-MM-DD), if any.
+    pub last_visit: Option<String>,
+    pub visit_count: i64,
+    /// When the registration reached the server (RFC 3339).
+    pub registered_at: String,
+}
+
+/// An error answer: what went wrong, in words a person can act on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}

@@ -1,0 +1,56 @@
+//! The book document: the customer documents one user may open. Written by the
+//! server alone (read-only for its user) from the assignment tables.
+
+use automerge::ROOT;
+use autosurgeon::{Doc, ReadDoc};
+use autosurgeon::{Hydrate, Reconcile, hydrate};
+
+use crate::{SCHEMA_VERSION, SchemaError, flex};
+
+/// The `type` of a book document.
+pub const BOOK_TYPE: &str = "book";
+
+/// A user's book.
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
+pub struct Book {
+    #[autosurgeon(rename = "type", with = "flex::string")]
+    pub doc_type: String,
+    #[autosurgeon(with = "flex::int")]
+    pub schema: i64,
+    /// The username this book belongs to.
+    #[autosurgeon(with = "flex::string")]
+    pub user: String,
+    /// `automerge:` URLs of the customer documents, sorted.
+    #[autosurgeon(with = "flex::strings")]
+    pub customers: Vec<String>,
+}
+
+impl Book {
+    /// An empty book for `user`.
+    pub fn new(user: &str) -> Self {
+        Book {
+            doc_type: BOOK_TYPE.into(),
+            schema: SCHEMA_VERSION as i64,
+            user: user.into(),
+            customers: Vec::new(),
+        }
+    }
+
+    /// Reads a book document.
+    pub fn load<D: ReadDoc>(doc: &D) -> Result<Self, SchemaError> {
+        let found = flex::read_string(doc, &ROOT, "type".into())?;
+        if found != BOOK_TYPE {
+            return Err(SchemaError::WrongType {
+                expected: BOOK_TYPE,
+                found,
+            });
+        }
+        Ok(hydrate(doc)?)
+    }
+
+    /// Writes the book into `tx`, changing only what differs.
+    pub fn save<T: Doc>(&self, tx: &mut T) -> Result<(), SchemaError> {
+        autosurgeon::reconcile(tx, self)?;
+        Ok(())
+    }
+}

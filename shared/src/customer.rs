@@ -1,0 +1,342 @@
+//! The customer document (schema v1): one Automerge document per customer.
+//!
+//! See docs/schema.md for the JSON shape. Server-owned facts (owner, unit,
+//! assignment, approved grade) are deliberately absent: a CRDT cannot take back a
+//! change once a peer has it, so whoever may see what lives in server tables.
+
+use automerge::{ObjType, ROOT};
+use autosurgeon::{Doc, ReadDoc};
+use autosurgeon::{Hydrate, Reconcile, hydrate, reconcile_insert, reconcile_prop};
+
+use crate::vocab::{ContactRole, Line, Nature, VisitKind};
+use crate::{SCHEMA_VERSION, SchemaError, flex};
+
+/// The `type` of a customer document.
+pub const CUSTOMER_TYPE: &str = "customer";
+
+/// A whole customer document.
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
+pub struct Customer {
+    #[autosurgeon(rename = "type", with = "flex::string")]
+    pub doc_type: String,
+    #[autosurgeon(with = "flex::int")]
+    pub schema: i64,
+    #[autosurgeon(with = "flex::string")]
+    pub name: String,
+    #[autosurgeon(with = "flex::string")]
+    pub credit_code: String,
+    #[autosurgeon(missing = "Nature::default")]
+    pub nature: Nature,
+    #[autosurgeon(missing = "Vec::new")]
+    pub lines: Vec<Line>,
+    #[autosurgeon(with = "flex::string")]
+    pub address: String,
+    #[autosurgeon(with = "flex::string")]
+    pub industry: String,
+    /// Scope of business, free text.
+    #[autosurgeon(with = "flex::text")]
+    pub scope: String,
+    /// The manager's running notes on the customer, free text.
+    #[autosurgeon(with = "flex::text")]
+    pub notes: String,
+    #[autosurgeon(missing = "Vec::new")]
+    pub contacts: Vec<Contact>,
+    #[autosurgeon(missing = "Vec::new")]
+    pub visits: Vec<Visit>,
+    #[autosurgeon(missing = "Vec::new")]
+    pub ledger: Vec<LedgerEntry>,
+}
+
+/// A person at the customer.
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
+pub struct Contact {
+    #[key]
+    #[autosurgeon(with = "flex::string")]
+    pub id: String,
+    #[autosurgeon(with = "flex::string")]
+    pub name: String,
+    #[autosurgeon(missing = "ContactRole::default")]
+    pub role: ContactRole,
+    #[autosurgeon(with = "flex::string")]
+    pub position: String,
+    #[autosurgeon(with = "flex::string")]
+    pub phone: String,
+    /// YYYY-MM-DD, or empty when unknown.
+    #[autosurgeon(with = "flex::string")]
+    pub birthday: String,
+    /// Hobbies and family notes for care visits: private to the customer's managers.
+    #[autosurgeon(with = "flex::text")]
+    pub personal_notes: String,
+}
+
+/// One visit record (DOMAIN.md, Visits).
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
+pub struct Visit {
+    #[key]
+    #[autosurgeon(with = "flex::string")]
+    pub id: String,
+    /// YYYY-MM-DD.
+    #[autosurgeon(with = "flex::string")]
+    pub date: String,
+    /// HH:MM, or empty.
+    #[autosurgeon(with = "flex::string")]
+    pub time: String,
+    #[autosurgeon(missing = "VisitKind::default")]
+    pub kind: VisitKind,
+    /// Usernames of the staff who went.
+    #[autosurgeon(with = "flex::strings")]
+    pub visitors: Vec<String>,
+    /// Ids of the customer's contacts who were met.
+    #[autosurgeon(with = "flex::strings")]
+    pub contacts_met: Vec<String>,
+    #[autosurgeon(with = "flex::string")]
+    pub purpose: String,
+    #[autosurgeon(with = "flex::text")]
+    pub summary: String,
+    #[autosurgeon(with = "flex::text")]
+    pub needs: String,
+    #[autosurgeon(with = "flex::text")]
+    pub opinions: String,
+    #[autosurgeon(with = "flex::text")]
+    pub complaints: String,
+    #[autosurgeon(with = "flex::text")]
+    pub competitor_news: String,
+    #[autosurgeon(missing = "Vec::new")]
+    pub follow_ups: Vec<FollowUp>,
+    /// YYYY-MM-DD, or empty.
+    #[autosurgeon(with = "flex::string")]
+    pub next_visit: String,
+}
+
+/// A follow-up action from a visit: whoever visits, follows up (谁走访谁督办).
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
+pub struct FollowUp {
+    #[key]
+    #[autosurgeon(with = "flex::string")]
+    pub id: String,
+    #[autosurgeon(with = "flex::string")]
+    pub action: String,
+    /// Username of the owner.
+    #[autosurgeon(with = "flex::string")]
+    pub owner: String,
+    /// YYYY-MM-DD.
+    #[autosurgeon(with = "flex::string")]
+    pub due: String,
+    #[autosurgeon(with = "flex::boolean")]
+    pub closed: bool,
+    /// What was done, told to the customer.
+    #[autosurgeon(with = "flex::text")]
+    pub result: String,
+}
+
+/// Revenue of one business line in one month 用邮台帐.
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
+pub struct LedgerEntry {
+    /// YYYY-MM.
+    #[autosurgeon(with = "flex::string")]
+    pub month: String,
+    pub line: Line,
+    /// Revenue in fen (1/100 yuan); money is never a float.
+    #[autosurgeon(with = "flex::int")]
+    pub amount_fen: i64,
+    /// Payroll/pension volume disbursed that month, in fen (finance customers), else 0.
+    #[autosurgeon(with = "flex::int")]
+    pub disbursed_fen: i64,
+}
+
+impl Customer {
+    /// A new customer document's content, as registered on a tablet.
+    pub fn new(name: &str, credit_code: &str, nature: Nature, lines: Vec<Line>) -> Self {
+        Customer {
+            doc_type: CUSTOMER_TYPE.into(),
+            schema: SCHEMA_VERSION as i64,
+            name: name.trim().into(),
+            credit_code: credit_code.trim().to_uppercase(),
+            nature,
+            lines,
+            ..Default::default()
+        }
+    }
+
+    /// Reads a customer document, accepting every schema version up to this build's.
+    pub fn load<D: ReadDoc>(doc: &D) -> Result<Self, SchemaError> {
+        let found = flex::read_string(doc, &ROOT, "type".into())?;
+        if found != CUSTOMER_TYPE {
+            return Err(SchemaError::WrongType {
+                expected: CUSTOMER_TYPE,
+                found,
+            });
+        }
+        let version = flex::read_int(doc, &ROOT, "schema".into())?;
+        if version > SCHEMA_VERSION as i64 {
+            return Err(SchemaError::TooNew(version as u64));
+        }
+        // Version 1 is the first; later versions migrate older shapes forward here.
+        Ok(hydrate(doc)?)
+    }
+
+    /// Writes this customer as the whole content of a fresh document.
+    pub fn create<T: Doc>(&self, tx: &mut T) -> Result<(), SchemaError> {
+        if self.name.trim().is_empty() {
+            return Err(SchemaError::Invalid("a customer needs a name".into()));
+        }
+        autosurgeon::reconcile(tx, self)?;
+        // Make sure the reserved lists exist so every peer can append to them.
+        for key in ["agreements", "complaints", "plans", "competitors"] {
+            if tx.get(&ROOT, key)?.is_none() {
+                tx.put_object(ROOT, key, ObjType::List)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The date of the most recent visit (YYYY-MM-DD), if any.
+    pub fn last_visit(&self) -> Option<&str> {
+        self.visits
+            .iter()
+            .map(|v| v.date.as_str())
+            .filter(|d| !d.is_empty())
+            .max()
+    }
+}
+
+/// Appends a visit to a customer document. Appending (rather than rewriting the
+/// list) lets two tablets log visits offline and keep both.
+pub fn add_visit<T: Doc>(tx: &mut T, visit: &Visit) -> Result<(), SchemaError> {
+    append(tx, "visits", visit)
+}
+
+/// Appends a contact to a customer document.
+pub fn add_contact<T: Doc>(tx: &mut T, contact: &Contact) -> Result<(), SchemaError> {
+    append(tx, "contacts", contact)
+}
+
+/// Appends ledger entries to a customer document.
+pub fn add_ledger<T: Doc>(tx: &mut T, entries: &[LedgerEntry]) -> Result<(), SchemaError> {
+    for e in entries {
+        append(tx, "ledger", e)?;
+    }
+    Ok(())
+}
+
+/// Sets one top-level scalar string field (name, credit_code, address, ...).
+pub fn set_field<T: Doc>(tx: &mut T, field: &str, value: &str) -> Result<(), SchemaError> {
+    const SCALARS: [&str; 5] = ["name", "credit_code", "address", "industry", "nature"];
+    if !SCALARS.contains(&field) {
+        return Err(SchemaError::Invalid(format!(
+            "{field} is not an editable field"
+        )));
+    }
+    reconcile_prop(tx, ROOT, field, value)?;
+    Ok(())
+}
+
+fn append<T: Doc, V: Reconcile>(tx: &mut T, list: &str, value: &V) -> Result<(), SchemaError> {
+    let list_id = match tx.get(&ROOT, list)? {
+        Some((automerge::Value::Object(ObjType::List), id)) => id,
+        _ => tx.put_object(ROOT, list, ObjType::List)?,
+    };
+    let len = tx.length(&list_id);
+    reconcile_insert(tx, list_id, len, value)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::AutoCommit;
+
+    fn sample() -> Customer {
+        let mut c = Customer::new(
+            "麦德龙商业集团有限公司",
+            "91310000607216596x",
+            Nature::Enterprise,
+            vec![Line::Delivery],
+        );
+        c.contacts.push(Contact {
+            id: "c1".into(),
+            name: "王经理".into(),
+            role: ContactRole::Handler,
+            ..Default::default()
+        });
+        c
+    }
+
+    #[test]
+    fn create_then_load_round_trips() {
+        let mut doc = AutoCommit::new();
+        let c = sample();
+        c.create(&mut doc).unwrap();
+        let back = Customer::load(&doc).unwrap();
+        assert_eq!(back, c);
+        assert_eq!(back.credit_code, "91310000607216596X");
+    }
+
+    #[test]
+    fn concurrent_visits_both_survive() {
+        let mut a = AutoCommit::new();
+        sample().create(&mut a).unwrap();
+        let mut b = a.fork();
+        add_visit(
+            &mut a,
+            &Visit {
+                id: "v1".into(),
+                date: "2026-11-01".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        add_visit(
+            &mut b,
+            &Visit {
+                id: "v2".into(),
+                date: "2026-11-02".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        a.merge(&mut b).unwrap();
+        let c = Customer::load(&a).unwrap();
+        let mut ids: Vec<_> = c.visits.iter().map(|v| v.id.as_str()).collect();
+        ids.sort();
+        assert_eq!(ids, ["v1", "v2"]);
+        assert_eq!(c.last_visit(), Some("2026-11-02"));
+    }
+
+    #[test]
+    fn rejects_other_documents_and_newer_schemas() {
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "type", "book").unwrap();
+        assert!(matches!(
+            Customer::load(&doc),
+            Err(SchemaError::WrongType { .. })
+        ));
+        doc.put(ROOT, "type", "customer").unwrap();
+        doc.put(ROOT, "schema", 9_i64).unwrap();
+        assert!(matches!(Customer::load(&doc), Err(SchemaError::TooNew(9))));
+    }
+
+    #[test]
+    fn reads_js_style_text_strings() {
+        // What @automerge/automerge-repo writes: every string a text object.
+        let mut doc = AutoCommit::new();
+        for (k, v) in [
+            ("type", "customer"),
+            ("name", "美之家"),
+            ("credit_code", ""),
+            ("nature", "enterprise"),
+        ] {
+            let t = doc.put_object(ROOT, k, ObjType::Text).unwrap();
+            doc.splice_text(&t, 0, 0, v).unwrap();
+        }
+        doc.put(ROOT, "schema", 1.0_f64).unwrap();
+        let visits = doc.put_object(ROOT, "visits", ObjType::List).unwrap();
+        let v = doc.insert_object(&visits, 0, ObjType::Map).unwrap();
+        let id = doc.put_object(&v, "id", ObjType::Text).unwrap();
+        doc.splice_text(&id, 0, 0, "v-js").unwrap();
+        let c = Customer::load(&doc).unwrap();
+        assert_eq!(c.name, "美之家");
+        assert_eq!(c.visits[0].id, "v-js");
+        assert_eq!(c.visits[0].kind, VisitKind::Onsite);
+    }
+}

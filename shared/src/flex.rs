@@ -1,0 +1,234 @@
+//! Field codecs that read what any automerge-repo peer writes.
+//!
+//! The JS automerge-repo client stores every plain string as an Automerge *text*
+//! object, while Rust peers usually store scalar strings. Fieldbook reads either
+//! form everywhere. It writes identifiers, codes, dates and enum values as scalar
+//! strings (they are replaced whole, never edited together) and free-text notes as
+//! text objects (two people can type into the same note and both edits survive).
+//! A missing field reads as its empty value, so older documents stay readable.
+
+use automerge::{ObjId, ObjType, ScalarValue, Value};
+use autosurgeon::ReadDoc;
+use autosurgeon::{HydrateError, Prop, Reconciler, reconcile::TextReconciler};
+
+/// The string at `prop`, whether stored as a scalar or as a text object.
+pub fn read_string<D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    prop: Prop<'_>,
+) -> Result<String, HydrateError> {
+    match get(doc, obj, prop)? {
+        None => Ok(String::new()),
+        Some((Value::Scalar(s), _)) => match s.as_ref() {
+            ScalarValue::Str(s) => Ok(s.to_string()),
+            ScalarValue::Null => Ok(String::new()),
+            ScalarValue::Int(i) => Ok(i.to_string()),
+            ScalarValue::Uint(u) => Ok(u.to_string()),
+            other => Err(HydrateError::unexpected("a string", format!("{other:?}"))),
+        },
+        Some((Value::Object(ObjType::Text), id)) => Ok(doc.text(&id)?),
+        Some((Value::Object(t), _)) => Err(HydrateError::unexpected(
+            "a string",
+            format!("a {t:?} object"),
+        )),
+    }
+}
+
+/// The whole number at `prop` (an int, uint, integral float or numeric string).
+pub fn read_int<D: ReadDoc>(doc: &D, obj: &ObjId, prop: Prop<'_>) -> Result<i64, HydrateError> {
+    match get(doc, obj, prop)? {
+        None => Ok(0),
+        Some((Value::Scalar(s), _)) => match s.as_ref() {
+            ScalarValue::Int(i) => Ok(*i),
+            ScalarValue::Uint(u) => i64::try_from(*u)
+                .map_err(|_| HydrateError::unexpected("a whole number", u.to_string())),
+            ScalarValue::F64(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(*f as i64),
+            ScalarValue::Counter(c) => Ok(i64::from(c)),
+            ScalarValue::Null => Ok(0),
+            ScalarValue::Str(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| HydrateError::unexpected("a whole number", format!("{s:?}"))),
+            other => Err(HydrateError::unexpected(
+                "a whole number",
+                format!("{other:?}"),
+            )),
+        },
+        Some((Value::Object(ObjType::Text), id)) => {
+            let s = doc.text(&id)?;
+            s.trim()
+                .parse()
+                .map_err(|_| HydrateError::unexpected("a whole number", format!("{s:?}")))
+        }
+        Some((Value::Object(t), _)) => Err(HydrateError::unexpected(
+            "a whole number",
+            format!("a {t:?} object"),
+        )),
+    }
+}
+
+/// A boolean; a missing value is false.
+pub fn read_bool<D: ReadDoc>(doc: &D, obj: &ObjId, prop: Prop<'_>) -> Result<bool, HydrateError> {
+    match get(doc, obj, prop)? {
+        None => Ok(false),
+        Some((Value::Scalar(s), _)) => match s.as_ref() {
+            ScalarValue::Boolean(b) => Ok(*b),
+            ScalarValue::Null => Ok(false),
+            other => Err(HydrateError::unexpected(
+                "true or false",
+                format!("{other:?}"),
+            )),
+        },
+        Some((Value::Object(t), _)) => Err(HydrateError::unexpected(
+            "true or false",
+            format!("a {t:?} object"),
+        )),
+    }
+}
+
+/// A list of strings, each stored either way; a missing list is empty.
+pub fn read_strings<D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    prop: Prop<'_>,
+) -> Result<Vec<String>, HydrateError> {
+    match get(doc, obj, prop)? {
+        None => Ok(Vec::new()),
+        Some((Value::Object(ObjType::List), id)) => (0..doc.length(&id))
+            .map(|i| read_string(doc, &id, i.into()))
+            .collect(),
+        Some((v, _)) => Err(HydrateError::unexpected(
+            "a list of strings",
+            format!("{v:?}"),
+        )),
+    }
+}
+
+fn get<'a, D: ReadDoc>(
+    doc: &'a D,
+    obj: &ObjId,
+    prop: Prop<'_>,
+) -> Result<Option<(Value<'a>, ObjId)>, HydrateError> {
+    let value = match prop {
+        Prop::Key(k) => doc.get(obj, k.as_ref())?,
+        Prop::Index(i) => doc.get(obj, i as usize)?,
+    };
+    Ok(value)
+}
+
+/// A scalar string field (identifiers, codes, dates, names).
+pub mod string {
+    use super::*;
+    pub fn hydrate<D: ReadDoc>(
+        doc: &D,
+        obj: &ObjId,
+        prop: Prop<'_>,
+    ) -> Result<String, HydrateError> {
+        read_string(doc, obj, prop)
+    }
+    #[allow(clippy::ptr_arg)] // the derive passes &String
+    pub fn reconcile<R: Reconciler>(value: &String, mut r: R) -> Result<(), R::Error> {
+        r.str(value)
+    }
+}
+
+/// A collaborative free-text field, written as an Automerge text object.
+pub mod text {
+    use super::*;
+    pub fn hydrate<D: ReadDoc>(
+        doc: &D,
+        obj: &ObjId,
+        prop: Prop<'_>,
+    ) -> Result<String, HydrateError> {
+        read_string(doc, obj, prop)
+    }
+    #[allow(clippy::ptr_arg)] // the derive passes &String
+    pub fn reconcile<R: Reconciler>(value: &String, mut r: R) -> Result<(), R::Error> {
+        // `update` diffs against the current text, so unchanged text writes nothing.
+        r.text()?.update(value)
+    }
+}
+
+/// A whole number (money in fen, counts).
+pub mod int {
+    use super::*;
+    pub fn hydrate<D: ReadDoc>(doc: &D, obj: &ObjId, prop: Prop<'_>) -> Result<i64, HydrateError> {
+        read_int(doc, obj, prop)
+    }
+    pub fn reconcile<R: Reconciler>(value: &i64, mut r: R) -> Result<(), R::Error> {
+        r.i64(*value)
+    }
+}
+
+/// A boolean flag.
+pub mod boolean {
+    use super::*;
+    pub fn hydrate<D: ReadDoc>(doc: &D, obj: &ObjId, prop: Prop<'_>) -> Result<bool, HydrateError> {
+        read_bool(doc, obj, prop)
+    }
+    pub fn reconcile<R: Reconciler>(value: &bool, mut r: R) -> Result<(), R::Error> {
+        r.boolean(*value)
+    }
+}
+
+/// A list of scalar strings.
+pub mod strings {
+    use super::*;
+    use autosurgeon::reconcile::SeqReconciler;
+    pub fn hydrate<D: ReadDoc>(
+        doc: &D,
+        obj: &ObjId,
+        prop: Prop<'_>,
+    ) -> Result<Vec<String>, HydrateError> {
+        read_strings(doc, obj, prop)
+    }
+    #[allow(clippy::ptr_arg)] // the derive passes &Vec<String>
+    pub fn reconcile<R: Reconciler>(value: &Vec<String>, mut r: R) -> Result<(), R::Error> {
+        let mut seq = r.seq()?;
+        let old = seq.len()?;
+        for (i, v) in value.iter().enumerate() {
+            if i < old {
+                // Rewrite only what differs, so an unchanged list makes no change.
+                let same =
+                    matches!(seq.get(i)?, Some(Value::Scalar(s)) if s.as_str() == Some(v.as_str()));
+                if !same {
+                    seq.set(i, v.as_str())?;
+                }
+            } else {
+                seq.insert(i, v.as_str())?;
+            }
+        }
+        for i in (value.len()..old).rev() {
+            seq.delete(i)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::{AutoCommit, ROOT, transaction::Transactable};
+
+    #[test]
+    fn strings_read_from_scalar_and_text() {
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "a", "scalar").unwrap();
+        let t = doc.put_object(ROOT, "b", ObjType::Text).unwrap();
+        doc.splice_text(&t, 0, 0, "文本").unwrap();
+        assert_eq!(read_string(&doc, &ROOT, "a".into()).unwrap(), "scalar");
+        assert_eq!(read_string(&doc, &ROOT, "b".into()).unwrap(), "文本");
+        assert_eq!(read_string(&doc, &ROOT, "missing".into()).unwrap(), "");
+    }
+
+    #[test]
+    fn ints_read_from_js_numbers() {
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "i", 12_i64).unwrap();
+        doc.put(ROOT, "f", 12.0_f64).unwrap();
+        doc.put(ROOT, "bad", 1.5_f64).unwrap();
+        assert_eq!(read_int(&doc, &ROOT, "i".into()).unwrap(), 12);
+        assert_eq!(read_int(&doc, &ROOT, "f".into()).unwrap(), 12);
+        assert!(read_int(&doc, &ROOT, "bad".into()).is_err());
+    }
+}

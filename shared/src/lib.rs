@@ -1,0 +1,15 @@
+//! Fieldbook's shared core: the Automerge document schema, the domain rules and the
+//! REST wire types. Pure: no I/O, compiles for the server and for the browser (wasm32).
+
+pub mod access;
+pub mod api;
+pub mod book;
+pub mod customer;
+pub mod flex;
+pub mod vocab;
+
+mod error;
+pub use error::SchemaError;
+
+/// The schema version this build writes. Readers accept this and every older version.
+pub const SCHEMA_VERSION: u64 = 1;

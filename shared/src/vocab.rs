@@ -1,0 +1,156 @@
+//! The closed vocabularies of the domain (DOMAIN.md), stored as lowercase strings.
+//!
+//! A value this build does not know (written by a newer client) reads as `Unknown`
+//! and is written back unchanged, so an old tablet never destroys a newer value.
+
+use automerge::ObjId;
+use autosurgeon::ReadDoc;
+use autosurgeon::{Hydrate, HydrateError, Prop, Reconcile, Reconciler};
+
+macro_rules! vocabulary {
+    ($(#[$doc:meta])* $name:ident default $default:ident { $($variant:ident = $text:literal / $zh:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $($variant,)+
+            /// A value this build does not know; kept as written.
+            Unknown(String),
+        }
+
+        impl $name {
+            /// Every known value, in display order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The stored (and wire) form.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)+
+                    $name::Unknown(s) => s,
+                }
+            }
+
+            /// The Simplified Chinese label the operator's documents use.
+            pub fn label_zh(&self) -> &str {
+                match self {
+                    $($name::$variant => $zh,)+
+                    $name::Unknown(s) => s,
+                }
+            }
+
+            /// Reads the stored form; anything else is `Unknown`.
+            pub fn parse(s: &str) -> Self {
+                match s {
+                    $($text => $name::$variant,)+
+                    other => $name::Unknown(other.to_string()),
+                }
+            }
+
+            /// Whether this is one of the known values.
+            pub fn is_known(&self) -> bool {
+                !matches!(self, $name::Unknown(_))
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name::$default
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Hydrate for $name {
+            fn hydrate<D: ReadDoc>(doc: &D, obj: &ObjId, prop: Prop<'_>) -> Result<Self, HydrateError> {
+                Ok(Self::parse(crate::flex::read_string(doc, obj, prop)?.as_str()))
+            }
+        }
+
+        impl Reconcile for $name {
+            type Key<'a> = autosurgeon::reconcile::NoKey;
+            fn reconcile<R: Reconciler>(&self, mut r: R) -> Result<(), R::Error> {
+                r.str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                Ok(Self::parse(&s))
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// Customer nature 客户性质.
+    Nature default Enterprise {
+        Enterprise = "enterprise" / "企业",
+        Individual = "individual" / "个人",
+        Government = "government" / "政府机构",
+    }
+}
+
+vocabulary! {
+    /// Business line 业务类型.
+    Line default Delivery {
+        Delivery = "delivery" / "寄递",
+        Finance = "finance" / "金融",
+        Postal = "postal" / "邮务",
+        Letter = "letter" / "函件",
+    }
+}
+
+vocabulary! {
+    /// How a visit was made.
+    VisitKind default Onsite {
+        Onsite = "onsite" / "上门拜访",
+        Phone = "phone" / "电话询访",
+        Event = "event" / "客户活动",
+    }
+}
+
+vocabulary! {
+    /// A customer contact's role.
+    ContactRole default Other {
+        DecisionMaker = "decision_maker" / "决策者",
+        Handler = "handler" / "经办人",
+        FinanceHead = "finance_head" / "财务负责人",
+        Other = "other" / "其他",
+    }
+}
+
+vocabulary! {
+    /// A Fieldbook user's role.
+    Role default Manager {
+        Manager = "manager" / "客户经理",
+        Head = "head" / "首席客户经理",
+        Admin = "admin" / "大客中心管理员",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_keeps_unknown_values() {
+        for l in Line::ALL {
+            assert_eq!(&Line::parse(l.as_str()), l);
+        }
+        let u = Line::parse("parcel-lockers");
+        assert_eq!(u, Line::Unknown("parcel-lockers".into()));
+        assert_eq!(u.as_str(), "parcel-lockers");
+        assert!(!u.is_known());
+        assert_eq!(serde_json::to_string(&Role::Head).unwrap(), "\"head\"");
+    }
+}
