@@ -1,1 +1,430 @@
-//! helpers
+//! Helpers for Fieldbook's end-to-end tests: a real `fieldbook-server` process on
+//! loopback with its own SQLite file, and devices that are real samod repos
+//! syncing over real websockets.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use automerge::Automerge;
+use fieldbook_server::db::Db;
+use fieldbook_server::storage::SqliteStorage;
+use fieldbook_shared::api::LoginResponse;
+use fieldbook_shared::customer::Customer;
+use fieldbook_shared::vocab::Role;
+use futures::{SinkExt, StreamExt, TryStreamExt};
+use samod::{BackoffConfig, DialError, Dialer, DialerHandle, DocHandle, PeerId, Repo, Transport};
+use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest};
+
+pub mod js;
+
+/// The password of every test user.
+pub const PASSWORD: &str = "secret-pass";
+
+/// The test org: center > co1 > (so1, so2); users by username.
+pub const USERS: &[(&str, &str, &str)] = &[
+    ("m1", "manager", "so1"),
+    ("m2", "manager", "so1"),
+    ("m3", "manager", "so2"),
+    ("head1", "head", "so1"),
+    ("headco", "head", "co1"),
+    ("head2", "head", "so2"),
+    ("admin", "admin", "center"),
+];
+
+/// Waits for `check` to return `Some`, polling; panics with `what` after `timeout`.
+pub async fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if start.elapsed() > timeout {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The `fieldbook-server` binary, built once per test run.
+pub fn server_binary() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Ok(p) = std::env::var("FIELDBOOK_SERVER_BIN") {
+            return PathBuf::from(p);
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace root")
+            .to_path_buf();
+        let status = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "fieldbook-server",
+                "--bin",
+                "fieldbook-server",
+            ])
+            .current_dir(&root)
+            .status()
+            .expect("run cargo build for the server");
+        assert!(status.success(), "building fieldbook-server failed");
+        let target = std::env::var("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| root.join("target"));
+        target.join("debug").join("fieldbook-server")
+    })
+    .clone()
+}
+
+/// A real server process with its own database in a temporary directory.
+pub struct TestServer {
+    _dir: tempfile::TempDir,
+    pub db: PathBuf,
+    pub addr: SocketAddr,
+    child: Option<Child>,
+    pub log: PathBuf,
+}
+
+impl TestServer {
+    /// A new database with the test org and users; not started yet.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("fieldbook.db");
+        let log = dir.path().join("server.log");
+        Db::open(&db)
+            .and_then(|d| {
+                d.blocking(|c| {
+                    fieldbook_server::auth::add_unit(c, "center", "大客户中心", None)?;
+                    fieldbook_server::auth::add_unit(c, "co1", "寄递专业分公司", Some("center"))?;
+                    fieldbook_server::auth::add_unit(c, "so1", "东区支局", Some("co1"))?;
+                    fieldbook_server::auth::add_unit(c, "so2", "西区支局", Some("co1"))?;
+                    for (u, role, unit) in USERS {
+                        fieldbook_server::auth::add_user(
+                            c,
+                            u,
+                            "",
+                            PASSWORD,
+                            &Role::parse(role),
+                            unit,
+                        )?;
+                    }
+                    Ok(())
+                })
+            })
+            .expect("seed test users");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("free port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        TestServer {
+            _dir: dir,
+            db,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            child: None,
+            log,
+        }
+    }
+
+    /// Stores a customer document assigned to `primary` (and `assistant`), as if
+    /// registered earlier. Only while the server is not running.
+    pub async fn seed_customer(
+        &self,
+        customer: &Customer,
+        primary: &str,
+        assistant: Option<&str>,
+    ) -> String {
+        assert!(
+            self.child.is_none(),
+            "seed customers before starting the server"
+        );
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let storage = SqliteStorage::open(&self.db, tx).expect("open storage");
+        let repo = Repo::build_tokio().with_storage(storage).load().await;
+        let mut doc = Automerge::new();
+        doc.transact(|tx| customer.create(tx))
+            .expect("write customer");
+        let handle = repo.create(doc).await.expect("create");
+        let doc_id = handle.document_id().to_string();
+        repo.stop().await;
+        let (id, p, a) = (
+            doc_id.clone(),
+            primary.to_string(),
+            assistant.map(str::to_string),
+        );
+        Db::open(&self.db)
+            .and_then(|d| {
+                d.blocking(|c| {
+                    c.execute(
+                        "INSERT INTO customers (doc_id, primary_user, assistant_user, unit, registered_by, registered_at)
+                         SELECT ?1, p.id, (SELECT id FROM users WHERE username = ?3), p.unit, p.id, '2026-01-01T00:00:00Z'
+                         FROM users p WHERE p.username = ?2",
+                        rusqlite::params![id, p, a],
+                    )?;
+                    Ok(())
+                })
+            })
+            .expect("assign customer");
+        format!("automerge:{doc_id}")
+    }
+
+    /// Starts (or restarts) the server process and waits until it answers.
+    pub async fn start(&mut self) {
+        assert!(self.child.is_none(), "server already running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
+        let child = Command::new(server_binary())
+            .args(["serve", "--db"])
+            .arg(&self.db)
+            .args([
+                "--listen",
+                &self.addr.to_string(),
+                "--static",
+                "/nonexistent",
+            ])
+            .env("RUST_LOG", "info,samod=warn,samod_core=warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn fieldbook-server");
+        self.child = Some(child);
+        let url = format!("{}/api/health", self.base());
+        let http = reqwest::Client::new();
+        wait_for(
+            "the server to answer /api/health",
+            Duration::from_secs(30),
+            async || {
+                if let Some(status) = self
+                    .child
+                    .as_mut()
+                    .and_then(|c| c.try_wait().ok())
+                    .flatten()
+                {
+                    panic!("server exited with {status}; log:\n{}", self.log_text());
+                }
+                http.get(&url)
+                    .send()
+                    .await
+                    .ok()
+                    .filter(|r| r.status().is_success())
+            },
+        )
+        .await;
+    }
+
+    /// Kills the server with SIGKILL: no shutdown code runs.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("kill server");
+            child.wait().expect("reap server");
+        }
+    }
+
+    /// Whether the server process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn sync_url(&self) -> String {
+        format!("ws://{}/sync", self.addr)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Logs in over REST.
+    pub async fn login(&self, username: &str) -> LoginResponse {
+        let res = reqwest::Client::new()
+            .post(format!("{}/api/login", self.base()))
+            .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("login request");
+        assert!(
+            res.status().is_success(),
+            "login of {username} failed: {}",
+            res.status()
+        );
+        res.json().await.expect("login body")
+    }
+
+    /// `GET path` with a bearer token, as JSON.
+    pub async fn get_json(&self, token: &str, path: &str) -> serde_json::Value {
+        let res = reqwest::Client::new()
+            .get(format!("{}{path}", self.base()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET");
+        assert!(res.status().is_success(), "GET {path}: {}", res.status());
+        res.json().await.expect("json")
+    }
+}
+
+impl Default for TestServer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Dials the server's `/sync` with a bearer token, over a real websocket.
+pub struct WsDialer {
+    pub url: url::Url,
+    pub token: String,
+}
+
+impl Dialer for WsDialer {
+    type Error = tungstenite::Error;
+
+    fn url(&self) -> url::Url {
+        self.url.clone()
+    }
+
+    fn connect(
+        &self,
+    ) -> futures::future::BoxFuture<'static, Result<Transport, DialError<Self::Error>>> {
+        let url = self.url.to_string();
+        let token = self.token.clone();
+        Box::pin(async move {
+            let mut req = url
+                .into_client_request()
+                .map_err(DialError::PermanentFailure)?;
+            req.headers_mut().insert(
+                "authorization",
+                format!("Bearer {token}").parse().map_err(|e| {
+                    DialError::PermanentFailure(tungstenite::Error::HttpFormat(
+                        tungstenite::http::Error::from(e),
+                    ))
+                })?,
+            );
+            let (ws, _) = tokio_tungstenite::connect_async(req)
+                .await
+                .map_err(DialError::transient)?;
+            let (sink, stream) = ws.split();
+            let stream = stream
+                .try_filter_map(|m| async move {
+                    Ok(match m {
+                        Message::Binary(b) => Some(b.to_vec()),
+                        _ => None,
+                    })
+                })
+                .boxed();
+            let sink = sink.with(|b: Vec<u8>| async move {
+                Ok::<_, tungstenite::Error>(Message::Binary(b.into()))
+            });
+            Ok(Transport::new(stream, Box::pin(sink)))
+        })
+    }
+}
+
+/// A user's device: a samod repo with its own (in-memory) storage that keeps its
+/// documents while offline.
+pub struct Device {
+    pub repo: Repo,
+    pub session: LoginResponse,
+    sync_url: url::Url,
+    dialer: Option<DialerHandle<tungstenite::Error>>,
+}
+
+impl Device {
+    /// Logs `username` in and makes a device for that session (not yet online).
+    pub async fn login(server: &TestServer, username: &str) -> Self {
+        let session = server.login(username).await;
+        let repo = Repo::build_tokio()
+            .with_peer_id(PeerId::from(session.peer_id.as_str()))
+            .load()
+            .await;
+        Device {
+            repo,
+            session,
+            sync_url: server.sync_url().parse().expect("url"),
+            dialer: None,
+        }
+    }
+
+    /// Goes online and waits for the handshake.
+    pub async fn connect(&mut self) {
+        let dialer = WsDialer {
+            url: self.sync_url.clone(),
+            token: self.session.token.clone(),
+        };
+        let backoff = BackoffConfig {
+            initial_delay: Duration::from_millis(50),
+            max_delay: Duration::from_millis(500),
+            max_retries: None,
+        };
+        let handle = self.repo.dial(backoff, Arc::new(dialer)).expect("dial");
+        tokio::time::timeout(Duration::from_secs(20), handle.established())
+            .await
+            .expect("connect timed out")
+            .expect("connect failed");
+        self.dialer = Some(handle);
+    }
+
+    /// Goes offline.
+    pub fn disconnect(&mut self) {
+        if let Some(d) = self.dialer.take() {
+            d.close();
+        }
+    }
+
+    /// Opens a document through the server; `None` if unavailable to this user.
+    pub async fn find(&self, url: &str) -> Option<DocHandle> {
+        let id = url
+            .trim_start_matches("automerge:")
+            .parse()
+            .expect("document id");
+        tokio::time::timeout(Duration::from_secs(20), self.repo.find(id))
+            .await
+            .expect("find timed out")
+            .expect("repo stopped")
+    }
+
+    /// Waits until the server has every change this device has of `doc`.
+    pub async fn wait_synced(&self, doc: &DocHandle) {
+        let conn = self
+            .dialer
+            .as_ref()
+            .and_then(|d| d.connection_id())
+            .expect("device is online");
+        tokio::time::timeout(Duration::from_secs(20), doc.they_have_our_changes(conn))
+            .await
+            .expect("timed out waiting for the server to have our changes");
+    }
+
+    /// The customer in `doc`, read through the shared schema.
+    pub fn customer(doc: &DocHandle) -> Customer {
+        doc.with_document(|d| Customer::load(d))
+            .expect("customer document")
+    }
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        self.disconnect();
+    }
+}

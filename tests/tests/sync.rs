@@ -1,0 +1,244 @@
+//! Two managers' devices sync through a real server: offline edits converge, and
+//! nothing that reached the server is lost when it is killed.
+
+use std::time::Duration;
+
+use automerge::{Automerge, ReadDoc};
+use fieldbook_shared::book::Book;
+use fieldbook_shared::customer::{self, Contact, Customer, Visit};
+use fieldbook_shared::vocab::{Line, Nature};
+use fieldbook_tests::{Device, TestServer, wait_for};
+
+const T: Duration = Duration::from_secs(20);
+
+fn visit(id: &str, date: &str, summary: &str) -> Visit {
+    Visit {
+        id: id.into(),
+        date: date.into(),
+        summary: summary.into(),
+        purpose: "走访".into(),
+        ..Default::default()
+    }
+}
+
+fn customer() -> Customer {
+    Customer::new(
+        "麦德龙商业集团有限公司",
+        "91310000607216596X",
+        Nature::Enterprise,
+        vec![Line::Delivery],
+    )
+}
+
+fn visit_ids(doc: &samod::DocHandle) -> Vec<String> {
+    let mut ids: Vec<String> = Device::customer(doc)
+        .visits
+        .into_iter()
+        .map(|v| v.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_edits_on_two_devices_converge() {
+    let mut server = TestServer::new();
+    let url = server.seed_customer(&customer(), "m1", Some("m2")).await;
+    server.start().await;
+
+    let mut a = Device::login(&server, "m1").await;
+    let mut b = Device::login(&server, "m2").await;
+    a.connect().await;
+    b.connect().await;
+    let doc_a = a.find(&url).await.expect("primary opens the customer");
+    let doc_b = b.find(&url).await.expect("assistant opens the customer");
+
+    a.disconnect();
+    b.disconnect();
+    doc_a
+        .with_document(|d| {
+            d.transact(|tx| customer::add_visit(tx, &visit("va", "2026-11-20", "谈年度协议")))
+        })
+        .unwrap();
+    doc_a
+        .with_document(|d| d.transact(|tx| customer::set_field(tx, "address", "上海市南京西路1号")))
+        .unwrap();
+    doc_b
+        .with_document(|d| {
+            d.transact(|tx| customer::add_visit(tx, &visit("vb", "2026-11-21", "电话回访")))
+        })
+        .unwrap();
+    doc_b
+        .with_document(|d| {
+            d.transact(|tx| {
+                customer::add_contact(
+                    tx,
+                    &Contact {
+                        id: "cb".into(),
+                        name: "李主任".into(),
+                        ..Default::default()
+                    },
+                )
+            })
+        })
+        .unwrap();
+    doc_b
+        .with_document(|d| d.transact(|tx| customer::set_field(tx, "address", "上海市淮海中路2号")))
+        .unwrap();
+
+    a.connect().await;
+    b.connect().await;
+    for doc in [&doc_a, &doc_b] {
+        wait_for("both visits on both devices", T, async || {
+            (visit_ids(doc) == ["va", "vb"]).then_some(())
+        })
+        .await;
+    }
+    wait_for("identical heads", T, async || {
+        let ha = doc_a.with_document(|d| d.get_heads());
+        let hb = doc_b.with_document(|d| d.get_heads());
+        (ha == hb).then_some(())
+    })
+    .await;
+    let (ca, cb) = (Device::customer(&doc_a), Device::customer(&doc_b));
+    assert_eq!(ca, cb, "replicas differ after sync");
+    assert_eq!(ca.contacts.len(), 1);
+    // Both addresses survive as a conflict; every replica picks the same winner.
+    let conflicts = doc_a.with_document(|d| d.get_all(automerge::ROOT, "address").unwrap().len());
+    assert_eq!(
+        conflicts, 2,
+        "the concurrent address edits are kept as a conflict"
+    );
+
+    // The server's projection follows the documents.
+    let token = a.session.token.clone();
+    wait_for("the projection to count both visits", T, async || {
+        let list = server.get_json(&token, "/api/customers").await;
+        let row = list
+            .as_array()?
+            .iter()
+            .find(|c| c["url"] == url.as_str())?
+            .clone();
+        (row["visit_count"] == 2 && row["last_visit"] == "2026-11-21").then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_the_server_acknowledged_is_lost_when_it_is_killed() {
+    let mut server = TestServer::new();
+    let url = server.seed_customer(&customer(), "m1", Some("m2")).await;
+    server.start().await;
+
+    let mut a = Device::login(&server, "m1").await;
+    let mut b = Device::login(&server, "m2").await;
+    a.connect().await;
+    b.connect().await;
+    let doc_a = a.find(&url).await.expect("open");
+    let doc_b = b.find(&url).await.expect("open");
+
+    // A logs a visit; once the server says it has it, the server is killed (SIGKILL).
+    doc_a
+        .with_document(|d| {
+            d.transact(|tx| {
+                customer::add_visit(tx, &visit("before-kill", "2026-11-22", "上门拜访"))
+            })
+        })
+        .unwrap();
+    a.wait_synced(&doc_a).await;
+    server.kill();
+    a.disconnect();
+
+    // B works offline meanwhile.
+    doc_b
+        .with_document(|d| {
+            d.transact(|tx| customer::add_visit(tx, &visit("offline", "2026-11-22", "离线记录")))
+        })
+        .unwrap();
+    b.disconnect();
+
+    server.start().await;
+    // A stays offline: B can only get A's visit from what the server had on disk.
+    b.connect().await;
+    wait_for(
+        "the acknowledged visit to come back from the restarted server",
+        T,
+        async || (visit_ids(&doc_b) == ["before-kill", "offline"]).then_some(()),
+    )
+    .await;
+    b.wait_synced(&doc_b).await;
+
+    // A fresh device sees both, from the server alone.
+    let mut c = Device::login(&server, "m1").await;
+    c.connect().await;
+    let doc_c = c.find(&url).await.expect("open on a fresh device");
+    wait_for("both visits on a fresh device", T, async || {
+        (visit_ids(&doc_c) == ["before-kill", "offline"]).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_created_on_a_device_is_registered_to_its_manager() {
+    let mut server = TestServer::new();
+    server.start().await;
+    let mut m1 = Device::login(&server, "m1").await;
+
+    // Registered offline: the document exists only on the tablet.
+    let mut doc = Automerge::new();
+    let new = Customer::new(
+        "美之家家居有限公司",
+        "91310000MA1K3YJ12C",
+        Nature::Enterprise,
+        vec![Line::Delivery, Line::Letter],
+    );
+    doc.transact(|tx| new.create(tx)).unwrap();
+    let handle = m1.repo.create(doc).await.unwrap();
+    let url = handle.url().to_string();
+
+    m1.connect().await;
+    m1.wait_synced(&handle).await;
+    let token = m1.session.token.clone();
+    let row = wait_for(
+        "the registration to appear in /api/customers",
+        T,
+        async || {
+            let list = server.get_json(&token, "/api/customers").await;
+            list.as_array()?
+                .iter()
+                .find(|c| c["url"] == url.as_str())
+                .cloned()
+        },
+    )
+    .await;
+    assert_eq!(row["owner"], "m1");
+    assert_eq!(row["unit"], "so1");
+    assert_eq!(row["name"], "美之家家居有限公司");
+    assert_eq!(row["credit_code"], "91310000MA1K3YJ12C");
+
+    // It is in m1's book, which the server wrote.
+    let book = m1.find(&m1.session.user.book_url).await.expect("own book");
+    wait_for("the book to list the new customer", T, async || {
+        book.with_document(|d| Book::load(d).ok())
+            .filter(|b| b.customers.contains(&url))
+            .map(|_| ())
+    })
+    .await;
+
+    // The unit head sees it; a manager of another unit does not.
+    let head = server.login("head1").await;
+    let list = server.get_json(&head.token, "/api/customers").await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["url"] == url.as_str()),
+        "head of so1 sees the registration"
+    );
+    let other = server.login("m3").await;
+    let list = server.get_json(&other.token, "/api/customers").await;
+    assert!(
+        list.as_array().unwrap().is_empty(),
+        "m3 sees nothing: {list}"
+    );
+}
