@@ -134,14 +134,13 @@ pub fn user_by_token(conn: &Connection, token: &str) -> Result<Option<AuthUser>,
 
 /// The token a request carries: `Authorization: Bearer`, then `?token=`, then the cookie.
 pub fn token_of(parts: &Parts) -> Option<String> {
-    if let Some(v) = parts
+    if let Some(t) = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
     {
-        if let Some(t) = v.strip_prefix("Bearer ") {
-            return Some(t.trim().to_string());
-        }
+        return Some(t.trim().to_string());
     }
     if let Some(q) = parts.uri.query() {
         for pair in q.split('&') {

@@ -123,14 +123,11 @@ impl SqliteStorage {
         }
     }
 
-    async fn read<T: Send + 'static>(
+    async fn read<T: Send + Default + 'static>(
         &self,
         what: &'static str,
         f: impl Fn(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> T
-    where
-        T: Default,
-    {
+    ) -> T {
         let reader = self.reader.clone();
         let result = tokio::task::spawn_blocking(move || {
             let conn = reader.lock().unwrap_or_else(|e| e.into_inner());
@@ -209,10 +206,10 @@ fn writer_loop(
                             key
                         }
                     };
-                    if let Some(doc) = doc_of(key) {
-                        if docs.insert(doc.to_string()) {
-                            dirty.execute(params![doc])?;
-                        }
+                    if let Some(doc) = doc_of(key)
+                        && docs.insert(doc.to_string())
+                    {
+                        dirty.execute(params![doc])?;
                     }
                 }
             }

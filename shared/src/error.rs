@@ -10,12 +10,31 @@ pub enum SchemaError {
     },
     #[error("the document has schema version {0}, newer than this build understands (1)")]
     TooNew(u64),
+    /// The document's content does not have the expected shape.
     #[error("the document could not be read: {0}")]
-    Hydrate(#[from] autosurgeon::HydrateError),
+    Read(String),
+    /// Writing to the document failed.
     #[error("the document could not be written: {0}")]
-    Reconcile(#[from] autosurgeon::ReconcileError),
-    #[error("automerge error: {0}")]
-    Automerge(#[from] automerge::AutomergeError),
+    Write(String),
     #[error("{0}")]
     Invalid(String),
+}
+
+// Kept as text: the library errors are large, and a person needs only the message.
+impl From<autosurgeon::HydrateError> for SchemaError {
+    fn from(e: autosurgeon::HydrateError) -> Self {
+        SchemaError::Read(e.to_string())
+    }
+}
+
+impl From<autosurgeon::ReconcileError> for SchemaError {
+    fn from(e: autosurgeon::ReconcileError) -> Self {
+        SchemaError::Write(e.to_string())
+    }
+}
+
+impl From<automerge::AutomergeError> for SchemaError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        SchemaError::Write(e.to_string())
+    }
 }

@@ -1,1 +1,218 @@
-fn main() {}
+//! Fieldbook's build tasks (`cargo xtask <task>`): everything a fresh machine
+//! needs, in Rust, so no Makefile or shell script grows beside the code.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Fieldbook's build tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Build the client, load the demo data (first time) and start the server.
+    Run {
+        #[arg(long, default_value = "fieldbook.db")]
+        db: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Install what the tests need (wasm32 target, wasm-bindgen, npm packages) and run every test.
+    Test {
+        /// Extra arguments for `cargo test` (e.g. a test name filter).
+        #[arg(trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+    /// Build the client into client/dist (wasm32, wasm-bindgen, static files).
+    Dist,
+}
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().task {
+        Task::Run { db, listen } => run(&db, &listen),
+        Task::Test { args } => test(&args),
+        Task::Dist => dist(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// Runs a command in the workspace root, failing with its name if it fails.
+fn sh(cmd: &mut Command) -> Result {
+    let shown = format!("{cmd:?}");
+    eprintln!("xtask: $ {shown}");
+    if cmd.get_current_dir().is_none() {
+        cmd.current_dir(root());
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed with {status}"))
+    }
+}
+
+fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.current_dir(root()).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn run(db: &Path, listen: &str) -> Result {
+    dist()?;
+    sh(Command::new(cargo()).args(["build", "-p", "fieldbook-server"]))?;
+    let server = target_dir().join("debug").join("fieldbook-server");
+    sh(Command::new(&server).arg("demo").arg("--db").arg(db))?;
+    eprintln!("xtask: open http://{listen}/ and log in as one of the users above");
+    sh(Command::new(&server)
+        .arg("serve")
+        .arg("--db")
+        .arg(db)
+        .args(["--listen", listen, "--static", "client/dist"]))
+}
+
+fn test(args: &[String]) -> Result {
+    ensure_npm_packages()?;
+    dist()?;
+    sh(Command::new(cargo()).args([
+        "build",
+        "-p",
+        "fieldbook-server",
+        "--bin",
+        "fieldbook-server",
+    ]))?;
+    sh(Command::new(cargo())
+        .args(["test", "--workspace"])
+        .args(args))
+}
+
+fn dist() -> Result {
+    ensure_wasm_target()?;
+    let bindgen = ensure_wasm_bindgen()?;
+    sh(Command::new(cargo()).args([
+        "build",
+        "-p",
+        "fieldbook-client",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "wasm-release",
+    ]))?;
+    let out = root().join("client").join("dist");
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let wasm = target_dir().join("wasm32-unknown-unknown/wasm-release/fieldbook-client.wasm");
+    sh(Command::new(bindgen)
+        .args(["--target", "web", "--no-typescript", "--out-dir"])
+        .arg(&out)
+        .arg(&wasm))?;
+    let statics = root().join("client").join("static");
+    for entry in std::fs::read_dir(&statics)
+        .map_err(|e| format!("cannot read {}: {e}", statics.display()))?
+    {
+        let entry = entry.map_err(|e| e.to_string())?;
+        std::fs::copy(entry.path(), out.join(entry.file_name()))
+            .map_err(|e| format!("cannot copy {:?}: {e}", entry.path()))?;
+    }
+    eprintln!("xtask: client built into {}", out.display());
+    Ok(())
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join("target"))
+}
+
+fn ensure_wasm_target() -> Result {
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
+        return Ok(());
+    }
+    sh(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+/// The wasm-bindgen version in Cargo.lock: the CLI must match it exactly.
+fn locked_wasm_bindgen() -> Result<String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
+        .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\""
+            && let Some(v) = lines
+                .next()
+                .and_then(|l| l.strip_prefix("version = \""))
+                .and_then(|v| v.strip_suffix('"'))
+        {
+            return Ok(v.to_string());
+        }
+    }
+    Err("wasm-bindgen is not in Cargo.lock".into())
+}
+
+fn ensure_wasm_bindgen() -> Result<PathBuf> {
+    let version = locked_wasm_bindgen()?;
+    let bin = home_cargo_bin().join("wasm-bindgen");
+    let have = output(Command::new(&bin).arg("--version")).unwrap_or_default();
+    if have.split_whitespace().nth(1) != Some(version.as_str()) {
+        // Not --locked: the CLI's own lock file pins a webpki-roots the registry no longer serves.
+        sh(Command::new(cargo()).args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &format!("={version}"),
+        ]))?;
+    }
+    Ok(bin)
+}
+
+fn home_cargo_bin() -> PathBuf {
+    std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cargo")
+        })
+        .join("bin")
+}
+
+fn ensure_npm_packages() -> Result {
+    let js = root().join("tests").join("js");
+    if js
+        .join("node_modules/@automerge/automerge-repo/package.json")
+        .is_file()
+    {
+        return Ok(());
+    }
+    sh(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&js))
+}

@@ -1,0 +1,274 @@
+//! Bad input on `/sync`: malformed frames, text frames, oversized messages and a
+//! forged sync message each close only the offending connection (or are refused),
+//! the server stays up, and other clients keep syncing.
+
+use std::time::Duration;
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ROOT};
+use fieldbook_shared::customer::{self, Customer, Visit};
+use fieldbook_shared::vocab::{Line, Nature};
+use fieldbook_tests::{Device, TestServer, wait_for};
+use futures::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+const T: Duration = Duration::from_secs(20);
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn raw(server: &TestServer, token: &str) -> Ws {
+    let req = format!("{}?token={token}", server.sync_url())
+        .into_client_request()
+        .unwrap();
+    tokio_tungstenite::connect_async(req)
+        .await
+        .expect("upgrade")
+        .0
+}
+
+/// Reads until the server closes; returns the close code, if it sent one.
+async fn closed(ws: &mut Ws) -> Option<CloseCode> {
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .expect("server did not close the connection")
+        {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => return None,
+        }
+    }
+}
+
+fn cbor_map(pairs: &[(&str, Value)]) -> Vec<u8> {
+    let mut e = minicbor::Encoder::new(Vec::new());
+    e.map(pairs.len() as u64).unwrap();
+    for (k, v) in pairs {
+        e.str(k).unwrap();
+        match v {
+            Value::Str(s) => e.str(s).unwrap(),
+            Value::Bytes(b) => e.bytes(b).unwrap(),
+            Value::Strs(l) => {
+                e.array(l.len() as u64).unwrap();
+                for s in l.iter() {
+                    e.str(s).unwrap();
+                }
+                &mut e
+            }
+        };
+    }
+    e.into_writer()
+}
+
+enum Value<'a> {
+    Str(&'a str),
+    Bytes(Vec<u8>),
+    Strs(&'a [&'a str]),
+}
+
+/// Joins as `peer` and waits for the server's `peer` answer.
+async fn handshake(ws: &mut Ws, peer: &str) {
+    let join = cbor_map(&[
+        ("type", Value::Str("join")),
+        ("senderId", Value::Str(peer)),
+        ("supportedProtocolVersions", Value::Strs(&["1"])),
+    ]);
+    ws.send(Message::Binary(join.into())).await.unwrap();
+    let reply = tokio::time::timeout(T, ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let Message::Binary(bytes) = reply else {
+        panic!("expected a binary peer message, got {reply:?}")
+    };
+    assert!(
+        bytes.windows(4).any(|w| w == b"peer"),
+        "server answered the join with a peer message"
+    );
+}
+
+/// A device that keeps syncing while others misbehave.
+async fn bystander(server: &TestServer, url: &str) -> (Device, samod::DocHandle) {
+    let mut d = Device::login(server, "m2").await;
+    d.connect().await;
+    let doc = d.find(url).await.expect("bystander opens its customer");
+    (d, doc)
+}
+
+async fn bystander_still_syncs(server: &TestServer, d: &Device, doc: &samod::DocHandle, id: &str) {
+    doc.with_document(|x| {
+        x.transact(|tx| {
+            customer::add_visit(
+                tx,
+                &Visit {
+                    id: id.into(),
+                    date: "2026-11-22".into(),
+                    ..Default::default()
+                },
+            )
+        })
+    })
+    .unwrap();
+    d.wait_synced(doc).await;
+    let token = d.session.token.clone();
+    wait_for("the bystander's visit to be projected", T, async || {
+        let list = server.get_json(&token, "/api/customers").await;
+        let n = list.as_array()?.first()?["visit_count"].as_i64()?;
+        (n >= 1).then_some(())
+    })
+    .await;
+}
+
+async fn setup() -> (TestServer, String) {
+    let mut server = TestServer::new();
+    let url = server
+        .seed_customer(
+            &Customer::new("恒丰银行", "", Nature::Enterprise, vec![Line::Finance]),
+            "m2",
+            None,
+        )
+        .await;
+    server.start().await;
+    (server, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_cbor_closes_only_that_connection() {
+    let (mut server, url) = setup().await;
+    let (d, doc) = bystander(&server, &url).await;
+    let session = server.login("m1").await;
+
+    let mut ws = raw(&server, &session.token).await;
+    ws.send(Message::Binary(
+        vec![0xff, 0x00, 0x13, 0x37, 0xde, 0xad].into(),
+    ))
+    .await
+    .unwrap();
+    closed(&mut ws).await;
+
+    // A join that is valid CBOR but not a valid message.
+    let mut ws = raw(&server, &session.token).await;
+    ws.send(Message::Binary(
+        cbor_map(&[("type", Value::Str("join"))]).into(),
+    ))
+    .await
+    .unwrap();
+    closed(&mut ws).await;
+
+    bystander_still_syncs(&server, &d, &doc, "after-garbage").await;
+    assert!(server.is_running(), "server survived malformed frames");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_frames_and_oversized_messages_are_refused_with_a_close_code() {
+    let (mut server, url) = setup().await;
+    let (d, doc) = bystander(&server, &url).await;
+    let session = server.login("m1").await;
+
+    let mut ws = raw(&server, &session.token).await;
+    ws.send(Message::Text("{\"type\":\"join\"}".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        closed(&mut ws).await,
+        Some(CloseCode::Unsupported),
+        "text frame"
+    );
+
+    let mut ws = raw(&server, &session.token).await;
+    handshake(&mut ws, &session.peer_id).await;
+    let huge = vec![0u8; fieldbook_server::sync::MAX_MESSAGE_BYTES + 1024];
+    // The server may close while the frame is still being written.
+    let _ = ws.send(Message::Binary(huge.into())).await;
+    let code = closed(&mut ws).await;
+    assert!(
+        matches!(code, Some(CloseCode::Size) | None),
+        "oversized message closed with {code:?}"
+    );
+
+    bystander_still_syncs(&server, &d, &doc, "after-oversized").await;
+    assert!(server.is_running(), "server survived");
+    let health = reqwest::get(format!("{}/api/health", server.base()))
+        .await
+        .unwrap();
+    assert!(health.status().is_success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_sync_for_a_forbidden_document_changes_nothing() {
+    let (mut server, url) = setup().await;
+    let (d, doc) = bystander(&server, &url).await;
+    let heads_before = doc.with_document(|x| x.get_heads());
+    let doc_id = url.trim_start_matches("automerge:");
+
+    // m1 may not see m2's customer, but sends changes for it anyway.
+    let session = server.login("m1").await;
+    let mut ws = raw(&server, &session.token).await;
+    handshake(&mut ws, &session.peer_id).await;
+    let mut forged = AutoCommit::new();
+    forged.put(ROOT, "name", "被篡改").unwrap();
+    let msg = automerge::sync::Message {
+        heads: forged.get_heads(),
+        need: vec![],
+        have: vec![],
+        changes: vec![forged.save()].into(),
+        flags: None,
+        version: automerge::sync::MessageVersion::V1,
+    };
+    for kind in ["request", "sync"] {
+        let frame = cbor_map(&[
+            ("type", Value::Str(kind)),
+            ("documentId", Value::Str(doc_id)),
+            ("senderId", Value::Str(&session.peer_id)),
+            ("targetId", Value::Str("fieldbook-server")),
+            ("data", Value::Bytes(msg.clone().encode())),
+        ]);
+        ws.send(Message::Binary(frame.into())).await.unwrap();
+    }
+    // The server answers doc-unavailable and sends nothing of the document.
+    let reply = tokio::time::timeout(T, ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let Message::Binary(bytes) = reply else {
+        panic!("expected binary, got {reply:?}")
+    };
+    assert!(
+        bytes.windows(15).any(|w| w == b"doc-unavailable"),
+        "refused with doc-unavailable"
+    );
+    assert!(
+        !bytes
+            .windows(4)
+            .any(|w| w == "恒丰".as_bytes()[..4].as_ref()),
+        "no content leaked"
+    );
+
+    // Nothing reached the owner's replica or the server's copy.
+    bystander_still_syncs(&server, &d, &doc, "owner-visit").await;
+    let now = Device::customer(&doc);
+    assert_eq!(now.name, "恒丰银行");
+    let mut fresh = Device::login(&server, "m2").await;
+    fresh.connect().await;
+    let copy = fresh.find(&url).await.unwrap();
+    wait_for("the fresh copy to have the owner's visit", T, async || {
+        (Device::customer(&copy).visits.len() == 1).then_some(())
+    })
+    .await;
+    assert_eq!(
+        Device::customer(&copy).name,
+        "恒丰银行",
+        "the server's copy was not changed"
+    );
+    assert_ne!(
+        heads_before,
+        copy.with_document(|x| x.get_heads()),
+        "sanity: the owner's own change did arrive"
+    );
+    assert!(server.is_running());
+}
