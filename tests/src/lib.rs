@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -291,10 +292,32 @@ impl Drop for TestServer {
     }
 }
 
+/// Bytes and messages a device put on the wire (websocket payloads), both ways.
+#[derive(Debug, Default)]
+pub struct Wire {
+    pub bytes_out: AtomicU64,
+    pub bytes_in: AtomicU64,
+    pub msgs_out: AtomicU64,
+    pub msgs_in: AtomicU64,
+}
+
+impl Wire {
+    /// (bytes out, bytes in, messages out, messages in) so far.
+    pub fn snapshot(&self) -> (u64, u64, u64, u64) {
+        (
+            self.bytes_out.load(Ordering::SeqCst),
+            self.bytes_in.load(Ordering::SeqCst),
+            self.msgs_out.load(Ordering::SeqCst),
+            self.msgs_in.load(Ordering::SeqCst),
+        )
+    }
+}
+
 /// Dials the server's `/sync` with a bearer token, over a real websocket.
 pub struct WsDialer {
     pub url: url::Url,
     pub token: String,
+    pub wire: Arc<Wire>,
 }
 
 impl Dialer for WsDialer {
@@ -309,6 +332,7 @@ impl Dialer for WsDialer {
     ) -> futures::future::BoxFuture<'static, Result<Transport, DialError<Self::Error>>> {
         let url = self.url.to_string();
         let token = self.token.clone();
+        let (wire_in, wire_out) = (self.wire.clone(), self.wire.clone());
         Box::pin(async move {
             let mut req = url
                 .into_client_request()
@@ -326,15 +350,26 @@ impl Dialer for WsDialer {
                 .map_err(DialError::transient)?;
             let (sink, stream) = ws.split();
             let stream = stream
-                .try_filter_map(|m| async move {
-                    Ok(match m {
-                        Message::Binary(b) => Some(b.to_vec()),
-                        _ => None,
-                    })
+                .try_filter_map(move |m| {
+                    let wire = wire_in.clone();
+                    async move {
+                        Ok(match m {
+                            Message::Binary(b) => {
+                                wire.bytes_in.fetch_add(b.len() as u64, Ordering::SeqCst);
+                                wire.msgs_in.fetch_add(1, Ordering::SeqCst);
+                                Some(b.to_vec())
+                            }
+                            _ => None,
+                        })
+                    }
                 })
                 .boxed();
-            let sink = sink.with(|b: Vec<u8>| async move {
-                Ok::<_, tungstenite::Error>(Message::Binary(b.into()))
+            let sink = sink.with(move |b: Vec<u8>| {
+                wire_out
+                    .bytes_out
+                    .fetch_add(b.len() as u64, Ordering::SeqCst);
+                wire_out.msgs_out.fetch_add(1, Ordering::SeqCst);
+                async move { Ok::<_, tungstenite::Error>(Message::Binary(b.into())) }
             });
             Ok(Transport::new(stream, Box::pin(sink)))
         })
@@ -346,6 +381,8 @@ impl Dialer for WsDialer {
 pub struct Device {
     pub repo: Repo,
     pub session: LoginResponse,
+    /// What this device sent and received on `/sync`.
+    pub wire: Arc<Wire>,
     sync_url: url::Url,
     dialer: Option<DialerHandle<tungstenite::Error>>,
 }
@@ -361,6 +398,7 @@ impl Device {
         Device {
             repo,
             session,
+            wire: Arc::default(),
             sync_url: server.sync_url().parse().expect("url"),
             dialer: None,
         }
@@ -371,6 +409,7 @@ impl Device {
         let dialer = WsDialer {
             url: self.sync_url.clone(),
             token: self.session.token.clone(),
+            wire: self.wire.clone(),
         };
         let backoff = BackoffConfig {
             initial_delay: Duration::from_millis(50),

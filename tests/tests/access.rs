@@ -166,6 +166,7 @@ async fn a_peer_cannot_claim_another_sessions_identity() {
     let dialer = WsDialer {
         url: server.sync_url().parse().unwrap(),
         token: session.token.clone(),
+        wire: Default::default(),
     };
     let backoff = BackoffConfig {
         initial_delay: Duration::from_millis(20),
