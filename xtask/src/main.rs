@@ -212,7 +212,9 @@ fn ensure_npm_packages() -> Result {
     {
         return Ok(());
     }
+    // `npm install`, not `npm ci`: the lock file lacks cbor-extract's per-platform
+    // optional packages, which `npm ci` insists on; versions stay pinned by the lock.
     sh(Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
+        .args(["install", "--no-audit", "--no-fund"])
         .current_dir(&js))
 }
