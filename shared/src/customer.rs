@@ -221,8 +221,7 @@ pub fn add_ledger<T: Doc>(tx: &mut T, entries: &[LedgerEntry]) -> Result<(), Sch
 
 /// Sets one top-level scalar string field (name, credit_code, address, ...).
 pub fn set_field<T: Doc>(tx: &mut T, field: &str, value: &str) -> Result<(), SchemaError> {
-    const SCALARS: [&str; 5] = ["name", "credit_code", "address", "industry", "nature"];
-    if !SCALARS.contains(&field) {
+    if !EDITABLE_FIELDS.contains(&field) {
         return Err(SchemaError::Invalid(format!(
             "{field} is not an editable field"
         )));
@@ -338,5 +337,64 @@ mod tests {
         assert_eq!(c.name, "美之家");
         assert_eq!(c.visits[0].id, "v-js");
         assert_eq!(c.visits[0].kind, VisitKind::Onsite);
+    }
+}
+
+/// Top-level fields a person edits whole, where concurrent edits are shown as a conflict.
+pub const EDITABLE_FIELDS: [&str; 5] = ["name", "credit_code", "address", "industry", "nature"];
+
+/// Fields that two devices set to different values concurrently: (field, every value).
+/// Automerge keeps all of them; the app shows them and lets the user pick one.
+pub fn conflicts<D: automerge::ReadDoc>(doc: &D) -> Vec<(&'static str, Vec<String>)> {
+    let mut out = Vec::new();
+    for field in EDITABLE_FIELDS {
+        let Ok(values) = doc.get_all(&ROOT, field) else {
+            continue;
+        };
+        if values.len() < 2 {
+            continue;
+        }
+        let mut texts: Vec<String> = values
+            .into_iter()
+            .map(|(v, id)| match v {
+                automerge::Value::Scalar(s) => s
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| s.to_string()),
+                automerge::Value::Object(_) => doc.text(&id).unwrap_or_default(),
+            })
+            .collect();
+        texts.dedup();
+        if texts.len() > 1 {
+            out.push((field, texts));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod conflict_tests {
+    use super::*;
+    use automerge::AutoCommit;
+
+    #[test]
+    fn concurrent_sets_show_both_until_one_is_chosen() {
+        let mut a = AutoCommit::new();
+        Customer::new("甲", "", Nature::Enterprise, vec![])
+            .create(&mut a)
+            .unwrap();
+        let mut b = a.fork();
+        set_field(&mut a, "address", "南京西路1号").unwrap();
+        set_field(&mut b, "address", "淮海中路2号").unwrap();
+        a.merge(&mut b).unwrap();
+        let c = conflicts(&a);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].0, "address");
+        let mut values = c[0].1.clone();
+        values.sort();
+        assert_eq!(values, ["南京西路1号", "淮海中路2号"]);
+        set_field(&mut a, "address", "淮海中路2号").unwrap();
+        assert!(conflicts(&a).is_empty());
+        assert_eq!(Customer::load(&a).unwrap().address, "淮海中路2号");
     }
 }

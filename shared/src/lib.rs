@@ -6,6 +6,8 @@ pub mod api;
 pub mod book;
 pub mod customer;
 pub mod flex;
+pub mod grading;
+pub mod visits;
 pub mod vocab;
 
 mod error;
