@@ -193,24 +193,28 @@ pub fn grade(annual_fen: i64, t: &Thresholds) -> Grade {
 mod tests {
     use super::*;
 
+    fn fen(yuan: i64) -> i64 {
+        yuan * 100
+    }
+
     #[test]
     fn bounds_are_inclusive_and_one_fen_under_is_not() {
         let t = Thresholds::default();
-        assert_eq!(level(500_000_00, 0, &t), Level::District);
-        assert_eq!(level(500_000_00 - 1, 0, &t), Level::Company);
-        assert_eq!(level(100_000_00 - 1, 0, &t), Level::Suboffice);
-        assert_eq!(level(50_000_00 - 1, 0, &t), Level::None);
-        assert_eq!(level(0, 10_000_000_00, &t), Level::District);
-        assert_eq!(level(0, 200_000_00 - 1, &t), Level::None);
-        assert_eq!(grade(5_000_000_00, &t), Grade::Diamond);
-        assert_eq!(grade(5_000_000_00 - 1, &t), Grade::Platinum);
-        assert_eq!(grade(200_000_00 - 1, &t), Grade::Ordinary);
-        assert_eq!(grade(10_000_00 - 1, &t), Grade::None);
+        assert_eq!(level(fen(500_000), 0, &t), Level::District);
+        assert_eq!(level(fen(500_000) - 1, 0, &t), Level::Company);
+        assert_eq!(level(fen(100_000) - 1, 0, &t), Level::Suboffice);
+        assert_eq!(level(fen(50_000) - 1, 0, &t), Level::None);
+        assert_eq!(level(0, fen(10_000_000), &t), Level::District);
+        assert_eq!(level(0, fen(200_000) - 1, &t), Level::None);
+        assert_eq!(grade(fen(5_000_000), &t), Grade::Diamond);
+        assert_eq!(grade(fen(5_000_000) - 1, &t), Grade::Platinum);
+        assert_eq!(grade(fen(200_000) - 1, &t), Grade::Ordinary);
+        assert_eq!(grade(fen(10_000) - 1, &t), Grade::None);
         let t8 = Thresholds {
             city_factor_permille: 800,
             ..t
         };
-        assert_eq!(grade(4_000_000_00, &t8), Grade::Diamond);
+        assert_eq!(grade(fen(4_000_000), &t8), Grade::Diamond);
     }
 
     #[test]
