@@ -144,7 +144,7 @@ pub fn annual(ledger: &[LedgerEntry], this_month: &str) -> (i64, i64) {
     let mut disbursed: std::collections::BTreeMap<&str, i64> = Default::default();
     for e in ledger
         .iter()
-        .filter(|e| months.iter().any(|m| *m == e.month))
+        .filter(|e| months.contains(&e.month))
     {
         revenue = revenue.saturating_add(e.amount_fen);
         if e.line == Line::Finance {
