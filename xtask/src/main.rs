@@ -132,14 +132,27 @@ fn dist() -> Result {
         .arg(&out)
         .arg(&wasm))?;
     let statics = root().join("client").join("static");
-    for entry in std::fs::read_dir(&statics)
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&statics)
         .map_err(|e| format!("cannot read {}: {e}", statics.display()))?
-    {
-        let entry = entry.map_err(|e| e.to_string())?;
-        std::fs::copy(entry.path(), out.join(entry.file_name()))
-            .map_err(|e| format!("cannot copy {:?}: {e}", entry.path()))?;
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    for path in &files {
+        let name = path.file_name().unwrap_or_default();
+        std::fs::copy(path, out.join(name)).map_err(|e| format!("cannot copy {path:?}: {e}"))?;
     }
-    eprintln!("xtask: client built into {}", out.display());
+    // Stamp the service worker with a hash of the build: a new build, a new cache.
+    let mut hash: u64 = 0xcbf29ce484222325;
+    for name in ["fieldbook-client_bg.wasm", "fieldbook-client.js", "index.html", "app.css"] {
+        let bytes = std::fs::read(out.join(name)).map_err(|e| format!("cannot read {name}: {e}"))?;
+        for b in bytes {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x100000001b3);
+        }
+    }
+    let sw = out.join("sw.js");
+    let text = std::fs::read_to_string(&sw).map_err(|e| format!("cannot read sw.js: {e}"))?;
+    std::fs::write(&sw, text.replace("__BUILD__", &format!("{hash:016x}"))).map_err(|e| format!("cannot write sw.js: {e}"))?;
+    eprintln!("xtask: client built into {} (build {hash:016x})", out.display());
     Ok(())
 }
 
