@@ -146,11 +146,8 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
     let (changed, _ignored) = tokio::sync::mpsc::unbounded_channel();
     let storage = SqliteStorage::open(path, changed)?;
     let repo = Repo::build_tokio().with_storage(storage).load().await;
-    let mut rng = Lcg(20261122);
-    let today = chrono::Utc::now().date_naive();
     let mut rows = Vec::new();
-    for i in 0..DEMO_CUSTOMERS {
-        let customer = demo_customer(i, &mut rng, today);
+    for (i, customer) in demo_customers(DEMO_CUSTOMERS).into_iter().enumerate() {
         let mut doc = Automerge::new();
         doc.transact(|tx| customer.create(tx))
             .map_err(|e| ServerError::Internal(format!("{e:?}")))?;
@@ -191,6 +188,13 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
         println!("  {u:<14} {name:<6} {role:<8} {unit}");
     }
     Ok(())
+}
+
+/// `n` demo customers, the same on every run (for benchmarks and tests too).
+pub fn demo_customers(n: usize) -> Vec<Customer> {
+    let mut rng = Lcg(20261122);
+    let today = chrono::Utc::now().date_naive();
+    (0..n).map(|i| demo_customer(i, &mut rng, today)).collect()
 }
 
 fn demo_customer(i: usize, rng: &mut Lcg, today: chrono::NaiveDate) -> Customer {

@@ -19,6 +19,7 @@ use futures::{SinkExt, StreamExt, TryStreamExt};
 use samod::{BackoffConfig, DialError, Dialer, DialerHandle, DocHandle, PeerId, Repo, Transport};
 use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest};
 
+pub mod browser;
 pub mod js;
 
 /// The password of every test user.
@@ -92,6 +93,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     child: Option<Child>,
     pub log: PathBuf,
+    /// The built client to serve at `/` (none by default).
+    pub static_dir: Option<PathBuf>,
 }
 
 impl TestServer {
@@ -132,6 +135,7 @@ impl TestServer {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             child: None,
             log,
+            static_dir: None,
         }
     }
 
@@ -143,6 +147,16 @@ impl TestServer {
         primary: &str,
         assistant: Option<&str>,
     ) -> String {
+        self.seed_customers(&[(customer.clone(), primary, assistant)])
+            .await
+            .remove(0)
+    }
+
+    /// Stores many customers at once (see [`TestServer::seed_customer`]); their URLs in order.
+    pub async fn seed_customers(
+        &self,
+        customers: &[(Customer, &str, Option<&str>)],
+    ) -> Vec<String> {
         assert!(
             self.child.is_none(),
             "seed customers before starting the server"
@@ -150,31 +164,55 @@ impl TestServer {
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let storage = SqliteStorage::open(&self.db, tx).expect("open storage");
         let repo = Repo::build_tokio().with_storage(storage).load().await;
-        let mut doc = Automerge::new();
-        doc.transact(|tx| customer.create(tx))
-            .expect("write customer");
-        let handle = repo.create(doc).await.expect("create");
-        let doc_id = handle.document_id().to_string();
+        let mut rows = Vec::new();
+        for (customer, primary, assistant) in customers {
+            let mut doc = Automerge::new();
+            doc.transact(|tx| customer.create(tx))
+                .expect("write customer");
+            let handle = repo.create(doc).await.expect("create");
+            rows.push((
+                handle.document_id().to_string(),
+                primary.to_string(),
+                assistant.map(str::to_string),
+            ));
+        }
         repo.stop().await;
-        let (id, p, a) = (
-            doc_id.clone(),
-            primary.to_string(),
-            assistant.map(str::to_string),
-        );
+        let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
         Db::open(&self.db)
             .and_then(|d| {
                 d.blocking(|c| {
-                    c.execute(
-                        "INSERT INTO customers (doc_id, primary_user, assistant_user, unit, registered_by, registered_at)
-                         SELECT ?1, p.id, (SELECT id FROM users WHERE username = ?3), p.unit, p.id, '2026-01-01T00:00:00Z'
-                         FROM users p WHERE p.username = ?2",
-                        rusqlite::params![id, p, a],
-                    )?;
+                    let tx = c.transaction()?;
+                    for (id, p, a) in &rows {
+                        tx.execute(
+                            "INSERT INTO customers (doc_id, primary_user, assistant_user, unit, registered_by, registered_at)
+                             SELECT ?1, p.id, (SELECT id FROM users WHERE username = ?3), p.unit, p.id, '2026-01-01T00:00:00Z'
+                             FROM users p WHERE p.username = ?2",
+                            rusqlite::params![id, p, a],
+                        )?;
+                    }
+                    tx.commit()?;
                     Ok(())
                 })
             })
-            .expect("assign customer");
-        format!("automerge:{doc_id}")
+            .expect("assign customers");
+        ids.into_iter()
+            .map(|id| format!("automerge:{id}"))
+            .collect()
+    }
+
+    /// Serves the built client (client/dist, made by `cargo xtask dist`) at `/`.
+    pub fn serve_client(&mut self) {
+        let dist = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("root")
+            .join("client")
+            .join("dist");
+        assert!(
+            dist.join("index.html").is_file(),
+            "{} has no build: run `cargo xtask dist` (or `cargo xtask test`)",
+            dist.display()
+        );
+        self.static_dir = Some(dist);
     }
 
     /// Starts (or restarts) the server process and waits until it answers.
@@ -188,12 +226,12 @@ impl TestServer {
         let child = Command::new(server_binary())
             .args(["serve", "--db"])
             .arg(&self.db)
-            .args([
-                "--listen",
-                &self.addr.to_string(),
-                "--static",
-                "/nonexistent",
-            ])
+            .args(["--listen", &self.addr.to_string(), "--static"])
+            .arg(
+                self.static_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("/nonexistent")),
+            )
             .env("RUST_LOG", "info,samod=warn,samod_core=warn")
             .stdout(Stdio::null())
             .stderr(log)

@@ -99,6 +99,7 @@ fn run(db: &Path, listen: &str) -> Result {
 
 fn test(args: &[String]) -> Result {
     ensure_npm_packages()?;
+    ensure_chromium()?;
     dist()?;
     sh(Command::new(cargo()).args([
         "build",
@@ -143,16 +144,26 @@ fn dist() -> Result {
     }
     // Stamp the service worker with a hash of the build: a new build, a new cache.
     let mut hash: u64 = 0xcbf29ce484222325;
-    for name in ["fieldbook-client_bg.wasm", "fieldbook-client.js", "index.html", "app.css"] {
-        let bytes = std::fs::read(out.join(name)).map_err(|e| format!("cannot read {name}: {e}"))?;
+    for name in [
+        "fieldbook-client_bg.wasm",
+        "fieldbook-client.js",
+        "index.html",
+        "app.css",
+    ] {
+        let bytes =
+            std::fs::read(out.join(name)).map_err(|e| format!("cannot read {name}: {e}"))?;
         for b in bytes {
             hash = (hash ^ u64::from(b)).wrapping_mul(0x100000001b3);
         }
     }
     let sw = out.join("sw.js");
     let text = std::fs::read_to_string(&sw).map_err(|e| format!("cannot read sw.js: {e}"))?;
-    std::fs::write(&sw, text.replace("__BUILD__", &format!("{hash:016x}"))).map_err(|e| format!("cannot write sw.js: {e}"))?;
-    eprintln!("xtask: client built into {} (build {hash:016x})", out.display());
+    std::fs::write(&sw, text.replace("__BUILD__", &format!("{hash:016x}")))
+        .map_err(|e| format!("cannot write sw.js: {e}"))?;
+    eprintln!(
+        "xtask: client built into {} (build {hash:016x})",
+        out.display()
+    );
     Ok(())
 }
 
@@ -230,4 +241,21 @@ fn ensure_npm_packages() -> Result {
     sh(Command::new("npm")
         .args(["install", "--no-audit", "--no-fund"])
         .current_dir(&js))
+}
+
+/// Debian's Chromium and ChromeDriver for the browser tests.
+fn ensure_chromium() -> Result {
+    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+        return Ok(());
+    }
+    sh(Command::new("apt-get").arg("update"))?;
+    sh(Command::new("apt-get")
+        .args([
+            "install",
+            "-y",
+            "--no-install-recommends",
+            "chromium",
+            "chromium-driver",
+        ])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
 }

@@ -1,0 +1,242 @@
+//! Headless Chromium driven over WebDriver (Debian's chromium + chromium-driver),
+//! with a fresh profile per browser. The WebDriver calls are plain JSON over HTTP.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// Where Debian puts them.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// One browser with its own profile directory.
+pub struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+    pub profile: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium with a fresh profile.
+    pub async fn start() -> Browser {
+        let dir = tempfile::tempdir().expect("profile dir");
+        let profile = dir.path().join("profile");
+        let mut b = Self::start_with_profile(profile).await;
+        b._dir = Some(dir);
+        b
+    }
+
+    /// Starts a browser on an existing profile (to reopen after a crash).
+    pub async fn start_with_profile(profile: PathBuf) -> Browser {
+        assert!(
+            std::path::Path::new(CHROMEDRIVER).exists(),
+            "{CHROMEDRIVER} is missing: run `cargo xtask test`, which installs chromium and chromium-driver"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                    "--disable-dev-shm-usage", "--window-size=1280,800",
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }
+        }}});
+        let start = Instant::now();
+        let session = loop {
+            match http
+                .post(format!("{base}/session"))
+                .json(&caps)
+                .send()
+                .await
+            {
+                Ok(r) => {
+                    let v: Value = r.json().await.expect("session json");
+                    match v["value"]["sessionId"].as_str() {
+                        Some(id) => break id.to_string(),
+                        None => panic!("chromedriver refused the session: {v}"),
+                    }
+                }
+                Err(_) if start.elapsed() < Duration::from_secs(20) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                Err(e) => panic!("chromedriver did not answer: {e}"),
+            }
+        };
+        Browser {
+            driver,
+            base,
+            session,
+            http,
+            profile,
+            _dir: None,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let res = self
+            .http
+            .request(method, &url)
+            .json(&body)
+            .send()
+            .await
+            .expect("webdriver request");
+        let v: Value = res.json().await.expect("webdriver json");
+        if v["value"]["error"].is_string() {
+            panic!("webdriver {path}: {}", v["value"]);
+        }
+        v["value"].clone()
+    }
+
+    /// Opens a URL and waits for the page load.
+    pub async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", json!({"url": url}))
+            .await;
+    }
+
+    /// Reloads the page.
+    pub async fn refresh(&self) {
+        self.call(reqwest::Method::POST, "/refresh", json!({}))
+            .await;
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) and returns its value.
+    pub async fn js(&self, script: &str, args: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({"script": script, "args": args}),
+        )
+        .await
+    }
+
+    /// Polls `script` until it returns something truthy; panics with `what` after `timeout`.
+    pub async fn wait(&self, what: &str, timeout: Duration, script: &str, args: Value) -> Value {
+        let start = Instant::now();
+        loop {
+            let v = self.js(script, args.clone()).await;
+            let truthy =
+                !matches!(&v, Value::Null | Value::Bool(false)) && v != json!("") && v != json!(0);
+            if truthy {
+                return v;
+            }
+            if start.elapsed() > timeout {
+                let body = self
+                    .js(
+                        "return document.body ? document.body.innerText : ''",
+                        json!([]),
+                    )
+                    .await;
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}; page text:\n{}",
+                    body.as_str().unwrap_or("")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Sets the value of the element matching `selector` and fires `input` and `change`.
+    pub async fn fill(&self, selector: &str, value: &str) {
+        let ok = self
+            .js(
+                "const el = document.querySelector(arguments[0]); if (!el) return false;
+                 el.value = arguments[1];
+                 el.dispatchEvent(new Event('input', {bubbles: true}));
+                 el.dispatchEvent(new Event('change', {bubbles: true}));
+                 return true;",
+                json!([selector, value]),
+            )
+            .await;
+        assert_eq!(ok, json!(true), "no element {selector}");
+    }
+
+    /// Clicks the element matching `selector`.
+    pub async fn click(&self, selector: &str) {
+        let ok = self
+            .js("const el = document.querySelector(arguments[0]); if (!el) return false; el.click(); return true;", json!([selector]))
+            .await;
+        assert_eq!(ok, json!(true), "no element {selector}");
+    }
+
+    /// Clicks the first element matching `selector` whose text contains `text`.
+    pub async fn click_text(&self, selector: &str, text: &str) {
+        let ok = self
+            .js(
+                "const el = [...document.querySelectorAll(arguments[0])].find(e => e.textContent.includes(arguments[1]));
+                 if (!el) return false; el.click(); return true;",
+                json!([selector, text]),
+            )
+            .await;
+        assert_eq!(ok, json!(true), "no {selector} with text {text}");
+    }
+
+    /// The page's visible text.
+    pub async fn text(&self) -> String {
+        self.js("return document.body.innerText", json!([]))
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Kills the browser and its driver without letting it shut down cleanly.
+    pub fn kill(mut self) {
+        let _ = Command::new("pkill")
+            .args([
+                "-9",
+                "-f",
+                &format!("user-data-dir={}", self.profile.display()),
+            ])
+            .status();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        self.session.clear();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let url = format!("{}/session/{}", self.base, self.session);
+            // Best effort: a blocking client here, since Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let _ = reqwest::blocking::Client::new()
+                    .delete(url)
+                    .timeout(Duration::from_secs(5))
+                    .send();
+            })
+            .join();
+        }
+        let _ = Command::new("pkill")
+            .args([
+                "-9",
+                "-f",
+                &format!("user-data-dir={}", self.profile.display()),
+            ])
+            .status();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
