@@ -142,10 +142,7 @@ pub fn annual(ledger: &[LedgerEntry], this_month: &str) -> (i64, i64) {
     let months = last_twelve_months(this_month);
     let mut revenue = 0i64;
     let mut disbursed: std::collections::BTreeMap<&str, i64> = Default::default();
-    for e in ledger
-        .iter()
-        .filter(|e| months.contains(&e.month))
-    {
+    for e in ledger.iter().filter(|e| months.contains(&e.month)) {
         revenue = revenue.saturating_add(e.amount_fen);
         if e.line == Line::Finance {
             *disbursed.entry(e.month.as_str()).or_default() += e.disbursed_fen;

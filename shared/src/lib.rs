@@ -7,6 +7,7 @@ pub mod book;
 pub mod customer;
 pub mod flex;
 pub mod grading;
+pub mod ownership;
 pub mod visits;
 pub mod vocab;
 
