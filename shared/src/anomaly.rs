@@ -1,0 +1,182 @@
+//! Revenue anomalies 异动 and churn 流失 (DOMAIN.md, Dynamic management): a sharp
+//! change against the previous month or the same month last year, and customers
+//! whose revenue stopped. Thresholds are configurable; drops are reported first.
+
+use serde::{Deserialize, Serialize};
+
+use crate::customer::LedgerEntry;
+
+/// When to raise an alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnomalyRules {
+    /// A fall of at least this many percent alerts (seed 001: 20).
+    pub fall_percent: i64,
+    /// A rise of at least this many percent alerts (seed 001: 30).
+    pub rise_percent: i64,
+    /// This many complete months with no revenue: possibly lost (default 3).
+    pub lost_after_months: u32,
+}
+
+impl Default for AnomalyRules {
+    fn default() -> Self {
+        AnomalyRules {
+            fall_percent: 20,
+            rise_percent: 30,
+            lost_after_months: 3,
+        }
+    }
+}
+
+/// What changed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Alert {
+    /// No revenue in the last `months` complete months, after revenue before.
+    Lost {
+        months: u32,
+    },
+    /// Month-on-month fall, in percent.
+    FallMonthOnMonth {
+        month: String,
+        percent: i64,
+    },
+    /// Year-on-year fall, in percent.
+    FallYearOnYear {
+        month: String,
+        percent: i64,
+    },
+    RiseMonthOnMonth {
+        month: String,
+        percent: i64,
+    },
+    RiseYearOnYear {
+        month: String,
+        percent: i64,
+    },
+}
+
+fn month_index(m: &str) -> Option<i32> {
+    let y: i32 = m.get(0..4)?.parse().ok()?;
+    let mo: i32 = m.get(5..7)?.parse().ok()?;
+    (1..=12).contains(&mo).then_some(y * 12 + mo - 1)
+}
+
+fn month_name(i: i32) -> String {
+    format!("{:04}-{:02}", i / 12, i % 12 + 1)
+}
+
+/// Alerts for the last complete month before `this_month` (`YYYY-MM`), drops first.
+pub fn alerts(ledger: &[LedgerEntry], this_month: &str, rules: &AnomalyRules) -> Vec<Alert> {
+    let Some(now) = month_index(this_month) else {
+        return Vec::new();
+    };
+    let total = |i: i32| -> i64 {
+        let name = month_name(i);
+        ledger
+            .iter()
+            .filter(|e| e.month == name)
+            .map(|e| e.amount_fen)
+            .sum()
+    };
+    let last = now - 1;
+    let mut out = Vec::new();
+    let quiet = (1..=rules.lost_after_months as i32).all(|back| total(now - back) == 0);
+    let earlier = ledger
+        .iter()
+        .filter_map(|e| month_index(&e.month))
+        .any(|i| i < now - rules.lost_after_months as i32);
+    if quiet && earlier && ledger.iter().any(|e| e.amount_fen > 0) {
+        out.push(Alert::Lost {
+            months: rules.lost_after_months,
+        });
+        return out;
+    }
+    let cur = total(last);
+    let mut compare =
+        |base: i64, fall: fn(String, i64) -> Alert, rise: fn(String, i64) -> Alert| {
+            if base <= 0 {
+                return;
+            }
+            let percent = (cur - base) * 100 / base;
+            if -percent >= rules.fall_percent {
+                out.push(fall(month_name(last), -percent));
+            } else if percent >= rules.rise_percent {
+                out.push(rise(month_name(last), percent));
+            }
+        };
+    compare(
+        total(last - 1),
+        |month, percent| Alert::FallMonthOnMonth { month, percent },
+        |month, percent| Alert::RiseMonthOnMonth { month, percent },
+    );
+    compare(
+        total(last - 12),
+        |month, percent| Alert::FallYearOnYear { month, percent },
+        |month, percent| Alert::RiseYearOnYear { month, percent },
+    );
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::Line;
+
+    fn e(month: &str, fen: i64) -> LedgerEntry {
+        LedgerEntry {
+            month: month.into(),
+            line: Line::Delivery,
+            amount_fen: fen,
+            disbursed_fen: 0,
+        }
+    }
+
+    #[test]
+    fn falls_and_rises_at_their_thresholds() {
+        let r = AnomalyRules::default();
+        // Exactly 20% down month on month alerts; 19% does not.
+        assert_eq!(
+            alerts(&[e("2026-09", 100), e("2026-10", 80)], "2026-11", &r),
+            vec![Alert::FallMonthOnMonth {
+                month: "2026-10".into(),
+                percent: 20
+            }]
+        );
+        assert!(alerts(&[e("2026-09", 100), e("2026-10", 81)], "2026-11", &r).is_empty());
+        // Exactly 30% up alerts; 29% does not.
+        assert_eq!(
+            alerts(&[e("2026-09", 100), e("2026-10", 130)], "2026-11", &r),
+            vec![Alert::RiseMonthOnMonth {
+                month: "2026-10".into(),
+                percent: 30
+            }]
+        );
+        assert!(alerts(&[e("2026-09", 100), e("2026-10", 129)], "2026-11", &r).is_empty());
+        // Year on year.
+        let yoy = alerts(
+            &[e("2025-10", 200), e("2026-09", 100), e("2026-10", 100)],
+            "2026-11",
+            &r,
+        );
+        assert_eq!(
+            yoy,
+            vec![Alert::FallYearOnYear {
+                month: "2026-10".into(),
+                percent: 50
+            }]
+        );
+    }
+
+    #[test]
+    fn three_quiet_months_after_revenue_is_lost() {
+        let r = AnomalyRules::default();
+        let ledger = [e("2026-06", 500), e("2026-07", 500)];
+        assert_eq!(
+            alerts(&ledger, "2026-11", &r),
+            vec![Alert::Lost { months: 3 }]
+        );
+        assert!(!alerts(&[e("2026-08", 500)], "2026-11", &r).contains(&Alert::Lost { months: 3 }));
+        assert!(alerts(&[], "2026-11", &r).is_empty());
+    }
+}
