@@ -9,6 +9,7 @@ pub mod customer;
 pub mod flex;
 pub mod grading;
 pub mod ownership;
+pub mod peer;
 pub mod visits;
 pub mod vocab;
 

@@ -34,7 +34,16 @@ pub struct Decision {
 }
 
 /// Company-form suffixes and markers that do not tell two customers apart.
-const SUFFIXES: [&str; 8] = ["股份有限公司", "有限责任公司", "有限公司", "集团公司", "集团", "公司", "co.,ltd", "ltd"];
+const SUFFIXES: [&str; 8] = [
+    "股份有限公司",
+    "有限责任公司",
+    "有限公司",
+    "集团公司",
+    "集团",
+    "公司",
+    "co.,ltd",
+    "ltd",
+];
 
 /// The name used to find duplicates: half-width, lower case, no spaces or
 /// punctuation, and no company-form suffix.
@@ -47,12 +56,19 @@ pub fn normalise_name(name: &str) -> String {
             _ => c,
         })
         .flat_map(char::to_lowercase)
-        .filter(|c| !c.is_whitespace() && !c.is_ascii_punctuation() && !"（）【】「」『』《》、，。·・—".contains(*c))
+        .filter(|c| {
+            !c.is_whitespace()
+                && !c.is_ascii_punctuation()
+                && !"（）【】「」『』《》、，。·・—".contains(*c)
+        })
         .collect();
     loop {
         let before = s.len();
         for suffix in SUFFIXES {
-            let bare: String = suffix.chars().filter(|c| !c.is_ascii_punctuation()).collect();
+            let bare: String = suffix
+                .chars()
+                .filter(|c| !c.is_ascii_punctuation())
+                .collect();
             if s.len() > bare.len() && s.ends_with(&bare) {
                 s.truncate(s.len() - bare.len());
             }
@@ -65,13 +81,19 @@ pub fn normalise_name(name: &str) -> String {
 
 /// The credit code in canonical form (upper case, no spaces), or empty.
 pub fn normalise_code(code: &str) -> String {
-    code.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect()
+    code.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect()
 }
 
 /// Whether two registrations name the same customer: the same credit code when
 /// both have one, else the same normalised name.
 pub fn same_customer(a: &Registration, b: &Registration) -> bool {
-    let (ca, cb) = (normalise_code(&a.credit_code), normalise_code(&b.credit_code));
+    let (ca, cb) = (
+        normalise_code(&a.credit_code),
+        normalise_code(&b.credit_code),
+    );
     if !ca.is_empty() && !cb.is_empty() {
         return ca == cb;
     }
@@ -101,7 +123,9 @@ pub fn decide_all(registrations: &[Registration]) -> BTreeMap<String, Decision> 
         };
         for line in &r.lines {
             match lines.get(line) {
-                Some(unit) if *unit != r.unit => decision.duplicate.push((line.clone(), unit.clone())),
+                Some(unit) if *unit != r.unit => {
+                    decision.duplicate.push((line.clone(), unit.clone()))
+                }
                 Some(_) => decision.owned.push(line.clone()),
                 None => {
                     lines.insert(line.clone(), r.unit.clone());
@@ -118,14 +142,34 @@ pub fn decide_all(registrations: &[Registration]) -> BTreeMap<String, Decision> 
 mod tests {
     use super::*;
 
-    fn reg(doc: &str, unit: &str, name: &str, code: &str, lines: &[Line], received: u64) -> Registration {
-        Registration { doc_id: doc.into(), unit: unit.into(), name: name.into(), credit_code: code.into(), lines: lines.to_vec(), received }
+    fn reg(
+        doc: &str,
+        unit: &str,
+        name: &str,
+        code: &str,
+        lines: &[Line],
+        received: u64,
+    ) -> Registration {
+        Registration {
+            doc_id: doc.into(),
+            unit: unit.into(),
+            name: name.into(),
+            credit_code: code.into(),
+            lines: lines.to_vec(),
+            received,
+        }
     }
 
     #[test]
     fn names_normalise_width_spaces_punctuation_and_suffixes() {
-        assert_eq!(normalise_name("麦德龙 商业集团有限公司"), normalise_name("麦德龙商业"));
-        assert_eq!(normalise_name("ＡＢＣ（上海）有限公司"), normalise_name("abc上海"));
+        assert_eq!(
+            normalise_name("麦德龙 商业集团有限公司"),
+            normalise_name("麦德龙商业")
+        );
+        assert_eq!(
+            normalise_name("ＡＢＣ（上海）有限公司"),
+            normalise_name("abc上海")
+        );
         assert_eq!(normalise_name("美之家股份有限公司"), "美之家");
         assert_ne!(normalise_name("美之家"), normalise_name("美之佳"));
         assert_eq!(normalise_code(" 9131 0000x "), "91310000X");
@@ -134,9 +178,23 @@ mod tests {
     #[test]
     fn first_to_reach_the_server_owns_each_line() {
         let a = reg("a", "east", "美之家有限公司", "", &[Line::Delivery], 1);
-        let b = reg("b", "west", "美之家", "", &[Line::Delivery, Line::Finance], 2);
+        let b = reg(
+            "b",
+            "west",
+            "美之家",
+            "",
+            &[Line::Delivery, Line::Finance],
+            2,
+        );
         let d = decide_all(&[b.clone(), a.clone()]);
-        assert_eq!(d["a"], Decision { same_as: None, owned: vec![Line::Delivery], duplicate: vec![] });
+        assert_eq!(
+            d["a"],
+            Decision {
+                same_as: None,
+                owned: vec![Line::Delivery],
+                duplicate: vec![]
+            }
+        );
         assert_eq!(d["b"].same_as.as_deref(), Some("a"));
         assert_eq!(d["b"].owned, vec![Line::Finance]);
         assert_eq!(d["b"].duplicate, vec![(Line::Delivery, "east".to_string())]);
@@ -146,7 +204,10 @@ mod tests {
     fn credit_codes_decide_before_names() {
         let a = reg("a", "east", "甲公司", "91310000AAA", &[Line::Postal], 1);
         let b = reg("b", "west", "甲公司", "91310000BBB", &[Line::Postal], 2);
-        assert!(decide_all(&[a, b])["b"].same_as.is_none(), "different codes: different customers");
+        assert!(
+            decide_all(&[a, b])["b"].same_as.is_none(),
+            "different codes: different customers"
+        );
     }
 
     #[test]
@@ -154,7 +215,14 @@ mod tests {
         // A small exhaustive property: every permutation of the same registrations.
         let regs = vec![
             reg("a", "east", "华联", "", &[Line::Delivery], 3),
-            reg("b", "west", "华联有限公司", "", &[Line::Delivery, Line::Letter], 1),
+            reg(
+                "b",
+                "west",
+                "华联有限公司",
+                "",
+                &[Line::Delivery, Line::Letter],
+                1,
+            ),
             reg("c", "south", "华 联", "", &[Line::Letter, Line::Finance], 2),
             reg("d", "north", "别的", "", &[Line::Delivery], 4),
         ];
@@ -170,6 +238,9 @@ mod tests {
         }
         assert_eq!(expected["b"].owned, vec![Line::Delivery, Line::Letter]);
         assert_eq!(expected["c"].owned, vec![Line::Finance]);
-        assert_eq!(expected["a"].duplicate, vec![(Line::Delivery, "west".into())]);
+        assert_eq!(
+            expected["a"].duplicate,
+            vec![(Line::Delivery, "west".into())]
+        );
     }
 }

@@ -1,0 +1,472 @@
+//! The peer's state machine.
+
+use std::collections::BTreeMap;
+
+use automerge::sync::{self, SyncDoc};
+use automerge::{Automerge, ChangeHash};
+
+use super::PeerError;
+use super::wire::{Message, PROTOCOL_VERSION};
+
+/// After this many incremental chunks a document is saved whole again.
+const COMPACT_AFTER: u32 = 64;
+
+/// What the shell must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Send this frame to the server.
+    Send(Vec<u8>),
+    /// Store this chunk of the document; `compacted` means it replaces all earlier chunks.
+    Persist {
+        doc_id: String,
+        bytes: Vec<u8>,
+        compacted: bool,
+    },
+    /// Changes from the server were applied to the document.
+    DocumentChanged { doc_id: String },
+    /// The server does not have the document, or will not share it with us.
+    DocumentUnavailable { doc_id: String },
+    /// The handshake is done; syncing has started.
+    Handshake { server_peer_id: String },
+    /// The server broke the protocol (or said it had an error): close the connection.
+    ProtocolError(String),
+}
+
+struct Doc {
+    doc: Automerge,
+    sync: sync::State,
+    /// Heads the server is known to have (from the last sync exchange).
+    server_heads: Vec<ChangeHash>,
+    /// We asked the server for it and have nothing yet.
+    wanted: bool,
+    unavailable: bool,
+    /// Heads at the last persisted chunk.
+    saved_heads: Vec<ChangeHash>,
+    chunks_since_snapshot: u32,
+}
+
+impl Doc {
+    fn new(doc: Automerge) -> Doc {
+        let heads = doc.get_heads();
+        Doc {
+            doc,
+            sync: sync::State::new(),
+            server_heads: Vec::new(),
+            wanted: false,
+            unavailable: false,
+            saved_heads: heads,
+            chunks_since_snapshot: 0,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.doc.get_heads().is_empty()
+    }
+}
+
+/// A client-side automerge-repo peer talking to one server.
+pub struct Peer {
+    our_id: String,
+    server: Option<String>,
+    connected: bool,
+    docs: BTreeMap<String, Doc>,
+    effects: Vec<Effect>,
+    last_synced_ms: Option<f64>,
+}
+
+impl Peer {
+    /// A peer announcing `our_id` (the session's peer id from the login).
+    pub fn new(our_id: String) -> Peer {
+        Peer {
+            our_id,
+            server: None,
+            connected: false,
+            docs: BTreeMap::new(),
+            effects: Vec::new(),
+            last_synced_ms: None,
+        }
+    }
+
+    /// Loads a stored document from its chunks (a snapshot and/or incremental changes).
+    pub fn load_document(&mut self, doc_id: String, chunks: Vec<Vec<u8>>) -> Result<(), PeerError> {
+        let mut doc = Automerge::new();
+        for chunk in &chunks {
+            doc.load_incremental(chunk)
+                .map_err(|e| PeerError::Load(doc_id.clone(), e.to_string()))?;
+        }
+        let mut d = Doc::new(doc);
+        d.chunks_since_snapshot = chunks.len() as u32;
+        self.docs.insert(doc_id, d);
+        Ok(())
+    }
+
+    /// Tells the peer which heads the server had of a document (kept by the shell
+    /// across restarts, so "not yet on the server" stays true offline).
+    pub fn set_server_heads(&mut self, doc_id: &str, heads: Vec<ChangeHash>) {
+        if let Some(d) = self.docs.get_mut(doc_id) {
+            d.server_heads = heads;
+        }
+    }
+
+    /// The heads the server is known to have of a document.
+    pub fn server_heads(&self, doc_id: &str) -> Vec<ChangeHash> {
+        self.docs
+            .get(doc_id)
+            .map(|d| d.server_heads.clone())
+            .unwrap_or_default()
+    }
+
+    /// Ids of every document held here.
+    pub fn document_ids(&self) -> Vec<String> {
+        self.docs.keys().cloned().collect()
+    }
+
+    /// A document, if it is here and has content.
+    pub fn document(&self, doc_id: &str) -> Option<&Automerge> {
+        self.docs
+            .get(doc_id)
+            .filter(|d| !d.is_empty())
+            .map(|d| &d.doc)
+    }
+
+    /// Adds a new document made on this device, with a fresh id; returns the id.
+    pub fn create_document(&mut self, doc: Automerge) -> String {
+        let id = super::new_document_id();
+        let mut d = Doc::new(doc);
+        self.effects.push(Effect::Persist {
+            doc_id: id.clone(),
+            bytes: d.doc.save(),
+            compacted: true,
+        });
+        d.saved_heads = d.doc.get_heads();
+        self.docs.insert(id.clone(), d);
+        self.sync_doc(&id);
+        id
+    }
+
+    /// Asks the server for a document this device does not have yet.
+    pub fn find(&mut self, doc_id: String) {
+        if self.docs.contains_key(&doc_id) {
+            return;
+        }
+        let mut d = Doc::new(Automerge::new());
+        d.wanted = true;
+        self.docs.insert(doc_id.clone(), d);
+        self.sync_doc(&doc_id);
+    }
+
+    /// Makes a local change; the change is persisted and sent.
+    pub fn change<R>(
+        &mut self,
+        doc_id: &str,
+        f: impl FnOnce(&mut Automerge) -> R,
+    ) -> Result<R, PeerError> {
+        let d = self
+            .docs
+            .get_mut(doc_id)
+            .ok_or_else(|| PeerError::Unknown(doc_id.to_string()))?;
+        let r = f(&mut d.doc);
+        self.persist(doc_id);
+        self.sync_doc(doc_id);
+        Ok(r)
+    }
+
+    /// The transport is open: introduce ourselves.
+    pub fn connected(&mut self, _now_ms: f64) {
+        self.connected = true;
+        self.server = None;
+        for d in self.docs.values_mut() {
+            d.sync = sync::State::new();
+        }
+        self.effects.push(Effect::Send(
+            Message::Join {
+                sender: self.our_id.clone(),
+            }
+            .encode(),
+        ));
+    }
+
+    /// The transport closed.
+    pub fn disconnected(&mut self, _now_ms: f64) {
+        self.connected = false;
+        self.server = None;
+    }
+
+    /// Whether the handshake is done and the connection is up.
+    pub fn is_online(&self) -> bool {
+        self.connected && self.server.is_some()
+    }
+
+    /// A frame from the server.
+    pub fn receive(&mut self, bytes: &[u8], now_ms: f64) {
+        let msg = match Message::decode(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                self.effects.push(Effect::ProtocolError(e.to_string()));
+                return;
+            }
+        };
+        match msg {
+            Message::Peer {
+                sender, version, ..
+            } => {
+                if version != PROTOCOL_VERSION {
+                    self.effects.push(Effect::ProtocolError(format!(
+                        "server speaks protocol {version}, we speak {PROTOCOL_VERSION}"
+                    )));
+                    return;
+                }
+                self.server = Some(sender.clone());
+                self.effects.push(Effect::Handshake {
+                    server_peer_id: sender,
+                });
+                let ids: Vec<String> = self.docs.keys().cloned().collect();
+                for id in ids {
+                    self.sync_doc(&id);
+                }
+            }
+            Message::Sync { doc, data, .. } | Message::Request { doc, data, .. } => {
+                self.receive_sync(&doc, &data)
+            }
+            Message::DocUnavailable { doc, .. } => {
+                if let Some(d) = self.docs.get_mut(&doc)
+                    && d.is_empty()
+                {
+                    d.unavailable = true;
+                    d.wanted = false;
+                    self.effects.push(Effect::DocumentUnavailable { doc_id: doc });
+                }
+            }
+            Message::Error { message } => self
+                .effects
+                .push(Effect::ProtocolError(format!("server error: {message}"))),
+            Message::Join { .. } | Message::Other { .. } => {}
+        }
+        if self.is_online() && self.pending_changes() == 0 && !self.docs.values().any(|d| d.wanted)
+        {
+            self.last_synced_ms = Some(now_ms);
+        }
+    }
+
+    fn receive_sync(&mut self, doc_id: &str, data: &[u8]) {
+        let Some(d) = self.docs.get_mut(doc_id) else {
+            return; // a document we never asked about: ignore
+        };
+        let msg = match sync::Message::decode(data) {
+            Ok(m) => m,
+            Err(e) => {
+                self.effects.push(Effect::ProtocolError(format!(
+                    "bad sync message for {doc_id}: {e}"
+                )));
+                return;
+            }
+        };
+        let before = d.doc.get_heads();
+        if let Err(e) = d.doc.receive_sync_message(&mut d.sync, msg) {
+            self.effects.push(Effect::ProtocolError(format!(
+                "sync message for {doc_id} not applied: {e}"
+            )));
+            return;
+        }
+        d.server_heads = d.sync.shared_heads.clone();
+        let changed = d.doc.get_heads() != before;
+        if changed {
+            d.wanted = false;
+            d.unavailable = false;
+            self.persist(doc_id);
+            self.effects.push(Effect::DocumentChanged {
+                doc_id: doc_id.to_string(),
+            });
+        }
+        self.sync_doc(doc_id);
+    }
+
+    fn persist(&mut self, doc_id: &str) {
+        let Some(d) = self.docs.get_mut(doc_id) else {
+            return;
+        };
+        let heads = d.doc.get_heads();
+        if heads == d.saved_heads {
+            return;
+        }
+        if d.chunks_since_snapshot >= COMPACT_AFTER {
+            d.chunks_since_snapshot = 1;
+            self.effects.push(Effect::Persist {
+                doc_id: doc_id.to_string(),
+                bytes: d.doc.save(),
+                compacted: true,
+            });
+        } else {
+            d.chunks_since_snapshot += 1;
+            let bytes = d.doc.save_after(&d.saved_heads);
+            self.effects.push(Effect::Persist {
+                doc_id: doc_id.to_string(),
+                bytes,
+                compacted: false,
+            });
+        }
+        d.saved_heads = heads;
+    }
+
+    /// Sends what the server needs of one document, if online.
+    fn sync_doc(&mut self, doc_id: &str) {
+        let (Some(server), true) = (self.server.clone(), self.connected) else {
+            return;
+        };
+        let Some(d) = self.docs.get_mut(doc_id) else {
+            return;
+        };
+        if d.unavailable {
+            return;
+        }
+        while let Some(msg) = d.doc.generate_sync_message(&mut d.sync) {
+            let data = msg.encode();
+            let frame = if d.is_empty() {
+                Message::Request {
+                    doc: doc_id.to_string(),
+                    sender: self.our_id.clone(),
+                    target: server.clone(),
+                    data,
+                }
+            } else {
+                Message::Sync {
+                    doc: doc_id.to_string(),
+                    sender: self.our_id.clone(),
+                    target: server.clone(),
+                    data,
+                }
+            };
+            self.effects.push(Effect::Send(frame.encode()));
+        }
+    }
+
+    /// Everything the shell must do now, in order.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    /// Local changes the server does not have yet, over all documents.
+    pub fn pending_changes(&self) -> usize {
+        self.docs
+            .values()
+            .map(|d| d.doc.get_changes(&d.server_heads).len())
+            .sum()
+    }
+
+    /// Local changes of one document the server does not have yet.
+    pub fn pending_changes_of(&self, doc_id: &str) -> usize {
+        self.docs
+            .get(doc_id)
+            .map(|d| d.doc.get_changes(&d.server_heads).len())
+            .unwrap_or(0)
+    }
+
+    /// When every document was last in sync with the server (ms, as passed in).
+    pub fn last_synced_ms(&self) -> Option<f64> {
+        self.last_synced_ms
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable;
+
+    fn sends(effects: &[Effect]) -> Vec<Message> {
+        effects
+            .iter()
+            .filter_map(|e| {
+                if let Effect::Send(b) = e {
+                    Message::decode(b).ok()
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn joins_then_syncs_every_document_after_the_handshake() {
+        let mut p = Peer::new("me".into());
+        let mut doc = Automerge::new();
+        doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+            tx.put(automerge::ROOT, "type", "customer").map(|_| ())
+        })
+        .unwrap();
+        let id = p.create_document(doc);
+        assert!(
+            matches!(
+                p.take_effects().as_slice(),
+                [Effect::Persist {
+                    compacted: true,
+                    ..
+                }]
+            ),
+            "persisted before any network"
+        );
+        p.find("other".into());
+        p.connected(0.0);
+        assert_eq!(
+            sends(&p.take_effects()),
+            [Message::Join {
+                sender: "me".into()
+            }]
+        );
+        let peer = Message::Peer {
+            sender: "server".into(),
+            target: "me".into(),
+            version: "1".into(),
+        }
+        .encode();
+        p.receive(&peer, 1.0);
+        let out = p.take_effects();
+        assert!(out.contains(&Effect::Handshake {
+            server_peer_id: "server".into()
+        }));
+        let msgs = sends(&out);
+        assert!(msgs.iter().any(
+            |m| matches!(m, Message::Sync { doc, target, .. } if *doc == id && target == "server")
+        ));
+        assert!(
+            msgs.iter()
+                .any(|m| matches!(m, Message::Request { doc, .. } if doc == "other"))
+        );
+        assert_eq!(
+            p.pending_changes(),
+            1,
+            "the server has not acknowledged the new document"
+        );
+    }
+
+    #[test]
+    fn garbage_and_unavailable_are_reported() {
+        let mut p = Peer::new("me".into());
+        p.find("gone".into());
+        p.receive(&[0xff], 0.0);
+        assert!(matches!(
+            p.take_effects().as_slice(),
+            [Effect::ProtocolError(_)]
+        ));
+        let m = Message::DocUnavailable {
+            doc: "gone".into(),
+            sender: "s".into(),
+            target: "me".into(),
+        }
+        .encode();
+        p.receive(&m, 0.0);
+        assert_eq!(
+            p.take_effects(),
+            [Effect::DocumentUnavailable {
+                doc_id: "gone".into()
+            }]
+        );
+        assert!(p.document("gone").is_none());
+    }
+
+    #[test]
+    fn ids_are_bs58check_of_16_bytes() {
+        let id = super::super::new_document_id();
+        assert!(super::super::is_document_id(&id));
+        assert!(!super::super::is_document_id("not-an-id"));
+    }
+}
