@@ -1,18 +1,13 @@
-//! Fieldbook's tablet app. This first cut only proves the yew/WASM build and the
-//! server's static hosting; the offline client is its own piece of work.
+//! Fieldbook's tablet app: the field manager's whole working day, offline first.
 
-use yew::prelude::*;
-
-#[function_component(App)]
-fn app() -> Html {
-    html! {
-        <main class="shell">
-            <h1>{ "Fieldbook 大客户经理工作台" }</h1>
-            <p>{ "客户端正在建设中。/ The tablet client is under construction." }</p>
-        </main>
-    }
-}
+mod app;
+mod i18n;
+mod idb;
+mod screens;
+mod session;
+mod store;
+mod widgets;
 
 fn main() {
-    yew::Renderer::<App>::new().render();
+    yew::Renderer::<app::App>::new().render();
 }

@@ -52,6 +52,7 @@ impl Browser {
         let http = reqwest::Client::new();
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {
                 "binary": CHROMIUM,
                 "args": [
@@ -142,19 +143,41 @@ impl Browser {
                 return v;
             }
             if start.elapsed() > timeout {
-                let body = self
-                    .js(
-                        "return document.body ? document.body.innerText : ''",
-                        json!([]),
-                    )
-                    .await;
+                let script = "const s = document.querySelector('.status');
+                    return (s ? JSON.stringify(s.dataset) + '\\n' : '') + (document.body ? document.body.innerText : '')";
+                let body = self.js(script, json!([])).await;
+                let logs = self.console().await;
                 panic!(
-                    "timed out after {timeout:?} waiting for {what}; page text:\n{}",
+                    "timed out after {timeout:?} waiting for {what}; page:\n{}\nconsole:\n{logs}",
                     body.as_str().unwrap_or("")
                 );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The browser console's messages since the last call.
+    pub async fn console(&self) -> String {
+        let url = format!("{}/session/{}/se/log", self.base, self.session);
+        let Ok(res) = self
+            .http
+            .post(&url)
+            .json(&json!({"type": "browser"}))
+            .send()
+            .await
+        else {
+            return String::new();
+        };
+        let v: Value = res.json().await.unwrap_or_default();
+        v["value"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|m| format!("{} {}", m["level"], m["message"]))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default()
     }
 
     /// Sets the value of the element matching `selector` and fires `input` and `change`.

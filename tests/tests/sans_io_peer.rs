@@ -279,3 +279,78 @@ async fn interoperates_with_the_js_client_through_the_server() {
     assert_eq!(read["visits"][0]["id"], "from-our-peer");
     assert_eq!(read["visits"][0]["summary"], "我们的客户端记录");
 }
+
+/// What the browser does: offline change, reload from persisted chunks, server
+/// restarted, reconnect: the change reaches the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reloaded_peer_sends_its_offline_change_after_a_server_restart() {
+    let mut server = TestServer::new();
+    let url = server
+        .seed_customer(
+            &Customer::new("重载测试客户", "", Nature::Enterprise, vec![]),
+            "m1",
+            None,
+        )
+        .await;
+    server.start().await;
+    let doc = id(&url);
+    let mut ours = NativePeer::login(&server, "m1").await;
+    ours.connect().await;
+    ours.with(|p| p.find(doc.clone()));
+    wait_for("the customer", T, async || {
+        ours.with(|p| p.document(&doc).map(|_| ()))
+    })
+    .await;
+    wait_for("in sync", T, async || {
+        (ours.with(|p| p.pending_changes()) == 0).then_some(())
+    })
+    .await;
+
+    server.kill();
+    ours.disconnect().await;
+    ours.with(|p| {
+        p.change(&doc, |d| {
+            d.transact(|tx| customer::add_visit(tx, &visit("offline", "离线")))
+        })
+    })
+    .unwrap()
+    .unwrap();
+    let chunks: Vec<Vec<u8>> = ours
+        .effects
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Persist { doc_id, bytes, .. } if *doc_id == doc => Some(bytes.clone()),
+            _ => None,
+        })
+        .collect();
+    let server_heads = ours.with(|p| p.server_heads(&doc));
+
+    // "Reload": a new peer from what was persisted.
+    server.start().await;
+    let mut reloaded = NativePeer::login(&server, "m1").await;
+    reloaded.with(|p| {
+        p.load_document(doc.clone(), chunks).unwrap();
+        p.set_server_heads(&doc, server_heads);
+    });
+    assert_eq!(reloaded.with(|p| p.pending_changes()), 1);
+    reloaded.connect().await;
+    wait_for(
+        "the reloaded peer's change to reach the server",
+        T,
+        async || (reloaded.with(|p| p.pending_changes()) == 0).then_some(()),
+    )
+    .await;
+    let mut device = Device::login(&server, "m1").await;
+    device.connect().await;
+    let h = device.find(&url).await.unwrap();
+    wait_for("the server to have the offline visit", T, async || {
+        Device::customer(&h)
+            .visits
+            .iter()
+            .any(|v| v.id == "offline")
+            .then_some(())
+    })
+    .await;
+}

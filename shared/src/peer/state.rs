@@ -43,12 +43,14 @@ struct Doc {
     /// Heads at the last persisted chunk.
     saved_heads: Vec<ChangeHash>,
     chunks_since_snapshot: u32,
+    /// Local changes the server does not have (kept current, read often by the UI).
+    pending: usize,
 }
 
 impl Doc {
     fn new(doc: Automerge) -> Doc {
         let heads = doc.get_heads();
-        Doc {
+        let mut d = Doc {
             doc,
             sync: sync::State::new(),
             server_heads: Vec::new(),
@@ -56,7 +58,14 @@ impl Doc {
             unavailable: false,
             saved_heads: heads,
             chunks_since_snapshot: 0,
-        }
+            pending: 0,
+        };
+        d.recount();
+        d
+    }
+
+    fn recount(&mut self) {
+        self.pending = self.doc.get_changes(&self.server_heads).len();
     }
 
     fn is_empty(&self) -> bool {
@@ -72,6 +81,8 @@ pub struct Peer {
     docs: BTreeMap<String, Doc>,
     effects: Vec<Effect>,
     last_synced_ms: Option<f64>,
+    /// Bumped whenever the server's known heads of any document change.
+    server_heads_version: u64,
 }
 
 impl Peer {
@@ -84,6 +95,7 @@ impl Peer {
             docs: BTreeMap::new(),
             effects: Vec::new(),
             last_synced_ms: None,
+            server_heads_version: 0,
         }
     }
 
@@ -105,6 +117,7 @@ impl Peer {
     pub fn set_server_heads(&mut self, doc_id: &str, heads: Vec<ChangeHash>) {
         if let Some(d) = self.docs.get_mut(doc_id) {
             d.server_heads = heads;
+            d.recount();
         }
     }
 
@@ -166,6 +179,7 @@ impl Peer {
             .get_mut(doc_id)
             .ok_or_else(|| PeerError::Unknown(doc_id.to_string()))?;
         let r = f(&mut d.doc);
+        d.recount();
         self.persist(doc_id);
         self.sync_doc(doc_id);
         Ok(r)
@@ -234,7 +248,8 @@ impl Peer {
                 {
                     d.unavailable = true;
                     d.wanted = false;
-                    self.effects.push(Effect::DocumentUnavailable { doc_id: doc });
+                    self.effects
+                        .push(Effect::DocumentUnavailable { doc_id: doc });
                 }
             }
             Message::Error { message } => self
@@ -268,7 +283,11 @@ impl Peer {
             )));
             return;
         }
-        d.server_heads = d.sync.shared_heads.clone();
+        if d.server_heads != d.sync.shared_heads {
+            d.server_heads = d.sync.shared_heads.clone();
+            self.server_heads_version += 1;
+        }
+        d.recount();
         let changed = d.doc.get_heads() != before;
         if changed {
             d.wanted = false;
@@ -347,18 +366,18 @@ impl Peer {
 
     /// Local changes the server does not have yet, over all documents.
     pub fn pending_changes(&self) -> usize {
-        self.docs
-            .values()
-            .map(|d| d.doc.get_changes(&d.server_heads).len())
-            .sum()
+        self.docs.values().map(|d| d.pending).sum()
     }
 
     /// Local changes of one document the server does not have yet.
     pub fn pending_changes_of(&self, doc_id: &str) -> usize {
-        self.docs
-            .get(doc_id)
-            .map(|d| d.doc.get_changes(&d.server_heads).len())
-            .unwrap_or(0)
+        self.docs.get(doc_id).map(|d| d.pending).unwrap_or(0)
+    }
+
+    /// Changes whenever the heads the server is known to have change (the shell
+    /// saves them when this moves).
+    pub fn server_heads_version(&self) -> u64 {
+        self.server_heads_version
     }
 
     /// When every document was last in sync with the server (ms, as passed in).

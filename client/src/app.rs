@@ -1,0 +1,149 @@
+//! The app shell: login or the workbench, the route, the language, and the
+//! context every screen reads the local repo from.
+
+use std::rc::Rc;
+
+use fieldbook_shared::api::LoginResponse;
+use yew::prelude::*;
+
+use crate::i18n::{Lang, M, t};
+use crate::screens::{
+    customer::CustomerScreen, customers::CustomersScreen, login::LoginScreen,
+    register::RegisterScreen, visit_form::VisitForm,
+};
+use crate::session;
+use crate::store::{Engine, Store};
+use crate::widgets::StatusBar;
+
+/// Where the user is.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Route {
+    Customers,
+    Customer(String),
+    LogVisit(String),
+    Register,
+}
+
+/// What every screen gets from the shell.
+#[derive(Clone)]
+pub struct Ctx {
+    pub store: Store,
+    /// Bumped whenever the local repo changed, so screens redraw.
+    pub tick: u64,
+    pub lang: Lang,
+    pub go: Callback<Route>,
+}
+
+impl PartialEq for Ctx {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.store, &other.store) && self.tick == other.tick && self.lang == other.lang
+    }
+}
+
+impl Ctx {
+    pub fn t(&self, m: M) -> &'static str {
+        t(self.lang, m)
+    }
+}
+
+#[function_component(App)]
+pub fn app() -> Html {
+    let lang = use_state(session::lang);
+    let session = use_state(session::load);
+    let store = use_state(|| None::<Store>);
+    let error = use_state(|| None::<String>);
+    let tick = use_state(|| 0u64);
+    let route = use_state(|| Route::Customers);
+
+    // Open the local repo once there is a session (offline too).
+    {
+        let store = store.clone();
+        let error = error.clone();
+        let tick = tick.clone();
+        use_effect_with((*session).clone().map(|s| s.peer_id), move |peer| {
+            if let (Some(_), Some(s)) = (peer, session::load()) {
+                // A counter, not a clock: two changes in one millisecond must both redraw.
+                static TICKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+                let notify = Callback::from(move |_| {
+                    tick.set(TICKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                });
+                wasm_bindgen_futures::spawn_local(async move {
+                    match Engine::open(s, notify).await {
+                        Ok(st) => store.set(Some(st)),
+                        Err(e) => error.set(Some(e)),
+                    }
+                });
+            }
+        });
+    }
+
+    let on_login = {
+        let session = session.clone();
+        Callback::from(move |s: LoginResponse| {
+            session::save(&s);
+            session.set(Some(s));
+        })
+    };
+    let toggle_lang = {
+        let lang = lang.clone();
+        Callback::from(move |_| {
+            let l = lang.other();
+            session::set_lang(l);
+            lang.set(l);
+        })
+    };
+    let logout = {
+        let session = session.clone();
+        let store = store.clone();
+        Callback::from(move |_| {
+            session::clear();
+            store.set(None);
+            session.set(None);
+        })
+    };
+
+    let lang_button =
+        html! { <button class="lang" onclick={toggle_lang}>{ t(*lang, M::Language) }</button> };
+    let Some(s) = (*session).clone() else {
+        return html! { <div class="app">{ lang_button }<LoginScreen lang={*lang} on_login={on_login} /></div> };
+    };
+    let Some(st) = (*store).clone() else {
+        let msg = (*error).clone().unwrap_or_else(|| "…".into());
+        return html! { <div class="app loading">{ msg }</div> };
+    };
+    let go = {
+        let route = route.clone();
+        Callback::from(move |r: Route| {
+            if let Some(w) = web_sys::window() {
+                w.scroll_to_with_x_and_y(0.0, 0.0);
+            }
+            route.set(r)
+        })
+    };
+    let ctx = Ctx {
+        store: st,
+        tick: *tick,
+        lang: *lang,
+        go,
+    };
+    let screen = match &*route {
+        Route::Customers => html! { <CustomersScreen /> },
+        Route::Customer(id) => html! { <CustomerScreen doc_id={id.clone()} /> },
+        Route::LogVisit(id) => html! { <VisitForm doc_id={id.clone()} /> },
+        Route::Register => html! { <RegisterScreen /> },
+    };
+    html! {
+        <ContextProvider<Ctx> context={ctx}>
+            <div class="app">
+                <header class="top">
+                    <span class="brand">{ t(*lang, M::AppName) }</span>
+                    <span class="who">{ format!("{} · {}", s.user.display_name, s.user.unit_name) }</span>
+                    { lang_button }
+                    <button class="logout" onclick={logout}>{ t(*lang, M::LogOut) }</button>
+                </header>
+                <StatusBar />
+                <main>{ screen }</main>
+            </div>
+        </ContextProvider<Ctx>>
+    }
+}

@@ -1,0 +1,110 @@
+//! The app's words, one table per language. zh-CN is the default (the operator's
+//! own wording from the seeds); English is selectable.
+
+/// The display language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+macro_rules! messages {
+    ($($key:ident => $zh:literal, $en:literal;)+) => {
+        /// A message of the UI.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum M { $($key,)+ }
+
+        /// The text of `m` in `lang`.
+        pub fn t(lang: Lang, m: M) -> &'static str {
+            match (lang, m) {
+                $((Lang::Zh, M::$key) => $zh, (Lang::En, M::$key) => $en,)+
+            }
+        }
+    };
+}
+
+messages! {
+    AppName => "大客户经理工作台", "Key-account workbench";
+    Username => "用户名", "Username";
+    Password => "密码", "Password";
+    LogIn => "登录", "Log in";
+    LogOut => "退出登录", "Log out";
+    LoginNeedsNetwork => "首次登录需要联网", "The first login needs a network connection";
+    MyCustomers => "我的客户", "My customers";
+    Search => "按名称或信用代码搜索", "Search by name or credit code";
+    AllLevels => "全部级别", "All levels";
+    AllGrades => "全部等级", "All grades";
+    AllLines => "全部业务", "All lines";
+    OnlyOverdue => "只看逾期", "Overdue only";
+    Overdue => "逾期未访", "Overdue";
+    DueThisMonth => "本月待访", "Due this month";
+    VisitedThisMonth => "本月已访", "Visited";
+    OpenFollowUps => "待办", "open follow-ups";
+    NoCustomers => "没有符合条件的客户", "No matching customers";
+    Online => "在线", "Online";
+    Offline => "离线", "Offline";
+    Unsynced => "条修改未同步", "changes not yet on the server";
+    AllSynced => "已同步", "synced";
+    LastSync => "上次同步", "last sync";
+    Never => "从未", "never";
+    FirstSync => "首次同步中", "First sync";
+    Back => "返回", "Back";
+    Profile => "客户档案", "Profile";
+    CreditCode => "统一社会信用代码", "Credit code";
+    Nature => "客户性质", "Nature";
+    Lines => "业务类型", "Business lines";
+    Address => "地址", "Address";
+    Industry => "行业", "Industry";
+    Name => "客户名称", "Name";
+    Contacts => "联系人", "Contacts";
+    Phone => "电话", "Phone";
+    Position => "职务", "Position";
+    Birthday => "生日", "Birthday";
+    Role => "角色", "Role";
+    Ledger => "用邮台帐（近24个月）", "Revenue ledger (last 24 months)";
+    AnnualRevenue => "近12个月收入", "Revenue, last 12 months";
+    Level => "管理级别", "Level";
+    Grade => "客户等级", "Grade";
+    Proposed => "系统建议", "proposed";
+    Visits => "走访记录", "Visits";
+    NoVisits => "暂无走访记录", "No visits yet";
+    FollowUps => "跟进事项", "Follow-ups";
+    Agreements => "服务协议", "Agreements";
+    NoAgreements => "暂无协议", "No agreements yet";
+    LogVisit => "记录走访", "Log a visit";
+    Date => "日期", "Date";
+    Time => "时间", "Time";
+    Kind => "方式", "Kind";
+    Visitors => "走访人员", "Who went";
+    ContactsMet => "会见联系人", "Contacts met";
+    Purpose => "走访目的", "Purpose";
+    Summary => "洽谈内容", "What was discussed";
+    Needs => "客户需求", "Customer's needs";
+    Opinions => "意见建议", "Opinions";
+    ComplaintsText => "投诉", "Complaints";
+    CompetitorNews => "竞争对手动态", "Competitor news";
+    FollowUpAction => "跟进事项", "Follow-up action";
+    FollowUpOwner => "责任人", "Owner";
+    FollowUpDue => "完成期限", "Due";
+    NextVisit => "下次走访", "Next visit";
+    Save => "保存", "Save";
+    Cancel => "取消", "Cancel";
+    Edit => "编辑", "Edit";
+    AddContact => "新增联系人", "Add contact";
+    Register => "报备新客户", "Register a customer";
+    RegisterHint => "离线也可报备，联网后自动提交", "Works offline; it is sent when back online";
+    Conflict => "多台设备同时修改了此项，请选择保留的值：", "Two devices changed this at the same time; choose the value to keep:";
+    Keep => "保留", "Keep";
+    Required => "必填", "required";
+    Language => "English", "中文";
+}
+
+impl Lang {
+    /// The other language (for the switch button).
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+}

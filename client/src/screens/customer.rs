@@ -1,0 +1,213 @@
+//! Customer detail: profile (editable, with conflicts shown), contacts, ledger
+//! chart, visits newest first, follow-ups, agreements.
+
+use fieldbook_shared::customer::{self, Contact};
+use fieldbook_shared::grading;
+use fieldbook_shared::vocab::ContactRole;
+use yew::prelude::*;
+
+use crate::app::{Ctx, Route};
+use crate::i18n::M;
+use crate::screens::{new_id, value_of};
+use crate::store::{self, today};
+use crate::widgets::{LedgerChart, yuan};
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub doc_id: String,
+}
+
+#[function_component(CustomerScreen)]
+pub fn customer_screen(p: &Props) -> Html {
+    let ctx = use_context::<Ctx>().expect("context");
+    let editing = use_state(|| None::<(&'static str, String)>);
+    let new_contact = use_state(|| None::<Contact>);
+    let Some(row) = ctx.store.borrow().row(&p.doc_id) else {
+        return html! { <p class="empty">{ "…" }</p> };
+    };
+    let c = &row.customer;
+    let go = ctx.go.clone();
+
+    let save_field = {
+        let store = ctx.store.clone();
+        let doc = p.doc_id.clone();
+        let editing = editing.clone();
+        Callback::from(move |(field, value): (&'static str, String)| {
+            let (store, doc, editing) = (store.clone(), doc.clone(), editing.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let r = store::edit(&store, &doc, |d| {
+                    d.transact(|tx| customer::set_field(tx, field, &value))
+                        .map_err(|e| e.error.to_string())
+                })
+                .await;
+                match r {
+                    Ok(Ok(_)) => editing.set(None),
+                    Ok(Err(e)) | Err(e) => web_sys::console::error_1(&e.into()),
+                }
+            });
+        })
+    };
+    let field_row = |label: M, field: &'static str, value: &str| {
+        let conflict = row.conflicts.iter().find(|(f, _)| *f == field);
+        let is_editing = editing.as_ref().filter(|(f, _)| *f == field).cloned();
+        html! {
+            <div class="field" data-field={field}>
+                <span class="label">{ ctx.t(label) }</span>
+                if let Some((_, draft)) = is_editing {
+                    <input name={field} value={draft.clone()}
+                        onchange={let e2 = editing.clone(); Callback::from(move |e: Event| e2.set(Some((field, value_of(&e)))))} />
+                    <button class="save" onclick={let s = save_field.clone(); let e2 = editing.clone(); move |_| if let Some(v) = (*e2).clone() { s.emit(v) }}>{ ctx.t(M::Save) }</button>
+                    <button onclick={let e2 = editing.clone(); move |_| e2.set(None)}>{ ctx.t(M::Cancel) }</button>
+                } else {
+                    <span class="value">{ value }</span>
+                    <button class="edit" onclick={let e2 = editing.clone(); let v = value.to_string(); move |_| e2.set(Some((field, v.clone())))}>{ ctx.t(M::Edit) }</button>
+                }
+                if let Some((_, values)) = conflict {
+                    <div class="conflict" role="alert">
+                        <span>{ ctx.t(M::Conflict) }</span>
+                        { for values.iter().map(|v| {
+                            let s = save_field.clone();
+                            let v2 = v.clone();
+                            html! { <button class="choose" data-value={v.clone()} onclick={move |_| s.emit((field, v2.clone()))}>{ format!("{} 「{}」", ctx.t(M::Keep), v) }</button> }
+                        }) }
+                    </div>
+                }
+            </div>
+        }
+    };
+
+    // Ledger: revenue per month over the last 24 months, oldest first.
+    let months = {
+        let twelve = grading::last_twelve_months(&today()[..7]);
+        let earlier = twelve
+            .first()
+            .map(|m| grading::last_twelve_months(m))
+            .unwrap_or_default();
+        earlier
+            .into_iter()
+            .chain(twelve)
+            .map(|m| {
+                let fen = c
+                    .ledger
+                    .iter()
+                    .filter(|e| e.month == m)
+                    .map(|e| e.amount_fen)
+                    .sum();
+                (m, fen)
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut visits: Vec<_> = c.visits.iter().collect();
+    visits.sort_by(|a, b| {
+        (b.date.as_str(), b.time.as_str()).cmp(&(a.date.as_str(), a.time.as_str()))
+    });
+    let follow_ups = fieldbook_shared::visits::open_follow_ups(c);
+
+    let add_contact = {
+        let store = ctx.store.clone();
+        let doc = p.doc_id.clone();
+        let new_contact = new_contact.clone();
+        Callback::from(move |_| {
+            let Some(contact) = (*new_contact).clone() else {
+                return;
+            };
+            if contact.name.trim().is_empty() {
+                return;
+            }
+            let (store, doc, nc) = (store.clone(), doc.clone(), new_contact.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match store::edit(&store, &doc, |d| {
+                    d.transact(|tx| customer::add_contact(tx, &contact))
+                        .map_err(|e| e.error.to_string())
+                })
+                .await
+                {
+                    Ok(Ok(_)) => nc.set(None),
+                    Ok(Err(e)) | Err(e) => web_sys::console::error_1(&e.into()),
+                }
+            });
+        })
+    };
+    let set_nc = |f: fn(&mut Contact, String)| {
+        let nc = new_contact.clone();
+        Callback::from(move |e: Event| {
+            let mut c = (*nc).clone().unwrap_or_default();
+            f(&mut c, value_of(&e));
+            nc.set(Some(c));
+        })
+    };
+
+    html! {
+        <section class="customer" data-doc={p.doc_id.clone()}>
+            <div class="toolbar">
+                <button onclick={let go = go.clone(); move |_| go.emit(Route::Customers)}>{ format!("‹ {}", ctx.t(M::Back)) }</button>
+                <h2 class="title">{ &c.name }</h2>
+                <button class="primary" onclick={let go = go.clone(); let id = p.doc_id.clone(); move |_| go.emit(Route::LogVisit(id.clone()))}>{ ctx.t(M::LogVisit) }</button>
+            </div>
+            <div class="card">
+                <h3>{ ctx.t(M::Profile) }</h3>
+                { field_row(M::Name, "name", &c.name) }
+                { field_row(M::CreditCode, "credit_code", &c.credit_code) }
+                { field_row(M::Address, "address", &c.address) }
+                { field_row(M::Industry, "industry", &c.industry) }
+                <div class="field"><span class="label">{ ctx.t(M::Nature) }</span><span class="value">{ c.nature.label_zh() }</span></div>
+                <div class="field"><span class="label">{ ctx.t(M::Lines) }</span><span class="value">{ c.lines.iter().map(|l| l.label_zh()).collect::<Vec<_>>().join("、") }</span></div>
+                <div class="field"><span class="label">{ ctx.t(M::AnnualRevenue) }</span><span class="value">{ yuan(row.annual_fen) }</span></div>
+                <div class="field"><span class="label">{ ctx.t(M::Level) }</span><span class="value">{ format!("{}（{}）", row.level.label_zh(), ctx.t(M::Proposed)) }</span></div>
+                <div class="field"><span class="label">{ ctx.t(M::Grade) }</span><span class="value">{ format!("{}（{}）", row.grade.label_zh(), ctx.t(M::Proposed)) }</span></div>
+            </div>
+            <div class="card">
+                <h3>{ ctx.t(M::Contacts) }</h3>
+                <table class="contacts">
+                    <tr><th>{ ctx.t(M::Name) }</th><th>{ ctx.t(M::Role) }</th><th>{ ctx.t(M::Position) }</th><th>{ ctx.t(M::Phone) }</th><th>{ ctx.t(M::Birthday) }</th></tr>
+                    { for c.contacts.iter().map(|k| html! {
+                        <tr><td>{ &k.name }</td><td>{ k.role.label_zh() }</td><td>{ &k.position }</td><td>{ &k.phone }</td><td>{ &k.birthday }</td></tr>
+                    }) }
+                </table>
+                if new_contact.is_some() {
+                    <div class="new-contact">
+                        <input name="contact_name" placeholder={ctx.t(M::Name)} onchange={set_nc(|c, v| { c.name = v; if c.id.is_empty() { c.id = new_id("c") } })} />
+                        <select name="contact_role" onchange={set_nc(|c, v| c.role = ContactRole::parse(&v))}>
+                            { for ContactRole::ALL.iter().map(|r| html! { <option value={r.as_str().to_string()}>{ r.label_zh() }</option> }) }
+                        </select>
+                        <input name="contact_position" placeholder={ctx.t(M::Position)} onchange={set_nc(|c, v| c.position = v)} />
+                        <input name="contact_phone" type="tel" placeholder={ctx.t(M::Phone)} onchange={set_nc(|c, v| c.phone = v)} />
+                        <input name="contact_birthday" type="date" onchange={set_nc(|c, v| c.birthday = v)} />
+                        <button class="save" onclick={add_contact}>{ ctx.t(M::Save) }</button>
+                    </div>
+                } else {
+                    <button onclick={let nc = new_contact.clone(); move |_| nc.set(Some(Contact { id: new_id("c"), ..Default::default() }))}>{ ctx.t(M::AddContact) }</button>
+                }
+            </div>
+            <div class="card">
+                <h3>{ ctx.t(M::Ledger) }</h3>
+                <LedgerChart months={months} />
+            </div>
+            <div class="card">
+                <h3>{ ctx.t(M::FollowUps) }</h3>
+                <ul class="follow-ups">
+                    { for follow_ups.iter().map(|(date, f)| html! { <li>{ format!("{} · {} · {} → {}", date, f.action, f.owner, f.due) }</li> }) }
+                </ul>
+            </div>
+            <div class="card">
+                <h3>{ ctx.t(M::Visits) }</h3>
+                if visits.is_empty() { <p class="empty">{ ctx.t(M::NoVisits) }</p> }
+                <ul class="visits">
+                    { for visits.iter().map(|v| html! {
+                        <li class="visit" data-visit={v.id.clone()}>
+                            <div class="when">{ format!("{} {} · {}", v.date, v.time, v.kind.label_zh()) }</div>
+                            <div class="purpose">{ &v.purpose }</div>
+                            <div class="summary">{ &v.summary }</div>
+                            if !v.needs.is_empty() { <div class="needs">{ format!("{}：{}", ctx.t(M::Needs), v.needs) }</div> }
+                            if !v.next_visit.is_empty() { <div class="next">{ format!("{}：{}", ctx.t(M::NextVisit), v.next_visit) }</div> }
+                        </li>
+                    }) }
+                </ul>
+            </div>
+            <div class="card">
+                <h3>{ ctx.t(M::Agreements) }</h3>
+                <p class="empty">{ ctx.t(M::NoAgreements) }</p>
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,100 @@
+//! My customers: search, filters, badges for overdue visits and open follow-ups.
+
+use fieldbook_shared::grading::{Grade, Level};
+use fieldbook_shared::visits::Cadence;
+use fieldbook_shared::vocab::Line;
+use yew::prelude::*;
+
+use crate::app::{Ctx, Route};
+use crate::i18n::M;
+use crate::screens::value_of;
+
+#[function_component(CustomersScreen)]
+pub fn customers_screen() -> Html {
+    let ctx = use_context::<Ctx>().expect("context");
+    let query = use_state(String::new);
+    let level = use_state(String::new);
+    let grade = use_state(String::new);
+    let line = use_state(String::new);
+    let overdue = use_state(|| false);
+
+    let rows = ctx.store.borrow().rows();
+    let q = query.trim().to_lowercase();
+    let shown: Vec<_> = rows
+        .iter()
+        .filter(|r| {
+            q.is_empty()
+                || r.customer.name.to_lowercase().contains(&q)
+                || r.customer.credit_code.to_lowercase().contains(&q)
+        })
+        .filter(|r| level.is_empty() || r.level.as_str() == level.as_str())
+        .filter(|r| grade.is_empty() || r.grade.as_str() == grade.as_str())
+        .filter(|r| line.is_empty() || r.customer.lines.iter().any(|l| l.as_str() == line.as_str()))
+        .filter(|r| !*overdue || r.cadence == Cadence::Overdue)
+        .collect();
+    let set = |s: &UseStateHandle<String>| {
+        let s = s.clone();
+        Callback::from(move |e: Event| s.set(value_of(&e)))
+    };
+    html! {
+        <section class="customers">
+            <div class="toolbar">
+                <h2>{ format!("{} ({})", ctx.t(M::MyCustomers), rows.len()) }</h2>
+                <button class="primary" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Register)}>{ ctx.t(M::Register) }</button>
+            </div>
+            <div class="filters">
+                <input type="search" name="q" placeholder={ctx.t(M::Search)} value={(*query).clone()}
+                    oninput={let q = query.clone(); Callback::from(move |e: InputEvent| q.set(value_of(&e.into())))} />
+                <select name="level" onchange={set(&level)}>
+                    <option value="">{ ctx.t(M::AllLevels) }</option>
+                    { for Level::ALL.iter().map(|l| html! { <option value={l.as_str()} selected={*level == l.as_str()}>{ l.label_zh() }</option> }) }
+                </select>
+                <select name="grade" onchange={set(&grade)}>
+                    <option value="">{ ctx.t(M::AllGrades) }</option>
+                    { for Grade::ALL.iter().map(|g| html! { <option value={g.as_str()} selected={*grade == g.as_str()}>{ g.label_zh() }</option> }) }
+                </select>
+                <select name="line" onchange={set(&line)}>
+                    <option value="">{ ctx.t(M::AllLines) }</option>
+                    { for Line::ALL.iter().map(|l| html! { <option value={l.as_str().to_string()} selected={*line == l.as_str()}>{ l.label_zh() }</option> }) }
+                </select>
+                <label class="check">
+                    <input type="checkbox" name="overdue" checked={*overdue}
+                        onchange={let o = overdue.clone(); Callback::from(move |_| o.set(!*o))} />
+                    { ctx.t(M::OnlyOverdue) }
+                </label>
+            </div>
+            if shown.is_empty() {
+                <p class="empty">{ ctx.t(M::NoCustomers) }</p>
+            }
+            <ul class="rows">
+                { for shown.iter().map(|r| {
+                    let go = ctx.go.clone();
+                    let id = r.doc_id.clone();
+                    let badge = match r.cadence {
+                        Cadence::Overdue => html! { <span class="badge overdue">{ ctx.t(M::Overdue) }</span> },
+                        Cadence::Due => html! { <span class="badge due">{ ctx.t(M::DueThisMonth) }</span> },
+                        Cadence::Visited => html! { <span class="badge ok">{ ctx.t(M::VisitedThisMonth) }</span> },
+                    };
+                    html! {
+                        <li class="row" data-doc={r.doc_id.clone()} onclick={move |_| go.emit(Route::Customer(id.clone()))}>
+                            <div class="name">{ &r.customer.name }</div>
+                            <div class="meta">
+                                <span>{ r.grade.label_zh() }</span>
+                                <span>{ r.level.label_zh() }</span>
+                                <span>{ r.customer.lines.iter().map(|l| l.label_zh().to_string()).collect::<Vec<_>>().join("·") }</span>
+                                <span>{ r.customer.last_visit().unwrap_or("—") }</span>
+                            </div>
+                            <div class="badges">
+                                { badge }
+                                if r.open_follow_ups > 0 {
+                                    <span class="badge todo">{ format!("{} {}", r.open_follow_ups, ctx.t(M::OpenFollowUps)) }</span>
+                                }
+                                if !r.conflicts.is_empty() { <span class="badge conflict">{ "⚠" }</span> }
+                            </div>
+                        </li>
+                    }
+                }) }
+            </ul>
+        </section>
+    }
+}

@@ -1,0 +1,87 @@
+//! Register a new customer (报备), offline too: a new document on this device that
+//! becomes a registration when it reaches the server.
+
+use fieldbook_shared::customer::Customer;
+use fieldbook_shared::vocab::{Line, Nature};
+use yew::prelude::*;
+
+use crate::app::{Ctx, Route};
+use crate::i18n::M;
+use crate::screens::value_of;
+use crate::store;
+
+#[function_component(RegisterScreen)]
+pub fn register_screen() -> Html {
+    let ctx = use_context::<Ctx>().expect("context");
+    let c = use_state(|| Customer::new("", "", Nature::Enterprise, vec![]));
+    let error = use_state(|| None::<String>);
+    let set = |f: fn(&mut Customer, String)| {
+        let c = c.clone();
+        Callback::from(move |e: Event| {
+            let mut x = (*c).clone();
+            f(&mut x, value_of(&e));
+            c.set(x);
+        })
+    };
+    let toggle = |line: Line| {
+        let c = c.clone();
+        Callback::from(move |_| {
+            let mut x = (*c).clone();
+            if let Some(i) = x.lines.iter().position(|l| *l == line) {
+                x.lines.remove(i);
+            } else {
+                x.lines.push(line.clone());
+            }
+            c.set(x);
+        })
+    };
+    let onsubmit = {
+        let (c, error, store, go) = (c.clone(), error.clone(), ctx.store.clone(), ctx.go.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let new = Customer::new(&c.name, &c.credit_code, c.nature.clone(), c.lines.clone());
+            let new = Customer {
+                address: c.address.clone(),
+                industry: c.industry.clone(),
+                ..new
+            };
+            if new.name.is_empty() {
+                error.set(Some("客户名称必填 / a name is required".into()));
+                return;
+            }
+            let (error, store, go) = (error.clone(), store.clone(), go.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match store::register(&store, &new).await {
+                    Ok(id) => go.emit(Route::Customer(id)),
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        })
+    };
+    html! {
+        <form class="register" {onsubmit}>
+            <div class="toolbar">
+                <button type="button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Customers)}>{ format!("‹ {}", ctx.t(M::Back)) }</button>
+                <h2>{ ctx.t(M::Register) }</h2>
+            </div>
+            <p class="hint">{ ctx.t(M::RegisterHint) }</p>
+            <label>{ format!("{}（{}）", ctx.t(M::Name), ctx.t(M::Required)) }<input name="name" required=true value={c.name.clone()} onchange={set(|c, v| c.name = v)} /></label>
+            <label>{ ctx.t(M::CreditCode) }<input name="credit_code" value={c.credit_code.clone()} onchange={set(|c, v| c.credit_code = v)} /></label>
+            <label>{ ctx.t(M::Nature) }
+                <select name="nature" onchange={set(|c, v| c.nature = Nature::parse(&v))}>
+                    { for Nature::ALL.iter().map(|n| html! { <option value={n.as_str().to_string()} selected={c.nature == *n}>{ n.label_zh() }</option> }) }
+                </select>
+            </label>
+            <fieldset>
+                <legend>{ ctx.t(M::Lines) }</legend>
+                { for Line::ALL.iter().map(|l| html! {
+                    <label class="check"><input type="checkbox" name="lines" value={l.as_str().to_string()} checked={c.lines.contains(l)} onchange={toggle(l.clone())} />{ l.label_zh() }</label>
+                }) }
+            </fieldset>
+            <label>{ ctx.t(M::Address) }<input name="address" value={c.address.clone()} onchange={set(|c, v| c.address = v)} /></label>
+            <label>{ ctx.t(M::Industry) }<input name="industry" value={c.industry.clone()} onchange={set(|c, v| c.industry = v)} /></label>
+            if let Some(e) = &*error { <p class="error" role="alert">{ e }</p> }
+            <button type="submit" class="primary">{ ctx.t(M::Save) }</button>
+        </form>
+    }
+}

@@ -1,0 +1,113 @@
+//! The login session, kept in localStorage so a manager who logged in once can
+//! open the app offline and work.
+
+use fieldbook_shared::api::{ErrorBody, LoginRequest, LoginResponse};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+const KEY: &str = "fieldbook.session";
+const LANG_KEY: &str = "fieldbook.lang";
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// The saved session, if any.
+pub fn load() -> Option<LoginResponse> {
+    serde_json::from_str(&storage()?.get_item(KEY).ok()??).ok()
+}
+
+/// Saves the session.
+pub fn save(s: &LoginResponse) {
+    if let (Some(st), Ok(json)) = (storage(), serde_json::to_string(s)) {
+        let _ = st.set_item(KEY, &json);
+    }
+}
+
+/// Forgets the session.
+pub fn clear() {
+    if let Some(st) = storage() {
+        let _ = st.remove_item(KEY);
+    }
+}
+
+/// The chosen language ("en" or default zh).
+pub fn lang() -> crate::i18n::Lang {
+    match storage()
+        .and_then(|s| s.get_item(LANG_KEY).ok().flatten())
+        .as_deref()
+    {
+        Some("en") => crate::i18n::Lang::En,
+        _ => crate::i18n::Lang::Zh,
+    }
+}
+
+/// Remembers the chosen language.
+pub fn set_lang(l: crate::i18n::Lang) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(
+            LANG_KEY,
+            if l == crate::i18n::Lang::En {
+                "en"
+            } else {
+                "zh"
+            },
+        );
+    }
+}
+
+/// `POST /api/login`; the error is a message for the person at the tablet.
+pub async fn login(username: &str, password: &str) -> Result<LoginResponse, String> {
+    let body = serde_json::to_string(&LoginRequest {
+        username: username.into(),
+        password: password.into(),
+    })
+    .map_err(|e| e.to_string())?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&body.into());
+    let headers = web_sys::Headers::new().map_err(|_| "headers".to_string())?;
+    let _ = headers.set("content-type", "application/json");
+    init.set_headers(&headers);
+    let req = web_sys::Request::new_with_str_and_init("/api/login", &init)
+        .map_err(|_| "request".to_string())?;
+    let window = web_sys::window().ok_or("no window")?;
+    let resp = JsFuture::from(window.fetch_with_request(&req))
+        .await
+        .map_err(|_| crate::i18n::t(lang(), crate::i18n::M::LoginNeedsNetwork).to_string())?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(|_| "response".to_string())?;
+    let text = JsFuture::from(resp.text().map_err(|_| "body".to_string())?)
+        .await
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default();
+    if resp.ok() {
+        serde_json::from_str(&text).map_err(|e| format!("unexpected answer from the server: {e}"))
+    } else {
+        Err(serde_json::from_str::<ErrorBody>(&text)
+            .map(|e| e.error)
+            .unwrap_or(text))
+    }
+}
+
+/// The heads the server had of each document, by user (see `store`).
+pub fn server_heads(user: &str) -> Vec<(String, Vec<automerge::ChangeHash>)> {
+    let Some(text) = storage().and_then(|s| {
+        s.get_item(&format!("fieldbook.heads.{user}"))
+            .ok()
+            .flatten()
+    }) else {
+        return Vec::new();
+    };
+    let raw: Vec<(String, Vec<String>)> = serde_json::from_str(&text).unwrap_or_default();
+    raw.into_iter()
+        .map(|(d, hs)| (d, hs.iter().filter_map(|h| h.parse().ok()).collect()))
+        .collect()
+}
+
+/// Saves the heads the server had of each document.
+pub fn save_server_heads(user: &str, heads: &[(String, Vec<String>)]) {
+    if let (Some(st), Ok(json)) = (storage(), serde_json::to_string(heads)) {
+        let _ = st.set_item(&format!("fieldbook.heads.{user}"), &json);
+    }
+}

@@ -1,0 +1,499 @@
+//! The local repo: every document the user may open, kept in the sans-IO sync
+//! peer, persisted to IndexedDB, synced over a websocket when there is one. The
+//! UI reads and writes only through this; it never waits on the network.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use automerge::Automerge;
+use fieldbook_shared::api::LoginResponse;
+use fieldbook_shared::book::Book;
+use fieldbook_shared::customer::{self, Customer};
+use fieldbook_shared::grading::{self, Grade, Level, Thresholds};
+use fieldbook_shared::peer::{Effect, Peer};
+use fieldbook_shared::visits::{self, Cadence};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{BinaryType, MessageEvent, WebSocket};
+use yew::Callback;
+
+use crate::idb::Idb;
+
+/// One customer as the list and detail screens show it.
+#[derive(Clone, PartialEq)]
+pub struct Row {
+    pub doc_id: String,
+    pub customer: Customer,
+    pub annual_fen: i64,
+    pub level: Level,
+    pub grade: Grade,
+    pub cadence: Cadence,
+    pub open_follow_ups: usize,
+    /// Fields two devices set differently: (field, values).
+    pub conflicts: Vec<(&'static str, Vec<String>)>,
+}
+
+/// What the sync indicator shows.
+#[derive(Clone, PartialEq, Default)]
+pub struct SyncStatus {
+    pub online: bool,
+    /// Local changes the server does not have yet.
+    pub pending: usize,
+    /// When the last complete sync finished (ms since the epoch).
+    pub last_sync_ms: Option<f64>,
+    /// First sync of a new device: (documents here, documents in the book).
+    pub first_sync: Option<(usize, usize)>,
+    /// Documents with changes the server does not have (for the curious and for tests).
+    pub pending_docs: Vec<String>,
+}
+
+/// The local repo and its connection.
+pub struct Engine {
+    pub session: LoginResponse,
+    peer: Peer,
+    idb: Idb,
+    next_seq: HashMap<String, u32>,
+    rows: BTreeMap<String, Row>,
+    book_id: String,
+    socket: Option<WebSocket>,
+    online: bool,
+    retry_ms: u32,
+    first_sync: bool,
+    notify: Callback<()>,
+    closures: Vec<Closure<dyn FnMut(JsValue)>>,
+    /// The peer's server-heads version last saved, and whether a save is due.
+    saved_heads_version: u64,
+    heads_save_scheduled: bool,
+}
+
+/// Shared handle to the engine.
+pub type Store = Rc<RefCell<Engine>>;
+
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Today as `YYYY-MM-DD` in local time.
+pub fn today() -> String {
+    let d = js_sys::Date::new_0();
+    format!(
+        "{:04}-{:02}-{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date()
+    )
+}
+
+fn doc_id_of(url: &str) -> String {
+    url.trim_start_matches("automerge:").to_string()
+}
+
+impl Engine {
+    /// Opens the user's local repo from IndexedDB (works offline) and starts syncing.
+    pub async fn open(session: LoginResponse, notify: Callback<()>) -> Result<Store, String> {
+        let idb = Idb::open(&session.user.username).await?;
+        let stored = idb.load_all().await?;
+        let mut peer = Peer::new(session.peer_id.clone());
+        let mut next_seq = HashMap::new();
+        for (doc, chunks) in stored {
+            next_seq.insert(doc.clone(), chunks.last().map(|c| c.0 + 1).unwrap_or(0));
+            if let Err(e) =
+                peer.load_document(doc.clone(), chunks.into_iter().map(|c| c.1).collect())
+            {
+                web_sys::console::error_1(
+                    &format!("document {doc} could not be loaded: {e}").into(),
+                );
+            }
+        }
+        for (doc, heads) in crate::session::server_heads(&session.user.username) {
+            peer.set_server_heads(&doc, heads);
+        }
+        let book_id = doc_id_of(&session.user.book_url);
+        let first_sync = peer.document(&book_id).is_none();
+        let engine = Engine {
+            session,
+            peer,
+            idb,
+            next_seq,
+            rows: BTreeMap::new(),
+            book_id,
+            socket: None,
+            online: false,
+            retry_ms: 500,
+            first_sync,
+            notify,
+            closures: Vec::new(),
+            saved_heads_version: 0,
+            heads_save_scheduled: false,
+        };
+        let store = Rc::new(RefCell::new(engine));
+        {
+            let mut e = store.borrow_mut();
+            let ids: Vec<String> = e.peer.document_ids();
+            for id in ids {
+                e.refresh_row(&id);
+            }
+        }
+        connect(&store);
+        Ok(store)
+    }
+
+    /// Customers in the book, sorted by name.
+    pub fn rows(&self) -> Vec<Row> {
+        let mut rows: Vec<Row> = self.rows.values().cloned().collect();
+        rows.sort_by(|a, b| a.customer.name.cmp(&b.customer.name));
+        rows
+    }
+
+    pub fn row(&self, doc_id: &str) -> Option<Row> {
+        self.rows.get(doc_id).cloned()
+    }
+
+    pub fn status(&self) -> SyncStatus {
+        let book: Vec<String> = self.book_urls();
+        SyncStatus {
+            online: self.online,
+            pending: self.peer.pending_changes(),
+            pending_docs: self
+                .peer
+                .document_ids()
+                .into_iter()
+                .filter(|d| self.peer.pending_changes_of(d) > 0)
+                .collect(),
+            last_sync_ms: self.peer.last_synced_ms(),
+            first_sync: self.first_sync.then(|| {
+                (
+                    book.iter()
+                        .filter(|u| self.peer.document(&doc_id_of(u)).is_some())
+                        .count(),
+                    book.len(),
+                )
+            }),
+        }
+    }
+
+    fn book_urls(&self) -> Vec<String> {
+        self.peer
+            .document(&self.book_id)
+            .and_then(|d| Book::load(d).ok())
+            .map(|b| b.customers)
+            .unwrap_or_default()
+    }
+
+    /// Remembers what the server has, so "not yet on the server" survives a reload.
+    /// Saved at once when everything is in sync, else at most once a second (a
+    /// first sync moves it hundreds of times).
+    fn save_server_heads(store: &Store, all_synced_now: bool) {
+        let due = {
+            let e = store.borrow();
+            e.peer.server_heads_version() != e.saved_heads_version
+        };
+        if !due {
+            return;
+        }
+        if all_synced_now {
+            store.borrow_mut().write_server_heads();
+            return;
+        }
+        let mut e = store.borrow_mut();
+        if e.heads_save_scheduled {
+            return;
+        }
+        e.heads_save_scheduled = true;
+        let s = store.clone();
+        gloo_timers::callback::Timeout::new(1000, move || {
+            let mut e = s.borrow_mut();
+            e.heads_save_scheduled = false;
+            e.write_server_heads();
+        })
+        .forget();
+    }
+
+    fn write_server_heads(&mut self) {
+        self.saved_heads_version = self.peer.server_heads_version();
+        let heads: Vec<(String, Vec<String>)> = self
+            .peer
+            .document_ids()
+            .into_iter()
+            .map(|d| {
+                let h = self
+                    .peer
+                    .server_heads(&d)
+                    .iter()
+                    .map(|h| h.to_string())
+                    .collect();
+                (d, h)
+            })
+            .collect();
+        crate::session::save_server_heads(&self.session.user.username, &heads);
+    }
+
+    fn refresh_row(&mut self, doc_id: &str) {
+        let Some(doc) = self.peer.document(doc_id) else {
+            return;
+        };
+        let Ok(c) = Customer::load(doc) else { return };
+        let conflicts = customer::conflicts(doc);
+        let today = today();
+        let (annual_fen, disbursed) = grading::annual(&c.ledger, &today[..7]);
+        let t = Thresholds::default();
+        let row = Row {
+            doc_id: doc_id.to_string(),
+            annual_fen,
+            level: grading::level(annual_fen, disbursed, &t),
+            grade: grading::grade(annual_fen, &t),
+            cadence: visits::cadence(c.last_visit(), &today),
+            open_follow_ups: visits::open_follow_ups(&c).len(),
+            conflicts,
+            customer: c,
+        };
+        self.rows.insert(doc_id.to_string(), row);
+    }
+
+    /// Applies the peer's effects: send, persist, refresh. Persisting is started
+    /// in order here; local edits await their own persistence (see [`edit`]).
+    fn apply(store: &Store, effects: Vec<Effect>) -> Vec<Pending> {
+        let mut pending = Vec::new();
+        let mut changed = false;
+        {
+            let mut e = store.borrow_mut();
+            for effect in effects {
+                match effect {
+                    Effect::Send(bytes) => {
+                        if let Some(ws) = &e.socket {
+                            let _ = ws.send_with_u8_array(&bytes);
+                        }
+                    }
+                    Effect::Persist {
+                        doc_id,
+                        bytes,
+                        compacted,
+                    } => {
+                        let idb = e.idb.clone();
+                        let seq = if compacted {
+                            e.next_seq.insert(doc_id.clone(), 1);
+                            0
+                        } else {
+                            let n = e.next_seq.entry(doc_id.clone()).or_insert(0);
+                            *n += 1;
+                            *n - 1
+                        };
+                        pending.push(persist(&idb, &doc_id, seq, &bytes, compacted));
+                    }
+                    Effect::DocumentChanged { doc_id } => {
+                        if doc_id == e.book_id {
+                            let wanted: Vec<String> =
+                                e.book_urls().iter().map(|u| doc_id_of(u)).collect();
+                            for id in wanted {
+                                if e.peer.document(&id).is_none() {
+                                    e.peer.find(id);
+                                }
+                            }
+                        } else {
+                            e.refresh_row(&doc_id);
+                        }
+                        changed = true;
+                    }
+                    Effect::Handshake { .. } => {
+                        e.online = true;
+                        e.retry_ms = 500;
+                        let book = e.book_id.clone();
+                        if e.peer.document(&book).is_none() {
+                            e.peer.find(book);
+                        }
+                        changed = true;
+                    }
+                    Effect::DocumentUnavailable { doc_id } => {
+                        web_sys::console::warn_1(
+                            &format!("document {doc_id} is not available to this user").into(),
+                        );
+                    }
+                    Effect::ProtocolError(msg) => {
+                        web_sys::console::error_1(&format!("sync error: {msg}").into());
+                        if let Some(ws) = &e.socket {
+                            let _ = ws.close();
+                        }
+                    }
+                }
+            }
+            if e.first_sync {
+                let book = e.book_urls();
+                if !book.is_empty()
+                    && book
+                        .iter()
+                        .all(|u| e.peer.document(&doc_id_of(u)).is_some())
+                {
+                    e.first_sync = false;
+                }
+            }
+        }
+        // More effects may have been queued by finds above.
+        let more = store.borrow_mut().peer.take_effects();
+        if !more.is_empty() {
+            pending.extend(Self::apply(store, more));
+        }
+        if changed {
+            let notify = store.borrow().notify.clone();
+            notify.emit(());
+        }
+        pending
+    }
+}
+
+/// Runs a local edit: applies it, waits until IndexedDB has committed it, then
+/// returns (the caller shows "saved" only after this).
+pub async fn edit<R>(
+    store: &Store,
+    doc_id: &str,
+    f: impl FnOnce(&mut Automerge) -> R,
+) -> Result<R, String> {
+    let (result, effects) = {
+        let mut e = store.borrow_mut();
+        if e.peer.document(doc_id).is_none() {
+            return Err(format!("document {doc_id} is not on this device"));
+        }
+        let r = e.peer.change(doc_id, f).map_err(|e| e.to_string())?;
+        e.refresh_row(doc_id);
+        (r, e.peer.take_effects())
+    };
+    for p in Engine::apply(store, effects) {
+        p.await?;
+    }
+    let notify = store.borrow().notify.clone();
+    notify.emit(());
+    Ok(result)
+}
+
+/// Creates a new customer document on this device (a registration, sent when online).
+pub async fn register(store: &Store, c: &Customer) -> Result<String, String> {
+    let mut doc = Automerge::new();
+    doc.transact(|tx| c.create(tx))
+        .map_err(|e| format!("{:?}", e.error))?;
+    let (doc_id, effects) = {
+        let mut e = store.borrow_mut();
+        let id = e.peer.create_document(doc);
+        e.refresh_row(&id);
+        (id, e.peer.take_effects())
+    };
+    for p in Engine::apply(store, effects) {
+        p.await?;
+    }
+    let notify = store.borrow().notify.clone();
+    notify.emit(());
+    Ok(doc_id)
+}
+
+/// Opens the websocket; on close, retries with back-off.
+pub fn connect(store: &Store) {
+    let url = {
+        let e = store.borrow();
+        let loc = web_sys::window().map(|w| w.location());
+        let host = loc.as_ref().and_then(|l| l.host().ok()).unwrap_or_default();
+        let scheme = if loc.and_then(|l| l.protocol().ok()).as_deref() == Some("https:") {
+            "wss"
+        } else {
+            "ws"
+        };
+        format!("{scheme}://{host}/sync?token={}", e.session.token)
+    };
+    let Ok(ws) = WebSocket::new(&url) else {
+        schedule_reconnect(store);
+        return;
+    };
+    ws.set_binary_type(BinaryType::Arraybuffer);
+    let s = store.clone();
+    let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+        let effects = {
+            let mut e = s.borrow_mut();
+            e.peer.connected(now_ms());
+            e.peer.take_effects()
+        };
+        report(Engine::apply(&s, effects));
+    });
+    let s = store.clone();
+    let on_message = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+        let Ok(ev) = ev.dyn_into::<MessageEvent>() else {
+            return;
+        };
+        let bytes = js_sys::Uint8Array::new(&ev.data()).to_vec();
+        let (before, effects) = {
+            let mut e = s.borrow_mut();
+            let before = (e.peer.pending_changes(), e.peer.last_synced_ms());
+            e.peer.receive(&bytes, now_ms());
+            (before, e.peer.take_effects())
+        };
+        report(Engine::apply(&s, effects));
+        let after = {
+            let e = s.borrow();
+            (e.peer.pending_changes(), e.peer.last_synced_ms())
+        };
+        Engine::save_server_heads(&s, after.1 != before.1);
+        // The indicator must tell the truth: redraw when what it shows changed.
+        if after != before {
+            let notify = s.borrow().notify.clone();
+            notify.emit(());
+        }
+    });
+    let s = store.clone();
+    let on_close = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+        {
+            let mut e = s.borrow_mut();
+            e.peer.disconnected(now_ms());
+            e.socket = None;
+            e.online = false;
+            let _ = e.peer.take_effects();
+        }
+        let notify = s.borrow().notify.clone();
+        notify.emit(());
+        schedule_reconnect(&s);
+    });
+    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    let mut e = store.borrow_mut();
+    e.closures = vec![on_open, on_message, on_close];
+    e.socket = Some(ws);
+}
+
+fn schedule_reconnect(store: &Store) {
+    let delay = {
+        let mut e = store.borrow_mut();
+        let d = e.retry_ms;
+        e.retry_ms = (e.retry_ms * 2).min(4_000);
+        d
+    };
+    let s = store.clone();
+    gloo_timers::callback::Timeout::new(delay, move || connect(&s)).forget();
+}
+
+/// A chunk write: queued in IndexedDB at once (so writes keep their order even if
+/// nobody waits), resolving when committed.
+pub type Pending = Pin<Box<dyn Future<Output = Result<(), String>>>>;
+
+fn persist(idb: &Idb, doc: &str, seq: u32, bytes: &[u8], compacted: bool) -> Pending {
+    let queued = if compacted {
+        idb.compact(doc, bytes).map(|f| Box::pin(f) as Pending)
+    } else {
+        idb.put(doc, seq, bytes).map(|f| Box::pin(f) as Pending)
+    };
+    match queued {
+        Ok(f) => f,
+        Err(e) => Box::pin(async move { Err(e) }),
+    }
+}
+
+/// Reports failed background writes (synced changes, not awaited by anyone).
+fn report(pending: Vec<Pending>) {
+    for p in pending {
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(err) = p.await {
+                web_sys::console::error_1(
+                    &format!("could not store a synced change: {err}").into(),
+                );
+            }
+        });
+    }
+}

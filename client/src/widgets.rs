@@ -1,0 +1,91 @@
+//! Small shared widgets: the sync indicator and the ledger chart.
+
+use yew::prelude::*;
+
+use crate::app::Ctx;
+use crate::i18n::M;
+
+/// Always visible: online/offline, unsynced changes, last sync, first-sync progress.
+#[function_component(StatusBar)]
+pub fn status_bar() -> Html {
+    let ctx = use_context::<Ctx>().expect("context");
+    let s = ctx.store.borrow().status();
+    let last = match s.last_sync_ms {
+        Some(ms) => {
+            let d = js_sys::Date::new(&ms.into());
+            format!(
+                "{:02}:{:02}:{:02}",
+                d.get_hours(),
+                d.get_minutes(),
+                d.get_seconds()
+            )
+        }
+        None => ctx.t(M::Never).into(),
+    };
+    let state = if s.online { "online" } else { "offline" };
+    let synced = s.online && s.pending == 0;
+    html! {
+        <div class="status" data-online={s.online.to_string()} data-pending={s.pending.to_string()} data-synced={synced.to_string()} data-pending-docs={s.pending_docs.join(" ")}>
+            <span class={classes!("dot", state)}></span>
+            <span class="state">{ if s.online { ctx.t(M::Online) } else { ctx.t(M::Offline) } }</span>
+            if s.pending > 0 {
+                <span class="pending">{ format!("{} {}", s.pending, ctx.t(M::Unsynced)) }</span>
+            } else if s.online {
+                <span class="pending ok">{ ctx.t(M::AllSynced) }</span>
+            }
+            <span class="last">{ format!("{}: {}", ctx.t(M::LastSync), last) }</span>
+            if let Some((have, total)) = s.first_sync {
+                <span class="progress">
+                    { format!("{} {}/{}", ctx.t(M::FirstSync), have, total) }
+                    <progress max={total.max(1).to_string()} value={have.to_string()}></progress>
+                </span>
+            }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ChartProps {
+    /// (month, revenue in fen), oldest first.
+    pub months: Vec<(String, i64)>,
+}
+
+/// A bar chart of monthly revenue, drawn as SVG.
+#[function_component(LedgerChart)]
+pub fn ledger_chart(p: &ChartProps) -> Html {
+    let max = p.months.iter().map(|m| m.1).max().unwrap_or(0).max(1) as f64;
+    let (w, h) = (720.0, 160.0);
+    let bw = w / p.months.len().max(1) as f64;
+    html! {
+        <svg class="chart" viewBox={format!("0 0 {w} {}", h + 20.0)} role="img">
+            { for p.months.iter().enumerate().map(|(i, (month, fen))| {
+                let bh = (*fen as f64 / max) * h;
+                let x = i as f64 * bw;
+                html! {
+                    <g>
+                        <rect x={format!("{:.1}", x + 2.0)} y={format!("{:.1}", h - bh)} width={format!("{:.1}", (bw - 4.0).max(1.0))} height={format!("{bh:.1}")}>
+                            <title>{ format!("{month}: ¥{:.2}", *fen as f64 / 100.0) }</title>
+                        </rect>
+                        if i % 3 == 0 {
+                            <text x={format!("{:.1}", x + 2.0)} y={format!("{:.1}", h + 14.0)}>{ &month[2..] }</text>
+                        }
+                    </g>
+                }
+            }) }
+        </svg>
+    }
+}
+
+/// Yuan from fen, for display.
+pub fn yuan(fen: i64) -> String {
+    let y = fen / 100;
+    let s = y.abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    format!("¥{}{}", if fen < 0 { "-" } else { "" }, out)
+}

@@ -1,0 +1,284 @@
+//! The tablet app in headless Chromium against a real server: offline work,
+//! durable edits, two devices converging with a visible conflict, and a
+//! registration made offline reaching the unit head.
+
+use std::time::Duration;
+
+use fieldbook_shared::customer::Customer;
+use fieldbook_shared::vocab::{Line, Nature};
+use fieldbook_tests::browser::Browser;
+use fieldbook_tests::{Device, PASSWORD, TestServer, wait_for};
+use serde_json::json;
+
+const T: Duration = Duration::from_secs(30);
+
+async fn server_with(customers: &[(&str, &str, Option<&str>)]) -> (TestServer, Vec<String>) {
+    let mut server = TestServer::new();
+    server.serve_client();
+    let mut urls = Vec::new();
+    for (name, primary, assistant) in customers {
+        let c = Customer::new(name, "", Nature::Enterprise, vec![Line::Delivery]);
+        urls.push(server.seed_customer(&c, primary, *assistant).await);
+    }
+    server.start().await;
+    (server, urls)
+}
+
+async fn login(b: &Browser, server: &TestServer, user: &str) {
+    b.goto(&server.base()).await;
+    b.wait(
+        "the login form",
+        T,
+        "return document.querySelector('input[name=username]') !== null",
+        json!([]),
+    )
+    .await;
+    b.fill("input[name=username]", user).await;
+    b.fill("input[name=password]", PASSWORD).await;
+    b.click("button[type=submit]").await;
+}
+
+async fn wait_text(b: &Browser, what: &str, text: &str) {
+    b.wait(
+        what,
+        T,
+        "return document.body && document.body.innerText.includes(arguments[0])",
+        json!([text]),
+    )
+    .await;
+}
+
+async fn wait_synced(b: &Browser) {
+    b.wait(
+        "the indicator to say synced",
+        T,
+        "const s = document.querySelector('.status'); return s && s.dataset.online === 'true' && s.dataset.pending === '0'",
+        json!([]),
+    )
+    .await;
+}
+
+/// After one online visit the service worker controls the page (the shell is cached).
+async fn wait_offline_ready(b: &Browser) {
+    b.wait(
+        "the service worker to cache the app",
+        T,
+        "return navigator.serviceWorker && navigator.serviceWorker.controller !== null",
+        json!([]),
+    )
+    .await;
+}
+
+async fn open_customer(b: &Browser, name: &str) {
+    b.click_text("li.row", name).await;
+    b.wait(
+        "the customer screen",
+        T,
+        "return document.querySelector('section.customer') !== null",
+        json!([]),
+    )
+    .await;
+}
+
+async fn log_visit(b: &Browser, summary: &str) {
+    b.click_text("button", "记录走访").await;
+    b.wait(
+        "the visit form",
+        T,
+        "return document.querySelector('form.visit-form') !== null",
+        json!([]),
+    )
+    .await;
+    b.fill("textarea[name=summary]", summary).await;
+    b.fill("input[name=purpose]", "年度走访").await;
+    b.click("form.visit-form button[type=submit]").await;
+    // Back on the customer screen only once IndexedDB has the visit.
+    b.wait("the saved visit", T, "return document.querySelector('section.customer') && document.body.innerText.includes(arguments[0])", json!([summary])).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn works_offline_and_syncs_when_the_server_returns() {
+    let (mut server, urls) = server_with(&[
+        ("东方通信服务有限公司", "m1", None),
+        ("华联商业连锁有限公司", "m1", None),
+    ])
+    .await;
+    let b = Browser::start().await;
+    login(&b, &server, "m1").await;
+    wait_text(&b, "the customer list", "东方通信服务有限公司").await;
+    wait_synced(&b).await;
+    b.refresh().await;
+    wait_offline_ready(&b).await;
+    wait_text(&b, "the list after a reload", "华联商业连锁有限公司").await;
+
+    server.kill();
+    b.refresh().await;
+    wait_text(&b, "the list, offline", "东方通信服务有限公司").await;
+    b.wait(
+        "the offline indicator",
+        T,
+        "return document.querySelector('.status').dataset.online === 'false'",
+        json!([]),
+    )
+    .await;
+    open_customer(&b, "东方通信服务有限公司").await;
+    log_visit(&b, "离线记录的走访：客户要求增加揽收频次").await;
+    let pending = b
+        .js(
+            "return Number(document.querySelector('.status').dataset.pending)",
+            json!([]),
+        )
+        .await;
+    assert!(
+        pending.as_u64().unwrap_or(0) >= 1,
+        "the indicator counts the unsynced visit: {pending}"
+    );
+
+    b.refresh().await;
+    wait_text(
+        &b,
+        "the list after an offline reload",
+        "东方通信服务有限公司",
+    )
+    .await;
+    open_customer(&b, "东方通信服务有限公司").await;
+    wait_text(&b, "the visit after an offline reload", "离线记录的走访").await;
+    let pending = b
+        .js(
+            "return document.querySelector('.status').dataset.pending",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        pending,
+        json!("1"),
+        "after an offline reload exactly the one visit is still unsynced"
+    );
+
+    server.start().await;
+    let back = std::time::Instant::now();
+    // The server has it: a samod device of the same user reads it from the server.
+    let mut d = Device::login(&server, "m1").await;
+    d.connect().await;
+    let doc = d.find(&urls[0]).await.expect("customer");
+    wait_for("the browser's visit on the server", T, async || {
+        Device::customer(&doc)
+            .visits
+            .iter()
+            .any(|v| v.summary.contains("离线记录的走访"))
+            .then_some(())
+    })
+    .await;
+    wait_synced(&b).await;
+    assert!(
+        back.elapsed() < Duration::from_secs(10),
+        "synced {:?} after the server came back",
+        back.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_managers_edit_offline_converge_and_resolve_a_conflict() {
+    let (mut server, urls) = server_with(&[("恒丰银行股份有限公司支行", "m1", Some("m2"))]).await;
+    let a = Browser::start().await;
+    let b = Browser::start().await;
+    for (br, user) in [(&a, "m1"), (&b, "m2")] {
+        login(br, &server, user).await;
+        wait_text(br, "the shared customer", "恒丰银行").await;
+        wait_synced(br).await;
+        br.refresh().await;
+        wait_offline_ready(br).await;
+        wait_text(br, "the list after reload", "恒丰银行").await;
+    }
+
+    server.kill();
+    for (br, summary, address) in [
+        (&a, "甲的走访", "南京西路1号"),
+        (&b, "乙的走访", "淮海中路2号"),
+    ] {
+        open_customer(br, "恒丰银行").await;
+        log_visit(br, summary).await;
+        br.click("[data-field=address] button.edit").await;
+        br.fill("[data-field=address] input", address).await;
+        br.click("[data-field=address] button.save").await;
+        wait_text(br, "the new address", address).await;
+    }
+
+    server.start().await;
+    for br in [&a, &b] {
+        wait_synced(br).await;
+        wait_text(br, "the other manager's visit", "甲的走访").await;
+        wait_text(br, "the other manager's visit", "乙的走访").await;
+        br.wait("the conflict to be shown", T, "return document.querySelectorAll('[data-field=address] .conflict button.choose').length === 2", json!([]))
+            .await;
+    }
+    // m1 keeps m2's address; both devices end with it and no conflict.
+    a.click("[data-field=address] .conflict button.choose[data-value='淮海中路2号']")
+        .await;
+    for br in [&a, &b] {
+        br.wait(
+            "the conflict to be resolved",
+            T,
+            "return document.querySelector('[data-field=address] .conflict') === null && document.querySelector('[data-field=address] .value').innerText === '淮海中路2号'",
+            json!([]),
+        )
+        .await;
+    }
+    let mut d = Device::login(&server, "m1").await;
+    d.connect().await;
+    let doc = d.find(&urls[0]).await.expect("customer");
+    wait_for("the server to have the chosen address", T, async || {
+        (Device::customer(&doc).address == "淮海中路2号"
+            && doc.with_document(|x| fieldbook_shared::customer::conflicts(x).is_empty()))
+        .then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_registered_offline_reaches_the_unit_head() {
+    let (mut server, _) = server_with(&[("已有客户", "m1", None)]).await;
+    let b = Browser::start().await;
+    login(&b, &server, "m1").await;
+    wait_text(&b, "the list", "已有客户").await;
+    wait_synced(&b).await;
+    b.refresh().await;
+    wait_offline_ready(&b).await;
+    wait_text(&b, "the list after reload", "已有客户").await;
+
+    server.kill();
+    b.click_text("button", "报备新客户").await;
+    b.wait(
+        "the registration form",
+        T,
+        "return document.querySelector('form.register') !== null",
+        json!([]),
+    )
+    .await;
+    b.fill("form.register input[name=name]", "离线报备的新客户有限公司")
+        .await;
+    b.fill(
+        "form.register input[name=credit_code]",
+        "91310000MA1TEST01X",
+    )
+    .await;
+    b.click("form.register input[name=lines][value=delivery]")
+        .await;
+    b.click("form.register button[type=submit]").await;
+    b.wait("the new customer's screen", T, "return document.querySelector('section.customer h2.title')?.innerText === '离线报备的新客户有限公司'", json!([]))
+        .await;
+
+    server.start().await;
+    wait_synced(&b).await;
+    let head = server.login("head1").await;
+    let row = wait_for("the head to see the registration", T, async || {
+        let list = server.get_json(&head.token, "/api/customers").await;
+        list.as_array()?
+            .iter()
+            .find(|c| c["name"] == "离线报备的新客户有限公司")
+            .cloned()
+    })
+    .await;
+    assert_eq!(row["owner"], "m1");
+    assert_eq!(row["credit_code"], "91310000MA1TEST01X");
+}
