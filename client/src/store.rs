@@ -67,6 +67,7 @@ pub struct Engine {
     /// The peer's server-heads version last saved, and whether a save is due.
     saved_heads_version: u64,
     heads_save_scheduled: bool,
+    redraw_scheduled: bool,
 }
 
 /// Shared handle to the engine.
@@ -128,6 +129,7 @@ impl Engine {
             closures: Vec::new(),
             saved_heads_version: 0,
             heads_save_scheduled: false,
+            redraw_scheduled: false,
         };
         let store = Rc::new(RefCell::new(engine));
         {
@@ -336,11 +338,28 @@ impl Engine {
             pending.extend(Self::apply(store, more));
         }
         if changed {
-            let notify = store.borrow().notify.clone();
-            notify.emit(());
+            redraw(store);
         }
         pending
     }
+}
+
+/// Asks the UI to redraw soon. Many sync messages arrive together (a first sync
+/// brings hundreds of documents), so redraws are coalesced into one per frame.
+fn redraw(store: &Store) {
+    if std::mem::replace(&mut store.borrow_mut().redraw_scheduled, true) {
+        return;
+    }
+    let s = store.clone();
+    gloo_timers::callback::Timeout::new(16, move || {
+        let notify = {
+            let mut e = s.borrow_mut();
+            e.redraw_scheduled = false;
+            e.notify.clone()
+        };
+        notify.emit(());
+    })
+    .forget();
 }
 
 /// Runs a local edit: applies it, waits until IndexedDB has committed it, then
@@ -356,14 +375,14 @@ pub async fn edit<R>(
             return Err(format!("document {doc_id} is not on this device"));
         }
         let r = e.peer.change(doc_id, f).map_err(|e| e.to_string())?;
-        e.refresh_row(doc_id);
         (r, e.peer.take_effects())
     };
     for p in Engine::apply(store, effects) {
         p.await?;
     }
-    let notify = store.borrow().notify.clone();
-    notify.emit(());
+    // Only now, with the change in IndexedDB, does the UI show it.
+    store.borrow_mut().refresh_row(doc_id);
+    redraw(store);
     Ok(result)
 }
 
@@ -375,14 +394,13 @@ pub async fn register(store: &Store, c: &Customer) -> Result<String, String> {
     let (doc_id, effects) = {
         let mut e = store.borrow_mut();
         let id = e.peer.create_document(doc);
-        e.refresh_row(&id);
         (id, e.peer.take_effects())
     };
     for p in Engine::apply(store, effects) {
         p.await?;
     }
-    let notify = store.borrow().notify.clone();
-    notify.emit(());
+    store.borrow_mut().refresh_row(&doc_id);
+    redraw(store);
     Ok(doc_id)
 }
 
@@ -433,8 +451,7 @@ pub fn connect(store: &Store) {
         Engine::save_server_heads(&s, after.1 != before.1);
         // The indicator must tell the truth: redraw when what it shows changed.
         if after != before {
-            let notify = s.borrow().notify.clone();
-            notify.emit(());
+            redraw(&s);
         }
     });
     let s = store.clone();
@@ -446,8 +463,7 @@ pub fn connect(store: &Store) {
             e.online = false;
             let _ = e.peer.take_effects();
         }
-        let notify = s.borrow().notify.clone();
-        notify.emit(());
+        redraw(&s);
         schedule_reconnect(&s);
     });
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
