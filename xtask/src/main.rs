@@ -25,7 +25,7 @@ enum Task {
     /// Install what the tests need (wasm32 target, wasm-bindgen, npm packages) and run every test.
     Test {
         /// Extra arguments for `cargo test` (e.g. a test name filter).
-        #[arg(trailing_var_arg = true)]
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
     /// Build the client into client/dist (wasm32, wasm-bindgen, static files).
