@@ -206,6 +206,36 @@ pub fn add_visit<T: Doc>(tx: &mut T, visit: &Visit) -> Result<(), SchemaError> {
     append(tx, "visits", visit)
 }
 
+/// Contact fields a person edits whole.
+pub const CONTACT_FIELDS: [&str; 5] = ["name", "role", "position", "phone", "birthday"];
+
+/// Sets one field of the contact with `contact_id`: only that field changes, so two
+/// people editing different fields of one contact both keep their edit.
+pub fn set_contact_field<T: Doc>(
+    tx: &mut T,
+    contact_id: &str,
+    field: &str,
+    value: &str,
+) -> Result<(), SchemaError> {
+    if !CONTACT_FIELDS.contains(&field) {
+        return Err(SchemaError::Invalid(format!(
+            "{field} is not an editable contact field"
+        )));
+    }
+    let Some((automerge::Value::Object(ObjType::List), list)) = tx.get(&ROOT, "contacts")? else {
+        return Err(SchemaError::Invalid("the customer has no contacts".into()));
+    };
+    for i in 0..tx.length(&list) {
+        if let Some((automerge::Value::Object(ObjType::Map), item)) = tx.get(&list, i)?
+            && flex::read_string(tx, &item, "id".into())? == contact_id
+        {
+            reconcile_prop(tx, item, field, value)?;
+            return Ok(());
+        }
+    }
+    Err(SchemaError::Invalid(format!("no contact {contact_id}")))
+}
+
 /// Appends a contact to a customer document.
 pub fn add_contact<T: Doc>(tx: &mut T, contact: &Contact) -> Result<(), SchemaError> {
     append(tx, "contacts", contact)
@@ -376,6 +406,29 @@ pub fn conflicts<D: automerge::ReadDoc>(doc: &D) -> Vec<(&'static str, Vec<Strin
 mod conflict_tests {
     use super::*;
     use automerge::AutoCommit;
+
+    #[test]
+    fn contact_fields_merge_per_field() {
+        let mut a = AutoCommit::new();
+        let mut c = Customer::new("甲", "", Nature::Enterprise, vec![]);
+        c.contacts.push(Contact {
+            id: "k1".into(),
+            name: "王".into(),
+            ..Default::default()
+        });
+        c.create(&mut a).unwrap();
+        let mut b = a.fork();
+        set_contact_field(&mut a, "k1", "phone", "13900000001").unwrap();
+        set_contact_field(&mut b, "k1", "position", "行政主管").unwrap();
+        a.merge(&mut b).unwrap();
+        let k = &Customer::load(&a).unwrap().contacts[0];
+        assert_eq!(
+            (k.phone.as_str(), k.position.as_str()),
+            ("13900000001", "行政主管")
+        );
+        assert!(set_contact_field(&mut a, "nobody", "phone", "1").is_err());
+        assert!(set_contact_field(&mut a, "k1", "id", "x").is_err());
+    }
 
     #[test]
     fn concurrent_sets_show_both_until_one_is_chosen() {

@@ -123,6 +123,17 @@ async fn works_offline_and_syncs_when_the_server_returns() {
     .await;
     open_customer(&b, "东方通信服务有限公司").await;
     log_visit(&b, "离线记录的走访：客户要求增加揽收频次").await;
+    // Add a contact, then correct its phone number, all offline.
+    b.click("button.add-contact").await;
+    b.fill(".contact-form input[name=contact_name]", "钱经理")
+        .await;
+    b.click(".contact-form button.save").await;
+    wait_text(&b, "the new contact", "钱经理").await;
+    b.click("tr[data-contact] button.edit").await;
+    b.fill(".contact-form input[name=contact_phone]", "13811112222")
+        .await;
+    b.click(".contact-form button.save").await;
+    wait_text(&b, "the edited phone", "13811112222").await;
     let pending = b
         .js(
             "return Number(document.querySelector('.status').dataset.pending)",
@@ -151,8 +162,8 @@ async fn works_offline_and_syncs_when_the_server_returns() {
         .await;
     assert_eq!(
         pending,
-        json!("1"),
-        "after an offline reload exactly the one visit is still unsynced"
+        json!("3"),
+        "after an offline reload the visit, the new contact and its edit are still unsynced"
     );
 
     server.start().await;
@@ -166,6 +177,14 @@ async fn works_offline_and_syncs_when_the_server_returns() {
             .visits
             .iter()
             .any(|v| v.summary.contains("离线记录的走访"))
+            .then_some(())
+    })
+    .await;
+    wait_for("the browser's contact on the server", T, async || {
+        Device::customer(&doc)
+            .contacts
+            .iter()
+            .any(|k| k.name == "钱经理" && k.phone == "13811112222")
             .then_some(())
     })
     .await;
