@@ -96,13 +96,13 @@ impl Browser {
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let url = format!("{}/session/{}{path}", self.base, self.session);
-        let res = self
-            .http
-            .request(method, &url)
-            .json(&body)
-            .send()
-            .await
-            .expect("webdriver request");
+        let req = self.http.request(method.clone(), &url);
+        let req = if method == reqwest::Method::GET {
+            req
+        } else {
+            req.json(&body)
+        };
+        let res = req.send().await.expect("webdriver request");
         let v: Value = res.json().await.expect("webdriver json");
         if v["value"]["error"].is_string() {
             panic!("webdriver {path}: {}", v["value"]);
@@ -215,6 +215,16 @@ impl Browser {
         assert_eq!(ok, json!(true), "no {selector} with text {text}");
     }
 
+    /// Saves a PNG screenshot of the page.
+    pub async fn screenshot(&self, path: &std::path::Path) {
+        let v = self
+            .call(reqwest::Method::GET, "/screenshot", json!(null))
+            .await;
+        let b64 = v.as_str().unwrap_or_default();
+        let bytes = base64_decode(b64);
+        std::fs::write(path, bytes).expect("write screenshot");
+    }
+
     /// The page's visible text.
     pub async fn text(&self) -> String {
         self.js("return document.body.innerText", json!([]))
@@ -262,4 +272,27 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+/// Standard base64 (what WebDriver returns for screenshots).
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for v in s.bytes().filter_map(val) {
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
 }

@@ -1,0 +1,64 @@
+//! Screenshots of the tablet app with the demo data, for a person to look at:
+//! `cargo xtask dist && cargo run -p fieldbook-tests --example screens` writes
+//! target/screens/*.png (landscape and portrait).
+
+use std::time::Duration;
+
+use fieldbook_tests::browser::Browser;
+use fieldbook_tests::{PASSWORD, TestServer};
+use serde_json::json;
+
+#[tokio::main]
+async fn main() {
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screens");
+    std::fs::create_dir_all(&out).expect("out dir");
+    let mut server = TestServer::new();
+    server.serve_client();
+    let customers: Vec<_> = fieldbook_server::demo::demo_customers(40)
+        .into_iter()
+        .map(|c| (c, "m1", None))
+        .collect();
+    server.seed_customers(&customers).await;
+    server.start().await;
+    let t = Duration::from_secs(60);
+    let b = Browser::start().await;
+    b.goto(&server.base()).await;
+    b.wait(
+        "login",
+        t,
+        "return document.querySelector('input[name=username]')",
+        json!([]),
+    )
+    .await;
+    b.screenshot(&out.join("1-login.png")).await;
+    b.fill("input[name=username]", "m1").await;
+    b.fill("input[name=password]", PASSWORD).await;
+    b.click("button[type=submit]").await;
+    b.wait(
+        "rows",
+        t,
+        "return document.querySelectorAll('li.row').length === 40",
+        json!([]),
+    )
+    .await;
+    b.screenshot(&out.join("2-customers.png")).await;
+    b.click("li.row").await;
+    b.wait(
+        "detail",
+        t,
+        "return document.querySelector('section.customer')",
+        json!([]),
+    )
+    .await;
+    b.screenshot(&out.join("3-customer.png")).await;
+    b.click_text("button", "记录走访").await;
+    b.wait(
+        "form",
+        t,
+        "return document.querySelector('form.visit-form')",
+        json!([]),
+    )
+    .await;
+    b.screenshot(&out.join("4-visit-form.png")).await;
+    println!("screenshots in {}", out.display());
+}
