@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::response::{AppendHeaders, IntoResponse};
-use fieldbook_shared::api::{CustomerSummary, LoginRequest, LoginResponse, Me};
+use fieldbook_shared::api::{CustomerSummary, DuplicateLine, LoginRequest, LoginResponse, Me};
 use fieldbook_shared::vocab::{Line, Nature};
 use rusqlite::OptionalExtension;
 
@@ -103,8 +103,9 @@ pub async fn customers(
         .call(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT c.doc_id, i.name, i.credit_code, i.nature, i.lines, p.username, a.username, c.unit,
-                        i.last_visit, i.visit_count, c.registered_at
+                        i.last_visit, i.visit_count, c.registered_at, g.same_as, g.owned_lines, g.duplicate_lines
                  FROM customers c
+                 LEFT JOIN registrations g ON g.doc_id = c.doc_id
                  JOIN users p ON p.id = c.primary_user
                  LEFT JOIN users a ON a.id = c.assistant_user
                  LEFT JOIN customer_index i ON i.doc_id = c.doc_id
@@ -128,6 +129,15 @@ pub async fn customers(
                             last_visit: r.get(8)?,
                             visit_count: r.get::<_, Option<i64>>(9)?.unwrap_or(0),
                             registered_at: r.get(10)?,
+                            same_as: r.get::<_, Option<String>>(11)?.map(|d| books::url_of(&d)),
+                            owned_lines: split_lines(r.get::<_, Option<String>>(12)?.unwrap_or_default()),
+                            duplicate_lines: r
+                                .get::<_, Option<String>>(13)?
+                                .unwrap_or_default()
+                                .split(',')
+                                .filter_map(|p| p.split_once(':'))
+                                .map(|(l, u)| DuplicateLine { line: Line::parse(l), owner_unit: u.to_string() })
+                                .collect(),
                         })
                     })
                     .optional()?;
@@ -138,4 +148,11 @@ pub async fn customers(
         })
         .await?;
     Ok(Json(rows))
+}
+
+fn split_lines(s: String) -> Vec<Line> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(Line::parse)
+        .collect()
 }

@@ -1,7 +1,7 @@
 //! Book documents: the server writes each user's list of customer documents.
 
 use automerge::Automerge;
-use fieldbook_shared::book::Book;
+use fieldbook_shared::book::{Book, RegistrationNotice};
 use samod::DocumentId;
 
 use crate::app::AppState;
@@ -83,6 +83,35 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
         .iter()
         .map(|d| url_of(d))
         .collect();
+    let notices = state
+        .db
+        .call(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT r.doc_id, r.same_as, r.owned_lines, r.duplicate_lines
+                 FROM registrations r JOIN customers c ON c.doc_id = r.doc_id
+                 WHERE c.registered_by = ?1 AND (r.same_as IS NOT NULL OR r.duplicate_lines <> '')
+                 ORDER BY r.doc_id",
+            )?;
+            let rows = stmt.query_map([user_id], |r| {
+                let split = |s: String| {
+                    s.split(',')
+                        .filter(|x| !x.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                };
+                Ok(RegistrationNotice {
+                    url: url_of(&r.get::<_, String>(0)?),
+                    same_as: r
+                        .get::<_, Option<String>>(1)?
+                        .map(|d| url_of(&d))
+                        .unwrap_or_default(),
+                    owned: split(r.get(2)?),
+                    duplicate: split(r.get(3)?),
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await?;
     let id: DocumentId = book_doc
         .parse()
         .map_err(|_| ServerError::Internal(format!("bad book id {book_doc}")))?;
@@ -93,8 +122,9 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
     };
     handle.with_document(|doc| -> Result<(), ServerError> {
         let mut book = Book::load(doc)?;
-        if book.customers != urls {
+        if book.customers != urls || book.notices != notices {
             book.customers = urls;
+            book.notices = notices;
             doc.transact(|tx| book.save(tx))
                 .map_err(|e| ServerError::Internal(format!("{e:?}")))?;
         }

@@ -81,6 +81,24 @@ CREATE TABLE IF NOT EXISTS claims (
     claimed_at TEXT NOT NULL
 );
 
+-- Registrations (报备) in the order they reached the server, and what the
+-- first-to-register rule decided for each (see shared/src/ownership.rs).
+CREATE TABLE IF NOT EXISTS registrations (
+    doc_id          TEXT PRIMARY KEY NOT NULL,
+    unit            TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    norm_name       TEXT NOT NULL,
+    credit_code     TEXT NOT NULL,
+    lines           TEXT NOT NULL,
+    received        INTEGER NOT NULL UNIQUE,
+    same_as         TEXT,
+    owned_lines     TEXT NOT NULL DEFAULT '',
+    duplicate_lines TEXT NOT NULL DEFAULT '',
+    status          TEXT NOT NULL DEFAULT 'pending'
+);
+CREATE INDEX IF NOT EXISTS registrations_code ON registrations(credit_code);
+CREATE INDEX IF NOT EXISTS registrations_name ON registrations(norm_name);
+
 -- Projection of each customer document, for search and reports.
 CREATE TABLE IF NOT EXISTS customer_index (
     doc_id       TEXT PRIMARY KEY NOT NULL,
@@ -114,7 +132,9 @@ impl Db {
         })
     }
 
-    /// Runs `f` with the connection on a blocking thread.
+    /// Runs `f` with the connection on a blocking thread. Transactions that write
+    /// must be IMMEDIATE: a deferred one that reads first cannot wait for the
+    /// storage writer and fails at once with "database is locked".
     pub async fn call<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, ServerError> + Send + 'static,

@@ -166,7 +166,7 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
     }
     repo.stop().await;
     db.blocking(|c| {
-        let tx = c.transaction()?;
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for (doc, manager, assistant, unit) in &rows {
             tx.execute(
                 "INSERT INTO customers (doc_id, primary_user, assistant_user, unit, registered_by, registered_at)

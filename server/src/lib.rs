@@ -11,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod projection;
+pub mod registration;
 pub mod storage;
 pub mod sync;
 

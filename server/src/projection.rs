@@ -16,7 +16,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::app::AppState;
 use crate::error::ServerError;
-use crate::{books, now};
+use crate::{books, now, registration};
 
 /// Projects dirty documents as their changes are committed, until the repo stops.
 pub async fn run(state: AppState, mut changed: UnboundedReceiver<String>) {
@@ -34,22 +34,46 @@ pub async fn run(state: AppState, mut changed: UnboundedReceiver<String>) {
             tracing::error!(error = %e, "cannot read the projection queue");
             Vec::new()
         });
-    project_all(&state, leftover.into_iter().collect()).await;
-    while let Some(first) = changed.recv().await {
-        let mut batch = BTreeSet::from([first]);
-        while let Ok(more) = changed.try_recv() {
-            batch.insert(more);
+    let mut failed = project_all(&state, leftover.into_iter().collect()).await;
+    let mut delay = RETRY_FIRST;
+    loop {
+        let batch = tokio::select! {
+            next = changed.recv() => {
+                let Some(first) = next else { return };
+                let mut batch = BTreeSet::from([first]);
+                while let Ok(more) = changed.try_recv() {
+                    batch.insert(more);
+                }
+                batch
+            }
+            // Failed documents are tried again with back-off (a busy database, a
+            // document still arriving), so no registration waits for the next edit.
+            _ = tokio::time::sleep(delay), if !failed.is_empty() => {
+                delay = (delay * 2).min(RETRY_MAX);
+                std::mem::take(&mut failed)
+            }
+        };
+        let again = project_all(&state, batch).await;
+        if again.is_empty() && failed.is_empty() {
+            delay = RETRY_FIRST;
         }
-        project_all(&state, batch).await;
+        failed.extend(again);
     }
 }
 
-async fn project_all(state: &AppState, docs: BTreeSet<String>) {
+const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(200);
+const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Projects each document; returns those that failed.
+async fn project_all(state: &AppState, docs: BTreeSet<String>) -> BTreeSet<String> {
+    let mut failed = BTreeSet::new();
     for doc in docs {
         if let Err(e) = project(state, &doc).await {
-            tracing::error!(error = %e, doc = %doc, "projection failed; it will be retried on the next change or restart");
+            tracing::error!(error = %e, doc = %doc, "projection failed; it will be retried");
+            failed.insert(doc);
         }
     }
+    failed
 }
 
 /// What a stored document turned out to be.
@@ -102,12 +126,55 @@ pub async fn project(state: &AppState, doc_id: &str) -> Result<Projected, Server
     if newly_registered {
         books::refresh_for_customer(state, doc_id).await?;
     }
+    if let Some(a) = state.acl.assignment(doc_id) {
+        record_registration(state, doc_id, a.unit, customer).await?;
+    }
     Ok(Projected::Customer { newly_registered })
 }
 
+/// Numbers the registration in receipt order (once) and applies the
+/// first-to-register rule to its group; the managers whose registrations'
+/// outcome changed get it in their books.
+async fn record_registration(
+    state: &AppState,
+    doc_id: &str,
+    unit: String,
+    c: Customer,
+) -> Result<(), ServerError> {
+    let doc = doc_id.to_string();
+    let changed = state
+        .db
+        .call(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let changed = registration::record(&tx, &doc, &unit, &c)?;
+            tx.commit()?;
+            Ok(changed)
+        })
+        .await?;
+    for d in changed {
+        if let Some(a) = state.acl.assignment(&d) {
+            let user = a.primary;
+            let book: Option<String> = state
+                .db
+                .call(move |c| {
+                    Ok(
+                        c.query_row("SELECT book_doc FROM users WHERE id = ?1", [user], |r| {
+                            r.get(0)
+                        })?,
+                    )
+                })
+                .await?;
+            if let Some(b) = book {
+                books::refresh(state, user, &b).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Registration (报备): the device's user becomes the primary manager and the
-/// customer joins that user's unit. The first-to-register rule and duplicate
-/// detection (credit code, normalised name) belong here too; see the domain issue.
+/// customer joins that user's unit; [`record_registration`] then applies the
+/// first-to-register rule.
 async fn register(
     state: &AppState,
     doc_id: &str,
@@ -118,7 +185,7 @@ async fn register(
     let unit: String = state
         .db
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let unit: String = tx.query_row("SELECT unit FROM users WHERE id = ?1", [user], |r| r.get(0))?;
             tx.execute(
                 "INSERT OR IGNORE INTO customers (doc_id, primary_user, assistant_user, unit, registered_by, registered_at)
@@ -171,7 +238,7 @@ async fn write_index(state: &AppState, doc_id: &str, c: &Customer) -> Result<(),
     state
         .db
         .call(move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute(
                 "INSERT OR REPLACE INTO customer_index
                  (doc_id, name, credit_code, nature, lines, address, industry, contacts, visit_count, last_visit, open_follow_ups, projected_at)

@@ -187,7 +187,7 @@ fn writer_loop(
         let mut docs = BTreeSet::new();
         retry("commit", || {
             docs.clear();
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             {
                 let mut put = tx.prepare_cached(
                     "INSERT OR REPLACE INTO samod_storage (key, data) VALUES (?1, ?2)",

@@ -54,6 +54,21 @@ pub struct CustomerSummary {
     pub visit_count: i64,
     /// When the registration reached the server (RFC 3339).
     pub registered_at: String,
+    /// The earlier registration of the same customer (its `automerge:` URL), if this
+    /// registration came second (报备 duplicate).
+    pub same_as: Option<String>,
+    /// Lines this registration's unit owns.
+    pub owned_lines: Vec<Line>,
+    /// Lines another unit registered first.
+    pub duplicate_lines: Vec<DuplicateLine>,
+}
+
+/// A business line that an earlier registration already owns.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DuplicateLine {
+    pub line: Line,
+    /// Code of the unit that owns it.
+    pub owner_unit: String,
 }
 
 /// An error answer: what went wrong, in words a person can act on.

@@ -23,6 +23,26 @@ pub struct Book {
     /// `automerge:` URLs of the customer documents, sorted.
     #[autosurgeon(with = "flex::strings")]
     pub customers: Vec<String>,
+    /// What happened to the user's registrations that were not simply accepted.
+    #[autosurgeon(missing = "Vec::new")]
+    pub notices: Vec<RegistrationNotice>,
+}
+
+/// Why a registration by this user is (partly) a duplicate (DOMAIN.md, 报备).
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
+pub struct RegistrationNotice {
+    /// The customer this user registered.
+    #[autosurgeon(with = "flex::string")]
+    pub url: String,
+    /// The earlier registration of the same customer, if any.
+    #[autosurgeon(with = "flex::string")]
+    pub same_as: String,
+    /// Lines this registration won.
+    #[autosurgeon(with = "flex::strings")]
+    pub owned: Vec<String>,
+    /// Lines already owned by another unit, as `line:unit`.
+    #[autosurgeon(with = "flex::strings")]
+    pub duplicate: Vec<String>,
 }
 
 impl Book {
@@ -33,6 +53,7 @@ impl Book {
             schema: SCHEMA_VERSION as i64,
             user: user.into(),
             customers: Vec::new(),
+            notices: Vec::new(),
         }
     }
 

@@ -1,0 +1,129 @@
+//! Registration (报备) on the server: each registration is numbered in the order
+//! it reached the server, and the ownership rule in `fieldbook_shared::ownership`
+//! decides, for the customer's whole group of registrations, who owns which line.
+
+use fieldbook_shared::customer::Customer;
+use fieldbook_shared::ownership::{self, Registration};
+use fieldbook_shared::vocab::Line;
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use crate::error::ServerError;
+
+fn join(lines: &[Line]) -> String {
+    lines
+        .iter()
+        .map(|l| l.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn split(s: &str) -> Vec<Line> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(Line::parse)
+        .collect()
+}
+
+/// Records the registration of `doc_id` by `unit` (once; later calls do nothing)
+/// and re-decides its group. Returns every document whose decision changed.
+pub fn record(
+    tx: &Transaction,
+    doc_id: &str,
+    unit: &str,
+    c: &Customer,
+) -> Result<Vec<String>, ServerError> {
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS(SELECT 1 FROM registrations WHERE doc_id = ?1)",
+        [doc_id],
+        |r| r.get(0),
+    )?;
+    if exists {
+        return Ok(Vec::new());
+    }
+    let norm = ownership::normalise_name(&c.name);
+    let code = ownership::normalise_code(&c.credit_code);
+    tx.execute(
+        "INSERT INTO registrations (doc_id, unit, name, norm_name, credit_code, lines, received)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT COALESCE(MAX(received), 0) + 1 FROM registrations))",
+        params![doc_id, unit, c.name, norm, code, join(&c.lines)],
+    )?;
+    decide_group(tx, &norm, &code)
+}
+
+/// Re-decides every registration that may be the same customer as (name, code).
+fn decide_group(tx: &Transaction, norm: &str, code: &str) -> Result<Vec<String>, ServerError> {
+    let mut stmt = tx.prepare(
+        "SELECT doc_id, unit, name, credit_code, lines, received, same_as, owned_lines, duplicate_lines
+         FROM registrations WHERE (credit_code = ?2 AND ?2 <> '') OR (norm_name = ?1 AND ?1 <> '')",
+    )?;
+    let rows = stmt.query_map(params![norm, code], |r| {
+        Ok((
+            Registration {
+                doc_id: r.get(0)?,
+                unit: r.get(1)?,
+                name: r.get(2)?,
+                credit_code: r.get(3)?,
+                lines: split(&r.get::<_, String>(4)?),
+                received: r.get::<_, i64>(5)? as u64,
+            },
+            (
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, String>(8)?,
+            ),
+        ))
+    })?;
+    let rows: Vec<_> = rows.collect::<Result<_, _>>()?;
+    let regs: Vec<Registration> = rows.iter().map(|r| r.0.clone()).collect();
+    let decisions = ownership::decide_all(&regs);
+    let mut changed = Vec::new();
+    for (reg, old) in &rows {
+        let Some(d) = decisions.get(&reg.doc_id) else {
+            continue;
+        };
+        let dup = d
+            .duplicate
+            .iter()
+            .map(|(l, u)| format!("{}:{u}", l.as_str()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let new = (d.same_as.clone(), join(&d.owned), dup);
+        if *old != new {
+            tx.execute(
+                "UPDATE registrations SET same_as = ?2, owned_lines = ?3, duplicate_lines = ?4 WHERE doc_id = ?1",
+                params![reg.doc_id, new.0, new.1, new.2],
+            )?;
+            changed.push(reg.doc_id.clone());
+        }
+    }
+    Ok(changed)
+}
+
+/// What the rule decided for one registration.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Outcome {
+    pub same_as: Option<String>,
+    pub owned: Vec<Line>,
+    /// (line, the unit that owns it)
+    pub duplicate: Vec<(Line, String)>,
+}
+
+/// The decision for `doc_id`, if it was registered through the server.
+pub fn outcome(conn: &rusqlite::Connection, doc_id: &str) -> Result<Option<Outcome>, ServerError> {
+    let row: Option<(Option<String>, String, String)> = conn
+        .query_row(
+            "SELECT same_as, owned_lines, duplicate_lines FROM registrations WHERE doc_id = ?1",
+            [doc_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    Ok(row.map(|(same_as, owned, dup)| Outcome {
+        same_as,
+        owned: split(&owned),
+        duplicate: dup
+            .split(',')
+            .filter_map(|p| p.split_once(':'))
+            .map(|(l, u)| (Line::parse(l), u.to_string()))
+            .collect(),
+    }))
+}

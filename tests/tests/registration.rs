@@ -1,0 +1,147 @@
+//! Registration races (报备): two managers of different units register the same
+//! company offline; whichever registration reaches the server first owns the lines
+//! it claims, the later one is linked to it, and its manager sees why.
+
+use std::time::Duration;
+
+use automerge::Automerge;
+use fieldbook_shared::book::Book;
+use fieldbook_shared::customer::Customer;
+use fieldbook_shared::vocab::{Line, Nature};
+use fieldbook_tests::{Device, TestServer, wait_for};
+use serde_json::Value;
+
+const T: Duration = Duration::from_secs(20);
+
+async fn register_offline(d: &Device, name: &str, code: &str, lines: Vec<Line>) -> String {
+    let mut doc = Automerge::new();
+    doc.transact(|tx| Customer::new(name, code, Nature::Enterprise, lines).create(tx))
+        .unwrap();
+    d.repo.create(doc).await.unwrap().url().to_string()
+}
+
+/// The row of `url` once `ready` holds for it.
+async fn row(server: &TestServer, token: &str, url: &str, ready: fn(&Value) -> bool) -> Value {
+    wait_for("the registration to be decided", T, async || {
+        let list = server.get_json(token, "/api/customers").await;
+        list.as_array()?
+            .iter()
+            .find(|c| c["url"] == url && ready(c))
+            .cloned()
+    })
+    .await
+}
+
+fn decided(c: &Value) -> bool {
+    c["owned_lines"].as_array().is_some_and(|a| !a.is_empty()) || !c["same_as"].is_null()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_offline_registrations_of_one_company_first_to_arrive_owns() {
+    let mut server = TestServer::new();
+    server.start().await;
+    let mut east = Device::login(&server, "m1").await; // so1
+    let mut west = Device::login(&server, "m3").await; // so2
+    // Both register the same company (same credit code, differently written names) offline.
+    let url_east = register_offline(
+        &east,
+        "新华书店有限公司",
+        "91310000MA1RACE01",
+        vec![Line::Delivery],
+    )
+    .await;
+    let url_west = register_offline(
+        &west,
+        "新华书店",
+        "91310000ma1race01",
+        vec![Line::Delivery, Line::Finance],
+    )
+    .await;
+
+    // They come online at the same moment.
+    tokio::join!(east.connect(), west.connect());
+    let admin = server.login("admin").await;
+    row(&server, &admin.token, &url_east, decided).await;
+    row(&server, &admin.token, &url_west, decided).await;
+    // Both are in; read them again so each reflects the other.
+    let a = row(&server, &admin.token, &url_east, decided).await;
+    let b = row(&server, &admin.token, &url_west, decided).await;
+    let (first, second, second_user) = if a["same_as"].is_null() {
+        (a, b, "m3")
+    } else {
+        (b, a, "m1")
+    };
+    assert!(
+        first["same_as"].is_null(),
+        "exactly one registration is the original: {first} / {second}"
+    );
+    assert_eq!(
+        second["same_as"], first["url"],
+        "the later registration is linked to the earlier"
+    );
+    assert_eq!(
+        first["owned_lines"],
+        serde_json::json!(if first["url"] == url_east.as_str() {
+            vec!["delivery"]
+        } else {
+            vec!["delivery", "finance"]
+        })
+    );
+    let dup = second["duplicate_lines"].as_array().unwrap();
+    assert_eq!(dup.len(), 1);
+    assert_eq!(dup[0]["line"], "delivery");
+    assert_eq!(dup[0]["owner_unit"], first["unit"]);
+    if second_user == "m3" {
+        assert_eq!(
+            second["owned_lines"],
+            serde_json::json!(["finance"]),
+            "a line nobody claimed goes to the later unit"
+        );
+    }
+
+    // The later manager's tablet is told why, through the book the server writes.
+    let later = if second_user == "m3" { &west } else { &east };
+    let book = later
+        .find(&later.session.user.book_url)
+        .await
+        .expect("book");
+    let notice = wait_for("the duplicate notice in the book", T, async || {
+        book.with_document(|d| Book::load(d).ok()).and_then(|b| {
+            b.notices
+                .into_iter()
+                .find(|n| n.url == second["url"].as_str().unwrap_or_default())
+        })
+    })
+    .await;
+    assert_eq!(notice.same_as, first["url"].as_str().unwrap());
+    assert_eq!(notice.duplicate.len(), 1);
+    assert!(notice.duplicate[0].starts_with("delivery:"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_of_a_known_customer_by_name_is_a_duplicate() {
+    let mut server = TestServer::new();
+    let existing = server
+        .seed_customer(
+            &Customer::new(
+                "麦德龙商业集团有限公司",
+                "",
+                Nature::Enterprise,
+                vec![Line::Letter],
+            ),
+            "m1",
+            None,
+        )
+        .await;
+    server.start().await;
+    let mut west = Device::login(&server, "m3").await;
+    let url = register_offline(&west, "麦德龙 商业集团", "", vec![Line::Letter]).await;
+    west.connect().await;
+    let r = row(&server, &west.session.token, &url, |c| {
+        !c["same_as"].is_null()
+    })
+    .await;
+    assert_eq!(r["same_as"], existing.as_str());
+    assert_eq!(r["owned_lines"], serde_json::json!([]));
+    assert_eq!(r["duplicate_lines"][0]["owner_unit"], "so1");
+}
