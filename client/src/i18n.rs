@@ -96,6 +96,11 @@ messages! {
     Conflict => "多台设备同时修改了此项，请选择保留的值：", "Two devices changed this at the same time; choose the value to keep:";
     Keep => "保留", "Keep";
     Required => "必填", "required";
+    DuplicateRegistration => "重复报备", "Duplicate registration";
+    RegistrationResult => "报备结果", "Registration outcome";
+    AlreadyRegistered => "该客户已由其他单位先行报备，以下业务归先报备单位：", "Another unit registered this customer first; these lines stay with it:";
+    YouOwn => "本次报备归您单位的业务：", "Lines your unit now holds:";
+    None_ => "无", "none";
     Language => "English", "中文";
 }
 

@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use automerge::Automerge;
 use fieldbook_shared::api::LoginResponse;
-use fieldbook_shared::book::Book;
+use fieldbook_shared::book::{Book, RegistrationNotice};
 use fieldbook_shared::customer::{self, Customer};
 use fieldbook_shared::grading::{self, Grade, Level, Thresholds};
 use fieldbook_shared::peer::{Effect, Peer};
@@ -68,6 +68,7 @@ pub struct Engine {
     saved_heads_version: u64,
     heads_save_scheduled: bool,
     redraw_scheduled: bool,
+    notices: HashMap<String, RegistrationNotice>,
 }
 
 /// Shared handle to the engine.
@@ -130,10 +131,12 @@ impl Engine {
             saved_heads_version: 0,
             heads_save_scheduled: false,
             redraw_scheduled: false,
+            notices: HashMap::new(),
         };
         let store = Rc::new(RefCell::new(engine));
         {
             let mut e = store.borrow_mut();
+            e.refresh_notices();
             let ids: Vec<String> = e.peer.document_ids();
             for id in ids {
                 e.refresh_row(&id);
@@ -175,6 +178,26 @@ impl Engine {
                 )
             }),
         }
+    }
+
+    /// What the server said about this user's registrations, by document id.
+    pub fn notice(&self, doc_id: &str) -> Option<RegistrationNotice> {
+        self.notices.get(doc_id).cloned()
+    }
+
+    fn refresh_notices(&mut self) {
+        let book = self
+            .peer
+            .document(&self.book_id)
+            .and_then(|d| Book::load(d).ok());
+        self.notices = book
+            .map(|b| {
+                b.notices
+                    .into_iter()
+                    .map(|n| (doc_id_of(&n.url), n))
+                    .collect()
+            })
+            .unwrap_or_default();
     }
 
     fn book_urls(&self) -> Vec<String> {
@@ -287,6 +310,7 @@ impl Engine {
                     }
                     Effect::DocumentChanged { doc_id } => {
                         if doc_id == e.book_id {
+                            e.refresh_notices();
                             let wanted: Vec<String> =
                                 e.book_urls().iter().map(|u| doc_id_of(u)).collect();
                             for id in wanted {
@@ -323,7 +347,8 @@ impl Engine {
             }
             if e.first_sync {
                 let book = e.book_urls();
-                if !book.is_empty()
+                // Done once the book is here and everything it lists (maybe nothing).
+                if e.peer.document(&e.book_id).is_some()
                     && book
                         .iter()
                         .all(|u| e.peer.document(&doc_id_of(u)).is_some())

@@ -301,3 +301,46 @@ async fn a_customer_registered_offline_reaches_the_unit_head() {
     assert_eq!(row["owner"], "m1");
     assert_eq!(row["credit_code"], "91310000MA1TEST01X");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_registration_tells_its_manager_why() {
+    let (server, _) = server_with(&[("麦德龙商业集团有限公司", "m1", None)]).await;
+    let b = Browser::start().await;
+    login(&b, &server, "m3").await;
+    wait_synced(&b).await;
+    b.click_text("button", "报备新客户").await;
+    b.wait(
+        "the registration form",
+        T,
+        "return document.querySelector('form.register') !== null",
+        json!([]),
+    )
+    .await;
+    b.fill("form.register input[name=name]", "麦德龙 商业集团")
+        .await;
+    b.click("form.register input[name=lines][value=delivery]")
+        .await;
+    b.click("form.register input[name=lines][value=finance]")
+        .await;
+    b.click("form.register button[type=submit]").await;
+    // The server decides; the manager's book brings the outcome to the tablet.
+    b.wait(
+        "the registration outcome",
+        T,
+        "return document.querySelector('.card.notice')?.innerText.includes('金融')",
+        json!([]),
+    )
+    .await;
+    let text = b
+        .js(
+            "return document.querySelector('.card.notice').innerText",
+            json!([]),
+        )
+        .await;
+    assert!(
+        text.as_str().unwrap().contains("寄递（so1）"),
+        "names the line and the unit that owns it: {text}"
+    );
+    b.click_text("button", "返回").await;
+    wait_text(&b, "the duplicate badge in the list", "重复报备").await;
+}

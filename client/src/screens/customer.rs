@@ -3,7 +3,7 @@
 
 use fieldbook_shared::customer::{self, Contact};
 use fieldbook_shared::grading;
-use fieldbook_shared::vocab::ContactRole;
+use fieldbook_shared::vocab::{ContactRole, Line};
 use yew::prelude::*;
 
 use crate::app::{Ctx, Route};
@@ -175,6 +175,20 @@ pub fn customer_screen(p: &Props) -> Html {
                 <h2 class="title">{ &c.name }</h2>
                 <button class="primary" onclick={let go = go.clone(); let id = p.doc_id.clone(); move |_| go.emit(Route::LogVisit(id.clone()))}>{ ctx.t(M::LogVisit) }</button>
             </div>
+            if let Some(n) = ctx.store.borrow().notice(&p.doc_id).filter(|n| !n.duplicate.is_empty() || !n.same_as.is_empty()) {
+                <div class="card notice" role="alert">
+                    <h3>{ ctx.t(M::RegistrationResult) }</h3>
+                    <p>{ ctx.t(M::AlreadyRegistered) }
+                        { n.duplicate.iter().map(|d| {
+                            let (line, unit) = d.split_once(':').unwrap_or((d.as_str(), ""));
+                            format!("{}（{}）", Line::parse(line).label_zh(), unit)
+                        }).collect::<Vec<_>>().join("、") }
+                    </p>
+                    <p>{ ctx.t(M::YouOwn) }
+                        { if n.owned.is_empty() { ctx.t(M::None_).to_string() } else { n.owned.iter().map(|l| Line::parse(l).label_zh().to_string()).collect::<Vec<_>>().join("、") } }
+                    </p>
+                </div>
+            }
             <div class="card">
                 <h3>{ ctx.t(M::Profile) }</h3>
                 { field_row(M::Name, "name", &c.name) }

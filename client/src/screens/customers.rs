@@ -90,6 +90,9 @@ pub fn customers_screen() -> Html {
                                     <span class="badge todo">{ format!("{} {}", r.open_follow_ups, ctx.t(M::OpenFollowUps)) }</span>
                                 }
                                 if !r.conflicts.is_empty() { <span class="badge conflict">{ "⚠" }</span> }
+                                if ctx.store.borrow().notice(&r.doc_id).is_some_and(|n| !n.duplicate.is_empty()) {
+                                    <span class="badge duplicate">{ ctx.t(M::DuplicateRegistration) }</span>
+                                }
                             </div>
                         </li>
                     }
