@@ -103,7 +103,8 @@ pub async fn customers(
         .call(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT c.doc_id, i.name, i.credit_code, i.nature, i.lines, p.username, a.username, c.unit,
-                        i.last_visit, i.visit_count, c.registered_at, g.same_as, g.owned_lines, g.duplicate_lines
+                        i.last_visit, i.visit_count, c.registered_at, g.same_as, g.owned_lines, g.duplicate_lines,
+                        i.annual_revenue_fen, i.level_proposed, i.grade_proposed
                  FROM customers c
                  LEFT JOIN registrations g ON g.doc_id = c.doc_id
                  JOIN users p ON p.id = c.primary_user
@@ -138,6 +139,9 @@ pub async fn customers(
                                 .filter_map(|p| p.split_once(':'))
                                 .map(|(l, u)| DuplicateLine { line: Line::parse(l), owner_unit: u.to_string() })
                                 .collect(),
+                            annual_revenue_fen: r.get::<_, Option<i64>>(14)?.unwrap_or(0),
+                            level_proposed: r.get::<_, Option<String>>(15)?.unwrap_or_else(|| "none".into()),
+                            grade_proposed: r.get::<_, Option<String>>(16)?.unwrap_or_else(|| "none".into()),
                         })
                     })
                     .optional()?;

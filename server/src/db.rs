@@ -21,6 +21,33 @@ pub fn open(path: &Path) -> Result<Connection, ServerError> {
 pub fn open_and_migrate(path: &Path) -> Result<Connection, ServerError> {
     let conn = open(path)?;
     conn.execute_batch(SCHEMA)?;
+    // Columns added after the first release of a table.
+    for (table, column, decl) in [
+        (
+            "customer_index",
+            "annual_revenue_fen",
+            "INTEGER NOT NULL DEFAULT 0",
+        ),
+        (
+            "customer_index",
+            "level_proposed",
+            "TEXT NOT NULL DEFAULT 'none'",
+        ),
+        (
+            "customer_index",
+            "grade_proposed",
+            "TEXT NOT NULL DEFAULT 'none'",
+        ),
+    ] {
+        let exists: bool = conn.query_row(
+            &format!("SELECT EXISTS(SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1)"),
+            [column],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
+        }
+    }
     Ok(conn)
 }
 

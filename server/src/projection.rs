@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use fieldbook_shared::SchemaError;
 use fieldbook_shared::access::Assignment;
 use fieldbook_shared::customer::Customer;
+use fieldbook_shared::grading::{self, Thresholds};
 use rusqlite::params;
 use samod::DocumentId;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -223,6 +224,14 @@ async fn write_index(state: &AppState, doc_id: &str, c: &Customer) -> Result<(),
         .flat_map(|v| &v.follow_ups)
         .filter(|f| !f.closed)
         .count() as i64;
+    let this_month = chrono::Utc::now().format("%Y-%m").to_string();
+    let (annual, disbursed) = grading::annual(&c.ledger, &this_month);
+    let t = Thresholds::default();
+    let grades = (
+        annual,
+        grading::level(annual, disbursed, &t).as_str(),
+        grading::grade(annual, &t).as_str(),
+    );
     let row = (
         c.name.clone(),
         c.credit_code.clone(),
@@ -241,9 +250,10 @@ async fn write_index(state: &AppState, doc_id: &str, c: &Customer) -> Result<(),
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute(
                 "INSERT OR REPLACE INTO customer_index
-                 (doc_id, name, credit_code, nature, lines, address, industry, contacts, visit_count, last_visit, open_follow_ups, projected_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                params![doc, row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, now()],
+                 (doc_id, name, credit_code, nature, lines, address, industry, contacts, visit_count, last_visit, open_follow_ups, projected_at,
+                  annual_revenue_fen, level_proposed, grade_proposed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                params![doc, row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, now(), grades.0, grades.1, grades.2],
             )?;
             tx.execute("DELETE FROM dirty_docs WHERE doc_id = ?1", [&doc])?;
             tx.commit()?;

@@ -61,6 +61,12 @@ pub struct CustomerSummary {
     pub owned_lines: Vec<Line>,
     /// Lines another unit registered first.
     pub duplicate_lines: Vec<DuplicateLine>,
+    /// Revenue over the last 12 complete months, in fen.
+    pub annual_revenue_fen: i64,
+    /// The level the rules propose: "district" | "company" | "suboffice" | "none".
+    pub level_proposed: String,
+    /// The grade the rules propose: "diamond" | "platinum" | "gold" | "ordinary" | "none".
+    pub grade_proposed: String,
 }
 
 /// A business line that an earlier registration already owns.

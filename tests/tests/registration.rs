@@ -145,3 +145,74 @@ async fn a_registration_of_a_known_customer_by_name_is_a_duplicate() {
     assert_eq!(r["owned_lines"], serde_json::json!([]));
     assert_eq!(r["duplicate_lines"][0]["owner_unit"], "so1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn levels_and_grades_are_proposed_from_the_last_twelve_months() {
+    use fieldbook_shared::customer::LedgerEntry;
+    let mut server = TestServer::new();
+    let months = fieldbook_shared::grading::last_twelve_months(&chrono_month());
+    let with_revenue = |name: &str, total_fen: i64| {
+        let mut c = Customer::new(name, "", Nature::Enterprise, vec![Line::Delivery]);
+        // The whole year's revenue in the last complete month, plus a month that must not count.
+        c.ledger.push(LedgerEntry {
+            month: months[11].clone(),
+            line: Line::Delivery,
+            amount_fen: total_fen,
+            disbursed_fen: 0,
+        });
+        c.ledger.push(LedgerEntry {
+            month: "2001-01".into(),
+            line: Line::Delivery,
+            amount_fen: 9_999_999_999,
+            disbursed_fen: 0,
+        });
+        c
+    };
+    // 500,000 yuan exactly (in fen) is district level; one fen less is not.
+    let at = server
+        .seed_customer(&with_revenue("恰好五十万", 50_000_000), "m1", None)
+        .await;
+    let under = server
+        .seed_customer(&with_revenue("差一分", 50_000_000 - 1), "m1", None)
+        .await;
+    server.start().await;
+    let token = server.login("m1").await.token;
+    let get = async |url: &str| {
+        row(&server, &token, url, |c| {
+            c["annual_revenue_fen"].as_i64() > Some(0)
+        })
+        .await
+    };
+    let a = get(&at).await;
+    assert_eq!(
+        (
+            a["annual_revenue_fen"].as_i64(),
+            a["level_proposed"].as_str(),
+            a["grade_proposed"].as_str()
+        ),
+        (Some(50_000_000), Some("district"), Some("gold"))
+    );
+    let b = get(&under).await;
+    assert_eq!(
+        (b["level_proposed"].as_str(), b["grade_proposed"].as_str()),
+        (Some("company"), Some("gold"))
+    );
+}
+
+/// This month as YYYY-MM (UTC), as the server computes it.
+fn chrono_month() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    // Civil-from-days (Howard Hinnant), enough for a month string.
+    let z = secs / 86_400 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}")
+}
