@@ -101,6 +101,7 @@ messages! {
     AlreadyRegistered => "该客户已由其他单位先行报备，以下业务归先报备单位：", "Another unit registered this customer first; these lines stay with it:";
     YouOwn => "本次报备归您单位的业务：", "Lines your unit now holds:";
     None_ => "无", "none";
+    CreditWarning => "不良资信预警：", "Bad-credit warning:";
     Language => "English", "中文";
 }
 

@@ -11,6 +11,7 @@ use std::rc::Rc;
 use automerge::Automerge;
 use fieldbook_shared::api::LoginResponse;
 use fieldbook_shared::book::{Book, RegistrationNotice};
+use fieldbook_shared::credit::{Warning, WarningList};
 use fieldbook_shared::customer::{self, Customer};
 use fieldbook_shared::grading::{self, Grade, Level, Thresholds};
 use fieldbook_shared::peer::{Effect, Peer};
@@ -69,6 +70,8 @@ pub struct Engine {
     heads_save_scheduled: bool,
     redraw_scheduled: bool,
     notices: HashMap<String, RegistrationNotice>,
+    warnings_id: String,
+    warnings: WarningList,
 }
 
 /// Shared handle to the engine.
@@ -132,11 +135,15 @@ impl Engine {
             heads_save_scheduled: false,
             redraw_scheduled: false,
             notices: HashMap::new(),
+            warnings_id: String::new(),
+            warnings: WarningList::new(),
         };
         let store = Rc::new(RefCell::new(engine));
         {
             let mut e = store.borrow_mut();
+            e.warnings_id = doc_id_of(&e.session.user.warnings_url);
             e.refresh_notices();
+            e.refresh_warnings();
             let ids: Vec<String> = e.peer.document_ids();
             for id in ids {
                 e.refresh_row(&id);
@@ -198,6 +205,25 @@ impl Engine {
                     .collect()
             })
             .unwrap_or_default();
+    }
+
+    /// Confirmed bad-credit warnings about a customer with this name and code.
+    pub fn warnings_for(&self, name: &str, credit_code: &str) -> Vec<Warning> {
+        self.warnings
+            .matching(name, credit_code)
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+
+    fn refresh_warnings(&mut self) {
+        if let Some(list) = self
+            .peer
+            .document(&self.warnings_id)
+            .and_then(|d| WarningList::load(d).ok())
+        {
+            self.warnings = list;
+        }
     }
 
     fn book_urls(&self) -> Vec<String> {
@@ -309,7 +335,9 @@ impl Engine {
                         pending.push(persist(&idb, &doc_id, seq, &bytes, compacted));
                     }
                     Effect::DocumentChanged { doc_id } => {
-                        if doc_id == e.book_id {
+                        if doc_id == e.warnings_id {
+                            e.refresh_warnings();
+                        } else if doc_id == e.book_id {
                             e.refresh_notices();
                             let wanted: Vec<String> =
                                 e.book_urls().iter().map(|u| doc_id_of(u)).collect();
@@ -326,9 +354,10 @@ impl Engine {
                     Effect::Handshake { .. } => {
                         e.online = true;
                         e.retry_ms = 500;
-                        let book = e.book_id.clone();
-                        if e.peer.document(&book).is_none() {
-                            e.peer.find(book);
+                        for id in [e.book_id.clone(), e.warnings_id.clone()] {
+                            if !id.is_empty() && e.peer.document(&id).is_none() {
+                                e.peer.find(id);
+                            }
                         }
                         changed = true;
                     }

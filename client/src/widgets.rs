@@ -89,3 +89,28 @@ pub fn yuan(fen: i64) -> String {
     }
     format!("¥{}{}", if fen < 0 { "-" } else { "" }, out)
 }
+
+#[derive(Properties, PartialEq)]
+pub struct WarningProps {
+    pub name: AttrValue,
+    pub credit_code: AttrValue,
+}
+
+/// A red banner when the customer is on the confirmed bad-credit list (offline too).
+#[function_component(CreditWarning)]
+pub fn credit_warning(p: &WarningProps) -> Html {
+    let ctx = use_context::<Ctx>().expect("context");
+    let hits = ctx.store.borrow().warnings_for(&p.name, &p.credit_code);
+    if hits.is_empty() {
+        return html! {};
+    }
+    html! {
+        <div class="credit-warning" role="alert">
+            <strong>{ ctx.t(M::CreditWarning) }</strong>
+            { for hits.iter().map(|w| {
+                let kind = fieldbook_shared::credit::WarningKind::parse(&w.kind).map(|k| k.label_zh()).unwrap_or(w.kind.as_str());
+                html! { <span class="hit">{ format!("{}（{}，{}）", w.name, kind, w.confirmed_on) }</span> }
+            }) }
+        </div>
+    }
+}

@@ -36,6 +36,8 @@ struct Tables {
     customers: HashMap<String, Assignment>,
     books: HashMap<String, i64>,
     claims: HashMap<String, i64>,
+    /// Server-written documents every active user may read (the warning list).
+    shared: std::collections::HashSet<String>,
 }
 
 /// The shared access-control cache.
@@ -103,8 +105,10 @@ impl Acl {
         }
         {
             let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
-            // Peers are bound by live connections, not stored: keep them.
+            // Peers are bound by live connections, not stored: keep them; shared
+            // documents are registered at start-up.
             t.peers = std::mem::take(&mut tables.peers);
+            t.shared = std::mem::take(&mut tables.shared);
             *tables = t;
         }
         self.bump();
@@ -140,6 +144,19 @@ impl Acl {
         self.write(|t| {
             t.books.insert(doc_id.to_string(), user_id);
         });
+    }
+
+    /// Records a document every active user may read (and none may write).
+    pub fn set_shared(&self, doc_id: &str) {
+        self.write(|t| {
+            t.shared.insert(doc_id.to_string());
+        });
+    }
+
+    /// Whether `doc_id` is a user's book or a shared server document.
+    pub fn is_server_written(&self, doc_id: &str) -> bool {
+        let t = self.tables.read().unwrap_or_else(|e| e.into_inner());
+        t.books.contains_key(doc_id) || t.shared.contains(doc_id)
     }
 
     /// Records a user (new, or changed by an admin).
@@ -180,15 +197,6 @@ impl Acl {
             .claims
             .get(doc_id)
             .copied()
-    }
-
-    /// Whether `doc_id` is a user's book.
-    pub fn is_book(&self, doc_id: &str) -> bool {
-        self.tables
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .books
-            .contains_key(doc_id)
     }
 
     /// The assignment of a registered customer.
@@ -245,6 +253,7 @@ impl Acl {
             };
             if t.customers.contains_key(doc_id)
                 || t.books.contains_key(doc_id)
+                || t.shared.contains(doc_id)
                 || t.claims.contains_key(doc_id)
             {
                 return (t.access(user, doc_id), None);
@@ -300,6 +309,9 @@ impl Tables {
             role: &user.role,
             unit: &user.unit,
         };
+        if self.shared.contains(doc_id) {
+            return Access::Read;
+        }
         if let Some(owner) = self.books.get(doc_id) {
             return book_access(viewer, *owner);
         }

@@ -88,6 +88,7 @@ async fn me_of(state: &AppState, user: &AuthUser, book: &str) -> Result<Me, Serv
         unit: user.unit.clone(),
         unit_name: unit_name.unwrap_or_else(|| user.unit.clone()),
         book_url: books::url_of(book),
+        warnings_url: books::url_of(&crate::warnings::ensure_doc(state).await?),
     })
 }
 

@@ -13,7 +13,7 @@ use crate::acl::{Acl, Policy};
 use crate::db::Db;
 use crate::error::ServerError;
 use crate::storage::SqliteStorage;
-use crate::{api, books, projection, sync};
+use crate::{api, books, projection, sync, warnings};
 
 /// What `serve` needs.
 #[derive(Debug, Clone)]
@@ -77,6 +77,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     };
 
     books::ensure_all(&state).await?;
+    warnings::ensure_doc(&state).await?;
     tokio::spawn(projection::run(state.clone(), changed_rx));
 
     let listener = TcpListener::bind(config.listen).await?;
@@ -103,6 +104,9 @@ pub fn router(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
         .route("/api/logout", post(api::logout))
         .route("/api/me", get(api::me))
         .route("/api/customers", get(api::customers))
+        .route("/api/warnings", get(warnings::list).post(warnings::report))
+        .route("/api/warnings/{id}/confirm", post(warnings::confirm))
+        .route("/api/warnings/{id}/reject", post(warnings::reject))
         .route("/sync", get(sync::upgrade))
         .with_state(state);
     match static_dir {

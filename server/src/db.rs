@@ -126,6 +126,26 @@ CREATE TABLE IF NOT EXISTS registrations (
 CREATE INDEX IF NOT EXISTS registrations_code ON registrations(credit_code);
 CREATE INDEX IF NOT EXISTS registrations_name ON registrations(norm_name);
 
+-- Server-wide values (e.g. the id of the shared warning-list document).
+CREATE TABLE IF NOT EXISTS settings (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+);
+
+-- Bad-credit reports 不良资信: reported by anyone, confirmed by the center.
+CREATE TABLE IF NOT EXISTS credit_warnings (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL,
+    credit_code  TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    note         TEXT NOT NULL,
+    reported_by  INTEGER NOT NULL REFERENCES users(id),
+    reported_at  TEXT NOT NULL,
+    status       TEXT NOT NULL DEFAULT 'reported' CHECK (status IN ('reported', 'confirmed', 'rejected')),
+    decided_by   INTEGER REFERENCES users(id),
+    decided_at   TEXT
+);
+
 -- Projection of each customer document, for search and reports.
 CREATE TABLE IF NOT EXISTS customer_index (
     doc_id       TEXT PRIMARY KEY NOT NULL,

@@ -14,6 +14,7 @@ pub mod projection;
 pub mod registration;
 pub mod storage;
 pub mod sync;
+pub mod warnings;
 
 pub use app::{Config, Running, start};
 pub use error::ServerError;

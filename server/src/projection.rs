@@ -86,7 +86,7 @@ pub enum Projected {
 
 /// Brings the tables up to date with one stored document.
 pub async fn project(state: &AppState, doc_id: &str) -> Result<Projected, ServerError> {
-    if state.acl.is_book(doc_id) {
+    if state.acl.is_server_written(doc_id) {
         clear_dirty(state, doc_id).await?;
         return Ok(Projected::Other);
     }

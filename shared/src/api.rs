@@ -30,6 +30,9 @@ pub struct Me {
     pub unit_name: String,
     /// `automerge:` URL of the user's book document.
     pub book_url: String,
+    /// `automerge:` URL of the shared bad-credit warning list.
+    #[serde(default)]
+    pub warnings_url: String,
 }
 
 /// One row of `GET /api/customers`.

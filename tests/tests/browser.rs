@@ -344,3 +344,85 @@ async fn a_duplicate_registration_tells_its_manager_why() {
     b.click_text("button", "返回").await;
     wait_text(&b, "the duplicate badge in the list", "重复报备").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmed_bad_credit_warning_shows_offline_when_opening_or_registering() {
+    let (mut server, _) = server_with(&[("坑人贸易有限公司", "m1", None)]).await;
+    let http = reqwest::Client::new();
+    let (m2, admin) = (server.login("m2").await, server.login("admin").await);
+    let report: serde_json::Value = http
+        .post(format!("{}/api/warnings", server.base()))
+        .bearer_auth(&m2.token)
+        .json(&json!({"name": "坑人贸易有限公司", "kind": "deliberate_arrears"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = report["id"].as_i64().unwrap();
+    let res = http
+        .post(format!("{}/api/warnings/{id}/confirm", server.base()))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+
+    let b = Browser::start().await;
+    login(&b, &server, "m1").await;
+    wait_text(&b, "the list", "坑人贸易有限公司").await;
+    wait_synced(&b).await;
+    b.refresh().await;
+    wait_offline_ready(&b).await;
+    wait_text(&b, "the list after reload", "坑人贸易有限公司").await;
+
+    server.kill();
+    b.refresh().await;
+    wait_text(&b, "the list offline", "坑人贸易有限公司").await;
+    open_customer(&b, "坑人贸易有限公司").await;
+    b.wait(
+        "the warning on the customer",
+        T,
+        "return document.querySelector('.credit-warning')?.innerText.includes('恶意拖欠')",
+        json!([]),
+    )
+    .await;
+    b.click_text("button", "记录走访").await;
+    b.wait(
+        "the warning on the visit form",
+        T,
+        "return document.querySelector('form.visit-form .credit-warning') !== null",
+        json!([]),
+    )
+    .await;
+    b.click_text("button", "返回").await;
+    b.click_text("button", "返回").await;
+    b.click_text("button", "报备新客户").await;
+    b.wait(
+        "the registration form",
+        T,
+        "return document.querySelector('form.register') !== null",
+        json!([]),
+    )
+    .await;
+    let before = b
+        .js(
+            "return document.querySelector('.credit-warning') === null",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        before,
+        json!(true),
+        "no warning before a matching name is typed"
+    );
+    b.fill("form.register input[name=name]", "坑人贸易").await;
+    b.wait(
+        "the warning while registering",
+        T,
+        "return document.querySelector('form.register .credit-warning') !== null",
+        json!([]),
+    )
+    .await;
+}

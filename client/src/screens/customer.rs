@@ -10,7 +10,7 @@ use crate::app::{Ctx, Route};
 use crate::i18n::M;
 use crate::screens::{new_id, value_of};
 use crate::store::{self, today};
-use crate::widgets::{LedgerChart, yuan};
+use crate::widgets::{CreditWarning, LedgerChart, yuan};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -175,6 +175,7 @@ pub fn customer_screen(p: &Props) -> Html {
                 <h2 class="title">{ &c.name }</h2>
                 <button class="primary" onclick={let go = go.clone(); let id = p.doc_id.clone(); move |_| go.emit(Route::LogVisit(id.clone()))}>{ ctx.t(M::LogVisit) }</button>
             </div>
+            <CreditWarning name={c.name.clone()} credit_code={c.credit_code.clone()} />
             if let Some(n) = ctx.store.borrow().notice(&p.doc_id).filter(|n| !n.duplicate.is_empty() || !n.same_as.is_empty()) {
                 <div class="card notice" role="alert">
                     <h3>{ ctx.t(M::RegistrationResult) }</h3>

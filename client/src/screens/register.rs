@@ -9,6 +9,7 @@ use crate::app::{Ctx, Route};
 use crate::i18n::M;
 use crate::screens::value_of;
 use crate::store;
+use crate::widgets::CreditWarning;
 
 #[function_component(RegisterScreen)]
 pub fn register_screen() -> Html {
@@ -67,6 +68,7 @@ pub fn register_screen() -> Html {
             <p class="hint">{ ctx.t(M::RegisterHint) }</p>
             <label>{ format!("{}（{}）", ctx.t(M::Name), ctx.t(M::Required)) }<input name="name" required=true value={c.name.clone()} onchange={set(|c, v| c.name = v)} /></label>
             <label>{ ctx.t(M::CreditCode) }<input name="credit_code" value={c.credit_code.clone()} onchange={set(|c, v| c.credit_code = v)} /></label>
+            <CreditWarning name={c.name.clone()} credit_code={c.credit_code.clone()} />
             <label>{ ctx.t(M::Nature) }
                 <select name="nature" onchange={set(|c, v| c.nature = Nature::parse(&v))}>
                     { for Nature::ALL.iter().map(|n| html! { <option value={n.as_str().to_string()} selected={c.nature == *n}>{ n.label_zh() }</option> }) }

@@ -9,6 +9,7 @@ use crate::app::{Ctx, Route};
 use crate::i18n::M;
 use crate::screens::{new_id, value_of};
 use crate::store::{self, today};
+use crate::widgets::CreditWarning;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -110,6 +111,7 @@ pub fn visit_form(p: &Props) -> Html {
                 <button type="button" onclick={let go = ctx.go.clone(); let id = p.doc_id.clone(); move |_| go.emit(Route::Customer(id.clone()))}>{ format!("‹ {}", ctx.t(M::Back)) }</button>
                 <h2>{ format!("{} · {}", ctx.t(M::LogVisit), row.customer.name) }</h2>
             </div>
+            <CreditWarning name={row.customer.name.clone()} credit_code={row.customer.credit_code.clone()} />
             <div class="grid">
                 <label>{ ctx.t(M::Date) }<input name="date" type="date" required=true value={visit.date.clone()} onchange={set(|v, x| v.date = x)} /></label>
                 <label>{ ctx.t(M::Time) }<input name="time" type="time" value={visit.time.clone()} onchange={set(|v, x| v.time = x)} /></label>

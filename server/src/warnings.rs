@@ -1,0 +1,259 @@
+//! The bad-credit warning list: reports, the center's confirmation, and the shared
+//! document every user reads (see `fieldbook_shared::credit`).
+
+use automerge::Automerge;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use fieldbook_shared::credit::{Warning, WarningKind, WarningList};
+use fieldbook_shared::vocab::Role;
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::error::ServerError;
+use crate::now;
+
+const SETTING: &str = "warnings_doc";
+
+/// Makes sure the shared warning-list document exists; returns its id.
+pub async fn ensure_doc(state: &AppState) -> Result<String, ServerError> {
+    let existing: Option<String> = state
+        .db
+        .call(|c| {
+            Ok(c.query_row(
+                "SELECT value FROM settings WHERE key = ?1",
+                [SETTING],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await?;
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            let mut doc = Automerge::new();
+            doc.transact(|tx| WarningList::new().save(tx))
+                .map_err(|e| ServerError::Internal(format!("{e:?}")))?;
+            let id = state.repo.create(doc).await?.document_id().to_string();
+            let stored = id.clone();
+            state
+                .db
+                .call(move |c| {
+                    c.execute(
+                        "INSERT OR IGNORE INTO settings (key, value) VALUES (?1, ?2)",
+                        params![SETTING, stored],
+                    )?;
+                    Ok(c.query_row(
+                        "SELECT value FROM settings WHERE key = ?1",
+                        [SETTING],
+                        |r| r.get::<_, String>(0),
+                    )?)
+                })
+                .await?
+        }
+    };
+    state.acl.set_shared(&id);
+    Ok(id)
+}
+
+/// `POST /api/warnings` body.
+#[derive(Debug, Deserialize)]
+pub struct Report {
+    pub name: String,
+    #[serde(default)]
+    pub credit_code: String,
+    pub kind: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A report as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct ReportRow {
+    pub id: i64,
+    pub name: String,
+    pub credit_code: String,
+    pub kind: String,
+    pub note: String,
+    pub reported_by: String,
+    pub reported_at: String,
+    pub status: String,
+}
+
+/// `POST /api/warnings`: any user reports a customer; the center decides.
+pub async fn report(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(r): Json<Report>,
+) -> Result<(StatusCode, Json<ReportRow>), ServerError> {
+    let name = r.name.trim().to_string();
+    let code = r.credit_code.trim().to_uppercase();
+    if name.is_empty() && code.is_empty() {
+        return Err(ServerError::BadRequest(
+            "a report needs the customer's name or credit code".into(),
+        ));
+    }
+    let Some(kind) = WarningKind::parse(&r.kind) else {
+        return Err(ServerError::BadRequest(format!(
+            "unknown kind {:?}: use agency_fee_abuse, deliberate_arrears, premium_fraud or other",
+            r.kind
+        )));
+    };
+    let (note, who) = (r.note.clone(), user.id);
+    let id = state
+        .db
+        .call(move |c| {
+            c.execute(
+                "INSERT INTO credit_warnings (name, credit_code, kind, note, reported_by, reported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![name, code, kind.as_str(), note, who, now()],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .await?;
+    tracing::info!(user = %user.username, report = id, "bad-credit report");
+    let row = one(&state, id).await?;
+    Ok((StatusCode::CREATED, Json(row)))
+}
+
+async fn one(state: &AppState, id: i64) -> Result<ReportRow, ServerError> {
+    rows(state, Some(id), None)
+        .await?
+        .pop()
+        .ok_or_else(|| ServerError::NotFound(format!("no report {id}")))
+}
+
+async fn rows(
+    state: &AppState,
+    id: Option<i64>,
+    reporter: Option<i64>,
+) -> Result<Vec<ReportRow>, ServerError> {
+    state
+        .db
+        .call(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT w.id, w.name, w.credit_code, w.kind, w.note, u.username, w.reported_at, w.status
+                 FROM credit_warnings w JOIN users u ON u.id = w.reported_by
+                 WHERE (?1 IS NULL OR w.id = ?1) AND (?2 IS NULL OR w.reported_by = ?2 OR w.status = 'confirmed')
+                 ORDER BY w.id",
+            )?;
+            let rows = stmt.query_map(params![id, reporter], |r| {
+                Ok(ReportRow {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    credit_code: r.get(2)?,
+                    kind: r.get(3)?,
+                    note: r.get(4)?,
+                    reported_by: r.get(5)?,
+                    reported_at: r.get(6)?,
+                    status: r.get(7)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+}
+
+/// `GET /api/warnings`: the center sees every report; others their own and the confirmed ones.
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<ReportRow>>, ServerError> {
+    let reporter = (user.role != Role::Admin).then_some(user.id);
+    let mut out = rows(&state, None, reporter).await?;
+    // Tablets need only who and which kind; the case notes stay with the center
+    // and the reporter.
+    if user.role != Role::Admin {
+        for r in out.iter_mut().filter(|r| r.reported_by != user.username) {
+            r.note.clear();
+        }
+    }
+    Ok(Json(out))
+}
+
+/// `POST /api/warnings/{id}/confirm` (center only): the warning goes to every user.
+pub async fn confirm(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<ReportRow>, ServerError> {
+    decide(&state, &user, id, "confirmed").await
+}
+
+/// `POST /api/warnings/{id}/reject` (center only).
+pub async fn reject(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<ReportRow>, ServerError> {
+    decide(&state, &user, id, "rejected").await
+}
+
+async fn decide(
+    state: &AppState,
+    user: &AuthUser,
+    id: i64,
+    status: &'static str,
+) -> Result<Json<ReportRow>, ServerError> {
+    if user.role != Role::Admin {
+        return Err(ServerError::Forbidden(
+            "只有大客中心可以确认或驳回 / only the key-account center decides on reports".into(),
+        ));
+    }
+    let who = user.id;
+    let updated = state
+        .db
+        .call(move |c| {
+            Ok(c.execute(
+                "UPDATE credit_warnings SET status = ?2, decided_by = ?3, decided_at = ?4 WHERE id = ?1",
+                params![id, status, who, now()],
+            )?)
+        })
+        .await?;
+    if updated == 0 {
+        return Err(ServerError::NotFound(format!("no report {id}")));
+    }
+    publish(state).await?;
+    Ok(Json(one(state, id).await?))
+}
+
+/// Rewrites the shared document from the confirmed reports.
+async fn publish(state: &AppState) -> Result<(), ServerError> {
+    let entries: Vec<Warning> = state
+        .db
+        .call(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, name, credit_code, kind, substr(decided_at, 1, 10) FROM credit_warnings WHERE status = 'confirmed' ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(Warning {
+                    id: r.get::<_, i64>(0)?.to_string(),
+                    name: r.get(1)?,
+                    credit_code: r.get(2)?,
+                    kind: r.get(3)?,
+                    confirmed_on: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await?;
+    let id = ensure_doc(state).await?;
+    let doc_id: samod::DocumentId = id
+        .parse()
+        .map_err(|_| ServerError::Internal(format!("bad warnings doc id {id}")))?;
+    let Some(handle) = state.repo.find(doc_id).await? else {
+        return Err(ServerError::Internal(
+            "the warning list document is missing".into(),
+        ));
+    };
+    handle.with_document(|doc| {
+        let mut list = WarningList::load(doc)?;
+        if list.entries != entries {
+            list.entries = entries;
+            doc.transact(|tx| list.save(tx))
+                .map_err(|e| ServerError::Internal(format!("{e:?}")))?;
+        }
+        Ok(())
+    })
+}
