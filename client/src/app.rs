@@ -9,7 +9,7 @@ use yew::prelude::*;
 use crate::i18n::{Lang, M, t};
 use crate::screens::{
     customer::CustomerScreen, customers::CustomersScreen, login::LoginScreen,
-    register::RegisterScreen, visit_form::VisitForm,
+    register::RegisterScreen, reminders::RemindersScreen, visit_form::VisitForm,
 };
 use crate::session;
 use crate::store::{Engine, Store};
@@ -22,6 +22,7 @@ pub enum Route {
     Customer(String),
     LogVisit(String),
     Register,
+    Reminders,
 }
 
 /// What every screen gets from the shell.
@@ -131,6 +132,7 @@ pub fn app() -> Html {
         Route::Customer(id) => html! { <CustomerScreen doc_id={id.clone()} /> },
         Route::LogVisit(id) => html! { <VisitForm doc_id={id.clone()} /> },
         Route::Register => html! { <RegisterScreen /> },
+        Route::Reminders => html! { <RemindersScreen /> },
     };
     html! {
         <ContextProvider<Ctx> context={ctx}>

@@ -102,6 +102,9 @@ messages! {
     YouOwn => "本次报备归您单位的业务：", "Lines your unit now holds:";
     None_ => "无", "none";
     CreditWarning => "不良资信预警：", "Bad-credit warning:";
+    Reminders => "工作提醒", "Reminders";
+    RevenueAlerts => "收入异动", "Revenue alerts";
+    Care => "礼仪关怀（14天内）", "Care (next 14 days)";
     Language => "English", "中文";
 }
 

@@ -5,6 +5,7 @@ pub mod access;
 pub mod anomaly;
 pub mod api;
 pub mod book;
+pub mod care;
 pub mod credit;
 pub mod customer;
 pub mod flex;

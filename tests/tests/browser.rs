@@ -426,3 +426,101 @@ async fn a_confirmed_bad_credit_warning_shows_offline_when_opening_or_registerin
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_show_overdue_follow_ups_revenue_drops_and_birthdays_offline() {
+    use fieldbook_shared::customer::{Contact, FollowUp, LedgerEntry, Visit};
+    use fieldbook_tests::date_in_days;
+    let mut server = TestServer::new();
+    server.serve_client();
+    let months = fieldbook_shared::grading::last_twelve_months(&date_in_days(0)[..7]);
+    let mut c = Customer::new(
+        "下滑客户有限公司",
+        "",
+        Nature::Enterprise,
+        vec![Line::Delivery],
+    );
+    let birthday = format!("1970{}", &date_in_days(3)[4..]);
+    c.contacts.push(Contact {
+        id: "k1".into(),
+        name: "寿星经理".into(),
+        birthday,
+        ..Default::default()
+    });
+    for (m, fen) in [(&months[10], 100_000), (&months[11], 50_000)] {
+        c.ledger.push(LedgerEntry {
+            month: m.clone(),
+            line: Line::Delivery,
+            amount_fen: fen,
+            disbursed_fen: 0,
+        });
+    }
+    c.visits.push(Visit {
+        id: "old".into(),
+        date: date_in_days(-90),
+        follow_ups: vec![FollowUp {
+            id: "f1".into(),
+            action: "寄送报价单".into(),
+            owner: "m1".into(),
+            due: date_in_days(-1),
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    server.seed_customer(&c, "m1", None).await;
+    server.start().await;
+
+    let b = Browser::start().await;
+    login(&b, &server, "m1").await;
+    wait_text(&b, "the list", "下滑客户有限公司").await;
+    wait_synced(&b).await;
+    b.refresh().await;
+    wait_offline_ready(&b).await;
+    wait_text(&b, "the list after reload", "下滑客户有限公司").await;
+    server.kill();
+    b.refresh().await;
+    wait_text(&b, "the list offline", "下滑客户有限公司").await;
+    b.click("button.reminders-button").await;
+    b.wait(
+        "the reminders",
+        T,
+        "return document.querySelector('section.reminders') !== null",
+        json!([]),
+    )
+    .await;
+    let text = b
+        .js(
+            "return document.querySelector('section.reminders').innerText",
+            json!([]),
+        )
+        .await;
+    let text = text.as_str().unwrap();
+    assert!(text.contains("寄送报价单"), "the open follow-up: {text}");
+    assert!(
+        b.js(
+            "return document.querySelector('.follow-ups li.late') !== null",
+            json!([])
+        )
+        .await
+            == json!(true),
+        "past due is marked"
+    );
+    assert!(
+        text.contains("环比下降 50%"),
+        "the month-on-month drop: {text}"
+    );
+    assert!(
+        text.contains("寿星经理（下滑客户有限公司）生日"),
+        "the birthday in 3 days: {text}"
+    );
+    assert!(text.contains("3天后"));
+    assert!(
+        b.js(
+            "return document.querySelectorAll('.card.overdue li').length",
+            json!([])
+        )
+        .await
+            == json!(1),
+        "the overdue customer"
+    );
+}

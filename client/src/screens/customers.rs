@@ -40,6 +40,7 @@ pub fn customers_screen() -> Html {
         <section class="customers">
             <div class="toolbar">
                 <h2>{ format!("{} ({})", ctx.t(M::MyCustomers), rows.len()) }</h2>
+                <button class="reminders-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Reminders)}>{ ctx.t(M::Reminders) }</button>
                 <button class="primary" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Register)}>{ ctx.t(M::Register) }</button>
             </div>
             <div class="filters">

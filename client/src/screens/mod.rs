@@ -4,6 +4,7 @@ pub mod customer;
 pub mod customers;
 pub mod login;
 pub mod register;
+pub mod reminders;
 pub mod visit_form;
 
 use wasm_bindgen::JsCast;

@@ -1,0 +1,98 @@
+//! Today's work, offline: overdue visits, open follow-ups (whoever visits follows
+//! up), revenue alerts (异动 and possible churn) and care reminders.
+
+use fieldbook_shared::anomaly::{self, Alert, AnomalyRules};
+use fieldbook_shared::care::{self, Occasion};
+use fieldbook_shared::visits::{self, Cadence};
+use yew::prelude::*;
+
+use crate::app::{Ctx, Route};
+use crate::i18n::M;
+use crate::store::today;
+
+#[function_component(RemindersScreen)]
+pub fn reminders_screen() -> Html {
+    let ctx = use_context::<Ctx>().expect("context");
+    let rows = ctx.store.borrow().rows();
+    let today = today();
+    let go = |id: &str| {
+        let go = ctx.go.clone();
+        let id = id.to_string();
+        Callback::from(move |_| go.emit(Route::Customer(id.clone())))
+    };
+    let overdue: Vec<_> = rows
+        .iter()
+        .filter(|r| r.cadence == Cadence::Overdue)
+        .collect();
+    let mut follow_ups: Vec<_> = rows
+        .iter()
+        .flat_map(|r| {
+            visits::open_follow_ups(&r.customer)
+                .into_iter()
+                .map(move |(_, f)| (r, f.clone()))
+        })
+        .collect();
+    follow_ups.sort_by(|a, b| a.1.due.cmp(&b.1.due));
+    let rules = AnomalyRules::default();
+    let mut alerts: Vec<_> = rows
+        .iter()
+        .flat_map(|r| {
+            anomaly::alerts(&r.customer.ledger, &today[..7], &rules)
+                .into_iter()
+                .map(move |a| (r, a))
+        })
+        .collect();
+    alerts.sort_by(|a, b| a.1.cmp(&b.1));
+    let customers: Vec<_> = rows.iter().map(|r| r.customer.clone()).collect();
+    let care = care::upcoming(&customers, &today, care::DEFAULT_DAYS);
+
+    html! {
+        <section class="reminders">
+            <div class="toolbar">
+                <button onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Customers)}>{ format!("‹ {}", ctx.t(M::Back)) }</button>
+                <h2>{ ctx.t(M::Reminders) }</h2>
+            </div>
+            <div class="card overdue">
+                <h3>{ format!("{}（{}）", ctx.t(M::Overdue), overdue.len()) }</h3>
+                <ul>{ for overdue.iter().map(|r| html! {
+                    <li class="link" onclick={go(&r.doc_id)}>{ format!("{} · {}", r.customer.name, r.customer.last_visit().unwrap_or("—")) }</li>
+                }) }</ul>
+            </div>
+            <div class="card follow-ups">
+                <h3>{ format!("{}（{}）", ctx.t(M::FollowUps), follow_ups.len()) }</h3>
+                <ul>{ for follow_ups.iter().map(|(r, f)| {
+                    let late = !f.due.is_empty() && f.due.as_str() < today.as_str();
+                    html! {
+                        <li class={classes!("link", late.then_some("late"))} onclick={go(&r.doc_id)}>
+                            { format!("{} → {} · {} · {}", f.due, f.action, f.owner, r.customer.name) }
+                            if late { <span class="badge overdue">{ ctx.t(M::Overdue) }</span> }
+                        </li>
+                    }
+                }) }</ul>
+            </div>
+            <div class="card alerts">
+                <h3>{ format!("{}（{}）", ctx.t(M::RevenueAlerts), alerts.len()) }</h3>
+                <ul>{ for alerts.iter().map(|(r, a)| {
+                    let text = match a {
+                        Alert::Lost { months } => format!("疑似流失：连续{months}个月无收入"),
+                        Alert::FallMonthOnMonth { month, percent } => format!("{month} 环比下降 {percent}%"),
+                        Alert::FallYearOnYear { month, percent } => format!("{month} 同比下降 {percent}%"),
+                        Alert::RiseMonthOnMonth { month, percent } => format!("{month} 环比上升 {percent}%"),
+                        Alert::RiseYearOnYear { month, percent } => format!("{month} 同比上升 {percent}%"),
+                    };
+                    html! { <li class="link alert" onclick={go(&r.doc_id)}>{ format!("{} · {}", r.customer.name, text) }</li> }
+                }) }</ul>
+            </div>
+            <div class="card care">
+                <h3>{ format!("{}（{}）", ctx.t(M::Care), care.len()) }</h3>
+                <ul>{ for care.iter().map(|c| {
+                    let what = match &c.what {
+                        Occasion::Birthday { customer, contact } => format!("{contact}（{customer}）生日"),
+                        Occasion::Festival(name) => name.to_string(),
+                    };
+                    html! { <li class="care-item">{ format!("{} · {} · {}", c.date, what, if c.in_days == 0 { "今天".to_string() } else { format!("{}天后", c.in_days) }) }</li> }
+                }) }</ul>
+            </div>
+        </section>
+    }
+}

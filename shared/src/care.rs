@@ -1,0 +1,158 @@
+//! Care reminders 礼仪公关 (DOMAIN.md, Care): key contacts' birthdays and the main
+//! festivals in the coming days, so the manager can call or visit.
+
+use crate::customer::Customer;
+
+/// How far ahead reminders look, by default.
+pub const DEFAULT_DAYS: i64 = 14;
+
+/// One reminder.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Reminder {
+    /// YYYY-MM-DD of the occasion.
+    pub date: String,
+    /// Days from today (0 = today).
+    pub in_days: i64,
+    pub what: Occasion,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Occasion {
+    /// A contact's birthday: (customer name, contact name).
+    Birthday { customer: String, contact: String },
+    /// A festival, by its Chinese name.
+    Festival(&'static str),
+}
+
+/// Lunar festivals by Gregorian date (Spring Festival 春节, Dragon Boat 端午,
+/// Mid-Autumn 中秋). They move every year, so they come from a table; extend it
+/// before 2031 (the dates must come from the official calendar).
+const LUNAR: &[(&str, &str)] = &[
+    ("2025-01-29", "春节"),
+    ("2025-05-31", "端午节"),
+    ("2025-10-06", "中秋节"),
+    ("2026-02-17", "春节"),
+    ("2026-06-19", "端午节"),
+    ("2026-09-25", "中秋节"),
+    ("2027-02-06", "春节"),
+    ("2027-06-09", "端午节"),
+    ("2027-09-15", "中秋节"),
+    ("2028-01-26", "春节"),
+    ("2028-05-28", "端午节"),
+    ("2028-10-03", "中秋节"),
+    ("2029-02-13", "春节"),
+    ("2029-06-16", "端午节"),
+    ("2029-09-22", "中秋节"),
+    ("2030-02-03", "春节"),
+    ("2030-06-05", "端午节"),
+    ("2030-09-12", "中秋节"),
+];
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date (proleptic Gregorian).
+pub fn day_number(date: &str) -> Option<i64> {
+    let y: i64 = date.get(0..4)?.parse().ok()?;
+    let m: i64 = date.get(5..7)?.parse().ok()?;
+    let d: i64 = date.get(8..10)?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let (y, m) = if m <= 2 { (y - 1, m + 12) } else { (y, m) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m - 3) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// Birthdays and festivals within `days` of `today` (inclusive), soonest first.
+pub fn upcoming(customers: &[Customer], today: &str, days: i64) -> Vec<Reminder> {
+    let Some(now) = day_number(today) else {
+        return Vec::new();
+    };
+    let year: i64 = today[0..4].parse().unwrap_or(0);
+    let mut out = Vec::new();
+    let mut push = |date: String, what: Occasion| {
+        if let Some(n) = day_number(&date) {
+            let in_days = n - now;
+            if (0..=days).contains(&in_days) {
+                out.push(Reminder {
+                    date,
+                    in_days,
+                    what,
+                });
+            }
+        }
+    };
+    for y in [year, year + 1] {
+        for (md, name) in [("01-01", "元旦"), ("10-01", "国庆节")] {
+            push(format!("{y}-{md}"), Occasion::Festival(name));
+        }
+    }
+    for (date, name) in LUNAR {
+        push(date.to_string(), Occasion::Festival(name));
+    }
+    for c in customers {
+        for k in c.contacts.iter().filter(|k| k.birthday.len() == 10) {
+            for y in [year, year + 1] {
+                push(
+                    format!("{y}{}", &k.birthday[4..]),
+                    Occasion::Birthday {
+                        customer: c.name.clone(),
+                        contact: k.name.clone(),
+                    },
+                );
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::customer::Contact;
+    use crate::vocab::Nature;
+
+    #[test]
+    fn day_numbers() {
+        assert_eq!(day_number("1970-01-01"), Some(0));
+        assert_eq!(
+            day_number("2026-11-22").unwrap() - day_number("2026-11-08").unwrap(),
+            14
+        );
+        assert_eq!(
+            day_number("2027-01-01").unwrap() - day_number("2026-12-31").unwrap(),
+            1
+        );
+        assert_eq!(day_number("2026-13-01"), None);
+    }
+
+    #[test]
+    fn birthdays_and_festivals_in_the_window_across_the_new_year() {
+        let mut c = Customer::new("甲", "", Nature::Enterprise, vec![]);
+        c.contacts.push(Contact {
+            id: "k".into(),
+            name: "王总".into(),
+            birthday: "1975-01-03".into(),
+            ..Default::default()
+        });
+        c.contacts.push(Contact {
+            id: "l".into(),
+            name: "李总".into(),
+            birthday: "1980-02-01".into(),
+            ..Default::default()
+        });
+        let r = upcoming(&[c], "2026-12-25", 14);
+        let whats: Vec<_> = r.iter().map(|x| (x.date.as_str(), x.in_days)).collect();
+        assert_eq!(whats, [("2027-01-01", 7), ("2027-01-03", 9)]);
+        assert!(matches!(&r[1].what, Occasion::Birthday { contact, .. } if contact == "王总"));
+        // Exactly 14 days ahead is in, 15 is not.
+        let r = upcoming(&[], "2026-09-11", 14);
+        assert_eq!(
+            r.iter().map(|x| x.what.clone()).collect::<Vec<_>>(),
+            [Occasion::Festival("中秋节")]
+        );
+        assert!(upcoming(&[], "2026-09-10", 14).is_empty());
+    }
+}
