@@ -77,7 +77,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     };
 
     books::ensure_all(&state).await?;
-    warnings::ensure_doc(&state).await?;
+    warnings::publish(&state).await?;
     tokio::spawn(projection::run(state.clone(), changed_rx));
 
     let listener = TcpListener::bind(config.listen).await?;

@@ -147,14 +147,28 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
     let storage = SqliteStorage::open(path, changed)?;
     let repo = Repo::build_tokio().with_storage(storage).load().await;
     let mut rows = Vec::new();
-    for (i, customer) in demo_customers(DEMO_CUSTOMERS).into_iter().enumerate() {
+    let mut customers: Vec<(Customer, usize)> = demo_customers(DEMO_CUSTOMERS)
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| (c, i))
+        .collect();
+    // A few registrations of customers another unit registered first (报备 duplicates):
+    // the same company, entered by a manager of another sub-office, last.
+    for (n, original) in [3usize, 40, 77].into_iter().enumerate() {
+        let mut dup = customers[original].0.clone();
+        dup.name = format!("{} ", dup.name.replace("有限公司", ""));
+        dup.lines.push(Line::Postal);
+        dup.visits.clear();
+        customers.push((dup, original + 3 + n));
+    }
+    for (customer, slot) in &customers {
         let mut doc = Automerge::new();
         doc.transact(|tx| customer.create(tx))
             .map_err(|e| ServerError::Internal(format!("{e:?}")))?;
         let handle = repo.create(doc).await?;
-        let (manager, unit) = managers[i % managers.len()];
-        let assistant = (i % 7 == 0)
-            .then(|| managers[(i + 1) % managers.len()])
+        let (manager, unit) = managers[slot % managers.len()];
+        let assistant = (slot % 7 == 0)
+            .then(|| managers[(slot + 1) % managers.len()])
             .filter(|a| a.1 == unit)
             .map(|a| a.0);
         rows.push((
@@ -162,18 +176,37 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
             manager,
             assistant,
             unit.to_string(),
+            customer.clone(),
         ));
     }
     repo.stop().await;
     db.blocking(|c| {
         let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        for (doc, manager, assistant, unit) in &rows {
+        for (doc, manager, assistant, unit, customer) in &rows {
             tx.execute(
                 "INSERT INTO customers (doc_id, primary_user, assistant_user, unit, registered_by, registered_at)
                  VALUES (?1, ?2, ?3, ?4, ?2, ?5)",
                 params![doc, manager, assistant, unit, crate::now()],
             )?;
             tx.execute("INSERT OR IGNORE INTO dirty_docs (doc_id) VALUES (?1)", [doc])?;
+            // In creation order, so the originals are first and the duplicates later.
+            crate::registration::record(&tx, doc, unit, customer)?;
+        }
+        // A few confirmed bad-credit entries and one open report (seed 000 §6(4)).
+        let admin: i64 = tx.query_row("SELECT id FROM users WHERE username = 'admin'", [], |r| r.get(0))?;
+        let reporter: i64 = tx.query_row("SELECT id FROM users WHERE username = 'zhang.wei'", [], |r| r.get(0))?;
+        for (name, code, kind, status) in [
+            ("鑫达物流代理有限公司", "91310000MA1BAD0001", "agency_fee_abuse", "confirmed"),
+            ("恒通商贸有限公司", "91310000MA1BAD0002", "deliberate_arrears", "confirmed"),
+            ("安盛保险代理有限公司", "", "premium_fraud", "confirmed"),
+            ("快达电商有限公司", "", "deliberate_arrears", "reported"),
+        ] {
+            let decided = (status == "confirmed").then_some(admin);
+            tx.execute(
+                "INSERT INTO credit_warnings (name, credit_code, kind, note, reported_by, reported_at, status, decided_by, decided_at)
+                 VALUES (?1, ?2, ?3, '演示数据', ?4, ?5, ?6, ?7, CASE WHEN ?7 IS NULL THEN NULL ELSE ?5 END)",
+                params![name, code, kind, reporter, crate::now(), status, decided],
+            )?;
         }
         tx.commit()?;
         Ok(())

@@ -218,8 +218,8 @@ async fn decide(
     Ok(Json(one(state, id).await?))
 }
 
-/// Rewrites the shared document from the confirmed reports.
-async fn publish(state: &AppState) -> Result<(), ServerError> {
+/// Rewrites the shared document from the confirmed reports (creating it if needed).
+pub async fn publish(state: &AppState) -> Result<(), ServerError> {
     let entries: Vec<Warning> = state
         .db
         .call(|c| {
