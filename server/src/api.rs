@@ -161,3 +161,50 @@ fn split_lines(s: String) -> Vec<Line> {
         .map(Line::parse)
         .collect()
 }
+
+/// `GET /api/cadence?month=YYYY-MM` query.
+#[derive(Debug, serde::Deserialize)]
+pub struct MonthQuery {
+    pub month: Option<String>,
+}
+
+/// `GET /api/cadence`: visit compliance per manager for a month (default: this
+/// month), over the customers the caller may see.
+pub async fn cadence(
+    State(state): State<AppState>,
+    user: AuthUser,
+    axum::extract::Query(q): axum::extract::Query<MonthQuery>,
+) -> Result<Json<Vec<fieldbook_shared::visits::Compliance>>, ServerError> {
+    let month = q
+        .month
+        .unwrap_or_else(|| chrono::Utc::now().format("%Y-%m").to_string());
+    let valid = month.len() == 7
+        && month.as_bytes()[4] == b'-'
+        && month[..4].parse::<u32>().is_ok()
+        && month[5..]
+            .parse::<u32>()
+            .is_ok_and(|m| (1..=12).contains(&m));
+    if !valid {
+        return Err(ServerError::BadRequest(format!(
+            "month must be YYYY-MM, not {month:?}"
+        )));
+    }
+    let visible = state.acl.visible_customers(user.id);
+    let rows = state
+        .db
+        .call(move |c| {
+            let mut manager = c.prepare_cached(
+                "SELECT u.username FROM customers c JOIN users u ON u.id = c.primary_user WHERE c.doc_id = ?1",
+            )?;
+            let mut dates = c.prepare_cached("SELECT date FROM visit_index WHERE doc_id = ?1")?;
+            let mut out = Vec::with_capacity(visible.len());
+            for doc in visible {
+                let m: String = manager.query_row([&doc], |r| r.get(0))?;
+                let d = dates.query_map([&doc], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+                out.push((doc, m, d));
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok(Json(fieldbook_shared::visits::compliance(&rows, &month)))
+}

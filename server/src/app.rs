@@ -104,6 +104,7 @@ pub fn router(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
         .route("/api/logout", post(api::logout))
         .route("/api/me", get(api::me))
         .route("/api/customers", get(api::customers))
+        .route("/api/cadence", get(api::cadence))
         .route("/api/warnings", get(warnings::list).post(warnings::report))
         .route("/api/warnings/{id}/confirm", post(warnings::confirm))
         .route("/api/warnings/{id}/reject", post(warnings::reject))

@@ -146,6 +146,17 @@ CREATE TABLE IF NOT EXISTS credit_warnings (
     decided_at   TEXT
 );
 
+-- Projection of every visit, for compliance reports.
+CREATE TABLE IF NOT EXISTS visit_index (
+    doc_id   TEXT NOT NULL,
+    visit_id TEXT NOT NULL,
+    date     TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    visitors TEXT NOT NULL,
+    PRIMARY KEY (doc_id, visit_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS visit_index_date ON visit_index(date);
+
 -- Projection of each customer document, for search and reports.
 CREATE TABLE IF NOT EXISTS customer_index (
     doc_id       TEXT PRIMARY KEY NOT NULL,

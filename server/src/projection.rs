@@ -224,6 +224,19 @@ async fn write_index(state: &AppState, doc_id: &str, c: &Customer) -> Result<(),
         .flat_map(|v| &v.follow_ups)
         .filter(|f| !f.closed)
         .count() as i64;
+    let visits: Vec<(String, String, String, String)> = c
+        .visits
+        .iter()
+        .filter(|v| !v.id.is_empty())
+        .map(|v| {
+            (
+                v.id.clone(),
+                v.date.clone(),
+                v.kind.as_str().to_string(),
+                v.visitors.join(","),
+            )
+        })
+        .collect();
     let this_month = chrono::Utc::now().format("%Y-%m").to_string();
     let (annual, disbursed) = grading::annual(&c.ledger, &this_month);
     let t = Thresholds::default();
@@ -255,6 +268,15 @@ async fn write_index(state: &AppState, doc_id: &str, c: &Customer) -> Result<(),
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 params![doc, row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, now(), grades.0, grades.1, grades.2],
             )?;
+            tx.execute("DELETE FROM visit_index WHERE doc_id = ?1", [&doc])?;
+            {
+                let mut ins = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO visit_index (doc_id, visit_id, date, kind, visitors) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                for v in &visits {
+                    ins.execute(params![doc, v.0, v.1, v.2, v.3])?;
+                }
+            }
             tx.execute("DELETE FROM dirty_docs WHERE doc_id = ?1", [&doc])?;
             tx.commit()?;
             Ok(())

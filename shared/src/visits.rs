@@ -67,3 +67,71 @@ mod tests {
         assert_eq!(cadence(Some("garbage"), "2026-01-05"), Cadence::Overdue);
     }
 }
+
+/// Visit compliance of one manager in one month.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Compliance {
+    pub manager: String,
+    pub month: String,
+    /// Customers the manager is primary for: each due a visit this month.
+    pub due: usize,
+    pub visited: usize,
+    /// Document ids of the customers not visited in the month.
+    pub not_visited: Vec<String>,
+}
+
+/// Per manager, how many of their customers had a visit (on site, phone or event)
+/// in `month` (`YYYY-MM`). Input: (doc id, primary manager, visit dates).
+pub fn compliance(customers: &[(String, String, Vec<String>)], month: &str) -> Vec<Compliance> {
+    let mut by: std::collections::BTreeMap<&str, Compliance> = Default::default();
+    for (doc, manager, dates) in customers {
+        let c = by.entry(manager.as_str()).or_insert_with(|| Compliance {
+            manager: manager.clone(),
+            month: month.to_string(),
+            due: 0,
+            visited: 0,
+            not_visited: Vec::new(),
+        });
+        c.due += 1;
+        if dates.iter().any(|d| d.get(0..7) == Some(month)) {
+            c.visited += 1;
+        } else {
+            c.not_visited.push(doc.clone());
+        }
+    }
+    by.into_values().collect()
+}
+
+#[cfg(test)]
+mod compliance_tests {
+    use super::*;
+
+    #[test]
+    fn counts_per_manager_and_month() {
+        let rows = vec![
+            (
+                "a".to_string(),
+                "m1".to_string(),
+                vec!["2026-11-03".to_string()],
+            ),
+            (
+                "b".to_string(),
+                "m1".to_string(),
+                vec!["2026-10-30".to_string()],
+            ),
+            ("c".to_string(), "m2".to_string(), vec![]),
+        ];
+        let c = compliance(&rows, "2026-11");
+        assert_eq!(
+            c[0],
+            Compliance {
+                manager: "m1".into(),
+                month: "2026-11".into(),
+                due: 2,
+                visited: 1,
+                not_visited: vec!["b".into()]
+            }
+        );
+        assert_eq!((c[1].due, c[1].visited), (1, 0));
+    }
+}

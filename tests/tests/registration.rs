@@ -203,3 +203,60 @@ async fn levels_and_grades_are_proposed_from_the_last_twelve_months() {
 fn chrono_month() -> String {
     fieldbook_tests::date_in_days(0)[..7].to_string()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visit_compliance_per_manager_and_month_respects_visibility() {
+    use fieldbook_shared::customer::Visit;
+    let mut server = TestServer::new();
+    let visited = |name: &str, date: &str| {
+        let mut c = Customer::new(name, "", Nature::Enterprise, vec![]);
+        c.visits.push(Visit {
+            id: format!("v-{name}"),
+            date: date.into(),
+            ..Default::default()
+        });
+        c
+    };
+    server
+        .seed_customer(&visited("十一月走访过", "2026-11-05"), "m1", None)
+        .await;
+    let missed = server
+        .seed_customer(&visited("十月走访过", "2026-10-28"), "m1", None)
+        .await;
+    server
+        .seed_customer(&visited("西区客户", "2026-11-02"), "m3", None)
+        .await;
+    server.start().await;
+
+    let head = server.login("head1").await; // so1: sees m1's customers, not m3's
+    let c = wait_for("the projection", T, async || {
+        let c = server
+            .get_json(&head.token, "/api/cadence?month=2026-11")
+            .await;
+        (c.as_array()?.first()?["due"] == 2).then_some(c)
+    })
+    .await;
+    assert_eq!(
+        c.as_array().unwrap().len(),
+        1,
+        "only m1 is in head1's subtree: {c}"
+    );
+    assert_eq!(c[0]["manager"], "m1");
+    assert_eq!(c[0]["visited"], 1);
+    assert_eq!(
+        c[0]["not_visited"],
+        serde_json::json!([missed.trim_start_matches("automerge:")])
+    );
+    let admin = server.login("admin").await;
+    let all = server
+        .get_json(&admin.token, "/api/cadence?month=2026-11")
+        .await;
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/cadence?month=11-2026", server.base()))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}
