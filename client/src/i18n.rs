@@ -105,6 +105,7 @@ messages! {
     Reminders => "工作提醒", "Reminders";
     RevenueAlerts => "收入异动", "Revenue alerts";
     Care => "礼仪关怀（14天内）", "Care (next 14 days)";
+    Approved => "已审批", "approved";
     Language => "English", "中文";
 }
 

@@ -72,6 +72,7 @@ pub struct Engine {
     notices: HashMap<String, RegistrationNotice>,
     warnings_id: String,
     warnings: WarningList,
+    approved: HashMap<String, (String, String)>,
 }
 
 /// Shared handle to the engine.
@@ -137,6 +138,7 @@ impl Engine {
             notices: HashMap::new(),
             warnings_id: String::new(),
             warnings: WarningList::new(),
+            approved: HashMap::new(),
         };
         let store = Rc::new(RefCell::new(engine));
         {
@@ -192,11 +194,25 @@ impl Engine {
         self.notices.get(doc_id).cloned()
     }
 
+    /// The approved (level, grade) of a customer, if a head or the center fixed it.
+    pub fn approved(&self, doc_id: &str) -> Option<(String, String)> {
+        self.approved.get(doc_id).cloned()
+    }
+
     fn refresh_notices(&mut self) {
         let book = self
             .peer
             .document(&self.book_id)
             .and_then(|d| Book::load(d).ok());
+        self.approved = book
+            .as_ref()
+            .map(|b| {
+                b.grades
+                    .iter()
+                    .map(|g| (doc_id_of(&g.url), (g.level.clone(), g.grade.clone())))
+                    .collect()
+            })
+            .unwrap_or_default();
         self.notices = book
             .map(|b| {
                 b.notices

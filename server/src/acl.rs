@@ -209,6 +209,20 @@ impl Acl {
             .cloned()
     }
 
+    /// Whether `unit` lies strictly below `ancestor` in the org tree.
+    pub fn is_below(&self, unit: &str, ancestor: &str) -> bool {
+        let t = self.tables.read().unwrap_or_else(|e| e.into_inner());
+        unit != ancestor && t.is_within(unit, ancestor)
+    }
+
+    /// Whether `unit` lies in the subtree of `ancestor` (itself included).
+    pub fn is_within(&self, unit: &str, ancestor: &str) -> bool {
+        self.tables
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_within(unit, ancestor)
+    }
+
     /// The user's access to a document, the claim rule included.
     pub fn access(&self, user_id: i64, doc_id: &str) -> Access {
         self.tables

@@ -105,8 +105,10 @@ pub async fn customers(
             let mut stmt = c.prepare_cached(
                 "SELECT c.doc_id, i.name, i.credit_code, i.nature, i.lines, p.username, a.username, c.unit,
                         i.last_visit, i.visit_count, c.registered_at, g.same_as, g.owned_lines, g.duplicate_lines,
-                        i.annual_revenue_fen, i.level_proposed, i.grade_proposed
+                        i.annual_revenue_fen, i.level_proposed, i.grade_proposed,
+                        ga.level, ga.grade, g.status
                  FROM customers c
+                 LEFT JOIN grade_approvals ga ON ga.doc_id = c.doc_id
                  LEFT JOIN registrations g ON g.doc_id = c.doc_id
                  JOIN users p ON p.id = c.primary_user
                  LEFT JOIN users a ON a.id = c.assistant_user
@@ -143,6 +145,9 @@ pub async fn customers(
                             annual_revenue_fen: r.get::<_, Option<i64>>(14)?.unwrap_or(0),
                             level_proposed: r.get::<_, Option<String>>(15)?.unwrap_or_else(|| "none".into()),
                             grade_proposed: r.get::<_, Option<String>>(16)?.unwrap_or_else(|| "none".into()),
+                            level_approved: r.get(17)?,
+                            grade_approved: r.get(18)?,
+                            registration_status: r.get::<_, Option<String>>(19)?.unwrap_or_else(|| "pending".into()),
                         })
                     })
                     .optional()?;

@@ -13,7 +13,7 @@ use crate::acl::{Acl, Policy};
 use crate::db::Db;
 use crate::error::ServerError;
 use crate::storage::SqliteStorage;
-use crate::{api, books, projection, sync, warnings};
+use crate::{api, approvals, books, projection, sync, warnings};
 
 /// What `serve` needs.
 #[derive(Debug, Clone)]
@@ -105,6 +105,11 @@ pub fn router(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
         .route("/api/me", get(api::me))
         .route("/api/customers", get(api::customers))
         .route("/api/cadence", get(api::cadence))
+        .route("/api/customers/{id}/grade", post(approvals::approve_grade))
+        .route(
+            "/api/registrations/{id}/{verdict}",
+            post(approvals::decide_registration),
+        )
         .route("/api/warnings", get(warnings::list).post(warnings::report))
         .route("/api/warnings/{id}/confirm", post(warnings::confirm))
         .route("/api/warnings/{id}/reject", post(warnings::reject))

@@ -1,7 +1,8 @@
 //! Book documents: the server writes each user's list of customer documents.
 
 use automerge::Automerge;
-use fieldbook_shared::book::{Book, RegistrationNotice};
+use fieldbook_shared::book::{ApprovedGrade, Book, RegistrationNotice};
+use rusqlite::OptionalExtension;
 use samod::DocumentId;
 
 use crate::app::AppState;
@@ -112,6 +113,28 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await?;
+    let visible: Vec<String> = state.acl.visible_customers(user_id);
+    let grades = state
+        .db
+        .call(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT level, grade FROM grade_approvals WHERE doc_id = ?1")?;
+            let mut out = Vec::new();
+            for doc in visible {
+                if let Some((level, grade)) = stmt
+                    .query_row([&doc], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?
+                {
+                    out.push(ApprovedGrade {
+                        url: url_of(&doc),
+                        level,
+                        grade,
+                    });
+                }
+            }
+            Ok(out)
+        })
+        .await?;
     let id: DocumentId = book_doc
         .parse()
         .map_err(|_| ServerError::Internal(format!("bad book id {book_doc}")))?;
@@ -122,9 +145,10 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
     };
     handle.with_document(|doc| -> Result<(), ServerError> {
         let mut book = Book::load(doc)?;
-        if book.customers != urls || book.notices != notices {
+        if book.customers != urls || book.notices != notices || book.grades != grades {
             book.customers = urls;
             book.notices = notices;
+            book.grades = grades;
             doc.transact(|tx| book.save(tx))
                 .map_err(|e| ServerError::Internal(format!("{e:?}")))?;
         }

@@ -146,6 +146,15 @@ CREATE TABLE IF NOT EXISTS credit_warnings (
     decided_at   TEXT
 );
 
+-- Approved level and grade 客户分级: proposed by the rules, fixed by a person.
+CREATE TABLE IF NOT EXISTS grade_approvals (
+    doc_id      TEXT PRIMARY KEY NOT NULL,
+    level       TEXT NOT NULL,
+    grade       TEXT NOT NULL,
+    approved_by INTEGER NOT NULL REFERENCES users(id),
+    approved_at TEXT NOT NULL
+);
+
 -- Projection of every visit, for compliance reports.
 CREATE TABLE IF NOT EXISTS visit_index (
     doc_id   TEXT NOT NULL,

@@ -4,6 +4,7 @@
 pub mod acl;
 pub mod api;
 pub mod app;
+pub mod approvals;
 pub mod auth;
 pub mod books;
 pub mod cli;

@@ -70,6 +70,12 @@ pub struct CustomerSummary {
     pub level_proposed: String,
     /// The grade the rules propose: "diamond" | "platinum" | "gold" | "ordinary" | "none".
     pub grade_proposed: String,
+    /// The level a head or the center fixed, once approved.
+    pub level_approved: Option<String>,
+    /// The grade a head or the center fixed, once approved.
+    pub grade_approved: Option<String>,
+    /// "pending" | "approved" | "rejected" (by the level above the registering unit).
+    pub registration_status: String,
 }
 
 /// A business line that an earlier registration already owns.

@@ -26,6 +26,20 @@ pub struct Book {
     /// What happened to the user's registrations that were not simply accepted.
     #[autosurgeon(missing = "Vec::new")]
     pub notices: Vec<RegistrationNotice>,
+    /// Approved levels and grades of the customers listed (server-owned).
+    #[autosurgeon(missing = "Vec::new")]
+    pub grades: Vec<ApprovedGrade>,
+}
+
+/// A level and grade a head or the center fixed for a customer.
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
+pub struct ApprovedGrade {
+    #[autosurgeon(with = "flex::string")]
+    pub url: String,
+    #[autosurgeon(with = "flex::string")]
+    pub level: String,
+    #[autosurgeon(with = "flex::string")]
+    pub grade: String,
 }
 
 /// Why a registration by this user is (partly) a duplicate (DOMAIN.md, 报备).
@@ -54,6 +68,7 @@ impl Book {
             user: user.into(),
             customers: Vec::new(),
             notices: Vec::new(),
+            grades: Vec::new(),
         }
     }
 

@@ -260,3 +260,133 @@ async fn visit_compliance_per_manager_and_month_respects_visibility() {
         .unwrap();
     assert_eq!(res.status(), 400);
 }
+
+async fn post_status(server: &TestServer, token: &str, path: &str, body: Value) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{}{path}", server.base()))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grades_and_registrations_are_approved_by_the_right_people() {
+    let mut server = TestServer::new();
+    let url = server
+        .seed_customer(
+            &Customer::new("审批测试客户", "", Nature::Enterprise, vec![]),
+            "m1",
+            None,
+        )
+        .await;
+    server.start().await;
+    let id = url.trim_start_matches("automerge:");
+    let path = format!("/api/customers/{id}/grade");
+    let tok = async |u: &str| server.login(u).await.token;
+    let (m1, head1, head2, admin) = (
+        tok("m1").await,
+        tok("head1").await,
+        tok("head2").await,
+        tok("admin").await,
+    );
+    let gold = serde_json::json!({"level": "company", "grade": "gold"});
+    assert_eq!(
+        post_status(&server, &m1, &path, gold.clone()).await,
+        403,
+        "a manager does not approve"
+    );
+    assert_eq!(
+        post_status(&server, &head2, &path, gold.clone()).await,
+        403,
+        "a head outside the customer's subtree"
+    );
+    assert_eq!(
+        post_status(
+            &server,
+            &head1,
+            &path,
+            serde_json::json!({"level": "district", "grade": "platinum"})
+        )
+        .await,
+        403,
+        "platinum is the center's"
+    );
+    assert_eq!(
+        post_status(
+            &server,
+            &head1,
+            &path,
+            serde_json::json!({"level": "x", "grade": "gold"})
+        )
+        .await,
+        422,
+        "bad level"
+    );
+    assert_eq!(post_status(&server, &head1, &path, gold).await, 200);
+    let r = row(&server, &m1, &url, |c| !c["grade_approved"].is_null()).await;
+    assert_eq!(
+        (r["level_approved"].as_str(), r["grade_approved"].as_str()),
+        (Some("company"), Some("gold"))
+    );
+    assert_eq!(
+        post_status(
+            &server,
+            &admin,
+            &path,
+            serde_json::json!({"level": "district", "grade": "diamond"})
+        )
+        .await,
+        200
+    );
+
+    // The tablet gets the approved grade through its book.
+    let mut d = Device::login(&server, "m1").await;
+    d.connect().await;
+    let book = d.find(&d.session.user.book_url).await.unwrap();
+    wait_for("the approved grade in the book", T, async || {
+        book.with_document(|x| Book::load(x).ok())
+            .filter(|b| {
+                b.grades
+                    .iter()
+                    .any(|g| g.url == url && g.grade == "diamond")
+            })
+            .map(|_| ())
+    })
+    .await;
+
+    // A registration is approved by the level above the registering unit.
+    let new_url = register_offline(&d, "新报备待审批", "", vec![Line::Letter]).await;
+    let new_row = row(&server, &m1, &new_url, decided).await;
+    assert_eq!(new_row["registration_status"], "pending");
+    let new_id = new_url.trim_start_matches("automerge:");
+    let approve = format!("/api/registrations/{new_id}/approve");
+    assert_eq!(
+        post_status(&server, &head1, &approve, Value::Null).await,
+        403,
+        "the head of the same sub-office is not the level above"
+    );
+    let headco = tok("headco").await;
+    assert_eq!(
+        post_status(
+            &server,
+            &headco,
+            &format!("/api/registrations/{new_id}/bless"),
+            Value::Null
+        )
+        .await,
+        404
+    );
+    assert_eq!(
+        post_status(&server, &headco, &approve, Value::Null).await,
+        200
+    );
+    let r = row(&server, &m1, &new_url, |c| {
+        c["registration_status"] == "approved"
+    })
+    .await;
+    assert_eq!(r["owner"], "m1");
+}

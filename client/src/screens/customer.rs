@@ -27,6 +27,7 @@ pub fn customer_screen(p: &Props) -> Html {
         return html! { <p class="empty">{ "…" }</p> };
     };
     let c = &row.customer;
+    let approved = ctx.store.borrow().approved(&p.doc_id);
     let go = ctx.go.clone();
 
     let save_field = {
@@ -199,8 +200,10 @@ pub fn customer_screen(p: &Props) -> Html {
                 <div class="field"><span class="label">{ ctx.t(M::Nature) }</span><span class="value">{ c.nature.label_zh() }</span></div>
                 <div class="field"><span class="label">{ ctx.t(M::Lines) }</span><span class="value">{ c.lines.iter().map(|l| l.label_zh()).collect::<Vec<_>>().join("、") }</span></div>
                 <div class="field"><span class="label">{ ctx.t(M::AnnualRevenue) }</span><span class="value">{ yuan(row.annual_fen) }</span></div>
-                <div class="field"><span class="label">{ ctx.t(M::Level) }</span><span class="value">{ format!("{}（{}）", row.level.label_zh(), ctx.t(M::Proposed)) }</span></div>
-                <div class="field"><span class="label">{ ctx.t(M::Grade) }</span><span class="value">{ format!("{}（{}）", row.grade.label_zh(), ctx.t(M::Proposed)) }</span></div>
+                <div class="field" data-field="level"><span class="label">{ ctx.t(M::Level) }</span><span class="value">{ format!("{}（{}）", row.level.label_zh(), ctx.t(M::Proposed)) }
+                    if let Some((level, _)) = &approved { { format!(" · {}：{}", ctx.t(M::Approved), level_label(level)) } }</span></div>
+                <div class="field" data-field="grade"><span class="label">{ ctx.t(M::Grade) }</span><span class="value">{ format!("{}（{}）", row.grade.label_zh(), ctx.t(M::Proposed)) }
+                    if let Some((_, grade)) = &approved { { format!(" · {}：{}", ctx.t(M::Approved), grade_label(grade)) } }</span></div>
             </div>
             <div class="card">
                 <h3>{ ctx.t(M::Contacts) }</h3>
@@ -262,4 +265,20 @@ pub fn customer_screen(p: &Props) -> Html {
             </div>
         </section>
     }
+}
+
+fn level_label(s: &str) -> &'static str {
+    grading::Level::ALL
+        .iter()
+        .find(|l| l.as_str() == s)
+        .map(|l| l.label_zh())
+        .unwrap_or("—")
+}
+
+fn grade_label(s: &str) -> &'static str {
+    grading::Grade::ALL
+        .iter()
+        .find(|g| g.as_str() == s)
+        .map(|g| g.label_zh())
+        .unwrap_or("—")
 }

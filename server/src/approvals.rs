@@ -1,0 +1,120 @@
+//! Approvals by people above the rules: a customer's level and grade (proposed
+//! from the ledger, fixed by a unit head or the center) and registrations (报备,
+//! approved by the level above the registering unit).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use fieldbook_shared::grading::{Grade, Level};
+use fieldbook_shared::vocab::Role;
+use rusqlite::{OptionalExtension, params};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::error::ServerError;
+use crate::{books, now};
+
+/// `POST /api/customers/{id}/grade` body.
+#[derive(Debug, Deserialize)]
+pub struct GradeBody {
+    pub level: Level,
+    pub grade: Grade,
+}
+
+/// `POST /api/customers/{id}/grade`: fixes the level and grade. Diamond and
+/// platinum are approved at the provincial level (the center here), gold and
+/// below by the head of a unit above the customer (seed 001).
+pub async fn approve_grade(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(doc_id): Path<String>,
+    Json(body): Json<GradeBody>,
+) -> Result<Json<serde_json::Value>, ServerError> {
+    let Some(a) = state.acl.assignment(&doc_id) else {
+        return Err(ServerError::NotFound(format!("no customer {doc_id}")));
+    };
+    let allowed = match user.role {
+        Role::Admin => true,
+        Role::Head => state.acl.is_within(&a.unit, &user.unit) && body.grade < Grade::Platinum,
+        _ => false,
+    };
+    if !allowed {
+        return Err(ServerError::Forbidden(
+            "钻石、白金客户由大客中心审批，黄金及以下由所属单位负责人审批 / diamond and platinum grades are approved by the center; gold and below by a head over the customer's unit".into(),
+        ));
+    }
+    let (doc, who, level, grade) = (
+        doc_id.clone(),
+        user.id,
+        body.level.as_str(),
+        body.grade.as_str(),
+    );
+    state
+        .db
+        .call(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO grade_approvals (doc_id, level, grade, approved_by, approved_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![doc, level, grade, who, now()],
+            )?;
+            Ok(())
+        })
+        .await?;
+    tracing::info!(user = %user.username, doc = %doc_id, level, grade, "grade approved");
+    books::refresh_for_customer(&state, &doc_id).await?;
+    Ok(Json(
+        serde_json::json!({"doc_id": doc_id, "level_approved": level, "grade_approved": grade}),
+    ))
+}
+
+/// `POST /api/registrations/{id}/approve` and `/reject`: by a head of a unit
+/// above the registering unit, or the center.
+pub async fn decide_registration(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path((doc_id, verdict)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, ServerError> {
+    let status = match verdict.as_str() {
+        "approve" => "approved",
+        "reject" => "rejected",
+        other => {
+            return Err(ServerError::NotFound(format!(
+                "no action {other}: use approve or reject"
+            )));
+        }
+    };
+    let doc = doc_id.clone();
+    let unit: Option<String> = state
+        .db
+        .call(move |c| {
+            Ok(c.query_row(
+                "SELECT unit FROM registrations WHERE doc_id = ?1",
+                [doc],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await?;
+    let Some(unit) = unit else {
+        return Err(ServerError::NotFound(format!("no registration {doc_id}")));
+    };
+    let allowed = user.role == Role::Admin
+        || (user.role == Role::Head && state.acl.is_below(&unit, &user.unit));
+    if !allowed {
+        return Err(ServerError::Forbidden("报备须由上一级审批 / a registration is approved by the level above the registering unit".into()));
+    }
+    let doc = doc_id.clone();
+    state
+        .db
+        .call(move |c| {
+            Ok(c.execute(
+                "UPDATE registrations SET status = ?2 WHERE doc_id = ?1",
+                params![doc, status],
+            )
+            .map(|_| ())?)
+        })
+        .await?;
+    tracing::info!(user = %user.username, doc = %doc_id, status, "registration decided");
+    Ok(Json(
+        serde_json::json!({"doc_id": doc_id, "status": status}),
+    ))
+}
