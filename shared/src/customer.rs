@@ -45,6 +45,8 @@ pub struct Customer {
     pub visits: Vec<Visit>,
     #[autosurgeon(missing = "Vec::new")]
     pub ledger: Vec<LedgerEntry>,
+    #[autosurgeon(missing = "Vec::new")]
+    pub complaints: Vec<crate::complaints::Complaint>,
 }
 
 /// A person at the customer.
@@ -182,7 +184,7 @@ impl Customer {
         }
         autosurgeon::reconcile(tx, self)?;
         // Make sure the reserved lists exist so every peer can append to them.
-        for key in ["agreements", "complaints", "plans", "competitors"] {
+        for key in ["agreements", "plans", "competitors"] {
             if tx.get(&ROOT, key)?.is_none() {
                 tx.put_object(ROOT, key, ObjType::List)?;
             }

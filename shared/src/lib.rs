@@ -6,6 +6,7 @@ pub mod anomaly;
 pub mod api;
 pub mod book;
 pub mod care;
+pub mod complaints;
 pub mod credit;
 pub mod customer;
 pub mod flex;

@@ -524,3 +524,67 @@ async fn reminders_show_overdue_follow_ups_revenue_drops_and_birthdays_offline()
         "the overdue customer"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_complaint_is_recorded_and_walked_to_closed_offline() {
+    let (mut server, urls) = server_with(&[("投诉测试客户", "m1", None)]).await;
+    let b = Browser::start().await;
+    login(&b, &server, "m1").await;
+    wait_text(&b, "the list", "投诉测试客户").await;
+    wait_synced(&b).await;
+    b.refresh().await;
+    wait_offline_ready(&b).await;
+    wait_text(&b, "the list after reload", "投诉测试客户").await;
+    server.kill();
+    b.refresh().await;
+    wait_text(&b, "the list offline", "投诉测试客户").await;
+    open_customer(&b, "投诉测试客户").await;
+
+    b.click("button.record-complaint").await;
+    b.fill("textarea[name=complaint_content]", "月结账单金额有误")
+        .await;
+    b.click(".complaint-form button.save").await;
+    b.wait(
+        "the recorded complaint",
+        T,
+        "return document.querySelector('li.complaint')?.dataset.status === 'recorded'",
+        json!([]),
+    )
+    .await;
+    for (status, fill) in [
+        ("assigned", Some(("input[name=department]", "寄递部"))),
+        ("in_progress", None),
+        ("replied", None),
+        ("closed", Some(("select[name=satisfaction]", "5"))),
+    ] {
+        b.click("li.complaint button.next-step").await;
+        if let Some((sel, v)) = fill {
+            b.fill(&format!("li.complaint {sel}"), v).await;
+        }
+        b.click("li.complaint .step-form button.save").await;
+        b.wait(
+            &format!("status {status}"),
+            T,
+            "return document.querySelector('li.complaint')?.dataset.status === arguments[0]",
+            json!([status]),
+        )
+        .await;
+    }
+    wait_text(&b, "the satisfaction", "满意度 5/5").await;
+
+    server.start().await;
+    wait_synced(&b).await;
+    let mut d = Device::login(&server, "m1").await;
+    d.connect().await;
+    let doc = d.find(&urls[0]).await.unwrap();
+    wait_for("the closed complaint on the server", T, async || {
+        let c = Device::customer(&doc);
+        let k = c.complaints.first()?;
+        (k.status == "closed"
+            && k.department == "寄递部"
+            && k.satisfaction == 5
+            && k.steps.len() == 5)
+            .then_some(())
+    })
+    .await;
+}
