@@ -111,6 +111,14 @@ messages! {
     TaskForce => "跨部门专项小组", "Task force";
     Satisfaction => "满意度", "Satisfaction";
     Department => "责任部门", "Department";
+    AddAgreement => "新增协议", "Add agreement";
+    AgreementNumber => "协议编号", "Agreement number";
+    Terms => "优惠条款", "Terms";
+    Plan => "年度发展计划", "Annual development plan";
+    AddPlan => "制定年度计划", "Add a plan";
+    TargetYuan => "目标收入（元）", "Target revenue (yuan)";
+    Measures => "措施", "Measures";
+    ExpiringAgreements => "即将到期的协议（30天内）", "Agreements expiring (30 days)";
     Language => "English", "中文";
 }
 

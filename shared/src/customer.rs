@@ -47,6 +47,10 @@ pub struct Customer {
     pub ledger: Vec<LedgerEntry>,
     #[autosurgeon(missing = "Vec::new")]
     pub complaints: Vec<crate::complaints::Complaint>,
+    #[autosurgeon(missing = "Vec::new")]
+    pub agreements: Vec<crate::agreements::Agreement>,
+    #[autosurgeon(missing = "Vec::new")]
+    pub plans: Vec<crate::agreements::Plan>,
 }
 
 /// A person at the customer.
@@ -184,7 +188,7 @@ impl Customer {
         }
         autosurgeon::reconcile(tx, self)?;
         // Make sure the reserved lists exist so every peer can append to them.
-        for key in ["agreements", "plans", "competitors"] {
+        for key in ["competitors"] {
             if tx.get(&ROOT, key)?.is_none() {
                 tx.put_object(ROOT, key, ObjType::List)?;
             }

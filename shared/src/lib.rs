@@ -2,6 +2,7 @@
 //! REST wire types. Pure: no I/O, compiles for the server and for the browser (wasm32).
 
 pub mod access;
+pub mod agreements;
 pub mod anomaly;
 pub mod api;
 pub mod book;

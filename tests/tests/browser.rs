@@ -588,3 +588,85 @@ async fn a_complaint_is_recorded_and_walked_to_closed_offline() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agreements_need_approval_for_platinum_expire_visibly_and_plans_show_progress() {
+    use fieldbook_shared::customer::LedgerEntry;
+    use fieldbook_tests::date_in_days;
+    let mut server = TestServer::new();
+    server.serve_client();
+    let months = fieldbook_shared::grading::last_twelve_months(&date_in_days(0)[..7]);
+    let mut c = Customer::new("白金协议客户", "", Nature::Enterprise, vec![Line::Delivery]);
+    // 2,000,000 yuan in the last complete month: platinum.
+    c.ledger.push(LedgerEntry {
+        month: months[11].clone(),
+        line: Line::Delivery,
+        amount_fen: 200_000_000,
+        disbursed_fen: 0,
+    });
+    let url = server.seed_customer(&c, "m1", None).await;
+    server.start().await;
+
+    let b = Browser::start().await;
+    login(&b, &server, "m1").await;
+    wait_text(&b, "the list", "白金协议客户").await;
+    open_customer(&b, "白金协议客户").await;
+    b.click("button.add-agreement").await;
+    b.fill(
+        ".agreement-form input[name=agreement_number]",
+        "XY-2026-088",
+    )
+    .await;
+    b.fill(
+        ".agreement-form input[name=agreement_end]",
+        &date_in_days(10),
+    )
+    .await;
+    b.fill(".agreement-form input[name=agreement_terms]", "月结九五折")
+        .await;
+    b.click(".agreement-form button.save").await;
+    b.wait(
+        "the agreement",
+        T,
+        "return document.querySelector('li.agreement')?.dataset.status === 'pending_approval'",
+        json!([]),
+    )
+    .await;
+    wait_text(&b, "the expiry badge", "10天后到期").await;
+
+    b.click("button.add-plan").await;
+    b.fill(".plan-form input[name=plan_target_yuan]", "4000000")
+        .await;
+    b.click(".plan-form button.save").await;
+    b.wait(
+        "the plan",
+        T,
+        "return document.querySelector('.plan') !== null",
+        json!([]),
+    )
+    .await;
+    let year_in_ledger = months[11][..4] == date_in_days(0)[..4];
+    if year_in_ledger {
+        wait_text(&b, "the plan's progress", "（50%）").await;
+    }
+    b.click_text("button", "返回").await;
+    b.click("button.reminders-button").await;
+    b.wait(
+        "the expiring agreement in the reminders",
+        T,
+        "return document.querySelector('.card.expiring')?.innerText.includes('XY-2026-088')",
+        json!([]),
+    )
+    .await;
+
+    let mut d = Device::login(&server, "m1").await;
+    d.connect().await;
+    let doc = d.find(&url).await.unwrap();
+    wait_for("the agreement and plan on the server", T, async || {
+        let c = Device::customer(&doc);
+        (c.agreements.first()?.number == "XY-2026-088"
+            && c.plans.first()?.target_revenue_fen == 400_000_000)
+            .then_some(())
+    })
+    .await;
+}

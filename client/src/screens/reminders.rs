@@ -45,6 +45,16 @@ pub fn reminders_screen() -> Html {
     alerts.sort_by(|a, b| a.1.cmp(&b.1));
     let customers: Vec<_> = rows.iter().map(|r| r.customer.clone()).collect();
     let care = care::upcoming(&customers, &today, care::DEFAULT_DAYS);
+    let today_ref = today.as_str();
+    let expiring: Vec<_> = rows
+        .iter()
+        .flat_map(|r| {
+            r.customer
+                .agreements
+                .iter()
+                .filter_map(move |a| a.expires_in(today_ref).map(|d| (r, a.clone(), d)))
+        })
+        .collect();
 
     html! {
         <section class="reminders">
@@ -81,6 +91,12 @@ pub fn reminders_screen() -> Html {
                         Alert::RiseYearOnYear { month, percent } => format!("{month} 同比上升 {percent}%"),
                     };
                     html! { <li class="link alert" onclick={go(&r.doc_id)}>{ format!("{} · {}", r.customer.name, text) }</li> }
+                }) }</ul>
+            </div>
+            <div class="card expiring">
+                <h3>{ format!("{}（{}）", ctx.t(M::ExpiringAgreements), expiring.len()) }</h3>
+                <ul>{ for expiring.iter().map(|(r, a, d)| html! {
+                    <li class="link" onclick={go(&r.doc_id)}>{ format!("{} · {} · {} · {}天后到期", r.customer.name, a.number, a.end, d) }</li>
                 }) }</ul>
             </div>
             <div class="card care">

@@ -1,0 +1,224 @@
+//! Service agreements 服务协议 and the annual development plan 年度发展计划
+//! (DOMAIN.md): agreements with number, lines, dates, terms and status, an approval
+//! chain for platinum and above, expiry reminders 30 days ahead; one plan per
+//! customer and year with progress against the ledger.
+
+use automerge::{ObjType, ROOT};
+use autosurgeon::{Doc, Hydrate, Reconcile, reconcile_insert};
+
+use crate::customer::LedgerEntry;
+use crate::grading::Grade;
+use crate::{SchemaError, flex};
+
+/// Days before the end date that an agreement is reported as expiring.
+pub const EXPIRY_NOTICE_DAYS: i64 = 30;
+
+/// A service agreement.
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
+pub struct Agreement {
+    #[key]
+    #[autosurgeon(with = "flex::string")]
+    pub id: String,
+    #[autosurgeon(with = "flex::string")]
+    pub number: String,
+    #[autosurgeon(with = "flex::strings")]
+    pub lines: Vec<String>,
+    /// YYYY-MM-DD.
+    #[autosurgeon(with = "flex::string")]
+    pub start: String,
+    /// YYYY-MM-DD.
+    #[autosurgeon(with = "flex::string")]
+    pub end: String,
+    /// Discount and other terms.
+    #[autosurgeon(with = "flex::text")]
+    pub terms: String,
+    /// "pending_approval" (platinum and above) | "active" | "terminated".
+    #[autosurgeon(with = "flex::string")]
+    pub status: String,
+}
+
+/// The annual development plan of a customer.
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
+pub struct Plan {
+    #[key]
+    #[autosurgeon(with = "flex::string")]
+    pub year: String,
+    #[autosurgeon(with = "flex::int")]
+    pub target_revenue_fen: i64,
+    #[autosurgeon(with = "flex::string")]
+    pub responsible: String,
+    #[autosurgeon(with = "flex::text")]
+    pub measures: String,
+    #[autosurgeon(with = "flex::text")]
+    pub schedule: String,
+    /// YYYY-MM-DD, or empty.
+    #[autosurgeon(with = "flex::string")]
+    pub planned_agreement_date: String,
+}
+
+impl Agreement {
+    /// A new agreement: platinum and above wait for approval (seed 001 第六章).
+    pub fn new(
+        id: &str,
+        number: &str,
+        lines: Vec<String>,
+        start: &str,
+        end: &str,
+        terms: &str,
+        grade: Grade,
+    ) -> Agreement {
+        let status = if grade >= Grade::Platinum {
+            "pending_approval"
+        } else {
+            "active"
+        };
+        Agreement {
+            id: id.into(),
+            number: number.into(),
+            lines,
+            start: start.into(),
+            end: end.into(),
+            terms: terms.into(),
+            status: status.into(),
+        }
+    }
+
+    /// Days until the end date, if it is within the notice window (0 = ends today).
+    pub fn expires_in(&self, today: &str) -> Option<i64> {
+        if self.status == "terminated" {
+            return None;
+        }
+        let days = crate::care::day_number(&self.end)? - crate::care::day_number(today)?;
+        (0..=EXPIRY_NOTICE_DAYS).contains(&days).then_some(days)
+    }
+}
+
+/// Revenue in the plan's year so far, and the share of the target reached (percent).
+pub fn progress(plan: &Plan, ledger: &[LedgerEntry]) -> (i64, i64) {
+    let actual: i64 = ledger
+        .iter()
+        .filter(|e| e.month.get(0..4) == Some(plan.year.as_str()))
+        .map(|e| e.amount_fen)
+        .sum();
+    let percent = if plan.target_revenue_fen > 0 {
+        actual * 100 / plan.target_revenue_fen
+    } else {
+        0
+    };
+    (actual, percent)
+}
+
+fn append<T: Doc, V: Reconcile>(tx: &mut T, list: &str, value: &V) -> Result<(), SchemaError> {
+    let id = match tx.get(&ROOT, list)? {
+        Some((automerge::Value::Object(ObjType::List), id)) => id,
+        _ => tx.put_object(ROOT, list, ObjType::List)?,
+    };
+    let len = tx.length(&id);
+    reconcile_insert(tx, id, len, value)?;
+    Ok(())
+}
+
+/// Adds an agreement to a customer document.
+pub fn add_agreement<T: Doc>(tx: &mut T, a: &Agreement) -> Result<(), SchemaError> {
+    if a.number.trim().is_empty()
+        || crate::care::day_number(&a.start).is_none()
+        || crate::care::day_number(&a.end).is_none()
+    {
+        return Err(SchemaError::Invalid(
+            "an agreement needs a number and valid start and end dates".into(),
+        ));
+    }
+    if a.end < a.start {
+        return Err(SchemaError::Invalid(
+            "an agreement cannot end before it starts".into(),
+        ));
+    }
+    append(tx, "agreements", a)
+}
+
+/// Adds the plan for a year to a customer document.
+pub fn add_plan<T: Doc>(tx: &mut T, p: &Plan) -> Result<(), SchemaError> {
+    if p.year.len() != 4 || p.target_revenue_fen <= 0 {
+        return Err(SchemaError::Invalid(
+            "a plan needs a year and a positive revenue target".into(),
+        ));
+    }
+    append(tx, "plans", p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::Line;
+
+    #[test]
+    fn approval_expiry_and_progress() {
+        let a = Agreement::new(
+            "a",
+            "XY-2026-01",
+            vec!["delivery".into()],
+            "2026-01-01",
+            "2026-12-21",
+            "九折",
+            Grade::Platinum,
+        );
+        assert_eq!(a.status, "pending_approval");
+        assert_eq!(
+            Agreement::new(
+                "a",
+                "n",
+                vec![],
+                "2026-01-01",
+                "2026-12-21",
+                "",
+                Grade::Gold
+            )
+            .status,
+            "active"
+        );
+        assert_eq!(a.expires_in("2026-11-21"), Some(30));
+        assert_eq!(a.expires_in("2026-11-20"), None, "31 days out: not yet");
+        assert_eq!(a.expires_in("2026-12-22"), None, "already ended");
+        let plan = Plan {
+            year: "2026".into(),
+            target_revenue_fen: 1000,
+            ..Default::default()
+        };
+        let e = |m: &str, fen| LedgerEntry {
+            month: m.into(),
+            line: Line::Delivery,
+            amount_fen: fen,
+            disbursed_fen: 0,
+        };
+        assert_eq!(
+            progress(
+                &plan,
+                &[e("2026-01", 300), e("2026-02", 200), e("2025-12", 999)]
+            ),
+            (500, 50)
+        );
+        let mut doc = automerge::AutoCommit::new();
+        assert!(
+            add_agreement(
+                &mut doc,
+                &Agreement {
+                    end: "2025-01-01".into(),
+                    ..a.clone()
+                }
+            )
+            .is_err()
+        );
+        add_agreement(&mut doc, &a).unwrap();
+        add_plan(&mut doc, &plan).unwrap();
+        assert!(
+            add_plan(
+                &mut doc,
+                &Plan {
+                    year: "26".into(),
+                    ..plan
+                }
+            )
+            .is_err()
+        );
+    }
+}
