@@ -156,25 +156,28 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
     })
 }
 
+/// Brings one user's book up to date (creating it if the user has none yet).
+pub async fn refresh_user(state: &AppState, user: i64) -> Result<(), ServerError> {
+    let book: Option<String> = state
+        .db
+        .call(move |c| {
+            Ok(
+                c.query_row("SELECT book_doc FROM users WHERE id = ?1", [user], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+        .await?;
+    match book {
+        Some(b) => refresh(state, user, &b).await,
+        None => ensure(state, user).await.map(|_| ()),
+    }
+}
+
 /// Refreshes the books of everyone who may now open `doc_id`.
 pub async fn refresh_for_customer(state: &AppState, doc_id: &str) -> Result<(), ServerError> {
     for user in state.acl.users_who_see(doc_id) {
-        let book: Option<String> = state
-            .db
-            .call(move |c| {
-                Ok(
-                    c.query_row("SELECT book_doc FROM users WHERE id = ?1", [user], |r| {
-                        r.get(0)
-                    })?,
-                )
-            })
-            .await?;
-        match book {
-            Some(b) => refresh(state, user, &b).await?,
-            None => {
-                ensure(state, user).await?;
-            }
-        }
+        refresh_user(state, user).await?;
     }
     Ok(())
 }

@@ -154,20 +154,7 @@ async fn record_registration(
         .await?;
     for d in changed {
         if let Some(a) = state.acl.assignment(&d) {
-            let user = a.primary;
-            let book: Option<String> = state
-                .db
-                .call(move |c| {
-                    Ok(
-                        c.query_row("SELECT book_doc FROM users WHERE id = ?1", [user], |r| {
-                            r.get(0)
-                        })?,
-                    )
-                })
-                .await?;
-            if let Some(b) = book {
-                books::refresh(state, user, &b).await?;
-            }
+            books::refresh_user(state, a.primary).await?;
         }
     }
     Ok(())

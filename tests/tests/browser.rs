@@ -69,6 +69,18 @@ async fn wait_offline_ready(b: &Browser) {
     .await;
 }
 
+/// Logs in, waits for a complete sync, and reloads once so that the service
+/// worker controls the page: from here on the app opens offline. `name` is a
+/// customer expected in the list.
+async fn ready_offline(b: &Browser, server: &TestServer, user: &str, name: &str) {
+    login(b, server, user).await;
+    wait_text(b, "the customer list", name).await;
+    wait_synced(b).await;
+    b.refresh().await;
+    wait_offline_ready(b).await;
+    wait_text(b, "the customer list after a reload", name).await;
+}
+
 async fn open_customer(b: &Browser, name: &str) {
     b.click_text("li.row", name).await;
     b.wait(
@@ -104,12 +116,7 @@ async fn works_offline_and_syncs_when_the_server_returns() {
     ])
     .await;
     let b = Browser::start().await;
-    login(&b, &server, "m1").await;
-    wait_text(&b, "the customer list", "东方通信服务有限公司").await;
-    wait_synced(&b).await;
-    b.refresh().await;
-    wait_offline_ready(&b).await;
-    wait_text(&b, "the list after a reload", "华联商业连锁有限公司").await;
+    ready_offline(&b, &server, "m1", "华联商业连锁有限公司").await;
 
     server.kill();
     b.refresh().await;
@@ -202,12 +209,7 @@ async fn two_managers_edit_offline_converge_and_resolve_a_conflict() {
     let a = Browser::start().await;
     let b = Browser::start().await;
     for (br, user) in [(&a, "m1"), (&b, "m2")] {
-        login(br, &server, user).await;
-        wait_text(br, "the shared customer", "恒丰银行").await;
-        wait_synced(br).await;
-        br.refresh().await;
-        wait_offline_ready(br).await;
-        wait_text(br, "the list after reload", "恒丰银行").await;
+        ready_offline(br, &server, user, "恒丰银行").await;
     }
 
     server.kill();
@@ -258,12 +260,7 @@ async fn two_managers_edit_offline_converge_and_resolve_a_conflict() {
 async fn a_customer_registered_offline_reaches_the_unit_head() {
     let (mut server, _) = server_with(&[("已有客户", "m1", None)]).await;
     let b = Browser::start().await;
-    login(&b, &server, "m1").await;
-    wait_text(&b, "the list", "已有客户").await;
-    wait_synced(&b).await;
-    b.refresh().await;
-    wait_offline_ready(&b).await;
-    wait_text(&b, "the list after reload", "已有客户").await;
+    ready_offline(&b, &server, "m1", "已有客户").await;
 
     server.kill();
     b.click_text("button", "报备新客户").await;
@@ -370,12 +367,7 @@ async fn a_confirmed_bad_credit_warning_shows_offline_when_opening_or_registerin
     assert!(res.status().is_success());
 
     let b = Browser::start().await;
-    login(&b, &server, "m1").await;
-    wait_text(&b, "the list", "坑人贸易有限公司").await;
-    wait_synced(&b).await;
-    b.refresh().await;
-    wait_offline_ready(&b).await;
-    wait_text(&b, "the list after reload", "坑人贸易有限公司").await;
+    ready_offline(&b, &server, "m1", "坑人贸易有限公司").await;
 
     server.kill();
     b.refresh().await;
@@ -471,12 +463,7 @@ async fn reminders_show_overdue_follow_ups_revenue_drops_and_birthdays_offline()
     server.start().await;
 
     let b = Browser::start().await;
-    login(&b, &server, "m1").await;
-    wait_text(&b, "the list", "下滑客户有限公司").await;
-    wait_synced(&b).await;
-    b.refresh().await;
-    wait_offline_ready(&b).await;
-    wait_text(&b, "the list after reload", "下滑客户有限公司").await;
+    ready_offline(&b, &server, "m1", "下滑客户有限公司").await;
     server.kill();
     b.refresh().await;
     wait_text(&b, "the list offline", "下滑客户有限公司").await;
@@ -529,12 +516,7 @@ async fn reminders_show_overdue_follow_ups_revenue_drops_and_birthdays_offline()
 async fn a_complaint_is_recorded_and_walked_to_closed_offline() {
     let (mut server, urls) = server_with(&[("投诉测试客户", "m1", None)]).await;
     let b = Browser::start().await;
-    login(&b, &server, "m1").await;
-    wait_text(&b, "the list", "投诉测试客户").await;
-    wait_synced(&b).await;
-    b.refresh().await;
-    wait_offline_ready(&b).await;
-    wait_text(&b, "the list after reload", "投诉测试客户").await;
+    ready_offline(&b, &server, "m1", "投诉测试客户").await;
     server.kill();
     b.refresh().await;
     wait_text(&b, "the list offline", "投诉测试客户").await;
