@@ -215,6 +215,45 @@ mod tests {
     }
 
     #[test]
+    fn more_revenue_never_lowers_a_level_or_grade() {
+        // A deterministic sweep over amounts around every threshold and between them.
+        let t = Thresholds::default();
+        let mut amounts: Vec<i64> = vec![0, 1];
+        for b in [
+            t.ordinary_fen,
+            t.gold_fen,
+            t.platinum_fen,
+            t.diamond_fen,
+            t.suboffice_annual_fen,
+            t.company_annual_fen,
+            t.district_annual_fen,
+        ] {
+            amounts.extend([b - 1, b, b + 1, b * 2]);
+        }
+        let mut x: u64 = 7;
+        for _ in 0..2000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            amounts.push((x >> 20) as i64 % 1_000_000_000);
+        }
+        amounts.sort();
+        for pair in amounts.windows(2) {
+            let (lo, hi) = (pair[0], pair[1]);
+            assert!(
+                grade(hi, &t) >= grade(lo, &t),
+                "grade fell from {lo} to {hi}"
+            );
+            assert!(
+                level(hi, 0, &t) >= level(lo, 0, &t),
+                "level fell from {lo} to {hi}"
+            );
+            assert!(
+                level(0, hi, &t) >= level(0, lo, &t),
+                "level by disbursement fell from {lo} to {hi}"
+            );
+        }
+    }
+
+    #[test]
     fn annual_revenue_is_the_last_twelve_complete_months() {
         assert_eq!(
             last_twelve_months("2026-01").first().map(String::as_str),
