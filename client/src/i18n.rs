@@ -119,6 +119,7 @@ messages! {
     TargetYuan => "目标收入（元）", "Target revenue (yuan)";
     Measures => "措施", "Measures";
     ExpiringAgreements => "即将到期的协议（30天内）", "Agreements expiring (30 days)";
+    Approve => "审批通过", "Approve";
     Language => "English", "中文";
 }
 

@@ -35,6 +35,11 @@ pub struct Agreement {
     /// "pending_approval" (platinum and above) | "active" | "terminated".
     #[autosurgeon(with = "flex::string")]
     pub status: String,
+    /// Who approved it (username), and when (YYYY-MM-DD), for platinum and above.
+    #[autosurgeon(with = "flex::string")]
+    pub approved_by: String,
+    #[autosurgeon(with = "flex::string")]
+    pub approved_on: String,
 }
 
 /// The annual development plan of a customer.
@@ -80,6 +85,7 @@ impl Agreement {
             end: end.into(),
             terms: terms.into(),
             status: status.into(),
+            ..Default::default()
         }
     }
 
@@ -134,6 +140,33 @@ pub fn add_agreement<T: Doc>(tx: &mut T, a: &Agreement) -> Result<(), SchemaErro
         ));
     }
     append(tx, "agreements", a)
+}
+
+/// Approves agreement `id` (a unit head or the center; the caller checks the role).
+pub fn approve<T: Doc>(tx: &mut T, id: &str, by: &str, on: &str) -> Result<(), SchemaError> {
+    let Some((automerge::Value::Object(ObjType::List), list)) = tx.get(&ROOT, "agreements")? else {
+        return Err(SchemaError::Invalid(
+            "the customer has no agreements".into(),
+        ));
+    };
+    for i in 0..tx.length(&list) {
+        let Some((automerge::Value::Object(ObjType::Map), item)) = tx.get(&list, i)? else {
+            continue;
+        };
+        if flex::read_string(tx, &item, "id".into())? != id {
+            continue;
+        }
+        if flex::read_string(tx, &item, "status".into())? != "pending_approval" {
+            return Err(SchemaError::Invalid(format!(
+                "agreement {id} is not waiting for approval"
+            )));
+        }
+        autosurgeon::reconcile_prop(tx, &item, "status", "active")?;
+        autosurgeon::reconcile_prop(tx, &item, "approved_by", by)?;
+        autosurgeon::reconcile_prop(tx, &item, "approved_on", on)?;
+        return Ok(());
+    }
+    Err(SchemaError::Invalid(format!("no agreement {id}")))
 }
 
 /// Adds the plan for a year to a customer document.
@@ -209,6 +242,16 @@ mod tests {
             .is_err()
         );
         add_agreement(&mut doc, &a).unwrap();
+        approve(&mut doc, "a", "head1", "2026-11-22").unwrap();
+        assert!(
+            approve(&mut doc, "a", "head1", "2026-11-22").is_err(),
+            "only once"
+        );
+        let got: Vec<Agreement> = autosurgeon::hydrate_prop(&doc, &ROOT, "agreements").unwrap();
+        assert_eq!(
+            (got[0].status.as_str(), got[0].approved_by.as_str()),
+            ("active", "head1")
+        );
         add_plan(&mut doc, &plan).unwrap();
         assert!(
             add_plan(

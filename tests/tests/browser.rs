@@ -641,9 +641,42 @@ async fn agreements_need_approval_for_platinum_expire_visibly_and_plans_show_pro
     )
     .await;
 
+    // The manager cannot approve; the unit head can.
+    let none = b
+        .js(
+            "return document.querySelector('button.approve-agreement') === null",
+            json!([]),
+        )
+        .await;
+    assert_eq!(none, json!(true), "no approve button for a manager");
+    let head = Browser::start().await;
+    login(&head, &server, "head1").await;
+    wait_text(&head, "the head's list", "白金协议客户").await;
+    open_customer(&head, "白金协议客户").await;
+    head.wait(
+        "the approve button",
+        T,
+        "return document.querySelector('button.approve-agreement') !== null",
+        json!([]),
+    )
+    .await;
+    head.click("button.approve-agreement").await;
+    head.wait(
+        "the approval",
+        T,
+        "return document.querySelector('li.agreement')?.dataset.status === 'active'",
+        json!([]),
+    )
+    .await;
+
     let mut d = Device::login(&server, "m1").await;
     d.connect().await;
     let doc = d.find(&url).await.unwrap();
+    wait_for("the approved agreement on the server", T, async || {
+        let a = Device::customer(&doc).agreements.first()?.clone();
+        (a.status == "active" && a.approved_by == "head1").then_some(())
+    })
+    .await;
     wait_for("the agreement and plan on the server", T, async || {
         let c = Device::customer(&doc);
         (c.agreements.first()?.number == "XY-2026-088"

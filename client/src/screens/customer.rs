@@ -2,7 +2,7 @@
 //! chart, visits newest first, follow-ups, agreements.
 
 use fieldbook_shared::customer::{self, Contact};
-use fieldbook_shared::vocab::{ContactRole, Line};
+use fieldbook_shared::vocab::{ContactRole, Line, Role};
 use fieldbook_shared::{agreements, complaints, grading};
 use yew::prelude::*;
 
@@ -271,6 +271,26 @@ pub fn customer_screen(p: &Props) -> Html {
             form.set(Some(p));
         })
     };
+    let can_approve = matches!(
+        ctx.store.borrow().session.user.role,
+        Role::Head | Role::Admin
+    );
+    let approve_agreement = {
+        let (store, doc, me) = (ctx.store.clone(), p.doc_id.clone(), me.clone());
+        Callback::from(move |id: String| {
+            let (store, doc, me) = (store.clone(), doc.clone(), me.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let r = store::edit(&store, &doc, |d| {
+                    d.transact(|tx| agreements::approve(tx, &id, &me, &today()))
+                        .map_err(|e| e.error.to_string())
+                })
+                .await;
+                if let Ok(Err(e)) | Err(e) = r {
+                    web_sys::console::error_1(&e.into());
+                }
+            });
+        })
+    };
     let complaint_rules = complaints::ComplaintRules::default();
     let today_s = today();
 
@@ -436,6 +456,10 @@ pub fn customer_screen(p: &Props) -> Html {
                         { format!("{} · {} → {} · {} · {}", a.number, a.start, a.end, a.lines.iter().map(|l| Line::parse(l).label_zh().to_string()).collect::<Vec<_>>().join("、"), a.terms) }
                         <span class="badge">{ agreement_status(&a.status) }</span>
                         if let Some(days) = a.expires_in(&today_s) { <span class="badge overdue">{ format!("{}天后到期", days) }</span> }
+                        if !a.approved_by.is_empty() { <span class="badge ok">{ format!("{} {} {}", ctx.t(M::Approved), a.approved_by, a.approved_on) }</span> }
+                        if a.status == "pending_approval" && can_approve {
+                            <button class="approve-agreement" onclick={approve_agreement.reform({ let id = a.id.clone(); move |_| id.clone() })}>{ ctx.t(M::Approve) }</button>
+                        }
                     </li>
                 }) }</ul>
                 if let Some(a) = &*agreement_form {
