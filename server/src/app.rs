@@ -107,8 +107,16 @@ pub fn router(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
         .route("/api/cadence", get(api::cadence))
         .route("/api/customers/{id}/grade", post(approvals::approve_grade))
         .route(
-            "/api/registrations/{id}/{verdict}",
-            post(approvals::decide_registration),
+            "/api/registrations/{id}/rule",
+            post(approvals::rule_ownership),
+        )
+        .route(
+            "/api/registrations/{id}/approve",
+            post(approvals::approve_registration),
+        )
+        .route(
+            "/api/registrations/{id}/reject",
+            post(approvals::reject_registration),
         )
         .route("/api/warnings", get(warnings::list).post(warnings::report))
         .route("/api/warnings/{id}/confirm", post(warnings::confirm))

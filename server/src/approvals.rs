@@ -66,22 +66,31 @@ pub async fn approve_grade(
     ))
 }
 
-/// `POST /api/registrations/{id}/approve` and `/reject`: by a head of a unit
-/// above the registering unit, or the center.
-pub async fn decide_registration(
+/// `POST /api/registrations/{id}/approve`: by a head of a unit above the
+/// registering unit, or the center.
+pub async fn approve_registration(
+    state: State<AppState>,
+    user: AuthUser,
+    id: Path<String>,
+) -> Result<Json<serde_json::Value>, ServerError> {
+    decide_registration(state, user, id, "approved").await
+}
+
+/// `POST /api/registrations/{id}/reject`: as approving.
+pub async fn reject_registration(
+    state: State<AppState>,
+    user: AuthUser,
+    id: Path<String>,
+) -> Result<Json<serde_json::Value>, ServerError> {
+    decide_registration(state, user, id, "rejected").await
+}
+
+async fn decide_registration(
     State(state): State<AppState>,
     user: AuthUser,
-    Path((doc_id, verdict)): Path<(String, String)>,
+    Path(doc_id): Path<String>,
+    status: &'static str,
 ) -> Result<Json<serde_json::Value>, ServerError> {
-    let status = match verdict.as_str() {
-        "approve" => "approved",
-        "reject" => "rejected",
-        other => {
-            return Err(ServerError::NotFound(format!(
-                "no action {other}: use approve or reject"
-            )));
-        }
-    };
     let doc = doc_id.clone();
     let unit: Option<String> = state
         .db
@@ -116,5 +125,55 @@ pub async fn decide_registration(
     tracing::info!(user = %user.username, doc = %doc_id, status, "registration decided");
     Ok(Json(
         serde_json::json!({"doc_id": doc_id, "status": status}),
+    ))
+}
+
+/// `POST /api/registrations/{id}/rule` body.
+#[derive(Debug, Deserialize)]
+pub struct RuleBody {
+    pub line: fieldbook_shared::vocab::Line,
+}
+
+/// `POST /api/registrations/{id}/rule`: a head above the registering unit (or the
+/// center) rules that `line` belongs to this registration, whatever the order.
+pub async fn rule_ownership(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(doc_id): Path<String>,
+    Json(body): Json<RuleBody>,
+) -> Result<Json<serde_json::Value>, ServerError> {
+    let doc = doc_id.clone();
+    let unit = state
+        .db
+        .call(move |c| crate::registration::unit_of(c, &doc))
+        .await?;
+    let Some(unit) = unit else {
+        return Err(ServerError::NotFound(format!("no registration {doc_id}")));
+    };
+    let allowed = user.role == Role::Admin
+        || (user.role == Role::Head && state.acl.is_below(&unit, &user.unit));
+    if !allowed {
+        return Err(ServerError::Forbidden(
+            "归属争议由上一级裁定 / ownership disputes are ruled by the level above".into(),
+        ));
+    }
+    let (doc, line, who) = (doc_id.clone(), body.line.clone(), user.id);
+    let changed = state
+        .db
+        .call(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let changed = crate::registration::rule(&tx, &doc, &line, who)?;
+            tx.commit()?;
+            Ok(changed)
+        })
+        .await?;
+    tracing::info!(user = %user.username, doc = %doc_id, line = %body.line, "ownership ruled");
+    for d in changed {
+        if let Some(a) = state.acl.assignment(&d) {
+            books::refresh_user(&state, a.primary).await?;
+        }
+    }
+    Ok(Json(
+        serde_json::json!({"doc_id": doc_id, "line": body.line}),
     ))
 }

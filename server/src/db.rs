@@ -146,6 +146,16 @@ CREATE TABLE IF NOT EXISTS credit_warnings (
     decided_at   TEXT
 );
 
+-- A person ruling otherwise on who owns a line of a customer (territorial disputes
+-- go up one level, seed 001): the line belongs to this registration.
+CREATE TABLE IF NOT EXISTS ownership_rulings (
+    doc_id   TEXT NOT NULL,
+    line     TEXT NOT NULL,
+    ruled_by INTEGER NOT NULL REFERENCES users(id),
+    ruled_at TEXT NOT NULL,
+    PRIMARY KEY (doc_id, line)
+);
+
 -- Approved level and grade 客户分级: proposed by the rules, fixed by a person.
 CREATE TABLE IF NOT EXISTS grade_approvals (
     doc_id      TEXT PRIMARY KEY NOT NULL,

@@ -75,7 +75,20 @@ fn decide_group(tx: &Transaction, norm: &str, code: &str) -> Result<Vec<String>,
     })?;
     let rows: Vec<_> = rows.collect::<Result<_, _>>()?;
     let regs: Vec<Registration> = rows.iter().map(|r| r.0.clone()).collect();
-    let decisions = ownership::decide_all(&regs);
+    let mut decisions = ownership::decide_all(&regs);
+    let rulings: Vec<(String, Line)> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT line, ruled_at FROM ownership_rulings WHERE doc_id = ?1 ORDER BY ruled_at",
+        )?;
+        let mut out = Vec::new();
+        for r in &regs {
+            for line in stmt.query_map([&r.doc_id], |row| row.get::<_, String>(0))? {
+                out.push((r.doc_id.clone(), Line::parse(&line?)));
+            }
+        }
+        out
+    };
+    ownership::apply_rulings(&mut decisions, &regs, &rulings);
     let mut changed = Vec::new();
     for (reg, old) in &rows {
         let Some(d) = decisions.get(&reg.doc_id) else {
@@ -97,6 +110,47 @@ fn decide_group(tx: &Transaction, norm: &str, code: &str) -> Result<Vec<String>,
         }
     }
     Ok(changed)
+}
+
+/// Records that `line` of the customer belongs to registration `doc_id`, and
+/// re-decides its group. Returns every document whose decision changed.
+pub fn rule(
+    tx: &Transaction,
+    doc_id: &str,
+    line: &Line,
+    by: i64,
+) -> Result<Vec<String>, ServerError> {
+    let row: Option<(String, String, String)> = tx
+        .query_row(
+            "SELECT norm_name, credit_code, lines FROM registrations WHERE doc_id = ?1",
+            [doc_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((norm, code, lines)) = row else {
+        return Err(ServerError::NotFound(format!("no registration {doc_id}")));
+    };
+    if !split(&lines).contains(line) {
+        return Err(ServerError::BadRequest(format!(
+            "registration {doc_id} did not claim the line {line}"
+        )));
+    }
+    tx.execute(
+        "INSERT OR REPLACE INTO ownership_rulings (doc_id, line, ruled_by, ruled_at) VALUES (?1, ?2, ?3, ?4)",
+        params![doc_id, line.as_str(), by, crate::now()],
+    )?;
+    decide_group(tx, &norm, &code)
+}
+
+/// The unit that registered `doc_id`.
+pub fn unit_of(conn: &rusqlite::Connection, doc_id: &str) -> Result<Option<String>, ServerError> {
+    Ok(conn
+        .query_row(
+            "SELECT unit FROM registrations WHERE doc_id = ?1",
+            [doc_id],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 /// What the rule decided for one registration.

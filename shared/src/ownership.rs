@@ -138,6 +138,33 @@ pub fn decide_all(registrations: &[Registration]) -> BTreeMap<String, Decision> 
     out
 }
 
+/// Applies a person's rulings (a unit head ruling otherwise, DOMAIN.md): each
+/// `(doc_id, line)` gives that line to that registration; the others in its group
+/// then hold it as a duplicate of that registration's unit.
+pub fn apply_rulings(
+    decisions: &mut BTreeMap<String, Decision>,
+    registrations: &[Registration],
+    rulings: &[(String, Line)],
+) {
+    for (winner, line) in rulings {
+        let Some(w) = registrations.iter().find(|r| r.doc_id == *winner) else {
+            continue;
+        };
+        for r in registrations.iter().filter(|r| same_customer(r, w)) {
+            let Some(d) = decisions.get_mut(&r.doc_id) else {
+                continue;
+            };
+            d.owned.retain(|l| l != line);
+            d.duplicate.retain(|(l, _)| l != line);
+            if r.doc_id == *winner {
+                d.owned.push(line.clone());
+            } else if r.lines.contains(line) {
+                d.duplicate.push((line.clone(), w.unit.clone()));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +225,19 @@ mod tests {
         assert_eq!(d["b"].same_as.as_deref(), Some("a"));
         assert_eq!(d["b"].owned, vec![Line::Finance]);
         assert_eq!(d["b"].duplicate, vec![(Line::Delivery, "east".to_string())]);
+    }
+
+    #[test]
+    fn a_ruling_moves_a_line_to_the_later_registration() {
+        let a = reg("a", "east", "美之家", "", &[Line::Delivery], 1);
+        let b = reg("b", "west", "美之家", "", &[Line::Delivery], 2);
+        let regs = [a, b];
+        let mut d = decide_all(&regs);
+        apply_rulings(&mut d, &regs, &[("b".into(), Line::Delivery)]);
+        assert_eq!(d["b"].owned, vec![Line::Delivery]);
+        assert!(d["b"].duplicate.is_empty());
+        assert_eq!(d["a"].owned, Vec::<Line>::new());
+        assert_eq!(d["a"].duplicate, vec![(Line::Delivery, "west".to_string())]);
     }
 
     #[test]

@@ -261,16 +261,21 @@ async fn visit_compliance_per_manager_and_month_respects_visibility() {
     assert_eq!(res.status(), 400);
 }
 
+/// POSTs and returns the status; the answer is printed, for a failing test's log.
 async fn post_status(server: &TestServer, token: &str, path: &str, body: Value) -> u16 {
-    reqwest::Client::new()
+    let res = reqwest::Client::new()
         .post(format!("{}{path}", server.base()))
         .bearer_auth(token)
         .json(&body)
         .send()
         .await
-        .unwrap()
-        .status()
-        .as_u16()
+        .unwrap();
+    let status = res.status().as_u16();
+    eprintln!(
+        "POST {path} -> {status} {}",
+        res.text().await.unwrap_or_default()
+    );
+    status
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -389,4 +394,75 @@ async fn grades_and_registrations_are_approved_by_the_right_people() {
     })
     .await;
     assert_eq!(r["owner"], "m1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_level_above_can_rule_a_line_to_the_later_registration() {
+    let mut server = TestServer::new();
+    let first = server
+        .seed_customer(
+            &Customer::new(
+                "美之家家居有限公司",
+                "",
+                Nature::Enterprise,
+                vec![Line::Delivery],
+            ),
+            "m1",
+            None,
+        )
+        .await;
+    server.start().await;
+    let mut west = Device::login(&server, "m3").await;
+    let later = register_offline(&west, "美之家家居", "", vec![Line::Delivery]).await;
+    west.connect().await;
+    let admin = server.login("admin").await.token;
+    row(&server, &admin, &later, |c| !c["same_as"].is_null()).await;
+
+    let path = format!(
+        "/api/registrations/{}/rule",
+        later.trim_start_matches("automerge:")
+    );
+    let head1 = server.login("head1").await.token; // so1: not above so2
+    assert_eq!(
+        post_status(
+            &server,
+            &head1,
+            &path,
+            serde_json::json!({"line": "delivery"})
+        )
+        .await,
+        403
+    );
+    let headco = server.login("headco").await.token; // co1: above so1 and so2
+    assert_eq!(
+        post_status(
+            &server,
+            &headco,
+            &path,
+            serde_json::json!({"line": "letter"})
+        )
+        .await,
+        400,
+        "a line it never claimed"
+    );
+    assert_eq!(
+        post_status(
+            &server,
+            &headco,
+            &path,
+            serde_json::json!({"line": "delivery"})
+        )
+        .await,
+        200
+    );
+    let l = row(&server, &admin, &later, |c| {
+        c["owned_lines"] == serde_json::json!(["delivery"])
+    })
+    .await;
+    assert!(l["duplicate_lines"].as_array().unwrap().is_empty());
+    let f = row(&server, &admin, &first, |c| {
+        c["owned_lines"] == serde_json::json!([])
+    })
+    .await;
+    assert_eq!(f["duplicate_lines"][0]["owner_unit"], "so2");
 }
