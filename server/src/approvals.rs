@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use fieldbook_shared::grading::{Grade, Level};
 use fieldbook_shared::vocab::Role;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use serde::Deserialize;
 
 use crate::app::AppState;
@@ -91,26 +91,13 @@ async fn decide_registration(
     Path(doc_id): Path<String>,
     status: &'static str,
 ) -> Result<Json<serde_json::Value>, ServerError> {
-    let doc = doc_id.clone();
-    let unit: Option<String> = state
-        .db
-        .call(move |c| {
-            Ok(c.query_row(
-                "SELECT unit FROM registrations WHERE doc_id = ?1",
-                [doc],
-                |r| r.get(0),
-            )
-            .optional()?)
-        })
-        .await?;
-    let Some(unit) = unit else {
-        return Err(ServerError::NotFound(format!("no registration {doc_id}")));
-    };
-    let allowed = user.role == Role::Admin
-        || (user.role == Role::Head && state.acl.is_below(&unit, &user.unit));
-    if !allowed {
-        return Err(ServerError::Forbidden("报备须由上一级审批 / a registration is approved by the level above the registering unit".into()));
-    }
+    require_level_above(
+        &state,
+        &user,
+        &doc_id,
+        "报备须由上一级审批 / a registration is approved by the level above the registering unit",
+    )
+    .await?;
     let doc = doc_id.clone();
     state
         .db
@@ -142,21 +129,13 @@ pub async fn rule_ownership(
     Path(doc_id): Path<String>,
     Json(body): Json<RuleBody>,
 ) -> Result<Json<serde_json::Value>, ServerError> {
-    let doc = doc_id.clone();
-    let unit = state
-        .db
-        .call(move |c| crate::registration::unit_of(c, &doc))
-        .await?;
-    let Some(unit) = unit else {
-        return Err(ServerError::NotFound(format!("no registration {doc_id}")));
-    };
-    let allowed = user.role == Role::Admin
-        || (user.role == Role::Head && state.acl.is_below(&unit, &user.unit));
-    if !allowed {
-        return Err(ServerError::Forbidden(
-            "归属争议由上一级裁定 / ownership disputes are ruled by the level above".into(),
-        ));
-    }
+    require_level_above(
+        &state,
+        &user,
+        &doc_id,
+        "归属争议由上一级裁定 / ownership disputes are ruled by the level above",
+    )
+    .await?;
     let (doc, line, who) = (doc_id.clone(), body.line.clone(), user.id);
     let changed = state
         .db
@@ -176,4 +155,29 @@ pub async fn rule_ownership(
     Ok(Json(
         serde_json::json!({"doc_id": doc_id, "line": body.line}),
     ))
+}
+
+/// Refuses unless `user` is the center or a head of a unit strictly above the unit
+/// that registered `doc_id` (DOMAIN.md: the level above decides).
+async fn require_level_above(
+    state: &AppState,
+    user: &AuthUser,
+    doc_id: &str,
+    refusal: &str,
+) -> Result<(), ServerError> {
+    let doc = doc_id.to_string();
+    let unit = state
+        .db
+        .call(move |c| crate::registration::unit_of(c, &doc))
+        .await?;
+    let Some(unit) = unit else {
+        return Err(ServerError::NotFound(format!("no registration {doc_id}")));
+    };
+    let allowed = user.role == Role::Admin
+        || (user.role == Role::Head && state.acl.is_below(&unit, &user.unit));
+    if allowed {
+        Ok(())
+    } else {
+        Err(ServerError::Forbidden(refusal.into()))
+    }
 }
