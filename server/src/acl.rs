@@ -4,7 +4,7 @@
 //! policy answers without I/O. Every change bumps a generation, and each open
 //! policy stream re-decides, so a revoked device stops receiving at once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use fieldbook_shared::access::{Access, Assignment, Viewer, book_access, customer_access};
@@ -36,8 +36,12 @@ struct Tables {
     customers: HashMap<String, Assignment>,
     books: HashMap<String, i64>,
     claims: HashMap<String, i64>,
+    /// Documents nobody holds yet -> the connected peers that sent their content.
+    /// Only such a peer may claim one: samod asks the policy for every connected
+    /// peer, and the first one asked is not necessarily the one that has it.
+    offers: HashMap<String, HashSet<String>>,
     /// Server-written documents every active user may read (the warning list).
-    shared: std::collections::HashSet<String>,
+    shared: HashSet<String>,
 }
 
 /// The shared access-control cache.
@@ -108,6 +112,7 @@ impl Acl {
             // Peers are bound by live connections, not stored: keep them; shared
             // documents are registered at start-up.
             t.peers = std::mem::take(&mut tables.peers);
+            t.offers = std::mem::take(&mut tables.offers);
             t.shared = std::mem::take(&mut tables.shared);
             *tables = t;
         }
@@ -122,6 +127,38 @@ impl Acl {
     fn write(&self, f: impl FnOnce(&mut Tables)) {
         f(&mut self.tables.write().unwrap_or_else(|e| e.into_inner()));
         self.bump();
+    }
+
+    /// Notes that `peer` sent the content of `doc_id`. For a document nobody holds
+    /// yet, this makes the peer eligible to claim it; the policy streams re-decide
+    /// in case samod asked before the content arrived.
+    pub fn note_offer(&self, doc_id: &str, peer: &str) {
+        /// Bounds the memory a peer sending made-up document ids can take.
+        const MAX_OFFERED_DOCS: usize = 10_000;
+        {
+            let t = self.tables.read().unwrap_or_else(|e| e.into_inner());
+            if t.is_known(doc_id)
+                || t.offers.get(doc_id).is_some_and(|p| p.contains(peer))
+                || t.offers.len() >= MAX_OFFERED_DOCS
+            {
+                return;
+            }
+        }
+        self.write(|t| {
+            t.offers
+                .entry(doc_id.to_string())
+                .or_default()
+                .insert(peer.to_string());
+        });
+    }
+
+    /// Forgets what a closed connection offered.
+    pub fn forget_offers(&self, peer: &str) {
+        let mut t = self.tables.write().unwrap_or_else(|e| e.into_inner());
+        t.offers.retain(|_, peers| {
+            peers.remove(peer);
+            !peers.is_empty()
+        });
     }
 
     /// Binds an authenticated sync peer id to its user.
@@ -258,18 +295,15 @@ impl Acl {
     }
 
     /// Decides, for a document nobody holds yet, whether `peer` may create it: the
-    /// first active user to sync an unknown document holds it until it registers.
+    /// first active user to send an unknown document's content holds it until it
+    /// registers.
     fn decide(&self, doc_id: &str, peer: &str) -> (Access, Option<i64>) {
         {
             let t = self.tables.read().unwrap_or_else(|e| e.into_inner());
             let Some(&user) = t.peers.get(peer) else {
                 return (Access::None, None);
             };
-            if t.customers.contains_key(doc_id)
-                || t.books.contains_key(doc_id)
-                || t.shared.contains(doc_id)
-                || t.claims.contains_key(doc_id)
-            {
+            if t.is_known(doc_id) {
                 return (t.access(user, doc_id), None);
             }
             if t.users.get(&user).is_none_or(|u| u.disabled) {
@@ -289,12 +323,24 @@ impl Acl {
                 None,
             );
         }
+        if !t.offers.get(doc_id).is_some_and(|p| p.contains(peer)) {
+            return (Access::None, None);
+        }
+        t.offers.remove(doc_id);
         t.claims.insert(doc_id.to_string(), user);
         (Access::Write, Some(user))
     }
 }
 
 impl Tables {
+    /// Whether anybody holds `doc_id` (or it is one of the server's own).
+    fn is_known(&self, doc_id: &str) -> bool {
+        self.customers.contains_key(doc_id)
+            || self.books.contains_key(doc_id)
+            || self.shared.contains(doc_id)
+            || self.claims.contains_key(doc_id)
+    }
+
     fn is_within(&self, unit: &str, ancestor: &str) -> bool {
         let mut cur = Some(unit.to_string());
         let mut hops = 0;
@@ -400,5 +446,46 @@ impl SharePolicy for Policy {
                 Some((share_config(access), (false, generation)))
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acl_with_two_managers() -> Acl {
+        let conn = crate::db::open_and_migrate(std::path::Path::new(":memory:")).unwrap();
+        conn.execute_batch(
+            "INSERT INTO units (code, name) VALUES ('so1', 'East'), ('so2', 'West');
+             INSERT INTO users (id, username, display_name, password_hash, role, unit)
+             VALUES (1, 'm1', 'M1', '', 'manager', 'so1'), (3, 'm3', 'M3', '', 'manager', 'so2');",
+        )
+        .unwrap();
+        let acl = Acl::load(&conn).unwrap();
+        acl.bind_peer("p1", 1);
+        acl.bind_peer("p3", 3);
+        acl
+    }
+
+    #[test]
+    fn only_the_peer_that_sent_a_new_document_may_claim_it() {
+        let acl = acl_with_two_managers();
+        // samod asks about every connected peer; p1 is asked first but never sent it.
+        assert_eq!(acl.decide("new", "p1"), (Access::None, None));
+        acl.note_offer("new", "p3");
+        assert_eq!(acl.decide("new", "p1"), (Access::None, None));
+        assert_eq!(acl.decide("new", "p3"), (Access::Write, Some(3)));
+        assert_eq!(acl.claimant("new"), Some(3));
+        // Once held, an offer from someone else changes nothing.
+        acl.note_offer("new", "p1");
+        assert_eq!(acl.decide("new", "p1").0, Access::None);
+    }
+
+    #[test]
+    fn a_closed_connection_forgets_its_offers() {
+        let acl = acl_with_two_managers();
+        acl.note_offer("new", "p3");
+        acl.forget_offers("p3");
+        assert_eq!(acl.decide("new", "p3"), (Access::None, None));
     }
 }

@@ -8,6 +8,7 @@
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::Response;
+use fieldbook_shared::peer::wire::sync_document;
 use futures::{SinkExt, StreamExt};
 use samod::{PeerId, Transport};
 use tokio::sync::mpsc;
@@ -58,6 +59,10 @@ async fn serve(socket: WebSocket, user: AuthUser, state: AppState) {
         tokio::select! {
             incoming = ws_rx.next() => match incoming {
                 Some(Ok(Message::Binary(bytes))) => {
+                    // Before samod sees it, so its policy check finds the offer.
+                    if let Some(doc) = sync_document(&bytes) {
+                        state.acl.note_offer(&doc, &user.peer_id);
+                    }
                     if to_samod.send(Ok(bytes.to_vec())).await.is_err() {
                         break Some((close_code::NORMAL, "closed by server".to_string()));
                     }
@@ -104,6 +109,7 @@ async fn serve(socket: WebSocket, user: AuthUser, state: AppState) {
             .await;
     }
     let _ = ws_tx.close().await;
+    state.acl.forget_offers(&user.peer_id);
     tracing::info!(user = %user.username, peer = %user.peer_id, "sync connection closed");
 }
 

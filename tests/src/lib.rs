@@ -233,7 +233,11 @@ impl TestServer {
                     .clone()
                     .unwrap_or_else(|| PathBuf::from("/nonexistent")),
             )
-            .env("RUST_LOG", "info,samod=warn,samod_core=warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("FIELDBOOK_SERVER_LOG")
+                    .unwrap_or_else(|_| "info,samod=warn,samod_core=warn".into()),
+            )
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -329,8 +333,13 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         if std::thread::panicking() {
             let log = self.log_text();
-            let tail: Vec<&str> = log.lines().rev().take(60).collect();
-            eprintln!("--- server log (last 60 lines) ---");
+            // FIELDBOOK_LOG_LINES shows more when a failure needs the whole story.
+            let lines = std::env::var("FIELDBOOK_LOG_LINES")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(60);
+            let tail: Vec<&str> = log.lines().rev().take(lines).collect();
+            eprintln!("--- server log (last {lines} lines) ---");
             for line in tail.into_iter().rev() {
                 eprintln!("{line}");
             }

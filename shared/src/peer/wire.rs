@@ -135,6 +135,30 @@ fn encode_into(
     Ok(())
 }
 
+/// The document a `sync` frame carries, read without copying its data. The
+/// server uses it to tell which peer offered a document it has never seen.
+pub fn sync_document(bytes: &[u8]) -> Option<String> {
+    let mut d = Decoder::new(bytes);
+    let len = d.map().ok()??;
+    let (mut is_sync, mut doc) = (false, None);
+    for _ in 0..len {
+        match d.str().ok()? {
+            "type" => is_sync = d.str().ok()? == "sync",
+            "documentId" => doc = Some(document_id(&mut d).ok()?),
+            _ => d.skip().ok()?,
+        }
+    }
+    doc.filter(|_| is_sync)
+}
+
+fn document_id(d: &mut Decoder) -> Result<String, minicbor::decode::Error> {
+    Ok(match d.datatype()? {
+        Type::String => d.str()?.to_string(),
+        // Some peers send the raw id bytes; the URL form is bs58check of them.
+        _ => bs58::encode(d.bytes()?).with_check().into_string(),
+    })
+}
+
 #[derive(Default)]
 struct Fields {
     kind: Option<String>,
@@ -160,13 +184,7 @@ fn decode(bytes: &[u8]) -> Result<Message, minicbor::decode::Error> {
             "targetId" => f.target = Some(d.str()?.to_string()),
             "message" => f.message = Some(d.str()?.to_string()),
             "selectedProtocolVersion" => f.version = Some(d.str()?.to_string()),
-            "documentId" => {
-                f.doc = Some(match d.datatype()? {
-                    Type::String => d.str()?.to_string(),
-                    // Some peers send the raw id bytes; the URL form is bs58check of them.
-                    _ => bs58::encode(d.bytes()?).with_check().into_string(),
-                })
-            }
+            "documentId" => f.doc = Some(document_id(&mut d)?),
             "data" => f.data = Some(d.bytes()?.to_vec()),
             _ => d.skip()?,
         }
@@ -220,6 +238,25 @@ fn decode(bytes: &[u8]) -> Result<Message, minicbor::decode::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_the_document_of_sync_frames_only() {
+        let sync = Message::Sync {
+            doc: "2FPg".into(),
+            sender: "a".into(),
+            target: "s".into(),
+            data: vec![1, 2, 3],
+        };
+        assert_eq!(sync_document(&sync.encode()).as_deref(), Some("2FPg"));
+        let request = Message::Request {
+            doc: "2FPg".into(),
+            sender: "a".into(),
+            target: "s".into(),
+            data: vec![],
+        };
+        assert_eq!(sync_document(&request.encode()), None);
+        assert_eq!(sync_document(b"not cbor"), None);
+    }
 
     #[test]
     fn round_trips() {
