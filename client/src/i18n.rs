@@ -106,6 +106,7 @@ messages! {
     RevenueAlerts => "收入异动", "Revenue alerts";
     Care => "礼仪关怀（14天内）", "Care (next 14 days)";
     Approved => "已审批", "approved";
+    ManagedAs => "管理等级", "Managed as";
     Complaints => "客户投诉", "Complaints";
     RecordComplaint => "登记投诉", "Record a complaint";
     TaskForce => "跨部门专项小组", "Task force";

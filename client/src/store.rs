@@ -10,11 +10,12 @@ use std::rc::Rc;
 
 use automerge::Automerge;
 use fieldbook_shared::api::LoginResponse;
-use fieldbook_shared::book::{Book, RegistrationNotice};
+use fieldbook_shared::book::{Book, ManagedTier, RegistrationNotice};
 use fieldbook_shared::credit::{Warning, WarningList};
 use fieldbook_shared::customer::{self, Customer};
-use fieldbook_shared::grading::{self, Grade, Level, Thresholds};
+use fieldbook_shared::grading::{self, Grade, Level};
 use fieldbook_shared::peer::{Effect, Peer};
+use fieldbook_shared::rules::Rules;
 use fieldbook_shared::visits::{self, Cadence};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -73,6 +74,10 @@ pub struct Engine {
     warnings_id: String,
     warnings: WarningList,
     approved: HashMap<String, (String, String)>,
+    /// Customers the city-wide rules manage above their own grade.
+    managed: HashMap<String, ManagedTier>,
+    /// The operator's rules, as the server last sent them in the book.
+    rules: Rules,
 }
 
 /// Shared handle to the engine.
@@ -139,6 +144,8 @@ impl Engine {
             warnings_id: String::new(),
             warnings: WarningList::new(),
             approved: HashMap::new(),
+            managed: HashMap::new(),
+            rules: Rules::default(),
         };
         let store = Rc::new(RefCell::new(engine));
         {
@@ -199,11 +206,42 @@ impl Engine {
         self.approved.get(doc_id).cloned()
     }
 
+    /// The tier a customer is managed at above its own grade, if any.
+    pub fn managed(&self, doc_id: &str) -> Option<ManagedTier> {
+        self.managed.get(doc_id).cloned()
+    }
+
+    /// The operator's rules in force.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
     fn refresh_notices(&mut self) {
         let book = self
             .peer
             .document(&self.book_id)
             .and_then(|d| Book::load(d).ok());
+        let rules = book
+            .as_ref()
+            .map(|b| Rules::from_book(&b.rules))
+            .unwrap_or_default();
+        if rules != self.rules {
+            self.rules = rules;
+            // Grades depend on the thresholds: work every row out again.
+            let ids: Vec<String> = self.rows.keys().cloned().collect();
+            for id in ids {
+                self.refresh_row(&id);
+            }
+        }
+        self.managed = book
+            .as_ref()
+            .map(|b| {
+                b.managed
+                    .iter()
+                    .map(|m| (doc_id_of(&m.url), m.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
         self.approved = book
             .as_ref()
             .map(|b| {
@@ -306,12 +344,12 @@ impl Engine {
         let conflicts = customer::conflicts(doc);
         let today = today();
         let (annual_fen, disbursed) = grading::annual(&c.ledger, &today[..7]);
-        let t = Thresholds::default();
+        let t = &self.rules.grading;
         let row = Row {
             doc_id: doc_id.to_string(),
             annual_fen,
-            level: grading::level(annual_fen, disbursed, &t),
-            grade: grading::grade(annual_fen, &t),
+            level: grading::level(annual_fen, disbursed, t),
+            grade: grading::grade(annual_fen, t),
             cadence: visits::cadence(c.last_visit(), &today),
             open_follow_ups: visits::open_follow_ups(&c).len(),
             conflicts,

@@ -10,8 +10,8 @@ use rusqlite::OptionalExtension;
 
 use crate::app::AppState;
 use crate::auth::{self, AuthUser, COOKIE, SESSION_DAYS};
-use crate::books;
 use crate::error::ServerError;
+use crate::{books, managed};
 
 /// `POST /api/login`: a token, the session's sync peer id and a session cookie.
 pub async fn login(
@@ -106,7 +106,7 @@ pub async fn customers(
                 "SELECT c.doc_id, i.name, i.credit_code, i.nature, i.lines, p.username, a.username, c.unit,
                         i.last_visit, i.visit_count, c.registered_at, g.same_as, g.owned_lines, g.duplicate_lines,
                         i.annual_revenue_fen, i.level_proposed, i.grade_proposed,
-                        ga.level, ga.grade, g.status
+                        ga.level, ga.grade, g.status, i.cross_city_fen, i.managed_as, i.managed_why, i.managed_rank
                  FROM customers c
                  LEFT JOIN grade_approvals ga ON ga.doc_id = c.doc_id
                  LEFT JOIN registrations g ON g.doc_id = c.doc_id
@@ -148,6 +148,12 @@ pub async fn customers(
                             level_approved: r.get(17)?,
                             grade_approved: r.get(18)?,
                             registration_status: r.get::<_, Option<String>>(19)?.unwrap_or_else(|| "pending".into()),
+                            cross_city_fen: r.get::<_, Option<i64>>(20)?.unwrap_or(0),
+                            managed_as: r.get::<_, Option<String>>(21)?.unwrap_or_else(|| "none".into()),
+                            managed_why: managed::why_from_columns(
+                                &r.get::<_, Option<String>>(22)?.unwrap_or_default(),
+                                r.get::<_, Option<i64>>(23)?.unwrap_or(0),
+                            ),
                         })
                     })
                     .optional()?;

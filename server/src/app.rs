@@ -13,7 +13,7 @@ use crate::acl::{Acl, Policy};
 use crate::db::Db;
 use crate::error::ServerError;
 use crate::storage::SqliteStorage;
-use crate::{api, approvals, books, projection, sync, warnings};
+use crate::{api, approvals, books, managed, projection, rules, sync, warnings};
 
 /// What `serve` needs.
 #[derive(Debug, Clone)]
@@ -32,6 +32,10 @@ pub struct AppState {
     pub repo: Repo,
     pub storage: SqliteStorage,
     pub acceptor: AcceptorHandle,
+    /// The operator's rules in force.
+    pub rules: rules::Current,
+    /// Queues documents for the projector.
+    pub changed: tokio::sync::mpsc::UnboundedSender<String>,
 }
 
 /// A running server.
@@ -53,8 +57,9 @@ impl Running {
 pub async fn start(config: Config) -> Result<Running, ServerError> {
     let db = Db::open(&config.db)?;
     let acl = db.blocking(|c| Acl::load(c))?;
+    let rules = db.blocking(|c| rules::load(c))?;
     let (changed_tx, changed_rx) = tokio::sync::mpsc::unbounded_channel();
-    let storage = SqliteStorage::open(&config.db, changed_tx)?;
+    let storage = SqliteStorage::open(&config.db, changed_tx.clone())?;
     let repo = Repo::build_tokio()
         .with_storage(storage.clone())
         .with_peer_id(samod::PeerId::from("fieldbook-server"))
@@ -74,6 +79,8 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         repo,
         storage,
         acceptor,
+        rules,
+        changed: changed_tx,
     };
 
     books::ensure_all(&state).await?;
@@ -121,6 +128,8 @@ pub fn router(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
         .route("/api/warnings", get(warnings::list).post(warnings::report))
         .route("/api/warnings/{id}/confirm", post(warnings::confirm))
         .route("/api/warnings/{id}/reject", post(warnings::reject))
+        .route("/api/rules", get(rules::get).put(rules::put))
+        .route("/api/alerts", get(managed::alerts))
         .route("/sync", get(sync::upgrade))
         .with_state(state);
     match static_dir {

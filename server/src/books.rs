@@ -1,7 +1,7 @@
 //! Book documents: the server writes each user's list of customer documents.
 
 use automerge::Automerge;
-use fieldbook_shared::book::{ApprovedGrade, Book, RegistrationNotice};
+use fieldbook_shared::book::{ApprovedGrade, Book, ManagedTier, RegistrationNotice};
 use rusqlite::OptionalExtension;
 use samod::DocumentId;
 
@@ -114,27 +114,43 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
         })
         .await?;
     let visible: Vec<String> = state.acl.visible_customers(user_id);
-    let grades = state
+    let (grades, managed) = state
         .db
         .call(move |c| {
             let mut stmt =
                 c.prepare_cached("SELECT level, grade FROM grade_approvals WHERE doc_id = ?1")?;
-            let mut out = Vec::new();
+            let mut tier = c.prepare_cached(
+                "SELECT managed_as, managed_why, managed_rank FROM customer_index
+                 WHERE doc_id = ?1 AND managed_why <> 'threshold'",
+            )?;
+            let (mut grades, mut managed) = (Vec::new(), Vec::new());
             for doc in visible {
                 if let Some((level, grade)) = stmt
                     .query_row([&doc], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?
                 {
-                    out.push(ApprovedGrade {
+                    grades.push(ApprovedGrade {
                         url: url_of(&doc),
                         level,
                         grade,
                     });
                 }
+                if let Some((grade, why, rank)) = tier
+                    .query_row([&doc], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()?
+                {
+                    managed.push(ManagedTier {
+                        url: url_of(&doc),
+                        grade,
+                        why,
+                        rank,
+                    });
+                }
             }
-            Ok(out)
+            Ok((grades, managed))
         })
         .await?;
+    let rules = state.rules.get().to_json();
     let id: DocumentId = book_doc
         .parse()
         .map_err(|_| ServerError::Internal(format!("bad book id {book_doc}")))?;
@@ -145,10 +161,17 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
     };
     handle.with_document(|doc| -> Result<(), ServerError> {
         let mut book = Book::load(doc)?;
-        if book.customers != urls || book.notices != notices || book.grades != grades {
+        if book.customers != urls
+            || book.notices != notices
+            || book.grades != grades
+            || book.managed != managed
+            || book.rules != rules
+        {
             book.customers = urls;
             book.notices = notices;
             book.grades = grades;
+            book.managed = managed;
+            book.rules = rules;
             doc.transact(|tx| book.save(tx))
                 .map_err(|e| ServerError::Internal(format!("{e:?}")))?;
         }

@@ -8,7 +8,7 @@ use fieldbook_shared::vocab::Role;
 
 use crate::db::Db;
 use crate::error::ServerError;
-use crate::{auth, demo};
+use crate::{auth, demo, rules};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,6 +47,12 @@ pub enum Command {
         #[command(subcommand)]
         command: UnitCommand,
     },
+    /// Show or set the operator's rules (grading thresholds, managed-as tiers,
+    /// anomaly alerts, complaint time limits) as JSON.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Load the demo org, users and customers (idempotent: skipped if present).
     Demo {
         #[arg(long, env = "FIELDBOOK_DB", default_value = "fieldbook.db")]
@@ -72,6 +78,22 @@ pub enum UserCommand {
         /// The name shown in the app (defaults to the username).
         #[arg(long, default_value = "")]
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Print the rules in force (the defaults if none were set).
+    Show {
+        #[arg(long, env = "FIELDBOOK_DB", default_value = "fieldbook.db")]
+        db: PathBuf,
+    },
+    /// Validate a JSON file and store it; settings it leaves out take the defaults.
+    /// A running server picks it up at its next start (or use PUT /api/rules).
+    Set {
+        #[arg(long, env = "FIELDBOOK_DB", default_value = "fieldbook.db")]
+        db: PathBuf,
+        file: PathBuf,
     },
 }
 
@@ -138,6 +160,23 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
         } => {
             Db::open(&db)?.blocking(|c| auth::add_unit(c, &code, &name, parent.as_deref()))?;
             println!("added unit {code} ({name})");
+            Ok(())
+        }
+        Command::Rules {
+            command: RulesCommand::Show { db },
+        } => {
+            let current = Db::open(&db)?.blocking(|c| rules::load(c))?.get();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&current).unwrap_or_default()
+            );
+            Ok(())
+        }
+        Command::Rules {
+            command: RulesCommand::Set { db, file },
+        } => {
+            Db::open(&db)?.blocking(|c| rules::set_from_file(c, &file))?;
+            println!("rules from {} stored", file.display());
             Ok(())
         }
         Command::Demo { db } => demo::load(&db).await,

@@ -38,6 +38,26 @@ pub fn open_and_migrate(path: &Path) -> Result<Connection, ServerError> {
             "grade_proposed",
             "TEXT NOT NULL DEFAULT 'none'",
         ),
+        (
+            "customer_index",
+            "cross_city_fen",
+            "INTEGER NOT NULL DEFAULT 0",
+        ),
+        (
+            "customer_index",
+            "managed_as",
+            "TEXT NOT NULL DEFAULT 'none'",
+        ),
+        (
+            "customer_index",
+            "managed_why",
+            "TEXT NOT NULL DEFAULT 'threshold'",
+        ),
+        (
+            "customer_index",
+            "managed_rank",
+            "INTEGER NOT NULL DEFAULT 0",
+        ),
     ] {
         let exists: bool = conn.query_row(
             &format!("SELECT EXISTS(SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1)"),
@@ -192,6 +212,17 @@ CREATE TABLE IF NOT EXISTS customer_index (
     projected_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS customer_index_credit ON customer_index(credit_code);
+
+-- Revenue alerts 异动/流失 of each customer as of its last projection
+-- (fieldbook_shared::anomaly), one row per alert, JSON in `alert`.
+CREATE TABLE IF NOT EXISTS alerts (
+    doc_id TEXT NOT NULL,
+    n      INTEGER NOT NULL,
+    kind   TEXT NOT NULL,
+    alert  TEXT NOT NULL,
+    month  TEXT NOT NULL,
+    PRIMARY KEY (doc_id, n)
+) WITHOUT ROWID;
 "#;
 
 /// The application's connection (users, sessions, assignments, projections),

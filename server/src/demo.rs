@@ -5,7 +5,9 @@
 use std::path::Path;
 
 use automerge::Automerge;
+use fieldbook_shared::complaints::{Complaint, Step};
 use fieldbook_shared::customer::{Contact, Customer, LedgerEntry, Visit};
+use fieldbook_shared::grading;
 use fieldbook_shared::vocab::{ContactRole, Line, Nature, Role, VisitKind};
 use rusqlite::params;
 use samod::Repo;
@@ -295,11 +297,18 @@ fn demo_customer(i: usize, rng: &mut Lcg, today: chrono::NaiveDate) -> Customer 
             let wobble = 0.8 + rng.below(40) as f64 / 100.0;
             let fen = (yearly_yuan / 12.0 / lines.len() as f64 * wobble * 100.0).round() as i64;
             let disbursed = if *line == Line::Finance { fen * 40 } else { 0 };
+            // Some shippers send most of their mail to other cities (异地邮件).
+            let cross_city = if *line == Line::Delivery && i % 9 == 4 {
+                fen * 6 / 10
+            } else {
+                0
+            };
             c.ledger.push(LedgerEntry {
                 month: format!("{}-{:02}", month.year(), month.month()),
                 line: line.clone(),
                 amount_fen: fen,
                 disbursed_fen: disbursed,
+                cross_city_fen: cross_city,
             });
         }
     }
@@ -318,5 +327,53 @@ fn demo_customer(i: usize, rng: &mut Lcg, today: chrono::NaiveDate) -> Customer 
             ..Default::default()
         });
     }
+    if i % 15 == 7 {
+        c.complaints.push(demo_complaint(i, &c, today));
+    }
     c
+}
+
+/// A complaint at a stage that depends on `i`; some are past their step's time limit.
+fn demo_complaint(i: usize, c: &Customer, today: chrono::NaiveDate) -> Complaint {
+    let this_month = today.format("%Y-%m").to_string();
+    let grade = grading::grade(
+        grading::annual(&c.ledger, &this_month).0,
+        &Default::default(),
+    );
+    let day = |back: i64| {
+        (today - chrono::Duration::days(back))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let (content, channel) = [
+        ("上月三批快件延误两天以上，要求说明原因。", "phone"),
+        ("揽收员多次未按约定时间上门。", "visit"),
+        ("对账单金额与实际寄件量不符。", "letter"),
+    ][i % 3];
+    let started = 3 + (i % 12) as i64;
+    let mut k = Complaint::new(
+        &format!("k{i}"),
+        channel,
+        content,
+        "演示数据",
+        &day(started),
+        grade,
+    );
+    let stages = ["assigned", "in_progress", "replied", "closed"];
+    for (n, status) in stages.iter().take((i / 15) % 5).enumerate() {
+        k.status = status.to_string();
+        k.steps.push(Step {
+            status: status.to_string(),
+            by: "演示数据".into(),
+            on: day(started - 1 - n as i64),
+            note: String::new(),
+        });
+    }
+    if k.status != "recorded" {
+        k.department = ["寄递事业部", "运营部", "客服中心"][i % 3].into();
+    }
+    if k.status == "closed" {
+        k.satisfaction = 3 + (i % 3) as i64;
+    }
+    k
 }

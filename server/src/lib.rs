@@ -11,8 +11,10 @@ pub mod cli;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod managed;
 pub mod projection;
 pub mod registration;
+pub mod rules;
 pub mod storage;
 pub mod sync;
 pub mod warnings;
@@ -23,4 +25,10 @@ pub use error::ServerError;
 /// The current time as RFC 3339 (UTC), the form every table stores.
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The current calendar month, `YYYY-MM` (UTC): grades and alerts are as of the
+/// months before it.
+pub fn this_month() -> String {
+    chrono::Utc::now().format("%Y-%m").to_string()
 }

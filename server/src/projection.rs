@@ -9,15 +9,16 @@ use std::collections::BTreeSet;
 
 use fieldbook_shared::SchemaError;
 use fieldbook_shared::access::Assignment;
+use fieldbook_shared::anomaly;
 use fieldbook_shared::customer::Customer;
-use fieldbook_shared::grading::{self, Thresholds};
-use rusqlite::params;
+use fieldbook_shared::grading;
+use rusqlite::{OptionalExtension, params};
 use samod::DocumentId;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::app::AppState;
 use crate::error::ServerError;
-use crate::{books, now, registration};
+use crate::{books, managed, now, registration};
 
 /// Projects dirty documents as their changes are committed, until the repo stops.
 pub async fn run(state: AppState, mut changed: UnboundedReceiver<String>) {
@@ -36,9 +37,22 @@ pub async fn run(state: AppState, mut changed: UnboundedReceiver<String>) {
             Vec::new()
         });
     let mut failed = project_all(&state, leftover.into_iter().collect()).await;
+    // Tiers from before this version (or a crash mid-way) are brought up to date.
+    if let Err(e) = managed::refresh(&state).await {
+        tracing::error!(error = %e, "could not update the managed-as tiers");
+    }
     let mut delay = RETRY_FIRST;
+    // Grades and alerts are "as of the last complete month": when the month
+    // turns, every customer is projected again.
+    let mut month_check = tokio::time::interval(MONTH_CHECK);
     loop {
         let batch = tokio::select! {
+            _ = month_check.tick() => {
+                if let Err(e) = ensure_current(&state).await {
+                    tracing::error!(error = %e, "could not check for a new month");
+                }
+                continue;
+            }
             next = changed.recv() => {
                 let Some(first) = next else { return };
                 let mut batch = BTreeSet::from([first]);
@@ -62,25 +76,100 @@ pub async fn run(state: AppState, mut changed: UnboundedReceiver<String>) {
     }
 }
 
+const MONTH_CHECK: std::time::Duration = std::time::Duration::from_secs(600);
 const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(200);
 const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Projects each document; returns those that failed.
+/// Projects each document; returns those that failed. When a customer's
+/// revenue changed, the city's managed-as tiers are worked out again.
 async fn project_all(state: &AppState, docs: BTreeSet<String>) -> BTreeSet<String> {
     let mut failed = BTreeSet::new();
+    let mut standings_changed = false;
     for doc in docs {
-        if let Err(e) = project(state, &doc).await {
-            tracing::error!(error = %e, doc = %doc, "projection failed; it will be retried");
-            failed.insert(doc);
+        match project(state, &doc).await {
+            Ok(Projected::Customer {
+                standing_changed, ..
+            }) => standings_changed |= standing_changed,
+            Ok(Projected::Other) => {}
+            Err(e) => {
+                tracing::error!(error = %e, doc = %doc, "projection failed; it will be retried");
+                failed.insert(doc);
+            }
         }
     }
+    if standings_changed && let Err(e) = managed::refresh(state).await {
+        tracing::error!(error = %e, "could not update the managed-as tiers");
+    }
     failed
+}
+
+/// Marks every customer for projection again (new rules, a new month) and
+/// queues them; the marks are durable, so a restart finishes the work.
+pub async fn reproject_all(state: &AppState) -> Result<(), ServerError> {
+    let docs: Vec<String> = state
+        .db
+        .call(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO dirty_docs (doc_id) SELECT doc_id FROM customers",
+                [],
+            )?;
+            let docs = {
+                let mut stmt = tx.prepare("SELECT doc_id FROM customers")?;
+                stmt.query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?
+            };
+            tx.commit()?;
+            Ok(docs)
+        })
+        .await?;
+    for d in docs {
+        let _ = state.changed.send(d);
+    }
+    Ok(())
+}
+
+/// Projects everything again when the projections were made in another
+/// calendar month or under other rules. Answers whether it did.
+pub async fn ensure_current(state: &AppState) -> Result<bool, ServerError> {
+    let month = crate::this_month();
+    let basis = format!("{month} {}", state.rules.get().to_json());
+    let stale = state
+        .db
+        .call(move |c| {
+            let last: Option<String> = c
+                .query_row(
+                    "SELECT value FROM settings WHERE key = 'projected_with'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if last.as_deref() == Some(basis.as_str()) {
+                return Ok(false);
+            }
+            c.execute(
+                "INSERT INTO settings (key, value) VALUES ('projected_with', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [&basis],
+            )?;
+            Ok(true)
+        })
+        .await?;
+    if stale {
+        tracing::info!(%month, "a new month or new rules: projecting every customer again");
+        reproject_all(state).await?;
+    }
+    Ok(stale)
 }
 
 /// What a stored document turned out to be.
 #[derive(Debug, PartialEq)]
 pub enum Projected {
-    Customer { newly_registered: bool },
+    Customer {
+        newly_registered: bool,
+        /// Its revenue figures differ from the last projection.
+        standing_changed: bool,
+    },
     Other,
 }
 
@@ -110,6 +199,9 @@ pub async fn project(state: &AppState, doc_id: &str) -> Result<Projected, Server
             return Err(e.into());
         }
     };
+    // Indexed before it is registered, so the API never lists a customer
+    // without its name; the dirty mark goes last, so a failure anywhere is retried.
+    let standing_changed = write_index(state, doc_id, &customer).await?;
     let newly_registered = match state.acl.assignment(doc_id) {
         Some(_) => false,
         None => match state.acl.claimant(doc_id) {
@@ -123,14 +215,17 @@ pub async fn project(state: &AppState, doc_id: &str) -> Result<Projected, Server
             }
         },
     };
-    write_index(state, doc_id, &customer).await?;
     if newly_registered {
         books::refresh_for_customer(state, doc_id).await?;
     }
     if let Some(a) = state.acl.assignment(doc_id) {
         record_registration(state, doc_id, a.unit, customer).await?;
     }
-    Ok(Projected::Customer { newly_registered })
+    clear_dirty(state, doc_id).await?;
+    Ok(Projected::Customer {
+        newly_registered,
+        standing_changed,
+    })
 }
 
 /// Numbers the registration in receipt order (once) and applies the
@@ -197,7 +292,9 @@ async fn register(
     Ok(())
 }
 
-async fn write_index(state: &AppState, doc_id: &str, c: &Customer) -> Result<(), ServerError> {
+/// Writes the customer's index row, visits and alerts; answers whether its
+/// revenue figures (which rank it in the city) changed.
+async fn write_index(state: &AppState, doc_id: &str, c: &Customer) -> Result<bool, ServerError> {
     let doc = doc_id.to_string();
     let lines = c
         .lines
@@ -224,14 +321,25 @@ async fn write_index(state: &AppState, doc_id: &str, c: &Customer) -> Result<(),
             )
         })
         .collect();
-    let this_month = chrono::Utc::now().format("%Y-%m").to_string();
+    let this_month = crate::this_month();
+    let rules = state.rules.get();
     let (annual, disbursed) = grading::annual(&c.ledger, &this_month);
-    let t = Thresholds::default();
+    let cross_city = grading::annual_cross_city(&c.ledger, &this_month);
+    let t = &rules.grading;
     let grades = (
         annual,
-        grading::level(annual, disbursed, &t).as_str(),
-        grading::grade(annual, &t).as_str(),
+        grading::level(annual, disbursed, t).as_str(),
+        grading::grade(annual, t).as_str(),
     );
+    let alerts: Vec<(String, String)> = anomaly::alerts(&c.ledger, &this_month, &rules.anomaly)
+        .into_iter()
+        .map(|a| {
+            (
+                a.kind().to_string(),
+                serde_json::to_string(&a).unwrap_or_default(),
+            )
+        })
+        .collect();
     let row = (
         c.name.clone(),
         c.credit_code.clone(),
@@ -248,13 +356,34 @@ async fn write_index(state: &AppState, doc_id: &str, c: &Customer) -> Result<(),
         .db
         .call(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let before: Option<(i64, i64, String, String, i64)> = tx
+                .query_row(
+                    "SELECT annual_revenue_fen, cross_city_fen, managed_as, managed_why, managed_rank
+                     FROM customer_index WHERE doc_id = ?1",
+                    [&doc],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .optional()?;
+            let standing_changed = before.as_ref().is_none_or(|b| (b.0, b.1) != (grades.0, cross_city));
+            // The managed-as tier is the city's business (managed::refresh); keep it.
+            let managed = before.map(|b| (b.2, b.3, b.4)).unwrap_or_else(|| (grades.2.to_string(), "threshold".into(), 0));
             tx.execute(
                 "INSERT OR REPLACE INTO customer_index
                  (doc_id, name, credit_code, nature, lines, address, industry, contacts, visit_count, last_visit, open_follow_ups, projected_at,
-                  annual_revenue_fen, level_proposed, grade_proposed)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-                params![doc, row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, now(), grades.0, grades.1, grades.2],
+                  annual_revenue_fen, level_proposed, grade_proposed, cross_city_fen, managed_as, managed_why, managed_rank)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                params![doc, row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, now(), grades.0, grades.1, grades.2,
+                        cross_city, managed.0, managed.1, managed.2],
             )?;
+            tx.execute("DELETE FROM alerts WHERE doc_id = ?1", [&doc])?;
+            {
+                let mut ins = tx.prepare_cached(
+                    "INSERT INTO alerts (doc_id, n, kind, alert, month) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                for (n, (kind, json)) in alerts.iter().enumerate() {
+                    ins.execute(params![doc, n as i64, kind, json, this_month])?;
+                }
+            }
             tx.execute("DELETE FROM visit_index WHERE doc_id = ?1", [&doc])?;
             {
                 let mut ins = tx.prepare_cached(
@@ -264,9 +393,8 @@ async fn write_index(state: &AppState, doc_id: &str, c: &Customer) -> Result<(),
                     ins.execute(params![doc, v.0, v.1, v.2, v.3])?;
                 }
             }
-            tx.execute("DELETE FROM dirty_docs WHERE doc_id = ?1", [&doc])?;
             tx.commit()?;
-            Ok(())
+            Ok(standing_changed)
         })
         .await
 }

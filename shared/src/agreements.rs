@@ -222,6 +222,7 @@ mod tests {
             line: Line::Delivery,
             amount_fen: fen,
             disbursed_fen: 0,
+            cross_city_fen: 0,
         };
         assert_eq!(
             progress(

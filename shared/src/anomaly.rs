@@ -8,6 +8,7 @@ use crate::customer::LedgerEntry;
 
 /// When to raise an alert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AnomalyRules {
     /// A fall of at least this many percent alerts (seed 001: 20).
     pub fall_percent: i64,
@@ -53,6 +54,19 @@ pub enum Alert {
         month: String,
         percent: i64,
     },
+}
+
+impl Alert {
+    /// The alert's kind, as its JSON `kind` tag.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Alert::Lost { .. } => "lost",
+            Alert::FallMonthOnMonth { .. } => "fall_month_on_month",
+            Alert::FallYearOnYear { .. } => "fall_year_on_year",
+            Alert::RiseMonthOnMonth { .. } => "rise_month_on_month",
+            Alert::RiseYearOnYear { .. } => "rise_year_on_year",
+        }
+    }
 }
 
 fn month_index(m: &str) -> Option<i32> {
@@ -129,6 +143,7 @@ mod tests {
             line: Line::Delivery,
             amount_fen: fen,
             disbursed_fen: 0,
+            cross_city_fen: 0,
         }
     }
 

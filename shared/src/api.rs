@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::anomaly::Alert;
+use crate::grading::ManagedWhy;
 use crate::vocab::{Line, Nature, Role};
 
 /// `POST /api/login` body.
@@ -76,6 +78,33 @@ pub struct CustomerSummary {
     pub grade_approved: Option<String>,
     /// "pending" | "approved" | "rejected" (by the level above the registering unit).
     pub registration_status: String,
+    /// Cross-city mail revenue over the last 12 complete months, in fen.
+    #[serde(default)]
+    pub cross_city_fen: i64,
+    /// The tier the customer is managed as (the top-ranks and cross-city rules
+    /// can raise it above `grade_proposed`): same words as the grades.
+    #[serde(default)]
+    pub managed_as: String,
+    /// Why it is managed at that tier.
+    #[serde(default = "threshold")]
+    pub managed_why: ManagedWhy,
+}
+
+fn threshold() -> ManagedWhy {
+    ManagedWhy::Threshold
+}
+
+/// One row of `GET /api/alerts`: a revenue alert on a customer the caller sees.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AlertRow {
+    pub id: String,
+    pub url: String,
+    pub name: String,
+    /// Code of the unit that holds the customer.
+    pub unit: String,
+    /// Username of its primary manager.
+    pub owner: String,
+    pub alert: Alert,
 }
 
 /// A business line that an earlier registration already owns.

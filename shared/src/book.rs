@@ -29,6 +29,30 @@ pub struct Book {
     /// Approved levels and grades of the customers listed (server-owned).
     #[autosurgeon(missing = "Vec::new")]
     pub grades: Vec<ApprovedGrade>,
+    /// Customers the city-wide rules manage above their own grade (top ranks,
+    /// cross-city mail): only the server sees every customer's revenue.
+    #[autosurgeon(missing = "Vec::new")]
+    pub managed: Vec<ManagedTier>,
+    /// The operator's rules in force (`rules::Rules` as JSON), so the tablet
+    /// grades and alerts offline exactly as the server does. Empty: defaults.
+    #[autosurgeon(with = "flex::string")]
+    pub rules: String,
+}
+
+/// A customer managed above its threshold grade, and why.
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
+pub struct ManagedTier {
+    #[autosurgeon(with = "flex::string")]
+    pub url: String,
+    /// A grade word ("platinum", …).
+    #[autosurgeon(with = "flex::string")]
+    pub grade: String,
+    /// "rank" | "cross_city".
+    #[autosurgeon(with = "flex::string")]
+    pub why: String,
+    /// The revenue rank in the city, when `why` is "rank".
+    #[autosurgeon(with = "flex::int")]
+    pub rank: i64,
 }
 
 /// A level and grade a head or the center fixed for a customer.
@@ -69,6 +93,8 @@ impl Book {
             customers: Vec::new(),
             notices: Vec::new(),
             grades: Vec::new(),
+            managed: Vec::new(),
+            rules: String::new(),
         }
     }
 

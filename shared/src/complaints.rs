@@ -55,6 +55,7 @@ pub struct Step {
 
 /// Days allowed in each status before the next step is overdue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ComplaintRules {
     pub recorded_days: i64,
     pub assigned_days: i64,

@@ -148,6 +148,9 @@ pub struct LedgerEntry {
     /// Payroll/pension volume disbursed that month, in fen (finance customers), else 0.
     #[autosurgeon(with = "flex::int")]
     pub disbursed_fen: i64,
+    /// The part of `amount_fen` that is cross-city mail (异地邮件), else 0.
+    #[autosurgeon(with = "flex::int")]
+    pub cross_city_fen: i64,
 }
 
 impl Customer {

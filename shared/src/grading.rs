@@ -84,6 +84,7 @@ impl Grade {
 
 /// Every grading threshold, in fen. The defaults are the seeds' figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
     pub district_annual_fen: i64,
     pub district_monthly_disbursed_fen: i64,
@@ -151,6 +152,15 @@ pub fn annual(ledger: &[LedgerEntry], this_month: &str) -> (i64, i64) {
     (revenue, disbursed.values().copied().max().unwrap_or(0))
 }
 
+/// Cross-city mail revenue over the last 12 complete months.
+pub fn annual_cross_city(ledger: &[LedgerEntry], this_month: &str) -> i64 {
+    let months = last_twelve_months(this_month);
+    ledger
+        .iter()
+        .filter(|e| months.contains(&e.month))
+        .fold(0i64, |sum, e| sum.saturating_add(e.cross_city_fen))
+}
+
 /// The proposed management level.
 pub fn level(annual_fen: i64, monthly_disbursed_fen: i64, t: &Thresholds) -> Level {
     if annual_fen >= t.district_annual_fen
@@ -184,6 +194,113 @@ pub fn grade(annual_fen: i64, t: &Thresholds) -> Grade {
     } else {
         Grade::None
     }
+}
+
+/// How customers are *managed*, beside their threshold grade (DOMAIN.md): in a
+/// city with few big customers the largest are managed as platinum and gold, and
+/// big cross-city mail customers as diamond or platinum.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ManagedRules {
+    /// The rank rule applies where at most this many customers reach `big_customer_fen`.
+    pub big_customers_at_most: usize,
+    pub big_customer_fen: i64,
+    /// Ranks 1..=top_platinum are managed as platinum…
+    pub top_platinum: usize,
+    /// …and ranks after that up to this one as gold.
+    pub top_gold_to: usize,
+    /// Annual cross-city mail revenue managed as diamond / platinum.
+    pub cross_city_diamond_fen: i64,
+    pub cross_city_platinum_fen: i64,
+}
+
+impl Default for ManagedRules {
+    fn default() -> Self {
+        ManagedRules {
+            big_customers_at_most: 3,
+            big_customer_fen: 1_000_000 * YUAN,
+            top_platinum: 3,
+            top_gold_to: 10,
+            cross_city_diamond_fen: 3_000_000 * YUAN,
+            cross_city_platinum_fen: 1_000_000 * YUAN,
+        }
+    }
+}
+
+/// A customer's figures for the managed-as rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub annual_fen: i64,
+    pub cross_city_fen: i64,
+}
+
+/// Why a customer is managed at its tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ManagedWhy {
+    /// Its own threshold grade.
+    Threshold,
+    /// Its revenue rank in a city with few big customers.
+    Rank { rank: usize },
+    /// Its cross-city mail revenue.
+    CrossCity,
+}
+
+impl ManagedWhy {
+    pub fn label_zh(self) -> String {
+        match self {
+            ManagedWhy::Threshold => "按收入标准".into(),
+            ManagedWhy::Rank { rank } => format!("本市收入第{rank}名"),
+            ManagedWhy::CrossCity => "异地邮件收入".into(),
+        }
+    }
+}
+
+/// The tier each customer of one city is managed as, in the order given: the
+/// highest of its threshold grade, its rank tier and its cross-city tier.
+/// Equal revenues rank in the order given, so callers pass a stable order.
+pub fn managed_as(city: &[Standing], t: &Thresholds, m: &ManagedRules) -> Vec<(Grade, ManagedWhy)> {
+    let big = city
+        .iter()
+        .filter(|s| s.annual_fen >= m.big_customer_fen)
+        .count();
+    let mut ranks = vec![None; city.len()];
+    if big <= m.big_customers_at_most {
+        let mut order: Vec<usize> = (0..city.len())
+            .filter(|&i| city[i].annual_fen > 0)
+            .collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(city[i].annual_fen));
+        for (r, i) in order.into_iter().enumerate() {
+            ranks[i] = Some(r + 1);
+        }
+    }
+    city.iter()
+        .zip(ranks)
+        .map(|(s, rank)| {
+            let mut best = (grade(s.annual_fen, t), ManagedWhy::Threshold);
+            let by_rank = match rank {
+                Some(r) if r <= m.top_platinum => Some((Grade::Platinum, r)),
+                Some(r) if r <= m.top_gold_to => Some((Grade::Gold, r)),
+                _ => None,
+            };
+            if let Some((g, rank)) = by_rank
+                && g > best.0
+            {
+                best = (g, ManagedWhy::Rank { rank });
+            }
+            let by_cross_city = if s.cross_city_fen >= m.cross_city_diamond_fen {
+                Grade::Diamond
+            } else if s.cross_city_fen >= m.cross_city_platinum_fen {
+                Grade::Platinum
+            } else {
+                Grade::None
+            };
+            if by_cross_city > best.0 {
+                best = (by_cross_city, ManagedWhy::CrossCity);
+            }
+            best
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -253,6 +370,100 @@ mod tests {
         }
     }
 
+    fn standing(yuan: i64) -> Standing {
+        Standing {
+            annual_fen: fen(yuan),
+            cross_city_fen: 0,
+        }
+    }
+
+    #[test]
+    fn a_city_with_few_big_customers_manages_its_top_ranks_higher() {
+        let (t, m) = (Thresholds::default(), ManagedRules::default());
+        // Three at or above 1,000,000 yuan: the rank rule applies.
+        let mut city: Vec<Standing> = [1_500_000, 1_000_000, 1_200_000]
+            .into_iter()
+            .chain((0..10).map(|i| 50_000 + i))
+            .map(standing)
+            .collect();
+        city.push(standing(0));
+        let out = managed_as(&city, &t, &m);
+        assert_eq!(out[0], (Grade::Platinum, ManagedWhy::Rank { rank: 1 }));
+        assert_eq!(out[1], (Grade::Platinum, ManagedWhy::Rank { rank: 3 }));
+        assert_eq!(out[2], (Grade::Platinum, ManagedWhy::Rank { rank: 2 }));
+        // 50,009 yuan is rank 4, 50,003 rank 10, 50,002 rank 11.
+        assert_eq!(out[12], (Grade::Gold, ManagedWhy::Rank { rank: 4 }));
+        assert_eq!(out[6], (Grade::Gold, ManagedWhy::Rank { rank: 10 }));
+        assert_eq!(out[5], (Grade::Ordinary, ManagedWhy::Threshold));
+        assert_eq!(out[13], (Grade::None, ManagedWhy::Threshold));
+        // A fourth big customer (one fen over the bound counts, one under not).
+        let mut four = city.clone();
+        four.push(Standing {
+            annual_fen: fen(1_000_000) - 1,
+            cross_city_fen: 0,
+        });
+        assert_eq!(managed_as(&four, &t, &m)[0].1, ManagedWhy::Rank { rank: 1 });
+        four.push(standing(1_000_000));
+        let out = managed_as(&four, &t, &m);
+        assert_eq!(out[0], (Grade::Gold, ManagedWhy::Threshold));
+    }
+
+    #[test]
+    fn cross_city_mail_sets_a_floor() {
+        let (t, m) = (Thresholds::default(), ManagedRules::default());
+        let s = |cross: i64| Standing {
+            annual_fen: fen(300_000),
+            cross_city_fen: cross,
+        };
+        // Five big customers so the rank rule is off.
+        let mut city: Vec<Standing> = (0..5).map(|_| standing(9_000_000)).collect();
+        city.extend([
+            s(fen(3_000_000)),
+            s(fen(3_000_000) - 1),
+            s(fen(1_000_000)),
+            s(fen(1_000_000) - 1),
+        ]);
+        let out = managed_as(&city, &t, &m);
+        assert_eq!(out[5], (Grade::Diamond, ManagedWhy::CrossCity));
+        assert_eq!(out[6], (Grade::Platinum, ManagedWhy::CrossCity));
+        assert_eq!(out[7], (Grade::Platinum, ManagedWhy::CrossCity));
+        assert_eq!(out[8], (Grade::Gold, ManagedWhy::Threshold));
+    }
+
+    #[test]
+    fn managed_as_never_lowers_a_grade_and_ignores_input_order() {
+        let (t, m) = (Thresholds::default(), ManagedRules::default());
+        let mut x: u64 = 11;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x >> 33
+        };
+        for case in 0..300 {
+            let n = 1 + (next() % 25) as usize;
+            // Distinct revenues (ties rank by position by design).
+            let city: Vec<Standing> = (0..n)
+                .map(|i| Standing {
+                    annual_fen: (next() % 700_000_000) as i64 * 1000 + i as i64,
+                    cross_city_fen: if next() % 4 == 0 {
+                        (next() % 400_000_000) as i64
+                    } else {
+                        0
+                    },
+                })
+                .collect();
+            let out = managed_as(&city, &t, &m);
+            for (s, (g, _)) in city.iter().zip(&out) {
+                assert!(*g >= grade(s.annual_fen, &t), "case {case}: lowered");
+            }
+            let reversed: Vec<Standing> = city.iter().rev().copied().collect();
+            let mut back = managed_as(&reversed, &t, &m);
+            back.reverse();
+            assert_eq!(back, out, "case {case}: depends on order");
+        }
+    }
+
     #[test]
     fn annual_revenue_is_the_last_twelve_complete_months() {
         assert_eq!(
@@ -268,6 +479,7 @@ mod tests {
             line: Line::Delivery,
             amount_fen: fen,
             disbursed_fen: 0,
+            cross_city_fen: 0,
         };
         let ledger = [
             e("2025-10", 1),

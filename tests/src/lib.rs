@@ -310,6 +310,27 @@ impl TestServer {
         res.json().await.expect("login body")
     }
 
+    /// The `GET /api/customers` row of `url`, once `ready` holds for it (20 s at most).
+    pub async fn customer_row(
+        &self,
+        token: &str,
+        url: &str,
+        ready: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        wait_for(
+            "the customer's row in /api/customers",
+            Duration::from_secs(20),
+            async || {
+                let list = self.get_json(token, "/api/customers").await;
+                list.as_array()?
+                    .iter()
+                    .find(|c| c["url"] == url && ready(c))
+                    .cloned()
+            },
+        )
+        .await
+    }
+
     /// `GET path` with a bearer token, as JSON.
     pub async fn get_json(&self, token: &str, path: &str) -> serde_json::Value {
         let res = reqwest::Client::new()

@@ -445,6 +445,7 @@ async fn reminders_show_overdue_follow_ups_revenue_drops_and_birthdays_offline()
             line: Line::Delivery,
             amount_fen: fen,
             disbursed_fen: 0,
+            cross_city_fen: 0,
         });
     }
     c.visits.push(Visit {
@@ -459,11 +460,45 @@ async fn reminders_show_overdue_follow_ups_revenue_drops_and_birthdays_offline()
         }],
         ..Default::default()
     });
+    // A 30% fall, which the default rules (20%) would flag; the center's rules
+    // here flag 40% and more, and the tablet must apply them, offline.
+    let mut mild = Customer::new("小幅下滑公司", "", Nature::Enterprise, vec![Line::Delivery]);
+    for (m, fen) in [(&months[10], 100_000), (&months[11], 70_000)] {
+        mild.ledger.push(LedgerEntry {
+            month: m.clone(),
+            line: Line::Delivery,
+            amount_fen: fen,
+            disbursed_fen: 0,
+            cross_city_fen: 0,
+        });
+    }
+    mild.visits.push(Visit {
+        id: "recent".into(),
+        date: date_in_days(0),
+        ..Default::default()
+    });
     server.seed_customer(&c, "m1", None).await;
+    server.seed_customer(&mild, "m1", None).await;
+    let mut rules = fieldbook_shared::rules::Rules::default();
+    rules.anomaly.fall_percent = 40;
+    fieldbook_server::db::Db::open(&server.db)
+        .and_then(|d| d.blocking(|c| fieldbook_server::rules::store(c, &rules)))
+        .expect("store the rules");
     server.start().await;
 
     let b = Browser::start().await;
     ready_offline(&b, &server, "m1", "下滑客户有限公司").await;
+    // Only two customers in the city: ranked 1st and 2nd, they are managed as
+    // platinum, which only the server can work out; the tablet shows it.
+    open_customer(&b, "下滑客户有限公司").await;
+    b.wait(
+        "the managed-as tier from the server",
+        T,
+        "const f = document.querySelector('[data-field=managed]');
+         return f && f.innerText.includes(arguments[0]);",
+        json!(["白金（本市收入第2名）"]),
+    )
+    .await;
     server.kill();
     b.refresh().await;
     wait_text(&b, "the list offline", "下滑客户有限公司").await;
@@ -495,6 +530,10 @@ async fn reminders_show_overdue_follow_ups_revenue_drops_and_birthdays_offline()
     assert!(
         text.contains("环比下降 50%"),
         "the month-on-month drop: {text}"
+    );
+    assert!(
+        !text.contains("小幅下滑公司"),
+        "a 30% fall is under the center's 40%: {text}"
     );
     assert!(
         text.contains("寿星经理（下滑客户有限公司）生日"),
@@ -585,6 +624,7 @@ async fn agreements_need_approval_for_platinum_expire_visibly_and_plans_show_pro
         line: Line::Delivery,
         amount_fen: 200_000_000,
         disbursed_fen: 0,
+        cross_city_fen: 0,
     });
     let url = server.seed_customer(&c, "m1", None).await;
     server.start().await;

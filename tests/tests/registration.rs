@@ -22,14 +22,7 @@ async fn register_offline(d: &Device, name: &str, code: &str, lines: Vec<Line>) 
 
 /// The row of `url` once `ready` holds for it.
 async fn row(server: &TestServer, token: &str, url: &str, ready: fn(&Value) -> bool) -> Value {
-    wait_for("the registration to be decided", T, async || {
-        let list = server.get_json(token, "/api/customers").await;
-        list.as_array()?
-            .iter()
-            .find(|c| c["url"] == url && ready(c))
-            .cloned()
-    })
-    .await
+    server.customer_row(token, url, ready).await
 }
 
 fn decided(c: &Value) -> bool {
@@ -159,12 +152,14 @@ async fn levels_and_grades_are_proposed_from_the_last_twelve_months() {
             line: Line::Delivery,
             amount_fen: total_fen,
             disbursed_fen: 0,
+            cross_city_fen: 0,
         });
         c.ledger.push(LedgerEntry {
             month: "2001-01".into(),
             line: Line::Delivery,
             amount_fen: 9_999_999_999,
             disbursed_fen: 0,
+            cross_city_fen: 0,
         });
         c
     };

@@ -33,6 +33,7 @@ pub fn customer_screen(p: &Props) -> Html {
     };
     let c = &row.customer;
     let approved = ctx.store.borrow().approved(&p.doc_id);
+    let managed = ctx.store.borrow().managed(&p.doc_id);
     let go = ctx.go.clone();
 
     let save_field = {
@@ -291,7 +292,7 @@ pub fn customer_screen(p: &Props) -> Html {
             });
         })
     };
-    let complaint_rules = complaints::ComplaintRules::default();
+    let complaint_rules = ctx.store.borrow().rules().complaints.clone();
     let today_s = today();
 
     let set_cf = |f: fn(&mut Contact, String)| {
@@ -340,6 +341,9 @@ pub fn customer_screen(p: &Props) -> Html {
                     if let Some((level, _)) = &approved { { format!(" · {}：{}", ctx.t(M::Approved), level_label(level)) } }</span></div>
                 <div class="field" data-field="grade"><span class="label">{ ctx.t(M::Grade) }</span><span class="value">{ format!("{}（{}）", row.grade.label_zh(), ctx.t(M::Proposed)) }
                     if let Some((_, grade)) = &approved { { format!(" · {}：{}", ctx.t(M::Approved), grade_label(grade)) } }</span></div>
+                if let Some(m) = &managed {
+                    <div class="field" data-field="managed"><span class="label">{ ctx.t(M::ManagedAs) }</span><span class="value">{ format!("{}（{}）", grade_label(&m.grade), managed_why(m)) }</span></div>
+                }
             </div>
             <div class="card">
                 <h3>{ ctx.t(M::Contacts) }</h3>
@@ -510,6 +514,18 @@ fn level_label(s: &str) -> &'static str {
         .find(|l| l.as_str() == s)
         .map(|l| l.label_zh())
         .unwrap_or("—")
+}
+
+/// Why the city-wide rules manage a customer above its own grade.
+fn managed_why(m: &fieldbook_shared::book::ManagedTier) -> String {
+    let why = match m.why.as_str() {
+        "rank" => grading::ManagedWhy::Rank {
+            rank: m.rank.max(0) as usize,
+        },
+        "cross_city" => grading::ManagedWhy::CrossCity,
+        _ => grading::ManagedWhy::Threshold,
+    };
+    why.label_zh()
 }
 
 fn grade_label(s: &str) -> &'static str {

@@ -1,7 +1,7 @@
 //! Today's work, offline: overdue visits, open follow-ups (whoever visits follows
 //! up), revenue alerts (异动 and possible churn) and care reminders.
 
-use fieldbook_shared::anomaly::{self, Alert, AnomalyRules};
+use fieldbook_shared::anomaly::{self, Alert};
 use fieldbook_shared::care::{self, Occasion};
 use fieldbook_shared::visits::{self, Cadence};
 use yew::prelude::*;
@@ -33,7 +33,7 @@ pub fn reminders_screen() -> Html {
         })
         .collect();
     follow_ups.sort_by(|a, b| a.1.due.cmp(&b.1.due));
-    let rules = AnomalyRules::default();
+    let rules = ctx.store.borrow().rules().anomaly.clone();
     let mut alerts: Vec<_> = rows
         .iter()
         .flat_map(|r| {

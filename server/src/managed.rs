@@ -1,0 +1,142 @@
+//! City-wide views of the projections: the managed-as tiers (which depend on
+//! every customer's revenue rank) and the revenue alerts for managers and heads.
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::State;
+use fieldbook_shared::anomaly::Alert;
+use fieldbook_shared::api::AlertRow;
+use fieldbook_shared::grading::{self, ManagedWhy, Standing};
+use rusqlite::params;
+
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::books;
+use crate::error::ServerError;
+
+/// How a `ManagedWhy` is stored: a word and a rank (0 when not by rank).
+fn why_columns(why: ManagedWhy) -> (&'static str, i64) {
+    match why {
+        ManagedWhy::Threshold => ("threshold", 0),
+        ManagedWhy::Rank { rank } => ("rank", rank as i64),
+        ManagedWhy::CrossCity => ("cross_city", 0),
+    }
+}
+
+/// Reads a stored `ManagedWhy` back.
+pub fn why_from_columns(word: &str, rank: i64) -> ManagedWhy {
+    match word {
+        "rank" => ManagedWhy::Rank {
+            rank: rank.max(0) as usize,
+        },
+        "cross_city" => ManagedWhy::CrossCity,
+        _ => ManagedWhy::Threshold,
+    }
+}
+
+/// Works out every registered customer's managed-as tier again and updates the
+/// books of those who see a customer whose tier changed.
+pub async fn refresh(state: &AppState) -> Result<(), ServerError> {
+    let rules = state.rules.get();
+    let changed: Vec<String> = state
+        .db
+        .call(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let rows: Vec<(String, i64, i64, String, String, i64)> = {
+                // The whole operator is one city; equal revenues rank by document id.
+                let mut stmt = tx.prepare(
+                    "SELECT i.doc_id, i.annual_revenue_fen, i.cross_city_fen, i.managed_as, i.managed_why, i.managed_rank
+                     FROM customer_index i JOIN customers c ON c.doc_id = i.doc_id
+                     ORDER BY i.doc_id",
+                )?;
+                stmt.query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                })?
+                .collect::<Result<_, _>>()?
+            };
+            let standings: Vec<Standing> = rows
+                .iter()
+                .map(|r| Standing {
+                    annual_fen: r.1,
+                    cross_city_fen: r.2,
+                })
+                .collect();
+            let tiers = grading::managed_as(&standings, &rules.grading, &rules.managed);
+            let mut changed = Vec::new();
+            {
+                let mut update = tx.prepare_cached(
+                    "UPDATE customer_index SET managed_as = ?2, managed_why = ?3, managed_rank = ?4 WHERE doc_id = ?1",
+                )?;
+                for (row, (grade, why)) in rows.iter().zip(tiers) {
+                    let (word, rank) = why_columns(why);
+                    if (row.3.as_str(), row.4.as_str(), row.5) != (grade.as_str(), word, rank) {
+                        update.execute(params![row.0, grade.as_str(), word, rank])?;
+                        changed.push(row.0.clone());
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(changed)
+        })
+        .await?;
+    let users: BTreeSet<i64> = changed
+        .iter()
+        .flat_map(|d| state.acl.users_who_see(d))
+        .collect();
+    for user in users {
+        books::refresh_user(state, user).await?;
+    }
+    Ok(())
+}
+
+/// `GET /api/alerts`: revenue alerts (falls and lost customers first) for the
+/// customers the caller may see: a manager's own, a head's whole subtree.
+pub async fn alerts(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<AlertRow>>, ServerError> {
+    let visible = state.acl.visible_customers(user.id);
+    let mut rows = state
+        .db
+        .call(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT a.doc_id, i.name, c.unit, u.username, a.alert
+                 FROM alerts a
+                 JOIN customers c ON c.doc_id = a.doc_id
+                 JOIN users u ON u.id = c.primary_user
+                 LEFT JOIN customer_index i ON i.doc_id = a.doc_id
+                 WHERE a.doc_id = ?1 ORDER BY a.n",
+            )?;
+            let mut out = Vec::new();
+            for doc in &visible {
+                let found = stmt.query_map([doc], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                })?;
+                for row in found {
+                    let (id, name, unit, owner, json) = row?;
+                    match serde_json::from_str::<Alert>(&json) {
+                        Ok(alert) => out.push(AlertRow {
+                            url: books::url_of(&id),
+                            id,
+                            name,
+                            unit,
+                            owner,
+                            alert,
+                        }),
+                        Err(e) => tracing::error!(error = %e, doc = %id, "unreadable stored alert"),
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await?;
+    rows.sort_by(|a, b| (&a.alert, &a.name).cmp(&(&b.alert, &b.name)));
+    Ok(Json(rows))
+}

@@ -1,0 +1,136 @@
+//! The operator's adjustable rules (`fieldbook_shared::rules`): stored in the
+//! `settings` table, changed by the center's admin, sent to tablets in their books.
+
+use std::sync::{Arc, RwLock};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use fieldbook_shared::rules::{RuleProblem, Rules};
+use fieldbook_shared::vocab::Role;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::books;
+use crate::error::ServerError;
+
+const SETTING: &str = "rules";
+
+/// The rules in force, shared by request handlers and the projector.
+#[derive(Clone, Default)]
+pub struct Current(Arc<RwLock<Rules>>);
+
+impl Current {
+    pub fn get(&self) -> Rules {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set(&self, rules: Rules) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = rules;
+    }
+}
+
+/// Reads the stored rules; the seeds' defaults if none are stored. A stored
+/// configuration that no longer validates is reported and replaced by the
+/// defaults rather than stopping the server.
+pub fn load(conn: &Connection) -> Result<Current, ServerError> {
+    let stored: Option<String> = conn
+        .query_row(
+            "SELECT value FROM settings WHERE key = ?1",
+            [SETTING],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let rules = match stored {
+        None => Rules::default(),
+        Some(text) => Rules::from_json(&text).unwrap_or_else(|problems| {
+            tracing::error!(
+                ?problems,
+                "the stored rules are not valid; using the defaults until an admin sets them again"
+            );
+            Rules::default()
+        }),
+    };
+    Ok(Current(Arc::new(RwLock::new(rules))))
+}
+
+/// `fieldbook-server rules set`: reads and validates a file, then stores it; a
+/// running server applies stored rules at its next start (or use `PUT /api/rules`).
+pub fn set_from_file(conn: &Connection, path: &std::path::Path) -> Result<Rules, ServerError> {
+    let text = std::fs::read_to_string(path)?;
+    let rules = Rules::from_json(&text).map_err(|problems| {
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|p| format!("  {}: {}", p.field, p.message))
+            .collect();
+        ServerError::BadRequest(format!(
+            "{} was not applied:\n{}",
+            path.display(),
+            lines.join("\n")
+        ))
+    })?;
+    store(conn, &rules)?;
+    Ok(rules)
+}
+
+/// Stores `rules` (already validated).
+pub fn store(conn: &Connection, rules: &Rules) -> Result<(), ServerError> {
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![SETTING, rules.to_json()],
+    )?;
+    Ok(())
+}
+
+/// `GET /api/rules`: the rules in force (every signed-in user may read them).
+pub async fn get(State(state): State<AppState>, _user: AuthUser) -> Json<Rules> {
+    Json(state.rules.get())
+}
+
+/// A refused configuration: every problem, by setting.
+#[derive(Debug, Serialize)]
+pub struct Refused {
+    pub error: String,
+    pub problems: Vec<RuleProblem>,
+}
+
+/// `PUT /api/rules`: the center's admin replaces the rules. The body is the
+/// whole configuration or just the parts to change from the defaults. Every
+/// customer is graded again and every book carries the new rules.
+pub async fn put(
+    State(state): State<AppState>,
+    user: AuthUser,
+    body: String,
+) -> Result<Response, ServerError> {
+    if user.role != Role::Admin {
+        return Err(ServerError::Forbidden(
+            "only the key-account center's admin changes the rules".into(),
+        ));
+    }
+    let rules = match Rules::from_json(&body) {
+        Ok(r) => r,
+        Err(problems) => {
+            let refused = Refused {
+                error: "the rules were not changed".into(),
+                problems,
+            };
+            return Ok((StatusCode::BAD_REQUEST, Json(refused)).into_response());
+        }
+    };
+    let stored = rules.clone();
+    state.db.call(move |c| store(c, &stored)).await?;
+    state.rules.set(rules.clone());
+    tracing::info!(user = %user.username, "rules changed");
+    apply(&state).await?;
+    Ok(Json(rules).into_response())
+}
+
+/// Re-grades every customer and rewrites every book under the rules in force.
+pub async fn apply(state: &AppState) -> Result<(), ServerError> {
+    crate::projection::ensure_current(state).await?;
+    books::ensure_all(state).await
+}

@@ -1,0 +1,182 @@
+//! The operator's adjustable rules in one place (DOMAIN.md): grading thresholds,
+//! the managed-as tiers, anomaly alerts and complaint time limits. The center's
+//! admin changes them on the server; tablets receive them in their book, so the
+//! rules applied offline are the same as the server's.
+
+use serde::{Deserialize, Serialize};
+
+use crate::anomaly::AnomalyRules;
+use crate::complaints::ComplaintRules;
+use crate::grading::{ManagedRules, Thresholds};
+
+/// Every adjustable rule. Missing parts of a stored or uploaded configuration
+/// take the seeds' defaults, so a file may name only what it changes.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Rules {
+    pub grading: Thresholds,
+    pub managed: ManagedRules,
+    pub anomaly: AnomalyRules,
+    pub complaints: ComplaintRules,
+}
+
+/// One problem with a proposed configuration, named so an admin can fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleProblem {
+    /// The setting, as `section.field`.
+    pub field: String,
+    pub message: String,
+}
+
+impl Rules {
+    /// Reads a configuration (JSON); unknown fields are refused, not ignored, so
+    /// a misspelt setting cannot silently keep its old value.
+    pub fn from_json(text: &str) -> Result<Rules, Vec<RuleProblem>> {
+        let rules: Rules = serde_json::from_str(text).map_err(|e| {
+            vec![RuleProblem {
+                field: String::new(),
+                message: format!("not a valid rules document: {e}"),
+            }]
+        })?;
+        rules.validate()?;
+        Ok(rules)
+    }
+
+    /// The configuration as the server stores and sends it.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The rules carried by a book, or the defaults if the book has none (an
+    /// older server) or they cannot be read.
+    pub fn from_book(text: &str) -> Rules {
+        if text.is_empty() {
+            return Rules::default();
+        }
+        serde_json::from_str(text).unwrap_or_default()
+    }
+
+    /// Checks that the thresholds are ordered and the numbers make sense.
+    pub fn validate(&self) -> Result<(), Vec<RuleProblem>> {
+        let mut problems = Vec::new();
+        let mut check = |ok: bool, field: &str, message: &str| {
+            if !ok {
+                problems.push(RuleProblem {
+                    field: field.into(),
+                    message: message.into(),
+                });
+            }
+        };
+        let g = &self.grading;
+        check(
+            g.district_annual_fen > g.company_annual_fen
+                && g.company_annual_fen > g.suboffice_annual_fen
+                && g.suboffice_annual_fen > 0,
+            "grading.suboffice_annual_fen",
+            "annual thresholds must rise: sub-office < specialised company < district, all above 0",
+        );
+        check(
+            g.district_monthly_disbursed_fen > g.company_monthly_disbursed_fen
+                && g.company_monthly_disbursed_fen > g.suboffice_monthly_disbursed_fen
+                && g.suboffice_monthly_disbursed_fen > 0,
+            "grading.suboffice_monthly_disbursed_fen",
+            "disbursement thresholds must rise: sub-office < specialised company < district, all above 0",
+        );
+        check(
+            g.diamond_fen > g.platinum_fen
+                && g.platinum_fen > g.gold_fen
+                && g.gold_fen > g.ordinary_fen
+                && g.ordinary_fen > 0,
+            "grading.ordinary_fen",
+            "grade thresholds must rise: ordinary < gold < platinum < diamond, all above 0",
+        );
+        check(
+            (800..=1000).contains(&g.city_factor_permille),
+            "grading.city_factor_permille",
+            "the city-group factor is 800–1000 permille (0.8–1.0)",
+        );
+        let m = &self.managed;
+        check(
+            m.top_platinum >= 1 && m.top_gold_to > m.top_platinum,
+            "managed.top_gold_to",
+            "the platinum ranks (top N) must be at least 1 and the gold ranks must end after them",
+        );
+        check(
+            m.big_customer_fen > 0,
+            "managed.big_customer_fen",
+            "must be above 0",
+        );
+        check(
+            m.cross_city_diamond_fen > m.cross_city_platinum_fen && m.cross_city_platinum_fen > 0,
+            "managed.cross_city_platinum_fen",
+            "cross-city thresholds must rise: platinum < diamond, both above 0",
+        );
+        let a = &self.anomaly;
+        check(
+            (1..=100).contains(&a.fall_percent),
+            "anomaly.fall_percent",
+            "a fall is 1–100 percent",
+        );
+        check(
+            a.rise_percent >= 1,
+            "anomaly.rise_percent",
+            "a rise is at least 1 percent",
+        );
+        check(
+            (1..=24).contains(&a.lost_after_months),
+            "anomaly.lost_after_months",
+            "1–24 months",
+        );
+        let c = &self.complaints;
+        for (days, field) in [
+            (c.recorded_days, "complaints.recorded_days"),
+            (c.assigned_days, "complaints.assigned_days"),
+            (c.in_progress_days, "complaints.in_progress_days"),
+            (c.replied_days, "complaints.replied_days"),
+        ] {
+            check(
+                (1..=365).contains(&days),
+                field,
+                "a step's time limit is 1–365 days",
+            );
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid_and_round_trip() {
+        let r = Rules::default();
+        assert_eq!(r.validate(), Ok(()));
+        assert_eq!(Rules::from_json(&r.to_json()), Ok(r.clone()));
+        assert_eq!(Rules::from_book(&r.to_json()), r);
+        assert_eq!(Rules::from_book(""), r);
+    }
+
+    #[test]
+    fn a_partial_file_keeps_the_other_defaults() {
+        let r = Rules::from_json(r#"{"anomaly": {"fall_percent": 15}}"#).unwrap();
+        assert_eq!(r.anomaly.fall_percent, 15);
+        assert_eq!(r.anomaly.rise_percent, 30);
+        assert_eq!(r.grading, Thresholds::default());
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let e = Rules::from_json(r#"{"grading": {"city_factor_permille": 700}}"#).unwrap_err();
+        assert_eq!(e[0].field, "grading.city_factor_permille");
+        let e = Rules::from_json(r#"{"grading": {"gold_fen": 1}}"#).unwrap_err();
+        assert_eq!(e[0].field, "grading.ordinary_fen");
+        let e = Rules::from_json(r#"{"anomaly": {"fall_pct": 15}}"#).unwrap_err();
+        assert!(e[0].message.contains("fall_pct"), "{e:?}");
+        assert!(Rules::from_json("not json").is_err());
+    }
+}
