@@ -37,6 +37,7 @@ messages! {
     AllLines => "全部业务", "All lines";
     OnlyOverdue => "只看逾期", "Overdue only";
     Overdue => "逾期未访", "Overdue";
+    HeadVisitsDue => "本季度尚未亲自走访", "Not yet visited by you this quarter";
     DueThisMonth => "本月待访", "Due this month";
     VisitedThisMonth => "本月已访", "Visited";
     OpenFollowUps => "待办", "open follow-ups";

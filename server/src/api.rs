@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::response::{AppendHeaders, IntoResponse};
 use fieldbook_shared::api::{CustomerSummary, DuplicateLine, LoginRequest, LoginResponse, Me};
+use fieldbook_shared::visits;
 use fieldbook_shared::vocab::{Line, Nature};
 use rusqlite::OptionalExtension;
 
@@ -218,4 +219,63 @@ pub async fn cadence(
         })
         .await?;
     Ok(Json(fieldbook_shared::visits::compliance(&rows, &month)))
+}
+
+/// `GET /api/cadence/heads?quarter=YYYY-Qn` query.
+#[derive(Debug, serde::Deserialize)]
+pub struct QuarterQuery {
+    pub quarter: Option<String>,
+}
+
+/// `GET /api/cadence/heads`: each unit head's own visits in a quarter (default:
+/// this quarter) to the customers of their unit, over the customers the caller
+/// may see (DOMAIN.md: a head visits each key customer at least once a quarter).
+pub async fn head_cadence(
+    State(state): State<AppState>,
+    user: AuthUser,
+    axum::extract::Query(q): axum::extract::Query<QuarterQuery>,
+) -> Result<Json<Vec<visits::HeadCompliance>>, ServerError> {
+    let this_quarter = visits::quarter_of(&crate::this_month()).unwrap_or_default();
+    let quarter = q.quarter.unwrap_or(this_quarter);
+    let valid = quarter.len() == 7
+        && quarter[..4].parse::<u32>().is_ok()
+        && matches!(&quarter[4..], "-Q1" | "-Q2" | "-Q3" | "-Q4");
+    if !valid {
+        return Err(ServerError::BadRequest(format!(
+            "quarter must be YYYY-Qn (n = 1 to 4), not {quarter:?}"
+        )));
+    }
+    let visible = state.acl.visible_customers(user.id);
+    let rows = state
+        .db
+        .call(move |c| {
+            let mut heads = c.prepare_cached(
+                "SELECT u.username FROM customers c
+                 JOIN users u ON u.unit = c.unit AND u.role = 'head' AND u.disabled = 0
+                 WHERE c.doc_id = ?1",
+            )?;
+            let mut visits =
+                c.prepare_cached("SELECT date, visitors FROM visit_index WHERE doc_id = ?1")?;
+            let mut out = Vec::new();
+            for doc in visible {
+                let v = visits
+                    .query_map([&doc], |r| {
+                        let who: String = r.get(1)?;
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            who.split(',')
+                                .filter(|s| !s.is_empty())
+                                .map(str::to_string)
+                                .collect(),
+                        ))
+                    })?
+                    .collect::<Result<Vec<visits::VisitBy>, _>>()?;
+                for head in heads.query_map([&doc], |r| r.get::<_, String>(0))? {
+                    out.push((doc.clone(), head?, v.clone()));
+                }
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok(Json(visits::head_compliance(&rows, &quarter)))
 }

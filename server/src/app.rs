@@ -112,6 +112,7 @@ pub fn router(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
         .route("/api/me", get(api::me))
         .route("/api/customers", get(api::customers))
         .route("/api/cadence", get(api::cadence))
+        .route("/api/cadence/heads", get(api::head_cadence))
         .route("/api/customers/{id}/grade", post(approvals::approve_grade))
         .route(
             "/api/registrations/{id}/rule",

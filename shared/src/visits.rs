@@ -1,5 +1,6 @@
 //! Visit cadence (DOMAIN.md, Visits): a manager visits each key customer at least
-//! once a calendar month. Dates are `YYYY-MM-DD` strings; the caller passes today.
+//! once a calendar month, the unit's head at least once a calendar quarter. Dates
+//! are `YYYY-MM-DD` strings; the caller passes today.
 
 use crate::customer::Customer;
 
@@ -133,5 +134,108 @@ mod compliance_tests {
             }
         );
         assert_eq!((c[1].due, c[1].visited), (1, 0));
+    }
+}
+
+/// The calendar quarter of a `YYYY-MM…` date, as `YYYY-Qn`.
+pub fn quarter_of(date: &str) -> Option<String> {
+    let (y, m) = month(date)?;
+    Some(format!("{y}-Q{}", (m - 1) / 3 + 1))
+}
+
+/// Whether `username` took part in a visit within `quarter` (`YYYY-Qn`).
+pub fn visited_by_in_quarter(c: &Customer, username: &str, quarter: &str) -> bool {
+    c.visits.iter().any(|v| {
+        quarter_of(&v.date).as_deref() == Some(quarter) && v.visitors.iter().any(|x| x == username)
+    })
+}
+
+/// A unit head's own visits in one quarter (DOMAIN.md: at least one a quarter).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HeadCompliance {
+    pub head: String,
+    pub quarter: String,
+    /// Customers of the head's unit: each due a visit by the head this quarter.
+    pub due: usize,
+    /// Those the head visited in person (named among the visitors).
+    pub visited: usize,
+    pub not_visited: Vec<String>,
+}
+
+/// A visit as the head cadence needs it: (date, visitors).
+pub type VisitBy = (String, Vec<String>);
+
+/// Per head, how many customers of their unit they visited themselves in
+/// `quarter`. Input: (doc id, head, visits).
+pub fn head_compliance(
+    rows: &[(String, String, Vec<VisitBy>)],
+    quarter: &str,
+) -> Vec<HeadCompliance> {
+    let mut by: std::collections::BTreeMap<&str, HeadCompliance> = Default::default();
+    for (doc, head, visits) in rows {
+        let c = by.entry(head.as_str()).or_insert_with(|| HeadCompliance {
+            head: head.clone(),
+            quarter: quarter.to_string(),
+            due: 0,
+            visited: 0,
+            not_visited: Vec::new(),
+        });
+        c.due += 1;
+        let went = visits.iter().any(|(date, who)| {
+            quarter_of(date).as_deref() == Some(quarter) && who.iter().any(|w| w == head)
+        });
+        if went {
+            c.visited += 1;
+        } else {
+            c.not_visited.push(doc.clone());
+        }
+    }
+    by.into_values().collect()
+}
+
+#[cfg(test)]
+mod head_tests {
+    use super::*;
+
+    #[test]
+    fn quarters_and_the_heads_own_visits() {
+        assert_eq!(quarter_of("2026-01-01").as_deref(), Some("2026-Q1"));
+        assert_eq!(quarter_of("2026-03-31").as_deref(), Some("2026-Q1"));
+        assert_eq!(quarter_of("2026-04-01").as_deref(), Some("2026-Q2"));
+        assert_eq!(quarter_of("2026-12-31").as_deref(), Some("2026-Q4"));
+        assert_eq!(quarter_of("2026-13-01"), None);
+        let v =
+            |d: &str, who: &[&str]| (d.to_string(), who.iter().map(|s| s.to_string()).collect());
+        let rows = vec![
+            // The head went along in October: counts for Q4.
+            (
+                "a".to_string(),
+                "h".to_string(),
+                vec![v("2026-10-02", &["m1", "h"])],
+            ),
+            // Only the manager went: does not count for the head.
+            (
+                "b".to_string(),
+                "h".to_string(),
+                vec![v("2026-11-02", &["m1"])],
+            ),
+            // The head went, but last quarter.
+            (
+                "c".to_string(),
+                "h".to_string(),
+                vec![v("2026-09-30", &["h"])],
+            ),
+        ];
+        let c = head_compliance(&rows, "2026-Q4");
+        assert_eq!(
+            c,
+            vec![HeadCompliance {
+                head: "h".into(),
+                quarter: "2026-Q4".into(),
+                due: 3,
+                visited: 1,
+                not_visited: vec!["b".into(), "c".into()],
+            }]
+        );
     }
 }

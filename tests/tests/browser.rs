@@ -725,3 +725,45 @@ async fn agreements_need_approval_for_platinum_expire_visibly_and_plans_show_pro
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_head_sees_offline_whom_to_visit_this_quarter() {
+    use fieldbook_shared::customer::Visit;
+    use fieldbook_tests::date_in_days;
+    let mut server = TestServer::new();
+    server.serve_client();
+    let visit = |who: &[&str]| Visit {
+        id: "v1".into(),
+        date: date_in_days(0),
+        visitors: who.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    let mut went = Customer::new("负责人已访公司", "", Nature::Enterprise, vec![]);
+    went.visits.push(visit(&["m1", "head1"]));
+    let mut not_yet = Customer::new("仅经理走访公司", "", Nature::Enterprise, vec![]);
+    not_yet.visits.push(visit(&["m1"]));
+    server.seed_customer(&went, "m1", None).await;
+    server.seed_customer(&not_yet, "m1", None).await;
+    server.start().await;
+
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "head1", "仅经理走访公司").await;
+    server.kill();
+    b.refresh().await;
+    wait_text(&b, "the list offline", "负责人已访公司").await;
+    b.click("button.reminders-button").await;
+    let due = b
+        .wait(
+            "the head's quarterly list",
+            T,
+            "const c = document.querySelector('.card.head-due'); return c && c.innerText;",
+            json!([]),
+        )
+        .await;
+    let due = due.as_str().unwrap();
+    assert!(due.contains("仅经理走访公司"), "{due}");
+    assert!(
+        !due.contains("负责人已访公司"),
+        "visited by the head this quarter: {due}"
+    );
+}

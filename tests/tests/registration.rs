@@ -208,13 +208,15 @@ async fn visit_compliance_per_manager_and_month_respects_visibility() {
         c.visits.push(Visit {
             id: format!("v-{name}"),
             date: date.into(),
+            visitors: vec!["m1".into()],
             ..Default::default()
         });
         c
     };
-    server
-        .seed_customer(&visited("十一月走访过", "2026-11-05"), "m1", None)
-        .await;
+    // The East head went along on this one.
+    let mut with_head = visited("十一月走访过", "2026-11-05");
+    with_head.visits[0].visitors.push("head1".into());
+    server.seed_customer(&with_head, "m1", None).await;
     let missed = server
         .seed_customer(&visited("十月走访过", "2026-10-28"), "m1", None)
         .await;
@@ -249,6 +251,40 @@ async fn visit_compliance_per_manager_and_month_respects_visibility() {
     assert_eq!(all.as_array().unwrap().len(), 2);
     let res = reqwest::Client::new()
         .get(format!("{}/api/cadence?month=11-2026", server.base()))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+
+    // Heads visit each customer of their unit once a quarter, in person.
+    let heads = server
+        .get_json(&admin.token, "/api/cadence/heads?quarter=2026-Q4")
+        .await;
+    let pick = |h: &str| {
+        heads
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["head"] == h)
+            .map(|r| (r["due"].clone(), r["visited"].clone()))
+    };
+    assert_eq!(pick("head1"), Some((2.into(), 1.into())), "{heads}");
+    assert_eq!(pick("head2"), Some((1.into(), 0.into())), "{heads}");
+    assert_eq!(pick("headco"), None, "co1 holds no customers itself");
+    let own = server
+        .get_json(&head.token, "/api/cadence/heads?quarter=2026-Q4")
+        .await;
+    assert_eq!(
+        own.as_array().unwrap().len(),
+        1,
+        "only East's customers: {own}"
+    );
+    let res = reqwest::Client::new()
+        .get(format!(
+            "{}/api/cadence/heads?quarter=2026-Q5",
+            server.base()
+        ))
         .bearer_auth(&admin.token)
         .send()
         .await

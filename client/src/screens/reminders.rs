@@ -4,6 +4,7 @@
 use fieldbook_shared::anomaly::{self, Alert};
 use fieldbook_shared::care::{self, Occasion};
 use fieldbook_shared::visits::{self, Cadence};
+use fieldbook_shared::vocab::Role;
 use yew::prelude::*;
 
 use crate::app::{Ctx, Route};
@@ -56,6 +57,23 @@ pub fn reminders_screen() -> Html {
         })
         .collect();
 
+    // A unit head visits each customer at least once a quarter, in person.
+    let (me, role) = {
+        let st = ctx.store.borrow();
+        (
+            st.session.user.username.clone(),
+            st.session.user.role.clone(),
+        )
+    };
+    let quarter = visits::quarter_of(&today).unwrap_or_default();
+    let head_due: Vec<_> = if role == Role::Head {
+        rows.iter()
+            .filter(|r| !visits::visited_by_in_quarter(&r.customer, &me, &quarter))
+            .collect()
+    } else {
+        Vec::new()
+    };
+
     html! {
         <section class="reminders">
             <div class="toolbar">
@@ -68,6 +86,14 @@ pub fn reminders_screen() -> Html {
                     <li class="link" onclick={go(&r.doc_id)}>{ format!("{} · {}", r.customer.name, r.customer.last_visit().unwrap_or("—")) }</li>
                 }) }</ul>
             </div>
+            if role == Role::Head {
+                <div class="card head-due">
+                    <h3>{ format!("{}（{} · {}）", ctx.t(M::HeadVisitsDue), quarter, head_due.len()) }</h3>
+                    <ul>{ for head_due.iter().map(|r| html! {
+                        <li class="link" onclick={go(&r.doc_id)}>{ r.customer.name.clone() }</li>
+                    }) }</ul>
+                </div>
+            }
             <div class="card follow-ups">
                 <h3>{ format!("{}（{}）", ctx.t(M::FollowUps), follow_ups.len()) }</h3>
                 <ul>{ for follow_ups.iter().map(|(r, f)| {
