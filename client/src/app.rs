@@ -8,8 +8,9 @@ use yew::prelude::*;
 
 use crate::i18n::{Lang, M, t};
 use crate::screens::{
-    customer::CustomerScreen, customers::CustomersScreen, login::LoginScreen,
-    register::RegisterScreen, reminders::RemindersScreen, visit_form::VisitForm,
+    console::ConsoleScreen, customer::CustomerScreen, customers::CustomersScreen,
+    login::LoginScreen, register::RegisterScreen, reminders::RemindersScreen,
+    visit_form::VisitForm,
 };
 use crate::session;
 use crate::store::{Engine, Store};
@@ -23,6 +24,7 @@ pub enum Route {
     LogVisit(String),
     Register,
     Reminders,
+    Console,
 }
 
 /// What every screen gets from the shell.
@@ -121,6 +123,11 @@ pub fn app() -> Html {
             route.set(r)
         })
     };
+    // The number of changes still waiting, when the server refused this session.
+    let signed_out = {
+        let e = st.borrow();
+        e.signed_out().then(|| e.status().pending)
+    };
     let ctx = Ctx {
         store: st,
         tick: *tick,
@@ -133,6 +140,7 @@ pub fn app() -> Html {
         Route::LogVisit(id) => html! { <VisitForm doc_id={id.clone()} /> },
         Route::Register => html! { <RegisterScreen /> },
         Route::Reminders => html! { <RemindersScreen /> },
+        Route::Console => html! { <ConsoleScreen /> },
     };
     html! {
         <ContextProvider<Ctx> context={ctx}>
@@ -141,9 +149,15 @@ pub fn app() -> Html {
                     <span class="brand">{ t(*lang, M::AppName) }</span>
                     <span class="who">{ format!("{} · {}", s.user.display_name, s.user.unit_name) }</span>
                     { lang_button }
-                    <button class="logout" onclick={logout}>{ t(*lang, M::LogOut) }</button>
+                    <button class="logout" onclick={logout.clone()}>{ t(*lang, M::LogOut) }</button>
                 </header>
                 <StatusBar />
+                if signed_out.is_some() {
+                    <div class="banner signed-out">
+                        { format!("{} {}", t(*lang, M::SignedOut), signed_out.unwrap_or(0)) }
+                        <button class="sign-in-again" onclick={logout}>{ t(*lang, M::SignInAgain) }</button>
+                    </div>
+                }
                 <main>{ screen }</main>
             </div>
         </ContextProvider<Ctx>>

@@ -143,6 +143,22 @@ impl Idb {
         Ok(async move { committed(&tx).await })
     }
 
+    /// Deletes every chunk of `doc` (a customer the user may no longer open).
+    pub fn delete(
+        &self,
+        doc: &str,
+    ) -> Result<impl Future<Output = Result<(), String>> + use<>, String> {
+        let tx = self
+            .db
+            .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
+            .map_err(|_| "IndexedDB transaction")?;
+        let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
+        let range = web_sys::IdbKeyRange::bound(&Self::key(doc, 0), &Self::key(doc, u32::MAX))
+            .map_err(|_| "key range")?;
+        store.delete(&range).map_err(|_| "IndexedDB delete")?;
+        Ok(async move { committed(&tx).await })
+    }
+
     /// Replaces every chunk of `doc` with one snapshot, atomically; queued at once
     /// like [`Idb::put`].
     pub fn compact(

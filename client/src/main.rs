@@ -1,6 +1,7 @@
 //! Fieldbook's tablet app: the field manager's whole working day, offline first.
 
 mod app;
+mod http;
 mod i18n;
 mod idb;
 mod screens;

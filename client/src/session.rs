@@ -1,9 +1,7 @@
 //! The login session, kept in localStorage so a manager who logged in once can
 //! open the app offline and work.
 
-use fieldbook_shared::api::{ErrorBody, LoginRequest, LoginResponse};
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
+use fieldbook_shared::api::{LoginRequest, LoginResponse};
 
 const KEY: &str = "fieldbook.session";
 const LANG_KEY: &str = "fieldbook.lang";
@@ -63,30 +61,13 @@ pub async fn login(username: &str, password: &str) -> Result<LoginResponse, Stri
         password: password.into(),
     })
     .map_err(|e| e.to_string())?;
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&body.into());
-    let headers = web_sys::Headers::new().map_err(|_| "headers".to_string())?;
-    let _ = headers.set("content-type", "application/json");
-    init.set_headers(&headers);
-    let req = web_sys::Request::new_with_str_and_init("/api/login", &init)
-        .map_err(|_| "request".to_string())?;
-    let window = web_sys::window().ok_or("no window")?;
-    let resp = JsFuture::from(window.fetch_with_request(&req))
+    let (status, text) = crate::http::call("POST", "/api/login", None, Some(body))
         .await
         .map_err(|_| crate::i18n::t(lang(), crate::i18n::M::LoginNeedsNetwork).to_string())?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| "response".to_string())?;
-    let text = JsFuture::from(resp.text().map_err(|_| "body".to_string())?)
-        .await
-        .ok()
-        .and_then(|v| v.as_string())
-        .unwrap_or_default();
-    if resp.ok() {
+    if (200..300).contains(&status) {
         serde_json::from_str(&text).map_err(|e| format!("unexpected answer from the server: {e}"))
     } else {
-        Err(serde_json::from_str::<ErrorBody>(&text)
-            .map(|e| e.error)
-            .unwrap_or(text))
+        Err(crate::http::error_text(&text))
     }
 }
 

@@ -3,7 +3,7 @@
 //! UI reads and writes only through this; it never waits on the network.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -78,6 +78,10 @@ pub struct Engine {
     managed: HashMap<String, ManagedTier>,
     /// The operator's rules, as the server last sent them in the book.
     rules: Rules,
+    /// The customers the book listed when last read.
+    listed: BTreeSet<String>,
+    /// The server refused this session (signed out, revoked or disabled).
+    signed_out: bool,
 }
 
 /// Shared handle to the engine.
@@ -146,6 +150,8 @@ impl Engine {
             approved: HashMap::new(),
             managed: HashMap::new(),
             rules: Rules::default(),
+            listed: BTreeSet::new(),
+            signed_out: false,
         };
         let store = Rc::new(RefCell::new(engine));
         {
@@ -153,6 +159,7 @@ impl Engine {
             e.warnings_id = doc_id_of(&e.session.user.warnings_url);
             e.refresh_notices();
             e.refresh_warnings();
+            e.listed = e.book_urls().iter().map(|u| doc_id_of(u)).collect();
             let ids: Vec<String> = e.peer.document_ids();
             for id in ids {
                 e.refresh_row(&id);
@@ -209,6 +216,11 @@ impl Engine {
     /// The tier a customer is managed at above its own grade, if any.
     pub fn managed(&self, doc_id: &str) -> Option<ManagedTier> {
         self.managed.get(doc_id).cloned()
+    }
+
+    /// Whether the server refused this session: the user must sign in again.
+    pub fn signed_out(&self) -> bool {
+        self.signed_out
     }
 
     /// The operator's rules in force.
@@ -393,13 +405,25 @@ impl Engine {
                             e.refresh_warnings();
                         } else if doc_id == e.book_id {
                             e.refresh_notices();
-                            let wanted: Vec<String> =
+                            let wanted: BTreeSet<String> =
                                 e.book_urls().iter().map(|u| doc_id_of(u)).collect();
-                            for id in wanted {
-                                if e.peer.document(&id).is_none() {
-                                    e.peer.find(id);
+                            for id in &wanted {
+                                if e.peer.document(id).is_none() {
+                                    e.peer.find(id.clone());
                                 }
                             }
+                            // A customer that left the book was handed over or its
+                            // access revoked: it leaves this tablet too.
+                            let gone: Vec<String> = e.listed.difference(&wanted).cloned().collect();
+                            for id in gone {
+                                e.peer.forget(&id);
+                                e.rows.remove(&id);
+                                match e.idb.delete(&id) {
+                                    Ok(f) => pending.push(Box::pin(f)),
+                                    Err(err) => web_sys::console::error_1(&err.into()),
+                                }
+                            }
+                            e.listed = wanted;
                         } else {
                             e.refresh_row(&doc_id);
                         }
@@ -572,7 +596,18 @@ pub fn connect(store: &Store) {
             let _ = e.peer.take_effects();
         }
         redraw(&s);
-        schedule_reconnect(&s);
+        // Offline, or refused? Only the server can say: a 401 means this session
+        // was signed out, revoked or disabled, and retrying cannot help.
+        let (s, token) = (s.clone(), s.borrow().session.token.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            match crate::http::call("GET", "/api/me", Some(&token), None).await {
+                Ok((401, _)) => {
+                    s.borrow_mut().signed_out = true;
+                    redraw(&s);
+                }
+                _ => schedule_reconnect(&s),
+            }
+        });
     });
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));

@@ -161,6 +161,25 @@ impl Acl {
         });
     }
 
+    /// Forgets a signed-out or revoked device: its share policies turn to none
+    /// and its open websocket closes (see `sync`).
+    pub fn unbind_peer(&self, peer: &str) {
+        self.write(|t| {
+            t.peers.remove(peer);
+        });
+    }
+
+    /// Whether `peer` is still bound to `user_id` and the user is active.
+    pub fn peer_is_live(&self, peer: &str, user_id: i64) -> bool {
+        let t = self.tables.read().unwrap_or_else(|e| e.into_inner());
+        t.peers.get(peer) == Some(&user_id) && t.users.get(&user_id).is_some_and(|u| !u.disabled)
+    }
+
+    /// Wakes on every change of the tables.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+
     /// Binds an authenticated sync peer id to its user.
     pub fn bind_peer(&self, peer: &str, user_id: i64) {
         self.write(|t| {

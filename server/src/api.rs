@@ -53,6 +53,7 @@ pub async fn logout(
                 .map(|_| ())?)
         })
         .await?;
+    state.acl.unbind_peer(&user.peer_id);
     let cookie = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     Ok((
         AppendHeaders([(SET_COOKIE, cookie)]),

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use samod::{AcceptorHandle, Repo};
 use tokio::net::TcpListener;
 use tower_http::services::{ServeDir, ServeFile};
@@ -13,7 +13,7 @@ use crate::acl::{Acl, Policy};
 use crate::db::Db;
 use crate::error::ServerError;
 use crate::storage::SqliteStorage;
-use crate::{api, approvals, books, managed, projection, rules, sync, warnings};
+use crate::{admin, api, approvals, books, handover, managed, projection, rules, sync, warnings};
 
 /// What `serve` needs.
 #[derive(Debug, Clone)]
@@ -129,6 +129,13 @@ pub fn router(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
         .route("/api/warnings", get(warnings::list).post(warnings::report))
         .route("/api/warnings/{id}/confirm", post(warnings::confirm))
         .route("/api/warnings/{id}/reject", post(warnings::reject))
+        .route("/api/units", get(admin::units).post(admin::add_unit))
+        .route("/api/users", get(admin::users).post(admin::add_user))
+        .route("/api/users/{username}", post(admin::change_user))
+        .route("/api/users/{username}/sessions", get(admin::sessions))
+        .route("/api/sessions/{peer_id}", delete(admin::revoke_session))
+        .route("/api/customers/{id}/assign", post(handover::assign))
+        .route("/api/customers/{id}/handovers", get(handover::list))
         .route("/api/rules", get(rules::get).put(rules::put))
         .route("/api/alerts", get(managed::alerts))
         .route("/sync", get(sync::upgrade))

@@ -213,6 +213,20 @@ CREATE TABLE IF NOT EXISTS customer_index (
 );
 CREATE INDEX IF NOT EXISTS customer_index_credit ON customer_index(credit_code);
 
+-- Hand-overs 交接 (主辅制): each change of a customer's managers, by whom, why.
+CREATE TABLE IF NOT EXISTS handovers (
+    id             INTEGER PRIMARY KEY,
+    doc_id         TEXT NOT NULL,
+    from_primary   INTEGER REFERENCES users(id),
+    to_primary     INTEGER NOT NULL REFERENCES users(id),
+    from_assistant INTEGER REFERENCES users(id),
+    to_assistant   INTEGER REFERENCES users(id),
+    at             TEXT NOT NULL,
+    by_user        INTEGER NOT NULL REFERENCES users(id),
+    note           TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS handovers_doc ON handovers(doc_id);
+
 -- Revenue alerts 异动/流失 of each customer as of its last projection
 -- (fieldbook_shared::anomaly), one row per alert, JSON in `alert`.
 CREATE TABLE IF NOT EXISTS alerts (

@@ -2,6 +2,7 @@
 //! with login, per-customer access control, projections and a REST API.
 
 pub mod acl;
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod approvals;
@@ -11,6 +12,7 @@ pub mod cli;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod handover;
 pub mod managed;
 pub mod projection;
 pub mod registration;

@@ -55,8 +55,17 @@ async fn serve(socket: WebSocket, user: AuthUser, state: AppState) {
     }
 
     let (mut ws_tx, mut ws_rx) = socket.split();
+    let mut acl_changed = state.acl.subscribe();
     let close = loop {
         tokio::select! {
+            // Signed out, revoked or disabled: stop at once.
+            Ok(()) = acl_changed.changed() => {
+                if !state.acl.peer_is_live(&user.peer_id, user.id) {
+                    tracing::info!(user = %user.username, peer = %user.peer_id, "sync connection closed: device signed out or user disabled");
+                    let _ = to_samod.send(Err(PumpClosed("access revoked".into()))).await;
+                    break Some((close_code::POLICY, "this device was signed out or the account disabled; sign in again".into()));
+                }
+            }
             incoming = ws_rx.next() => match incoming {
                 Some(Ok(Message::Binary(bytes))) => {
                     // Before samod sees it, so its policy check finds the offer.

@@ -120,3 +120,31 @@ pub struct DuplicateLine {
 pub struct ErrorBody {
     pub error: String,
 }
+
+/// A unit of the org tree.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Unit {
+    pub code: String,
+    pub name: String,
+    pub parent: Option<String>,
+}
+
+/// A user as the admin screens show them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserRow {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub unit: String,
+    pub disabled: bool,
+    /// Signed-in devices (live sessions).
+    pub sessions: i64,
+}
+
+/// A signed-in device.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SessionRow {
+    pub peer_id: String,
+    pub created_at: String,
+    pub expires_at: String,
+}

@@ -51,6 +51,38 @@ pub struct Customer {
     pub agreements: Vec<crate::agreements::Agreement>,
     #[autosurgeon(missing = "Vec::new")]
     pub plans: Vec<crate::agreements::Plan>,
+    /// Changes of manager (主辅制 hand-overs), written by the server.
+    #[autosurgeon(missing = "Vec::new")]
+    pub handovers: Vec<Handover>,
+}
+
+/// A change of the customer's primary or assistant manager (交接).
+#[derive(
+    Debug, Clone, Default, PartialEq, Hydrate, Reconcile, serde::Serialize, serde::Deserialize,
+)]
+pub struct Handover {
+    /// Usernames; the assistant is "" when there is none.
+    #[autosurgeon(with = "flex::string")]
+    pub from_primary: String,
+    #[autosurgeon(with = "flex::string")]
+    pub to_primary: String,
+    #[autosurgeon(with = "flex::string")]
+    pub from_assistant: String,
+    #[autosurgeon(with = "flex::string")]
+    pub to_assistant: String,
+    /// RFC 3339.
+    #[autosurgeon(with = "flex::string")]
+    pub at: String,
+    /// Username of the head or admin who made the change.
+    #[autosurgeon(with = "flex::string")]
+    pub by: String,
+    #[autosurgeon(with = "flex::text")]
+    pub note: String,
+}
+
+/// Records a hand-over on the customer document.
+pub fn add_handover<T: Doc>(tx: &mut T, h: &Handover) -> Result<(), SchemaError> {
+    append(tx, "handovers", h)
 }
 
 /// A person at the customer.

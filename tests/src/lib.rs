@@ -22,6 +22,7 @@ use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest};
 pub mod browser;
 pub mod js;
 pub mod native_peer;
+pub mod raw_ws;
 
 /// The password of every test user.
 pub const PASSWORD: &str = "secret-pass";

@@ -8,41 +8,13 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
 use fieldbook_shared::customer::{self, Customer, Visit};
 use fieldbook_shared::vocab::{Line, Nature};
+use fieldbook_tests::raw_ws::{Ws, closed, raw};
 use fieldbook_tests::{Device, TestServer, wait_for};
 use futures::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 const T: Duration = Duration::from_secs(20);
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-async fn raw(server: &TestServer, token: &str) -> Ws {
-    let req = format!("{}?token={token}", server.sync_url())
-        .into_client_request()
-        .unwrap();
-    tokio_tungstenite::connect_async(req)
-        .await
-        .expect("upgrade")
-        .0
-}
-
-/// Reads until the server closes; returns the close code, if it sent one.
-async fn closed(ws: &mut Ws) -> Option<CloseCode> {
-    let deadline = tokio::time::Instant::now() + T;
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next())
-            .await
-            .expect("server did not close the connection")
-        {
-            Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
-            Some(Ok(_)) => continue,
-            Some(Err(_)) | None => return None,
-        }
-    }
-}
-
 fn cbor_map(pairs: &[(&str, Value)]) -> Vec<u8> {
     let mut e = minicbor::Encoder::new(Vec::new());
     e.map(pairs.len() as u64).unwrap();

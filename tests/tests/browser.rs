@@ -767,3 +767,100 @@ async fn a_unit_head_sees_offline_whom_to_visit_this_quarter() {
         "visited by the head this quarter: {due}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_over_moves_the_customer_between_two_tablets_live() {
+    let (server, urls) =
+        server_with(&[("交接客户有限公司", "m1", None), ("其他客户", "m2", None)]).await;
+    let (a, b) = (Browser::start().await, Browser::start().await);
+    login(&a, &server, "m1").await;
+    wait_text(&a, "m1's list", "交接客户有限公司").await;
+    login(&b, &server, "m2").await;
+    wait_text(&b, "m2's list", "其他客户").await;
+    wait_synced(&a).await;
+    wait_synced(&b).await;
+
+    let head = server.login("head1").await;
+    let id = urls[0].trim_start_matches("automerge:");
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/customers/{id}/assign", server.base()))
+        .bearer_auth(&head.token)
+        .json(&json!({"primary": "m2", "note": "片区调整"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // Both tablets stay open: the customer moves without a reload.
+    wait_text(&b, "the customer on m2's tablet", "交接客户有限公司").await;
+    a.wait(
+        "the customer to leave m1's tablet",
+        T,
+        "return !document.body.innerText.includes(arguments[0])",
+        json!(["交接客户有限公司"]),
+    )
+    .await;
+    open_customer(&b, "交接客户有限公司").await;
+    let record = b
+        .wait(
+            "the hand-over on the customer screen",
+            T,
+            "const h = document.querySelector('.handovers li.handover'); return h && h.innerText;",
+            json!([]),
+        )
+        .await;
+    let record = record.as_str().unwrap();
+    assert!(
+        record.contains("m1 → m2") && record.contains("head1") && record.contains("片区调整"),
+        "{record}"
+    );
+    // It is gone from m1's device storage too: a reload does not bring it back.
+    a.refresh().await;
+    wait_text(&a, "m1's list after a reload", "客户").await;
+    wait_synced(&a).await;
+    let text = a.js("return document.body.innerText", json!([])).await;
+    assert!(
+        !text.as_str().unwrap().contains("交接客户有限公司"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_center_disables_a_user_in_the_console_and_their_tablet_is_told() {
+    let (server, _) = server_with(&[("停用测试客户", "m1", None)]).await;
+    let (admin, tablet) = (Browser::start().await, Browser::start().await);
+    login(&tablet, &server, "m1").await;
+    wait_text(&tablet, "m1's list", "停用测试客户").await;
+    wait_synced(&tablet).await;
+
+    login(&admin, &server, "admin").await;
+    wait_text(&admin, "the admin's list", "停用测试客户").await;
+    admin.click("button.console-button").await;
+    admin
+        .wait(
+            "m1 in the console",
+            T,
+            "return document.querySelector('tr.user[data-user=m1] button.toggle') !== null",
+            json!([]),
+        )
+        .await;
+    admin.click("tr.user[data-user=m1] button.toggle").await;
+    admin
+        .wait(
+            "m1 shown disabled",
+            T,
+            "return document.querySelector('tr.user.disabled[data-user=m1]') !== null",
+            json!([]),
+        )
+        .await;
+    // The tablet's connection is closed and it asks its user to sign in again.
+    let banner = tablet
+        .wait(
+            "the signed-out banner",
+            T,
+            "const b = document.querySelector('.banner.signed-out'); return b && b.innerText;",
+            json!([]),
+        )
+        .await;
+    assert!(banner.as_str().unwrap().contains("重新登录"), "{banner}");
+}

@@ -8,6 +8,7 @@ use yew::prelude::*;
 
 use crate::app::{Ctx, Route};
 use crate::i18n::M;
+use crate::screens::handover::HandoverCard;
 use crate::screens::{new_id, value_of};
 use crate::store::{self, today};
 use crate::widgets::{CreditWarning, LedgerChart, yuan};
@@ -345,6 +346,7 @@ pub fn customer_screen(p: &Props) -> Html {
                     <div class="field" data-field="managed"><span class="label">{ ctx.t(M::ManagedAs) }</span><span class="value">{ format!("{}（{}）", grade_label(&m.grade), managed_why(m)) }</span></div>
                 }
             </div>
+            <HandoverCard doc_id={p.doc_id.clone()} handovers={c.handovers.clone()} />
             <div class="card">
                 <h3>{ ctx.t(M::Contacts) }</h3>
                 <table class="contacts">

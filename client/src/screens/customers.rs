@@ -2,7 +2,7 @@
 
 use fieldbook_shared::grading::{Grade, Level};
 use fieldbook_shared::visits::Cadence;
-use fieldbook_shared::vocab::Line;
+use fieldbook_shared::vocab::{Line, Role};
 use yew::prelude::*;
 
 use crate::app::{Ctx, Route};
@@ -41,6 +41,9 @@ pub fn customers_screen() -> Html {
             <div class="toolbar">
                 <h2>{ format!("{} ({})", ctx.t(M::MyCustomers), rows.len()) }</h2>
                 <button class="reminders-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Reminders)}>{ ctx.t(M::Reminders) }</button>
+                if matches!(ctx.store.borrow().session.user.role, Role::Head | Role::Admin) {
+                    <button class="console-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Console)}>{ ctx.t(M::Console) }</button>
+                }
                 <button class="primary" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Register)}>{ ctx.t(M::Register) }</button>
             </div>
             <div class="filters">

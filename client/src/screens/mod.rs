@@ -1,7 +1,9 @@
 //! One component per screen.
 
+pub mod console;
 pub mod customer;
 pub mod customers;
+pub mod handover;
 pub mod login;
 pub mod register;
 pub mod reminders;

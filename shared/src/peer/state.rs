@@ -112,6 +112,12 @@ impl Peer {
         Ok(())
     }
 
+    /// Drops a document this peer may no longer open (it left the user's book).
+    /// Answers whether it was held.
+    pub fn forget(&mut self, doc_id: &str) -> bool {
+        self.docs.remove(doc_id).is_some()
+    }
+
     /// Tells the peer which heads the server had of a document (kept by the shell
     /// across restarts, so "not yet on the server" stays true offline).
     pub fn set_server_heads(&mut self, doc_id: &str, heads: Vec<ChangeHash>) {

@@ -1,0 +1,241 @@
+//! The org console (机构与用户): the center's admin adds units and users,
+//! disables and re-enables them, resets passwords and moves people between
+//! units; heads see the users of their subtree. Online only: these are the
+//! server's tables, not documents.
+
+use fieldbook_shared::api::{Unit, UserRow};
+use fieldbook_shared::vocab::Role;
+use yew::prelude::*;
+
+use crate::app::{Ctx, Route};
+use crate::http;
+use crate::i18n::M;
+use crate::screens::value_of;
+
+/// The new-user form: username, display name, password, role, unit.
+#[derive(Clone, Default, PartialEq)]
+struct NewUser {
+    username: String,
+    display_name: String,
+    password: String,
+    role: String,
+    unit: String,
+}
+
+#[function_component(ConsoleScreen)]
+pub fn console_screen() -> Html {
+    let ctx = use_context::<Ctx>().expect("context");
+    let (token, is_admin) = {
+        let st = ctx.store.borrow();
+        (
+            st.session.token.clone(),
+            st.session.user.role == Role::Admin,
+        )
+    };
+    let units = use_state(Vec::<Unit>::new);
+    let users = use_state(Vec::<UserRow>::new);
+    let message = use_state(|| None::<String>);
+    let reload = use_state(|| 0u32);
+    let new_user = use_state(|| NewUser {
+        role: "manager".into(),
+        ..Default::default()
+    });
+    let new_unit = use_state(|| (String::new(), String::new(), String::new()));
+
+    {
+        let (units, users, message, token) =
+            (units.clone(), users.clone(), message.clone(), token.clone());
+        use_effect_with(*reload, move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                for path in ["/api/units", "/api/users"] {
+                    match http::call("GET", path, Some(&token), None).await {
+                        Ok((200, body)) if path == "/api/units" => {
+                            units.set(serde_json::from_str(&body).unwrap_or_default())
+                        }
+                        Ok((200, body)) => {
+                            users.set(serde_json::from_str(&body).unwrap_or_default())
+                        }
+                        Ok((_, body)) => message.set(Some(http::error_text(&body))),
+                        Err(_) => message.set(Some("需要联网 / needs the network".into())),
+                    }
+                }
+            });
+        });
+    }
+
+    // One POST, then the tables are read again and the answer shown.
+    let send = {
+        let (message, reload, token) = (message.clone(), reload.clone(), token.clone());
+        Callback::from(move |(path, body): (String, serde_json::Value)| {
+            let (message, reload, token) = (message.clone(), reload.clone(), token.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match http::call("POST", &path, Some(&token), Some(body.to_string())).await {
+                    Ok((200, _)) => message.set(Some("已保存 / saved".into())),
+                    Ok((_, body)) => message.set(Some(http::error_text(&body))),
+                    Err(_) => message.set(Some("需要联网 / needs the network".into())),
+                }
+                reload.set(*reload + 1);
+            });
+        })
+    };
+    let unit_options = |selected: &str| {
+        units
+            .iter()
+            .map(|u| {
+                html! { <option value={u.code.clone()} selected={u.code == selected}>{ format!("{}（{}）", u.name, u.code) }</option> }
+            })
+            .collect::<Html>()
+    };
+
+    let user_rows = users.iter().map(|u| {
+        let name = u.username.clone();
+        let toggle = {
+            let (send, name, disabled) = (send.clone(), name.clone(), u.disabled);
+            Callback::from(move |_| {
+                send.emit((
+                    format!("/api/users/{name}"),
+                    serde_json::json!({"disabled": !disabled}),
+                ))
+            })
+        };
+        let reset = {
+            let (send, name) = (send.clone(), name.clone());
+            Callback::from(move |e: Event| {
+                let password = value_of(&e);
+                if !password.is_empty() {
+                    send.emit((
+                        format!("/api/users/{name}"),
+                        serde_json::json!({"password": password}),
+                    ))
+                }
+            })
+        };
+        let move_to = {
+            let (send, name) = (send.clone(), name.clone());
+            Callback::from(move |e: Event| {
+                send.emit((
+                    format!("/api/users/{name}"),
+                    serde_json::json!({"unit": value_of(&e)}),
+                ))
+            })
+        };
+        html! {
+            <tr class={classes!("user", u.disabled.then_some("disabled"))} data-user={u.username.clone()}>
+                <td>{ &u.username }</td>
+                <td>{ &u.display_name }</td>
+                <td>{ u.role.as_str() }</td>
+                <td>
+                    if is_admin {
+                        <select class="move" onchange={move_to}>{ unit_options(&u.unit) }</select>
+                    } else { { &u.unit } }
+                </td>
+                <td>{ u.sessions }</td>
+                if is_admin {
+                    <td>
+                        <button class="toggle" onclick={toggle}>{ if u.disabled { ctx.t(M::Enable) } else { ctx.t(M::Disable) } }</button>
+                        <input class="reset" type="password" placeholder={ctx.t(M::NewPassword)} onchange={reset} />
+                    </td>
+                }
+            </tr>
+        }
+    });
+
+    let set_user = |f: fn(&mut NewUser, String)| {
+        let new_user = new_user.clone();
+        Callback::from(move |e: Event| {
+            let mut n = (*new_user).clone();
+            f(&mut n, value_of(&e));
+            new_user.set(n);
+        })
+    };
+    let add_user = {
+        let (send, new_user) = (send.clone(), new_user.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let n = (*new_user).clone();
+            send.emit((
+                "/api/users".into(),
+                serde_json::json!({"username": n.username, "display_name": n.display_name,
+                    "password": n.password, "role": n.role, "unit": n.unit}),
+            ));
+        })
+    };
+    let set_unit = |i: usize| {
+        let new_unit = new_unit.clone();
+        Callback::from(move |e: Event| {
+            let mut u = (*new_unit).clone();
+            let v = value_of(&e);
+            match i {
+                0 => u.0 = v,
+                1 => u.1 = v,
+                _ => u.2 = v,
+            }
+            new_unit.set(u);
+        })
+    };
+    let add_unit = {
+        let (send, new_unit) = (send.clone(), new_unit.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let (code, name, parent) = (*new_unit).clone();
+            send.emit((
+                "/api/units".into(),
+                serde_json::json!({"code": code, "name": name, "parent": parent}),
+            ));
+        })
+    };
+
+    html! {
+        <section class="console">
+            <div class="toolbar">
+                <button onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Customers)}>{ format!("‹ {}", ctx.t(M::Back)) }</button>
+                <h2>{ ctx.t(M::Console) }</h2>
+            </div>
+            if let Some(m) = &*message { <p class="message">{ m.clone() }</p> }
+            <div class="card">
+                <h3>{ format!("{}（{}）", ctx.t(M::Users), users.len()) }</h3>
+                <table class="admin users">
+                    <tr><th>{ ctx.t(M::Username) }</th><th>{ ctx.t(M::Name) }</th><th>{ ctx.t(M::Role) }</th><th>{ ctx.t(M::Unit) }</th><th>{ ctx.t(M::Devices) }</th>if is_admin { <th></th> }</tr>
+                    { for user_rows }
+                </table>
+            </div>
+            if is_admin {
+                <form class="card add-user" onsubmit={add_user}>
+                    <h3>{ ctx.t(M::AddUser) }</h3>
+                    <input name="username" placeholder={ctx.t(M::Username)} onchange={set_user(|n, v| n.username = v)} />
+                    <input name="display_name" placeholder={ctx.t(M::Name)} onchange={set_user(|n, v| n.display_name = v)} />
+                    <input name="password" type="password" placeholder={ctx.t(M::NewPassword)} onchange={set_user(|n, v| n.password = v)} />
+                    <select name="role" onchange={set_user(|n, v| n.role = v)}>
+                        <option value="manager" selected=true>{ "manager 客户经理" }</option>
+                        <option value="head">{ "head 单位负责人" }</option>
+                        <option value="admin">{ "admin 大客中心" }</option>
+                    </select>
+                    <select name="unit" onchange={set_user(|n, v| n.unit = v)}>
+                        <option value="">{ "—" }</option>
+                        { unit_options(&new_user.unit) }
+                    </select>
+                    <button type="submit" class="primary">{ ctx.t(M::AddUser) }</button>
+                </form>
+            }
+            <div class="card">
+                <h3>{ format!("{}（{}）", ctx.t(M::Units), units.len()) }</h3>
+                <table class="admin units">
+                    { for units.iter().map(|u| html! {
+                        <tr data-unit={u.code.clone()}><td>{ &u.code }</td><td>{ &u.name }</td><td>{ u.parent.clone().unwrap_or_default() }</td></tr>
+                    }) }
+                </table>
+                if is_admin {
+                    <form class="add-unit" onsubmit={add_unit}>
+                        <input name="code" placeholder="code" onchange={set_unit(0)} />
+                        <input name="name" placeholder={ctx.t(M::Name)} onchange={set_unit(1)} />
+                        <select name="parent" onchange={set_unit(2)}>
+                            <option value="">{ "—" }</option>
+                            { unit_options(&new_unit.2) }
+                        </select>
+                        <button type="submit">{ ctx.t(M::AddUnit) }</button>
+                    </form>
+                }
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,387 @@
+//! The org tree and users, run by the key-account center's admin: units, users
+//! (create, disable, reset password, move between units) and their devices.
+//! Disabling a user or revoking a device stops its sync at once: its sessions
+//! are deleted (tokens refused), its peers unbound (share policy none) and its
+//! websockets closed; what it had synced stays on the server.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use fieldbook_shared::api::{SessionRow, Unit, UserRow};
+use fieldbook_shared::vocab::Role;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Deserialize;
+
+use crate::acl::UserAcl;
+use crate::app::AppState;
+use crate::auth::{self, AuthUser};
+use crate::books;
+use crate::error::ServerError;
+
+fn require_admin(user: &AuthUser) -> Result<(), ServerError> {
+    if user.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(ServerError::Forbidden(
+            "只有大客中心管理员可以管理机构和用户 / only the center's admin manages units and users"
+                .into(),
+        ))
+    }
+}
+
+/// `GET /api/units`: the whole tree (every signed-in user may read it).
+pub async fn units(
+    State(state): State<AppState>,
+    _user: AuthUser,
+) -> Result<Json<Vec<Unit>>, ServerError> {
+    let rows = state
+        .db
+        .call(|c| {
+            let mut stmt = c.prepare("SELECT code, name, parent FROM units ORDER BY code")?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(Unit {
+                        code: r.get(0)?,
+                        name: r.get(1)?,
+                        parent: r.get(2)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await?;
+    Ok(Json(rows))
+}
+
+/// `POST /api/units` `{"code","name","parent"}`: adds a unit under an existing one.
+pub async fn add_unit(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(unit): Json<Unit>,
+) -> Result<Json<Unit>, ServerError> {
+    require_admin(&user)?;
+    let Some(parent) = unit.parent.clone().filter(|p| !p.is_empty()) else {
+        return Err(ServerError::BadRequest(
+            "a new unit needs a parent unit (the center is the top)".into(),
+        ));
+    };
+    let u = unit.clone();
+    state
+        .db
+        .call(move |c| {
+            let exists: bool = c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM units WHERE code = ?1)",
+                [&u.code],
+                |r| r.get(0),
+            )?;
+            if exists {
+                return Err(ServerError::Conflict(format!(
+                    "unit {} already exists",
+                    u.code
+                )));
+            }
+            auth::add_unit(c, u.code.trim(), u.name.trim(), Some(&parent))
+        })
+        .await?;
+    state.acl.set_unit(&unit.code, unit.parent.clone());
+    Ok(Json(unit))
+}
+
+/// `GET /api/users`: the admin sees everyone, a head the users of their subtree.
+pub async fn users(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<UserRow>>, ServerError> {
+    if user.role == Role::Manager {
+        return Err(ServerError::Forbidden(
+            "managers do not see the user list".into(),
+        ));
+    }
+    let now = crate::now();
+    let rows: Vec<UserRow> = state
+        .db
+        .call(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT u.username, u.display_name, u.role, u.unit, u.disabled,
+                        (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?1)
+                 FROM users u ORDER BY u.unit, u.username",
+            )?;
+            let rows = stmt
+                .query_map([now], |r| {
+                    Ok(UserRow {
+                        username: r.get(0)?,
+                        display_name: r.get(1)?,
+                        role: Role::parse(&r.get::<_, String>(2)?),
+                        unit: r.get(3)?,
+                        disabled: r.get::<_, i64>(4)? != 0,
+                        sessions: r.get(5)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await?;
+    let rows = rows
+        .into_iter()
+        .filter(|r| user.role == Role::Admin || state.acl.is_within(&r.unit, &user.unit))
+        .collect();
+    Ok(Json(rows))
+}
+
+/// `POST /api/users` body.
+#[derive(Debug, Deserialize)]
+pub struct NewUser {
+    pub username: String,
+    #[serde(default)]
+    pub display_name: String,
+    pub password: String,
+    pub role: Role,
+    pub unit: String,
+}
+
+/// `POST /api/users`: adds a user in an existing unit.
+pub async fn add_user(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(new): Json<NewUser>,
+) -> Result<Json<UserRow>, ServerError> {
+    require_admin(&user)?;
+    let n = new;
+    let (unit, role, username) = (
+        n.unit.clone(),
+        n.role.clone(),
+        n.username.trim().to_string(),
+    );
+    let id = state
+        .db
+        .call(move |c| {
+            require_unit(c, &n.unit)?;
+            auth::add_user(
+                c,
+                &n.username,
+                &n.display_name,
+                &n.password,
+                &n.role,
+                &n.unit,
+            )
+        })
+        .await?;
+    state.acl.set_user(
+        id,
+        UserAcl {
+            username: username.clone(),
+            role: role.clone(),
+            unit: unit.clone(),
+            disabled: false,
+        },
+    );
+    books::ensure(&state, id).await?;
+    tracing::info!(by = %user.username, user = %username, "user added");
+    Ok(Json(row_of(&state, &username).await?))
+}
+
+fn require_unit(c: &Connection, unit: &str) -> Result<(), ServerError> {
+    let exists: bool = c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM units WHERE code = ?1)",
+        [unit],
+        |r| r.get(0),
+    )?;
+    if exists {
+        Ok(())
+    } else {
+        Err(ServerError::BadRequest(format!(
+            "unit {unit} does not exist; add it first"
+        )))
+    }
+}
+
+async fn row_of(state: &AppState, username: &str) -> Result<UserRow, ServerError> {
+    let name = username.to_string();
+    let now = crate::now();
+    state
+        .db
+        .call(move |c| {
+            c.query_row(
+                "SELECT u.username, u.display_name, u.role, u.unit, u.disabled,
+                        (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?2)
+                 FROM users u WHERE u.username = ?1",
+                params![name, now],
+                |r| {
+                    Ok(UserRow {
+                        username: r.get(0)?,
+                        display_name: r.get(1)?,
+                        role: Role::parse(&r.get::<_, String>(2)?),
+                        unit: r.get(3)?,
+                        disabled: r.get::<_, i64>(4)? != 0,
+                        sessions: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| ServerError::NotFound(format!("no user {name}")))
+        })
+        .await
+}
+
+/// `POST /api/users/{username}` body: what to change (each part optional).
+#[derive(Debug, Deserialize)]
+pub struct UserChange {
+    /// true disables (stopping every device at once), false enables again.
+    pub disabled: Option<bool>,
+    /// A new password; every device must sign in again.
+    pub password: Option<String>,
+    /// Moves the user to another unit (what they see follows at once).
+    pub unit: Option<String>,
+    pub display_name: Option<String>,
+}
+
+/// `POST /api/users/{username}`: disable or enable, reset the password, move
+/// between units, rename.
+pub async fn change_user(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(username): Path<String>,
+    Json(change): Json<UserChange>,
+) -> Result<Json<UserRow>, ServerError> {
+    require_admin(&user)?;
+    if change.disabled == Some(true) && username == user.username {
+        return Err(ServerError::BadRequest(
+            "you cannot disable your own account".into(),
+        ));
+    }
+    let hash = match &change.password {
+        Some(p) if p.len() < 6 => {
+            return Err(ServerError::BadRequest(
+                "a password needs at least 6 characters".into(),
+            ));
+        }
+        Some(p) => Some(auth::hash_password(p)?),
+        None => None,
+    };
+    let name = username.clone();
+    let (disabled, unit, display) = (
+        change.disabled,
+        change.unit.clone(),
+        change.display_name.clone(),
+    );
+    let signed_out_everywhere = disabled == Some(true) || hash.is_some();
+    let (id, acl_user, peers) = state
+        .db
+        .call(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let id: i64 = tx
+                .query_row("SELECT id FROM users WHERE username = ?1", [&name], |r| {
+                    r.get(0)
+                })
+                .optional()?
+                .ok_or_else(|| ServerError::NotFound(format!("no user {name}")))?;
+            if let Some(u) = &unit {
+                require_unit(&tx, u)?;
+                tx.execute("UPDATE users SET unit = ?2 WHERE id = ?1", params![id, u])?;
+            }
+            if let Some(d) = disabled {
+                tx.execute(
+                    "UPDATE users SET disabled = ?2 WHERE id = ?1",
+                    params![id, d as i64],
+                )?;
+            }
+            if let Some(h) = &hash {
+                tx.execute(
+                    "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+                    params![id, h],
+                )?;
+            }
+            if let Some(n) = display.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+                tx.execute(
+                    "UPDATE users SET display_name = ?2 WHERE id = ?1",
+                    params![id, n],
+                )?;
+            }
+            let peers: Vec<String> = if signed_out_everywhere {
+                let mut stmt = tx.prepare("SELECT peer_id FROM sessions WHERE user_id = ?1")?;
+                let peers = stmt
+                    .query_map([id], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+                peers
+            } else {
+                Vec::new()
+            };
+            let acl_user = tx.query_row(
+                "SELECT username, role, unit, disabled FROM users WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(UserAcl {
+                        username: r.get(0)?,
+                        role: Role::parse(&r.get::<_, String>(1)?),
+                        unit: r.get(2)?,
+                        disabled: r.get::<_, i64>(3)? != 0,
+                    })
+                },
+            )?;
+            tx.commit()?;
+            Ok((id, acl_user, peers))
+        })
+        .await?;
+    // The policy streams and open websockets re-check on this change.
+    state.acl.set_user(id, acl_user);
+    for p in &peers {
+        state.acl.unbind_peer(p);
+    }
+    if change.unit.is_some() {
+        books::refresh_user(&state, id).await?;
+    }
+    tracing::info!(by = %user.username, user = %username, devices_signed_out = peers.len(), "user changed");
+    Ok(Json(row_of(&state, &username).await?))
+}
+
+/// `GET /api/users/{username}/sessions`: the user's signed-in devices.
+pub async fn sessions(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(username): Path<String>,
+) -> Result<Json<Vec<SessionRow>>, ServerError> {
+    require_admin(&user)?;
+    let now = crate::now();
+    let rows = state
+        .db
+        .call(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT s.peer_id, s.created_at, s.expires_at FROM sessions s
+                 JOIN users u ON u.id = s.user_id
+                 WHERE u.username = ?1 AND s.expires_at > ?2 ORDER BY s.created_at",
+            )?;
+            let rows = stmt
+                .query_map(params![username, now], |r| {
+                    Ok(SessionRow {
+                        peer_id: r.get(0)?,
+                        created_at: r.get(1)?,
+                        expires_at: r.get(2)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await?;
+    Ok(Json(rows))
+}
+
+/// `DELETE /api/sessions/{peer_id}`: revokes one device: its token is refused
+/// and its websocket closed at once.
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(peer_id): Path<String>,
+) -> Result<Json<serde_json::Value>, ServerError> {
+    require_admin(&user)?;
+    let peer = peer_id.clone();
+    let deleted = state
+        .db
+        .call(move |c| Ok(c.execute("DELETE FROM sessions WHERE peer_id = ?1", [peer])?))
+        .await?;
+    if deleted == 0 {
+        return Err(ServerError::NotFound(format!("no session {peer_id}")));
+    }
+    state.acl.unbind_peer(&peer_id);
+    tracing::info!(by = %user.username, peer = %peer_id, "device revoked");
+    Ok(Json(serde_json::json!({"revoked": peer_id})))
+}

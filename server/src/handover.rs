@@ -1,0 +1,236 @@
+//! Assignment and hand-over (主辅制): a head or the center sets a customer's
+//! primary and assistant manager. The change is recorded on the customer
+//! document and in the `handovers` table; access follows at once (the new
+//! manager's tablet receives the customer, the old one's loses it).
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use fieldbook_shared::access::Assignment;
+use fieldbook_shared::customer::{self, Handover};
+use fieldbook_shared::vocab::Role;
+use rusqlite::{OptionalExtension, params};
+use samod::DocumentId;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::books;
+use crate::error::ServerError;
+
+/// `POST /api/customers/{id}/assign` body.
+#[derive(Debug, Deserialize)]
+pub struct AssignBody {
+    /// Username of the new primary manager.
+    pub primary: String,
+    /// Username of the assistant, or none.
+    #[serde(default)]
+    pub assistant: Option<String>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A user who can hold customers.
+struct Holder {
+    id: i64,
+    username: String,
+    unit: String,
+}
+
+/// `POST /api/customers/{id}/assign`: the center, or a head whose subtree holds
+/// both the customer and the new managers, hands the customer over.
+pub async fn assign(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(doc_id): Path<String>,
+    Json(body): Json<AssignBody>,
+) -> Result<Json<Handover>, ServerError> {
+    let Some(before) = state.acl.assignment(&doc_id) else {
+        return Err(ServerError::NotFound(format!("no customer {doc_id}")));
+    };
+    let assistant_name = body
+        .assistant
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_string);
+    if assistant_name.as_deref() == Some(body.primary.trim()) {
+        return Err(ServerError::BadRequest(
+            "the primary and the assistant manager must be different people".into(),
+        ));
+    }
+    let primary = holder(&state, body.primary.trim()).await?;
+    let assistant = match &assistant_name {
+        Some(a) => Some(holder(&state, a).await?),
+        None => None,
+    };
+    let within = |unit: &str| user.role == Role::Admin || state.acl.is_within(unit, &user.unit);
+    let allowed = matches!(user.role, Role::Admin | Role::Head)
+        && within(&before.unit)
+        && within(&primary.unit)
+        && assistant.as_ref().is_none_or(|a| within(&a.unit));
+    if !allowed {
+        return Err(ServerError::Forbidden(
+            "客户交接由客户和新经理所属单位的负责人或大客中心办理 / a hand-over is made by a head over the customer's and the new managers' units, or by the center".into(),
+        ));
+    }
+    let seen_before: BTreeSet<i64> = state.acl.users_who_see(&doc_id).into_iter().collect();
+    let (doc, by, note) = (doc_id.clone(), user.id, body.note.clone());
+    let (p_id, p_unit, a_id) = (
+        primary.id,
+        primary.unit.clone(),
+        assistant.as_ref().map(|a| a.id),
+    );
+    let (from_primary, from_assistant, at) = state
+        .db
+        .call(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let (from_p, from_a): (String, Option<String>) = tx.query_row(
+                "SELECT p.username, a.username FROM customers c
+                 JOIN users p ON p.id = c.primary_user
+                 LEFT JOIN users a ON a.id = c.assistant_user
+                 WHERE c.doc_id = ?1",
+                [&doc],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let at = crate::now();
+            tx.execute(
+                "UPDATE customers SET primary_user = ?2, assistant_user = ?3, unit = ?4 WHERE doc_id = ?1",
+                params![doc, p_id, a_id, p_unit],
+            )?;
+            tx.execute(
+                "INSERT INTO handovers (doc_id, from_primary, to_primary, from_assistant, to_assistant, at, by_user, note)
+                 VALUES (?1, (SELECT id FROM users WHERE username = ?2), ?3,
+                         (SELECT id FROM users WHERE username = ?4), ?5, ?6, ?7, ?8)",
+                params![doc, from_p, p_id, from_a, a_id, at, by, note],
+            )?;
+            tx.commit()?;
+            Ok((from_p, from_a.unwrap_or_default(), at))
+        })
+        .await?;
+    let handover = Handover {
+        from_primary,
+        to_primary: primary.username.clone(),
+        from_assistant,
+        to_assistant: assistant_name.unwrap_or_default(),
+        at,
+        by: user.username.clone(),
+        note: body.note,
+    };
+    // On the document too, so the customer's history travels with it.
+    record_on_document(&state, &doc_id, &handover).await?;
+    state.acl.set_customer(
+        &doc_id,
+        Assignment {
+            primary: primary.id,
+            assistant: assistant.as_ref().map(|a| a.id),
+            unit: primary.unit.clone(),
+        },
+    );
+    let seen_after: BTreeSet<i64> = state.acl.users_who_see(&doc_id).into_iter().collect();
+    for u in seen_before.union(&seen_after) {
+        books::refresh_user(&state, *u).await?;
+    }
+    tracing::info!(doc = %doc_id, by = %user.username, from = %handover.from_primary, to = %handover.to_primary, "customer handed over");
+    Ok(Json(handover))
+}
+
+async fn holder(state: &AppState, username: &str) -> Result<Holder, ServerError> {
+    let name = username.to_string();
+    let found = state
+        .db
+        .call(move |c| {
+            Ok(c.query_row(
+                "SELECT id, username, unit, role, disabled FROM users WHERE username = ?1",
+                [&name],
+                |r| {
+                    Ok((
+                        Holder {
+                            id: r.get(0)?,
+                            username: r.get(1)?,
+                            unit: r.get(2)?,
+                        },
+                        Role::parse(&r.get::<_, String>(3)?),
+                        r.get::<_, i64>(4)? != 0,
+                    ))
+                },
+            )
+            .optional()?)
+        })
+        .await?;
+    match found {
+        None => Err(ServerError::BadRequest(format!("no user {username}"))),
+        Some((_, _, true)) => Err(ServerError::BadRequest(format!(
+            "user {username} is disabled"
+        ))),
+        Some((_, Role::Admin, _)) => Err(ServerError::BadRequest(format!(
+            "{username} is the center's admin; customers are held by managers and heads"
+        ))),
+        Some((h, _, _)) => Ok(h),
+    }
+}
+
+async fn record_on_document(
+    state: &AppState,
+    doc_id: &str,
+    h: &Handover,
+) -> Result<(), ServerError> {
+    let id: DocumentId = doc_id
+        .parse()
+        .map_err(|_| ServerError::Internal(format!("bad document id {doc_id}")))?;
+    let Some(handle) = state.repo.find(id).await? else {
+        return Err(ServerError::Internal(format!(
+            "customer {doc_id} is missing from storage"
+        )));
+    };
+    handle.with_document(|d| {
+        d.transact(|tx| customer::add_handover(tx, h))
+            .map(|_| ())
+            .map_err(|e| ServerError::Schema(e.error))
+    })
+}
+
+/// `GET /api/customers/{id}/handovers`: the hand-overs of a customer the caller sees.
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(doc_id): Path<String>,
+) -> Result<Json<Vec<Handover>>, ServerError> {
+    if state.acl.access(user.id, &doc_id) == fieldbook_shared::access::Access::None {
+        return Err(ServerError::NotFound(format!("no customer {doc_id}")));
+    }
+    let rows = state
+        .db
+        .call(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT fp.username, tp.username, fa.username, ta.username, h.at, b.username, h.note
+                 FROM handovers h
+                 LEFT JOIN users fp ON fp.id = h.from_primary
+                 LEFT JOIN users tp ON tp.id = h.to_primary
+                 LEFT JOIN users fa ON fa.id = h.from_assistant
+                 LEFT JOIN users ta ON ta.id = h.to_assistant
+                 LEFT JOIN users b ON b.id = h.by_user
+                 WHERE h.doc_id = ?1 ORDER BY h.id",
+            )?;
+            let rows = stmt
+                .query_map([doc_id], |r| {
+                    let s = |i: usize| -> rusqlite::Result<String> {
+                        Ok(r.get::<_, Option<String>>(i)?.unwrap_or_default())
+                    };
+                    Ok(Handover {
+                        from_primary: s(0)?,
+                        to_primary: s(1)?,
+                        from_assistant: s(2)?,
+                        to_assistant: s(3)?,
+                        at: s(4)?,
+                        by: s(5)?,
+                        note: s(6)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await?;
+    Ok(Json(rows))
+}

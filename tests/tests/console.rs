@@ -1,0 +1,307 @@
+//! The console's server side: units and users run by the center, devices signed
+//! out at once, and customers handed over between managers live.
+
+use std::time::Duration;
+
+use fieldbook_shared::book::Book;
+use fieldbook_shared::customer::Customer;
+use fieldbook_shared::vocab::{Line, Nature};
+use fieldbook_tests::raw_ws::{closed, raw};
+use fieldbook_tests::{Device, PASSWORD, TestServer, wait_for};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+const T: Duration = Duration::from_secs(20);
+
+async fn call(
+    server: &TestServer,
+    method: reqwest::Method,
+    token: &str,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
+    let res = reqwest::Client::new()
+        .request(method, format!("{}{path}", server.base()))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn post(server: &TestServer, token: &str, path: &str, body: Value) -> (u16, Value) {
+    call(server, reqwest::Method::POST, token, path, body).await
+}
+
+async fn status_of(server: &TestServer, token: &str, path: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{}{path}", server.base()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET")
+        .status()
+        .as_u16()
+}
+
+async fn login_status(server: &TestServer, username: &str, password: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{}/api/login", server.base()))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .expect("login")
+        .status()
+        .as_u16()
+}
+
+/// Whether `device`'s book lists `url`, once that equals `want`.
+async fn book_lists(device: &Device, url: &str, want: bool) {
+    let book = device
+        .find(&device.session.user.book_url)
+        .await
+        .expect("book");
+    wait_for(
+        &format!(
+            "{}'s book to list the customer: {want}",
+            device.session.user.username
+        ),
+        T,
+        async || {
+            let b = book.with_document(|d| Book::load(d).ok())?;
+            (b.customers.iter().any(|c| c == url) == want).then_some(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_over_moves_the_customer_between_two_tablets_live() {
+    let mut server = TestServer::new();
+    let url = server
+        .seed_customer(
+            &Customer::new(
+                "交接测试有限公司",
+                "",
+                Nature::Enterprise,
+                vec![Line::Delivery],
+            ),
+            "m1",
+            None,
+        )
+        .await;
+    server.start().await;
+    let id = url.trim_start_matches("automerge:").to_string();
+    let mut old = Device::login(&server, "m1").await;
+    let mut new = Device::login(&server, "m2").await;
+    old.connect().await;
+    new.connect().await;
+    book_lists(&old, &url, true).await;
+    assert!(new.find(&url).await.is_none(), "m2 may not open it yet");
+
+    // Only a head over both, or the center, hands a customer over.
+    let assign = format!("/api/customers/{id}/assign");
+    let tok = async |u: &str| server.login(u).await.token;
+    let (head1, head2, m1) = (tok("head1").await, tok("head2").await, tok("m1").await);
+    let body = json!({"primary": "m2", "note": "经理调岗"});
+    assert_eq!(post(&server, &m1, &assign, body.clone()).await.0, 403);
+    assert_eq!(post(&server, &head2, &assign, body.clone()).await.0, 403);
+    let (s, _) = post(&server, &head1, &assign, json!({"primary": "m3"})).await;
+    assert_eq!(s, 403, "m3 is in West, outside head1's unit");
+    let (s, _) = post(&server, &head1, &assign, json!({"primary": "nobody"})).await;
+    assert_eq!(s, 400);
+
+    let (s, h) = post(&server, &head1, &assign, body).await;
+    assert_eq!(s, 200, "{h}");
+    assert_eq!(
+        (&h["from_primary"], &h["to_primary"], &h["by"]),
+        (&json!("m1"), &json!("m2"), &json!("head1"))
+    );
+
+    // Live: the new manager's tablet receives it with the hand-over on it,
+    // the old one's book drops it and a fresh device of m1 cannot open it.
+    book_lists(&new, &url, true).await;
+    let doc = wait_for("m2 to open the customer", T, async || new.find(&url).await).await;
+    let got = wait_for("the hand-over on the document", T, async || {
+        let c = Device::customer(&doc);
+        (!c.handovers.is_empty()).then_some(c)
+    })
+    .await;
+    assert_eq!(got.handovers[0].note, "经理调岗");
+    assert_eq!(got.handovers[0].to_primary, "m2");
+    book_lists(&old, &url, false).await;
+    let mut fresh = Device::login(&server, "m1").await;
+    fresh.connect().await;
+    assert!(fresh.find(&url).await.is_none(), "m1 lost access");
+
+    let m2 = tok("m2").await;
+    let row = server.customer_row(&m2, &url, |c| c["owner"] == "m2").await;
+    assert_eq!(row["unit"], "so1");
+    let list = server
+        .get_json(&m2, &format!("/api/customers/{id}/handovers"))
+        .await;
+    assert_eq!(list[0]["from_primary"], "m1");
+    assert_eq!(list[0]["by"], "head1");
+    assert_eq!(
+        status_of(&server, &m1, &format!("/api/customers/{id}/handovers")).await,
+        404
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabling_a_user_or_revoking_a_device_stops_its_sync_at_once() {
+    let mut server = TestServer::new();
+    let url = server
+        .seed_customer(
+            &Customer::new("停用测试公司", "", Nature::Enterprise, vec![]),
+            "m1",
+            None,
+        )
+        .await;
+    server.start().await;
+    let admin = server.login("admin").await.token;
+    let m1 = server.login("m1").await;
+    let mut ws = raw(&server, &m1.token).await;
+    // Managers do not run the org.
+    let (s, _) = post(
+        &server,
+        &m1.token,
+        "/api/users/m2",
+        json!({"disabled": true}),
+    )
+    .await;
+    assert_eq!(s, 403);
+
+    let (s, row) = post(&server, &admin, "/api/users/m1", json!({"disabled": true})).await;
+    assert_eq!(s, 200, "{row}");
+    assert_eq!(row["disabled"], true);
+    assert_eq!(
+        closed(&mut ws).await,
+        Some(CloseCode::Policy),
+        "its websocket closes"
+    );
+    assert_eq!(
+        status_of(&server, &m1.token, "/api/me").await,
+        401,
+        "its token is refused"
+    );
+    assert_eq!(login_status(&server, "m1", PASSWORD).await, 401);
+    // What it synced stays on the server.
+    server.customer_row(&admin, &url, |_| true).await;
+    let (s, _) = post(&server, &admin, "/api/users/m1", json!({"disabled": false})).await;
+    assert_eq!(s, 200);
+    assert_eq!(login_status(&server, "m1", PASSWORD).await, 200);
+
+    // Revoking one device leaves the user's other devices alone.
+    let (a, b) = (server.login("m2").await, server.login("m2").await);
+    let (mut ws_a, mut ws_b) = (raw(&server, &a.token).await, raw(&server, &b.token).await);
+    let sessions = server.get_json(&admin, "/api/users/m2/sessions").await;
+    assert_eq!(sessions.as_array().unwrap().len(), 2);
+    let (s, _) = call(
+        &server,
+        reqwest::Method::DELETE,
+        &admin,
+        &format!("/api/sessions/{}", a.peer_id),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(closed(&mut ws_a).await, Some(CloseCode::Policy));
+    assert_eq!(status_of(&server, &a.token, "/api/me").await, 401);
+    assert_eq!(status_of(&server, &b.token, "/api/me").await, 200);
+    // The other device's websocket is still open: it still answers a ping.
+    use futures::{SinkExt, StreamExt};
+    ws_b.send(tokio_tungstenite::tungstenite::Message::Ping(
+        vec![7].into(),
+    ))
+    .await
+    .unwrap();
+    let pong = tokio::time::timeout(T, ws_b.next())
+        .await
+        .expect("an answer");
+    assert!(
+        matches!(
+            pong,
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Pong(_)))
+        ),
+        "{pong:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_center_adds_units_and_users_moves_them_and_resets_passwords() {
+    let mut server = TestServer::new();
+    server.start().await;
+    let admin = server.login("admin").await.token;
+    let head1 = server.login("head1").await.token;
+
+    let (s, _) = post(
+        &server,
+        &head1,
+        "/api/units",
+        json!({"code": "so3", "name": "北区支局", "parent": "co1"}),
+    )
+    .await;
+    assert_eq!(s, 403);
+    let (s, _) = post(
+        &server,
+        &admin,
+        "/api/units",
+        json!({"code": "so3", "name": "北区支局", "parent": "nowhere"}),
+    )
+    .await;
+    assert_eq!(s, 400);
+    let (s, _) = post(
+        &server,
+        &admin,
+        "/api/units",
+        json!({"code": "so3", "name": "北区支局", "parent": "co1"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let units = server.get_json(&head1, "/api/units").await;
+    assert!(
+        units
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["code"] == "so3" && u["parent"] == "co1"),
+        "{units}"
+    );
+
+    let new_user = json!({"username": "m9", "display_name": "新经理", "password": "secret9", "role": "manager", "unit": "so3"});
+    let (s, row) = post(&server, &admin, "/api/users", new_user.clone()).await;
+    assert_eq!(s, 200, "{row}");
+    assert_eq!(post(&server, &admin, "/api/users", new_user).await.0, 409);
+    assert_eq!(login_status(&server, "m9", "secret9").await, 200);
+    let sees = async |token: &str| -> bool {
+        let users = server.get_json(token, "/api/users").await;
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["username"] == "m9")
+    };
+    assert!(!sees(&head1).await, "m9 is not in head1's unit yet");
+
+    let (s, row) = post(&server, &admin, "/api/users/m9", json!({"unit": "so1"})).await;
+    assert_eq!((s, &row["unit"]), (200, &json!("so1")));
+    assert!(sees(&head1).await, "moved into head1's unit");
+    let (s, _) = post(&server, &admin, "/api/users/m9", json!({"unit": "mars"})).await;
+    assert_eq!(s, 400);
+
+    let (s, _) = post(&server, &admin, "/api/users/m9", json!({"password": "123"})).await;
+    assert_eq!(s, 400, "too short");
+    let (s, _) = post(
+        &server,
+        &admin,
+        "/api/users/m9",
+        json!({"password": "another9"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(login_status(&server, "m9", "secret9").await, 401);
+    assert_eq!(login_status(&server, "m9", "another9").await, 200);
+}
