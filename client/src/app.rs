@@ -10,7 +10,7 @@ use crate::i18n::{Lang, M, t};
 use crate::screens::{
     console::ConsoleScreen, customer::CustomerScreen, customers::CustomersScreen,
     login::LoginScreen, register::RegisterScreen, reminders::RemindersScreen,
-    visit_form::VisitForm,
+    reports::ReportsScreen, visit_form::VisitForm,
 };
 use crate::session;
 use crate::store::{Engine, Store};
@@ -25,6 +25,7 @@ pub enum Route {
     Register,
     Reminders,
     Console,
+    Reports,
 }
 
 /// What every screen gets from the shell.
@@ -141,6 +142,7 @@ pub fn app() -> Html {
         Route::Register => html! { <RegisterScreen /> },
         Route::Reminders => html! { <RemindersScreen /> },
         Route::Console => html! { <ConsoleScreen /> },
+        Route::Reports => html! { <ReportsScreen /> },
     };
     html! {
         <ContextProvider<Ctx> context={ctx}>

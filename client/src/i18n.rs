@@ -107,6 +107,15 @@ messages! {
     RevenueAlerts => "收入异动", "Revenue alerts";
     Care => "礼仪关怀（14天内）", "Care (next 14 days)";
     Approved => "已审批", "approved";
+    OnlineRate => "客户在线率（重点客户）", "Online rate (key customers)";
+    VisitCompliance => "走访达标率", "Visit compliance";
+    ByLevelAndGrade => "按级别与等级：收入占比", "By level and grade: share of revenue";
+    GrowthAndChurn => "收入下降与流失", "Falls and lost customers";
+    PlanVsActual => "年度计划完成", "Plan vs actual";
+    MyScope => "本人管辖范围", "My scope";
+    Reports => "报表", "Reports";
+    Month => "月份", "Month";
+    Manager => "客户经理", "Manager";
     Console => "机构与用户", "Units and users";
     Users => "用户", "Users";
     Units => "机构", "Units";

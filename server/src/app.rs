@@ -13,7 +13,9 @@ use crate::acl::{Acl, Policy};
 use crate::db::Db;
 use crate::error::ServerError;
 use crate::storage::SqliteStorage;
-use crate::{admin, api, approvals, books, handover, managed, projection, rules, sync, warnings};
+use crate::{
+    admin, api, approvals, books, handover, managed, projection, reports, rules, sync, warnings,
+};
 
 /// What `serve` needs.
 #[derive(Debug, Clone)]
@@ -136,6 +138,7 @@ pub fn router(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
         .route("/api/sessions/{peer_id}", delete(admin::revoke_session))
         .route("/api/customers/{id}/assign", post(handover::assign))
         .route("/api/customers/{id}/handovers", get(handover::list))
+        .route("/api/reports", get(reports::reports))
         .route("/api/rules", get(rules::get).put(rules::put))
         .route("/api/alerts", get(managed::alerts))
         .route("/sync", get(sync::upgrade))

@@ -58,6 +58,12 @@ pub fn open_and_migrate(path: &Path) -> Result<Connection, ServerError> {
             "managed_rank",
             "INTEGER NOT NULL DEFAULT 0",
         ),
+        (
+            "customer_index",
+            "last_change_ms",
+            "INTEGER NOT NULL DEFAULT 0",
+        ),
+        ("customer_index", "heads", "TEXT NOT NULL DEFAULT ''"),
     ] {
         let exists: bool = conn.query_row(
             &format!("SELECT EXISTS(SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1)"),
@@ -212,6 +218,37 @@ CREATE TABLE IF NOT EXISTS customer_index (
     projected_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS customer_index_credit ON customer_index(credit_code);
+
+-- What the reports read from each customer document (see projection.rs).
+CREATE TABLE IF NOT EXISTS ledger_index (
+    doc_id     TEXT NOT NULL,
+    month      TEXT NOT NULL,
+    amount_fen INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, month)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS complaint_index (
+    doc_id       TEXT NOT NULL,
+    complaint_id TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    steps        TEXT NOT NULL,
+    satisfaction INTEGER NOT NULL,
+    task_force   INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, complaint_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS plan_index (
+    doc_id     TEXT NOT NULL,
+    year       TEXT NOT NULL,
+    target_fen INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, year)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS agreement_index (
+    doc_id       TEXT NOT NULL,
+    agreement_id TEXT NOT NULL,
+    number       TEXT NOT NULL,
+    end_date     TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    PRIMARY KEY (doc_id, agreement_id)
+) WITHOUT ROWID;
 
 -- Hand-overs 交接 (主辅制): each change of a customer's managers, by whom, why.
 CREATE TABLE IF NOT EXISTS handovers (

@@ -16,6 +16,7 @@ pub mod handover;
 pub mod managed;
 pub mod projection;
 pub mod registration;
+pub mod reports;
 pub mod rules;
 pub mod storage;
 pub mod sync;

@@ -187,7 +187,8 @@ pub async fn project(state: &AppState, doc_id: &str) -> Result<Projected, Server
             "document {doc_id} is marked changed but is not stored"
         )));
     };
-    let customer = match handle.with_document(|d| Customer::load(d)) {
+    let (loaded, heads) = handle.with_document(|d| (Customer::load(d), heads_of(d)));
+    let customer = match loaded {
         Ok(c) => c,
         Err(SchemaError::WrongType { found, .. }) => {
             tracing::debug!(doc = %doc_id, r#type = %found, "stored document is not a customer; not projected");
@@ -201,7 +202,7 @@ pub async fn project(state: &AppState, doc_id: &str) -> Result<Projected, Server
     };
     // Indexed before it is registered, so the API never lists a customer
     // without its name; the dirty mark goes last, so a failure anywhere is retried.
-    let standing_changed = write_index(state, doc_id, &customer).await?;
+    let standing_changed = write_index(state, doc_id, &customer, heads).await?;
     let newly_registered = match state.acl.assignment(doc_id) {
         Some(_) => false,
         None => match state.acl.claimant(doc_id) {
@@ -294,7 +295,13 @@ async fn register(
 
 /// Writes the customer's index row, visits and alerts; answers whether its
 /// revenue figures (which rank it in the city) changed.
-async fn write_index(state: &AppState, doc_id: &str, c: &Customer) -> Result<bool, ServerError> {
+async fn write_index(
+    state: &AppState,
+    doc_id: &str,
+    c: &Customer,
+    heads: String,
+) -> Result<bool, ServerError> {
+    let details = Details::of(c);
     let doc = doc_id.to_string();
     let lines = c
         .lines
@@ -356,25 +363,31 @@ async fn write_index(state: &AppState, doc_id: &str, c: &Customer) -> Result<boo
         .db
         .call(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let before: Option<(i64, i64, String, String, i64)> = tx
+            let before: Option<(i64, i64, String, String, i64, String, i64)> = tx
                 .query_row(
-                    "SELECT annual_revenue_fen, cross_city_fen, managed_as, managed_why, managed_rank
+                    "SELECT annual_revenue_fen, cross_city_fen, managed_as, managed_why, managed_rank, heads, last_change_ms
                      FROM customer_index WHERE doc_id = ?1",
                     [&doc],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
                 )
                 .optional()?;
+            // When the content last changed, as the server saw it arrive.
+            let last_change_ms = match &before {
+                Some(b) if b.5 == heads => b.6,
+                _ => chrono::Utc::now().timestamp_millis(),
+            };
             let standing_changed = before.as_ref().is_none_or(|b| (b.0, b.1) != (grades.0, cross_city));
             // The managed-as tier is the city's business (managed::refresh); keep it.
             let managed = before.map(|b| (b.2, b.3, b.4)).unwrap_or_else(|| (grades.2.to_string(), "threshold".into(), 0));
             tx.execute(
                 "INSERT OR REPLACE INTO customer_index
                  (doc_id, name, credit_code, nature, lines, address, industry, contacts, visit_count, last_visit, open_follow_ups, projected_at,
-                  annual_revenue_fen, level_proposed, grade_proposed, cross_city_fen, managed_as, managed_why, managed_rank)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                  annual_revenue_fen, level_proposed, grade_proposed, cross_city_fen, managed_as, managed_why, managed_rank, last_change_ms, heads)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
                 params![doc, row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, now(), grades.0, grades.1, grades.2,
-                        cross_city, managed.0, managed.1, managed.2],
+                        cross_city, managed.0, managed.1, managed.2, last_change_ms, heads],
             )?;
+            details.write(&tx, &doc)?;
             tx.execute("DELETE FROM alerts WHERE doc_id = ?1", [&doc])?;
             {
                 let mut ins = tx.prepare_cached(
@@ -397,6 +410,112 @@ async fn write_index(state: &AppState, doc_id: &str, c: &Customer) -> Result<boo
             Ok(standing_changed)
         })
         .await
+}
+
+/// The document's heads, as stored to tell a new version from a re-projection.
+/// (Change timestamps are not used: Rust peers commit with time 0.)
+fn heads_of(doc: &automerge::Automerge) -> String {
+    let mut heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+    heads.sort();
+    heads.join(",")
+}
+
+/// What the reports read besides the index row: revenue by month, complaints,
+/// plans and agreements.
+struct Details {
+    /// month -> revenue in fen (all lines).
+    ledger: std::collections::BTreeMap<String, i64>,
+    /// (id, status, steps as JSON [[status, on]...], satisfaction, task force)
+    complaints: Vec<(String, String, String, i64, bool)>,
+    /// (year, target in fen)
+    plans: Vec<(String, i64)>,
+    /// (id, number, end, status)
+    agreements: Vec<(String, String, String, String)>,
+}
+
+impl Details {
+    fn of(c: &Customer) -> Details {
+        let mut ledger = std::collections::BTreeMap::new();
+        for e in &c.ledger {
+            *ledger.entry(e.month.clone()).or_insert(0i64) += e.amount_fen;
+        }
+        Details {
+            ledger,
+            complaints: c
+                .complaints
+                .iter()
+                .map(|k| {
+                    let steps: Vec<(&str, &str)> = k
+                        .steps
+                        .iter()
+                        .map(|s| (s.status.as_str(), s.on.as_str()))
+                        .collect();
+                    (
+                        k.id.clone(),
+                        k.status.clone(),
+                        serde_json::to_string(&steps).unwrap_or_default(),
+                        k.satisfaction,
+                        k.task_force,
+                    )
+                })
+                .collect(),
+            plans: c
+                .plans
+                .iter()
+                .map(|p| (p.year.clone(), p.target_revenue_fen))
+                .collect(),
+            agreements: c
+                .agreements
+                .iter()
+                .map(|a| {
+                    (
+                        a.id.clone(),
+                        a.number.clone(),
+                        a.end.clone(),
+                        a.status.clone(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn write(&self, tx: &rusqlite::Transaction, doc: &str) -> rusqlite::Result<()> {
+        for table in [
+            "ledger_index",
+            "complaint_index",
+            "plan_index",
+            "agreement_index",
+        ] {
+            tx.execute(&format!("DELETE FROM {table} WHERE doc_id = ?1"), [doc])?;
+        }
+        let mut ins = tx.prepare_cached(
+            "INSERT INTO ledger_index (doc_id, month, amount_fen) VALUES (?1, ?2, ?3)",
+        )?;
+        for (month, fen) in &self.ledger {
+            ins.execute(params![doc, month, fen])?;
+        }
+        let mut ins = tx.prepare_cached(
+            "INSERT OR REPLACE INTO complaint_index (doc_id, complaint_id, status, steps, satisfaction, task_force)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for k in &self.complaints {
+            ins.execute(params![doc, k.0, k.1, k.2, k.3, k.4])?;
+        }
+        let mut ins = tx.prepare_cached(
+            "INSERT OR REPLACE INTO plan_index (doc_id, year, target_fen) VALUES (?1, ?2, ?3)",
+        )?;
+        for p in &self.plans {
+            ins.execute(params![doc, p.0, p.1])?;
+        }
+        let mut ins = tx.prepare_cached(
+            "INSERT OR REPLACE INTO agreement_index (doc_id, agreement_id, number, end_date, status)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for a in &self.agreements {
+            ins.execute(params![doc, a.0, a.1, a.2, a.3])?;
+        }
+        Ok(())
+    }
 }
 
 async fn clear_dirty(state: &AppState, doc_id: &str) -> Result<(), ServerError> {

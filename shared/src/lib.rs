@@ -14,6 +14,7 @@ pub mod flex;
 pub mod grading;
 pub mod ownership;
 pub mod peer;
+pub mod reports;
 pub mod rules;
 pub mod visits;
 pub mod vocab;

@@ -864,3 +864,69 @@ async fn the_center_disables_a_user_in_the_console_and_their_tablet_is_told() {
         .await;
     assert!(banner.as_str().unwrap().contains("重新登录"), "{banner}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_reads_reports_with_charts_for_their_subtree_only() {
+    use fieldbook_shared::customer::LedgerEntry;
+    use fieldbook_shared::grading::last_twelve_months;
+    let mut server = TestServer::new();
+    server.serve_client();
+    let key = |name: &str| {
+        let mut c = Customer::new(name, "", Nature::Enterprise, vec![Line::Delivery]);
+        for m in last_twelve_months(&fieldbook_tests::date_in_days(0)[..7]) {
+            c.ledger.push(LedgerEntry {
+                month: m,
+                line: Line::Delivery,
+                amount_fen: 1_000_000,
+                disbursed_fen: 0,
+                cross_city_fen: 0,
+            });
+        }
+        c
+    };
+    server.seed_customer(&key("东区重点客户"), "m1", None).await;
+    server.seed_customer(&key("西区重点客户"), "m3", None).await;
+    server.start().await;
+
+    let b = Browser::start().await;
+    login(&b, &server, "head1").await;
+    wait_text(&b, "head1's list", "东区重点客户").await;
+    b.click("button.reports-button").await;
+    let online = b
+        .wait(
+            "the online-rate report",
+            T,
+            "const c = document.querySelector('[data-report=online]'); return c && c.innerText.includes('%') && c.innerText;",
+            json!([]),
+        )
+        .await;
+    let online = online.as_str().unwrap();
+    assert!(
+        online.contains("东区重点客户") && online.contains("缺联系人"),
+        "{online}"
+    );
+    let all = b
+        .js(
+            "return document.querySelector('section.reports').innerText",
+            json!([]),
+        )
+        .await;
+    assert!(
+        !all.as_str().unwrap().contains("西区重点客户"),
+        "West is not head1's: {all}"
+    );
+    let bars = b
+        .js(
+            "return document.querySelectorAll('[data-report=grades] svg rect').length",
+            json!([]),
+        )
+        .await;
+    assert_eq!(bars, json!(1), "one level/grade cell drawn as a bar");
+    let compliance = b
+        .js(
+            "return document.querySelectorAll('[data-report=compliance] svg rect').length",
+            json!([]),
+        )
+        .await;
+    assert_eq!(compliance, json!(12), "a bar per month");
+}

@@ -42,6 +42,7 @@ pub fn customers_screen() -> Html {
                 <h2>{ format!("{} ({})", ctx.t(M::MyCustomers), rows.len()) }</h2>
                 <button class="reminders-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Reminders)}>{ ctx.t(M::Reminders) }</button>
                 if matches!(ctx.store.borrow().session.user.role, Role::Head | Role::Admin) {
+                    <button class="reports-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Reports)}>{ ctx.t(M::Reports) }</button>
                     <button class="console-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Console)}>{ ctx.t(M::Console) }</button>
                 }
                 <button class="primary" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Register)}>{ ctx.t(M::Register) }</button>

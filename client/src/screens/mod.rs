@@ -7,6 +7,7 @@ pub mod handover;
 pub mod login;
 pub mod register;
 pub mod reminders;
+pub mod reports;
 pub mod visit_form;
 
 use wasm_bindgen::JsCast;

@@ -1,0 +1,327 @@
+//! `GET /api/reports`: the heads' and the center's reports over a unit subtree
+//! and a period, from the projections (see `fieldbook_shared::reports`).
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use fieldbook_shared::grading::{self, Grade, Level};
+use fieldbook_shared::reports::{
+    self, ComplaintFacts, ComplianceRow, ExpiringRow, GradeRow, GrowthRow, PlanRow, RecordFacts,
+    Reports,
+};
+use fieldbook_shared::vocab::Role;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::error::ServerError;
+
+#[derive(Debug, Deserialize)]
+pub struct ReportQuery {
+    /// A unit code: its whole subtree is reported (default: the caller's unit;
+    /// everything for the center).
+    pub unit: Option<String>,
+    /// First and last month, `YYYY-MM` (default: the last 12 complete months).
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// One customer's projected facts.
+struct Row {
+    id: String,
+    name: String,
+    unit: String,
+    manager: String,
+    level: String,
+    grade: String,
+    record: RecordFacts,
+    visits: Vec<String>,
+    ledger: BTreeMap<String, i64>,
+    alerts: Vec<String>,
+    complaints: Vec<ComplaintFacts>,
+    plans: Vec<(String, i64)>,
+    agreements: Vec<(String, String, String)>,
+}
+
+pub async fn reports(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<ReportQuery>,
+) -> Result<Json<Reports>, ServerError> {
+    let this_month = crate::this_month();
+    let last12 = grading::last_twelve_months(&this_month);
+    let from = q.from.unwrap_or_else(|| last12[0].clone());
+    let to = q.to.unwrap_or_else(|| last12[11].clone());
+    let months = reports::months_between(&from, &to);
+    if months.is_empty() {
+        return Err(ServerError::BadRequest(format!(
+            "the period must be two months YYYY-MM, the first not after the last (from={from:?}, to={to:?})"
+        )));
+    }
+    let unit = match q.unit.filter(|u| !u.is_empty()) {
+        Some(u) => {
+            if user.role != Role::Admin && !state.acl.is_within(&u, &user.unit) {
+                return Err(ServerError::Forbidden(format!(
+                    "{u} is outside your unit's subtree"
+                )));
+            }
+            u
+        }
+        None if user.role == Role::Admin => String::new(),
+        None => user.unit.clone(),
+    };
+    let docs: Vec<String> = state
+        .acl
+        .visible_customers(user.id)
+        .into_iter()
+        .filter(|d| {
+            unit.is_empty()
+                || state
+                    .acl
+                    .assignment(d)
+                    .is_some_and(|a| state.acl.is_within(&a.unit, &unit))
+        })
+        .collect();
+    let rows = state.db.call(move |c| read_rows(c, &docs)).await?;
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let rules = state.rules.get();
+    Ok(Json(compose(rows, unit, &months, &today, &rules)))
+}
+
+fn read_rows(c: &mut rusqlite::Connection, docs: &[String]) -> Result<Vec<Row>, ServerError> {
+    let mut base = c.prepare_cached(
+        "SELECT i.name, c.unit, u.username, i.level_proposed, i.grade_proposed, i.credit_code,
+                i.address, i.industry, i.contacts, i.last_change_ms, i.last_visit
+         FROM customers c JOIN users u ON u.id = c.primary_user
+         JOIN customer_index i ON i.doc_id = c.doc_id WHERE c.doc_id = ?1",
+    )?;
+    let mut visits = c.prepare_cached("SELECT date FROM visit_index WHERE doc_id = ?1")?;
+    let mut ledger =
+        c.prepare_cached("SELECT month, amount_fen FROM ledger_index WHERE doc_id = ?1")?;
+    let mut alerts = c.prepare_cached("SELECT kind FROM alerts WHERE doc_id = ?1 ORDER BY n")?;
+    let mut complaints = c.prepare_cached(
+        "SELECT status, steps, satisfaction, task_force FROM complaint_index WHERE doc_id = ?1",
+    )?;
+    let mut plans =
+        c.prepare_cached("SELECT year, target_fen FROM plan_index WHERE doc_id = ?1")?;
+    let mut agreements =
+        c.prepare_cached("SELECT number, end_date, status FROM agreement_index WHERE doc_id = ?1")?;
+    let mut out = Vec::with_capacity(docs.len());
+    for doc in docs {
+        let Some(mut row) = base
+            .query_row([doc], |r| {
+                let last_ms: i64 = r.get(9)?;
+                let name: String = r.get(0)?;
+                Ok(Row {
+                    id: doc.clone(),
+                    name: name.clone(),
+                    unit: r.get(1)?,
+                    manager: r.get(2)?,
+                    level: r.get(3)?,
+                    grade: r.get(4)?,
+                    record: RecordFacts {
+                        id: doc.clone(),
+                        name,
+                        credit_code: r.get(5)?,
+                        address: r.get(6)?,
+                        industry: r.get(7)?,
+                        contacts: r.get(8)?,
+                        last_change_month: chrono::DateTime::from_timestamp_millis(last_ms)
+                            .map(|t| t.format("%Y-%m").to_string())
+                            .unwrap_or_default(),
+                        last_visit: r.get(10)?,
+                    },
+                    visits: Vec::new(),
+                    ledger: BTreeMap::new(),
+                    alerts: Vec::new(),
+                    complaints: Vec::new(),
+                    plans: Vec::new(),
+                    agreements: Vec::new(),
+                })
+            })
+            .ok()
+        else {
+            continue; // registered but not projected yet
+        };
+        row.visits = visits
+            .query_map([doc], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        row.ledger = ledger
+            .query_map([doc], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        row.alerts = alerts
+            .query_map([doc], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        row.complaints = complaints
+            .query_map([doc], |r| {
+                let steps: String = r.get(1)?;
+                Ok(ComplaintFacts {
+                    status: r.get(0)?,
+                    steps: serde_json::from_str(&steps).unwrap_or_default(),
+                    satisfaction: r.get(2)?,
+                    task_force: r.get::<_, i64>(3)? != 0,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        row.plans = plans
+            .query_map([doc], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        row.agreements = agreements
+            .query_map([doc], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        out.push(row);
+    }
+    Ok(out)
+}
+
+fn compose(
+    rows: Vec<Row>,
+    unit: String,
+    months: &[String],
+    today: &str,
+    rules: &fieldbook_shared::rules::Rules,
+) -> Reports {
+    let before = reports::months_before(months);
+    let sum = |ledger: &BTreeMap<String, i64>, ms: &[String]| -> i64 {
+        ms.iter().filter_map(|m| ledger.get(m)).sum()
+    };
+    let mut r = Reports {
+        unit,
+        from: months[0].clone(),
+        to: months[months.len() - 1].clone(),
+        ..Default::default()
+    };
+
+    // Compliance: each manager's customers are due a visit every month.
+    let mut by_manager: BTreeMap<(String, String), Vec<&Row>> = BTreeMap::new();
+    for row in &rows {
+        by_manager
+            .entry((row.manager.clone(), row.unit.clone()))
+            .or_default()
+            .push(row);
+    }
+    for ((manager, unit), customers) in &by_manager {
+        for month in months {
+            let visited = customers
+                .iter()
+                .filter(|c| c.visits.iter().any(|d| d.get(0..7) == Some(month.as_str())))
+                .count();
+            let due = customers.len();
+            r.compliance.push(ComplianceRow {
+                manager: manager.clone(),
+                unit: unit.clone(),
+                month: month.clone(),
+                due,
+                visited,
+                rate_percent: (visited * 100).checked_div(due).unwrap_or(100) as i64,
+            });
+        }
+    }
+
+    // Levels and grades, with revenue and share.
+    let mut cells: BTreeMap<(Level, Grade), (usize, i64)> = BTreeMap::new();
+    for row in &rows {
+        let level = Level::ALL
+            .into_iter()
+            .find(|l| l.as_str() == row.level)
+            .unwrap_or(Level::None);
+        let grade = Grade::ALL
+            .into_iter()
+            .find(|g| g.as_str() == row.grade)
+            .unwrap_or(Grade::None);
+        let revenue = sum(&row.ledger, months);
+        let cell = cells.entry((level, grade)).or_default();
+        cell.0 += 1;
+        cell.1 += revenue;
+        r.total_revenue_fen += revenue;
+    }
+    for ((level, grade), (n, revenue)) in cells.into_iter().rev() {
+        r.grades.push(GradeRow {
+            level: level.as_str().into(),
+            grade: grade.as_str().into(),
+            customers: n,
+            revenue_fen: revenue,
+            share_permille: if r.total_revenue_fen > 0 {
+                revenue * 1000 / r.total_revenue_fen
+            } else {
+                0
+            },
+        });
+    }
+
+    // Growth and churn against the same number of months before.
+    for row in &rows {
+        let (now, prev) = (sum(&row.ledger, months), sum(&row.ledger, &before));
+        let g = GrowthRow {
+            id: row.id.clone(),
+            name: row.name.clone(),
+            unit: row.unit.clone(),
+            revenue_fen: now,
+            previous_fen: prev,
+            growth_percent: reports::growth_percent(now, prev),
+            alerts: row.alerts.clone(),
+        };
+        if now == 0 && prev > 0 {
+            r.lost.push(g);
+        } else {
+            r.growth.push(g);
+        }
+    }
+    r.growth
+        .sort_by_key(|g| (g.growth_percent.unwrap_or(i64::MAX), g.name.clone()));
+
+    let complaints: Vec<ComplaintFacts> =
+        rows.iter().flat_map(|row| row.complaints.clone()).collect();
+    r.complaints = reports::complaint_report(&complaints, today, &rules.complaints);
+
+    let today_n = fieldbook_shared::care::day_number(today);
+    for row in &rows {
+        for (year, target) in &row.plans {
+            let actual: i64 = row
+                .ledger
+                .iter()
+                .filter(|(m, _)| m.get(0..4) == Some(year.as_str()))
+                .map(|(_, fen)| fen)
+                .sum();
+            r.plans.push(PlanRow {
+                id: row.id.clone(),
+                name: row.name.clone(),
+                unit: row.unit.clone(),
+                year: year.clone(),
+                target_fen: *target,
+                actual_fen: actual,
+                percent: if *target > 0 {
+                    actual * 100 / target
+                } else {
+                    0
+                },
+            });
+        }
+        for (number, end, status) in &row.agreements {
+            let days = fieldbook_shared::care::day_number(end)
+                .zip(today_n)
+                .map(|(e, t)| e - t);
+            if status == "active"
+                && let Some(d) = days.filter(|d| (0..=30).contains(d))
+            {
+                r.expiring.push(ExpiringRow {
+                    id: row.id.clone(),
+                    name: row.name.clone(),
+                    number: number.clone(),
+                    end: end.clone(),
+                    in_days: d,
+                });
+            }
+        }
+    }
+    r.expiring.sort_by_key(|e| e.in_days);
+
+    let key: Vec<RecordFacts> = rows
+        .iter()
+        .filter(|row| row.level != "none")
+        .map(|row| row.record.clone())
+        .collect();
+    r.online = reports::online_rate(&key, today);
+    r
+}

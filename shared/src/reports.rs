@@ -1,0 +1,362 @@
+//! The reports of unit heads and the key-account center (DOMAIN.md, Reports): the
+//! wire shapes of `GET /api/reports` and the pure computations behind them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::complaints::ComplaintRules;
+use crate::visits::{self, Cadence};
+
+/// Every report for one unit subtree and period.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Reports {
+    /// The unit whose subtree is reported ("" = everything the caller sees).
+    pub unit: String,
+    /// The period, months inclusive (`YYYY-MM`).
+    pub from: String,
+    pub to: String,
+    /// Visit compliance per manager and month.
+    pub compliance: Vec<ComplianceRow>,
+    /// Customers by level and grade with their revenue in the period.
+    pub grades: Vec<GradeRow>,
+    /// Revenue of all reported customers in the period.
+    pub total_revenue_fen: i64,
+    /// Revenue per customer against the same number of months before.
+    pub growth: Vec<GrowthRow>,
+    /// Customers with revenue before the period and none in it (流失).
+    pub lost: Vec<GrowthRow>,
+    pub complaints: ComplaintReport,
+    /// Annual plans against the ledger.
+    pub plans: Vec<PlanRow>,
+    /// Agreements ending within 30 days.
+    pub expiring: Vec<ExpiringRow>,
+    pub online: OnlineRate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComplianceRow {
+    pub manager: String,
+    pub unit: String,
+    pub month: String,
+    pub due: usize,
+    pub visited: usize,
+    /// Visited / due, in percent (100 when nothing was due).
+    pub rate_percent: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GradeRow {
+    pub level: String,
+    pub grade: String,
+    pub customers: usize,
+    pub revenue_fen: i64,
+    /// Share of the reported total revenue, in permille.
+    pub share_permille: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrowthRow {
+    pub id: String,
+    pub name: String,
+    pub unit: String,
+    pub revenue_fen: i64,
+    pub previous_fen: i64,
+    /// None when there was no revenue before.
+    pub growth_percent: Option<i64>,
+    /// Revenue alerts of the last month (`anomaly::Alert` kinds).
+    pub alerts: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ComplaintReport {
+    pub count: usize,
+    pub closed: usize,
+    pub overdue: usize,
+    pub task_force: usize,
+    /// Average days spent in each step before the next (status, days ×10).
+    pub days_per_step: Vec<(String, i64)>,
+    /// Average satisfaction of closed complaints ×10 (0 when none).
+    pub satisfaction_x10: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanRow {
+    pub id: String,
+    pub name: String,
+    pub unit: String,
+    pub year: String,
+    pub target_fen: i64,
+    pub actual_fen: i64,
+    pub percent: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpiringRow {
+    pub id: String,
+    pub name: String,
+    pub number: String,
+    pub end: String,
+    pub in_days: i64,
+}
+
+/// "Customer online rate" (seed 000 §4; DOMAIN.md): the share of key customers
+/// whose record is complete, was updated this month and that are not overdue a visit.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OnlineRate {
+    pub key_customers: usize,
+    pub online: usize,
+    pub rate_percent: i64,
+    /// Key customers that are not online, and why.
+    pub missing: Vec<(String, String, Vec<String>)>,
+}
+
+/// The months from `from` to `to` inclusive (empty if either is malformed or
+/// `to` is before `from`; at most 120).
+pub fn months_between(from: &str, to: &str) -> Vec<String> {
+    let index = |m: &str| -> Option<i32> {
+        let y: i32 = m.get(0..4)?.parse().ok()?;
+        let mo: i32 = m.get(5..7)?.parse().ok()?;
+        (m.len() == 7 && m.as_bytes()[4] == b'-' && (1..=12).contains(&mo))
+            .then_some(y * 12 + mo - 1)
+    };
+    let (Some(a), Some(b)) = (index(from), index(to)) else {
+        return Vec::new();
+    };
+    (a..=b.min(a + 119))
+        .map(|i| format!("{:04}-{:02}", i / 12, i % 12 + 1))
+        .collect()
+}
+
+/// The same number of months just before `months`.
+pub fn months_before(months: &[String]) -> Vec<String> {
+    let Some(first) = months.first() else {
+        return Vec::new();
+    };
+    let n = months.len() as i32;
+    let y: i32 = first[0..4].parse().unwrap_or(0);
+    let m: i32 = first[5..7].parse().unwrap_or(1);
+    let start = y * 12 + m - 1 - n;
+    (start..start + n)
+        .map(|i| format!("{:04}-{:02}", i / 12, i % 12 + 1))
+        .collect()
+}
+
+/// Growth in percent, or None without a base.
+pub fn growth_percent(now: i64, before: i64) -> Option<i64> {
+    (before > 0).then(|| (now - before) * 100 / before)
+}
+
+/// A complaint as the report needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComplaintFacts {
+    pub status: String,
+    /// (status entered, YYYY-MM-DD), in order.
+    pub steps: Vec<(String, String)>,
+    pub satisfaction: i64,
+    pub task_force: bool,
+}
+
+/// Counts, time per step, satisfaction and overdue complaints as of `today`.
+pub fn complaint_report(
+    rows: &[ComplaintFacts],
+    today: &str,
+    rules: &ComplaintRules,
+) -> ComplaintReport {
+    let mut r = ComplaintReport {
+        count: rows.len(),
+        ..Default::default()
+    };
+    let mut per_step: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+    let (mut sat_sum, mut sat_n) = (0, 0);
+    for k in rows {
+        if k.status == "closed" {
+            r.closed += 1;
+            if k.satisfaction > 0 {
+                sat_sum += k.satisfaction;
+                sat_n += 1;
+            }
+        }
+        r.task_force += k.task_force as usize;
+        for pair in k.steps.windows(2) {
+            if let (Some(a), Some(b)) = (
+                crate::care::day_number(&pair[0].1),
+                crate::care::day_number(&pair[1].1),
+            ) {
+                let e = per_step.entry(pair[0].0.clone()).or_default();
+                e.0 += b - a;
+                e.1 += 1;
+            }
+        }
+        let as_complaint = crate::complaints::Complaint {
+            status: k.status.clone(),
+            steps: k
+                .steps
+                .iter()
+                .map(|(status, on)| crate::complaints::Step {
+                    status: status.clone(),
+                    on: on.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        r.overdue += as_complaint.overdue(today, rules) as usize;
+    }
+    r.days_per_step = crate::complaints::STATUSES
+        .iter()
+        .filter_map(|s| {
+            per_step
+                .get(*s)
+                .map(|(days, n)| (s.to_string(), days * 10 / n))
+        })
+        .collect();
+    r.satisfaction_x10 = if sat_n > 0 { sat_sum * 10 / sat_n } else { 0 };
+    r
+}
+
+/// A key customer's record as the online rate needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordFacts {
+    pub id: String,
+    pub name: String,
+    pub credit_code: String,
+    pub address: String,
+    pub industry: String,
+    pub contacts: i64,
+    /// `YYYY-MM` of the document's last change.
+    pub last_change_month: String,
+    pub last_visit: Option<String>,
+}
+
+/// The online rate of key customers as of `today` (`YYYY-MM-DD`).
+pub fn online_rate(key_customers: &[RecordFacts], today: &str) -> OnlineRate {
+    let this_month = today.get(0..7).unwrap_or_default();
+    let mut r = OnlineRate {
+        key_customers: key_customers.len(),
+        ..Default::default()
+    };
+    for c in key_customers {
+        let mut why = Vec::new();
+        for (value, what) in [
+            (&c.name, "客户名称"),
+            (&c.credit_code, "统一社会信用代码"),
+            (&c.address, "地址"),
+            (&c.industry, "行业"),
+        ] {
+            if value.trim().is_empty() {
+                why.push(format!("缺{what}"));
+            }
+        }
+        if c.contacts == 0 {
+            why.push("缺联系人".into());
+        }
+        if c.last_change_month != this_month {
+            why.push("本月未更新".into());
+        }
+        if visits::cadence(c.last_visit.as_deref(), today) == Cadence::Overdue {
+            why.push("走访逾期".into());
+        }
+        if why.is_empty() {
+            r.online += 1;
+        } else {
+            r.missing.push((c.id.clone(), c.name.clone(), why));
+        }
+    }
+    r.rate_percent = (r.online * 100).checked_div(r.key_customers).unwrap_or(100) as i64;
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods() {
+        assert_eq!(
+            months_between("2025-11", "2026-02"),
+            ["2025-11", "2025-12", "2026-01", "2026-02"]
+        );
+        assert!(months_between("2026-02", "2025-11").is_empty());
+        assert!(months_between("2026-13", "2026-14").is_empty());
+        let m = months_between("2026-01", "2026-03");
+        assert_eq!(months_before(&m), ["2025-10", "2025-11", "2025-12"]);
+        assert_eq!(growth_percent(150, 100), Some(50));
+        assert_eq!(growth_percent(50, 100), Some(-50));
+        assert_eq!(growth_percent(50, 0), None);
+    }
+
+    #[test]
+    fn complaints_count_time_per_step_satisfaction_and_overdue() {
+        let k = |status: &str, steps: &[(&str, &str)], sat: i64| ComplaintFacts {
+            status: status.into(),
+            steps: steps
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            satisfaction: sat,
+            task_force: false,
+        };
+        let rows = [
+            k(
+                "closed",
+                &[
+                    ("recorded", "2026-11-01"),
+                    ("assigned", "2026-11-02"),
+                    ("in_progress", "2026-11-04"),
+                    ("replied", "2026-11-10"),
+                    ("closed", "2026-11-11"),
+                ],
+                4,
+            ),
+            // Recorded 5 days ago and never assigned: over its 1-day limit.
+            k("recorded", &[("recorded", "2026-11-17")], 0),
+            k(
+                "assigned",
+                &[("recorded", "2026-11-20"), ("assigned", "2026-11-22")],
+                0,
+            ),
+        ];
+        let r = complaint_report(&rows, "2026-11-22", &ComplaintRules::default());
+        assert_eq!((r.count, r.closed, r.overdue), (3, 1, 1));
+        assert_eq!(r.satisfaction_x10, 40);
+        // recorded: 1 day and 2 days -> 1.5; assigned 2; in progress 6; replied 1.
+        assert_eq!(
+            r.days_per_step,
+            vec![
+                ("recorded".to_string(), 15),
+                ("assigned".to_string(), 20),
+                ("in_progress".to_string(), 60),
+                ("replied".to_string(), 10)
+            ]
+        );
+    }
+
+    #[test]
+    fn online_needs_a_complete_current_record_and_no_overdue_visit() {
+        let full = RecordFacts {
+            id: "a".into(),
+            name: "甲公司".into(),
+            credit_code: "9131".into(),
+            address: "上海".into(),
+            industry: "零售".into(),
+            contacts: 1,
+            last_change_month: "2026-11".into(),
+            last_visit: Some("2026-10-20".into()),
+        };
+        let stale = RecordFacts {
+            id: "b".into(),
+            last_change_month: "2026-10".into(),
+            address: String::new(),
+            ..full.clone()
+        };
+        let unvisited = RecordFacts {
+            id: "c".into(),
+            last_visit: Some("2026-09-01".into()),
+            ..full.clone()
+        };
+        let r = online_rate(&[full, stale, unvisited], "2026-11-22");
+        assert_eq!((r.key_customers, r.online, r.rate_percent), (3, 1, 33));
+        assert_eq!(r.missing[0].2, vec!["缺地址", "本月未更新"]);
+        assert_eq!(r.missing[1].2, vec!["走访逾期"]);
+        assert_eq!(online_rate(&[], "2026-11-22").rate_percent, 100);
+    }
+}
