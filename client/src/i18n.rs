@@ -114,6 +114,8 @@ messages! {
     PlanVsActual => "年度计划完成", "Plan vs actual";
     MyScope => "本人管辖范围", "My scope";
     Reports => "报表", "Reports";
+    History => "修改记录", "History";
+    ShowHistory => "查看修改记录", "Show the history";
     Month => "月份", "Month";
     Manager => "客户经理", "Manager";
     Console => "机构与用户", "Units and users";

@@ -14,7 +14,8 @@ use crate::db::Db;
 use crate::error::ServerError;
 use crate::storage::SqliteStorage;
 use crate::{
-    admin, api, approvals, books, handover, managed, projection, reports, rules, sync, warnings,
+    admin, api, approvals, books, handover, history, managed, projection, reports, rules, sync,
+    warnings,
 };
 
 /// What `serve` needs.
@@ -38,6 +39,8 @@ pub struct AppState {
     pub rules: rules::Current,
     /// Queues documents for the projector.
     pub changed: tokio::sync::mpsc::UnboundedSender<String>,
+    /// Who sent changes to which document, to bind devices to users.
+    pub authors: history::Authors,
 }
 
 /// A running server.
@@ -83,6 +86,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         acceptor,
         rules,
         changed: changed_tx,
+        authors: history::Authors::default(),
     };
 
     books::ensure_all(&state).await?;
@@ -138,6 +142,7 @@ pub fn router(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
         .route("/api/sessions/{peer_id}", delete(admin::revoke_session))
         .route("/api/customers/{id}/assign", post(handover::assign))
         .route("/api/customers/{id}/handovers", get(handover::list))
+        .route("/api/customers/{id}/history", get(history::history))
         .route("/api/reports", get(reports::reports))
         .route("/api/rules", get(rules::get).put(rules::put))
         .route("/api/alerts", get(managed::alerts))

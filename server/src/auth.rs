@@ -97,6 +97,13 @@ pub fn login(
         "INSERT INTO sessions (token_hash, user_id, peer_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![token_hash(&token), user_id, peer_id, crate::now(), expires],
     )?;
+    // Our tablet writes with an actor made of its peer id (shared/src/peer): it is
+    // this user's from the start, for the per-field history.
+    let actor: String = peer_id.bytes().map(|b| format!("{b:02x}")).collect();
+    conn.execute(
+        "INSERT OR REPLACE INTO actors (actor, user_id, bound_at) VALUES (?1, ?2, ?3)",
+        params![actor, user_id, crate::now()],
+    )?;
     let user = user_by_token(conn, &token)?
         .ok_or_else(|| ServerError::Internal("new session vanished".into()))?;
     Ok((token, user))

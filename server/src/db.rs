@@ -250,6 +250,21 @@ CREATE TABLE IF NOT EXISTS agreement_index (
     PRIMARY KEY (doc_id, agreement_id)
 ) WITHOUT ROWID;
 
+-- Each change of a customer document the server has seen, and when it first
+-- did (Rust peers commit without a timestamp).
+CREATE TABLE IF NOT EXISTS change_log (
+    hash    TEXT PRIMARY KEY NOT NULL,
+    doc_id  TEXT NOT NULL,
+    seen_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Each device's automerge actor, bound to its user at its first sync.
+CREATE TABLE IF NOT EXISTS actors (
+    actor    TEXT PRIMARY KEY NOT NULL,
+    user_id  INTEGER NOT NULL REFERENCES users(id),
+    bound_at TEXT NOT NULL
+) WITHOUT ROWID;
+
 -- Hand-overs 交接 (主辅制): each change of a customer's managers, by whom, why.
 CREATE TABLE IF NOT EXISTS handovers (
     id             INTEGER PRIMARY KEY,

@@ -119,7 +119,7 @@ pub async fn assign(
         note: body.note,
     };
     // On the document too, so the customer's history travels with it.
-    record_on_document(&state, &doc_id, &handover).await?;
+    record_on_document(&state, &doc_id, &handover, user.id).await?;
     state.acl.set_customer(
         &doc_id,
         Assignment {
@@ -175,6 +175,7 @@ async fn record_on_document(
     state: &AppState,
     doc_id: &str,
     h: &Handover,
+    by: i64,
 ) -> Result<(), ServerError> {
     let id: DocumentId = doc_id
         .parse()
@@ -184,7 +185,10 @@ async fn record_on_document(
             "customer {doc_id} is missing from storage"
         )));
     };
+    // Written as the head or admin who made it, so the history names them.
+    let actor = crate::history::bind_server_actor(state, by).await?;
     handle.with_document(|d| {
+        d.set_actor(actor);
         d.transact(|tx| customer::add_handover(tx, h))
             .map(|_| ())
             .map_err(|e| ServerError::Schema(e.error))

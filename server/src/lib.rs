@@ -13,6 +13,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod handover;
+pub mod history;
 pub mod managed;
 pub mod projection;
 pub mod registration;

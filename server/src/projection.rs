@@ -187,7 +187,26 @@ pub async fn project(state: &AppState, doc_id: &str) -> Result<Projected, Server
             "document {doc_id} is marked changed but is not stored"
         )));
     };
-    let (loaded, heads) = handle.with_document(|d| (Customer::load(d), heads_of(d)));
+    let d = doc_id.to_string();
+    let projected_heads: String = state
+        .db
+        .call(move |c| {
+            Ok(c.query_row(
+                "SELECT heads FROM customer_index WHERE doc_id = ?1",
+                [d],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or_default())
+        })
+        .await?;
+    let (loaded, heads, changes) = handle.with_document(|d| {
+        (
+            Customer::load(d),
+            heads_of(d),
+            crate::history::new_changes(d, &projected_heads),
+        )
+    });
     let customer = match loaded {
         Ok(c) => c,
         Err(SchemaError::WrongType { found, .. }) => {
@@ -202,7 +221,8 @@ pub async fn project(state: &AppState, doc_id: &str) -> Result<Projected, Server
     };
     // Indexed before it is registered, so the API never lists a customer
     // without its name; the dirty mark goes last, so a failure anywhere is retried.
-    let standing_changed = write_index(state, doc_id, &customer, heads).await?;
+    let senders = crate::history::senders(state, doc_id);
+    let standing_changed = write_index(state, doc_id, &customer, heads, changes, senders).await?;
     let newly_registered = match state.acl.assignment(doc_id) {
         Some(_) => false,
         None => match state.acl.claimant(doc_id) {
@@ -300,6 +320,8 @@ async fn write_index(
     doc_id: &str,
     c: &Customer,
     heads: String,
+    changes: Vec<(String, String)>,
+    senders: BTreeSet<i64>,
 ) -> Result<bool, ServerError> {
     let details = Details::of(c);
     let doc = doc_id.to_string();
@@ -388,6 +410,7 @@ async fn write_index(
                         cross_city, managed.0, managed.1, managed.2, last_change_ms, heads],
             )?;
             details.write(&tx, &doc)?;
+            crate::history::record(&tx, &doc, &changes, &senders)?;
             tx.execute("DELETE FROM alerts WHERE doc_id = ?1", [&doc])?;
             {
                 let mut ins = tx.prepare_cached(

@@ -71,6 +71,7 @@ async fn serve(socket: WebSocket, user: AuthUser, state: AppState) {
                     // Before samod sees it, so its policy check finds the offer.
                     if let Some(doc) = sync_document(&bytes) {
                         state.acl.note_offer(&doc, &user.peer_id);
+                        state.authors.note_frame(&bytes, user.id);
                     }
                     if to_samod.send(Ok(bytes.to_vec())).await.is_err() {
                         break Some((close_code::NORMAL, "closed by server".to_string()));

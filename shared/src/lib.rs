@@ -12,6 +12,7 @@ pub mod credit;
 pub mod customer;
 pub mod flex;
 pub mod grading;
+pub mod history;
 pub mod ownership;
 pub mod peer;
 pub mod reports;

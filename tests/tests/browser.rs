@@ -245,6 +245,20 @@ async fn two_managers_edit_offline_converge_and_resolve_a_conflict() {
         )
         .await;
     }
+    // The history names who made each offline edit (each tablet's device is its user's).
+    a.click("button.load-history").await;
+    let history = a
+        .wait(
+            "both offline address edits in the history",
+            T,
+            "const h = [...document.querySelectorAll('.history-entry')].map(e => e.innerText);
+             const m1 = h.find(t => t.includes('m1') && t.includes('南京西路1号'));
+             const m2 = h.find(t => t.includes('m2') && t.includes('淮海中路2号'));
+             return m1 && m2 && h.join(' | ');",
+            json!([]),
+        )
+        .await;
+    assert!(history.as_str().unwrap().contains("地址"), "{history}");
     let mut d = Device::login(&server, "m1").await;
     d.connect().await;
     let doc = d.find(&urls[0]).await.expect("customer");

@@ -305,3 +305,94 @@ async fn the_center_adds_units_and_users_moves_them_and_resets_passwords() {
     assert_eq!(login_status(&server, "m9", "secret9").await, 401);
     assert_eq!(login_status(&server, "m9", "another9").await, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_names_who_changed_which_field_including_offline_edits() {
+    use fieldbook_shared::customer;
+    let mut server = TestServer::new();
+    let url = server
+        .seed_customer(
+            &Customer::new("历史记录公司", "", Nature::Enterprise, vec![]),
+            "m1",
+            Some("m2"),
+        )
+        .await;
+    server.start().await;
+    let id = url.trim_start_matches("automerge:").to_string();
+    let edit = |doc: &samod::DocHandle, field: &'static str, value: &'static str| {
+        doc.with_document(|d| {
+            d.transact(|tx| customer::set_field(tx, field, value))
+                .unwrap()
+        });
+    };
+
+    // m1 edits the address offline; it reaches the server when m1 reconnects.
+    let mut m1 = Device::login(&server, "m1").await;
+    m1.connect().await;
+    let doc1 = m1.find(&url).await.expect("m1 opens it");
+    m1.disconnect();
+    edit(&doc1, "address", "上海市浦东新区");
+    m1.connect().await;
+    m1.wait_synced(&doc1).await;
+    // m2 (the assistant) sets the industry online.
+    let mut m2 = Device::login(&server, "m2").await;
+    m2.connect().await;
+    let doc2 = m2.find(&url).await.expect("m2 opens it");
+    wait_for("m1's edit on m2's device", T, async || {
+        (Device::customer(&doc2).address == "上海市浦东新区").then_some(())
+    })
+    .await;
+    edit(&doc2, "industry", "物流");
+    m2.wait_synced(&doc2).await;
+    // The head hands it over: a change the server writes for head1.
+    let head1 = server.login("head1").await.token;
+    let (s, _) = post(
+        &server,
+        &head1,
+        &format!("/api/customers/{id}/assign"),
+        json!({"primary": "m2", "assistant": "m1"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+
+    let token = server.login("m2").await.token;
+    let history = wait_for("the three changes in the history", T, async || {
+        let h = server
+            .get_json(&token, &format!("/api/customers/{id}/history"))
+            .await;
+        let h = h.as_array()?.clone();
+        let named = h.iter().filter(|e| e["user"] != "").count();
+        (named == 3).then_some(h)
+    })
+    .await;
+    let find = |field: &str| {
+        history
+            .iter()
+            .find(|e| {
+                e["changes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c["field"] == field)
+            })
+            .unwrap_or_else(|| panic!("no change of {field}: {history:?}"))
+            .clone()
+    };
+    let address = find("地址");
+    assert_eq!(address["user"], "m1", "the offline edit is m1's");
+    assert_eq!(address["changes"][0]["to"], "上海市浦东新区");
+    assert_eq!(address["changes"][0]["from"], "");
+    assert!(!address["at"].as_str().unwrap().is_empty());
+    assert_eq!(find("行业")["user"], "m2");
+    let handover = find("客户交接");
+    assert_eq!(handover["user"], "head1");
+    assert_eq!(handover["changes"][0]["from"], "m1");
+    assert_eq!(handover["changes"][0]["to"], "m2");
+    assert_eq!(history[0], handover, "newest first");
+    // Someone who cannot see the customer cannot read its history.
+    let m3 = server.login("m3").await.token;
+    assert_eq!(
+        status_of(&server, &m3, &format!("/api/customers/{id}/history")).await,
+        404
+    );
+}

@@ -9,6 +9,7 @@ use yew::prelude::*;
 use crate::app::{Ctx, Route};
 use crate::i18n::M;
 use crate::screens::handover::HandoverCard;
+use crate::screens::history::HistoryCard;
 use crate::screens::{new_id, value_of};
 use crate::store::{self, today};
 use crate::widgets::{CreditWarning, LedgerChart, yuan};
@@ -347,6 +348,7 @@ pub fn customer_screen(p: &Props) -> Html {
                 }
             </div>
             <HandoverCard doc_id={p.doc_id.clone()} handovers={c.handovers.clone()} />
+            <HistoryCard doc_id={p.doc_id.clone()} />
             <div class="card">
                 <h3>{ ctx.t(M::Contacts) }</h3>
                 <table class="contacts">

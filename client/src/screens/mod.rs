@@ -4,6 +4,7 @@ pub mod console;
 pub mod customer;
 pub mod customers;
 pub mod handover;
+pub mod history;
 pub mod login;
 pub mod register;
 pub mod reminders;

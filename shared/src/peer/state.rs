@@ -99,6 +99,12 @@ impl Peer {
         }
     }
 
+    /// The actor this device writes with: derived from the session's peer id, so
+    /// the server (which knows whose session it is) can say who made a change.
+    pub fn actor(&self) -> automerge::ActorId {
+        automerge::ActorId::from(self.our_id.as_bytes())
+    }
+
     /// Loads a stored document from its chunks (a snapshot and/or incremental changes).
     pub fn load_document(&mut self, doc_id: String, chunks: Vec<Vec<u8>>) -> Result<(), PeerError> {
         let mut doc = Automerge::new();
@@ -106,6 +112,7 @@ impl Peer {
             doc.load_incremental(chunk)
                 .map_err(|e| PeerError::Load(doc_id.clone(), e.to_string()))?;
         }
+        doc.set_actor(self.actor());
         let mut d = Doc::new(doc);
         d.chunks_since_snapshot = chunks.len() as u32;
         self.docs.insert(doc_id, d);
@@ -149,8 +156,9 @@ impl Peer {
     }
 
     /// Adds a new document made on this device, with a fresh id; returns the id.
-    pub fn create_document(&mut self, doc: Automerge) -> String {
+    pub fn create_document(&mut self, mut doc: Automerge) -> String {
         let id = super::new_document_id();
+        doc.set_actor(self.actor());
         let mut d = Doc::new(doc);
         self.effects.push(Effect::Persist {
             doc_id: id.clone(),
@@ -168,7 +176,7 @@ impl Peer {
         if self.docs.contains_key(&doc_id) {
             return;
         }
-        let mut d = Doc::new(Automerge::new());
+        let mut d = Doc::new(Automerge::new().with_actor(self.actor()));
         d.wanted = true;
         self.docs.insert(doc_id.clone(), d);
         self.sync_doc(&doc_id);
