@@ -128,7 +128,7 @@ pub async fn users(
 }
 
 /// `POST /api/users` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct NewUser {
     pub username: String,
     #[serde(default)]
@@ -223,7 +223,7 @@ async fn row_of(state: &AppState, username: &str) -> Result<UserRow, ServerError
 }
 
 /// `POST /api/users/{username}` body: what to change (each part optional).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct UserChange {
     /// true disables (stopping every device at once), false enables again.
     pub disabled: Option<bool>,

@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use axum::Router;
-use axum::routing::{delete, get, post};
 use samod::{AcceptorHandle, Repo};
 use tokio::net::TcpListener;
 use tower_http::services::{ServeDir, ServeFile};
@@ -13,10 +12,7 @@ use crate::acl::{Acl, Policy};
 use crate::db::Db;
 use crate::error::ServerError;
 use crate::storage::SqliteStorage;
-use crate::{
-    admin, api, approvals, books, handover, history, managed, projection, reports, rules, sync,
-    warnings,
-};
+use crate::{books, history, openapi, projection, rules, warnings};
 
 /// What `serve` needs.
 #[derive(Debug, Clone)]
@@ -111,43 +107,12 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
 
 /// The whole HTTP surface.
 pub fn router(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
-    let api = Router::new()
-        .route("/api/health", get(|| async { "ok" }))
-        .route("/api/login", post(api::login))
-        .route("/api/logout", post(api::logout))
-        .route("/api/me", get(api::me))
-        .route("/api/customers", get(api::customers))
-        .route("/api/cadence", get(api::cadence))
-        .route("/api/cadence/heads", get(api::head_cadence))
-        .route("/api/customers/{id}/grade", post(approvals::approve_grade))
-        .route(
-            "/api/registrations/{id}/rule",
-            post(approvals::rule_ownership),
-        )
-        .route(
-            "/api/registrations/{id}/approve",
-            post(approvals::approve_registration),
-        )
-        .route(
-            "/api/registrations/{id}/reject",
-            post(approvals::reject_registration),
-        )
-        .route("/api/warnings", get(warnings::list).post(warnings::report))
-        .route("/api/warnings/{id}/confirm", post(warnings::confirm))
-        .route("/api/warnings/{id}/reject", post(warnings::reject))
-        .route("/api/units", get(admin::units).post(admin::add_unit))
-        .route("/api/users", get(admin::users).post(admin::add_user))
-        .route("/api/users/{username}", post(admin::change_user))
-        .route("/api/users/{username}/sessions", get(admin::sessions))
-        .route("/api/sessions/{peer_id}", delete(admin::revoke_session))
-        .route("/api/customers/{id}/assign", post(handover::assign))
-        .route("/api/customers/{id}/handovers", get(handover::list))
-        .route("/api/customers/{id}/history", get(history::history))
-        .route("/api/reports", get(reports::reports))
-        .route("/api/rules", get(rules::get).put(rules::put))
-        .route("/api/alerts", get(managed::alerts))
-        .route("/sync", get(sync::upgrade))
-        .with_state(state);
+    // One table makes both the routes and the OpenAPI document (openapi.rs).
+    let mut api = Router::new();
+    for e in openapi::endpoints() {
+        api = api.route(e.path, e.handler);
+    }
+    let api = api.with_state(state);
     match static_dir {
         Some(dir) if dir.is_dir() => {
             let index = dir.join("index.html");

@@ -15,7 +15,7 @@ use crate::error::ServerError;
 use crate::{books, now};
 
 /// `POST /api/customers/{id}/grade` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct GradeBody {
     pub level: Level,
     pub grade: Grade,
@@ -116,7 +116,7 @@ async fn decide_registration(
 }
 
 /// `POST /api/registrations/{id}/rule` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct RuleBody {
     pub line: fieldbook_shared::vocab::Line,
 }

@@ -20,7 +20,7 @@ use crate::books;
 use crate::error::ServerError;
 
 /// `POST /api/customers/{id}/assign` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct AssignBody {
     /// Username of the new primary manager.
     pub primary: String,

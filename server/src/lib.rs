@@ -15,6 +15,7 @@ pub mod error;
 pub mod handover;
 pub mod history;
 pub mod managed;
+pub mod openapi;
 pub mod projection;
 pub mod registration;
 pub mod reports;

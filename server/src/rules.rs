@@ -92,7 +92,7 @@ pub async fn get(State(state): State<AppState>, _user: AuthUser) -> Json<Rules> 
 }
 
 /// A refused configuration: every problem, by setting.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Refused {
     pub error: String,
     pub problems: Vec<RuleProblem>,

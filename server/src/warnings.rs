@@ -59,7 +59,7 @@ pub async fn ensure_doc(state: &AppState) -> Result<String, ServerError> {
 }
 
 /// `POST /api/warnings` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     pub name: String,
     #[serde(default)]
@@ -70,7 +70,7 @@ pub struct Report {
 }
 
 /// A report as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ReportRow {
     pub id: i64,
     pub name: String,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::customer::LedgerEntry;
 
 /// When to raise an alert.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AnomalyRules {
@@ -29,6 +30,7 @@ impl Default for AnomalyRules {
 }
 
 /// What changed.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Alert {

@@ -7,6 +7,7 @@ use crate::grading::ManagedWhy;
 use crate::vocab::{Line, Nature, Role};
 
 /// `POST /api/login` body.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoginRequest {
     pub username: String,
@@ -15,6 +16,7 @@ pub struct LoginRequest {
 
 /// `POST /api/login` answer. `peer_id` is the automerge-repo peer id this session
 /// must announce on `/sync`; the server binds the connection to it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoginResponse {
     pub token: String,
@@ -23,6 +25,7 @@ pub struct LoginResponse {
 }
 
 /// `GET /api/me` answer.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Me {
     pub username: String,
@@ -38,6 +41,7 @@ pub struct Me {
 }
 
 /// One row of `GET /api/customers`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CustomerSummary {
     /// The document id (bs58check), as in the URL.
@@ -95,6 +99,7 @@ fn threshold() -> ManagedWhy {
 }
 
 /// One row of `GET /api/alerts`: a revenue alert on a customer the caller sees.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AlertRow {
     pub id: String,
@@ -108,6 +113,7 @@ pub struct AlertRow {
 }
 
 /// A business line that an earlier registration already owns.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DuplicateLine {
     pub line: Line,
@@ -116,12 +122,14 @@ pub struct DuplicateLine {
 }
 
 /// An error answer: what went wrong, in words a person can act on.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub error: String,
 }
 
 /// A unit of the org tree.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Unit {
     pub code: String,
@@ -130,6 +138,7 @@ pub struct Unit {
 }
 
 /// A user as the admin screens show them.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct UserRow {
     pub username: String,
@@ -142,6 +151,7 @@ pub struct UserRow {
 }
 
 /// A signed-in device.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SessionRow {
     pub peer_id: String,

@@ -54,6 +54,7 @@ pub struct Step {
 }
 
 /// Days allowed in each status before the next step is overdue.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ComplaintRules {

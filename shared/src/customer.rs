@@ -57,6 +57,7 @@ pub struct Customer {
 }
 
 /// A change of the customer's primary or assistant manager (交接).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(
     Debug, Clone, Default, PartialEq, Hydrate, Reconcile, serde::Serialize, serde::Deserialize,
 )]

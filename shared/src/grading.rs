@@ -9,6 +9,7 @@ use crate::customer::LedgerEntry;
 use crate::vocab::Line;
 
 /// Management level by annual revenue (seed 004 一): who manages the customer.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
@@ -19,6 +20,7 @@ pub enum Level {
 }
 
 /// Value grade (seed 001 第三章).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Grade {
@@ -83,6 +85,7 @@ impl Grade {
 }
 
 /// Every grading threshold, in fen. The defaults are the seeds' figures.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
@@ -199,6 +202,7 @@ pub fn grade(annual_fen: i64, t: &Thresholds) -> Grade {
 /// How customers are *managed*, beside their threshold grade (DOMAIN.md): in a
 /// city with few big customers the largest are managed as platinum and gold, and
 /// big cross-city mail customers as diamond or platinum.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ManagedRules {
@@ -235,6 +239,7 @@ pub struct Standing {
 }
 
 /// Why a customer is managed at its tier.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ManagedWhy {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::customer::Customer;
 
 /// One field's change.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
     /// The field, in the operator's words (e.g. "地址", "联系人 王总 · 电话").
@@ -15,6 +16,7 @@ pub struct FieldChange {
 }
 
 /// One change of a customer document, as the history shows it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     /// When it was made (the device's clock), else when the server received it;

@@ -7,6 +7,7 @@ use crate::complaints::ComplaintRules;
 use crate::visits::{self, Cadence};
 
 /// Every report for one unit subtree and period.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Reports {
     /// The unit whose subtree is reported ("" = everything the caller sees).
@@ -32,6 +33,7 @@ pub struct Reports {
     pub online: OnlineRate,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComplianceRow {
     pub manager: String,
@@ -43,6 +45,7 @@ pub struct ComplianceRow {
     pub rate_percent: i64,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GradeRow {
     pub level: String,
@@ -53,6 +56,7 @@ pub struct GradeRow {
     pub share_permille: i64,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GrowthRow {
     pub id: String,
@@ -66,6 +70,7 @@ pub struct GrowthRow {
     pub alerts: Vec<String>,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ComplaintReport {
     pub count: usize,
@@ -78,6 +83,7 @@ pub struct ComplaintReport {
     pub satisfaction_x10: i64,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanRow {
     pub id: String,
@@ -89,6 +95,7 @@ pub struct PlanRow {
     pub percent: i64,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExpiringRow {
     pub id: String,
@@ -100,6 +107,7 @@ pub struct ExpiringRow {
 
 /// "Customer online rate" (seed 000 §4; DOMAIN.md): the share of key customers
 /// whose record is complete, was updated this month and that are not overdue a visit.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct OnlineRate {
     pub key_customers: usize,

@@ -11,6 +11,7 @@ use crate::grading::{ManagedRules, Thresholds};
 
 /// Every adjustable rule. Missing parts of a stored or uploaded configuration
 /// take the seeds' defaults, so a file may name only what it changes.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Rules {
@@ -21,6 +22,7 @@ pub struct Rules {
 }
 
 /// One problem with a proposed configuration, named so an admin can fix it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleProblem {
     /// The setting, as `section.field`.

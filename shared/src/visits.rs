@@ -70,6 +70,7 @@ mod tests {
 }
 
 /// Visit compliance of one manager in one month.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Compliance {
     pub manager: String,
@@ -151,6 +152,7 @@ pub fn visited_by_in_quarter(c: &Customer, username: &str, quarter: &str) -> boo
 }
 
 /// A unit head's own visits in one quarter (DOMAIN.md: at least one a quarter).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HeadCompliance {
     pub head: String,

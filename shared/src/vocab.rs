@@ -51,6 +51,20 @@ macro_rules! vocabulary {
             }
         }
 
+        #[cfg(feature = "schema")]
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "string",
+                    "enum": [$($text,)+],
+                    "description": "Known values; a value a newer version writes is kept as it is."
+                })
+            }
+        }
+
         impl Default for $name {
             fn default() -> Self {
                 $name::$default

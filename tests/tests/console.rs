@@ -396,3 +396,26 @@ async fn history_names_who_changed_which_field_including_offline_edits() {
         404
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_is_described_by_an_openapi_document() {
+    let mut server = TestServer::new();
+    server.start().await;
+    let doc: Value = reqwest::get(format!("{}/api/openapi.json", server.base()))
+        .await
+        .expect("GET /api/openapi.json")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(doc["openapi"], "3.1.0");
+    for (path, method) in [
+        ("/api/customers", "get"),
+        ("/api/customers/{id}/assign", "post"),
+        ("/api/rules", "put"),
+        ("/api/reports", "get"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
+    let summary = &doc["components"]["schemas"]["CustomerSummary"]["properties"];
+    assert!(summary["managed_as"].is_object(), "{summary}");
+}
