@@ -114,6 +114,11 @@ messages! {
     PlanVsActual => "年度计划完成", "Plan vs actual";
     MyScope => "本人管辖范围", "My scope";
     Reports => "报表", "Reports";
+    Customers => "客户", "Customers";
+    LedgerShort => "用邮台帐", "Ledger";
+    ImportExport => "导入导出", "Import and export";
+    ImportCustomers => "导入客户（CSV/Excel）", "Import customers (CSV/Excel)";
+    ImportLedger => "导入用邮台帐（CSV/Excel）", "Import the ledger (CSV/Excel)";
     History => "修改记录", "History";
     ShowHistory => "查看修改记录", "Show the history";
     Month => "月份", "Month";

@@ -4,6 +4,7 @@
 
 use std::sync::OnceLock;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodRouter, delete, get, post, put};
 use fieldbook_shared::api::{
     AlertRow, CustomerSummary, ErrorBody, LoginRequest, LoginResponse, Me, SessionRow, Unit,
@@ -19,7 +20,10 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
-use crate::{admin, api, approvals, handover, history, managed, reports, rules, sync, warnings};
+use crate::{
+    admin, api, approvals, export, handover, history, import, managed, reports, rules, sync,
+    warnings,
+};
 
 /// A schema for `T`, registered in the document's components.
 type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
@@ -27,6 +31,14 @@ type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
 fn schema<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
     g.subschema_for::<T>()
 }
+
+/// A file (CSV or XLSX), documented as a string of bytes.
+fn file(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({"type": "string", "format": "binary"})
+}
+
+/// The largest import accepted (a year's ledger of thousands of customers fits).
+const IMPORT_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Any JSON object (answers whose shape is a small ad-hoc object).
 fn object(_: &mut SchemaGenerator) -> Schema {
@@ -101,6 +113,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep("get", "/api/users/{username}/sessions", "A user's signed-in devices (admin)", true, NO, None, schema::<Vec<SessionRow>>, get(admin::sessions)),
         ep("delete", "/api/sessions/{peer_id}", "Sign one device out at once (admin)", true, NO, None, object, delete(admin::revoke_session)),
         ep("get", "/api/reports", "Reports over a unit subtree and period", true, &[("unit", "unit code (default: the caller's)"), ("from", "YYYY-MM"), ("to", "YYYY-MM")], None, schema::<Reports>, get(reports::reports)),
+        ep("get", "/api/export/{file}", "customers, visits, ledger or report-{compliance,grades,growth,plans}, as .csv (UTF-8 with BOM) or .xlsx; only what the caller sees", true, &[("unit", "reports: unit code"), ("from", "reports: YYYY-MM"), ("to", "reports: YYYY-MM")], None, file, get(export::export)),
+        ep("post", "/api/import/customers", "Import customers (heads, admin) from CSV (UTF-8/GBK) or XLSX; all rows or none", true, NO, Some(file), schema::<import::ImportReport>, post(import::customers).layer(DefaultBodyLimit::max(IMPORT_LIMIT))),
+        ep("post", "/api/import/ledger", "Import monthly revenue from CSV (UTF-8/GBK) or XLSX into the customer documents; all rows or none", true, NO, Some(file), schema::<import::ImportReport>, post(import::ledger).layer(DefaultBodyLimit::max(IMPORT_LIMIT))),
         ep("get", "/api/rules", "The operator's rules in force", true, NO, None, schema::<Rules>, get(rules::get)),
         ep("put", "/api/rules", "Change the rules (admin); 400 lists every problem", true, NO, Some(schema::<Rules>), schema::<Rules>, put(rules::put)),
         ep("get", "/api/alerts", "Revenue alerts on the caller's customers", true, NO, None, schema::<Vec<AlertRow>>, get(managed::alerts)),

@@ -49,6 +49,15 @@ pub async fn reports(
     user: AuthUser,
     Query(q): Query<ReportQuery>,
 ) -> Result<Json<Reports>, ServerError> {
+    Ok(Json(compute(&state, &user, q).await?))
+}
+
+/// The reports for `user` (also used by the exports).
+pub async fn compute(
+    state: &AppState,
+    user: &AuthUser,
+    q: ReportQuery,
+) -> Result<Reports, ServerError> {
     let this_month = crate::this_month();
     let last12 = grading::last_twelve_months(&this_month);
     let from = q.from.unwrap_or_else(|| last12[0].clone());
@@ -86,7 +95,7 @@ pub async fn reports(
     let rows = state.db.call(move |c| read_rows(c, &docs)).await?;
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let rules = state.rules.get();
-    Ok(Json(compose(rows, unit, &months, &today, &rules)))
+    Ok(compose(rows, unit, &months, &today, &rules))
 }
 
 fn read_rows(c: &mut rusqlite::Connection, docs: &[String]) -> Result<Vec<Row>, ServerError> {

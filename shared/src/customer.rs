@@ -81,6 +81,39 @@ pub struct Handover {
     pub note: String,
 }
 
+/// Merges imported ledger entries: the same month and line replaces the amounts
+/// in place (so concurrent edits of other entries are untouched), others are added.
+pub fn merge_ledger<T: Doc>(tx: &mut T, entries: &[LedgerEntry]) -> Result<(), SchemaError> {
+    let list = match tx.get(&ROOT, "ledger")? {
+        Some((automerge::Value::Object(ObjType::List), id)) => id,
+        _ => tx.put_object(ROOT, "ledger", ObjType::List)?,
+    };
+    for e in entries {
+        let mut found = None;
+        for i in 0..tx.length(&list) {
+            if let Some((automerge::Value::Object(ObjType::Map), item)) = tx.get(&list, i)?
+                && flex::read_string(tx, &item, "month".into())? == e.month
+                && flex::read_string(tx, &item, "line".into())? == e.line.as_str()
+            {
+                found = Some(item);
+                break;
+            }
+        }
+        match found {
+            Some(item) => {
+                tx.put(&item, "amount_fen", e.amount_fen)?;
+                tx.put(&item, "disbursed_fen", e.disbursed_fen)?;
+                tx.put(&item, "cross_city_fen", e.cross_city_fen)?;
+            }
+            None => {
+                let len = tx.length(&list);
+                reconcile_insert(tx, list.clone(), len, e)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Records a hand-over on the customer document.
 pub fn add_handover<T: Doc>(tx: &mut T, h: &Handover) -> Result<(), SchemaError> {
     append(tx, "handovers", h)

@@ -195,6 +195,23 @@ impl Browser {
         assert_eq!(ok, json!(true), "no element {selector}");
     }
 
+    /// Chooses a file with `content` in the file input matching `selector`, as a
+    /// person picking one would (a `change` event follows).
+    pub async fn choose_file(&self, selector: &str, name: &str, content: &str) {
+        let ok = self
+            .js(
+                "const el = document.querySelector(arguments[0]); if (!el) return false;
+                 const dt = new DataTransfer();
+                 dt.items.add(new File([arguments[2]], arguments[1], {type: 'text/csv'}));
+                 el.files = dt.files;
+                 el.dispatchEvent(new Event('change', {bubbles: true}));
+                 return true;",
+                json!([selector, name, content]),
+            )
+            .await;
+        assert_eq!(ok, json!(true), "no element {selector}");
+    }
+
     /// Clicks the element matching `selector`.
     pub async fn click(&self, selector: &str) {
         let ok = self

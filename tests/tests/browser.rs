@@ -944,3 +944,65 @@ async fn a_head_reads_reports_with_charts_for_their_subtree_only() {
         .await;
     assert_eq!(compliance, json!(12), "a bar per month");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_imports_the_ledger_and_sees_every_bad_row_first() {
+    let mut server = TestServer::new();
+    server.serve_client();
+    let mut c = Customer::new(
+        "导入台帐公司",
+        "91310000LEDGER0001",
+        Nature::Enterprise,
+        vec![Line::Delivery],
+    );
+    c.address = "上海市".into();
+    server.seed_customer(&c, "m1", None).await;
+    server.start().await;
+    let b = Browser::start().await;
+    login(&b, &server, "m1").await;
+    wait_text(&b, "m1's list", "导入台帐公司").await;
+    b.click("button.transfer-button").await;
+    b.wait(
+        "the import form",
+        T,
+        "return document.querySelector('input[name=import-ledger]') !== null",
+        json!([]),
+    )
+    .await;
+    let href = b
+        .js(
+            "return document.querySelector('.export a').getAttribute('href')",
+            json!([]),
+        )
+        .await;
+    assert_eq!(href, json!("/api/export/customers.csv"));
+
+    let bad = "统一社会信用代码,月份,业务类型,收入(元)\n91310000LEDGER0001,2026-09,寄递,100\n91310000LEDGER0001,2026-13,寄递,abc\n";
+    b.choose_file("input[name=import-ledger]", "ledger.csv", bad)
+        .await;
+    let result = b
+        .wait(
+            "the refusal",
+            T,
+            "const r = document.querySelector('pre.import-result'); return r && r.innerText;",
+            json!([]),
+        )
+        .await;
+    let result = result.as_str().unwrap();
+    assert!(
+        result.contains("未导入")
+            && result.contains("第3行 月份")
+            && result.contains("第3行 收入(元)"),
+        "{result}"
+    );
+    let good = "统一社会信用代码,月份,业务类型,收入(元)\n91310000LEDGER0001,2026-09,寄递,100\n91310000LEDGER0001,2026-10,寄递,200.5\n";
+    b.choose_file("input[name=import-ledger]", "ledger.csv", good)
+        .await;
+    b.wait(
+        "the import",
+        T,
+        "const r = document.querySelector('pre.import-result'); return r && r.innerText.includes('已导入 2 行');",
+        json!([]),
+    )
+    .await;
+}

@@ -10,6 +10,7 @@ use yew::prelude::*;
 use crate::app::{Ctx, Route};
 use crate::http;
 use crate::i18n::M;
+use crate::screens::transfer::TransferCard;
 use crate::screens::value_of;
 
 /// The new-user form: username, display name, password, role, unit.
@@ -25,11 +26,13 @@ struct NewUser {
 #[function_component(ConsoleScreen)]
 pub fn console_screen() -> Html {
     let ctx = use_context::<Ctx>().expect("context");
-    let (token, is_admin) = {
+    let (token, is_admin, is_manager) = {
         let st = ctx.store.borrow();
+        let role = &st.session.user.role;
         (
             st.session.token.clone(),
-            st.session.user.role == Role::Admin,
+            *role == Role::Admin,
+            *role == Role::Manager,
         )
     };
     let units = use_state(Vec::<Unit>::new);
@@ -46,6 +49,10 @@ pub fn console_screen() -> Html {
         let (units, users, message, token) =
             (units.clone(), users.clone(), message.clone(), token.clone());
         use_effect_with(*reload, move |_| {
+            // Managers only import and export here; the org is for heads and the center.
+            if is_manager {
+                return;
+            }
             wasm_bindgen_futures::spawn_local(async move {
                 for path in ["/api/units", "/api/users"] {
                     match http::call("GET", path, Some(&token), None).await {
@@ -192,6 +199,8 @@ pub fn console_screen() -> Html {
                 <h2>{ ctx.t(M::Console) }</h2>
             </div>
             if let Some(m) = &*message { <p class="message">{ m.clone() }</p> }
+            <TransferCard />
+            if !is_manager {
             <div class="card">
                 <h3>{ format!("{}（{}）", ctx.t(M::Users), users.len()) }</h3>
                 <table class="admin users">
@@ -236,6 +245,7 @@ pub fn console_screen() -> Html {
                     </form>
                 }
             </div>
+            }
         </section>
     }
 }

@@ -44,6 +44,8 @@ pub fn customers_screen() -> Html {
                 if matches!(ctx.store.borrow().session.user.role, Role::Head | Role::Admin) {
                     <button class="reports-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Reports)}>{ ctx.t(M::Reports) }</button>
                     <button class="console-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Console)}>{ ctx.t(M::Console) }</button>
+                } else {
+                    <button class="transfer-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Console)}>{ ctx.t(M::ImportExport) }</button>
                 }
                 <button class="primary" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Register)}>{ ctx.t(M::Register) }</button>
             </div>

@@ -9,6 +9,7 @@ pub mod login;
 pub mod register;
 pub mod reminders;
 pub mod reports;
+pub mod transfer;
 pub mod visit_form;
 
 use wasm_bindgen::JsCast;

@@ -1,0 +1,365 @@
+//! `GET /api/export/{name}.csv|.xlsx`: customers, visits, ledger and each report,
+//! for the office, with Chinese headers. Only what the caller may see.
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use fieldbook_shared::customer::Customer;
+use fieldbook_shared::grading::{Grade, Level};
+use samod::DocumentId;
+
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::error::ServerError;
+use crate::reports::{self, ReportQuery};
+
+/// A sheet to write.
+pub struct Sheet {
+    pub headers: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
+}
+
+fn yuan(fen: i64) -> String {
+    format!(
+        "{}{}.{:02}",
+        if fen < 0 { "-" } else { "" },
+        fen.abs() / 100,
+        fen.abs() % 100
+    )
+}
+
+fn level_zh(s: &str) -> String {
+    Level::ALL
+        .iter()
+        .find(|l| l.as_str() == s)
+        .map(|l| l.label_zh().to_string())
+        .unwrap_or_default()
+}
+
+fn grade_zh(s: &str) -> String {
+    Grade::ALL
+        .iter()
+        .find(|g| g.as_str() == s)
+        .map(|g| g.label_zh().to_string())
+        .unwrap_or_default()
+}
+
+/// UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese.
+pub fn to_csv(sheet: &Sheet) -> Result<Vec<u8>, ServerError> {
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let io = |e: csv::Error| ServerError::Internal(format!("CSV: {e}"));
+    w.write_record(&sheet.headers).map_err(io)?;
+    for r in &sheet.rows {
+        w.write_record(r).map_err(io)?;
+    }
+    w.into_inner()
+        .map_err(|e| ServerError::Internal(format!("CSV: {e}")))
+}
+
+pub fn to_xlsx(sheet: &Sheet) -> Result<Vec<u8>, ServerError> {
+    let x = |e: rust_xlsxwriter::XlsxError| ServerError::Internal(format!("XLSX: {e}"));
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    for (c, h) in sheet.headers.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &bold)
+            .map_err(x)?;
+    }
+    for (r, row) in sheet.rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string(r as u32 + 1, c as u16, v).map_err(x)?;
+        }
+    }
+    book.save_to_buffer().map_err(x)
+}
+
+async fn customers(state: &AppState, user: &AuthUser) -> Result<Sheet, ServerError> {
+    let visible = state.acl.visible_customers(user.id);
+    let rows = state
+        .db
+        .call(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT i.name, i.credit_code, i.nature, i.lines, i.address, i.industry, p.username, c.unit,
+                        i.last_visit, i.annual_revenue_fen, i.level_proposed, i.grade_proposed, i.managed_as
+                 FROM customers c JOIN users p ON p.id = c.primary_user
+                 JOIN customer_index i ON i.doc_id = c.doc_id WHERE c.doc_id = ?1",
+            )?;
+            let mut out = Vec::new();
+            for doc in &visible {
+                let row = stmt.query_row([doc], |r| {
+                    let nature: String = r.get(2)?;
+                    let lines: String = r.get(3)?;
+                    Ok(vec![
+                        r.get(0)?,
+                        r.get(1)?,
+                        fieldbook_shared::vocab::Nature::parse(&nature).label_zh().to_string(),
+                        lines
+                            .split(',')
+                            .filter(|l| !l.is_empty())
+                            .map(|l| fieldbook_shared::vocab::Line::parse(l).label_zh().to_string())
+                            .collect::<Vec<_>>()
+                            .join("、"),
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+                        yuan(r.get(9)?),
+                        level_zh(&r.get::<_, String>(10)?),
+                        grade_zh(&r.get::<_, String>(11)?),
+                        grade_zh(&r.get::<_, String>(12)?),
+                    ])
+                });
+                if let Ok(row) = row {
+                    out.push(row);
+                }
+            }
+            out.sort();
+            Ok(out)
+        })
+        .await?;
+    Ok(Sheet {
+        headers: vec![
+            "客户名称",
+            "统一社会信用代码",
+            "客户性质",
+            "业务类型",
+            "地址",
+            "行业",
+            "客户经理",
+            "所属单位",
+            "最近走访",
+            "近12月收入(元)",
+            "建议级别",
+            "建议等级",
+            "管理等级",
+        ],
+        rows,
+    })
+}
+
+async fn visits(state: &AppState, user: &AuthUser) -> Result<Sheet, ServerError> {
+    let visible = state.acl.visible_customers(user.id);
+    let rows = state
+        .db
+        .call(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT i.name, v.date, v.kind, v.visitors FROM visit_index v
+                 JOIN customer_index i ON i.doc_id = v.doc_id WHERE v.doc_id = ?1 ORDER BY v.date",
+            )?;
+            let mut out = Vec::new();
+            for doc in &visible {
+                for row in stmt.query_map([doc], |r| {
+                    let kind: String = r.get(2)?;
+                    Ok(vec![
+                        r.get(0)?,
+                        r.get(1)?,
+                        fieldbook_shared::vocab::VisitKind::parse(&kind)
+                            .label_zh()
+                            .to_string(),
+                        r.get(3)?,
+                    ])
+                })? {
+                    out.push(row?);
+                }
+            }
+            out.sort_by(|a: &Vec<String>, b| (&a[1], &a[0]).cmp(&(&b[1], &b[0])));
+            Ok(out)
+        })
+        .await?;
+    Ok(Sheet {
+        headers: vec!["客户名称", "日期", "方式", "走访人"],
+        rows,
+    })
+}
+
+async fn ledger(state: &AppState, user: &AuthUser) -> Result<Sheet, ServerError> {
+    let mut rows = Vec::new();
+    for doc in state.acl.visible_customers(user.id) {
+        let Ok(id) = doc.parse::<DocumentId>() else {
+            continue;
+        };
+        let Some(handle) = state.repo.find(id).await? else {
+            continue;
+        };
+        let Ok(c) = handle.with_document(|d| Customer::load(d)) else {
+            continue;
+        };
+        for e in &c.ledger {
+            rows.push(vec![
+                c.name.clone(),
+                c.credit_code.clone(),
+                e.month.clone(),
+                e.line.label_zh().to_string(),
+                yuan(e.amount_fen),
+                yuan(e.disbursed_fen),
+                yuan(e.cross_city_fen),
+            ]);
+        }
+    }
+    rows.sort();
+    Ok(Sheet {
+        headers: vec![
+            "客户名称",
+            "统一社会信用代码",
+            "月份",
+            "业务类型",
+            "收入(元)",
+            "代发金额(元)",
+            "异地邮件(元)",
+        ],
+        rows,
+    })
+}
+
+async fn report(
+    state: &AppState,
+    user: &AuthUser,
+    which: &str,
+    q: ReportQuery,
+) -> Result<Sheet, ServerError> {
+    let r = reports::compute(state, user, q).await?;
+    let pct = |p: Option<i64>| p.map(|p| format!("{p}%")).unwrap_or_default();
+    Ok(match which {
+        "compliance" => Sheet {
+            headers: vec!["客户经理", "所属单位", "月份", "应访", "已访", "达标率"],
+            rows: r
+                .compliance
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.manager.clone(),
+                        c.unit.clone(),
+                        c.month.clone(),
+                        c.due.to_string(),
+                        c.visited.to_string(),
+                        format!("{}%", c.rate_percent),
+                    ]
+                })
+                .collect(),
+        },
+        "grades" => Sheet {
+            headers: vec!["级别", "等级", "客户数", "收入(元)", "收入占比"],
+            rows: r
+                .grades
+                .iter()
+                .map(|g| {
+                    vec![
+                        level_zh(&g.level),
+                        grade_zh(&g.grade),
+                        g.customers.to_string(),
+                        yuan(g.revenue_fen),
+                        format!("{:.1}%", g.share_permille as f64 / 10.0),
+                    ]
+                })
+                .collect(),
+        },
+        "growth" => Sheet {
+            headers: vec![
+                "客户名称",
+                "所属单位",
+                "本期收入(元)",
+                "上期收入(元)",
+                "增长",
+                "状态",
+            ],
+            rows: r
+                .growth
+                .iter()
+                .map(|g| (g, ""))
+                .chain(r.lost.iter().map(|g| (g, "流失")))
+                .map(|(g, state)| {
+                    vec![
+                        g.name.clone(),
+                        g.unit.clone(),
+                        yuan(g.revenue_fen),
+                        yuan(g.previous_fen),
+                        pct(g.growth_percent),
+                        state.to_string(),
+                    ]
+                })
+                .collect(),
+        },
+        "plans" => Sheet {
+            headers: vec![
+                "客户名称",
+                "所属单位",
+                "年度",
+                "目标收入(元)",
+                "实际收入(元)",
+                "完成率",
+            ],
+            rows: r
+                .plans
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.name.clone(),
+                        p.unit.clone(),
+                        p.year.clone(),
+                        yuan(p.target_fen),
+                        yuan(p.actual_fen),
+                        format!("{}%", p.percent),
+                    ]
+                })
+                .collect(),
+        },
+        other => {
+            return Err(ServerError::NotFound(format!(
+                "no report {other}: use compliance, grades, growth or plans"
+            )));
+        }
+    })
+}
+
+/// `GET /api/export/{file}`: `customers`, `visits`, `ledger` or
+/// `report-{compliance|grades|growth|plans}`, as `.csv` or `.xlsx`; reports take
+/// the same `unit`, `from` and `to` as `/api/reports`.
+pub async fn export(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(file): Path<String>,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ServerError> {
+    let Some((name, ext)) = file.rsplit_once('.') else {
+        return Err(ServerError::NotFound(format!(
+            "{file}: name the format, e.g. customers.csv or customers.xlsx"
+        )));
+    };
+    let sheet = match name {
+        "customers" => customers(&state, &user).await?,
+        "visits" => visits(&state, &user).await?,
+        "ledger" => ledger(&state, &user).await?,
+        _ => match name.strip_prefix("report-") {
+            Some(which) => report(&state, &user, which, q).await?,
+            None => {
+                return Err(ServerError::NotFound(format!(
+                    "no export {name}: use customers, visits, ledger or report-…"
+                )));
+            }
+        },
+    };
+    let (bytes, mime) = match ext {
+        "csv" => (to_csv(&sheet)?, "text/csv; charset=utf-8"),
+        "xlsx" => (
+            to_xlsx(&sheet)?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        other => {
+            return Err(ServerError::NotFound(format!(
+                "no format {other}: use .csv or .xlsx"
+            )));
+        }
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

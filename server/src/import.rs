@@ -1,0 +1,635 @@
+//! `POST /api/import/customers` and `/api/import/ledger`: CSV (UTF-8 or GBK) or
+//! XLSX. The whole file is checked first; one bad row and nothing is imported,
+//! and the answer lists every bad row. Imports land in the customer documents,
+//! so tablets receive them through sync.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Cursor;
+
+use automerge::Automerge;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use calamine::{Reader, open_workbook_auto_from_rs};
+use fieldbook_shared::access::Assignment;
+use fieldbook_shared::customer::{Customer, LedgerEntry};
+use fieldbook_shared::vocab::{Line, Nature, Role};
+use rusqlite::{OptionalExtension, params};
+use samod::DocumentId;
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::error::ServerError;
+use crate::{books, history};
+
+/// A user named as manager: (id, unit, role, disabled).
+type Holder = (i64, String, String, bool);
+
+/// A sheet: the header row and the data rows (row N of the file is `rows[N-2]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// One problem, where a person finds it in the spreadsheet (the header is row 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct RowError {
+    pub row: usize,
+    pub column: String,
+    pub message: String,
+}
+
+/// The answer of an import.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ImportReport {
+    pub imported: usize,
+    pub errors: Vec<RowError>,
+}
+
+fn whole_file(message: String) -> Vec<RowError> {
+    vec![RowError {
+        row: 0,
+        column: String::new(),
+        message,
+    }]
+}
+
+/// Reads an XLSX (by its zip signature) or a CSV in UTF-8 (BOM or not) or GBK.
+pub fn read_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
+    let mut all: Vec<Vec<String>> = if bytes.starts_with(b"PK\x03\x04") {
+        let mut book = open_workbook_auto_from_rs(Cursor::new(bytes.to_vec()))
+            .map_err(|e| whole_file(format!("not a readable XLSX workbook: {e}")))?;
+        let range = book
+            .worksheet_range_at(0)
+            .ok_or_else(|| whole_file("the workbook has no sheet".into()))?
+            .map_err(|e| whole_file(format!("the first sheet cannot be read: {e}")))?;
+        range
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string().trim().to_string()).collect())
+            .collect()
+    } else {
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t.trim_start_matches('\u{feff}').to_string(),
+            Err(_) => {
+                let (t, _, bad) = encoding_rs::GBK.decode(bytes);
+                if bad {
+                    return Err(whole_file(
+                        "the file is neither UTF-8 nor GBK text, nor an XLSX workbook".into(),
+                    ));
+                }
+                t.into_owned()
+            }
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let mut rows = Vec::new();
+        for (i, rec) in reader.records().enumerate() {
+            let rec = rec.map_err(|e| {
+                vec![RowError {
+                    row: i + 1,
+                    column: String::new(),
+                    message: format!("not valid CSV: {e}"),
+                }]
+            })?;
+            rows.push(rec.iter().map(|c| c.trim().to_string()).collect());
+        }
+        rows
+    };
+    // Blank lines (often at the end of a sheet) are not rows.
+    all.retain(|r: &Vec<String>| r.iter().any(|c| !c.is_empty()));
+    if all.is_empty() {
+        return Err(whole_file("the file is empty".into()));
+    }
+    let headers = all.remove(0);
+    Ok(Table { headers, rows: all })
+}
+
+/// Finds a column by any of its names; `Err` names the missing column.
+fn column(t: &Table, names: &[&str]) -> Result<usize, RowError> {
+    t.headers
+        .iter()
+        .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
+        .ok_or_else(|| RowError {
+            row: 1,
+            column: names[0].into(),
+            message: format!("the header row has no column {}", names.join(" / ")),
+        })
+}
+
+fn optional_column(t: &Table, names: &[&str]) -> Option<usize> {
+    column(t, names).ok()
+}
+
+fn cell(row: &[String], i: Option<usize>) -> String {
+    i.and_then(|i| row.get(i)).cloned().unwrap_or_default()
+}
+
+/// Yuan with at most two decimals into fen, exactly (no floating point).
+pub fn parse_yuan(s: &str) -> Result<i64, String> {
+    let s = s.trim().replace([',', '，'], "");
+    let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || (!frac.is_empty() && !digits(frac)) || frac.len() > 2 {
+        return Err(format!(
+            "{s:?} is not an amount in yuan (e.g. 1234.50, not negative, at most 2 decimals)"
+        ));
+    }
+    let whole: i64 = whole.parse().map_err(|_| format!("{s:?} is too large"))?;
+    let frac: i64 = format!("{frac:0<2}").parse().unwrap_or(0);
+    whole
+        .checked_mul(100)
+        .and_then(|w| w.checked_add(frac))
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
+fn parse_line(s: &str) -> Option<Line> {
+    Line::ALL
+        .iter()
+        .find(|l| l.as_str().eq_ignore_ascii_case(s.trim()) || l.label_zh() == s.trim())
+        .cloned()
+}
+
+fn parse_month(s: &str) -> Result<String, String> {
+    let s = s.trim().replace('/', "-");
+    let ok = s.len() == 7
+        && s.as_bytes()[4] == b'-'
+        && s[..4].parse::<u32>().is_ok()
+        && s[5..].parse::<u32>().is_ok_and(|m| (1..=12).contains(&m));
+    if ok {
+        Ok(s)
+    } else {
+        Err(format!("{s:?} is not a month YYYY-MM"))
+    }
+}
+
+/// A customer row, checked for form (the server then checks people and duplicates).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerRow {
+    pub row: usize,
+    pub name: String,
+    pub credit_code: String,
+    pub nature: Nature,
+    pub lines: Vec<Line>,
+    pub address: String,
+    pub industry: String,
+    pub manager: String,
+}
+
+/// The rows, and every problem of form (a missing column is `Err`).
+pub type Checked<T> = Result<(Vec<T>, Vec<RowError>), Vec<RowError>>;
+
+pub fn customer_rows(t: &Table) -> Checked<CustomerRow> {
+    let name = column(t, &["客户名称", "name"]).map_err(|e| vec![e])?;
+    let manager = column(t, &["客户经理", "manager"]).map_err(|e| vec![e])?;
+    let code = optional_column(t, &["统一社会信用代码", "credit_code"]);
+    let nature = optional_column(t, &["客户性质", "nature"]);
+    let lines = optional_column(t, &["业务类型", "lines"]);
+    let address = optional_column(t, &["地址", "address"]);
+    let industry = optional_column(t, &["行业", "industry"]);
+    let (mut out, mut errors) = (Vec::new(), Vec::new());
+    for (i, r) in t.rows.iter().enumerate() {
+        let row = i + 2;
+        let mut bad = |column: &str, message: String| {
+            errors.push(RowError {
+                row,
+                column: column.into(),
+                message,
+            })
+        };
+        let n = cell(r, Some(name));
+        if n.is_empty() {
+            bad("客户名称", "a customer needs a name".into());
+        }
+        let m = cell(r, Some(manager));
+        if m.is_empty() {
+            bad(
+                "客户经理",
+                "name the manager (username) who will hold it".into(),
+            );
+        }
+        let nat_text = cell(r, nature);
+        let nat = if nat_text.is_empty() {
+            Nature::Enterprise
+        } else {
+            match Nature::ALL
+                .iter()
+                .find(|x| x.as_str() == nat_text || x.label_zh() == nat_text)
+            {
+                Some(x) => x.clone(),
+                None => {
+                    bad(
+                        "客户性质",
+                        format!("{nat_text:?} is not 企业, 个人 or 政府机构"),
+                    );
+                    Nature::Enterprise
+                }
+            }
+        };
+        let mut ls = Vec::new();
+        for part in cell(r, lines)
+            .split(['、', ',', '，', ';', '；'])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            match parse_line(part) {
+                Some(l) => ls.push(l),
+                None => bad(
+                    "业务类型",
+                    format!("{part:?} is not a business line (寄递, 金融, 邮务, 函件)"),
+                ),
+            }
+        }
+        out.push(CustomerRow {
+            row,
+            name: n,
+            credit_code: cell(r, code).to_uppercase(),
+            nature: nat,
+            lines: ls,
+            address: cell(r, address),
+            industry: cell(r, industry),
+            manager: m,
+        });
+    }
+    // The same credit code twice in one file is a mistake in the file.
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for c in &out {
+        if c.credit_code.is_empty() {
+            continue;
+        }
+        if let Some(first) = seen.insert(c.credit_code.clone(), c.row) {
+            errors.push(RowError {
+                row: c.row,
+                column: "统一社会信用代码".into(),
+                message: format!("the same credit code as row {first}"),
+            });
+        }
+    }
+    Ok((out, errors))
+}
+
+/// A ledger row, checked for form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerRow {
+    pub row: usize,
+    pub name: String,
+    pub credit_code: String,
+    pub entry: LedgerEntry,
+}
+
+pub fn ledger_rows(t: &Table) -> Checked<LedgerRow> {
+    let month = column(t, &["月份", "month"]).map_err(|e| vec![e])?;
+    let line = column(t, &["业务类型", "line"]).map_err(|e| vec![e])?;
+    let amount = column(t, &["收入(元)", "收入（元）", "收入", "amount"]).map_err(|e| vec![e])?;
+    let name = optional_column(t, &["客户名称", "name"]);
+    let code = optional_column(t, &["统一社会信用代码", "credit_code"]);
+    if name.is_none() && code.is_none() {
+        return Err(vec![RowError {
+            row: 1,
+            column: "客户名称".into(),
+            message: "name the customer by 客户名称 or 统一社会信用代码".into(),
+        }]);
+    }
+    let disbursed = optional_column(t, &["代发金额(元)", "代发金额（元）", "disbursed"]);
+    let cross = optional_column(t, &["异地邮件(元)", "异地邮件（元）", "cross_city"]);
+    let (mut out, mut errors) = (Vec::new(), Vec::new());
+    for (i, r) in t.rows.iter().enumerate() {
+        let row = i + 2;
+        let mut bad = |column: &str, message: String| {
+            errors.push(RowError {
+                row,
+                column: column.into(),
+                message,
+            })
+        };
+        let (n, c) = (cell(r, name), cell(r, code).to_uppercase());
+        if n.is_empty() && c.is_empty() {
+            bad("客户名称", "name the customer".into());
+        }
+        let m = parse_month(&cell(r, Some(month))).unwrap_or_else(|e| {
+            bad("月份", e);
+            String::new()
+        });
+        let l = parse_line(&cell(r, Some(line))).unwrap_or_else(|| {
+            bad(
+                "业务类型",
+                format!(
+                    "{:?} is not a business line (寄递, 金融, 邮务, 函件)",
+                    cell(r, Some(line))
+                ),
+            );
+            Line::Delivery
+        });
+        let mut money = |i: Option<usize>, column: &str| -> i64 {
+            let s = cell(r, i);
+            if s.is_empty() && i != Some(amount) {
+                return 0;
+            }
+            parse_yuan(&s).unwrap_or_else(|e| {
+                errors.push(RowError {
+                    row,
+                    column: column.into(),
+                    message: e,
+                });
+                0
+            })
+        };
+        let amount_fen = money(Some(amount), "收入(元)");
+        let disbursed_fen = money(disbursed, "代发金额(元)");
+        let cross_city_fen = money(cross, "异地邮件(元)");
+        out.push(LedgerRow {
+            row,
+            name: n,
+            credit_code: c,
+            entry: LedgerEntry {
+                month: m,
+                line: l,
+                amount_fen,
+                disbursed_fen,
+                cross_city_fen,
+            },
+        });
+    }
+    Ok((out, errors))
+}
+
+fn refused(errors: Vec<RowError>) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(ImportReport {
+            imported: 0,
+            errors,
+        }),
+    )
+        .into_response()
+}
+
+/// `POST /api/import/customers` (heads for their subtree, the center for all).
+pub async fn customers(
+    State(state): State<AppState>,
+    user: AuthUser,
+    body: Bytes,
+) -> Result<Response, ServerError> {
+    if !matches!(user.role, Role::Head | Role::Admin) {
+        return Err(ServerError::Forbidden(
+            "customers are imported by unit heads and the center".into(),
+        ));
+    }
+    let (rows, mut errors) = match read_table(&body).and_then(|t| customer_rows(&t)) {
+        Ok(r) => r,
+        Err(e) => return Ok(refused(e)),
+    };
+    // People and duplicates, against the database.
+    let wanted: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r.manager.clone(), r.credit_code.clone()))
+        .collect();
+    let (managers, taken): (BTreeMap<String, Holder>, BTreeSet<String>) = state
+        .db
+        .call(move |c| {
+            let mut who =
+                c.prepare_cached("SELECT id, unit, role, disabled FROM users WHERE username = ?1")?;
+            let mut code = c.prepare_cached(
+                "SELECT 1 FROM customer_index WHERE credit_code = ?1 AND credit_code <> ''",
+            )?;
+            let (mut managers, mut taken) = (BTreeMap::new(), BTreeSet::new());
+            for (m, cc) in wanted {
+                if let Some(u) = who
+                    .query_row([&m], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? != 0))
+                    })
+                    .optional()?
+                {
+                    managers.insert(m, u);
+                }
+                if !cc.is_empty() && code.exists([&cc])? {
+                    taken.insert(cc);
+                }
+            }
+            Ok((managers, taken))
+        })
+        .await?;
+    for r in &rows {
+        match managers.get(&r.manager) {
+            None => errors.push(RowError {
+                row: r.row,
+                column: "客户经理".into(),
+                message: format!("there is no user {}", r.manager),
+            }),
+            Some((_, unit, role, disabled)) => {
+                let in_scope = user.role == Role::Admin || state.acl.is_within(unit, &user.unit);
+                if *disabled || role == "admin" || !in_scope {
+                    errors.push(RowError {
+                        row: r.row,
+                        column: "客户经理".into(),
+                        message: format!(
+                            "{} cannot hold customers imported by you (disabled, the center, or outside your unit)",
+                            r.manager
+                        ),
+                    });
+                }
+            }
+        }
+        if taken.contains(&r.credit_code) {
+            errors.push(RowError {
+                row: r.row,
+                column: "统一社会信用代码".into(),
+                message: format!(
+                    "a customer with credit code {} already exists",
+                    r.credit_code
+                ),
+            });
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.row);
+        return Ok(refused(errors));
+    }
+    let actor = history::bind_server_actor(&state, user.id).await?;
+    let mut created = Vec::new();
+    for r in &rows {
+        let (id, unit, _, _) = managers[&r.manager].clone();
+        let mut c = Customer::new(&r.name, &r.credit_code, r.nature.clone(), r.lines.clone());
+        c.address = r.address.clone();
+        c.industry = r.industry.clone();
+        let mut doc = Automerge::new().with_actor(actor.clone());
+        doc.transact(|tx| c.create(tx))
+            .map_err(|e| ServerError::Internal(format!("{e:?}")))?;
+        let doc_id = state.repo.create(doc).await?.document_id().to_string();
+        created.push((doc_id, id, unit));
+    }
+    // One transaction registers them all.
+    let (by, rows_to_store) = (user.id, created.clone());
+    state
+        .db
+        .call(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            for (doc, manager, unit) in &rows_to_store {
+                tx.execute(
+                    "INSERT INTO customers (doc_id, primary_user, assistant_user, unit, registered_by, registered_at)
+                     VALUES (?1, ?2, NULL, ?3, ?4, ?5)",
+                    params![doc, manager, unit, by, crate::now()],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    let mut users = BTreeSet::new();
+    for (doc, manager, unit) in &created {
+        state.acl.set_customer(
+            doc,
+            Assignment {
+                primary: *manager,
+                assistant: None,
+                unit: unit.clone(),
+            },
+        );
+        users.extend(state.acl.users_who_see(doc));
+        let _ = state.changed.send(doc.clone());
+    }
+    for u in users {
+        books::refresh_user(&state, u).await?;
+    }
+    tracing::info!(by = %user.username, count = created.len(), "customers imported");
+    Ok(Json(ImportReport {
+        imported: created.len(),
+        errors: Vec::new(),
+    })
+    .into_response())
+}
+
+/// `POST /api/import/ledger`: monthly revenue per customer and line; a month and
+/// line already there is replaced, others are added.
+pub async fn ledger(
+    State(state): State<AppState>,
+    user: AuthUser,
+    body: Bytes,
+) -> Result<Response, ServerError> {
+    let (rows, mut errors) = match read_table(&body).and_then(|t| ledger_rows(&t)) {
+        Ok(r) => r,
+        Err(e) => return Ok(refused(e)),
+    };
+    let visible: BTreeSet<String> = state.acl.visible_customers(user.id).into_iter().collect();
+    let keys: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r.credit_code.clone(), r.name.clone()))
+        .collect();
+    let found: Vec<Vec<String>> = state
+        .db
+        .call(move |c| {
+            let mut by_code = c.prepare_cached(
+                "SELECT doc_id FROM customer_index WHERE credit_code = ?1 AND credit_code <> ''",
+            )?;
+            let mut by_name =
+                c.prepare_cached("SELECT doc_id FROM customer_index WHERE name = ?1")?;
+            let mut out = Vec::new();
+            for (code, name) in keys {
+                let docs: Vec<String> = if code.is_empty() {
+                    by_name
+                        .query_map([&name], |r| r.get(0))?
+                        .collect::<Result<_, _>>()?
+                } else {
+                    by_code
+                        .query_map([&code], |r| r.get(0))?
+                        .collect::<Result<_, _>>()?
+                };
+                out.push(docs);
+            }
+            Ok(out)
+        })
+        .await?;
+    let mut by_doc: BTreeMap<String, Vec<LedgerEntry>> = BTreeMap::new();
+    for (r, docs) in rows.iter().zip(found) {
+        let docs: Vec<&String> = docs.iter().filter(|d| visible.contains(*d)).collect();
+        let column = if r.credit_code.is_empty() {
+            "客户名称"
+        } else {
+            "统一社会信用代码"
+        };
+        match docs.as_slice() {
+            [one] => by_doc
+                .entry((*one).clone())
+                .or_default()
+                .push(r.entry.clone()),
+            [] => errors.push(RowError {
+                row: r.row,
+                column: column.into(),
+                message: "no customer of yours matches".into(),
+            }),
+            _ => errors.push(RowError {
+                row: r.row,
+                column: column.into(),
+                message: "several customers have this name; use the credit code".into(),
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.row);
+        return Ok(refused(errors));
+    }
+    let actor = history::bind_server_actor(&state, user.id).await?;
+    let mut imported = 0;
+    for (doc_id, entries) in by_doc {
+        let id: DocumentId = doc_id
+            .parse()
+            .map_err(|_| ServerError::Internal(format!("bad document id {doc_id}")))?;
+        let Some(handle) = state.repo.find(id).await? else {
+            return Err(ServerError::Internal(format!(
+                "customer {doc_id} is not stored"
+            )));
+        };
+        imported += entries.len();
+        handle.with_document(|d| {
+            d.set_actor(actor.clone());
+            d.transact(|tx| fieldbook_shared::customer::merge_ledger(tx, &entries))
+                .map(|_| ())
+                .map_err(|e| ServerError::Schema(e.error))
+        })?;
+    }
+    tracing::info!(by = %user.username, rows = imported, "ledger imported");
+    Ok(Json(ImportReport {
+        imported,
+        errors: Vec::new(),
+    })
+    .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yuan_is_parsed_exactly() {
+        assert_eq!(parse_yuan("1234.5"), Ok(123_450));
+        assert_eq!(parse_yuan("1,234.56"), Ok(123_456));
+        assert_eq!(parse_yuan("0"), Ok(0));
+        assert!(parse_yuan("-1").is_err());
+        assert!(parse_yuan("1.234").is_err());
+        assert!(parse_yuan("abc").is_err());
+        assert!(parse_yuan("").is_err());
+    }
+
+    #[test]
+    fn every_bad_row_is_named_and_gbk_is_read() {
+        let csv = "客户名称,月份,业务类型,收入(元)\n甲公司,2026-10,寄递,100\n乙公司,2026-13,寄递,100\n丙公司,2026-10,快递,-5\n";
+        let (gbk, _, _) = encoding_rs::GBK.encode(csv);
+        let t = read_table(&gbk).unwrap();
+        assert_eq!(t.headers[0], "客户名称");
+        let e = ledger_rows(&t).unwrap().1;
+        let at: Vec<(usize, &str)> = e.iter().map(|e| (e.row, e.column.as_str())).collect();
+        assert_eq!(at, [(3, "月份"), (4, "业务类型"), (4, "收入(元)")]);
+    }
+
+    #[test]
+    fn a_missing_column_is_named() {
+        let t = read_table("\u{feff}客户名称,地址\n甲公司,上海\n".as_bytes()).unwrap();
+        let e = customer_rows(&t).unwrap_err();
+        assert_eq!((e[0].row, e[0].column.as_str()), (1, "客户经理"));
+    }
+}

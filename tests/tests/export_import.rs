@@ -1,0 +1,222 @@
+//! Export and import for the office: CSV and XLSX with Chinese headers, only what
+//! the caller may see; imports are all-or-nothing, name every bad row, and land
+//! in the customer documents that tablets sync.
+
+use std::io::Cursor;
+use std::time::Duration;
+
+use calamine::{Reader, open_workbook_auto_from_rs};
+use fieldbook_shared::customer::Customer;
+use fieldbook_shared::vocab::{Line, Nature};
+use fieldbook_tests::{Device, TestServer, wait_for};
+use serde_json::Value;
+
+const T: Duration = Duration::from_secs(20);
+
+async fn get(server: &TestServer, token: &str, path: &str) -> (u16, String, Vec<u8>) {
+    let res = reqwest::Client::new()
+        .get(format!("{}{path}", server.base()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET");
+    let status = res.status().as_u16();
+    let mime = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (status, mime, res.bytes().await.unwrap().to_vec())
+}
+
+async fn upload(server: &TestServer, token: &str, path: &str, body: Vec<u8>) -> (u16, Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{}{path}", server.base()))
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+fn customer(name: &str, code: &str) -> Customer {
+    let mut c = Customer::new(name, code, Nature::Enterprise, vec![Line::Delivery]);
+    c.address = "上海市".into();
+    c
+}
+
+async fn server_with_two_units() -> (TestServer, Vec<String>) {
+    let mut server = TestServer::new();
+    let urls = server
+        .seed_customers(&[
+            (customer("东区导出公司", "91310000EXPORT0001"), "m1", None),
+            (customer("西区导出公司", "91310000EXPORT0002"), "m3", None),
+        ])
+        .await;
+    server.start().await;
+    let admin = server.login("admin").await.token;
+    wait_for("both projected", T, async || {
+        let list = server.get_json(&admin, "/api/customers").await;
+        (list.as_array()?.iter().filter(|c| c["name"] != "").count() == 2).then_some(())
+    })
+    .await;
+    (server, urls)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_exports_only_their_subtree_as_csv_and_a_real_workbook() {
+    let (server, _) = server_with_two_units().await;
+    let head1 = server.login("head1").await.token;
+    let (s, mime, csv) = get(&server, &head1, "/api/export/customers.csv").await;
+    assert_eq!(s, 200);
+    assert!(mime.starts_with("text/csv"), "{mime}");
+    assert!(
+        csv.starts_with(b"\xEF\xBB\xBF"),
+        "a BOM for spreadsheet programs"
+    );
+    let text = String::from_utf8(csv).unwrap();
+    assert!(text.contains("客户名称,统一社会信用代码"), "{text}");
+    assert!(
+        text.contains("东区导出公司") && !text.contains("西区导出公司"),
+        "{text}"
+    );
+
+    let (s, mime, xlsx) = get(&server, &head1, "/api/export/customers.xlsx").await;
+    assert_eq!(s, 200);
+    assert!(mime.contains("spreadsheetml"), "{mime}");
+    let mut book = open_workbook_auto_from_rs(Cursor::new(xlsx)).expect("a valid workbook");
+    let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(
+        rows.len(),
+        2,
+        "the header and East's one customer: {rows:?}"
+    );
+    assert_eq!(rows[0][0], "客户名称");
+    assert_eq!(rows[1][0], "东区导出公司");
+    assert_eq!(rows[1][6], "m1");
+
+    // Reports export the same way, and respect the subtree too.
+    let (s, _, grades) = get(&server, &head1, "/api/export/report-grades.csv").await;
+    assert_eq!(s, 200);
+    assert!(
+        String::from_utf8(grades)
+            .unwrap()
+            .contains("级别,等级,客户数")
+    );
+    let (s, _, _) = get(&server, &head1, "/api/export/report-grades.csv?unit=so2").await;
+    assert_eq!(s, 403);
+    let (s, _, _) = get(&server, &head1, "/api/export/customers.pdf").await;
+    assert_eq!(s, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_import_with_one_bad_row_imports_nothing_and_then_lands_on_the_tablet() {
+    let (server, urls) = server_with_two_units().await;
+    let m1 = server.login("m1").await.token;
+    let bad = "统一社会信用代码,月份,业务类型,收入(元)\n\
+               91310000EXPORT0001,2026-09,寄递,1200.50\n\
+               91310000EXPORT0001,2026-13,寄递,800\n\
+               91310000EXPORT0002,2026-09,寄递,100\n";
+    let (s, report) = upload(&server, &m1, "/api/import/ledger", bad.as_bytes().to_vec()).await;
+    assert_eq!(s, 400, "{report}");
+    assert_eq!(report["imported"], 0);
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "every bad row: {report}");
+    assert_eq!(
+        (errors[0]["row"].as_i64(), errors[0]["column"].as_str()),
+        (Some(3), Some("月份"))
+    );
+    assert_eq!(errors[1]["row"], 4, "West's customer is not m1's: {report}");
+
+    // Nothing landed.
+    let mut tablet = Device::login(&server, "m1").await;
+    tablet.connect().await;
+    let doc = tablet.find(&urls[0]).await.expect("m1's customer");
+    assert!(Device::customer(&doc).ledger.is_empty());
+
+    let good = "统一社会信用代码,月份,业务类型,收入(元)\n\
+                91310000EXPORT0001,2026-09,寄递,1200.50\n\
+                91310000EXPORT0001,2026-10,寄递,800\n";
+    let (s, report) = upload(&server, &m1, "/api/import/ledger", good.as_bytes().to_vec()).await;
+    assert_eq!((s, &report["imported"]), (200, &Value::from(2)), "{report}");
+    let ledger = wait_for("the imported months on m1's tablet", T, async || {
+        let l = Device::customer(&doc).ledger;
+        (l.len() == 2).then_some(l)
+    })
+    .await;
+    assert_eq!(ledger[0].amount_fen, 120_050);
+    // Importing the same month again replaces it rather than adding a duplicate.
+    let again = "统一社会信用代码,月份,业务类型,收入(元)\n91310000EXPORT0001,2026-10,寄递,900\n";
+    let (s, _) = upload(
+        &server,
+        &m1,
+        "/api/import/ledger",
+        again.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(s, 200);
+    wait_for("the replaced month", T, async || {
+        let l = Device::customer(&doc).ledger;
+        (l.len() == 2 && l.iter().any(|e| e.amount_fen == 90_000)).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_imports_customers_from_gbk_csv_for_their_managers() {
+    let (server, _) = server_with_two_units().await;
+    let csv = "客户名称,统一社会信用代码,客户性质,业务类型,地址,行业,客户经理\n\
+               导入一号公司,91310000IMPORT0001,企业,寄递、函件,上海市,零售,m1\n\
+               导入二号公司,91310000IMPORT0002,企业,金融,上海市,银行,m2\n";
+    let (gbk, _, _) = encoding_rs::GBK.encode(csv);
+    let m1 = server.login("m1").await.token;
+    let (s, _) = upload(&server, &m1, "/api/import/customers", gbk.to_vec()).await;
+    assert_eq!(s, 403, "managers do not import customers");
+
+    let head1 = server.login("head1").await.token;
+    // A manager outside head1's unit, and a credit code that exists: nothing is imported.
+    let bad = "客户名称,统一社会信用代码,客户经理\n外区公司,,m3\n重复公司,91310000EXPORT0001,m1\n";
+    let (s, report) = upload(
+        &server,
+        &head1,
+        "/api/import/customers",
+        bad.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(s, 400, "{report}");
+    let rows: Vec<i64> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["row"].as_i64().unwrap())
+        .collect();
+    assert_eq!(rows, [2, 3]);
+
+    let (s, report) = upload(&server, &head1, "/api/import/customers", gbk.to_vec()).await;
+    assert_eq!((s, &report["imported"]), (200, &Value::from(2)), "{report}");
+    let row = wait_for("the imported customer in m1's list", T, async || {
+        let list = server.get_json(&m1, "/api/customers").await;
+        list.as_array()?
+            .iter()
+            .find(|c| c["name"] == "导入一号公司")
+            .cloned()
+    })
+    .await;
+    assert_eq!(row["owner"], "m1");
+    assert_eq!(row["lines"], serde_json::json!(["delivery", "letter"]));
+    // m1's tablet receives it through its book.
+    let mut tablet = Device::login(&server, "m1").await;
+    tablet.connect().await;
+    let doc = tablet
+        .find(row["url"].as_str().unwrap())
+        .await
+        .expect("on m1's tablet");
+    assert_eq!(Device::customer(&doc).industry, "零售");
+}
