@@ -48,3 +48,46 @@ pub fn error_text(body: &str) -> String {
         .map(|e| e.error)
         .unwrap_or_else(|_| body.to_string())
 }
+
+/// A GET whose last good answer is kept on this device (local storage), so the
+/// heads' screens still show something when the network drops. The answer
+/// says when the kept copy is from, if it was used.
+pub async fn get_kept(
+    path: &str,
+    token: &str,
+) -> Result<(u16, String, Option<String>), Unreachable> {
+    let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+    // Per session owner: one tablet may be shared by several people.
+    let who = crate::session::load()
+        .map(|s| s.user.username)
+        .unwrap_or_default();
+    let key = format!("fieldbook.kept.{who}.{path}");
+    match call("GET", path, Some(token), None).await {
+        Ok((200, body)) => {
+            if let Some(st) = &storage {
+                let stamp = js_sys::Date::new_0()
+                    .to_iso_string()
+                    .as_string()
+                    .unwrap_or_default();
+                let kept = serde_json::json!({"at": stamp, "body": body}).to_string();
+                // Full storage only loses the offline copy, never the answer.
+                let _ = st.set_item(&key, &kept);
+            }
+            Ok((200, body, None))
+        }
+        Ok(other) => Ok((other.0, other.1, None)),
+        Err(Unreachable) => {
+            let kept = storage
+                .and_then(|st| st.get_item(&key).ok().flatten())
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+            match kept {
+                Some(v) => Ok((
+                    200,
+                    v["body"].as_str().unwrap_or_default().to_string(),
+                    Some(v["at"].as_str().unwrap_or_default().to_string()),
+                )),
+                None => Err(Unreachable),
+            }
+        }
+    }
+}

@@ -943,6 +943,22 @@ async fn a_head_reads_reports_with_charts_for_their_subtree_only() {
         )
         .await;
     assert_eq!(compliance, json!(12), "a bar per month");
+
+    // Offline, the screen shows the copy this tablet kept, and says so.
+    server.kill();
+    b.click_text("section.reports button", "返回").await;
+    b.click("button.reports-button").await;
+    let shown = b
+        .wait(
+            "the kept reports offline",
+            T,
+            "const m = document.querySelector('section.reports .message');
+             const c = document.querySelector('[data-report=online]');
+             return m && c && m.innerText.includes('离线') && c.innerText;",
+            json!([]),
+        )
+        .await;
+    assert!(shown.as_str().unwrap().contains("东区重点客户"), "{shown}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -55,14 +55,20 @@ pub fn console_screen() -> Html {
             }
             wasm_bindgen_futures::spawn_local(async move {
                 for path in ["/api/units", "/api/users"] {
-                    match http::call("GET", path, Some(&token), None).await {
-                        Ok((200, body)) if path == "/api/units" => {
-                            units.set(serde_json::from_str(&body).unwrap_or_default())
+                    match http::get_kept(path, &token).await {
+                        Ok((200, body, kept)) => {
+                            if let Some(at) = kept {
+                                message.set(Some(format!(
+                                    "离线：显示本机保存的 {at} 的数据，修改需要联网 / offline: the copy kept at {at}; changes need the network"
+                                )));
+                            }
+                            if path == "/api/units" {
+                                units.set(serde_json::from_str(&body).unwrap_or_default())
+                            } else {
+                                users.set(serde_json::from_str(&body).unwrap_or_default())
+                            }
                         }
-                        Ok((200, body)) => {
-                            users.set(serde_json::from_str(&body).unwrap_or_default())
-                        }
-                        Ok((_, body)) => message.set(Some(http::error_text(&body))),
+                        Ok((_, body, _)) => message.set(Some(http::error_text(&body))),
                         Err(_) => message.set(Some("需要联网 / needs the network".into())),
                     }
                 }

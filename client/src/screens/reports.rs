@@ -77,18 +77,24 @@ pub fn reports_screen() -> Html {
             let path = format!("/api/reports?{}", query.join("&"));
             wasm_bindgen_futures::spawn_local(async move {
                 if units.is_empty()
-                    && let Ok((200, body)) =
-                        http::call("GET", "/api/units", Some(&token), None).await
+                    && let Ok((200, body, _)) = http::get_kept("/api/units", &token).await
                 {
                     units.set(serde_json::from_str(&body).unwrap_or_default());
                 }
-                match http::call("GET", &path, Some(&token), None).await {
-                    Ok((200, body)) => {
-                        message.set(None);
+                match http::get_kept(&path, &token).await {
+                    Ok((200, body, kept)) => {
+                        message.set(kept.map(|at| {
+                            format!(
+                                "离线：显示本机保存的 {at} 的报表 / offline: the copy kept at {at}"
+                            )
+                        }));
                         data.set(serde_json::from_str(&body).ok());
                     }
-                    Ok((_, body)) => message.set(Some(http::error_text(&body))),
-                    Err(_) => message.set(Some("报表需要联网 / reports need the network".into())),
+                    Ok((_, body, _)) => message.set(Some(http::error_text(&body))),
+                    Err(_) => message.set(Some(
+                        "离线，本机还没有这份报表 / offline, and this report was never loaded here"
+                            .into(),
+                    )),
                 }
             });
         });
