@@ -325,6 +325,8 @@ fn compose(
         }
     }
     r.expiring.sort_by_key(|e| e.in_days);
+    r.unit_compliance = reports::compliance_by_unit(&r.compliance);
+    r.unit_plans = reports::plans_by_unit(&r.plans);
 
     let key: Vec<RecordFacts> = rows
         .iter()

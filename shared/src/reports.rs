@@ -17,6 +17,9 @@ pub struct Reports {
     pub to: String,
     /// Visit compliance per manager and month.
     pub compliance: Vec<ComplianceRow>,
+    /// The same per unit and month (`manager` is empty).
+    #[serde(default)]
+    pub unit_compliance: Vec<ComplianceRow>,
     /// Customers by level and grade with their revenue in the period.
     pub grades: Vec<GradeRow>,
     /// Revenue of all reported customers in the period.
@@ -28,6 +31,9 @@ pub struct Reports {
     pub complaints: ComplaintReport,
     /// Annual plans against the ledger.
     pub plans: Vec<PlanRow>,
+    /// Plans summed per unit and year (`id` and `name` are empty).
+    #[serde(default)]
+    pub unit_plans: Vec<PlanRow>,
     /// Agreements ending within 30 days.
     pub expiring: Vec<ExpiringRow>,
     pub online: OnlineRate,
@@ -115,6 +121,47 @@ pub struct OnlineRate {
     pub rate_percent: i64,
     /// Key customers that are not online, and why.
     pub missing: Vec<(String, String, Vec<String>)>,
+}
+
+/// Per unit and month, from the per-manager rows.
+pub fn compliance_by_unit(rows: &[ComplianceRow]) -> Vec<ComplianceRow> {
+    let mut by: std::collections::BTreeMap<(String, String), (usize, usize)> = Default::default();
+    for r in rows {
+        let e = by.entry((r.unit.clone(), r.month.clone())).or_default();
+        e.0 += r.due;
+        e.1 += r.visited;
+    }
+    by.into_iter()
+        .map(|((unit, month), (due, visited))| ComplianceRow {
+            manager: String::new(),
+            unit,
+            month,
+            due,
+            visited,
+            rate_percent: (visited * 100).checked_div(due).unwrap_or(100) as i64,
+        })
+        .collect()
+}
+
+/// Per unit and year, from the per-customer plans.
+pub fn plans_by_unit(rows: &[PlanRow]) -> Vec<PlanRow> {
+    let mut by: std::collections::BTreeMap<(String, String), (i64, i64)> = Default::default();
+    for p in rows {
+        let e = by.entry((p.unit.clone(), p.year.clone())).or_default();
+        e.0 += p.target_fen;
+        e.1 += p.actual_fen;
+    }
+    by.into_iter()
+        .map(|((unit, year), (target, actual))| PlanRow {
+            id: String::new(),
+            name: String::new(),
+            unit,
+            year,
+            target_fen: target,
+            actual_fen: actual,
+            percent: (actual * 100).checked_div(target).unwrap_or(0),
+        })
+        .collect()
 }
 
 /// The months from `from` to `to` inclusive (empty if either is malformed or
@@ -276,6 +323,39 @@ pub fn online_rate(key_customers: &[RecordFacts], today: &str) -> OnlineRate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn units_sum_their_managers_and_customers() {
+        let c = |m: &str, u: &str, due, visited| ComplianceRow {
+            manager: m.into(),
+            unit: u.into(),
+            month: "2026-11".into(),
+            due,
+            visited,
+            rate_percent: 0,
+        };
+        let by = compliance_by_unit(&[
+            c("m1", "so1", 4, 3),
+            c("m2", "so1", 6, 2),
+            c("m3", "so2", 0, 0),
+        ]);
+        assert_eq!((by[0].due, by[0].visited, by[0].rate_percent), (10, 5, 50));
+        assert_eq!(by[1].rate_percent, 100, "nothing due");
+        let p = |u: &str, t, a| PlanRow {
+            id: "x".into(),
+            name: "x".into(),
+            unit: u.into(),
+            year: "2026".into(),
+            target_fen: t,
+            actual_fen: a,
+            percent: 0,
+        };
+        let by = plans_by_unit(&[p("so1", 100, 50), p("so1", 100, 100)]);
+        assert_eq!(
+            (by[0].target_fen, by[0].actual_fen, by[0].percent),
+            (200, 150, 75)
+        );
+    }
 
     #[test]
     fn periods() {

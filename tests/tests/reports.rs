@@ -170,6 +170,16 @@ async fn reports_cover_the_subtree_and_period_and_nothing_else() {
     let headco = server.login("headco").await.token;
     let (_, r) = report(&server, &headco, "").await;
     assert_eq!(r["growth"].as_array().unwrap().len(), 2);
+    let units: Vec<&str> = r["unit_compliance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["month"] == r["to"])
+        .map(|c| c["unit"].as_str().unwrap())
+        .collect();
+    assert_eq!(units, ["so1", "so2"], "compliance per unit too");
+    assert_eq!(r["unit_plans"][0]["unit"], "so1");
+    assert_eq!(r["unit_plans"][0]["target_fen"], 20_000_000);
     assert_eq!(r["online"]["key_customers"], 2);
     assert_eq!(
         r["online"]["missing"][0][2][0], "缺联系人",

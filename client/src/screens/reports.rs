@@ -167,11 +167,16 @@ pub fn reports_screen() -> Html {
                 })
                 .collect();
             let plan_rows: Vec<(String, i64, String)> = r
-                .plans
+                .unit_plans
                 .iter()
+                .chain(r.plans.iter())
                 .map(|p| {
                     (
-                        format!("{} {}", p.name, p.year),
+                        format!(
+                            "{} {}",
+                            if p.name.is_empty() { &p.unit } else { &p.name },
+                            p.year
+                        ),
                         p.percent.min(150),
                         format!(
                             "{}% · {} / {}",
@@ -204,7 +209,7 @@ pub fn reports_screen() -> Html {
                         { bars("rate", &rate_rows, 100) }
                         <table class="admin">
                             <tr><th>{ ctx.t(M::Manager) }</th><th>{ ctx.t(M::Unit) }</th><th>{ ctx.t(M::Month) }</th><th>{ "应访" }</th><th>{ "已访" }</th><th>{ "达标率" }</th></tr>
-                            { for r.compliance.iter().filter(|c| c.month == r.to).map(|c| html! {
+                            { for r.unit_compliance.iter().chain(r.compliance.iter()).filter(|c| c.month == r.to).map(|c| html! {
                                 <tr><td>{ &c.manager }</td><td>{ &c.unit }</td><td>{ &c.month }</td><td>{ c.due }</td><td>{ c.visited }</td><td>{ format!("{}%", c.rate_percent) }</td></tr>
                             }) }
                         </table>
