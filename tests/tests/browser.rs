@@ -1022,3 +1022,40 @@ async fn a_manager_imports_the_ledger_and_sees_every_bad_row_first() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn script_and_sql_looking_text_is_stored_and_shown_as_text() {
+    use fieldbook_shared::customer::Contact;
+    let hostile = "<img src=x onerror=\"window.__pwned=1\">'; DROP TABLE customers;--";
+    let mut server = TestServer::new();
+    server.serve_client();
+    let mut c = Customer::new(hostile, "", Nature::Enterprise, vec![Line::Delivery]);
+    c.address = "<script>window.__pwned=2</script>".into();
+    c.contacts.push(Contact {
+        id: "k1".into(),
+        name: "\" OR 1=1 --".into(),
+        ..Default::default()
+    });
+    let url = server.seed_customer(&c, "m1", None).await;
+    server.start().await;
+    let b = Browser::start().await;
+    login(&b, &server, "m1").await;
+    wait_text(&b, "the hostile name, as text", "DROP TABLE customers").await;
+    open_customer(&b, "DROP TABLE").await;
+    wait_text(
+        &b,
+        "the address, as text",
+        "<script>window.__pwned=2</script>",
+    )
+    .await;
+    wait_text(&b, "the contact, as text", "\" OR 1=1 --").await;
+    assert_eq!(
+        b.js("return window.__pwned === undefined", json!([])).await,
+        json!(true),
+        "nothing in the text ran"
+    );
+    // The server stored it exactly, and its tables are intact.
+    let token = server.login("m1").await.token;
+    let row = server.customer_row(&token, &url, |_| true).await;
+    assert_eq!(row["name"], hostile);
+}
