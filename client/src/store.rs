@@ -437,6 +437,15 @@ impl Engine {
                                 e.peer.find(id);
                             }
                         }
+                        // A listed customer missing here (its storage write had not
+                        // finished when the tablet closed) is fetched again.
+                        let listed: Vec<String> =
+                            e.book_urls().iter().map(|u| doc_id_of(u)).collect();
+                        for id in listed {
+                            if e.peer.document(&id).is_none() {
+                                e.peer.find(id);
+                            }
+                        }
                         changed = true;
                     }
                     Effect::DocumentUnavailable { doc_id } => {
