@@ -132,6 +132,16 @@ impl Browser {
         .await
     }
 
+    /// Runs `script` asynchronously: it calls its last argument with the result.
+    pub async fn js_async(&self, script: &str, args: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            json!({"script": script, "args": args}),
+        )
+        .await
+    }
+
     /// Polls `script` until it returns something truthy; panics with `what` after `timeout`.
     pub async fn wait(&self, what: &str, timeout: Duration, script: &str, args: Value) -> Value {
         let start = Instant::now();

@@ -1059,3 +1059,33 @@ async fn script_and_sql_looking_text_is_stored_and_shown_as_text() {
     let row = server.customer_row(&token, &url, |_| true).await;
     assert_eq!(row["name"], hostile);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listed_customer_missing_from_the_device_is_fetched_again_on_connect() {
+    let (server, urls) = server_with(&[("甲客户", "m1", None), ("乙客户", "m1", None)]).await;
+    let b = Browser::start().await;
+    login(&b, &server, "m1").await;
+    wait_text(&b, "the list", "乙客户").await;
+    wait_synced(&b).await;
+    // As if the tablet had closed before 乙's storage write finished.
+    let id = urls[1].trim_start_matches("automerge:");
+    let deleted = b
+        .js_async(
+            "const done = arguments[arguments.length - 1];
+             const open = indexedDB.open('fieldbook-m1');
+             open.onsuccess = () => {
+               const tx = open.result.transaction('chunks', 'readwrite');
+               tx.objectStore('chunks').delete(IDBKeyRange.bound([arguments[0], 0], [arguments[0], 4294967295]));
+               tx.oncomplete = () => done(true);
+               tx.onerror = () => done(false);
+             };
+             open.onerror = () => done(false);",
+            json!([id]),
+        )
+        .await;
+    assert_eq!(deleted, json!(true));
+    b.refresh().await;
+    wait_text(&b, "甲 from the device", "甲客户").await;
+    wait_text(&b, "乙 fetched again from the server", "乙客户").await;
+    wait_synced(&b).await;
+}
