@@ -129,7 +129,15 @@ fn dist() -> Result {
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let wasm = target_dir().join("wasm32-unknown-unknown/wasm-release/fieldbook-client.wasm");
     sh(Command::new(bindgen)
-        .args(["--target", "web", "--no-typescript", "--out-dir"])
+        // The names section is a third of the module and only helps debugging.
+        .args([
+            "--target",
+            "web",
+            "--no-typescript",
+            "--remove-name-section",
+            "--remove-producers-section",
+            "--out-dir",
+        ])
         .arg(&out)
         .arg(&wasm))?;
     let statics = root().join("client").join("static");
