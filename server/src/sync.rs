@@ -7,7 +7,7 @@
 
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use fieldbook_shared::peer::wire::sync_document;
 use futures::{SinkExt, StreamExt};
 use samod::{PeerId, Transport};
@@ -19,6 +19,43 @@ use crate::auth::AuthUser;
 /// The largest message a client may send (a whole customer's history fits easily).
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
+/// Open sync connections one user may have at once: a few tablets and browser
+/// tabs, never a flood that would starve everyone else.
+pub const MAX_CONNECTIONS_PER_USER: usize = 16;
+
+/// One of a user's open sync connections, counted until dropped.
+struct Slot {
+    conns: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>,
+    user: i64,
+}
+
+impl Slot {
+    fn take(state: &AppState, user: i64) -> Option<Slot> {
+        let mut conns = state.sync_conns.lock().unwrap_or_else(|e| e.into_inner());
+        let n = conns.entry(user).or_default();
+        if *n >= MAX_CONNECTIONS_PER_USER {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            conns: state.sync_conns.clone(),
+            user,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = conns.get_mut(&self.user) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                conns.remove(&self.user);
+            }
+        }
+    }
+}
+
 /// Authenticates the upgrade (the `AuthUser` extractor answers 401 first) and
 /// hands the socket to samod, bound to the session's peer id.
 pub async fn upgrade(
@@ -26,14 +63,27 @@ pub async fn upgrade(
     State(state): State<AppState>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let Some(slot) = Slot::take(&state, user.id) else {
+        tracing::warn!(user = %user.username, "sync connection refused: too many open at once");
+        return crate::error::ServerError::TooMany(format!(
+            "已有 {MAX_CONNECTIONS_PER_USER} 个同步连接 / this user already has {MAX_CONNECTIONS_PER_USER} sync connections open; close another device or tab and try again"
+        ))
+        .into_response();
+    };
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| serve(socket, user, state))
+        .on_upgrade(move |socket| async move {
+            serve(socket, user, state).await;
+            drop(slot);
+        })
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 struct PumpClosed(String);
+
+/// How the server closes a socket: a close code and a reason, or just the end.
+type Close = Option<(u16, String)>;
 
 async fn serve(socket: WebSocket, user: AuthUser, state: AppState) {
     state.acl.bind_peer(&user.peer_id, user.id);
@@ -55,9 +105,50 @@ async fn serve(socket: WebSocket, user: AuthUser, state: AppState) {
     }
 
     let (mut ws_tx, mut ws_rx) = socket.split();
+    // Writing runs in its own task. In the reading loop, a burst of requests
+    // (a new tablet's first sync) could fill samod's inbound queue while samod
+    // waits for room in our outbound one, and neither would move again.
+    let (close_tx, mut close_rx) = tokio::sync::oneshot::channel::<Close>();
+    let storage = state.storage.clone();
+    let mut writer = tokio::spawn(async move {
+        let close = loop {
+            tokio::select! {
+                reason = &mut close_rx => break reason.unwrap_or(None),
+                outgoing = from_samod.recv() => match outgoing {
+                    Some(msg) => {
+                        // Let the storage tasks samod queued with this message start, then
+                        // wait for them: what we send must already be on disk.
+                        tokio::task::yield_now().await;
+                        tokio::task::yield_now().await;
+                        storage.barrier().await;
+                        if ws_tx.send(Message::Binary(msg.into())).await.is_err() {
+                            break None;
+                        }
+                    }
+                    // samod closed the connection (a protocol error, or the repo stopped).
+                    None => break Some((close_code::POLICY, "connection closed by the sync server (protocol error or access revoked)".into())),
+                },
+            }
+        };
+        if let Some((code, reason)) = close {
+            let _ = ws_tx
+                .send(Message::Close(Some(CloseFrame {
+                    code,
+                    reason: reason.into(),
+                })))
+                .await;
+        }
+        let _ = ws_tx.close().await;
+    });
+
     let mut acl_changed = state.acl.subscribe();
-    let close = loop {
+    let mut writer_done = false;
+    let close: Close = loop {
         tokio::select! {
+            _ = &mut writer => {
+                writer_done = true;
+                break None;
+            }
             // Signed out, revoked or disabled: stop at once.
             Ok(()) = acl_changed.changed() => {
                 if !state.acl.peer_is_live(&user.peer_id, user.id) {
@@ -94,31 +185,13 @@ async fn serve(socket: WebSocket, user: AuthUser, state: AppState) {
                     break Some(reason);
                 }
             },
-            outgoing = from_samod.recv() => match outgoing {
-                Some(msg) => {
-                    // Let the storage tasks samod queued with this message start, then
-                    // wait for them: what we send must already be on disk.
-                    tokio::task::yield_now().await;
-                    tokio::task::yield_now().await;
-                    state.storage.barrier().await;
-                    if ws_tx.send(Message::Binary(msg.into())).await.is_err() {
-                        break None;
-                    }
-                }
-                // samod closed the connection (a protocol error, or the repo stopped).
-                None => break Some((close_code::POLICY, "connection closed by the sync server (protocol error or access revoked)".into())),
-            },
         }
     };
-    if let Some((code, reason)) = close {
-        let _ = ws_tx
-            .send(Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            })))
-            .await;
+    if !writer_done {
+        let _ = close_tx.send(close);
+        let _ = writer.await;
     }
-    let _ = ws_tx.close().await;
+    drop(to_samod);
     state.acl.forget_offers(&user.peer_id);
     tracing::info!(user = %user.username, peer = %user.peer_id, "sync connection closed");
 }

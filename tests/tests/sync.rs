@@ -242,3 +242,33 @@ async fn a_customer_created_on_a_device_is_registered_to_its_manager() {
         "m3 sees nothing: {list}"
     );
 }
+
+/// A new tablet asks for its whole book at once. The server once read requests
+/// and wrote answers in one loop, and such a burst could leave it waiting on
+/// samod while samod waited on it: the device never got its customers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_device_opens_hundreds_of_customers_at_once() {
+    let mut server = TestServer::new();
+    let customers: Vec<(Customer, &str, Option<&str>)> =
+        fieldbook_server::demo::demo_customers(300)
+            .into_iter()
+            .map(|c| (c, "m1", None))
+            .collect();
+    let urls = server.seed_customers(&customers).await;
+    server.start().await;
+    for run in 0..4 {
+        let mut d = Device::login(&server, "m1").await;
+        d.connect().await;
+        let found = tokio::time::timeout(
+            Duration::from_secs(60),
+            futures::future::join_all(urls.iter().map(|u| d.find(u))),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("run {run}: the device never got all 300 customers"));
+        assert!(
+            found.iter().all(Option::is_some),
+            "run {run}: every customer opened"
+        );
+        d.disconnect();
+    }
+}
