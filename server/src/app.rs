@@ -37,6 +37,21 @@ pub struct AppState {
     pub changed: tokio::sync::mpsc::UnboundedSender<String>,
     /// Who sent changes to which document, to bind devices to users.
     pub authors: history::Authors,
+    /// Documents queued by a bulk re-projection: read from storage, not
+    /// opened in the repo (see `SqliteStorage::load_document`).
+    pub bulk: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// Open sync websockets per user (capped: see `sync::MAX_CONNECTIONS_PER_USER`).
+    pub sync_conns: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>,
+}
+
+impl AppState {
+    /// Marks documents about to be projected in bulk (see [`AppState::bulk`]).
+    pub fn bulk_mark(&self, docs: &[String]) {
+        self.bulk
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(docs.iter().cloned());
+    }
 }
 
 /// A running server.
@@ -83,6 +98,8 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         rules,
         changed: changed_tx,
         authors: history::Authors::default(),
+        bulk: std::sync::Arc::default(),
+        sync_conns: std::sync::Arc::default(),
     };
 
     books::ensure_all(&state).await?;

@@ -18,6 +18,9 @@ pub enum ServerError {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    /// Too many at once (connections from one user).
+    #[error("{0}")]
+    TooMany(String),
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
     #[error("document error: {0}")]
@@ -44,6 +47,7 @@ impl IntoResponse for ServerError {
             ServerError::NotFound(_) => StatusCode::NOT_FOUND,
             ServerError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ServerError::Conflict(_) => StatusCode::CONFLICT,
+            ServerError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {

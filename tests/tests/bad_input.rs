@@ -153,7 +153,8 @@ async fn text_frames_and_oversized_messages_are_refused_with_a_close_code() {
 
     let mut ws = raw(&server, &session.token).await;
     handshake(&mut ws, &session.peer_id).await;
-    let huge = vec![0u8; fieldbook_server::sync::MAX_MESSAGE_BYTES + 1024];
+    // 100 MB in one frame (the limit is 16 MB).
+    let huge = vec![0u8; 100 * 1024 * 1024];
     // The server may close while the frame is still being written.
     let _ = ws.send(Message::Binary(huge.into())).await;
     let code = closed(&mut ws).await;
@@ -242,5 +243,84 @@ async fn a_forged_sync_for_a_forbidden_document_changes_nothing() {
         copy.with_document(|x| x.get_heads()),
         "sanity: the owner's own change did arrive"
     );
+    assert!(server.is_running());
+}
+
+/// The HTTP status of a `/sync` upgrade (101 when it succeeds) and the socket.
+async fn upgrade_status(server: &TestServer, token: &str) -> (u16, Option<Ws>, String) {
+    use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
+    let req = format!("{}?token={token}", server.sync_url())
+        .into_client_request()
+        .unwrap();
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((ws, resp)) => (resp.status().as_u16(), Some(ws), String::new()),
+        Err(tungstenite::Error::Http(resp)) => {
+            let body =
+                String::from_utf8_lossy(resp.body().as_deref().unwrap_or_default()).to_string();
+            (resp.status().as_u16(), None, body)
+        }
+        Err(e) => panic!("unexpected websocket error {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_connections_from_one_user_is_capped_and_others_keep_syncing() {
+    let (mut server, url) = setup().await;
+    let (d, doc) = bystander(&server, &url).await;
+    let session = server.login("m1").await;
+    let cap = fieldbook_server::sync::MAX_CONNECTIONS_PER_USER;
+    let mut open = Vec::new();
+    for _ in 0..cap {
+        let (status, ws, _) = upgrade_status(&server, &session.token).await;
+        assert_eq!(status, 101, "connections up to the cap are accepted");
+        open.push(ws.unwrap());
+    }
+    // Many more at once: every one refused with a message, none accepted.
+    let flood =
+        futures::future::join_all((0..50).map(|_| upgrade_status(&server, &session.token))).await;
+    for (status, _, body) in &flood {
+        assert_eq!(*status, 429, "over the cap: {body}");
+        assert!(
+            body.contains("sync connections"),
+            "the refusal says why: {body}"
+        );
+    }
+    bystander_still_syncs(&server, &d, &doc, "during-flood").await;
+
+    // Closing one frees its place.
+    let mut first = open.remove(0);
+    first.close(None).await.unwrap();
+    drop(first);
+    wait_for("a freed connection slot", T, async || {
+        let (status, ws, _) = upgrade_status(&server, &session.token).await;
+        (status == 101).then_some(ws)
+    })
+    .await;
+    assert!(server.is_running(), "server survived the flood");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_is_refused_on_sync_and_rest() {
+    let (mut server, _url) = setup().await;
+    let session = server.login("m1").await;
+    let (status, _, _) = upgrade_status(&server, &session.token).await;
+    assert_eq!(status, 101, "fresh token accepted");
+    // The session's time runs out (as after its 30 days).
+    rusqlite::Connection::open(&server.db)
+        .unwrap()
+        .execute(
+            "UPDATE sessions SET expires_at = '2000-01-01T00:00:00.000Z' WHERE peer_id = ?1",
+            [&session.peer_id],
+        )
+        .unwrap();
+    let (status, _, body) = upgrade_status(&server, &session.token).await;
+    assert_eq!(status, 401, "expired token refused on /sync: {body}");
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/me", server.base()))
+        .bearer_auth(&session.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401, "expired token refused on REST");
     assert!(server.is_running());
 }
