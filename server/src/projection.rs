@@ -36,6 +36,7 @@ pub async fn run(state: AppState, mut changed: UnboundedReceiver<String>) {
             tracing::error!(error = %e, "cannot read the projection queue");
             Vec::new()
         });
+    state.bulk_mark(&leftover);
     let mut failed = project_all(&state, leftover.into_iter().collect()).await;
     // Tiers from before this version (or a crash mid-way) are brought up to date.
     if let Err(e) = managed::refresh(&state).await {
@@ -123,6 +124,7 @@ pub async fn reproject_all(state: &AppState) -> Result<(), ServerError> {
             Ok(docs)
         })
         .await?;
+    state.bulk_mark(&docs);
     for d in docs {
         let _ = state.changed.send(d);
     }
@@ -173,6 +175,14 @@ pub enum Projected {
     Other,
 }
 
+/// Where a projection reads its document from.
+enum Source {
+    /// Straight from storage (bulk work: the repo would keep it loaded).
+    Stored(Box<automerge::Automerge>),
+    /// The repo's open copy (it has just changed, so it is loaded anyway).
+    Open(samod::DocHandle),
+}
+
 /// Brings the tables up to date with one stored document.
 pub async fn project(state: &AppState, doc_id: &str) -> Result<Projected, ServerError> {
     if state.acl.is_server_written(doc_id) {
@@ -182,10 +192,26 @@ pub async fn project(state: &AppState, doc_id: &str) -> Result<Projected, Server
     let id: DocumentId = doc_id
         .parse()
         .map_err(|_| ServerError::Internal(format!("bad document id {doc_id}")))?;
-    let Some(handle) = state.repo.find(id).await? else {
-        return Err(ServerError::Internal(format!(
+    let bulk = state
+        .bulk
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(doc_id);
+    let not_stored = || {
+        ServerError::Internal(format!(
             "document {doc_id} is marked changed but is not stored"
-        )));
+        ))
+    };
+    let source = if bulk {
+        Source::Stored(Box::new(
+            state
+                .storage
+                .load_document(doc_id)
+                .await?
+                .ok_or_else(not_stored)?,
+        ))
+    } else {
+        Source::Open(state.repo.find(id).await?.ok_or_else(not_stored)?)
     };
     let d = doc_id.to_string();
     let projected_heads: String = state
@@ -200,13 +226,17 @@ pub async fn project(state: &AppState, doc_id: &str) -> Result<Projected, Server
             .unwrap_or_default())
         })
         .await?;
-    let (loaded, heads, changes) = handle.with_document(|d| {
+    let read = |d: &automerge::Automerge| {
         (
             Customer::load(d),
             heads_of(d),
             crate::history::new_changes(d, &projected_heads),
         )
-    });
+    };
+    let (loaded, heads, changes) = match &source {
+        Source::Stored(d) => read(d),
+        Source::Open(handle) => handle.with_document(|d| read(d)),
+    };
     let customer = match loaded {
         Ok(c) => c,
         Err(SchemaError::WrongType { found, .. }) => {

@@ -123,6 +123,35 @@ impl SqliteStorage {
         }
     }
 
+    /// A stored document read straight from storage, without opening it in the
+    /// repo: samod keeps every document it opens (and its state for every
+    /// connection) until it stops, so bulk work such as projecting every
+    /// customer again must not open them all.
+    pub async fn load_document(
+        &self,
+        doc_id: &str,
+    ) -> Result<Option<automerge::Automerge>, ServerError> {
+        let (from, to) = (format!("{doc_id}/"), format!("{doc_id}0"));
+        let chunks: Vec<Vec<u8>> = self
+            .read("load_document", move |c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT data FROM samod_storage WHERE key >= ?1 AND key < ?2 ORDER BY key",
+                )?;
+                let rows = stmt.query_map([&from, &to], |r| r.get(0))?;
+                rows.collect()
+            })
+            .await;
+        if chunks.is_empty() {
+            return Ok(None);
+        }
+        let mut doc = automerge::Automerge::new();
+        for chunk in chunks {
+            doc.load_incremental(&chunk)
+                .map_err(|e| ServerError::Internal(format!("stored document {doc_id}: {e}")))?;
+        }
+        Ok(Some(doc))
+    }
+
     async fn read<T: Send + Default + 'static>(
         &self,
         what: &'static str,
