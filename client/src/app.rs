@@ -59,6 +59,20 @@ pub fn app() -> Html {
     let tick = use_state(|| 0u64);
     let route = use_state(|| Route::Customers);
 
+    // No session in localStorage: it may have been lost with a killed browser;
+    // the copy in IndexedDB brings it back. A kept session is copied there too.
+    {
+        let session = session.clone();
+        use_effect_with((), move |_| match (*session).clone() {
+            Some(s) => session::save(&s),
+            None => wasm_bindgen_futures::spawn_local(async move {
+                if let Some(s) = session::restore().await {
+                    session.set(Some(s));
+                }
+            }),
+        });
+    }
+
     // Open the local repo once there is a session (offline too).
     {
         let store = store.clone();

@@ -62,32 +62,73 @@ async fn committed(tx: &web_sys::IdbTransaction) -> Result<(), String> {
         .map_err(|_| "IndexedDB transaction failed".to_string())
 }
 
+/// Opens (creating if needed) database `name` with one object store.
+async fn open_db(name: &str, store: &'static str) -> Result<IdbDatabase, String> {
+    let factory = web_sys::window()
+        .and_then(|w| w.indexed_db().ok().flatten())
+        .ok_or("this browser has no IndexedDB")?;
+    let req = factory
+        .open_with_u32(name, 1)
+        .map_err(|_| "cannot open IndexedDB")?;
+    let upgrade = Closure::<dyn FnMut(web_sys::IdbVersionChangeEvent)>::new(
+        move |e: web_sys::IdbVersionChangeEvent| {
+            let Some(req) = e.target().and_then(|t| t.dyn_into::<IdbRequest>().ok()) else {
+                return;
+            };
+            if let Ok(db) = req.result().and_then(|r| r.dyn_into::<IdbDatabase>())
+                && !db.object_store_names().contains(store)
+            {
+                let _ = db.create_object_store(store);
+            }
+        },
+    );
+    req.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
+    let db = done(&req).await?;
+    drop(upgrade);
+    db.dyn_into().map_err(|_| "not a database".to_string())
+}
+
+const KV_DB: &str = "fieldbook-kv";
+const KV_STORE: &str = "kv";
+
+/// Sets (or with `None` removes) `key` in a small durable key-value store and
+/// waits for the commit. For the login session: Chromium writes localStorage
+/// to disk lazily, so a tablet that dies just after a login would lose it.
+pub async fn kv_set(key: &str, value: Option<&str>) -> Result<(), String> {
+    let db = open_db(KV_DB, KV_STORE).await?;
+    let tx = db
+        .transaction_with_str_and_mode(KV_STORE, IdbTransactionMode::Readwrite)
+        .map_err(|_| "IndexedDB transaction")?;
+    let store = tx.object_store(KV_STORE).map_err(|_| "IndexedDB store")?;
+    match value {
+        Some(v) => store.put_with_key(&JsValue::from_str(v), &JsValue::from_str(key)),
+        None => store.delete(&JsValue::from_str(key)),
+    }
+    .map_err(|_| "IndexedDB write")?;
+    committed(&tx).await
+}
+
+/// The value of `key` in the durable key-value store.
+pub async fn kv_get(key: &str) -> Result<Option<String>, String> {
+    let db = open_db(KV_DB, KV_STORE).await?;
+    let tx = db
+        .transaction_with_str(KV_STORE)
+        .map_err(|_| "IndexedDB transaction")?;
+    let store = tx.object_store(KV_STORE).map_err(|_| "IndexedDB store")?;
+    let v = done(
+        &store
+            .get(&JsValue::from_str(key))
+            .map_err(|_| "IndexedDB get")?,
+    )
+    .await?;
+    Ok(v.as_string())
+}
+
 impl Idb {
     /// Opens (creating if needed) the database of `user`.
     pub async fn open(user: &str) -> Result<Idb, String> {
-        let factory = web_sys::window()
-            .and_then(|w| w.indexed_db().ok().flatten())
-            .ok_or("this browser has no IndexedDB")?;
-        let req = factory
-            .open_with_u32(&format!("{DB_NAME}-{user}"), 1)
-            .map_err(|_| "cannot open IndexedDB")?;
-        let upgrade = Closure::<dyn FnMut(web_sys::IdbVersionChangeEvent)>::new(
-            move |e: web_sys::IdbVersionChangeEvent| {
-                let Some(req) = e.target().and_then(|t| t.dyn_into::<IdbRequest>().ok()) else {
-                    return;
-                };
-                if let Ok(db) = req.result().and_then(|r| r.dyn_into::<IdbDatabase>())
-                    && !db.object_store_names().contains(STORE)
-                {
-                    let _ = db.create_object_store(STORE);
-                }
-            },
-        );
-        req.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
-        let db = done(&req).await?;
-        drop(upgrade);
         Ok(Idb {
-            db: db.dyn_into().map_err(|_| "not a database")?,
+            db: open_db(&format!("{DB_NAME}-{user}"), STORE).await?,
         })
     }
 

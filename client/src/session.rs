@@ -15,11 +15,28 @@ pub fn load() -> Option<LoginResponse> {
     serde_json::from_str(&storage()?.get_item(KEY).ok()??).ok()
 }
 
-/// Saves the session.
+/// Saves the session: in localStorage (read synchronously at start) and in
+/// IndexedDB (committed to disk at once; see [`restore`]).
 pub fn save(s: &LoginResponse) {
     if let (Some(st), Ok(json)) = (storage(), serde_json::to_string(s)) {
         let _ = st.set_item(KEY, &json);
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = crate::idb::kv_set(KEY, Some(&json)).await {
+                web_sys::console::warn_1(&format!("session not kept in IndexedDB: {e}").into());
+            }
+        });
     }
+}
+
+/// The session kept in IndexedDB, for when localStorage lost it (the browser
+/// was killed before writing localStorage to disk); put back in localStorage.
+pub async fn restore() -> Option<LoginResponse> {
+    let json = crate::idb::kv_get(KEY).await.ok()??;
+    let s: LoginResponse = serde_json::from_str(&json).ok()?;
+    if let Some(st) = storage() {
+        let _ = st.set_item(KEY, &json);
+    }
+    Some(s)
 }
 
 /// Forgets the session.
@@ -27,6 +44,9 @@ pub fn clear() {
     if let Some(st) = storage() {
         let _ = st.remove_item(KEY);
     }
+    wasm_bindgen_futures::spawn_local(async {
+        let _ = crate::idb::kv_set(KEY, None).await;
+    });
 }
 
 /// The chosen language ("en" or default zh).

@@ -1089,3 +1089,44 @@ async fn a_listed_customer_missing_from_the_device_is_fetched_again_on_connect()
     wait_text(&b, "乙 fetched again from the server", "乙客户").await;
     wait_synced(&b).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_saved_offline_survives_the_browser_being_killed() {
+    let (mut server, urls) = server_with(&[("长江航运物流有限公司", "m1", None)]).await;
+    // The profile outlives the browser process, as a tablet's disk does.
+    let dir = tempfile::tempdir().expect("profile dir");
+    let profile = dir.path().join("profile");
+    let b = Browser::start_with_profile(profile.clone()).await;
+    ready_offline(&b, &server, "m1", "长江航运物流有限公司").await;
+
+    server.kill();
+    open_customer(&b, "长江航运物流有限公司").await;
+    log_visit(&b, "断电前记录的走访：客户确认续签").await;
+    // The moment the visit shows as saved, the browser dies (SIGKILL, no unload).
+    b.kill();
+
+    let b = Browser::start_with_profile(profile).await;
+    b.goto(&server.base()).await;
+    wait_text(
+        &b,
+        "the list after the crash, offline",
+        "长江航运物流有限公司",
+    )
+    .await;
+    open_customer(&b, "长江航运物流有限公司").await;
+    wait_text(&b, "the visit after the crash", "断电前记录的走访").await;
+
+    // And it still reaches the server once there is one.
+    server.start().await;
+    let mut d = Device::login(&server, "m1").await;
+    d.connect().await;
+    let doc = d.find(&urls[0]).await.expect("customer");
+    wait_for("the visit on the server", T, async || {
+        Device::customer(&doc)
+            .visits
+            .iter()
+            .any(|v| v.summary.contains("断电前记录的走访"))
+            .then_some(())
+    })
+    .await;
+}
