@@ -276,6 +276,11 @@ impl TestServer {
         }
     }
 
+    /// The server process's id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     /// Whether the server process is still running.
     pub fn is_running(&mut self) -> bool {
         self.child
@@ -500,6 +505,11 @@ impl Device {
             .expect("connect timed out")
             .expect("connect failed");
         self.dialer = Some(handle);
+    }
+
+    /// Whether the device's websocket is up (it redials by itself after a drop).
+    pub fn is_connected(&self) -> bool {
+        self.dialer.as_ref().is_some_and(|d| d.is_connected())
     }
 
     /// Goes offline.
