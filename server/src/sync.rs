@@ -125,8 +125,16 @@ async fn serve(socket: WebSocket, user: AuthUser, state: AppState) {
                             break None;
                         }
                     }
-                    // samod closed the connection (a protocol error, or the repo stopped).
-                    None => break Some((close_code::POLICY, "connection closed by the sync server (protocol error or access revoked)".into())),
+                    // samod closed the connection: because the reader told it to (then
+                    // the reader's reason is on its way), or a protocol error, or the
+                    // repo stopped.
+                    None => {
+                        let theirs = tokio::time::timeout(std::time::Duration::from_millis(200), &mut close_rx).await;
+                        break match theirs {
+                            Ok(Ok(reason)) => reason,
+                            _ => Some((close_code::POLICY, "connection closed by the sync server (protocol error or access revoked)".into())),
+                        };
+                    }
                 },
             }
         };
