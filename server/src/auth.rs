@@ -89,6 +89,15 @@ pub fn login(
             "该账号已停用 / this account is disabled".into(),
         ));
     }
+    let (token, _peer_id) = open_session(conn, user_id)?;
+    let user = user_by_token(conn, &token)?
+        .ok_or_else(|| ServerError::Internal("new session vanished".into()))?;
+    Ok((token, user))
+}
+
+/// Opens a session for `user_id` (no password check: callers have done it, or
+/// are the benchmarks seeding a database); returns its token and peer id.
+pub fn open_session(conn: &Connection, user_id: i64) -> Result<(String, String), ServerError> {
     let token = random_hex(32);
     let peer_id = format!("fb-{}", random_hex(12));
     let expires = chrono::Utc::now() + chrono::Duration::days(SESSION_DAYS);
@@ -104,9 +113,7 @@ pub fn login(
         "INSERT OR REPLACE INTO actors (actor, user_id, bound_at) VALUES (?1, ?2, ?3)",
         params![actor, user_id, crate::now()],
     )?;
-    let user = user_by_token(conn, &token)?
-        .ok_or_else(|| ServerError::Internal("new session vanished".into()))?;
-    Ok((token, user))
+    Ok((token, peer_id))
 }
 
 fn dummy_hash() -> &'static str {

@@ -1,0 +1,273 @@
+//! `sync-bench`: Fieldbook's server against the reference automerge-repo sync
+//! server (Node, the npm packages), the same documents and the same load, in one
+//! run. Clients are samod repos over real websockets on loopback.
+//!
+//! Workloads: first sync of a 300-customer book, a visit storm (N managers with
+//! two devices each), one visit's bytes and round trips, server memory per idle
+//! client, and server memory after many documents were each synced once.
+//!
+//! `--quick` finishes in under two minutes (after building) and ends with
+//! `ratio throughput=X p99=Y` (ours over the reference); `--write` puts the
+//! figures into BENCHMARKS.md.
+
+mod report;
+mod servers;
+mod workloads;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use servers::{Kind, Plan};
+
+#[derive(Parser, Debug)]
+#[command(about = "Fieldbook's server against the reference automerge-repo sync server")]
+struct Args {
+    /// Small sizes, for a check in under two minutes.
+    #[arg(long)]
+    quick: bool,
+    /// Managers in the visit storm, e.g. 100,500,1000.
+    #[arg(long, value_delimiter = ',')]
+    storm: Option<Vec<usize>>,
+    /// Seconds each storm lasts.
+    #[arg(long)]
+    storm_secs: Option<u64>,
+    /// Each device logs a visit every this many milliseconds (±50 %).
+    #[arg(long, default_value_t = 2000)]
+    interval_ms: u64,
+    /// Idle clients connected for the memory-per-client figure.
+    #[arg(long)]
+    idle: Option<usize>,
+    /// Documents for the many-documents workload.
+    #[arg(long)]
+    many: Option<usize>,
+    /// Seconds the many documents are left alone before the last reading.
+    #[arg(long)]
+    many_idle_secs: Option<u64>,
+    /// Runs of the first sync per server.
+    #[arg(long)]
+    runs: Option<usize>,
+    /// Only these workloads: first-sync, one-visit, storm, idle, many.
+    #[arg(long, value_delimiter = ',')]
+    only: Option<Vec<String>>,
+    /// Write the figures into BENCHMARKS.md (between its sync-bench markers).
+    #[arg(long)]
+    write: bool,
+    /// Our server's binary; by default the bench builds it in release mode.
+    #[arg(long, env = "FIELDBOOK_SERVER_BIN")]
+    server_bin: Option<PathBuf>,
+}
+
+/// Builds our server in release mode (what would be deployed) and points the
+/// test harness at it.
+fn release_server(given: Option<PathBuf>) -> PathBuf {
+    let bin = given.unwrap_or_else(|| {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("root")
+            .to_path_buf();
+        let status = std::process::Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "fieldbook-server",
+                "--bin",
+                "fieldbook-server",
+            ])
+            .current_dir(&root)
+            .status()
+            .expect("cargo build");
+        assert!(status.success(), "building the server failed");
+        std::env::var("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| root.join("target"))
+            .join("release")
+            .join("fieldbook-server")
+    });
+    // SAFETY: set before any thread reads the environment.
+    unsafe { std::env::set_var("FIELDBOOK_SERVER_BIN", &bin) };
+    bin
+}
+
+fn main() {
+    let args = Args::parse();
+    release_server(args.server_bin.clone());
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(run(args));
+}
+
+async fn run(args: Args) {
+    let q = args.quick;
+    let wants = |w: &str| args.only.as_ref().is_none_or(|o| o.iter().any(|x| x == w));
+    let mut r = report::Report {
+        quick: q,
+        interval_ms: args.interval_ms,
+        ..Default::default()
+    };
+    let kinds = [Kind::Ours, Kind::Reference];
+
+    if wants("first-sync") || wants("one-visit") {
+        let runs = args.runs.unwrap_or(if q { 2 } else { 5 });
+        let docs = workloads::realistic(300);
+        let plan = Plan {
+            docs: &docs,
+            owner: &|_| 0,
+            managers: 1,
+            sessions_per_manager: runs + 1,
+            admin_sessions: 0,
+        };
+        let ours = servers::start(Kind::Ours, &plan).await;
+        let reference = servers::start(Kind::Reference, &plan).await;
+        if wants("first-sync") {
+            let mut times = [Vec::new(), Vec::new()];
+            for run in 0..runs {
+                for (k, s) in [&ours, &reference].into_iter().enumerate() {
+                    let t = workloads::first_sync(s, run).await;
+                    println!("first sync, {}: run {run}: {t:.2} s", s.kind.label());
+                    times[k].push(t);
+                }
+            }
+            r.first_sync = Some([
+                workloads::median_of(times[0].clone()),
+                workloads::median_of(times[1].clone()),
+            ]);
+        }
+        if wants("one-visit") {
+            let mut v = Vec::new();
+            for s in [&ours, &reference] {
+                let x = workloads::one_visit(s).await;
+                println!(
+                    "one visit, {}: {} B up in {} messages, {} B down in {} messages",
+                    s.kind.label(),
+                    x.0,
+                    x.2,
+                    x.1,
+                    x.3
+                );
+                v.push(x);
+            }
+            r.one_visit = Some([v[0], v[1]]);
+        }
+    }
+
+    if wants("storm") {
+        let sizes = args
+            .storm
+            .clone()
+            .unwrap_or(if q { vec![100] } else { vec![100, 500, 1000] });
+        let secs = args.storm_secs.unwrap_or(if q { 8 } else { 60 });
+        for n in sizes {
+            let docs = workloads::realistic(n);
+            let plan = Plan {
+                docs: &docs,
+                owner: &|i| i,
+                managers: n,
+                sessions_per_manager: 2,
+                admin_sessions: 0,
+            };
+            let mut paced = Vec::new();
+            let mut flat = Vec::new();
+            for kind in kinds {
+                let s = servers::start(kind, &plan).await;
+                let pace = Duration::from_millis(args.interval_ms);
+                let x = workloads::storm(&s, n, secs, Some(pace)).await;
+                println!(
+                    "storm, {}: {n} managers, a visit each every {} ms: {} logged, {} delivered, {:.1}/s, p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms",
+                    kind.label(),
+                    args.interval_ms,
+                    x.offered,
+                    x.delivered,
+                    x.throughput,
+                    x.p50_ms,
+                    x.p95_ms,
+                    x.p99_ms
+                );
+                paced.push(x);
+                let y = workloads::storm(&s, n, secs, None).await;
+                println!(
+                    "storm, {}: {n} managers flat out: {} logged, {} delivered, {:.1}/s, p50 {:.0} ms, p99 {:.0} ms, server CPU {:.2} ms a visit",
+                    kind.label(),
+                    y.offered,
+                    y.delivered,
+                    y.throughput,
+                    y.p50_ms,
+                    y.p99_ms,
+                    y.cpu_ms_per_visit
+                );
+                flat.push(y);
+            }
+            r.storms.push([paced[0].clone(), paced[1].clone()]);
+            r.flat.push([flat[0].clone(), flat[1].clone()]);
+        }
+    }
+
+    if wants("idle") {
+        let n = args.idle.unwrap_or(if q { 100 } else { 1000 });
+        let docs = workloads::small(n);
+        let plan = Plan {
+            docs: &docs,
+            owner: &|i| i,
+            managers: n,
+            sessions_per_manager: 1,
+            admin_sessions: 4,
+        };
+        let mut pair = Vec::new();
+        for kind in kinds {
+            let s = servers::start(kind, &plan).await;
+            let x = workloads::idle(&s, n, Duration::from_secs(if q { 2 } else { 5 })).await;
+            println!(
+                "idle, {}: {n} clients, RSS {} -> {} MB, {:.1} KB per client",
+                kind.label(),
+                x.rss_before / 1_000_000,
+                x.rss_after / 1_000_000,
+                x.per_client() / 1000.0
+            );
+            pair.push(x);
+        }
+        r.idle = Some([pair[0].clone(), pair[1].clone()]);
+    }
+
+    if wants("many") {
+        let n = args.many.unwrap_or(if q { 1000 } else { 100_000 });
+        let idle_for = Duration::from_secs(args.many_idle_secs.unwrap_or(if q { 5 } else { 60 }));
+        let docs = workloads::small(n);
+        let plan = Plan {
+            docs: &docs,
+            owner: &|i| i % 100,
+            managers: 100.min(n),
+            sessions_per_manager: 0,
+            admin_sessions: 4,
+        };
+        let mut pair = Vec::new();
+        for kind in kinds {
+            let s = servers::start(kind, &plan).await;
+            let x = workloads::many(&s, idle_for).await;
+            println!(
+                "many documents, {}: {n} documents, RSS at start {} MB, after each synced once {} MB, after {} s idle {} MB ({:.1} KB per document; syncing them took {:.1} s)",
+                kind.label(),
+                x.rss_start / 1_000_000,
+                x.rss_touched / 1_000_000,
+                x.idle_secs,
+                x.rss_idle / 1_000_000,
+                x.rss_idle as f64 / n as f64 / 1000.0,
+                x.touch_secs
+            );
+            pair.push(x);
+        }
+        r.many = Some([pair[0].clone(), pair[1].clone()]);
+    }
+
+    let text = r.markdown();
+    println!("\n{text}");
+    if args.write {
+        report::write_into_benchmarks(&text);
+        println!("wrote BENCHMARKS.md");
+    }
+    if let Some(line) = r.ratio_line() {
+        println!("{line}");
+    }
+}

@@ -1,0 +1,416 @@
+//! The two servers under test, seeded with the same documents: ours (the real
+//! `fieldbook-server` process, access control on) and the reference (the usual
+//! automerge-repo sync server in Node, `tests/js/ref-server.mjs`).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use automerge::Automerge;
+use fieldbook_server::db::Db;
+use fieldbook_server::storage::SqliteStorage;
+use fieldbook_shared::book::Book;
+use fieldbook_tests::{TestServer, Wire, WsDialer};
+use futures::StreamExt;
+use samod::{BackoffConfig, DialerHandle, DocHandle, DocumentId, PeerId, Repo};
+use tokio_tungstenite::tungstenite;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Ours,
+    Reference,
+}
+
+impl Kind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Ours => "fieldbook",
+            Kind::Reference => "reference",
+        }
+    }
+}
+
+/// How one client authenticates: ours needs a session's token and peer id; the
+/// reference takes anyone.
+#[derive(Debug, Clone, Default)]
+pub struct Cred {
+    pub token: String,
+    pub peer_id: Option<String>,
+}
+
+/// What to load into a server before a workload: documents (saved Automerge
+/// bytes), which manager owns each, and how many sessions each manager needs.
+pub struct Plan<'a> {
+    pub docs: &'a [Vec<u8>],
+    pub owner: &'a dyn Fn(usize) -> usize,
+    pub managers: usize,
+    pub sessions_per_manager: usize,
+    /// Sessions that may open every document (ours: the center's admin).
+    pub admin_sessions: usize,
+}
+
+/// A started, seeded server.
+pub struct Seeded {
+    pub kind: Kind,
+    pub docs: Vec<DocumentId>,
+    /// Per manager, its sessions.
+    pub creds: Vec<Vec<Cred>>,
+    pub admin: Vec<Cred>,
+    /// Per manager, the document listing its customers (ours: the server's book).
+    pub books: Vec<DocumentId>,
+    process: Process,
+}
+
+enum Process {
+    Ours(TestServer),
+    Reference {
+        child: Child,
+        port: u16,
+        _dir: tempfile::TempDir,
+    },
+}
+
+impl Seeded {
+    pub fn sync_url(&self) -> url::Url {
+        let s = match &self.process {
+            Process::Ours(s) => s.sync_url(),
+            Process::Reference { port, .. } => format!("ws://127.0.0.1:{port}/"),
+        };
+        s.parse().expect("sync url")
+    }
+
+    pub fn pid(&self) -> u32 {
+        match &self.process {
+            Process::Ours(s) => s.pid().expect("server running"),
+            Process::Reference { child, .. } => child.id(),
+        }
+    }
+
+    /// CPU time the server process has used so far (user + system), in seconds.
+    pub fn cpu_secs(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        // Fields after the command name (which may hold spaces) start after ')'.
+        let rest = stat.rsplit_once(')').map_or("", |r| r.1);
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        // utime and stime are fields 14 and 15 of stat, 12 and 13 after ')'.
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
+    /// The server process's resident memory, in bytes.
+    pub fn rss(&self) -> u64 {
+        rss_of(self.pid())
+    }
+}
+
+impl Drop for Seeded {
+    fn drop(&mut self) {
+        if let Process::Reference { child, .. } = &mut self.process {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Resident set size of a process (Linux), in bytes.
+pub fn rss_of(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .unwrap_or(0)
+}
+
+/// A samod client over a real websocket.
+pub struct Client {
+    pub repo: Repo,
+    pub wire: Arc<Wire>,
+    pub dialer: DialerHandle<tungstenite::Error>,
+}
+
+impl Client {
+    pub async fn connect(url: &url::Url, cred: &Cred) -> Client {
+        let mut builder = Repo::build_tokio();
+        if let Some(p) = &cred.peer_id {
+            builder = builder.with_peer_id(PeerId::from(p.as_str()));
+        }
+        let repo = builder.load().await;
+        let wire = Arc::<Wire>::default();
+        let dialer = WsDialer {
+            url: url.clone(),
+            token: cred.token.clone(),
+            wire: wire.clone(),
+        };
+        let backoff = BackoffConfig {
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+            max_retries: None,
+        };
+        let dialer = repo.dial(backoff, Arc::new(dialer)).expect("dial");
+        tokio::time::timeout(Duration::from_secs(120), dialer.established())
+            .await
+            .expect("connect timed out")
+            .expect("connect failed");
+        Client { repo, wire, dialer }
+    }
+
+    /// Opens a document through the server (panics if unavailable: a seeding bug).
+    pub async fn find(&self, id: &DocumentId) -> DocHandle {
+        tokio::time::timeout(Duration::from_secs(120), self.repo.find(id.clone()))
+            .await
+            .unwrap_or_else(|_| panic!("opening {id} timed out"))
+            .expect("repo running")
+            .unwrap_or_else(|| panic!("document {id} unavailable"))
+    }
+
+    /// Waits until the server has every change of `doc`.
+    pub async fn synced(&self, doc: &DocHandle) {
+        let conn = self.dialer.connection_id().expect("online");
+        tokio::time::timeout(Duration::from_secs(300), doc.they_have_our_changes(conn))
+            .await
+            .expect("server never acknowledged our changes");
+    }
+
+    pub async fn close(self) {
+        self.dialer.close();
+        self.repo.stop().await;
+    }
+}
+
+/// Starts our server (release build) with the plan's users, documents and sessions.
+pub async fn start_ours(plan: &Plan<'_>) -> Seeded {
+    let mut server = TestServer::new();
+    // Managers in one go with one password hash: argon2 per user would take minutes.
+    let hash = fieldbook_server::auth::hash_password("bench-password").expect("hash");
+    let managers = plan.managers;
+    let user_ids: Vec<i64> = Db::open(&server.db)
+        .and_then(|d| {
+            d.blocking(move |c| {
+                let tx = c.transaction()?;
+                let mut ids = Vec::new();
+                for m in 0..managers {
+                    tx.execute(
+                        "INSERT INTO users (username, display_name, password_hash, role, unit)
+                         VALUES (?1, ?1, ?2, 'manager', ?3)",
+                        rusqlite::params![
+                            format!("bench{m}"),
+                            hash,
+                            if m % 2 == 0 { "so1" } else { "so2" }
+                        ],
+                    )?;
+                    ids.push(tx.last_insert_rowid());
+                }
+                tx.commit()?;
+                Ok(ids)
+            })
+        })
+        .expect("add managers");
+
+    // The documents go into samod's storage exactly as a device's would.
+    let (changed, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let storage = SqliteStorage::open(&server.db, changed).expect("storage");
+    let repo = Repo::build_tokio().with_storage(storage).load().await;
+    let ids: Vec<DocumentId> = futures::stream::iter(plan.docs.iter())
+        .map(|bytes| {
+            let repo = &repo;
+            async move {
+                let doc = Automerge::load(bytes).expect("fixture document");
+                repo.create(doc)
+                    .await
+                    .expect("create")
+                    .document_id()
+                    .clone()
+            }
+        })
+        .buffered(64)
+        .collect()
+        .await;
+    repo.stop().await;
+
+    let rows: Vec<(String, i64)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.to_string(), user_ids[(plan.owner)(i)]))
+        .collect();
+    let (per, admins) = (plan.sessions_per_manager, plan.admin_sessions);
+    let uids = user_ids.clone();
+    let (creds, admin) = Db::open(&server.db)
+        .and_then(|d| {
+            d.blocking(move |c| {
+                let tx = c.transaction()?;
+                for (id, user) in &rows {
+                    tx.execute(
+                        "INSERT INTO customers (doc_id, primary_user, unit, registered_by, registered_at)
+                         SELECT ?1, u.id, u.unit, u.id, '2026-01-01T00:00:00Z' FROM users u WHERE u.id = ?2",
+                        rusqlite::params![id, user],
+                    )?;
+                }
+                let mut creds = Vec::new();
+                for u in &uids {
+                    let mut mine = Vec::new();
+                    for _ in 0..per {
+                        let (token, peer) = fieldbook_server::auth::open_session(&tx, *u)?;
+                        mine.push(Cred {
+                            token,
+                            peer_id: Some(peer),
+                        });
+                    }
+                    creds.push(mine);
+                }
+                let admin_id: i64 =
+                    tx.query_row("SELECT id FROM users WHERE username = 'admin'", [], |r| {
+                        r.get(0)
+                    })?;
+                let mut admin = Vec::new();
+                for _ in 0..admins {
+                    let (token, peer) = fieldbook_server::auth::open_session(&tx, admin_id)?;
+                    admin.push(Cred {
+                        token,
+                        peer_id: Some(peer),
+                    });
+                }
+                tx.commit()?;
+                Ok((creds, admin))
+            })
+        })
+        .expect("assign customers and open sessions");
+
+    server.start().await;
+    wait_startup_work(&server.db).await;
+    let ids_for_books = user_ids.clone();
+    let books: Vec<DocumentId> = Db::open(&server.db)
+        .and_then(|d| {
+            d.blocking(move |c| {
+                let mut out = Vec::new();
+                for u in &ids_for_books {
+                    let b: String =
+                        c.query_row("SELECT book_doc FROM users WHERE id = ?1", [u], |r| {
+                            r.get(0)
+                        })?;
+                    out.push(b);
+                }
+                Ok(out)
+            })
+        })
+        .expect("books")
+        .into_iter()
+        .map(|b| b.parse().expect("book id"))
+        .collect();
+    Seeded {
+        kind: Kind::Ours,
+        docs: ids,
+        creds,
+        admin,
+        books,
+        process: Process::Ours(server),
+    }
+}
+
+/// Waits until the server has projected every stored customer (its start-up
+/// work), so a workload measures only itself.
+async fn wait_startup_work(db: &Path) {
+    let db = db.to_path_buf();
+    for _ in 0..6000 {
+        let left: i64 = rusqlite::Connection::open(&db)
+            .and_then(|c| c.query_row("SELECT count(*) FROM dirty_docs", [], |r| r.get(0)))
+            .unwrap_or(1);
+        if left == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server did not finish projecting its customers in 10 minutes");
+}
+
+fn js_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .join("tests")
+        .join("js")
+}
+
+/// Starts the reference server and pushes the plan's documents into it through
+/// a samod client, as a device would.
+pub async fn start_reference(plan: &Plan<'_>) -> Seeded {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut child = Command::new("node")
+        .arg(js_dir().join("ref-server.mjs"))
+        .arg(port.to_string())
+        .arg(dir.path().join("storage"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start node (is Node.js installed and `npm ci` run in tests/js?)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("reference server output");
+    assert!(
+        line.starts_with("listening"),
+        "the reference server did not start: {line:?}"
+    );
+    let mut seeded = Seeded {
+        kind: Kind::Reference,
+        docs: Vec::new(),
+        creds: vec![vec![Cred::default(); plan.sessions_per_manager]; plan.managers],
+        admin: vec![Cred::default(); plan.admin_sessions],
+        books: Vec::new(),
+        process: Process::Reference {
+            child,
+            port,
+            _dir: dir,
+        },
+    };
+    let seeder = Client::connect(&seeded.sync_url(), &Cred::default()).await;
+    let ids: Vec<DocumentId> = futures::stream::iter(plan.docs.iter())
+        .map(|bytes| {
+            let seeder = &seeder;
+            async move {
+                let doc = Automerge::load(bytes).expect("fixture document");
+                let handle = seeder.repo.create(doc).await.expect("create");
+                seeder.synced(&handle).await;
+                handle.document_id().clone()
+            }
+        })
+        .buffered(64)
+        .collect()
+        .await;
+    // The reference has no books: the same list, as a document of the same shape.
+    let mut books = Vec::new();
+    for m in 0..plan.managers {
+        let mut book = Book::new(&format!("bench{m}"));
+        book.customers = ids
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| (plan.owner)(*i) == m)
+            .map(|(_, id)| format!("automerge:{id}"))
+            .collect();
+        let mut doc = Automerge::new();
+        doc.transact(|tx| book.save(tx)).expect("book");
+        let handle = seeder.repo.create(doc).await.expect("create book");
+        seeder.synced(&handle).await;
+        books.push(handle.document_id().clone());
+    }
+    seeder.close().await;
+    seeded.docs = ids;
+    seeded.books = books;
+    seeded
+}
+
+pub async fn start(kind: Kind, plan: &Plan<'_>) -> Seeded {
+    match kind {
+        Kind::Ours => start_ours(plan).await,
+        Kind::Reference => start_reference(plan).await,
+    }
+}

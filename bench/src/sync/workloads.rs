@@ -1,0 +1,389 @@
+//! The workloads, each run against one seeded server at a time.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use automerge::{Automerge, ChangeHash, ReadDoc};
+use fieldbook_shared::book::Book;
+use fieldbook_shared::customer::{self, Contact, Customer, Visit};
+use fieldbook_shared::vocab::{Line, Nature, VisitKind};
+use futures::StreamExt;
+use rand::Rng;
+use samod::DocHandle;
+
+use crate::servers::{Client, Seeded};
+
+/// Documents as saved Automerge bytes, so both servers get the very same ones.
+pub fn save(customers: &[Customer]) -> Vec<Vec<u8>> {
+    customers
+        .iter()
+        .map(|c| {
+            let mut doc = Automerge::new();
+            doc.transact(|tx| c.create(tx)).expect("write customer");
+            doc.save()
+        })
+        .collect()
+}
+
+/// Realistic customers: the demo's (24 months of ledger, contacts, visits).
+pub fn realistic(n: usize) -> Vec<Vec<u8>> {
+    save(&fieldbook_server::demo::demo_customers(n))
+}
+
+/// A customer as just registered on a tablet: one contact, one visit.
+pub fn small(n: usize) -> Vec<Vec<u8>> {
+    let customers: Vec<Customer> = (0..n)
+        .map(|i| {
+            let mut c = Customer::new(
+                &format!("测试物流有限公司{i:06}"),
+                &format!("91310000{i:09}X"),
+                Nature::Enterprise,
+                vec![Line::Delivery],
+            );
+            c.contacts.push(Contact {
+                id: format!("c{i}"),
+                name: "王经理".into(),
+                phone: "13800000000".into(),
+                ..Default::default()
+            });
+            c.visits.push(Visit {
+                id: format!("v{i}"),
+                date: "2026-11-01".into(),
+                summary: "首次拜访".into(),
+                ..Default::default()
+            });
+            c
+        })
+        .collect();
+    save(&customers)
+}
+
+fn visit(id: String) -> Visit {
+    Visit {
+        id,
+        date: "2026-11-22".into(),
+        time: "10:30".into(),
+        kind: VisitKind::Onsite,
+        visitors: vec!["bench".into()],
+        purpose: "年度协议洽谈".into(),
+        summary: "与客户行政主管沟通2027年寄递协议续签，客户希望增加同城当日达服务。".into(),
+        needs: "同城当日达，月结".into(),
+        next_visit: "2026-12-15".into(),
+        ..Default::default()
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
+}
+
+/// First sync: a fresh device opens manager 0's book and every customer in it.
+/// Answers seconds, one figure per run (each run a new device and session).
+pub async fn first_sync(s: &Seeded, run: usize) -> f64 {
+    let url = s.sync_url();
+    let start = Instant::now();
+    let client = Client::connect(&url, &s.creds[0][run]).await;
+    let book = client.find(&s.books[0]).await;
+    let listed = book
+        .with_document(|d| Book::load(d))
+        .expect("book")
+        .customers;
+    let ids: Vec<samod::DocumentId> = listed
+        .iter()
+        .map(|u| u.trim_start_matches("automerge:").parse().expect("id"))
+        .collect();
+    let found: Vec<DocHandle> =
+        futures::future::join_all(ids.iter().map(|id| client.find(id))).await;
+    let secs = start.elapsed().as_secs_f64();
+    assert_eq!(found.len(), s.docs.len(), "every customer arrived");
+    client.close().await;
+    secs
+}
+
+/// One new visit on a customer with 20 earlier ones: (bytes up, bytes down,
+/// messages up, messages down), the median of 7.
+pub async fn one_visit(s: &Seeded) -> (u64, u64, u64, u64) {
+    let client = Client::connect(&s.sync_url(), &s.creds[0][0]).await;
+    let doc = client.find(&s.docs[0]).await;
+    client.synced(&doc).await;
+    let mut runs = Vec::new();
+    for run in 0..8 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let before = client.wire.snapshot();
+        doc.with_document(|d| {
+            d.transact(|tx| customer::add_visit(tx, &visit(format!("one-{run}"))))
+        })
+        .expect("add visit");
+        client.synced(&doc).await;
+        // Acknowledgements may trail the "they have it" moment by a message.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let after = client.wire.snapshot();
+        let r = (
+            after.0 - before.0,
+            after.1 - before.1,
+            after.2 - before.2,
+            after.3 - before.3,
+        );
+        // The first visit after opening carries a fuller sync message; the
+        // steady state is what a day of visits costs.
+        if run > 0 {
+            runs.push(r);
+        }
+    }
+    client.close().await;
+    runs.sort_by_key(|r| r.0 + r.1);
+    runs[runs.len() / 2]
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Storm {
+    pub managers: usize,
+    /// Visits logged.
+    pub offered: usize,
+    /// Visits that reached the manager's second device.
+    pub delivered: usize,
+    /// Arrivals per second during the storm.
+    pub throughput: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    /// Server CPU time per delivered visit, in milliseconds.
+    pub cpu_ms_per_visit: f64,
+}
+
+/// Visit storm: `n` managers, each with two connected devices on one customer;
+/// device A logs a visit every `pace` (±50 %), device B waits for it. Without a
+/// pace, device A logs its next visit as soon as B has the last one (flat out:
+/// what the server sustains with `n` managers busy at once).
+pub async fn storm(s: &Seeded, n: usize, secs: u64, pace: Option<Duration>) -> Storm {
+    let url = s.sync_url();
+    let pairs: Vec<(Client, Client, DocHandle, DocHandle)> = futures::stream::iter(0..n)
+        .map(|i| {
+            let url = &url;
+            async move {
+                let a = Client::connect(url, &s.creds[i][0]).await;
+                let b = Client::connect(url, &s.creds[i][1]).await;
+                let da = a.find(&s.docs[i]).await;
+                let db = b.find(&s.docs[i]).await;
+                (a, b, da, db)
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    eprintln!(
+        "storm of {n} managers under way ({})",
+        if pace.is_some() { "paced" } else { "flat out" }
+    );
+    let cpu_before = s.cpu_secs();
+    let start = Instant::now();
+    let end = start + Duration::from_secs(secs);
+    let arrivals: Arc<Mutex<Vec<(Instant, Duration)>>> = Arc::default();
+    let offered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for (i, (_, _, da, db)) in pairs.iter().enumerate() {
+        let pending: Arc<Mutex<VecDeque<(ChangeHash, Instant)>>> = Arc::default();
+        let arrived = Arc::new(tokio::sync::Notify::new());
+        // Device B: each change event, take every pending visit it now has.
+        let (db2, p2, arr, tell) = (
+            db.clone(),
+            pending.clone(),
+            arrivals.clone(),
+            arrived.clone(),
+        );
+        let mut changes = db.changes();
+        tasks.push(tokio::spawn(async move {
+            while changes.next().await.is_some() {
+                let now = Instant::now();
+                db2.with_document(|d| {
+                    let mut p = p2.lock().expect("pending");
+                    while let Some((h, t)) = p.front() {
+                        if d.get_change_by_hash(h).is_none() {
+                            break;
+                        }
+                        arr.lock().expect("arrivals").push((now, now - *t));
+                        p.pop_front();
+                    }
+                });
+                tell.notify_one();
+            }
+        }));
+        // Device A: the writer.
+        let (da2, off) = (da.clone(), offered.clone());
+        tasks.push(tokio::spawn(async move {
+            let jitter = |d: Duration| d.mul_f64(rand::rng().random_range(0.5..1.5));
+            if let Some(p) = pace {
+                tokio::time::sleep(jitter(p)).await;
+            }
+            let mut seq = 0;
+            while Instant::now() < end {
+                da2.with_document(|d| {
+                    let t = Instant::now();
+                    d.transact(|tx| customer::add_visit(tx, &visit(format!("s{i}-{seq}"))))
+                        .expect("add visit");
+                    // Queued before samod sees the change, so B cannot beat it.
+                    pending
+                        .lock()
+                        .expect("pending")
+                        .push_back((d.get_heads()[0], t));
+                });
+                off.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                seq += 1;
+                match pace {
+                    Some(p) => tokio::time::sleep(jitter(p)).await,
+                    None => {
+                        let _ = tokio::time::timeout(Duration::from_secs(10), async {
+                            while !pending.lock().expect("pending").is_empty() {
+                                arrived.notified().await;
+                            }
+                        })
+                        .await;
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep_until((end).into()).await;
+    // Let the backlog drain (its arrivals count for latency, not throughput).
+    let offered_n = offered.load(std::sync::atomic::Ordering::SeqCst);
+    let drain_until = Instant::now() + Duration::from_secs(30);
+    while arrivals.lock().expect("arrivals").len() < offered_n && Instant::now() < drain_until {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for t in tasks {
+        t.abort();
+    }
+    let cpu = s.cpu_secs() - cpu_before;
+    let arr = arrivals.lock().expect("arrivals").clone();
+    let in_window = arr.iter().filter(|(at, _)| *at <= end).count();
+    let mut lat: Vec<f64> = arr.iter().map(|(_, d)| d.as_secs_f64() * 1000.0).collect();
+    lat.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| {
+        if lat.is_empty() {
+            f64::NAN
+        } else {
+            lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)]
+        }
+    };
+    let result = Storm {
+        managers: n,
+        offered: offered_n,
+        delivered: arr.len(),
+        throughput: in_window as f64 / secs as f64,
+        p50_ms: pct(0.50),
+        p95_ms: pct(0.95),
+        p99_ms: pct(0.99),
+        cpu_ms_per_visit: cpu * 1000.0 / arr.len().max(1) as f64,
+    };
+    for (a, b, _, _) in pairs {
+        a.close().await;
+        b.close().await;
+    }
+    result
+}
+
+/// Opens every document once through `clients` fresh clients (credentials from
+/// `creds`), then closes them: the server has loaded each document.
+pub async fn touch_all(s: &Seeded, creds: &[crate::servers::Cred]) {
+    let url = s.sync_url();
+    let chunk = s.docs.len().div_ceil(creds.len());
+    futures::future::join_all(s.docs.chunks(chunk).zip(creds).map(|(ids, cred)| {
+        let url = &url;
+        async move {
+            let c = Client::connect(url, cred).await;
+            futures::stream::iter(ids)
+                .map(|id| {
+                    let c = &c;
+                    async move {
+                        c.find(id).await;
+                    }
+                })
+                .buffer_unordered(32)
+                .collect::<Vec<()>>()
+                .await;
+            c.close().await;
+        }
+    }))
+    .await;
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Idle {
+    pub clients: usize,
+    pub rss_before: u64,
+    pub rss_after: u64,
+}
+
+impl Idle {
+    pub fn per_client(&self) -> f64 {
+        (self.rss_after as f64 - self.rss_before as f64) / self.clients as f64
+    }
+}
+
+/// Idle: every document is loaded once first (so only connections are
+/// counted), then `n` clients connect, each opens its customer and stays idle.
+pub async fn idle(s: &Seeded, n: usize, settle: Duration) -> Idle {
+    touch_all(s, &s.admin).await;
+    tokio::time::sleep(settle).await;
+    let rss_before = s.rss();
+    let url = s.sync_url();
+    let clients: Vec<(Client, DocHandle)> = futures::stream::iter(0..n)
+        .map(|i| {
+            let url = &url;
+            async move {
+                let c = Client::connect(url, &s.creds[i][0]).await;
+                let d = c.find(&s.docs[i]).await;
+                (c, d)
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    tokio::time::sleep(settle).await;
+    let rss_after = s.rss();
+    for (c, _) in clients {
+        c.close().await;
+    }
+    Idle {
+        clients: n,
+        rss_before,
+        rss_after,
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Many {
+    pub docs: usize,
+    pub rss_start: u64,
+    pub rss_touched: u64,
+    pub rss_idle: u64,
+    pub idle_secs: u64,
+    pub touch_secs: f64,
+}
+
+/// Many documents: every document synced once, then left alone for a while.
+pub async fn many(s: &Seeded, idle_for: Duration) -> Many {
+    let rss_start = s.rss();
+    let t = Instant::now();
+    touch_all(s, &s.admin).await;
+    let touch_secs = t.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_touched = s.rss();
+    tokio::time::sleep(idle_for).await;
+    Many {
+        docs: s.docs.len(),
+        rss_start,
+        rss_touched,
+        rss_idle: s.rss(),
+        idle_secs: idle_for.as_secs(),
+        touch_secs,
+    }
+}
+
+pub fn median_of(mut v: Vec<f64>) -> f64 {
+    median(&mut v)
+}
