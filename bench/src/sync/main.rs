@@ -159,7 +159,7 @@ async fn run(args: Args) {
             .storm
             .clone()
             .unwrap_or(if q { vec![100] } else { vec![100, 500, 1000] });
-        let secs = args.storm_secs.unwrap_or(if q { 8 } else { 60 });
+        let secs = args.storm_secs.unwrap_or(if q { 6 } else { 60 });
         for n in sizes {
             let docs = workloads::realistic(n);
             let plan = Plan {
@@ -218,7 +218,7 @@ async fn run(args: Args) {
         let mut pair = Vec::new();
         for kind in kinds {
             let s = servers::start(kind, &plan).await;
-            let x = workloads::idle(&s, n, Duration::from_secs(if q { 2 } else { 5 })).await;
+            let x = workloads::idle(&s, n, Duration::from_secs(if q { 1 } else { 5 })).await;
             println!(
                 "idle, {}: {n} clients, RSS {} -> {} MB, {:.1} KB per client",
                 kind.label(),
@@ -233,7 +233,7 @@ async fn run(args: Args) {
 
     if wants("many") {
         let n = args.many.unwrap_or(if q { 1000 } else { 100_000 });
-        let idle_for = Duration::from_secs(args.many_idle_secs.unwrap_or(if q { 5 } else { 60 }));
+        let idle_for = Duration::from_secs(args.many_idle_secs.unwrap_or(if q { 3 } else { 60 }));
         let docs = workloads::small(n);
         let plan = Plan {
             docs: &docs,
