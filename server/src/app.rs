@@ -21,6 +21,9 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The built client to serve at `/`, if present.
     pub static_dir: Option<PathBuf>,
+    /// Unload a document no device is syncing after this long idle (`None`:
+    /// keep every document loaded until the server stops).
+    pub unload_idle: Option<std::time::Duration>,
 }
 
 /// Everything a request handler can reach.
@@ -83,6 +86,15 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
             acl: acl.clone(),
             db: db.clone(),
         })
+        // Our policy never announces (a device mentions what it holds or
+        // wants first), so attaching each connection only to the documents its
+        // device mentions changes nothing a device sees, and spares the
+        // connections x documents pairs samod would otherwise keep
+        // (vendor/samod/PATCHED.md).
+        .with_attach_on_demand(true)
+        // Memory then follows the documents in use, not every document ever
+        // synced since the start (samod never unloads by itself).
+        .with_unload_idle_after(config.unload_idle)
         .load()
         .await;
     let acceptor = repo.make_acceptor(

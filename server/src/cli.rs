@@ -36,6 +36,11 @@ pub enum Command {
             default_value = "client/dist"
         )]
         static_dir: PathBuf,
+        /// Unload a customer document from memory after this many seconds with
+        /// no device syncing it (0: never). It stays in the database and is
+        /// loaded again when next asked for.
+        #[arg(long, env = "FIELDBOOK_UNLOAD_IDLE_SECS", default_value_t = 300)]
+        unload_idle_secs: u64,
     },
     /// Manage users.
     User {
@@ -119,11 +124,14 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
             db,
             listen,
             static_dir,
+            unload_idle_secs,
         } => {
             let running = crate::start(crate::Config {
                 db,
                 listen,
                 static_dir: Some(static_dir),
+                unload_idle: (unload_idle_secs > 0)
+                    .then(|| std::time::Duration::from_secs(unload_idle_secs)),
             })
             .await?;
             println!("Fieldbook is listening on http://{}", running.addr);

@@ -272,3 +272,123 @@ async fn a_new_device_opens_hundreds_of_customers_at_once() {
         d.disconnect();
     }
 }
+
+/// samod attaches every connection to every loaded document unless told
+/// otherwise; the server attaches a connection only to what its device
+/// mentions (vendor/samod/PATCHED.md). Here m3's customer and every user's book
+/// are loaded on the server, and m1's connection is tied to m1's customer
+/// alone. Runs the server in-process to read samod's connection table.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_is_attached_only_to_the_documents_its_device_mentions() {
+    let server = TestServer::new();
+    let theirs = Customer::new(
+        "华东医药股份有限公司",
+        "91330000143083157E",
+        Nature::Enterprise,
+        vec![Line::Delivery],
+    );
+    let urls = server
+        .seed_customers(&[(customer(), "m1", None), (theirs, "m3", None)])
+        .await;
+    let running = fieldbook_server::app::start(fieldbook_server::app::Config {
+        db: server.db.clone(),
+        listen: server.addr,
+        static_dir: None,
+        unload_idle: None,
+    })
+    .await
+    .expect("start the server in-process");
+
+    let mut m3 = Device::login(&server, "m3").await;
+    m3.connect().await;
+    assert!(m3.find(&urls[1]).await.is_some(), "m3 opens their customer");
+    let mut m1 = Device::login(&server, "m1").await;
+    m1.connect().await;
+    let mine = m1.find(&urls[0]).await.expect("m1 opens their customer");
+    m1.wait_synced(&mine).await;
+
+    let attached = |peer: &str| -> Vec<String> {
+        let (conns, _) = running.state.repo.connected_peers();
+        let conn = conns
+            .into_iter()
+            .find(|c| {
+                matches!(&c.state, samod::ConnectionState::Connected { their_peer_id }
+                    if their_peer_id.to_string() == peer)
+            })
+            .unwrap_or_else(|| panic!("{peer} is connected"));
+        let mut docs: Vec<String> = conn.docs.keys().map(|d| format!("automerge:{d}")).collect();
+        docs.sort();
+        docs
+    };
+    assert_eq!(attached(&m1.session.peer_id), vec![urls[0].clone()]);
+    assert_eq!(attached(&m3.session.peer_id), vec![urls[1].clone()]);
+
+    // And the attached pair syncs as before.
+    mine.with_document(|d| {
+        d.transact(|tx| customer::add_visit(tx, &visit("v-attach", "2026-11-20", "面谈")))
+    })
+    .expect("log a visit");
+    m1.wait_synced(&mine).await;
+    drop((m1, m3));
+    running.stop().await;
+}
+
+/// The server unloads a document no device is syncing once it has been idle
+/// (vendor/samod/PATCHED.md), and loads it from storage when next asked:
+/// nothing is lost, and a document a device is attached to stays loaded.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_document_is_unloaded_and_comes_back_whole() {
+    let server = TestServer::new();
+    let urls = server.seed_customers(&[(customer(), "m1", None)]).await;
+    let id = urls[0].trim_start_matches("automerge:").to_string();
+    let running = fieldbook_server::app::start(fieldbook_server::app::Config {
+        db: server.db.clone(),
+        listen: server.addr,
+        static_dir: None,
+        unload_idle: Some(Duration::from_secs(1)),
+    })
+    .await
+    .expect("start the server in-process");
+    let loaded = || {
+        running
+            .state
+            .repo
+            .loaded_documents()
+            .iter()
+            .any(|d| d.to_string() == id)
+    };
+
+    let mut tablet = Device::login(&server, "m1").await;
+    tablet.connect().await;
+    let doc = tablet.find(&urls[0]).await.expect("m1 opens the customer");
+    doc.with_document(|d| {
+        d.transact(|tx| customer::add_visit(tx, &visit("v-idle", "2026-11-20", "回访")))
+    })
+    .expect("log a visit");
+    tablet.wait_synced(&doc).await;
+    // Attached to a connected tablet: kept however long it is idle.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(loaded(), "a document a tablet syncs stays loaded");
+
+    tablet.disconnect();
+    wait_for("the idle document to be unloaded", T, async || {
+        (!loaded()).then_some(())
+    })
+    .await;
+
+    // Asked for again, it is read from storage with the visit in it.
+    let mut other = Device::login(&server, "m1").await;
+    other.connect().await;
+    let again = other.find(&urls[0]).await.expect("opens again");
+    wait_for("the visit after the reload", T, async || {
+        Device::customer(&again)
+            .visits
+            .iter()
+            .any(|v| v.id == "v-idle")
+            .then_some(())
+    })
+    .await;
+    assert!(loaded());
+    drop((tablet, other));
+    running.stop().await;
+}

@@ -44,6 +44,10 @@ struct Args {
     /// Seconds the many documents are left alone before the last reading.
     #[arg(long)]
     many_idle_secs: Option<u64>,
+    /// Our server unloads a document no device syncs after this many idle
+    /// seconds (its --unload-idle-secs; default 2 with --quick, else 30).
+    #[arg(long)]
+    unload_idle_secs: Option<u64>,
     /// Runs of the first sync per server.
     #[arg(long)]
     runs: Option<usize>,
@@ -93,6 +97,12 @@ fn release_server(given: Option<PathBuf>) -> PathBuf {
 fn main() {
     let args = Args::parse();
     release_server(args.server_bin.clone());
+    let unload = args
+        .unload_idle_secs
+        .unwrap_or(if args.quick { 2 } else { 30 });
+    // SAFETY: set before any thread reads the environment; the test harness
+    // starts our server with the bench's environment.
+    unsafe { std::env::set_var("FIELDBOOK_UNLOAD_IDLE_SECS", unload.to_string()) };
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -106,6 +116,10 @@ async fn run(args: Args) {
     let mut r = report::Report {
         quick: q,
         interval_ms: args.interval_ms,
+        unload_idle_secs: std::env::var("FIELDBOOK_UNLOAD_IDLE_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
         ..Default::default()
     };
     let kinds = [Kind::Ours, Kind::Reference];
@@ -233,7 +247,7 @@ async fn run(args: Args) {
 
     if wants("many") {
         let n = args.many.unwrap_or(if q { 1000 } else { 100_000 });
-        let idle_for = Duration::from_secs(args.many_idle_secs.unwrap_or(if q { 3 } else { 60 }));
+        let idle_for = Duration::from_secs(args.many_idle_secs.unwrap_or(if q { 6 } else { 60 }));
         let docs = workloads::small(n);
         let plan = Plan {
             docs: &docs,

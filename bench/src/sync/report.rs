@@ -13,6 +13,8 @@ const END: &str = "<!-- sync-bench:end -->";
 pub struct Report {
     pub quick: bool,
     pub interval_ms: u64,
+    /// Our server's --unload-idle-secs in this run.
+    pub unload_idle_secs: u64,
     pub first_sync: Option<[f64; 2]>,
     pub one_visit: Option<[(u64, u64, u64, u64); 2]>,
     /// Paced storms (latency) and flat-out storms (throughput), by size.
@@ -184,9 +186,10 @@ impl Report {
             );
             let _ = writeln!(
                 s,
-                "| {} documents: RSS after {} s idle | {} | {} | {} | bounded |",
+                "| {} documents: RSS after {} s idle (ours unloads after {} s) | {} | {} | {} | bounded |",
                 o.docs,
                 o.idle_secs,
+                self.unload_idle_secs,
                 mb(o.rss_idle),
                 mb(r.rss_idle),
                 ratio(o.rss_idle as f64, r.rss_idle as f64)

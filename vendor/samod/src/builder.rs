@@ -43,6 +43,8 @@ pub struct RepoBuilder<S, R, A> {
     pub(crate) peer_id: Option<PeerId>,
     pub(crate) concurrency: ConcurrencyConfig,
     pub(crate) observer: Option<Arc<dyn RepoObserver>>,
+    pub(crate) attach_on_demand: bool,
+    pub(crate) unload_idle_after: Option<std::time::Duration>,
 }
 
 impl<S, R, A> RepoBuilder<S, R, A> {
@@ -54,6 +56,8 @@ impl<S, R, A> RepoBuilder<S, R, A> {
             share_policy: self.share_policy,
             concurrency: self.concurrency,
             observer: self.observer,
+            attach_on_demand: self.attach_on_demand,
+            unload_idle_after: self.unload_idle_after,
         }
     }
 
@@ -65,6 +69,8 @@ impl<S, R, A> RepoBuilder<S, R, A> {
             share_policy: self.share_policy,
             concurrency: self.concurrency,
             observer: self.observer,
+            attach_on_demand: self.attach_on_demand,
+            unload_idle_after: self.unload_idle_after,
         }
     }
 
@@ -83,6 +89,8 @@ impl<S, R, A> RepoBuilder<S, R, A> {
             share_policy,
             concurrency: self.concurrency,
             observer: self.observer,
+            attach_on_demand: self.attach_on_demand,
+            unload_idle_after: self.unload_idle_after,
         }
     }
 
@@ -92,6 +100,28 @@ impl<S, R, A> RepoBuilder<S, R, A> {
     /// documentation
     pub fn with_concurrency(mut self, concurrency: ConcurrencyConfig) -> Self {
         self.concurrency = concurrency;
+        self
+    }
+
+    /// Fieldbook patch: attach a connection to a document only when the peer
+    /// first sends a message for it (or while this repo searches the network
+    /// for the document), instead of attaching every connection to every
+    /// loaded document. For a server with many peers that each see few
+    /// documents; the repo then announces documents only to peers that have
+    /// mentioned them. Off by default.
+    pub fn with_attach_on_demand(mut self, on: bool) -> Self {
+        self.attach_on_demand = on;
+        self
+    }
+
+    /// Fieldbook patch: unload a document (stop its actor, which flushes it to
+    /// storage) once no connection is attached to it, no [`DocHandle`] to it
+    /// is held outside the repo and nothing has reached it for `idle`. The
+    /// next request or `find` loads it from storage again. samod otherwise
+    /// keeps every document it ever loaded until the repo stops. Off by
+    /// default.
+    pub fn with_unload_idle_after(mut self, idle: Option<std::time::Duration>) -> Self {
+        self.unload_idle_after = idle;
         self
     }
 
@@ -111,6 +141,8 @@ impl<R> RepoBuilder<InMemoryStorage, R, ShareConfig> {
             share_policy: ShareConfig::default(),
             concurrency: ConcurrencyConfig::AsyncRuntime,
             observer: None,
+            attach_on_demand: false,
+            unload_idle_after: None,
         }
     }
 }

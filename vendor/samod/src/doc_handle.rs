@@ -32,6 +32,10 @@ pub struct DocHandle {
     inner: Arc<Mutex<DocActorInner>>,
     document_id: DocumentId,
     task_dispatcher: DocTaskDispatcher,
+    /// Fieldbook patch: one count per live handle (the repo keeps one), so the
+    /// repo can tell whether anybody outside it still holds the document
+    /// before unloading it.
+    users: Arc<()>,
 }
 
 #[derive(Clone)]
@@ -72,7 +76,14 @@ impl DocHandle {
             document_id: doc_id,
             inner,
             task_dispatcher,
+            users: Arc::new(()),
         }
+    }
+
+    /// Fieldbook patch: whether this is the only handle to the document left
+    /// (the repo's own).
+    pub(crate) fn is_sole_handle(&self) -> bool {
+        Arc::strong_count(&self.users) == 1
     }
 
     #[cfg(feature = "threadpool")]

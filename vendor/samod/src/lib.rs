@@ -524,8 +524,18 @@ impl Repo {
             share_policy,
             concurrency,
             observer,
+            attach_on_demand,
+            unload_idle_after,
         } = builder;
-        let task_setup = TaskSetup::new(storage.clone(), peer_id, concurrency, observer).await;
+        let task_setup = TaskSetup::new(
+            storage.clone(),
+            peer_id,
+            concurrency,
+            observer,
+            attach_on_demand,
+            unload_idle_after,
+        )
+        .await;
         let inner = task_setup.inner.clone();
         task_setup.spawn_tasks(runtime, storage, share_policy);
         Self { inner }
@@ -546,8 +556,18 @@ impl Repo {
             share_policy,
             concurrency,
             observer,
+            attach_on_demand,
+            unload_idle_after,
         } = builder;
-        let task_setup = TaskSetup::new(storage.clone(), peer_id, concurrency, observer).await;
+        let task_setup = TaskSetup::new(
+            storage.clone(),
+            peer_id,
+            concurrency,
+            observer,
+            attach_on_demand,
+            unload_idle_after,
+        )
+        .await;
         let inner = task_setup.inner.clone();
         task_setup.spawn_tasks_local(runtime, storage, share_policy);
         Self { inner }
@@ -725,6 +745,11 @@ impl Repo {
             };
             rx.await.map_err(|_| Stopped)
         }
+    }
+
+    /// Fieldbook patch: the documents this repo has loaded (an actor each).
+    pub fn loaded_documents(&self) -> Vec<DocumentId> {
+        self.inner.lock().unwrap().hub.loaded_documents()
     }
 
     /// The peer ID of this instance
@@ -960,6 +985,9 @@ struct Inner {
     acceptor_handles: HashMap<ListenerId, AcceptorHandle>,
     observer: Option<Arc<dyn observer::RepoObserver>>,
     search_state_streams: HashMap<DocumentId, Vec<mpsc::UnboundedSender<SearchState>>>,
+    /// Fieldbook patch: see `RepoBuilder::with_unload_idle_after`.
+    unload_idle_after: Option<std::time::Duration>,
+    next_unload_sweep: std::time::Instant,
 }
 
 impl Inner {
@@ -970,6 +998,32 @@ impl Inner {
 
     fn dialer(&self, dialer_id: DialerId) -> Option<io_loop::DynDialer> {
         self.dialers.lock().unwrap().get(&dialer_id).cloned()
+    }
+
+    /// Fieldbook patch: on a tick, now and then, offer the hub the documents
+    /// nobody outside the repo holds a handle to; it unloads the idle ones.
+    fn maybe_unload_idle(&mut self) {
+        let Some(idle) = self.unload_idle_after else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        if self.stopping || now < self.next_unload_sweep {
+            return;
+        }
+        self.next_unload_sweep = now
+            + (idle / 4).clamp(
+                std::time::Duration::from_secs(1),
+                std::time::Duration::from_secs(30),
+            );
+        let candidates: Vec<DocumentActorId> = self
+            .actors
+            .iter()
+            .filter(|(_, actor)| actor.doc.is_sole_handle())
+            .map(|(id, _)| *id)
+            .collect();
+        if !candidates.is_empty() {
+            self.handle_event(HubEvent::unload_idle(candidates, idle));
+        }
     }
 
     /// Dispatch a task to a document actor.
@@ -1019,7 +1073,18 @@ impl Inner {
             connections_count,
             documents_count,
             search_state_updates,
+            terminated_actors,
         } = self.hub.handle_event(&mut self.rng, now, event);
+
+        // Fieldbook patch: an ended actor (unloaded, or stopped with the repo)
+        // needs neither its handle nor its task channel.
+        for actor_id in terminated_actors {
+            self.actors.remove(&actor_id);
+            #[allow(irrefutable_let_patterns)] // without the threadpool feature
+            if let DocRunner::Async { task_senders, .. } = &mut self.doc_runner {
+                task_senders.remove(&actor_id);
+            }
+        }
 
         for spawn_args in spawn_actors {
             self.spawn_actor(spawn_args);
@@ -1402,10 +1467,13 @@ impl TaskSetup {
         peer_id: Option<PeerId>,
         concurrency: ConcurrencyConfig,
         observer: Option<Arc<dyn observer::RepoObserver>>,
+        attach_on_demand: bool,
+        unload_idle_after: Option<std::time::Duration>,
     ) -> TaskSetup {
         let mut rng = rand::rngs::StdRng::from_rng(&mut rand::rng());
         let peer_id = peer_id.unwrap_or_else(|| PeerId::new_with_rng(&mut rng));
-        let hub = load_hub(storage.clone(), Hub::load(peer_id.clone())).await;
+        let mut hub = load_hub(storage.clone(), Hub::load(peer_id.clone())).await;
+        hub.set_attach_on_demand(attach_on_demand);
 
         let (tx_storage, rx_storage) = unbounded::channel();
         let tx_io_for_tick = tx_storage.clone();
@@ -1445,6 +1513,8 @@ impl TaskSetup {
             acceptor_handles: HashMap::new(),
             observer: observer.clone(),
             search_state_streams: HashMap::new(),
+            unload_idle_after,
+            next_unload_sweep: std::time::Instant::now(),
         }));
 
         TaskSetup {

@@ -49,6 +49,19 @@ impl Hub {
         SamodLoader::new(peer_id)
     }
 
+    /// Fieldbook patch: attach connections to documents only on demand (a
+    /// peer's message for the document, or a network search). See
+    /// `State::set_attach_on_demand`.
+    pub fn set_attach_on_demand(&mut self, on: bool) {
+        self.state.set_attach_on_demand(on);
+    }
+
+    /// Fieldbook patch: the documents that have an actor (loaded, loading or
+    /// being searched for).
+    pub fn loaded_documents(&self) -> Vec<crate::DocumentId> {
+        self.state.loaded_documents()
+    }
+
     /// Processes an event and returns any resulting IO tasks or command completions.
     ///
     /// This is the main interface for interacting with samod-core. Events can be

@@ -208,6 +208,20 @@ impl HubEvent {
         }
     }
 
+    /// Fieldbook patch: unload idle documents. `candidates` are the actors no
+    /// handle outside the repo refers to; the hub stops those of them that no
+    /// connection is attached to, that are not being searched for and that have
+    /// seen no message for `idle_for`. Their actors flush to storage and end;
+    /// the next request for the document loads it again.
+    pub fn unload_idle(candidates: Vec<DocumentActorId>, idle_for: std::time::Duration) -> HubEvent {
+        HubEvent {
+            payload: HubEventPayload::Input(HubInput::UnloadIdle {
+                candidates,
+                idle_for,
+            }),
+        }
+    }
+
     pub fn stop() -> HubEvent {
         HubEvent {
             payload: HubEventPayload::Input(HubInput::Stop),
@@ -253,6 +267,7 @@ impl HubEvent {
                 HubInput::DialFailed { .. } => "dial_failed",
                 HubInput::RemoveDialer { .. } => "remove_dialer",
                 HubInput::RemoveListener { .. } => "remove_listener",
+                HubInput::UnloadIdle { .. } => "unload_idle",
             },
         }
     }

@@ -66,4 +66,11 @@ pub(crate) enum HubInput {
         listener_id: ListenerId,
     },
     Stop,
+    /// Fieldbook patch: stop the actors among `candidates` (documents nobody
+    /// outside the repo holds a handle to) that no connection is attached to
+    /// and that have been idle for `idle_for`.
+    UnloadIdle {
+        candidates: Vec<DocumentActorId>,
+        idle_for: std::time::Duration,
+    },
 }

@@ -64,6 +64,10 @@ pub struct HubResults {
     /// Each entry contains the document ID and the DocSearch that should be
     /// forwarded to any search stream subscribers.
     pub search_state_updates: Vec<(DocumentId, DocSearch)>,
+
+    /// Fieldbook patch: actors that have stopped (after an unload or a stop);
+    /// the caller can drop what it keeps for them.
+    pub terminated_actors: Vec<DocumentActorId>,
 }
 
 impl HubResults {

@@ -63,6 +63,18 @@ pub(crate) struct State {
     listeners: HashMap<ListenerId, ListenerState>,
 
     searches: Searches,
+
+    /// Fieldbook patch: attach a connection to a document only when the peer
+    /// sends a message for it, or while the document is being searched for
+    /// (see `set_attach_on_demand`). Off by default: samod's own behaviour.
+    attach_on_demand: bool,
+
+    /// Documents whose actors are searching the network for them (only kept
+    /// when `attach_on_demand` is on).
+    searching: std::collections::HashSet<DocumentId>,
+
+    /// Fieldbook patch: when each actor last had a message (for unloading).
+    last_active: HashMap<DocumentActorId, UnixTimestamp>,
 }
 
 impl State {
@@ -83,7 +95,31 @@ impl State {
             dialers: HashMap::new(),
             listeners: HashMap::new(),
             searches: Searches::new(),
+            attach_on_demand: false,
+            searching: std::collections::HashSet::new(),
+            last_active: HashMap::new(),
         }
+    }
+
+    /// Fieldbook patch. samod attaches every established connection to every
+    /// loaded document: each pair gets a sync state, a share-policy lookup and
+    /// a subscription, so a server with C connections and D loaded documents
+    /// does O(C x D) work and holds O(C x D) memory even when each peer can see
+    /// only a few documents. With this on, a connection is attached to a
+    /// document when its peer first sends a message for it (a request, a sync
+    /// message announcing its copy, an ephemeral message), and every
+    /// connection is attached to a document the local repo is searching the
+    /// network for, as before. The cost: the local repo no longer announces
+    /// documents a peer has never mentioned on this connection. That suits a
+    /// server, whose clients announce what they hold and request what they
+    /// lack; a client that must learn of new documents unasked should keep it
+    /// off.
+    pub(crate) fn loaded_documents(&self) -> Vec<DocumentId> {
+        self.document_to_actor.keys().cloned().collect()
+    }
+
+    pub(crate) fn set_attach_on_demand(&mut self, on: bool) {
+        self.attach_on_demand = on;
     }
 
     /// Returns the current storage ID if it has been loaded.
@@ -161,7 +197,23 @@ impl State {
             connection_id: *connection_id,
         });
         if notify_doc_actors {
-            self.notify_doc_actors_of_removed_connection(results, *connection_id);
+            if self.attach_on_demand {
+                // Fieldbook patch: only the documents it was attached to.
+                if let Some(established) = conn.established_connection() {
+                    for doc_id in established.document_subscriptions().keys() {
+                        if let Some(actor) = self.document_to_actor.get(doc_id) {
+                            results.send_to_doc_actor(
+                                *actor,
+                                HubToDocMsgPayload::ConnectionClosed {
+                                    connection_id: *connection_id,
+                                },
+                            );
+                        }
+                    }
+                }
+            } else {
+                self.notify_doc_actors_of_removed_connection(results, *connection_id);
+            }
         }
         Some(conn)
     }
@@ -286,6 +338,13 @@ impl State {
         };
         actor_info.search_phase = new_phase.clone();
         let doc_id = actor_info.document_id.clone();
+        if self.attach_on_demand {
+            if matches!(new_phase, DocSearchPhase::Searching(_)) {
+                self.searching.insert(doc_id.clone());
+            } else {
+                self.searching.remove(&doc_id);
+            }
+        }
         if new_phase == DocSearchPhase::Ready {
             self.pending_commands
                 .resolve_pending_create(actor_id, &doc_id);
@@ -293,6 +352,9 @@ impl State {
     }
 
     pub(crate) fn ensure_connections(&mut self) -> Vec<(DocumentActorId, ConnectionId, PeerId)> {
+        if self.attach_on_demand {
+            return self.ensure_searching_connections();
+        }
         let mut to_connect = Vec::new();
         for (conn_id, conn) in &mut self.connections {
             if let Some(established) = conn.established_connection_mut() {
@@ -327,6 +389,79 @@ impl State {
         }
 
         result
+    }
+
+    /// Fieldbook patch: with `attach_on_demand`, only documents being searched
+    /// for get every connection.
+    fn ensure_searching_connections(&mut self) -> Vec<(DocumentActorId, ConnectionId, PeerId)> {
+        let mut result = Vec::new();
+        if self.searching.is_empty() {
+            return result;
+        }
+        for (conn_id, conn) in &mut self.connections {
+            let Some(established) = conn.established_connection_mut() else {
+                continue;
+            };
+            for doc_id in &self.searching {
+                if established.document_subscriptions().contains_key(doc_id) {
+                    continue;
+                }
+                let Some(actor) = self.document_to_actor.get(doc_id) else {
+                    continue;
+                };
+                established.add_document_subscription(doc_id.clone());
+                result.push((*actor, *conn_id, established.remote_peer_id().clone()));
+            }
+        }
+        result
+    }
+
+    /// Fieldbook patch: see `HubEvent::unload_idle`. An actor is stopped only
+    /// when it is ready (loaded, not searching), no connection is attached to
+    /// it and nothing has reached it for `idle_for`; it is forgotten at once,
+    /// so a request arriving while it flushes spawns a fresh actor, which
+    /// loads what is in storage.
+    fn unload_idle(
+        &mut self,
+        now: UnixTimestamp,
+        out: &mut HubResults,
+        candidates: Vec<DocumentActorId>,
+        idle_for: std::time::Duration,
+    ) {
+        let attached: std::collections::HashSet<&DocumentId> = self
+            .connections
+            .values()
+            .filter_map(|c| c.established_connection())
+            .flat_map(|e| e.document_subscriptions().keys())
+            .collect();
+        let mut unload = Vec::new();
+        for actor_id in candidates {
+            let Some(info) = self.actors.get(&actor_id) else {
+                continue;
+            };
+            let idle = match self.last_active.get(&actor_id) {
+                Some(at) => now.as_millis().saturating_sub(at.as_millis()) >= idle_for.as_millis(),
+                None => {
+                    // Not seen since this bookkeeping began: start the clock.
+                    self.last_active.insert(actor_id, now);
+                    false
+                }
+            };
+            if idle
+                && info.search_phase == DocSearchPhase::Ready
+                && !attached.contains(&info.document_id)
+                && !self.searching.contains(&info.document_id)
+                && self.document_to_actor.get(&info.document_id) == Some(&actor_id)
+            {
+                unload.push((actor_id, info.document_id.clone()));
+            }
+        }
+        for (actor_id, doc_id) in unload {
+            tracing::debug!(?actor_id, %doc_id, "unloading idle document");
+            self.document_to_actor.remove(&doc_id);
+            self.last_active.remove(&actor_id);
+            out.send_to_doc_actor(actor_id, HubToDocMsgPayload::Terminate);
+        }
     }
 
     pub(crate) fn update_peer_states(
@@ -394,6 +529,12 @@ impl State {
             return;
         }
         let event_type = event.event_type_for_metrics();
+        // Fieldbook patch: an actor that speaks is not idle.
+        if let HubEventPayload::Input(HubInput::ActorMessage { actor_id, .. }) = &event.payload
+            && self.actors.contains_key(actor_id)
+        {
+            self.last_active.insert(*actor_id, now);
+        }
         match event.payload {
             HubEventPayload::IoComplete(io_completion) => {
                 match io_completion.payload {
@@ -493,6 +634,8 @@ impl State {
                         DocToHubMsgPayload::Terminated => {
                             tracing::debug!(?actor_id, "document actor terminated");
                             self.actors.remove(&actor_id);
+                            self.last_active.remove(&actor_id);
+                            results.terminated_actors.push(actor_id);
                         }
                     },
                     HubInput::ConnectionLost { connection_id } => {
@@ -544,6 +687,14 @@ impl State {
                     }
                     HubInput::RemoveListener { listener_id } => {
                         self.handle_remove_listener(results, listener_id);
+                    }
+                    HubInput::UnloadIdle {
+                        candidates,
+                        idle_for,
+                    } => {
+                        if self.run_state == RunState::Running {
+                            self.unload_idle(now, results, candidates, idle_for);
+                        }
                     }
                 }
             }
@@ -631,7 +782,11 @@ impl State {
                 None
             }
             Command::SearchForDoc { document_id } => {
-                self.handle_search_for_doc(out, command_id, document_id)
+                let result = self.handle_search_for_doc(out, command_id, document_id);
+                if let Some(CommandResult::SearchForDoc { actor_id, .. }) = &result {
+                    self.last_active.insert(*actor_id, now);
+                }
+                result
             }
         }
     }
@@ -760,9 +915,27 @@ impl State {
 
         // Ensure there's a document actor for this document
         if let Some(existing_actor) = self.find_actor_for_document(&doc_id) {
+            let actor_id = existing_actor.actor_id;
+            self.last_active.insert(actor_id, now);
+            // Fieldbook patch: attach on the peer's first message for the
+            // document, before the actor sees the message.
+            if self.attach_on_demand
+                && let Some(conn) = self.connections.get_mut(&connection_id)
+                && let Some(established) = conn.established_connection_mut()
+                && !established.document_subscriptions().contains_key(&doc_id)
+            {
+                established.add_document_subscription(doc_id.clone());
+                out.send_to_doc_actor(
+                    actor_id,
+                    HubToDocMsgPayload::NewConnection {
+                        connection_id,
+                        peer_id: established.remote_peer_id().clone(),
+                    },
+                );
+            }
             // Forward the request to the document actor
             out.send_to_doc_actor(
-                existing_actor.actor_id,
+                actor_id,
                 HubToDocMsgPayload::HandleDocMessage {
                     connection_id,
                     message: msg,
@@ -770,7 +943,8 @@ impl State {
                 },
             );
         } else {
-            self.spawn_actor(out, doc_id, None, Some((connection_id, msg)));
+            let actor_id = self.spawn_actor(out, doc_id, None, Some((connection_id, msg)));
+            self.last_active.insert(actor_id, now);
         }
     }
 
@@ -895,6 +1069,11 @@ impl State {
         let mut initial_connections: HashMap<ConnectionId, (PeerId, Option<DocMessage>)> = self
             .established_peers()
             .iter()
+            // Fieldbook patch: on demand, only the peer whose message made us
+            // spawn the actor (a search attaches the rest later).
+            .filter(|(c, _)| {
+                !self.attach_on_demand || from_sync_msg.as_ref().is_some_and(|(f, _)| f == c)
+            })
             .map(|(c, p)| (*c, (p.clone(), None)))
             .collect();
 
