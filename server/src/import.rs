@@ -61,16 +61,15 @@ fn whole_file(message: String) -> Vec<RowError> {
 /// Reads an XLSX (by its zip signature) or a CSV in UTF-8 (BOM or not) or GBK.
 pub fn read_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
     let mut all: Vec<Vec<String>> = if bytes.starts_with(b"PK\x03\x04") {
-        let mut book = open_workbook_auto_from_rs(Cursor::new(bytes.to_vec()))
-            .map_err(|e| whole_file(format!("not a readable XLSX workbook: {e}")))?;
-        let range = book
-            .worksheet_range_at(0)
-            .ok_or_else(|| whole_file("the workbook has no sheet".into()))?
-            .map_err(|e| whole_file(format!("the first sheet cannot be read: {e}")))?;
-        range
-            .rows()
-            .map(|r| r.iter().map(|c| c.to_string().trim().to_string()).collect())
-            .collect()
+        // calamine 0.30 panics on some malformed workbooks (a cell naming a
+        // shared string that is not there: found by the import_table fuzz
+        // target); an upload must get an answer, not a dropped connection.
+        std::panic::catch_unwind(|| read_xlsx(bytes)).unwrap_or_else(|_| {
+            tracing::warn!("the XLSX reader panicked on an uploaded workbook");
+            Err(whole_file(
+                "not a readable XLSX workbook: its contents are inconsistent".into(),
+            ))
+        })?
     } else {
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t.trim_start_matches('\u{feff}').to_string(),
@@ -108,6 +107,20 @@ pub fn read_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
     }
     let headers = all.remove(0);
     Ok(Table { headers, rows: all })
+}
+
+/// The first sheet's cells, trimmed.
+fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, Vec<RowError>> {
+    let mut book = open_workbook_auto_from_rs(Cursor::new(bytes.to_vec()))
+        .map_err(|e| whole_file(format!("not a readable XLSX workbook: {e}")))?;
+    let range = book
+        .worksheet_range_at(0)
+        .ok_or_else(|| whole_file("the workbook has no sheet".into()))?
+        .map_err(|e| whole_file(format!("the first sheet cannot be read: {e}")))?;
+    Ok(range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string().trim().to_string()).collect())
+        .collect())
 }
 
 /// Finds a column by any of its names; `Err` names the missing column.
@@ -624,6 +637,18 @@ mod tests {
         let e = ledger_rows(&t).unwrap().1;
         let at: Vec<(usize, &str)> = e.iter().map(|e| (e.row, e.column.as_str())).collect();
         assert_eq!(at, [(3, "月份"), (4, "业务类型"), (4, "收入(元)")]);
+    }
+
+    /// Found by the import_table fuzz target: a workbook whose cells name
+    /// shared strings it does not have made calamine 0.30 index out of bounds
+    /// (a panic in the upload handler). Now it is a whole-file error.
+    #[test]
+    fn a_workbook_calamine_panics_on_is_an_error() {
+        let xlsx = include_bytes!("../tests/fuzz/xlsx_missing_shared_strings.xlsx");
+        let e = read_table(xlsx).unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].row, 0);
+        assert!(e[0].message.contains("XLSX"), "{}", e[0].message);
     }
 
     #[test]

@@ -167,6 +167,11 @@ async fn serve(socket: WebSocket, user: AuthUser, state: AppState) {
             }
             incoming = ws_rx.next() => match incoming {
                 Some(Ok(Message::Binary(bytes))) => {
+                    if let Err(why) = check_changes(&bytes) {
+                        tracing::warn!(user = %user.username, peer = %user.peer_id, "sync frame refused: {why}");
+                        let _ = to_samod.send(Err(PumpClosed(why.clone()))).await;
+                        break Some((close_code::PROTOCOL, why));
+                    }
                     // Before samod sees it, so its policy check finds the offer.
                     if let Some(doc) = sync_document(&bytes) {
                         state.acl.note_offer(&doc, &user.peer_id);
@@ -204,8 +209,79 @@ async fn serve(socket: WebSocket, user: AuthUser, state: AppState) {
     tracing::info!(user = %user.username, peer = %user.peer_id, "sync connection closed");
 }
 
+/// Refuses a `sync` or `request` frame whose changes automerge cannot load
+/// without panicking. automerge 0.12 panics on some malformed documents (an
+/// `assert!` in hexane, found by the document_load fuzz target), and samod runs
+/// every document actor in one task: one such frame would stop sync for every
+/// user until a restart. The changes are loaded into a scratch document first,
+/// with the panic caught; frames automerge merely rejects go on to samod, which
+/// answers them itself.
+pub fn check_changes(frame: &[u8]) -> Result<(), String> {
+    use fieldbook_shared::peer::wire::Message as Wire;
+    let (Ok(Wire::Sync { data, .. }) | Ok(Wire::Request { data, .. })) = Wire::decode(frame) else {
+        return Ok(());
+    };
+    let Ok(message) = automerge::sync::Message::decode(&data) else {
+        return Ok(());
+    };
+    if message.changes.is_empty() {
+        return Ok(());
+    }
+    let chunks: Vec<u8> = message.changes.iter().flatten().copied().collect();
+    std::panic::catch_unwind(|| {
+        let _ = automerge::Automerge::new().load_incremental(&chunks);
+    })
+    .map_err(|_| "a sync message with changes that cannot be loaded (malformed document)".into())
+}
+
 fn tokio_stream_from<T: Send + 'static>(
     mut rx: mpsc::Receiver<T>,
 ) -> impl futures::Stream<Item = T> + Send + Unpin + 'static {
     Box::pin(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::sync::SyncDoc;
+    use fieldbook_shared::peer::wire::Message as Wire;
+
+    fn sync_frame(changes: Vec<u8>) -> Vec<u8> {
+        let mut doc = automerge::Automerge::new();
+        doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+            automerge::transaction::Transactable::put(tx, automerge::ROOT, "type", "customer")
+                .map(|_| ())
+        })
+        .unwrap();
+        let mut m = doc
+            .generate_sync_message(&mut automerge::sync::State::new())
+            .unwrap();
+        m.changes = changes.into();
+        Wire::Sync {
+            doc: "2FPg".into(),
+            sender: "a".into(),
+            target: "s".into(),
+            data: m.encode(),
+        }
+        .encode()
+    }
+
+    /// Found by the document_load fuzz target: a 536-byte document (checksum
+    /// made right) on which automerge 0.12 `load`/`load_incremental` panic.
+    /// Sent as the changes of a sync frame it would have reached samod.
+    #[test]
+    fn a_frame_whose_changes_make_automerge_panic_is_refused() {
+        let bad = include_bytes!("../tests/fuzz/automerge_load_panics.automerge");
+        assert!(check_changes(&sync_frame(bad.to_vec())).is_err());
+        // Ordinary frames, and frames automerge just rejects, go through.
+        let mut good = automerge::Automerge::new();
+        good.transact::<_, _, automerge::AutomergeError>(|tx| {
+            automerge::transaction::Transactable::put(tx, automerge::ROOT, "type", "book")
+                .map(|_| ())
+        })
+        .unwrap();
+        assert_eq!(check_changes(&sync_frame(good.save())), Ok(()));
+        assert_eq!(check_changes(&sync_frame(b"garbage".to_vec())), Ok(()));
+        assert_eq!(check_changes(b"not cbor"), Ok(()));
+    }
 }

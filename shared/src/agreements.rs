@@ -101,13 +101,14 @@ impl Agreement {
 
 /// Revenue in the plan's year so far, and the share of the target reached (percent).
 pub fn progress(plan: &Plan, ledger: &[LedgerEntry]) -> (i64, i64) {
-    let actual: i64 = ledger
+    // Saturating, and the percentage in i128: a document may hold any i64.
+    let actual = ledger
         .iter()
         .filter(|e| e.month.get(0..4) == Some(plan.year.as_str()))
-        .map(|e| e.amount_fen)
-        .sum();
+        .fold(0i64, |sum, e| sum.saturating_add(e.amount_fen));
     let percent = if plan.target_revenue_fen > 0 {
-        actual * 100 / plan.target_revenue_fen
+        let p = i128::from(actual) * 100 / i128::from(plan.target_revenue_fen);
+        i64::try_from(p).unwrap_or(if p < 0 { i64::MIN } else { i64::MAX })
     } else {
         0
     };
@@ -264,5 +265,32 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    /// Found by the document_load fuzz target: revenue near the i64 limits
+    /// overflowed the year's sum and the percentage (a panic in debug builds).
+    #[test]
+    fn progress_at_the_limits_does_not_overflow() {
+        let e = |fen| LedgerEntry {
+            month: "2026-03".into(),
+            line: Line::Delivery,
+            amount_fen: fen,
+            disbursed_fen: 0,
+            cross_city_fen: 0,
+        };
+        let plan = |target| Plan {
+            year: "2026".into(),
+            target_revenue_fen: target,
+            ..Default::default()
+        };
+        assert_eq!(
+            progress(&plan(1), &[e(i64::MAX), e(i64::MAX)]),
+            (i64::MAX, i64::MAX)
+        );
+        assert_eq!(
+            progress(&plan(1), &[e(i64::MIN), e(-1)]),
+            (i64::MIN, i64::MIN)
+        );
+        assert_eq!(progress(&plan(i64::MAX), &[e(i64::MAX)]), (i64::MAX, 100));
     }
 }

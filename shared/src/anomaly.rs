@@ -86,12 +86,14 @@ pub fn alerts(ledger: &[LedgerEntry], this_month: &str, rules: &AnomalyRules) ->
     let Some(now) = month_index(this_month) else {
         return Vec::new();
     };
-    let total = |i: i32| -> i64 {
+    // In i128: a document may hold any i64 (negative, or near the limits), and
+    // neither the sum of a month nor the change in percent may overflow.
+    let total = |i: i32| -> i128 {
         let name = month_name(i);
         ledger
             .iter()
             .filter(|e| e.month == name)
-            .map(|e| e.amount_fen)
+            .map(|e| i128::from(e.amount_fen))
             .sum()
     };
     let last = now - 1;
@@ -108,18 +110,20 @@ pub fn alerts(ledger: &[LedgerEntry], this_month: &str, rules: &AnomalyRules) ->
         return out;
     }
     let cur = total(last);
-    let mut compare =
-        |base: i64, fall: fn(String, i64) -> Alert, rise: fn(String, i64) -> Alert| {
-            if base <= 0 {
-                return;
-            }
-            let percent = (cur - base) * 100 / base;
-            if -percent >= rules.fall_percent {
-                out.push(fall(month_name(last), -percent));
-            } else if percent >= rules.rise_percent {
-                out.push(rise(month_name(last), percent));
-            }
-        };
+    let mut compare = |base: i128,
+                       fall: fn(String, i64) -> Alert,
+                       rise: fn(String, i64) -> Alert| {
+        if base <= 0 {
+            return;
+        }
+        let percent = (cur - base) * 100 / base;
+        let clamp = |p: i128| i64::try_from(p).unwrap_or(if p < 0 { i64::MIN } else { i64::MAX });
+        if -percent >= i128::from(rules.fall_percent) {
+            out.push(fall(month_name(last), clamp(-percent)));
+        } else if percent >= i128::from(rules.rise_percent) {
+            out.push(rise(month_name(last), clamp(percent)));
+        }
+    };
     compare(
         total(last - 1),
         |month, percent| Alert::FallMonthOnMonth { month, percent },
@@ -195,5 +199,49 @@ mod tests {
         );
         assert!(!alerts(&[e("2026-08", 500)], "2026-11", &r).contains(&Alert::Lost { months: 3 }));
         assert!(alerts(&[], "2026-11", &r).is_empty());
+    }
+
+    /// Found by the document_load fuzz target: a month's revenue near the i64
+    /// limits (a document may hold any figure) overflowed the sum and the
+    /// percentage, a panic in debug builds and a wrong alert in release ones.
+    #[test]
+    fn figures_at_the_limits_do_not_overflow() {
+        let r = AnomalyRules::default();
+        assert_eq!(
+            alerts(&[e("2026-09", 1), e("2026-10", i64::MIN)], "2026-11", &r),
+            vec![Alert::FallMonthOnMonth {
+                month: "2026-10".into(),
+                percent: i64::MAX
+            }]
+        );
+        assert_eq!(
+            alerts(&[e("2026-09", 1), e("2026-10", i64::MAX)], "2026-11", &r),
+            vec![Alert::RiseMonthOnMonth {
+                month: "2026-10".into(),
+                percent: i64::MAX
+            }]
+        );
+        // Two lines at the limit in one month: the sum is past i64.
+        let mut finance = e("2026-10", i64::MAX);
+        finance.line = Line::Finance;
+        assert_eq!(
+            alerts(
+                &[e("2026-09", 100), e("2026-10", i64::MAX), finance],
+                "2026-11",
+                &r
+            ),
+            vec![Alert::RiseMonthOnMonth {
+                month: "2026-10".into(),
+                percent: i64::MAX
+            }]
+        );
+        let year_ago = [e("2025-10", i64::MAX), e("2026-09", 5), e("2026-10", 5)];
+        assert_eq!(
+            alerts(&year_ago, "2026-11", &r),
+            vec![Alert::FallYearOnYear {
+                month: "2026-10".into(),
+                percent: 99
+            }]
+        );
     }
 }

@@ -149,7 +149,9 @@ pub fn annual(ledger: &[LedgerEntry], this_month: &str) -> (i64, i64) {
     for e in ledger.iter().filter(|e| months.contains(&e.month)) {
         revenue = revenue.saturating_add(e.amount_fen);
         if e.line == Line::Finance {
-            *disbursed.entry(e.month.as_str()).or_default() += e.disbursed_fen;
+            // Saturating, like the revenue: a document may hold any i64.
+            let month = disbursed.entry(e.month.as_str()).or_default();
+            *month = month.saturating_add(e.disbursed_fen);
         }
     }
     (revenue, disbursed.values().copied().max().unwrap_or(0))
@@ -314,6 +316,33 @@ mod tests {
 
     fn fen(yuan: i64) -> i64 {
         yuan * 100
+    }
+
+    /// Found by the document_load fuzz target: two finance entries of one
+    /// month with disbursed volumes near the i64 limit overflowed the month's
+    /// sum (a panic in debug builds, a wrong level in release ones).
+    #[test]
+    fn disbursed_at_the_limit_does_not_overflow() {
+        let e = |line: Line, disbursed| LedgerEntry {
+            month: "2026-10".into(),
+            line,
+            amount_fen: 1,
+            disbursed_fen: disbursed,
+            cross_city_fen: 0,
+        };
+        let ledger = [
+            e(Line::Finance, i64::MAX),
+            e(Line::Finance, i64::MAX),
+            e(Line::Delivery, i64::MAX),
+        ];
+        assert_eq!(annual(&ledger, "2026-11"), (3, i64::MAX));
+        assert_eq!(
+            annual(
+                &[e(Line::Finance, i64::MIN), e(Line::Finance, -1)],
+                "2026-11"
+            ),
+            (2, i64::MIN)
+        );
     }
 
     #[test]

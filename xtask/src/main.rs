@@ -30,6 +30,14 @@ enum Task {
     },
     /// Build the client into client/dist (wasm32, wasm-bindgen, static files).
     Dist,
+    /// Run each cargo-fuzz target in fuzz/ for a while (installs cargo-fuzz if missing).
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Only these targets (default: all of them).
+        targets: Vec<String>,
+    },
 }
 
 type Result<T = ()> = std::result::Result<T, String>;
@@ -39,6 +47,7 @@ fn main() -> ExitCode {
         Task::Run { db, listen } => run(&db, &listen),
         Task::Test { args } => test(&args),
         Task::Dist => dist(),
+        Task::Fuzz { seconds, targets } => fuzz(seconds, &targets),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -173,6 +182,165 @@ fn dist() -> Result {
         out.display()
     );
     Ok(())
+}
+
+/// The fuzz targets in fuzz/fuzz_targets, and what each one reads.
+const FUZZ_TARGETS: [&str; 3] = ["sync_message", "document_load", "import_table"];
+
+/// Builds each fuzz target (address sanitizer) and runs it for `seconds`,
+/// starting from the committed seeds (fuzz/seeds/<target>) and the corpus of
+/// earlier runs (fuzz/corpus/<target>, not committed). A crash fails the task
+/// and names the input libFuzzer saved under fuzz/artifacts/<target>/.
+fn fuzz(seconds: u64, only: &[String]) -> Result {
+    let targets: Vec<&str> = if only.is_empty() {
+        FUZZ_TARGETS.to_vec()
+    } else {
+        for t in only {
+            if !FUZZ_TARGETS.contains(&t.as_str()) {
+                return Err(format!(
+                    "no fuzz target {t}; there are {}",
+                    FUZZ_TARGETS.join(", ")
+                ));
+            }
+        }
+        only.iter().map(String::as_str).collect()
+    };
+    ensure_cargo_fuzz()?;
+    let fuzz_dir = root().join("fuzz");
+    // libFuzzer needs nightly's -Z flags: nightly if it is installed, else the
+    // stable compiler told to accept them.
+    let nightly = output(Command::new("rustup").args(["toolchain", "list"]))
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("nightly"));
+    eprintln!(
+        "xtask: fuzzing with {}",
+        if nightly {
+            "the nightly toolchain"
+        } else {
+            "stable and RUSTC_BOOTSTRAP=1 (no nightly toolchain installed)"
+        }
+    );
+    let mut summary = Vec::new();
+    let mut crashed = Vec::new();
+    for target in targets {
+        let corpus = fuzz_dir.join("corpus").join(target);
+        std::fs::create_dir_all(&corpus)
+            .map_err(|e| format!("cannot create {}: {e}", corpus.display()))?;
+        let mut cmd = fuzz_command(nightly);
+        cmd.current_dir(&fuzz_dir)
+            .args(["fuzz", "run", target])
+            .arg(&corpus)
+            .arg(fuzz_dir.join("seeds").join(target))
+            .arg("--")
+            .arg(format!("-max_total_time={seconds}"))
+            // An input slower than this is a finding too (a frame or a file
+            // that ties the server up).
+            .arg("-timeout=30")
+            .arg("-print_final_stats=1");
+        let run = run_fuzzer(&mut cmd)?;
+        let line = match (&run.artifact, run.success) {
+            (None, true) => format!("{target}: {} runs, no crash", run.runs),
+            (Some(a), _) => format!("{target}: {} runs, CRASH, input saved as {a}", run.runs),
+            (None, false) => format!("{target}: {} runs, FAILED (see above)", run.runs),
+        };
+        if !run.success || run.artifact.is_some() {
+            crashed.push(target);
+        }
+        eprintln!("xtask: {line}");
+        summary.push(line);
+    }
+    eprintln!("xtask: fuzzing, {seconds} s per target:");
+    for line in &summary {
+        eprintln!("xtask:   {line}");
+    }
+    if crashed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "fuzzing found a crash in {}: reproduce with `cargo fuzz run <target> <input>` in fuzz/, minimise with `cargo fuzz tmin`",
+            crashed.join(", ")
+        ))
+    }
+}
+
+/// `cargo` on the toolchain the fuzz build needs, with nothing inherited from
+/// the cargo running xtask (which would pin its own toolchain).
+fn fuzz_command(nightly: bool) -> Command {
+    let mut cmd = Command::new("cargo");
+    for var in [
+        "CARGO",
+        "RUSTC",
+        "RUSTDOC",
+        "RUSTUP_TOOLCHAIN",
+        "CARGO_TARGET_DIR",
+    ] {
+        cmd.env_remove(var);
+    }
+    if nightly {
+        cmd.env("RUSTUP_TOOLCHAIN", "nightly");
+    } else {
+        cmd.env("RUSTC_BOOTSTRAP", "1");
+    }
+    cmd
+}
+
+struct FuzzRun {
+    success: bool,
+    runs: String,
+    artifact: Option<String>,
+}
+
+/// Runs `cargo fuzz run`, passing its output through and picking out the
+/// number of runs and the saved input of a crash.
+fn run_fuzzer(cmd: &mut Command) -> Result<FuzzRun> {
+    use std::io::BufRead;
+    let shown = format!("{cmd:?}");
+    eprintln!("xtask: $ {shown}");
+    let mut child = cmd
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    let mut runs = String::from("?");
+    let mut artifact = None;
+    if let Some(stderr) = child.stderr.take() {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            eprintln!("{line}");
+            if let Some(n) = line.strip_prefix("stat::number_of_executed_units:") {
+                runs = n.trim().to_string();
+            } else if let Some(n) = line
+                .strip_prefix("Done ")
+                .and_then(|rest| rest.split_whitespace().next())
+            {
+                runs = n.to_string();
+            } else if let Some(path) = line
+                .split_once("Test unit written to ")
+                .map(|(_, p)| p.trim().to_string())
+            {
+                artifact = Some(path);
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("{shown} did not finish: {e}"))?;
+    Ok(FuzzRun {
+        success: status.success(),
+        runs,
+        artifact,
+    })
+}
+
+fn ensure_cargo_fuzz() -> Result {
+    let installed = Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if installed {
+        return Ok(());
+    }
+    sh(Command::new(cargo()).args(["install", "cargo-fuzz", "--locked"]))
 }
 
 fn target_dir() -> PathBuf {

@@ -352,7 +352,10 @@ impl Peer {
         if d.unavailable {
             return;
         }
-        while let Some(msg) = d.doc.generate_sync_message(&mut d.sync) {
+        // One message per call: automerge answers again only after the server
+        // replies, except for a reset (the server remembers changes we lack),
+        // which it returns on every call: a loop here never ended.
+        if let Some(msg) = d.doc.generate_sync_message(&mut d.sync) {
             let data = msg.encode();
             let frame = if d.is_empty() {
                 Message::Request {
@@ -494,6 +497,54 @@ mod tests {
             }]
         );
         assert!(p.document("gone").is_none());
+    }
+
+    /// Found by the sync_message fuzz target: a sync message from the server
+    /// whose `have` names changes this device lacks (say the server's sync
+    /// state outlived the device's copy) makes automerge answer with a reset
+    /// on every call, and `sync_doc` looped on it forever, growing without bound.
+    #[test]
+    fn a_sync_message_naming_unknown_changes_is_answered_once() {
+        use automerge::sync::SyncDoc;
+        let mut server = Automerge::new();
+        server
+            .transact::<_, _, automerge::AutomergeError>(|tx| {
+                tx.put(automerge::ROOT, "type", "customer").map(|_| ())
+            })
+            .unwrap();
+        let mut m = server
+            .generate_sync_message(&mut sync::State::new())
+            .unwrap();
+        m.have[0].last_sync = vec![ChangeHash([7; 32])];
+        let frame = Message::Sync {
+            doc: "wanted".into(),
+            sender: "server".into(),
+            target: "me".into(),
+            data: m.encode(),
+        }
+        .encode();
+
+        // Off the test thread: before the fix this never returned.
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut p = Peer::new("me".into());
+            p.find("wanted".into());
+            p.connected(0.0);
+            let peer = Message::Peer {
+                sender: "server".into(),
+                target: "me".into(),
+                version: "1".into(),
+            }
+            .encode();
+            p.receive(&peer, 1.0);
+            p.take_effects();
+            p.receive(&frame, 2.0);
+            let _ = done.send(sends(&p.take_effects()).len());
+        });
+        let sent = finished
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the peer answers a reset-provoking message and returns");
+        assert_eq!(sent, 1, "one answer, not one per loop");
     }
 
     #[test]
