@@ -17,6 +17,7 @@ pub mod handover;
 pub mod history;
 pub mod import;
 pub mod managed;
+pub mod memory;
 pub mod openapi;
 pub mod projection;
 pub mod registration;

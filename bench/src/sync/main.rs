@@ -44,6 +44,9 @@ struct Args {
     /// Seconds the many documents are left alone before the last reading.
     #[arg(long)]
     many_idle_secs: Option<u64>,
+    /// Batches the many documents are synced in, each followed by the idle time.
+    #[arg(long)]
+    many_batches: Option<usize>,
     /// Our server unloads a document no device syncs after this many idle
     /// seconds (its --unload-idle-secs; default 2 with --quick, else 30).
     #[arg(long)]
@@ -247,7 +250,9 @@ async fn run(args: Args) {
 
     if wants("many") {
         let n = args.many.unwrap_or(if q { 1000 } else { 100_000 });
+        // Long enough for ours to unload (--unload-idle-secs) and trim (every 3 s).
         let idle_for = Duration::from_secs(args.many_idle_secs.unwrap_or(if q { 6 } else { 60 }));
+        let batches = args.many_batches.unwrap_or(if q { 2 } else { 5 });
         let docs = workloads::small(n);
         let plan = Plan {
             docs: &docs,
@@ -259,13 +264,15 @@ async fn run(args: Args) {
         let mut pair = Vec::new();
         for kind in kinds {
             let s = servers::start(kind, &plan).await;
-            let x = workloads::many(&s, idle_for).await;
+            let x = workloads::many(&s, idle_for, batches).await;
             println!(
-                "many documents, {}: {n} documents, RSS at start {} MB, after each synced once {} MB, after {} s idle {} MB ({:.1} KB per document; syncing them took {:.1} s)",
+                "many documents, {}: {n} documents in {} batches, RSS at start {} MB, first batch synced {} MB, then {} s idle {} MB, after every batch {} MB ({:.1} KB per document; syncing took {:.1} s)",
                 kind.label(),
+                x.batches,
                 x.rss_start / 1_000_000,
                 x.rss_touched / 1_000_000,
                 x.idle_secs,
+                x.rss_first_idle / 1_000_000,
                 x.rss_idle / 1_000_000,
                 x.rss_idle as f64 / n as f64 / 1000.0,
                 x.touch_secs

@@ -169,6 +169,7 @@ impl Report {
             );
         }
         if let Some([o, r]) = &self.many {
+            let per = o.docs.div_ceil(o.batches.max(1));
             let _ = writeln!(
                 s,
                 "| {} documents: RSS at start | {} | {} | | |",
@@ -178,18 +179,25 @@ impl Report {
             );
             let _ = writeln!(
                 s,
-                "| {} documents: RSS after each synced once | {} | {} | {} | |",
-                o.docs,
+                "| first {per} synced once | {} | {} | {} | |",
                 mb(o.rss_touched),
                 mb(r.rss_touched),
                 ratio(o.rss_touched as f64, r.rss_touched as f64)
             );
             let _ = writeln!(
                 s,
-                "| {} documents: RSS after {} s idle (ours unloads after {} s) | {} | {} | {} | bounded |",
-                o.docs,
+                "| first {per}, then {} s idle (ours unloads after {} s) | {} | {} | {} | |",
                 o.idle_secs,
                 self.unload_idle_secs,
+                mb(o.rss_first_idle),
+                mb(r.rss_first_idle),
+                ratio(o.rss_first_idle as f64, r.rss_first_idle as f64)
+            );
+            let _ = writeln!(
+                s,
+                "| all {} in {} batches of {per}, each then idle | {} | {} | {} | bounded |",
+                o.docs,
+                o.batches,
                 mb(o.rss_idle),
                 mb(r.rss_idle),
                 ratio(o.rss_idle as f64, r.rss_idle as f64)

@@ -289,9 +289,14 @@ pub async fn storm(s: &Seeded, n: usize, secs: u64, pace: Option<Duration>) -> S
 /// Opens every document once through `clients` fresh clients (credentials from
 /// `creds`), then closes them: the server has loaded each document.
 pub async fn touch_all(s: &Seeded, creds: &[crate::servers::Cred]) {
+    touch(s, &s.docs, creds).await;
+}
+
+/// Syncs each of `docs` once, over one connection per credential, then closes them.
+pub async fn touch(s: &Seeded, docs: &[samod::DocumentId], creds: &[crate::servers::Cred]) {
     let url = s.sync_url();
-    let chunk = s.docs.len().div_ceil(creds.len());
-    futures::future::join_all(s.docs.chunks(chunk).zip(creds).map(|(ids, cred)| {
+    let chunk = docs.len().div_ceil(creds.len()).max(1);
+    futures::future::join_all(docs.chunks(chunk).zip(creds).map(|(ids, cred)| {
         let url = &url;
         async move {
             let c = Client::connect(url, cred).await;
@@ -358,30 +363,48 @@ pub async fn idle(s: &Seeded, n: usize, settle: Duration) -> Idle {
 #[derive(Debug, Clone, Default)]
 pub struct Many {
     pub docs: usize,
+    pub batches: usize,
     pub rss_start: u64,
+    /// Just after the first batch was synced.
     pub rss_touched: u64,
+    /// After the first batch, then the idle time.
+    pub rss_first_idle: u64,
+    /// After every batch (each synced once, then idle).
     pub rss_idle: u64,
     pub idle_secs: u64,
     pub touch_secs: f64,
 }
 
-/// Many documents: every document synced once, then left alone for a while.
-pub async fn many(s: &Seeded, idle_for: Duration) -> Many {
+/// Many documents: synced once each, in `batches` (a day's customers, say),
+/// each batch followed by `idle_for` with nothing connected. A server whose
+/// memory follows the documents in use ends near where the first batch left
+/// it; one that keeps everything grows with every batch.
+pub async fn many(s: &Seeded, idle_for: Duration, batches: usize) -> Many {
     let rss_start = s.rss();
-    let t = Instant::now();
-    touch_all(s, &s.admin).await;
-    let touch_secs = t.elapsed().as_secs_f64();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_touched = s.rss();
-    tokio::time::sleep(idle_for).await;
-    Many {
+    let per = s.docs.len().div_ceil(batches.max(1)).max(1);
+    let mut out = Many {
         docs: s.docs.len(),
+        batches: s.docs.chunks(per).len(),
         rss_start,
-        rss_touched,
-        rss_idle: s.rss(),
         idle_secs: idle_for.as_secs(),
-        touch_secs,
+        ..Default::default()
+    };
+    for (i, batch) in s.docs.chunks(per).enumerate() {
+        let t = Instant::now();
+        touch(s, batch, &s.admin).await;
+        out.touch_secs += t.elapsed().as_secs_f64();
+        if i == 0 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            out.rss_touched = s.rss();
+        }
+        tokio::time::sleep(idle_for).await;
+        let rss = s.rss();
+        if i == 0 {
+            out.rss_first_idle = rss;
+        }
+        out.rss_idle = rss;
     }
+    out
 }
 
 pub fn median_of(mut v: Vec<f64>) -> f64 {
