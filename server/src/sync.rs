@@ -18,6 +18,8 @@ use crate::auth::AuthUser;
 
 /// The largest message a client may send (a whole customer's history fits easily).
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+/// The websocket's read and write buffers to start with (see `upgrade`).
+const SOCKET_BUFFER_BYTES: usize = 8 * 1024;
 
 /// Open sync connections one user may have at once: a few tablets and browser
 /// tabs, never a flood that would starve everyone else.
@@ -72,6 +74,10 @@ pub async fn upgrade(
     };
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
+        // tungstenite's defaults are 128 KiB each, per connection; most frames
+        // are a few hundred bytes and the buffers grow for the rare big one.
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             serve(socket, user, state).await;
             drop(slot);

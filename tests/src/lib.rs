@@ -97,6 +97,8 @@ pub struct TestServer {
     pub log: PathBuf,
     /// The built client to serve at `/` (none by default).
     pub static_dir: Option<PathBuf>,
+    /// `--unload-idle-secs` for the server (default: its own, or the environment's).
+    pub unload_idle_secs: Option<u64>,
 }
 
 impl TestServer {
@@ -138,6 +140,7 @@ impl TestServer {
             child: None,
             log,
             static_dir: None,
+            unload_idle_secs: None,
         }
     }
 
@@ -238,6 +241,11 @@ impl TestServer {
                 "RUST_LOG",
                 std::env::var("FIELDBOOK_SERVER_LOG")
                     .unwrap_or_else(|_| "info,samod=warn,samod_core=warn".into()),
+            )
+            .args(
+                self.unload_idle_secs
+                    .iter()
+                    .flat_map(|n| ["--unload-idle-secs".to_string(), n.to_string()]),
             )
             .stdout(Stdio::null())
             .stderr(log)

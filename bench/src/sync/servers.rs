@@ -49,6 +49,8 @@ pub struct Plan<'a> {
     pub sessions_per_manager: usize,
     /// Sessions that may open every document (ours: the center's admin).
     pub admin_sessions: usize,
+    /// Ours only: never unload documents (`--unload-idle-secs 0`).
+    pub keep_loaded: bool,
 }
 
 /// A started, seeded server.
@@ -280,6 +282,9 @@ pub async fn start_ours(plan: &Plan<'_>) -> Seeded {
         })
         .expect("assign customers and open sessions");
 
+    if plan.keep_loaded {
+        server.unload_idle_secs = Some(0);
+    }
     server.start().await;
     wait_startup_work(&server.db).await;
     let ids_for_books = user_ids.clone();

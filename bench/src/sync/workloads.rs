@@ -331,6 +331,8 @@ impl Idle {
 
 /// Idle: every document is loaded once first (so only connections are
 /// counted), then `n` clients connect, each opens its customer and stays idle.
+/// Every document is synced once first, so each idle client costs its
+/// connection (the plan keeps our server from unloading the documents).
 pub async fn idle(s: &Seeded, n: usize, settle: Duration) -> Idle {
     touch_all(s, &s.admin).await;
     tokio::time::sleep(settle).await;
