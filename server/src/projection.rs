@@ -86,7 +86,28 @@ const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(30);
 async fn project_all(state: &AppState, docs: BTreeSet<String>) -> BTreeSet<String> {
     let mut failed = BTreeSet::new();
     let mut standings_changed = false;
-    for doc in docs {
+    // Registered customers queued in bulk are projected many to a transaction;
+    // the rest (new registrations, changes as they arrive) one by one.
+    let (stored, single): (Vec<String>, Vec<String>) = {
+        let bulk = state.bulk.lock().unwrap_or_else(|e| e.into_inner());
+        docs.into_iter().partition(|d| {
+            bulk.contains(d) && !state.acl.is_server_written(d) && state.acl.assignment(d).is_some()
+        })
+    };
+    for chunk in stored.chunks(BULK_CHUNK) {
+        match project_stored(state, chunk).await {
+            Ok(out) => {
+                standings_changed |= out.standing_changed;
+                failed.extend(out.failed);
+            }
+            Err(e) => {
+                // One transaction: nothing of the chunk was written.
+                tracing::error!(error = %e, docs = chunk.len(), "bulk projection failed; it will be retried");
+                failed.extend(chunk.iter().cloned());
+            }
+        }
+    }
+    for doc in single {
         match project(state, &doc).await {
             Ok(Projected::Customer {
                 standing_changed, ..
@@ -102,6 +123,115 @@ async fn project_all(state: &AppState, docs: BTreeSet<String>) -> BTreeSet<Strin
         tracing::error!(error = %e, "could not update the managed-as tiers");
     }
     failed
+}
+
+/// Documents projected in one transaction by a bulk re-projection: one
+/// commit (and fsync) for this many instead of three each.
+const BULK_CHUNK: usize = 256;
+
+/// What projecting a chunk of stored documents came to.
+struct StoredChunk {
+    failed: Vec<String>,
+    standing_changed: bool,
+}
+
+/// Projects registered customers read straight from storage, all in one
+/// transaction: index rows, registration rule and dirty marks. Documents that
+/// cannot be read stay dirty and are returned as failed.
+async fn project_stored(state: &AppState, docs: &[String]) -> Result<StoredChunk, ServerError> {
+    let ids = docs.to_vec();
+    let projected: std::collections::HashMap<String, String> = state
+        .db
+        .call(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT heads FROM customer_index WHERE doc_id = ?1")?;
+            let mut out = std::collections::HashMap::new();
+            for d in ids {
+                let heads: Option<String> = stmt.query_row([&d], |r| r.get(0)).optional()?;
+                out.insert(d, heads.unwrap_or_default());
+            }
+            Ok(out)
+        })
+        .await?;
+    let mut failed = Vec::new();
+    let mut customers = Vec::new();
+    let mut others = Vec::new();
+    for doc_id in docs {
+        let doc = match state.storage.load_document(doc_id).await {
+            Ok(Some(d)) => d,
+            Ok(None) => {
+                tracing::error!(doc = %doc_id, "document is marked changed but is not stored");
+                failed.push(doc_id.clone());
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, doc = %doc_id, "projection failed; it will be retried");
+                failed.push(doc_id.clone());
+                continue;
+            }
+        };
+        let (Some(a), customer) = (state.acl.assignment(doc_id), Customer::load(&doc)) else {
+            failed.push(doc_id.clone());
+            continue;
+        };
+        match customer {
+            Ok(c) => {
+                let since = projected.get(doc_id).map_or("", String::as_str);
+                let changes = crate::history::new_changes(&doc, since);
+                let senders = crate::history::senders(state, doc_id);
+                let index = Index::of(state, doc_id, &c, heads_of(&doc), changes, senders);
+                customers.push((index, a.unit, c));
+            }
+            Err(SchemaError::WrongType { .. }) => others.push(doc_id.clone()),
+            Err(e) => {
+                tracing::error!(error = %e, doc = %doc_id, "projection failed; it will be retried");
+                failed.push(doc_id.clone());
+            }
+        }
+    }
+    let done: Vec<String> = customers
+        .iter()
+        .map(|(i, _, _)| i.doc.clone())
+        .chain(others.iter().cloned())
+        .collect();
+    let (standing_changed, decided) = state
+        .db
+        .call(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut standing_changed = false;
+            let mut decided = Vec::new();
+            for (index, unit, c) in &customers {
+                standing_changed |= index.write(&tx)?;
+                decided.extend(registration::record(&tx, &index.doc, unit, c)?);
+                tx.execute("DELETE FROM dirty_docs WHERE doc_id = ?1", [&index.doc])?;
+            }
+            for d in &others {
+                tx.execute("DELETE FROM dirty_docs WHERE doc_id = ?1", [d])?;
+            }
+            tx.commit()?;
+            Ok((standing_changed, decided))
+        })
+        .await?;
+    {
+        let mut bulk = state.bulk.lock().unwrap_or_else(|e| e.into_inner());
+        for d in &done {
+            bulk.remove(d);
+        }
+    }
+    // Managers whose registrations' outcome changed get it in their books.
+    let users: BTreeSet<i64> = decided
+        .iter()
+        .filter_map(|d| state.acl.assignment(d).map(|a| a.primary))
+        .collect();
+    for user in users {
+        if let Err(e) = books::refresh_user(state, user).await {
+            tracing::error!(error = %e, user, "could not update a manager's book after a re-projection");
+        }
+    }
+    Ok(StoredChunk {
+        failed,
+        standing_changed,
+    })
 }
 
 /// Marks every customer for projection again (new rules, a new month) and
@@ -353,116 +483,177 @@ async fn write_index(
     changes: Vec<(String, String)>,
     senders: BTreeSet<i64>,
 ) -> Result<bool, ServerError> {
-    let details = Details::of(c);
-    let doc = doc_id.to_string();
-    let lines = c
-        .lines
-        .iter()
-        .map(|l| l.as_str())
-        .collect::<Vec<_>>()
-        .join(",");
-    let open_follow_ups = c
-        .visits
-        .iter()
-        .flat_map(|v| &v.follow_ups)
-        .filter(|f| !f.closed)
-        .count() as i64;
-    let visits: Vec<(String, String, String, String)> = c
-        .visits
-        .iter()
-        .filter(|v| !v.id.is_empty())
-        .map(|v| {
-            (
-                v.id.clone(),
-                v.date.clone(),
-                v.kind.as_str().to_string(),
-                v.visitors.join(","),
-            )
-        })
-        .collect();
-    let this_month = crate::this_month();
-    let rules = state.rules.get();
-    let (annual, disbursed) = grading::annual(&c.ledger, &this_month);
-    let cross_city = grading::annual_cross_city(&c.ledger, &this_month);
-    let t = &rules.grading;
-    let grades = (
-        annual,
-        grading::level(annual, disbursed, t).as_str(),
-        grading::grade(annual, t).as_str(),
-    );
-    let alerts: Vec<(String, String)> = anomaly::alerts(&c.ledger, &this_month, &rules.anomaly)
-        .into_iter()
-        .map(|a| {
-            (
-                a.kind().to_string(),
-                serde_json::to_string(&a).unwrap_or_default(),
-            )
-        })
-        .collect();
-    let row = (
-        c.name.clone(),
-        c.credit_code.clone(),
-        c.nature.as_str().to_string(),
-        lines,
-        c.address.clone(),
-        c.industry.clone(),
-        c.contacts.len() as i64,
-        c.visits.len() as i64,
-        c.last_visit().map(str::to_string),
-        open_follow_ups,
-    );
+    let index = Index::of(state, doc_id, c, heads, changes, senders);
     state
         .db
         .call(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let before: Option<(i64, i64, String, String, i64, String, i64)> = tx
-                .query_row(
-                    "SELECT annual_revenue_fen, cross_city_fen, managed_as, managed_why, managed_rank, heads, last_change_ms
-                     FROM customer_index WHERE doc_id = ?1",
-                    [&doc],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
-                )
-                .optional()?;
-            // When the content last changed, as the server saw it arrive.
-            let last_change_ms = match &before {
-                Some(b) if b.5 == heads => b.6,
-                _ => chrono::Utc::now().timestamp_millis(),
-            };
-            let standing_changed = before.as_ref().is_none_or(|b| (b.0, b.1) != (grades.0, cross_city));
-            // The managed-as tier is the city's business (managed::refresh); keep it.
-            let managed = before.map(|b| (b.2, b.3, b.4)).unwrap_or_else(|| (grades.2.to_string(), "threshold".into(), 0));
-            tx.execute(
-                "INSERT OR REPLACE INTO customer_index
-                 (doc_id, name, credit_code, nature, lines, address, industry, contacts, visit_count, last_visit, open_follow_ups, projected_at,
-                  annual_revenue_fen, level_proposed, grade_proposed, cross_city_fen, managed_as, managed_why, managed_rank, last_change_ms, heads)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-                params![doc, row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, now(), grades.0, grades.1, grades.2,
-                        cross_city, managed.0, managed.1, managed.2, last_change_ms, heads],
-            )?;
-            details.write(&tx, &doc)?;
-            crate::history::record(&tx, &doc, &changes, &senders)?;
-            tx.execute("DELETE FROM alerts WHERE doc_id = ?1", [&doc])?;
-            {
-                let mut ins = tx.prepare_cached(
-                    "INSERT INTO alerts (doc_id, n, kind, alert, month) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?;
-                for (n, (kind, json)) in alerts.iter().enumerate() {
-                    ins.execute(params![doc, n as i64, kind, json, this_month])?;
-                }
-            }
-            tx.execute("DELETE FROM visit_index WHERE doc_id = ?1", [&doc])?;
-            {
-                let mut ins = tx.prepare_cached(
-                    "INSERT OR REPLACE INTO visit_index (doc_id, visit_id, date, kind, visitors) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?;
-                for v in &visits {
-                    ins.execute(params![doc, v.0, v.1, v.2, v.3])?;
-                }
-            }
+            let standing_changed = index.write(&tx)?;
             tx.commit()?;
             Ok(standing_changed)
         })
         .await
+}
+
+/// Everything a customer's projection writes, worked out before the
+/// transaction that writes it.
+struct Index {
+    doc: String,
+    details: Details,
+    visits: Vec<(String, String, String, String)>,
+    this_month: String,
+    /// annual revenue, proposed level, proposed grade
+    grades: (i64, &'static str, &'static str),
+    cross_city: i64,
+    alerts: Vec<(String, String)>,
+    /// name, credit code, nature, lines, address, industry, contacts, visits,
+    /// last visit, open follow-ups
+    #[allow(clippy::type_complexity)]
+    row: (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        Option<String>,
+        i64,
+    ),
+    heads: String,
+    changes: Vec<(String, String)>,
+    senders: BTreeSet<i64>,
+}
+
+impl Index {
+    fn of(
+        state: &AppState,
+        doc_id: &str,
+        c: &Customer,
+        heads: String,
+        changes: Vec<(String, String)>,
+        senders: BTreeSet<i64>,
+    ) -> Index {
+        let lines = c
+            .lines
+            .iter()
+            .map(|l| l.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        let open_follow_ups = c
+            .visits
+            .iter()
+            .flat_map(|v| &v.follow_ups)
+            .filter(|f| !f.closed)
+            .count() as i64;
+        let visits = c
+            .visits
+            .iter()
+            .filter(|v| !v.id.is_empty())
+            .map(|v| {
+                (
+                    v.id.clone(),
+                    v.date.clone(),
+                    v.kind.as_str().to_string(),
+                    v.visitors.join(","),
+                )
+            })
+            .collect();
+        let this_month = crate::this_month();
+        let rules = state.rules.get();
+        let (annual, disbursed) = grading::annual(&c.ledger, &this_month);
+        let t = &rules.grading;
+        let alerts = anomaly::alerts(&c.ledger, &this_month, &rules.anomaly)
+            .into_iter()
+            .map(|a| {
+                (
+                    a.kind().to_string(),
+                    serde_json::to_string(&a).unwrap_or_default(),
+                )
+            })
+            .collect();
+        Index {
+            doc: doc_id.to_string(),
+            details: Details::of(c),
+            visits,
+            grades: (
+                annual,
+                grading::level(annual, disbursed, t).as_str(),
+                grading::grade(annual, t).as_str(),
+            ),
+            cross_city: grading::annual_cross_city(&c.ledger, &this_month),
+            this_month,
+            alerts,
+            row: (
+                c.name.clone(),
+                c.credit_code.clone(),
+                c.nature.as_str().to_string(),
+                lines,
+                c.address.clone(),
+                c.industry.clone(),
+                c.contacts.len() as i64,
+                c.visits.len() as i64,
+                c.last_visit().map(str::to_string),
+                open_follow_ups,
+            ),
+            heads,
+            changes,
+            senders,
+        }
+    }
+
+    /// Writes it in `tx`; answers whether the revenue figures changed.
+    fn write(&self, tx: &rusqlite::Transaction) -> rusqlite::Result<bool> {
+        let (doc, row, grades) = (&self.doc, &self.row, self.grades);
+        let before: Option<(i64, i64, String, String, i64, String, i64)> = tx
+            .query_row(
+                "SELECT annual_revenue_fen, cross_city_fen, managed_as, managed_why, managed_rank, heads, last_change_ms
+                 FROM customer_index WHERE doc_id = ?1",
+                [doc],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+            )
+            .optional()?;
+        // When the content last changed, as the server saw it arrive.
+        let last_change_ms = match &before {
+            Some(b) if b.5 == self.heads => b.6,
+            _ => chrono::Utc::now().timestamp_millis(),
+        };
+        let standing_changed = before
+            .as_ref()
+            .is_none_or(|b| (b.0, b.1) != (grades.0, self.cross_city));
+        // The managed-as tier is the city's business (managed::refresh); keep it.
+        let managed = before
+            .map(|b| (b.2, b.3, b.4))
+            .unwrap_or_else(|| (grades.2.to_string(), "threshold".into(), 0));
+        tx.execute(
+            "INSERT OR REPLACE INTO customer_index
+             (doc_id, name, credit_code, nature, lines, address, industry, contacts, visit_count, last_visit, open_follow_ups, projected_at,
+              annual_revenue_fen, level_proposed, grade_proposed, cross_city_fen, managed_as, managed_why, managed_rank, last_change_ms, heads)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            params![doc, row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, now(), grades.0, grades.1, grades.2,
+                    self.cross_city, managed.0, managed.1, managed.2, last_change_ms, self.heads],
+        )?;
+        self.details.write(tx, doc)?;
+        crate::history::record(tx, doc, &self.changes, &self.senders)?;
+        tx.execute("DELETE FROM alerts WHERE doc_id = ?1", [doc])?;
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO alerts (doc_id, n, kind, alert, month) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for (n, (kind, json)) in self.alerts.iter().enumerate() {
+                ins.execute(params![doc, n as i64, kind, json, self.this_month])?;
+            }
+        }
+        tx.execute("DELETE FROM visit_index WHERE doc_id = ?1", [doc])?;
+        let mut ins = tx.prepare_cached(
+            "INSERT OR REPLACE INTO visit_index (doc_id, visit_id, date, kind, visitors) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for v in &self.visits {
+            ins.execute(params![doc, v.0, v.1, v.2, v.3])?;
+        }
+        Ok(standing_changed)
+    }
 }
 
 /// The document's heads, as stored to tell a new version from a re-projection.

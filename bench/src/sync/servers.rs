@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use automerge::Automerge;
 use fieldbook_server::db::Db;
@@ -14,6 +14,7 @@ use fieldbook_server::storage::SqliteStorage;
 use fieldbook_shared::book::Book;
 use fieldbook_tests::{TestServer, Wire, WsDialer};
 use futures::StreamExt;
+use samod::storage::{Storage, StorageKey};
 use samod::{BackoffConfig, DialerHandle, DocHandle, DocumentId, PeerId, Repo};
 use tokio_tungstenite::tungstenite;
 
@@ -213,26 +214,24 @@ pub async fn start_ours(plan: &Plan<'_>) -> Seeded {
         })
         .expect("add managers");
 
-    // The documents go into samod's storage exactly as a device's would.
+    // The documents go into samod's storage as samod stores a compacted
+    // document (one snapshot each); the server projects them at start, as after
+    // a restore. Straight puts: a repo would keep every document it created.
+    let t = Instant::now();
     let (changed, _rx) = tokio::sync::mpsc::unbounded_channel();
     let storage = SqliteStorage::open(&server.db, changed).expect("storage");
-    let repo = Repo::build_tokio().with_storage(storage).load().await;
-    let ids: Vec<DocumentId> = futures::stream::iter(plan.docs.iter())
-        .map(|bytes| {
-            let repo = &repo;
-            async move {
-                let doc = Automerge::load(bytes).expect("fixture document");
-                repo.create(doc)
-                    .await
-                    .expect("create")
-                    .document_id()
-                    .clone()
-            }
-        })
-        .buffered(64)
-        .collect()
+    let ids = new_ids(plan.docs.len());
+    futures::stream::iter(plan.docs.iter().zip(&ids))
+        .map(|(bytes, id)| storage.put(snapshot_key(id, bytes), bytes.clone()))
+        .buffer_unordered(1024)
+        .collect::<Vec<()>>()
         .await;
-    repo.stop().await;
+    drop(storage);
+    println!(
+        "seeded fieldbook with {} documents in {:.1} s",
+        ids.len(),
+        t.elapsed().as_secs_f64()
+    );
 
     let rows: Vec<(String, i64)> = ids
         .iter()
@@ -285,8 +284,14 @@ pub async fn start_ours(plan: &Plan<'_>) -> Seeded {
     if plan.keep_loaded {
         server.unload_idle_secs = Some(0);
     }
+    let t = Instant::now();
     server.start().await;
     wait_startup_work(&server.db).await;
+    println!(
+        "fieldbook started and projected {} customers in {:.1} s",
+        ids.len(),
+        t.elapsed().as_secs_f64()
+    );
     let ids_for_books = user_ids.clone();
     let books: Vec<DocumentId> = Db::open(&server.db)
         .and_then(|d| {
@@ -344,6 +349,7 @@ fn js_dir() -> PathBuf {
 /// a samod client, as a device would.
 pub async fn start_reference(plan: &Plan<'_>) -> Seeded {
     let dir = tempfile::tempdir().expect("temp dir");
+    let storage = dir.path().join("storage");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("free port")
         .local_addr()
@@ -352,7 +358,7 @@ pub async fn start_reference(plan: &Plan<'_>) -> Seeded {
     let mut child = Command::new("node")
         .arg(js_dir().join("ref-server.mjs"))
         .arg(port.to_string())
-        .arg(dir.path().join("storage"))
+        .arg(&storage)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -377,20 +383,13 @@ pub async fn start_reference(plan: &Plan<'_>) -> Seeded {
             _dir: dir,
         },
     };
-    let seeder = Client::connect(&seeded.sync_url(), &Cred::default()).await;
-    let ids: Vec<DocumentId> = futures::stream::iter(plan.docs.iter())
-        .map(|bytes| {
-            let seeder = &seeder;
-            async move {
-                let doc = Automerge::load(bytes).expect("fixture document");
-                let handle = seeder.repo.create(doc).await.expect("create");
-                seeder.synced(&handle).await;
-                handle.document_id().clone()
-            }
-        })
-        .buffered(64)
-        .collect()
-        .await;
+    // The documents are written as the file-system adapter stores them, so the
+    // reference, like ours, starts with them on disk and loads what is asked for.
+    let t = Instant::now();
+    let ids = new_ids(plan.docs.len());
+    for (bytes, id) in plan.docs.iter().zip(&ids) {
+        write_reference_file(&storage, id, bytes);
+    }
     // The reference has no books: the same list, as a document of the same shape.
     let mut books = Vec::new();
     for m in 0..plan.managers {
@@ -403,14 +402,50 @@ pub async fn start_reference(plan: &Plan<'_>) -> Seeded {
             .collect();
         let mut doc = Automerge::new();
         doc.transact(|tx| book.save(tx)).expect("book");
-        let handle = seeder.repo.create(doc).await.expect("create book");
-        seeder.synced(&handle).await;
-        books.push(handle.document_id().clone());
+        let id = new_ids(1).remove(0);
+        write_reference_file(&storage, &id, &doc.save());
+        books.push(id);
     }
-    seeder.close().await;
+    println!(
+        "seeded the reference with {} documents in {:.1} s",
+        ids.len(),
+        t.elapsed().as_secs_f64()
+    );
     seeded.docs = ids;
     seeded.books = books;
     seeded
+}
+
+/// Fresh random document ids, as a repo makes them.
+fn new_ids(n: usize) -> Vec<DocumentId> {
+    (0..n)
+        .map(|_| DocumentId::try_from(rand::random::<[u8; 16]>().to_vec()).expect("16 bytes"))
+        .collect()
+}
+
+/// samod's key for a document saved whole: `<id>/snapshot/<name>`; the name
+/// only has to be unique, so it is the document's heads.
+fn snapshot_key(id: &DocumentId, saved: &[u8]) -> StorageKey {
+    StorageKey::from_parts([id.to_string(), "snapshot".into(), heads_name(saved)])
+        .expect("snapshot key")
+}
+
+fn heads_name(saved: &[u8]) -> String {
+    let doc = Automerge::load(saved).expect("fixture document");
+    doc.get_heads()
+        .iter()
+        .map(|h| h.to_string())
+        .collect::<Vec<_>>()
+        .join("")
+}
+
+/// The reference's file for a document saved whole, where its file-system
+/// adapter keeps it: `<dir>/<id[..2]>/<id[2..]>/snapshot/<name>`.
+fn write_reference_file(storage: &Path, id: &DocumentId, saved: &[u8]) {
+    let id_s = id.to_string();
+    let dir = storage.join(&id_s[..2]).join(&id_s[2..]).join("snapshot");
+    std::fs::create_dir_all(&dir).expect("reference storage dir");
+    std::fs::write(dir.join(heads_name(saved)), saved).expect("reference storage file");
 }
 
 pub async fn start(kind: Kind, plan: &Plan<'_>) -> Seeded {
