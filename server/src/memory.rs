@@ -15,10 +15,10 @@ const EVERY: Duration = Duration::from_secs(3);
 /// Runs until the repo stops: trims the heap whenever documents were unloaded
 /// since the last look.
 pub async fn trim_after_unloads(repo: Repo) {
-    let mut last = repo.loaded_documents().len();
+    let mut last = repo.loaded_document_count();
     loop {
         tokio::time::sleep(EVERY).await;
-        let now = repo.loaded_documents().len();
+        let now = repo.loaded_document_count();
         if now < last {
             tracing::debug!(
                 unloaded = last - now,

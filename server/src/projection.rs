@@ -94,17 +94,26 @@ async fn project_all(state: &AppState, docs: BTreeSet<String>) -> BTreeSet<Strin
             bulk.contains(d) && !state.acl.is_server_written(d) && state.acl.assignment(d).is_some()
         })
     };
+    // Books are refreshed once at the end, not after every chunk: each refresh
+    // looks through every customer.
+    let mut books_to_refresh = BTreeSet::new();
     for chunk in stored.chunks(BULK_CHUNK) {
         match project_stored(state, chunk).await {
             Ok(out) => {
                 standings_changed |= out.standing_changed;
                 failed.extend(out.failed);
+                books_to_refresh.extend(out.books_to_refresh);
             }
             Err(e) => {
                 // One transaction: nothing of the chunk was written.
                 tracing::error!(error = %e, docs = chunk.len(), "bulk projection failed; it will be retried");
                 failed.extend(chunk.iter().cloned());
             }
+        }
+    }
+    for user in books_to_refresh {
+        if let Err(e) = books::refresh_user(state, user).await {
+            tracing::error!(error = %e, user, "could not update a manager's book after a re-projection");
         }
     }
     for doc in single {
@@ -133,6 +142,8 @@ const BULK_CHUNK: usize = 256;
 struct StoredChunk {
     failed: Vec<String>,
     standing_changed: bool,
+    /// Managers whose registrations' outcome changed: their books need it.
+    books_to_refresh: BTreeSet<i64>,
 }
 
 /// Projects registered customers read straight from storage, all in one
@@ -218,19 +229,13 @@ async fn project_stored(state: &AppState, docs: &[String]) -> Result<StoredChunk
             bulk.remove(d);
         }
     }
-    // Managers whose registrations' outcome changed get it in their books.
-    let users: BTreeSet<i64> = decided
-        .iter()
-        .filter_map(|d| state.acl.assignment(d).map(|a| a.primary))
-        .collect();
-    for user in users {
-        if let Err(e) = books::refresh_user(state, user).await {
-            tracing::error!(error = %e, user, "could not update a manager's book after a re-projection");
-        }
-    }
     Ok(StoredChunk {
         failed,
         standing_changed,
+        books_to_refresh: decided
+            .iter()
+            .filter_map(|d| state.acl.assignment(d).map(|a| a.primary))
+            .collect(),
     })
 }
 

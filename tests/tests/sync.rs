@@ -392,3 +392,44 @@ async fn an_idle_document_is_unloaded_and_comes_back_whole() {
     drop((tablet, other));
     running.stop().await;
 }
+
+/// A database restored with many customers and no projections: the server
+/// projects them at start in bulk, many to a transaction, and each manager's
+/// list and book carry all of theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_book_of_many_customers_is_projected_at_start() {
+    let mut server = TestServer::new();
+    let customers: Vec<(Customer, &str, Option<&str>)> =
+        fieldbook_server::demo::demo_customers(700)
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| (c, if i % 7 == 0 { "m3" } else { "m1" }, None))
+            .collect();
+    let urls = server.seed_customers(&customers).await;
+    server.start().await;
+    let m1 = server.login("m1").await;
+    let list = wait_for("m1's 600 customers to be projected", T * 3, async || {
+        let list = server.get_json(&m1.token, "/api/customers").await;
+        let rows = list.as_array()?.clone();
+        let projected = rows.iter().all(|r| r["name"] != "");
+        (rows.len() == 600 && projected).then_some(rows)
+    })
+    .await;
+    for (i, url) in urls.iter().enumerate() {
+        let row = list.iter().find(|r| r["url"] == url.as_str());
+        match (i % 7 == 0, row) {
+            (true, None) => {}
+            (false, Some(r)) => assert_eq!(r["name"], customers[i].0.name.as_str()),
+            (mine, row) => panic!("customer {i} (m1's: {}): listed as {row:?}", !mine),
+        }
+    }
+    let mut d = Device::login(&server, "m1").await;
+    d.connect().await;
+    let book = d.find(&d.session.user.book_url).await.expect("own book");
+    wait_for("the book to list all 600", T, async || {
+        book.with_document(|doc| Book::load(doc).ok())
+            .filter(|b| b.customers.len() == 600)
+            .map(|_| ())
+    })
+    .await;
+}

@@ -285,7 +285,7 @@ async fn run(args: Args) {
             let s = servers::start(kind, &plan).await;
             let x = workloads::many(&s, idle_for, batches).await;
             println!(
-                "many documents, {}: {n} documents in {} batches, RSS at start {} MB, first batch synced {} MB, then {} s idle {} MB, after every batch {} MB ({:.1} KB per document; syncing took {:.1} s)",
+                "many documents, {}: {n} documents in {} batches, RSS at start {} MB, first batch synced {} MB, then {} s idle {} MB, after every batch {} MB ({:.1} KB per document; peak {} MB; syncing took {:.1} s)",
                 kind.label(),
                 x.batches,
                 x.rss_start / 1_000_000,
@@ -294,6 +294,7 @@ async fn run(args: Args) {
                 x.rss_first_idle / 1_000_000,
                 x.rss_idle / 1_000_000,
                 x.rss_idle as f64 / n as f64 / 1000.0,
+                x.rss_peak / 1_000_000,
                 x.touch_secs
             );
             pair.push(x);

@@ -36,6 +36,14 @@ fn mb(b: u64) -> String {
     format!("{:.0} MB", b as f64 / 1e6)
 }
 
+/// RSS after every batch, or where the server died.
+fn many_end(m: &Many) -> String {
+    match m.died_after {
+        Some(n) => format!("died after {n} documents"),
+        None => mb(m.rss_idle),
+    }
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -198,9 +206,16 @@ impl Report {
                 "| all {} in {} batches of {per}, each then idle | {} | {} | {} | bounded |",
                 o.docs,
                 o.batches,
-                mb(o.rss_idle),
-                mb(r.rss_idle),
+                many_end(o),
+                many_end(r),
                 ratio(o.rss_idle as f64, r.rss_idle as f64)
+            );
+            let _ = writeln!(
+                s,
+                "| highest RSS while syncing | {} | {} | {} | |",
+                mb(o.rss_peak),
+                mb(r.rss_peak),
+                ratio(o.rss_peak as f64, r.rss_peak as f64)
             );
         }
         let _ = writeln!(

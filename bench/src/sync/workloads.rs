@@ -375,6 +375,11 @@ pub struct Many {
     pub rss_idle: u64,
     pub idle_secs: u64,
     pub touch_secs: f64,
+    /// The highest RSS seen while syncing.
+    pub rss_peak: u64,
+    /// The server process died (ran out of memory, say) after this many
+    /// documents had been synced.
+    pub died_after: Option<usize>,
 }
 
 /// Many documents: synced once each, in `batches` (a day's customers, say),
@@ -393,8 +398,34 @@ pub async fn many(s: &Seeded, idle_for: Duration, batches: usize) -> Many {
     };
     for (i, batch) in s.docs.chunks(per).enumerate() {
         let t = Instant::now();
-        touch(s, batch, &s.admin).await;
+        // RSS is sampled while the batch syncs, for the peak and to notice a
+        // server that died (its RSS reads as 0).
+        let watch = async {
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let rss = s.rss();
+                if rss == 0 {
+                    return;
+                }
+                out.rss_peak = out.rss_peak.max(rss);
+            }
+        };
+        let died = tokio::select! {
+            _ = touch(s, batch, &s.admin) => false,
+            _ = watch => true,
+        };
         out.touch_secs += t.elapsed().as_secs_f64();
+        if died {
+            out.died_after = Some(i * per);
+            println!(
+                "many documents, {}: the server died during batch {} (peak RSS {} MB)",
+                s.kind.label(),
+                i + 1,
+                out.rss_peak / 1_000_000
+            );
+            return out;
+        }
+        out.rss_peak = out.rss_peak.max(s.rss());
         if i == 0 {
             tokio::time::sleep(Duration::from_secs(1)).await;
             out.rss_touched = s.rss();

@@ -752,6 +752,11 @@ impl Repo {
         self.inner.lock().unwrap().hub.loaded_documents()
     }
 
+    /// How many documents are loaded (without listing them).
+    pub fn loaded_document_count(&self) -> usize {
+        self.inner.lock().unwrap().hub.loaded_document_count()
+    }
+
     /// The peer ID of this instance
     pub fn peer_id(&self) -> PeerId {
         self.inner.lock().unwrap().hub.peer_id().clone()

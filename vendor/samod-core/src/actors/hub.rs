@@ -62,6 +62,11 @@ impl Hub {
         self.state.loaded_documents()
     }
 
+    /// How many documents are loaded (without listing them).
+    pub fn loaded_document_count(&self) -> usize {
+        self.state.loaded_document_count()
+    }
+
     /// Processes an event and returns any resulting IO tasks or command completions.
     ///
     /// This is the main interface for interacting with samod-core. Events can be

@@ -118,6 +118,10 @@ impl State {
         self.document_to_actor.keys().cloned().collect()
     }
 
+    pub(crate) fn loaded_document_count(&self) -> usize {
+        self.document_to_actor.len()
+    }
+
     pub(crate) fn set_attach_on_demand(&mut self, on: bool) {
         self.attach_on_demand = on;
     }
