@@ -86,19 +86,16 @@ const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(30);
 async fn project_all(state: &AppState, docs: BTreeSet<String>) -> BTreeSet<String> {
     let mut failed = BTreeSet::new();
     let mut standings_changed = false;
-    // Registered customers queued in bulk are projected many to a transaction;
-    // the rest (new registrations, changes as they arrive) one by one.
-    let (stored, single): (Vec<String>, Vec<String>) = {
-        let bulk = state.bulk.lock().unwrap_or_else(|e| e.into_inner());
-        docs.into_iter().partition(|d| {
-            bulk.contains(d) && !state.acl.is_server_written(d) && state.acl.assignment(d).is_some()
-        })
-    };
+    // Registered customers are projected many to a transaction (one commit,
+    // one fsync); new registrations and other documents one by one.
+    let (registered, single): (Vec<String>, Vec<String>) = docs
+        .into_iter()
+        .partition(|d| !state.acl.is_server_written(d) && state.acl.assignment(d).is_some());
     // Books are refreshed once at the end, not after every chunk: each refresh
     // looks through every customer.
     let mut books_to_refresh = BTreeSet::new();
-    for chunk in stored.chunks(BULK_CHUNK) {
-        match project_stored(state, chunk).await {
+    for chunk in registered.chunks(CHUNK) {
+        match project_registered(state, chunk).await {
             Ok(out) => {
                 standings_changed |= out.standing_changed;
                 failed.extend(out.failed);
@@ -106,7 +103,7 @@ async fn project_all(state: &AppState, docs: BTreeSet<String>) -> BTreeSet<Strin
             }
             Err(e) => {
                 // One transaction: nothing of the chunk was written.
-                tracing::error!(error = %e, docs = chunk.len(), "bulk projection failed; it will be retried");
+                tracing::error!(error = %e, docs = chunk.len(), "projection failed; it will be retried");
                 failed.extend(chunk.iter().cloned());
             }
         }
@@ -134,22 +131,22 @@ async fn project_all(state: &AppState, docs: BTreeSet<String>) -> BTreeSet<Strin
     failed
 }
 
-/// Documents projected in one transaction by a bulk re-projection: one
-/// commit (and fsync) for this many instead of three each.
-const BULK_CHUNK: usize = 256;
+/// Registered customers projected in one transaction: one commit (and fsync)
+/// for this many instead of three each.
+const CHUNK: usize = 256;
 
-/// What projecting a chunk of stored documents came to.
-struct StoredChunk {
+/// What projecting a chunk of registered customers came to.
+struct Chunk {
     failed: Vec<String>,
     standing_changed: bool,
     /// Managers whose registrations' outcome changed: their books need it.
     books_to_refresh: BTreeSet<i64>,
 }
 
-/// Projects registered customers read straight from storage, all in one
-/// transaction: index rows, registration rule and dirty marks. Documents that
-/// cannot be read stay dirty and are returned as failed.
-async fn project_stored(state: &AppState, docs: &[String]) -> Result<StoredChunk, ServerError> {
+/// Projects registered customers, all in one transaction: index rows,
+/// registration rule and dirty marks. Documents that cannot be read stay dirty
+/// and are returned as failed.
+async fn project_registered(state: &AppState, docs: &[String]) -> Result<Chunk, ServerError> {
     let ids = docs.to_vec();
     let projected: std::collections::HashMap<String, String> = state
         .db
@@ -168,29 +165,34 @@ async fn project_stored(state: &AppState, docs: &[String]) -> Result<StoredChunk
     let mut customers = Vec::new();
     let mut others = Vec::new();
     for doc_id in docs {
-        let doc = match state.storage.load_document(doc_id).await {
-            Ok(Some(d)) => d,
-            Ok(None) => {
-                tracing::error!(doc = %doc_id, "document is marked changed but is not stored");
-                failed.push(doc_id.clone());
-                continue;
-            }
+        let source = match source_of(state, doc_id).await {
+            Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, doc = %doc_id, "projection failed; it will be retried");
                 failed.push(doc_id.clone());
                 continue;
             }
         };
-        let (Some(a), customer) = (state.acl.assignment(doc_id), Customer::load(&doc)) else {
+        let since = projected.get(doc_id).map_or("", String::as_str);
+        let read = |d: &automerge::Automerge| {
+            (
+                Customer::load(d),
+                heads_of(d),
+                crate::history::new_changes(d, since),
+            )
+        };
+        let (customer, heads, changes) = match &source {
+            Source::Stored(d) => read(d),
+            Source::Open(handle) => handle.with_document(|d| read(d)),
+        };
+        let Some(a) = state.acl.assignment(doc_id) else {
             failed.push(doc_id.clone());
             continue;
         };
         match customer {
             Ok(c) => {
-                let since = projected.get(doc_id).map_or("", String::as_str);
-                let changes = crate::history::new_changes(&doc, since);
                 let senders = crate::history::senders(state, doc_id);
-                let index = Index::of(state, doc_id, &c, heads_of(&doc), changes, senders);
+                let index = Index::of(state, doc_id, &c, heads, changes, senders);
                 customers.push((index, a.unit, c));
             }
             Err(SchemaError::WrongType { .. }) => others.push(doc_id.clone()),
@@ -229,7 +231,7 @@ async fn project_stored(state: &AppState, docs: &[String]) -> Result<StoredChunk
             bulk.remove(d);
         }
     }
-    Ok(StoredChunk {
+    Ok(Chunk {
         failed,
         standing_changed,
         books_to_refresh: decided
@@ -318,36 +320,45 @@ enum Source {
     Open(samod::DocHandle),
 }
 
+/// Where to read `doc_id` from: storage when it was queued in bulk (the repo
+/// would keep it loaded), else the repo's open copy (it has just changed, so
+/// it is loaded anyway).
+async fn source_of(state: &AppState, doc_id: &str) -> Result<Source, ServerError> {
+    let bulk = state
+        .bulk
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(doc_id);
+    let not_stored = || {
+        ServerError::Internal(format!(
+            "document {doc_id} is marked changed but is not stored"
+        ))
+    };
+    if bulk {
+        let d = state.storage.load_document(doc_id).await?;
+        Ok(Source::Stored(Box::new(d.ok_or_else(not_stored)?)))
+    } else {
+        let id: DocumentId = doc_id
+            .parse()
+            .map_err(|_| ServerError::Internal(format!("bad document id {doc_id}")))?;
+        Ok(Source::Open(
+            state.repo.find(id).await?.ok_or_else(not_stored)?,
+        ))
+    }
+}
+
 /// Brings the tables up to date with one stored document.
 pub async fn project(state: &AppState, doc_id: &str) -> Result<Projected, ServerError> {
     if state.acl.is_server_written(doc_id) {
         clear_dirty(state, doc_id).await?;
         return Ok(Projected::Other);
     }
-    let id: DocumentId = doc_id
-        .parse()
-        .map_err(|_| ServerError::Internal(format!("bad document id {doc_id}")))?;
-    let bulk = state
+    let source = source_of(state, doc_id).await?;
+    state
         .bulk
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .remove(doc_id);
-    let not_stored = || {
-        ServerError::Internal(format!(
-            "document {doc_id} is marked changed but is not stored"
-        ))
-    };
-    let source = if bulk {
-        Source::Stored(Box::new(
-            state
-                .storage
-                .load_document(doc_id)
-                .await?
-                .ok_or_else(not_stored)?,
-        ))
-    } else {
-        Source::Open(state.repo.find(id).await?.ok_or_else(not_stored)?)
-    };
     let d = doc_id.to_string();
     let projected_heads: String = state
         .db
