@@ -776,6 +776,7 @@ impl Repo {
         let (tx_events, rx_events) = unbounded::channel();
         let mut inner = self.inner.lock().unwrap();
         inner.conn_listeners.push(tx_events);
+        inner.hub.set_connection_info_events(true);
         let now = inner
             .hub
             .connections()
@@ -1479,6 +1480,10 @@ impl TaskSetup {
         let peer_id = peer_id.unwrap_or_else(|| PeerId::new_with_rng(&mut rng));
         let mut hub = load_hub(storage.clone(), Hub::load(peer_id.clone())).await;
         hub.set_attach_on_demand(attach_on_demand);
+        // Fieldbook patch: connection info is built only once someone asks for
+        // it (`connected_peers`); building it costs O(documents on the
+        // connection) after every message.
+        hub.set_connection_info_events(false);
 
         let (tx_storage, rx_storage) = unbounded::channel();
         let tx_io_for_tick = tx_storage.clone();

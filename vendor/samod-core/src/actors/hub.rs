@@ -56,6 +56,13 @@ impl Hub {
         self.state.set_attach_on_demand(on);
     }
 
+    /// Fieldbook patch: whether connection state changes are reported as
+    /// `ConnectionEvent::StateChanged` (on by default); see
+    /// `State::set_connection_info_events`.
+    pub fn set_connection_info_events(&mut self, on: bool) {
+        self.state.set_connection_info_events(on);
+    }
+
     /// Fieldbook patch: the documents that have an actor (loaded, loading or
     /// being searched for).
     pub fn loaded_documents(&self) -> Vec<crate::DocumentId> {

@@ -75,6 +75,11 @@ pub(crate) struct State {
 
     /// Fieldbook patch: when each actor last had a message (for unloading).
     last_active: HashMap<DocumentActorId, UnixTimestamp>,
+
+    /// Fieldbook patch: emit `ConnectionEvent::StateChanged` with a fresh
+    /// `ConnectionInfo` after every event that touched a connection (see
+    /// `set_connection_info_events`). On by default: samod-core's behaviour.
+    connection_info_events: bool,
 }
 
 impl State {
@@ -98,7 +103,18 @@ impl State {
             attach_on_demand: false,
             searching: std::collections::HashSet::new(),
             last_active: HashMap::new(),
+            connection_info_events: true,
         }
+    }
+
+    /// Fieldbook patch. A connection's `ConnectionInfo` holds a state for every
+    /// document attached to it, and is cloned whole after every event that
+    /// touched the connection: a peer syncing N documents costs O(N) per
+    /// message, O(N^2) to sync them all. Those who never read the info (samod
+    /// reads it only for `Repo::connected_peers`) turn this off; the
+    /// connection's state is still kept, and `connections()` still reports it.
+    pub(crate) fn set_connection_info_events(&mut self, on: bool) {
+        self.connection_info_events = on;
     }
 
     /// Fieldbook patch. samod attaches every established connection to every
@@ -734,7 +750,12 @@ impl State {
         // Notify any listeners of updated connection info ("info" here is for monitoring purposes,
         // things like the last time we sent a message and the heads of each document according
         // to the connection and so on).
-        for (conn_id, new_state) in self.pop_new_connection_info() {
+        let new_infos = if self.connection_info_events {
+            self.pop_new_connection_info()
+        } else {
+            HashMap::new()
+        };
+        for (conn_id, new_state) in new_infos {
             if let Some(conn) = self.connections.get(&conn_id) {
                 let owner = conn.owner();
                 results.emit_connection_event(ConnectionEvent::StateChanged {
