@@ -433,3 +433,29 @@ async fn a_restored_book_of_many_customers_is_projected_at_start() {
     })
     .await;
 }
+
+/// samod builds a connection's info (a state for every document on it) only
+/// once someone asks for it (vendor/samod-core/PATCHED.md, 4): asking still
+/// gets a stream that follows the documents synced over the connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn connection_info_still_follows_the_documents_synced() {
+    let mut server = TestServer::new();
+    let url = server.seed_customer(&customer(), "m1", None).await;
+    server.start().await;
+    let mut d = Device::login(&server, "m1").await;
+    d.connect().await;
+    let (_now, mut infos) = d.repo.connected_peers();
+    let handle = d.find(&url).await.expect("own customer");
+    let id = handle.document_id().clone();
+    tokio::time::timeout(T, async {
+        use futures::StreamExt;
+        while let Some(infos) = infos.next().await {
+            if infos.iter().any(|i| i.docs.contains_key(&id)) {
+                return;
+            }
+        }
+        panic!("the connection-info stream ended");
+    })
+    .await
+    .expect("the connection info never listed the customer");
+}
