@@ -231,7 +231,7 @@ async fn run(args: Args) {
     }
 
     if wants("idle") {
-        let n = args.idle.unwrap_or(if q { 100 } else { 1000 });
+        let n = args.idle.unwrap_or(if q { 300 } else { 1000 });
         let docs = workloads::small(n);
         let plan = Plan {
             docs: &docs,

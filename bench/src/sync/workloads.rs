@@ -426,6 +426,14 @@ pub async fn many(s: &Seeded, idle_for: Duration, batches: usize) -> Many {
             return out;
         }
         out.rss_peak = out.rss_peak.max(s.rss());
+        println!(
+            "many documents, {}: batch {}/{} synced in {:.1} s, RSS {} MB",
+            s.kind.label(),
+            i + 1,
+            out.batches,
+            t.elapsed().as_secs_f64(),
+            s.rss() / 1_000_000
+        );
         if i == 0 {
             tokio::time::sleep(Duration::from_secs(1)).await;
             out.rss_touched = s.rss();

@@ -324,6 +324,7 @@ impl State {
     ) {
         let handle = ActorInfo::new_with_id(actor_id, document_id.clone());
         self.actors.insert(actor_id, handle);
+        self.searches.mark_changed(actor_id);
         self.document_to_actor.insert(document_id, actor_id);
     }
 
@@ -357,6 +358,7 @@ impl State {
             return;
         };
         actor_info.search_phase = new_phase.clone();
+        self.searches.mark_changed(actor_id);
         let doc_id = actor_info.document_id.clone();
         if self.attach_on_demand {
             if matches!(new_phase, DocSearchPhase::Searching(_)) {
@@ -655,6 +657,7 @@ impl State {
                             tracing::debug!(?actor_id, "document actor terminated");
                             self.actors.remove(&actor_id);
                             self.last_active.remove(&actor_id);
+                            self.searches.forget(&actor_id);
                             results.terminated_actors.push(actor_id);
                         }
                     },
