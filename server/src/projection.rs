@@ -174,17 +174,7 @@ async fn project_registered(state: &AppState, docs: &[String]) -> Result<Chunk, 
             }
         };
         let since = projected.get(doc_id).map_or("", String::as_str);
-        let read = |d: &automerge::Automerge| {
-            (
-                Customer::load(d),
-                heads_of(d),
-                crate::history::new_changes(d, since),
-            )
-        };
-        let (customer, heads, changes) = match &source {
-            Source::Stored(d) => read(d),
-            Source::Open(handle) => handle.with_document(|d| read(d)),
-        };
+        let (customer, heads, changes) = source.read(since);
         let Some(a) = state.acl.assignment(doc_id) else {
             failed.push(doc_id.clone());
             continue;
@@ -320,6 +310,25 @@ enum Source {
     Open(samod::DocHandle),
 }
 
+impl Source {
+    /// The customer in it, its heads, and the changes since `since` (heads as
+    /// last projected).
+    #[allow(clippy::type_complexity)]
+    fn read(&self, since: &str) -> (Result<Customer, SchemaError>, String, Vec<(String, String)>) {
+        let read = |d: &automerge::Automerge| {
+            (
+                Customer::load(d),
+                heads_of(d),
+                crate::history::new_changes(d, since),
+            )
+        };
+        match self {
+            Source::Stored(d) => read(d),
+            Source::Open(handle) => handle.with_document(|d| read(d)),
+        }
+    }
+}
+
 /// Where to read `doc_id` from: storage when it was queued in bulk (the repo
 /// would keep it loaded), else the repo's open copy (it has just changed, so
 /// it is loaded anyway).
@@ -372,17 +381,7 @@ pub async fn project(state: &AppState, doc_id: &str) -> Result<Projected, Server
             .unwrap_or_default())
         })
         .await?;
-    let read = |d: &automerge::Automerge| {
-        (
-            Customer::load(d),
-            heads_of(d),
-            crate::history::new_changes(d, &projected_heads),
-        )
-    };
-    let (loaded, heads, changes) = match &source {
-        Source::Stored(d) => read(d),
-        Source::Open(handle) => handle.with_document(|d| read(d)),
-    };
+    let (loaded, heads, changes) = source.read(&projected_heads);
     let customer = match loaded {
         Ok(c) => c,
         Err(SchemaError::WrongType { found, .. }) => {
@@ -398,7 +397,8 @@ pub async fn project(state: &AppState, doc_id: &str) -> Result<Projected, Server
     // Indexed before it is registered, so the API never lists a customer
     // without its name; the dirty mark goes last, so a failure anywhere is retried.
     let senders = crate::history::senders(state, doc_id);
-    let standing_changed = write_index(state, doc_id, &customer, heads, changes, senders).await?;
+    let index = Index::of(state, doc_id, &customer, heads, changes, senders);
+    let standing_changed = write_index(state, index).await?;
     let newly_registered = match state.acl.assignment(doc_id) {
         Some(_) => false,
         None => match state.acl.claimant(doc_id) {
@@ -491,15 +491,7 @@ async fn register(
 
 /// Writes the customer's index row, visits and alerts; answers whether its
 /// revenue figures (which rank it in the city) changed.
-async fn write_index(
-    state: &AppState,
-    doc_id: &str,
-    c: &Customer,
-    heads: String,
-    changes: Vec<(String, String)>,
-    senders: BTreeSet<i64>,
-) -> Result<bool, ServerError> {
-    let index = Index::of(state, doc_id, c, heads, changes, senders);
+async fn write_index(state: &AppState, index: Index) -> Result<bool, ServerError> {
     state
         .db
         .call(move |conn| {
