@@ -5,6 +5,7 @@ use automerge::ROOT;
 use autosurgeon::{Doc, ReadDoc};
 use autosurgeon::{Hydrate, Reconcile, hydrate};
 
+use crate::onepass::OnePass;
 use crate::{SCHEMA_VERSION, SchemaError, flex};
 
 /// The `type` of a book document.
@@ -107,7 +108,7 @@ impl Book {
                 found,
             });
         }
-        Ok(hydrate(doc)?)
+        Ok(hydrate(&OnePass::new(doc))?)
     }
 
     /// Writes the book into `tx`, changing only what differs.

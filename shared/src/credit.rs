@@ -7,6 +7,7 @@ use automerge::ROOT;
 use autosurgeon::{Doc, Hydrate, ReadDoc, Reconcile, hydrate};
 use serde::{Deserialize, Serialize};
 
+use crate::onepass::OnePass;
 use crate::ownership::{normalise_code, normalise_name};
 use crate::{SCHEMA_VERSION, SchemaError, flex};
 
@@ -97,7 +98,7 @@ impl WarningList {
                 found,
             });
         }
-        Ok(hydrate(doc)?)
+        Ok(hydrate(&OnePass::new(doc))?)
     }
 
     pub fn save<T: Doc>(&self, tx: &mut T) -> Result<(), SchemaError> {

@@ -8,6 +8,7 @@ use automerge::{ObjType, ROOT};
 use autosurgeon::{Doc, ReadDoc};
 use autosurgeon::{Hydrate, Reconcile, hydrate, reconcile_insert, reconcile_prop};
 
+use crate::onepass::OnePass;
 use crate::vocab::{ContactRole, Line, Nature, VisitKind};
 use crate::{SCHEMA_VERSION, SchemaError, flex};
 
@@ -247,7 +248,7 @@ impl Customer {
             return Err(SchemaError::TooNew(version as u64));
         }
         // Version 1 is the first; later versions migrate older shapes forward here.
-        Ok(hydrate(doc)?)
+        Ok(hydrate(&OnePass::new(doc))?)
     }
 
     /// Writes this customer as the whole content of a fresh document.

@@ -13,6 +13,7 @@ pub mod customer;
 pub mod flex;
 pub mod grading;
 pub mod history;
+pub mod onepass;
 pub mod ownership;
 pub mod peer;
 pub mod reports;
