@@ -1,7 +1,8 @@
 //! Who changed what (per-field history). Each device's automerge actor is bound
 //! to its user the first time its changes arrive: the sync pump notes which
-//! users sent changes to a document, and when the projector finds new actors in
-//! a batch that only one user sent, they are that user's. Changes the server
+//! users sent changes by which actor, and when the projector records new
+//! changes, an actor only one user sent is that user's. (Noted per actor, not
+//! per projection: projections gather many users' changes while busy.) Changes the server
 //! makes on someone's behalf (hand-overs, imports) use an actor of that user's.
 
 use std::collections::{BTreeSet, HashMap};
@@ -20,9 +21,12 @@ use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::ServerError;
 
+/// Who sent changes by each actor (hex), for one document.
+pub type Senders = HashMap<String, BTreeSet<i64>>;
+
 /// The users who sent changes to each document since its last projection.
 #[derive(Clone, Default)]
-pub struct Authors(Arc<Mutex<HashMap<String, BTreeSet<i64>>>>);
+pub struct Authors(Arc<Mutex<HashMap<String, Senders>>>);
 
 impl Authors {
     /// Called by the sync pump for every incoming `sync` frame.
@@ -31,20 +35,21 @@ impl Authors {
         let Ok(Message::Sync { doc, data, .. }) = Message::decode(frame) else {
             return;
         };
-        let carries_changes = automerge::sync::Message::decode(&data)
-            .map(|m| !m.changes.is_empty())
-            .unwrap_or(false);
-        if carries_changes {
-            self.0
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(doc)
-                .or_default()
-                .insert(user);
+        let Ok(message) = automerge::sync::Message::decode(&data) else {
+            return;
+        };
+        let actors = actors_of(message.changes.iter());
+        if actors.is_empty() {
+            return;
+        }
+        let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let senders = all.entry(doc).or_default();
+        for actor in actors {
+            senders.entry(actor).or_default().insert(user);
         }
     }
 
-    fn take(&self, doc: &str) -> BTreeSet<i64> {
+    fn take(&self, doc: &str) -> Senders {
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -90,12 +95,39 @@ pub fn new_changes(doc: &Automerge, since: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The actors (hex) of the changes in a sync message's chunks: each a change,
+/// or now and then a whole document, read the slow way.
+fn actors_of<'a>(chunks: impl Iterator<Item = &'a [u8]>) -> BTreeSet<String> {
+    let mut actors = BTreeSet::new();
+    for chunk in chunks {
+        match automerge::Change::from_bytes(chunk.to_vec()) {
+            Ok(change) => {
+                actors.insert(change.actor_id().to_hex_string());
+            }
+            Err(_) => {
+                // A malformed chunk here is caught by `sync::check_changes`
+                // before this runs; still, never let it take the pump down.
+                let loaded = std::panic::catch_unwind(|| {
+                    let mut doc = Automerge::new();
+                    let _ = doc.load_incremental(chunk);
+                    doc.get_changes(&[])
+                        .iter()
+                        .map(|c| c.actor_id().to_hex_string())
+                        .collect::<Vec<_>>()
+                });
+                actors.extend(loaded.unwrap_or_default());
+            }
+        }
+    }
+    actors
+}
+
 /// Records newly seen changes and binds their actors when one user sent them.
 pub fn record(
     tx: &rusqlite::Transaction,
     doc: &str,
     changes: &[(String, String)],
-    senders: &BTreeSet<i64>,
+    senders: &Senders,
 ) -> rusqlite::Result<()> {
     let now = chrono::Utc::now().timestamp_millis();
     let mut seen = tx.prepare_cached(
@@ -104,10 +136,11 @@ pub fn record(
     let mut bind = tx.prepare_cached(
         "INSERT OR IGNORE INTO actors (actor, user_id, bound_at) VALUES (?1, ?2, ?3)",
     )?;
-    let only = (senders.len() == 1).then(|| *senders.first().unwrap_or(&0));
     for (hash, actor) in changes {
         seen.execute(params![hash, doc, now])?;
-        if let Some(user) = only {
+        if let Some(users) = senders.get(actor)
+            && let [user] = users.iter().collect::<Vec<_>>()[..]
+        {
             bind.execute(params![actor, user, crate::now()])?;
         }
     }
@@ -115,7 +148,7 @@ pub fn record(
 }
 
 /// Takes the senders noted for `doc` (the projector calls this once per pass).
-pub fn senders(state: &AppState, doc: &str) -> BTreeSet<i64> {
+pub fn senders(state: &AppState, doc: &str) -> Senders {
     state.authors.take(doc)
 }
 
@@ -199,4 +232,73 @@ pub async fn history(
         })
         .await?;
     Ok(Json(entries))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::sync::SyncDoc;
+    use fieldbook_shared::peer::wire::Message as Wire;
+
+    /// A sync frame carrying one change made by `actor`.
+    fn frame_from(actor: &str) -> Vec<u8> {
+        let mut doc = Automerge::new().with_actor(ActorId::from(actor.as_bytes()));
+        doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+            automerge::transaction::Transactable::put(tx, automerge::ROOT, "k", actor).map(|_| ())
+        })
+        .unwrap();
+        let mut m = doc
+            .generate_sync_message(&mut automerge::sync::State::new())
+            .unwrap();
+        m.changes = vec![doc.get_changes(&[])[0].raw_bytes().to_vec()].into();
+        Wire::Sync {
+            doc: "doc1".into(),
+            sender: "p".into(),
+            target: "s".into(),
+            data: m.encode(),
+        }
+        .encode()
+    }
+
+    /// Two users' changes reach one projection (it gathers while busy): each
+    /// actor is still bound to the one user who sent it, and an actor two users
+    /// sent is bound to neither.
+    #[test]
+    fn actors_are_bound_per_actor_not_per_projection() {
+        let authors = Authors::default();
+        authors.note_frame(&frame_from("actor-one"), 1);
+        authors.note_frame(&frame_from("actor-two"), 2);
+        authors.note_frame(&frame_from("actor-both"), 1);
+        authors.note_frame(&frame_from("actor-both"), 2);
+        let senders = authors.take("doc1");
+        assert!(authors.take("doc1").is_empty(), "taken once");
+
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE change_log (hash TEXT PRIMARY KEY, doc_id TEXT, seen_ms INTEGER);
+             CREATE TABLE actors (actor TEXT PRIMARY KEY, user_id INTEGER, bound_at TEXT);",
+        )
+        .unwrap();
+        let hex = |a: &str| ActorId::from(a.as_bytes()).to_hex_string();
+        let changes: Vec<(String, String)> = ["actor-one", "actor-two", "actor-both"]
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (format!("h{i}"), hex(a)))
+            .collect();
+        let tx = conn.transaction().unwrap();
+        record(&tx, "doc1", &changes, &senders).unwrap();
+        tx.commit().unwrap();
+        let bound = |a: &str| -> Option<i64> {
+            conn.query_row(
+                "SELECT user_id FROM actors WHERE actor = ?1",
+                [hex(a)],
+                |r| r.get(0),
+            )
+            .optional()
+            .unwrap()
+        };
+        assert_eq!(bound("actor-one"), Some(1));
+        assert_eq!(bound("actor-two"), Some(2));
+        assert_eq!(bound("actor-both"), None);
+    }
 }
