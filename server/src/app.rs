@@ -117,9 +117,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     books::ensure_all(&state).await?;
     warnings::publish(&state).await?;
     tokio::spawn(projection::run(state.clone(), changed_rx));
-    if config.unload_idle.is_some() {
-        tokio::spawn(crate::memory::trim_after_unloads(state.repo.clone()));
-    }
+    tokio::spawn(crate::memory::trim_after_frees(state.clone()));
 
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;

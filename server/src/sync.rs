@@ -19,7 +19,7 @@ use crate::auth::AuthUser;
 /// The largest message a client may send (a whole customer's history fits easily).
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 /// The websocket's read and write buffers to start with (see `upgrade`).
-const SOCKET_BUFFER_BYTES: usize = 8 * 1024;
+const SOCKET_BUFFER_BYTES: usize = 2 * 1024;
 
 /// Open sync connections one user may have at once: a few tablets and browser
 /// tabs, never a flood that would starve everyone else.
