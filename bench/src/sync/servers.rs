@@ -93,14 +93,7 @@ impl Seeded {
 
     /// CPU time the server process has used so far (user + system), in seconds.
     pub fn cpu_secs(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
-        // Fields after the command name (which may hold spaces) start after ')'.
-        let rest = stat.rsplit_once(')').map_or("", |r| r.1);
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-        // utime and stime are fields 14 and 15 of stat, 12 and 13 after ')'.
-        (ticks(11) + ticks(12)) / 100.0
+        cpu_secs_of(&self.pid().to_string())
     }
 
     /// The server process's resident memory, in bytes.
@@ -319,6 +312,18 @@ pub async fn start_ours(plan: &Plan<'_>) -> Seeded {
         books,
         process: Process::Ours(server),
     }
+}
+
+/// CPU time (user + system) process `pid` has used so far, in seconds; "self"
+/// for the load generator.
+pub fn cpu_secs_of(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after ')'.
+    let rest = stat.rsplit_once(')').map_or("", |r| r.1);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after ')'.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Waits until the server has projected every stored customer (its start-up

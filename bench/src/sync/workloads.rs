@@ -151,6 +151,9 @@ pub struct Storm {
     pub p99_ms: f64,
     /// Server CPU time per delivered visit, in milliseconds.
     pub cpu_ms_per_visit: f64,
+    /// The load generator's own CPU time per delivered visit (it shares the
+    /// machine with the server), in milliseconds.
+    pub load_cpu_ms_per_visit: f64,
 }
 
 /// Visit storm: `n` managers, each with two connected devices on one customer;
@@ -180,6 +183,7 @@ pub async fn storm(s: &Seeded, n: usize, secs: u64, pace: Option<Duration>) -> S
         if pace.is_some() { "paced" } else { "flat out" }
     );
     let cpu_before = s.cpu_secs();
+    let load_cpu_before = crate::servers::cpu_secs_of("self");
     let start = Instant::now();
     let end = start + Duration::from_secs(secs);
     let arrivals: Arc<Mutex<Vec<(Instant, Duration)>>> = Arc::default();
@@ -258,6 +262,7 @@ pub async fn storm(s: &Seeded, n: usize, secs: u64, pace: Option<Duration>) -> S
         t.abort();
     }
     let cpu = s.cpu_secs() - cpu_before;
+    let load_cpu = crate::servers::cpu_secs_of("self") - load_cpu_before;
     let arr = arrivals.lock().expect("arrivals").clone();
     let in_window = arr.iter().filter(|(at, _)| *at <= end).count();
     let mut lat: Vec<f64> = arr.iter().map(|(_, d)| d.as_secs_f64() * 1000.0).collect();
@@ -278,6 +283,7 @@ pub async fn storm(s: &Seeded, n: usize, secs: u64, pace: Option<Duration>) -> S
         p95_ms: pct(0.95),
         p99_ms: pct(0.99),
         cpu_ms_per_visit: cpu * 1000.0 / arr.len().max(1) as f64,
+        load_cpu_ms_per_visit: load_cpu * 1000.0 / arr.len().max(1) as f64,
     };
     for (a, b, _, _) in pairs {
         a.close().await;
