@@ -1,8 +1,9 @@
 //! One websocket binary frame, down every path that reads it.
 //!
 //! On the server (server/src/sync.rs) each frame is peeked by
-//! `wire::sync_document` (the ACL notes the offer) and by
-//! `Authors::note_frame`, then handed to samod's hub, which decodes it with its
+//! `sync::check_changes` (the actors of its changes), by
+//! `wire::sync_document` (the ACL notes the offer) and by `Authors::note`,
+//! then handed to samod's hub, which decodes it with its
 //! own (crate-private) decoder: reached here through `Hub::handle_event`, both
 //! before and after a handshake. In the browser the frame goes to our sans-IO
 //! `Peer`, if the server's guard (`sync::check_changes`) would let it
@@ -46,11 +47,11 @@ fn held_doc() -> &'static [u8] {
 
 fn server_side(frame: &[u8]) {
     // The pump's guard against changes automerge panics on (caught inside).
-    let _ = fieldbook_server::sync::check_changes(frame);
+    let actors = fieldbook_server::sync::check_changes(frame).unwrap_or_default();
     if let Some(doc) = sync_document(frame) {
         acl().note_offer(&doc, CLIENT);
+        Authors::default().note(&doc, actors, 1);
     }
-    Authors::default().note_frame(frame, 1);
     acl().forget_offers(CLIENT);
 
     // A fresh hub per input, so every run of an input is the same.

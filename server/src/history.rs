@@ -29,21 +29,14 @@ pub type Senders = HashMap<String, BTreeSet<i64>>;
 pub struct Authors(Arc<Mutex<HashMap<String, Senders>>>);
 
 impl Authors {
-    /// Called by the sync pump for every incoming `sync` frame.
-    pub fn note_frame(&self, frame: &[u8], user: i64) {
-        use fieldbook_shared::peer::wire::Message;
-        let Ok(Message::Sync { doc, data, .. }) = Message::decode(frame) else {
-            return;
-        };
-        let Ok(message) = automerge::sync::Message::decode(&data) else {
-            return;
-        };
-        let actors = actors_of(message.changes.iter());
+    /// Called by the sync pump for every incoming `sync` frame of `doc`, with
+    /// the actors of its changes (from `sync::check_changes`).
+    pub fn note(&self, doc: &str, actors: BTreeSet<String>, user: i64) {
         if actors.is_empty() {
             return;
         }
         let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let senders = all.entry(doc).or_default();
+        let senders = all.entry(doc.to_string()).or_default();
         for actor in actors {
             senders.entry(actor).or_default().insert(user);
         }
@@ -93,33 +86,6 @@ pub fn new_changes(doc: &Automerge, since: &str) -> Vec<(String, String)> {
         .iter()
         .map(|c| (c.hash().to_string(), c.actor_id().to_hex_string()))
         .collect()
-}
-
-/// The actors (hex) of the changes in a sync message's chunks: each a change,
-/// or now and then a whole document, read the slow way.
-fn actors_of<'a>(chunks: impl Iterator<Item = &'a [u8]>) -> BTreeSet<String> {
-    let mut actors = BTreeSet::new();
-    for chunk in chunks {
-        match automerge::Change::from_bytes(chunk.to_vec()) {
-            Ok(change) => {
-                actors.insert(change.actor_id().to_hex_string());
-            }
-            Err(_) => {
-                // A malformed chunk here is caught by `sync::check_changes`
-                // before this runs; still, never let it take the pump down.
-                let loaded = std::panic::catch_unwind(|| {
-                    let mut doc = Automerge::new();
-                    let _ = doc.load_incremental(chunk);
-                    doc.get_changes(&[])
-                        .iter()
-                        .map(|c| c.actor_id().to_hex_string())
-                        .collect::<Vec<_>>()
-                });
-                actors.extend(loaded.unwrap_or_default());
-            }
-        }
-    }
-    actors
 }
 
 /// Records newly seen changes and binds their actors when one user sent them.
@@ -266,10 +232,14 @@ mod tests {
     #[test]
     fn actors_are_bound_per_actor_not_per_projection() {
         let authors = Authors::default();
-        authors.note_frame(&frame_from("actor-one"), 1);
-        authors.note_frame(&frame_from("actor-two"), 2);
-        authors.note_frame(&frame_from("actor-both"), 1);
-        authors.note_frame(&frame_from("actor-both"), 2);
+        let note = |actor: &str, user| {
+            let actors = crate::sync::check_changes(&frame_from(actor)).unwrap();
+            authors.note("doc1", actors, user);
+        };
+        note("actor-one", 1);
+        note("actor-two", 2);
+        note("actor-both", 1);
+        note("actor-both", 2);
         let senders = authors.take("doc1");
         assert!(authors.take("doc1").is_empty(), "taken once");
 

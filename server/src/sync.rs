@@ -5,6 +5,8 @@
 //! connection with a close code and reason a client can log, and (3) the server
 //! can close a connection itself.
 
+use std::collections::BTreeSet;
+
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::{IntoResponse, Response};
@@ -173,15 +175,18 @@ async fn serve(socket: WebSocket, user: AuthUser, state: AppState) {
             }
             incoming = ws_rx.next() => match incoming {
                 Some(Ok(Message::Binary(bytes))) => {
-                    if let Err(why) = check_changes(&bytes) {
-                        tracing::warn!(user = %user.username, peer = %user.peer_id, "sync frame refused: {why}");
-                        let _ = to_samod.send(Err(PumpClosed(why.clone()))).await;
-                        break Some((close_code::PROTOCOL, why));
-                    }
+                    let actors = match check_changes(&bytes) {
+                        Ok(actors) => actors,
+                        Err(why) => {
+                            tracing::warn!(user = %user.username, peer = %user.peer_id, "sync frame refused: {why}");
+                            let _ = to_samod.send(Err(PumpClosed(why.clone()))).await;
+                            break Some((close_code::PROTOCOL, why));
+                        }
+                    };
                     // Before samod sees it, so its policy check finds the offer.
                     if let Some(doc) = sync_document(&bytes) {
                         state.acl.note_offer(&doc, &user.peer_id);
-                        state.authors.note_frame(&bytes, user.id);
+                        state.authors.note(&doc, actors, user.id);
                     }
                     if to_samod.send(Ok(bytes.to_vec())).await.is_err() {
                         break Some((close_code::NORMAL, "closed by server".to_string()));
@@ -216,26 +221,43 @@ async fn serve(socket: WebSocket, user: AuthUser, state: AppState) {
 }
 
 /// Refuses a `sync` or `request` frame whose changes automerge cannot load
-/// without panicking. automerge 0.12 panics on some malformed documents (an
-/// `assert!` in hexane, found by the document_load fuzz target), and samod runs
-/// every document actor in one task: one such frame would stop sync for every
-/// user until a restart. The changes are loaded into a scratch document first,
-/// with the panic caught; frames automerge merely rejects go on to samod, which
-/// answers them itself.
-pub fn check_changes(frame: &[u8]) -> Result<(), String> {
+/// without panicking, and otherwise returns the actors (hex) of its changes,
+/// for the history (read here so each frame's changes are decoded once).
+/// automerge 0.12 panics on some malformed documents (an `assert!` in hexane,
+/// found by the document_load fuzz target), and samod runs every document
+/// actor in one task: one such frame would stop sync for every user until a
+/// restart. The changes are loaded into a scratch document first, with the
+/// panic caught; frames automerge merely rejects go on to samod, which answers
+/// them itself.
+pub fn check_changes(frame: &[u8]) -> Result<BTreeSet<String>, String> {
     use fieldbook_shared::peer::wire::Message as Wire;
     let (Ok(Wire::Sync { data, .. }) | Ok(Wire::Request { data, .. })) = Wire::decode(frame) else {
-        return Ok(());
+        return Ok(BTreeSet::new());
     };
     let Ok(message) = automerge::sync::Message::decode(&data) else {
-        return Ok(());
+        return Ok(BTreeSet::new());
     };
     if message.changes.is_empty() {
-        return Ok(());
+        return Ok(BTreeSet::new());
     }
-    let chunks: Vec<u8> = message.changes.iter().flatten().copied().collect();
     std::panic::catch_unwind(|| {
-        let _ = automerge::Automerge::new().load_incremental(&chunks);
+        let mut actors = BTreeSet::new();
+        let mut scratch = automerge::Automerge::new();
+        for chunk in message.changes.iter() {
+            // Usually one change (its actor is in its header); now and then a
+            // whole document, whose changes the scratch load lists.
+            if let Ok(change) = automerge::Change::from_bytes(chunk.to_vec()) {
+                actors.insert(change.actor_id().to_hex_string());
+            }
+            let _ = scratch.load_incremental(chunk);
+        }
+        actors.extend(
+            scratch
+                .get_changes(&[])
+                .iter()
+                .map(|c| c.actor_id().to_hex_string()),
+        );
+        actors
     })
     .map_err(|_| "a sync message with changes that cannot be loaded (malformed document)".into())
 }
@@ -286,8 +308,22 @@ mod tests {
                 .map(|_| ())
         })
         .unwrap();
-        assert_eq!(check_changes(&sync_frame(good.save())), Ok(()));
-        assert_eq!(check_changes(&sync_frame(b"garbage".to_vec())), Ok(()));
-        assert_eq!(check_changes(b"not cbor"), Ok(()));
+        let actor = good.get_actor().to_hex_string();
+        assert_eq!(
+            check_changes(&sync_frame(good.save())),
+            Ok(BTreeSet::from([actor.clone()])),
+            "a whole document's actors"
+        );
+        let change = good.get_changes(&[])[0].raw_bytes().to_vec();
+        assert_eq!(
+            check_changes(&sync_frame(change)),
+            Ok(BTreeSet::from([actor])),
+            "a change's actor"
+        );
+        assert_eq!(
+            check_changes(&sync_frame(b"garbage".to_vec())),
+            Ok(BTreeSet::new())
+        );
+        assert_eq!(check_changes(b"not cbor"), Ok(BTreeSet::new()));
     }
 }
