@@ -11,9 +11,10 @@ use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::{IntoResponse, Response};
 use fieldbook_shared::peer::wire::sync_document;
+use futures::FutureExt;
+use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
 use samod::{PeerId, Transport};
-use tokio::sync::mpsc;
 
 use crate::app::AppState;
 use crate::auth::AuthUser;
@@ -21,7 +22,7 @@ use crate::auth::AuthUser;
 /// The largest message a client may send (a whole customer's history fits easily).
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 /// The websocket's read and write buffers to start with (see `upgrade`).
-const SOCKET_BUFFER_BYTES: usize = 2 * 1024;
+const SOCKET_BUFFER_BYTES: usize = 512;
 
 /// Open sync connections one user may have at once: a few tablets and browser
 /// tabs, never a flood that would starve everyone else.
@@ -74,15 +75,20 @@ pub async fn upgrade(
         ))
         .into_response();
     };
+    // Boxed: the callback stays inside the connection's task for as long as
+    // it lives, beside the future it returns (memory per idle client).
+    let held = Box::new((user, state, slot));
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        // tungstenite's defaults are 128 KiB each, per connection; most frames
-        // are a few hundred bytes and the buffers grow for the rare big one.
+        // tungstenite's defaults are 128 KiB each, per connection. Clients
+        // send frames of a few hundred bytes (a visit is under 1 KB): the read
+        // buffer grows to the size of a bigger frame when one comes, read in
+        // chunks of this size.
         .read_buffer_size(SOCKET_BUFFER_BYTES)
         .write_buffer_size(SOCKET_BUFFER_BYTES)
-        .on_upgrade(move |socket| async move {
-            serve(socket, user, state).await;
-            drop(slot);
+        .on_upgrade(move |socket| {
+            let (user, state, slot) = *held;
+            serve(socket, user, state, slot)
         })
 }
 
@@ -93,23 +99,27 @@ struct PumpClosed(String);
 /// How the server closes a socket: a close code and a reason, or just the end.
 type Close = Option<(u16, String)>;
 
-async fn serve(socket: WebSocket, user: AuthUser, state: AppState) {
+/// Sets the connection up, then returns the future that pumps it. (Not an
+/// `async fn`: that would keep the socket and a second copy of the user and
+/// state in the future for the connection's whole life.)
+fn serve(
+    socket: WebSocket,
+    user: AuthUser,
+    state: AppState,
+    slot: Slot,
+) -> impl Future<Output = ()> + Send {
     state.acl.bind_peer(&user.peer_id, user.id);
     tracing::info!(user = %user.username, peer = %user.peer_id, "sync connection opened");
-    let (to_samod, from_socket) = mpsc::channel::<Result<Vec<u8>, PumpClosed>>(64);
+    // futures' channels, not tokio's: an idle tokio channel holds a block of
+    // 32 slots (about 1 KB) and a cache-padded header; these hold one node.
+    let (mut to_samod, from_socket) = mpsc::channel::<Result<Vec<u8>, PumpClosed>>(64);
     let (to_socket, mut from_samod) = mpsc::channel::<Vec<u8>>(64);
-    let inbound = tokio_stream_from(from_socket);
-    let outbound = futures::sink::unfold(to_socket, |tx, msg: Vec<u8>| async move {
-        tx.send(msg)
-            .await
-            .map_err(|_| PumpClosed("connection closed".into()))?;
-        Ok::<_, PumpClosed>(tx)
-    });
-    let transport = Transport::new(inbound, Box::pin(outbound))
+    let outbound = to_socket.sink_map_err(|_| PumpClosed("connection closed".into()));
+    let transport = Transport::new(from_socket, Box::pin(outbound))
         .with_expected_peer_id(PeerId::from(user.peer_id.as_str()));
     if let Err(e) = state.acceptor.accept(transport) {
         tracing::error!(error = %e, "sync repository stopped; refusing connection");
-        return;
+        return futures::future::ready(()).left_future();
     }
 
     let (mut ws_tx, mut ws_rx) = socket.split();
@@ -122,7 +132,7 @@ async fn serve(socket: WebSocket, user: AuthUser, state: AppState) {
         let close = loop {
             tokio::select! {
                 reason = &mut close_rx => break reason.unwrap_or(None),
-                outgoing = from_samod.recv() => match outgoing {
+                outgoing = from_samod.next() => match outgoing {
                     Some(msg) => {
                         // Let the storage tasks samod queued with this message start, then
                         // wait for them: what we send must already be on disk.
@@ -157,67 +167,74 @@ async fn serve(socket: WebSocket, user: AuthUser, state: AppState) {
         let _ = ws_tx.close().await;
     });
 
-    let mut acl_changed = state.acl.subscribe();
-    let mut writer_done = false;
-    let close: Close = loop {
-        tokio::select! {
-            _ = &mut writer => {
-                writer_done = true;
-                break None;
-            }
-            // Signed out, revoked or disabled: stop at once.
-            Ok(()) = acl_changed.changed() => {
-                if !state.acl.peer_is_live(&user.peer_id, user.id) {
-                    tracing::info!(user = %user.username, peer = %user.peer_id, "sync connection closed: device signed out or user disabled");
-                    let _ = to_samod.send(Err(PumpClosed("access revoked".into()))).await;
-                    break Some((close_code::POLICY, "this device was signed out or the account disabled; sign in again".into()));
+    let acl = state.acl.clone();
+    let authors = state.authors.clone();
+    let mut acl_changed = acl.subscribe();
+    drop(state);
+    async move {
+        let mut writer_done = false;
+        let close: Close = loop {
+            tokio::select! {
+                _ = &mut writer => {
+                    writer_done = true;
+                    break None;
                 }
-            }
-            incoming = ws_rx.next() => match incoming {
-                Some(Ok(Message::Binary(bytes))) => {
-                    let actors = match check_changes(&bytes) {
-                        Ok(actors) => actors,
-                        Err(why) => {
-                            tracing::warn!(user = %user.username, peer = %user.peer_id, "sync frame refused: {why}");
-                            let _ = to_samod.send(Err(PumpClosed(why.clone()))).await;
-                            break Some((close_code::PROTOCOL, why));
+                // Signed out, revoked or disabled: stop at once.
+                Ok(()) = acl_changed.changed() => {
+                    if !acl.peer_is_live(&user.peer_id, user.id) {
+                        tracing::info!(user = %user.username, peer = %user.peer_id, "sync connection closed: device signed out or user disabled");
+                        let _ = to_samod.send(Err(PumpClosed("access revoked".into()))).await;
+                        break Some((close_code::POLICY, "this device was signed out or the account disabled; sign in again".into()));
+                    }
+                }
+                incoming = ws_rx.next() => match incoming {
+                    Some(Ok(Message::Binary(bytes))) => {
+                        let actors = match check_changes(&bytes) {
+                            Ok(actors) => actors,
+                            Err(why) => {
+                                tracing::warn!(user = %user.username, peer = %user.peer_id, "sync frame refused: {why}");
+                                let _ = to_samod.send(Err(PumpClosed(why.clone()))).await;
+                                break Some((close_code::PROTOCOL, why));
+                            }
+                        };
+                        // Before samod sees it, so its policy check finds the offer.
+                        if let Some(doc) = sync_document(&bytes) {
+                            acl.note_offer(&doc, &user.peer_id);
+                            authors.note(&doc, actors, user.id);
                         }
-                    };
-                    // Before samod sees it, so its policy check finds the offer.
-                    if let Some(doc) = sync_document(&bytes) {
-                        state.acl.note_offer(&doc, &user.peer_id);
-                        state.authors.note(&doc, actors, user.id);
+                        if to_samod.send(Ok(bytes.to_vec())).await.is_err() {
+                            break Some((close_code::NORMAL, "closed by server".to_string()));
+                        }
                     }
-                    if to_samod.send(Ok(bytes.to_vec())).await.is_err() {
-                        break Some((close_code::NORMAL, "closed by server".to_string()));
+                    Some(Ok(Message::Text(_))) => {
+                        let _ = to_samod.send(Err(PumpClosed("text frame".into()))).await;
+                        break Some((close_code::UNSUPPORTED, "automerge-repo messages are binary CBOR frames; text frames are not accepted".into()));
                     }
-                }
-                Some(Ok(Message::Text(_))) => {
-                    let _ = to_samod.send(Err(PumpClosed("text frame".into()))).await;
-                    break Some((close_code::UNSUPPORTED, "automerge-repo messages are binary CBOR frames; text frames are not accepted".into()));
-                }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(Message::Close(_))) | None => break None,
-                Some(Err(e)) => {
-                    let reason = if e.to_string().to_lowercase().contains("size") || e.to_string().contains("too long") {
-                        (close_code::SIZE, format!("message larger than {MAX_MESSAGE_BYTES} bytes"))
-                    } else {
-                        (close_code::PROTOCOL, "malformed websocket frame".to_string())
-                    };
-                    tracing::warn!(user = %user.username, error = %e, "sync connection: bad frame");
-                    let _ = to_samod.send(Err(PumpClosed(reason.1.clone()))).await;
-                    break Some(reason);
-                }
-            },
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) | None => break None,
+                    Some(Err(e)) => {
+                        let reason = if e.to_string().to_lowercase().contains("size") || e.to_string().contains("too long") {
+                            (close_code::SIZE, format!("message larger than {MAX_MESSAGE_BYTES} bytes"))
+                        } else {
+                            (close_code::PROTOCOL, "malformed websocket frame".to_string())
+                        };
+                        tracing::warn!(user = %user.username, error = %e, "sync connection: bad frame");
+                        let _ = to_samod.send(Err(PumpClosed(reason.1.clone()))).await;
+                        break Some(reason);
+                    }
+                },
+            }
+        };
+        if !writer_done {
+            let _ = close_tx.send(close);
+            let _ = writer.await;
         }
-    };
-    if !writer_done {
-        let _ = close_tx.send(close);
-        let _ = writer.await;
+        drop(to_samod);
+        acl.forget_offers(&user.peer_id);
+        tracing::info!(user = %user.username, peer = %user.peer_id, "sync connection closed");
+        drop(slot);
     }
-    drop(to_samod);
-    state.acl.forget_offers(&user.peer_id);
-    tracing::info!(user = %user.username, peer = %user.peer_id, "sync connection closed");
+    .right_future()
 }
 
 /// Refuses a `sync` or `request` frame whose changes automerge cannot load
@@ -260,12 +277,6 @@ pub fn check_changes(frame: &[u8]) -> Result<BTreeSet<String>, String> {
         actors
     })
     .map_err(|_| "a sync message with changes that cannot be loaded (malformed document)".into())
-}
-
-fn tokio_stream_from<T: Send + 'static>(
-    mut rx: mpsc::Receiver<T>,
-) -> impl futures::Stream<Item = T> + Send + Unpin + 'static {
-    Box::pin(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)))
 }
 
 #[cfg(test)]

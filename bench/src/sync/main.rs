@@ -38,6 +38,10 @@ struct Args {
     /// Idle clients connected for the memory-per-client figure.
     #[arg(long)]
     idle: Option<usize>,
+    /// Seconds to wait before each idle reading (default 4 with --quick, else
+    /// 7); longer leaves time to attach a profiler to a server.
+    #[arg(long)]
+    idle_settle_secs: Option<u64>,
     /// Documents for the many-documents workload.
     #[arg(long)]
     many: Option<usize>,
@@ -250,7 +254,8 @@ async fn run(args: Args) {
             let s = servers::start(kind, &plan).await;
             // Ours returns freed memory to the system at most every 3 s
             // (server/src/memory.rs): read after it has, both times.
-            let settle = Duration::from_secs(if q { 4 } else { 7 });
+            let settle =
+                Duration::from_secs(args.idle_settle_secs.unwrap_or(if q { 4 } else { 7 }));
             let x = workloads::idle(&s, n, settle).await;
             println!(
                 "idle, {}: {n} clients, RSS {} -> {} MB, {:.1} KB per client",

@@ -275,7 +275,8 @@ async fn drive_connection(
         mut sink,
     }: DriveConnectionTask,
 ) {
-    let rx = conn_handle.take_rx();
+    // Fieldbook patch (5): a futures channel (see connection_handle.rs).
+    let mut rx = conn_handle.take_rx();
     let connection_id = conn_handle.id();
     let mut stream = stream.fuse();
     let result = loop {
@@ -297,8 +298,8 @@ async fn drive_connection(
                     break ConnFinishedReason::TheyDisconnected;
                 }
             },
-            next_outbound = rx.recv().fuse() => {
-                if let Ok(next_outbound) = next_outbound {
+            next_outbound = rx.next() => {
+                if let Some(next_outbound) = next_outbound {
                     if let Err(e) = sink.send(next_outbound).await {
                         tracing::error!(err=?e, "error sending, closing connection");
                         break ConnFinishedReason::ErrorSending(e.to_string());

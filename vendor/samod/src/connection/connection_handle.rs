@@ -1,11 +1,11 @@
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use futures::channel::oneshot;
+use futures::channel::{mpsc, oneshot};
 use samod_core::ConnectionId;
 
 use crate::{
     AcceptorEvent, ConnFinishedReason, PeerInfo,
-    unbounded::{self, UnboundedReceiver, UnboundedSender},
+    unbounded,
 };
 
 // A connection handle is per-connection state which is shared between:
@@ -43,13 +43,16 @@ struct Inner {
     finished_listeners: Vec<oneshot::Sender<ConnFinishedReason>>,
     event_listeners: Vec<unbounded::UnboundedSender<AcceptorEvent>>,
     finished_reason: Option<ConnFinishedReason>,
-    rx: Option<UnboundedReceiver<Vec<u8>>>,
-    tx: Option<UnboundedSender<Vec<u8>>>,
+    // Fieldbook patch (5): futures' channel, not async-channel. An idle
+    // async-channel keeps a block of 31 slots and its listeners, about 1.8 KB
+    // per connection; this one keeps a single node. See PATCHED.md.
+    rx: Option<mpsc::UnboundedReceiver<Vec<u8>>>,
+    tx: Option<mpsc::UnboundedSender<Vec<u8>>>,
 }
 
 impl ConnectionHandle {
     pub(crate) fn new(id: ConnectionId) -> Self {
-        let (tx, rx) = unbounded::channel();
+        let (tx, rx) = mpsc::unbounded();
         Self {
             id,
             inner: Arc::new(RwLock::new(Inner {
@@ -74,7 +77,7 @@ impl ConnectionHandle {
     }
 
     // Called in the io loop to take ownership of the outbound message channel
-    pub(crate) fn take_rx(&self) -> UnboundedReceiver<Vec<u8>> {
+    pub(crate) fn take_rx(&self) -> mpsc::UnboundedReceiver<Vec<u8>> {
         let mut inner = Self::write(&self.inner);
         inner
             .rx
