@@ -261,12 +261,18 @@ pub fn check_changes(frame: &[u8]) -> Result<BTreeSet<String>, String> {
         let mut actors = BTreeSet::new();
         let mut scratch = automerge::Automerge::new();
         for chunk in message.changes.iter() {
-            // Usually one change (its actor is in its header); now and then a
-            // whole document, whose changes the scratch load lists.
-            if let Ok(change) = automerge::Change::from_bytes(chunk.to_vec()) {
-                actors.insert(change.actor_id().to_hex_string());
+            // Usually one change (its actor is in its header), applied as
+            // parsed; now and then a whole document, whose changes the
+            // scratch load lists.
+            match automerge::Change::from_bytes(chunk.to_vec()) {
+                Ok(change) => {
+                    actors.insert(change.actor_id().to_hex_string());
+                    let _ = scratch.apply_changes([change]);
+                }
+                Err(_) => {
+                    let _ = scratch.load_incremental(chunk);
+                }
             }
-            let _ = scratch.load_incremental(chunk);
         }
         actors.extend(
             scratch
