@@ -56,6 +56,10 @@ struct Args {
     /// Batches the many documents are synced in, each followed by the idle time.
     #[arg(long)]
     many_batches: Option<usize>,
+    /// Seconds each server gets for the many-documents workload before it is
+    /// stopped and reported as such (default: none with --quick, else 600).
+    #[arg(long)]
+    many_limit_secs: Option<u64>,
     /// Our server unloads a document no device syncs after this many idle
     /// seconds (its --unload-idle-secs; default 2 with --quick, else 30).
     #[arg(long)]
@@ -291,7 +295,11 @@ async fn run(args: Args) {
         };
         for &kind in many_kinds {
             let s = servers::start(kind, &plan).await;
-            let x = workloads::many(&s, idle_for, batches).await;
+            let limit = args
+                .many_limit_secs
+                .or(if q { None } else { Some(600) })
+                .map(Duration::from_secs);
+            let x = workloads::many(&s, idle_for, batches, limit).await;
             println!(
                 "many documents, {}: {n} documents in {} batches, RSS at start {} MB, first batch synced {} MB, then {} s idle {} MB, after every batch {} MB ({:.1} KB per document; peak {} MB; syncing took {:.1} s)",
                 kind.label(),

@@ -36,11 +36,21 @@ fn mb(b: u64) -> String {
     format!("{:.0} MB", b as f64 / 1e6)
 }
 
-/// RSS after every batch, or where the server died.
+/// A reading, or a dash where the run never got there.
+fn mb_or_dash(b: u64) -> String {
+    if b == 0 { "–".into() } else { mb(b) }
+}
+
+/// RSS after every batch, or where the server died or the time ran out.
 fn many_end(m: &Many) -> String {
-    match m.died_after {
-        Some(n) => format!("died after {n} documents"),
-        None => mb(m.rss_idle),
+    match (m.died_after, m.stopped) {
+        (Some(n), _) => format!("died after {n} documents"),
+        (_, Some((secs, n, rss))) => format!(
+            "stopped at the {secs} s limit: {n} of {} synced, {}",
+            m.docs,
+            mb(rss)
+        ),
+        _ => mb(m.rss_idle),
     }
 }
 
@@ -193,8 +203,8 @@ impl Report {
             let _ = writeln!(
                 s,
                 "| first {per} synced once | {} | {} | {} | |",
-                mb(o.rss_touched),
-                mb(r.rss_touched),
+                mb_or_dash(o.rss_touched),
+                mb_or_dash(r.rss_touched),
                 ratio(o.rss_touched as f64, r.rss_touched as f64)
             );
             let _ = writeln!(
@@ -202,8 +212,8 @@ impl Report {
                 "| first {per}, then {} s idle (ours unloads after {} s) | {} | {} | {} | |",
                 o.idle_secs,
                 self.unload_idle_secs,
-                mb(o.rss_first_idle),
-                mb(r.rss_first_idle),
+                mb_or_dash(o.rss_first_idle),
+                mb_or_dash(r.rss_first_idle),
                 ratio(o.rss_first_idle as f64, r.rss_first_idle as f64)
             );
             let _ = writeln!(

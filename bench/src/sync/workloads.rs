@@ -1,6 +1,7 @@
 //! The workloads, each run against one seeded server at a time.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -300,6 +301,16 @@ pub async fn touch_all(s: &Seeded, creds: &[crate::servers::Cred]) {
 
 /// Syncs each of `docs` once, over one connection per credential, then closes them.
 pub async fn touch(s: &Seeded, docs: &[samod::DocumentId], creds: &[crate::servers::Cred]) {
+    touch_counted(s, docs, creds, &AtomicUsize::new(0)).await;
+}
+
+/// `touch`, adding one to `synced` as each document arrives.
+async fn touch_counted(
+    s: &Seeded,
+    docs: &[samod::DocumentId],
+    creds: &[crate::servers::Cred],
+    synced: &AtomicUsize,
+) {
     let url = s.sync_url();
     let chunk = docs.len().div_ceil(creds.len()).max(1);
     futures::future::join_all(docs.chunks(chunk).zip(creds).map(|(ids, cred)| {
@@ -311,6 +322,7 @@ pub async fn touch(s: &Seeded, docs: &[samod::DocumentId], creds: &[crate::serve
                     let c = &c;
                     async move {
                         c.find(id).await;
+                        synced.fetch_add(1, Ordering::Relaxed);
                     }
                 })
                 .buffer_unordered(32)
@@ -386,13 +398,19 @@ pub struct Many {
     /// The server process died (ran out of memory, say) after this many
     /// documents had been synced.
     pub died_after: Option<usize>,
+    /// The time limit ran out: (its seconds, documents synced by then, RSS then).
+    pub stopped: Option<(u64, usize, u64)>,
 }
 
 /// Many documents: synced once each, in `batches` (a day's customers, say),
 /// each batch followed by `idle_for` with nothing connected. A server whose
 /// memory follows the documents in use ends near where the first batch left
 /// it; one that keeps everything grows with every batch.
-pub async fn many(s: &Seeded, idle_for: Duration, batches: usize) -> Many {
+/// A server still syncing when `limit` has passed is stopped there (the full
+/// run must end: the reference slows as its documents accumulate).
+pub async fn many(s: &Seeded, idle_for: Duration, batches: usize, limit: Option<Duration>) -> Many {
+    let deadline = limit.map(|l| tokio::time::Instant::now() + l);
+    let synced = AtomicUsize::new(0);
     let rss_start = s.rss();
     let per = s.docs.len().div_ceil(batches.max(1)).max(1);
     let mut out = Many {
@@ -416,9 +434,30 @@ pub async fn many(s: &Seeded, idle_for: Duration, batches: usize) -> Many {
                 out.rss_peak = out.rss_peak.max(rss);
             }
         };
+        let out_of_time = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => futures::future::pending().await,
+            }
+        };
         let died = tokio::select! {
-            _ = touch(s, batch, &s.admin) => false,
+            _ = touch_counted(s, batch, &s.admin, &synced) => false,
             _ = watch => true,
+            _ = out_of_time => {
+                let n = synced.load(Ordering::Relaxed);
+                let rss = s.rss();
+                out.rss_peak = out.rss_peak.max(rss);
+                out.stopped = Some((limit.unwrap_or_default().as_secs(), n, rss));
+                out.touch_secs += t.elapsed().as_secs_f64();
+                println!(
+                    "many documents, {}: stopped at the {} s limit in batch {}, {n} documents synced, RSS {} MB",
+                    s.kind.label(),
+                    limit.unwrap_or_default().as_secs(),
+                    i + 1,
+                    rss / 1_000_000
+                );
+                return out;
+            }
         };
         out.touch_secs += t.elapsed().as_secs_f64();
         if died {
