@@ -184,8 +184,15 @@ async fn project_registered(state: &AppState, docs: &[String]) -> Result<Chunk, 
                 continue;
             }
         };
-        let since = projected.get(doc_id).map_or("", String::as_str);
-        let (customer, heads, changes) = source.read(since);
+        let since = projected.get(doc_id).cloned().unwrap_or_default();
+        let (customer, heads, changes) = match source.read_apart(since).await {
+            Ok(read) => read,
+            Err(e) => {
+                tracing::error!(error = %e, doc = %doc_id, "projection failed; it will be retried");
+                failed.push(doc_id.clone());
+                continue;
+            }
+        };
         let Some(a) = state.acl.assignment(doc_id) else {
             failed.push(doc_id.clone());
             continue;
@@ -321,11 +328,24 @@ enum Source {
     Open(samod::DocHandle),
 }
 
+/// What `Source::read` returns: the customer, its heads, the changes since.
+type Read = (Result<Customer, SchemaError>, String, Vec<(String, String)>);
+
 impl Source {
+    /// `read` on a blocking thread: reading a large customer takes milliseconds,
+    /// and a batch of them on a runtime worker held up the sync tasks queued
+    /// behind it (the tail of the visit storm's latency).
+    async fn read_apart(self, since: String) -> Result<Read, ServerError> {
+        tokio::task::spawn_blocking(move || self.read(&since))
+            .await
+            .map_err(|e| {
+                ServerError::Internal(format!("reading a document to project it failed: {e}"))
+            })
+    }
+
     /// The customer in it, its heads, and the changes since `since` (heads as
     /// last projected).
-    #[allow(clippy::type_complexity)]
-    fn read(&self, since: &str) -> (Result<Customer, SchemaError>, String, Vec<(String, String)>) {
+    fn read(&self, since: &str) -> Read {
         let read = |d: &automerge::Automerge| {
             (
                 Customer::load(d),
@@ -392,7 +412,7 @@ pub async fn project(state: &AppState, doc_id: &str) -> Result<Projected, Server
             .unwrap_or_default())
         })
         .await?;
-    let (loaded, heads, changes) = source.read(&projected_heads);
+    let (loaded, heads, changes) = source.read_apart(projected_heads).await?;
     let customer = match loaded {
         Ok(c) => c,
         Err(SchemaError::WrongType { found, .. }) => {
