@@ -46,7 +46,7 @@ pub async fn run(state: AppState, mut changed: UnboundedReceiver<String>) {
     // Grades and alerts are "as of the last complete month": when the month
     // turns, every customer is projected again.
     let mut month_check = tokio::time::interval(MONTH_CHECK);
-    let mut last_batch = tokio::time::Instant::now() - GATHER;
+    let mut next_batch = tokio::time::Instant::now();
     loop {
         let batch = tokio::select! {
             _ = month_check.tick() => {
@@ -61,7 +61,7 @@ pub async fn run(state: AppState, mut changed: UnboundedReceiver<String>) {
                 // again and again is read once for many changes, not once each
                 // (reading a customer was half the server's CPU in a visit storm).
                 // Idle: a change is projected at once.
-                tokio::time::sleep_until(last_batch + GATHER).await;
+                tokio::time::sleep_until(next_batch).await;
                 let mut batch = BTreeSet::from([first]);
                 while let Ok(more) = changed.try_recv() {
                     batch.insert(more);
@@ -75,8 +75,11 @@ pub async fn run(state: AppState, mut changed: UnboundedReceiver<String>) {
                 std::mem::take(&mut failed)
             }
         };
+        let started = tokio::time::Instant::now();
         let again = project_all(&state, batch).await;
-        last_batch = tokio::time::Instant::now();
+        // Rest at least twice as long as the batch took, so that however large
+        // the documents grow, projecting keeps to about a third of one core.
+        next_batch = tokio::time::Instant::now() + GATHER.max(started.elapsed() * 2);
         if again.is_empty() && failed.is_empty() {
             delay = RETRY_FIRST;
         }
@@ -85,8 +88,8 @@ pub async fn run(state: AppState, mut changed: UnboundedReceiver<String>) {
 }
 
 /// The least time from the end of one batch of projections to the start of
-/// the next: how far behind the lists and reports may fall while documents
-/// keep changing.
+/// the next (more when batches take long): how far behind the lists and
+/// reports may fall while documents keep changing.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(500);
 const MONTH_CHECK: std::time::Duration = std::time::Duration::from_secs(600);
 const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(200);
