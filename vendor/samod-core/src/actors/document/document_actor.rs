@@ -45,8 +45,10 @@ pub struct DocumentActor {
     local_peer_id: PeerId,
     /// Current load state
     load_state: Load,
-    /// Sync states for each connected peer
-    peer_connections: HashMap<ConnectionId, PeerDocConnection>,
+    /// Sync states for each connected peer. Fieldbook patch: boxed, so the
+    /// table's spare slots (a first insert makes four) cost a pointer each,
+    /// not a whole sync state (most documents have one peer).
+    peer_connections: HashMap<ConnectionId, Box<PeerDocConnection>>,
     on_disk_state: OnDiskState,
     /// Ongoing policy check tasks
     check_policy_tasks: HashMap<IoTaskId, ConnectionId>,
@@ -604,7 +606,7 @@ impl DocumentActor {
             if self.doc.get_heads().is_empty() {
                 tracing::debug!("no data found on disk, requesting document");
                 let request =
-                    Request::new(self.document_id.clone(), self.peer_connections.values());
+                    Request::new(self.document_id.clone(), self.peer_connections.values().map(|c| &**c));
                 self.phase = Phase::Requesting(request);
             } else {
                 tracing::trace!("load complete, transitioning to ready");
@@ -687,7 +689,7 @@ impl DocumentActor {
             "Connection ID already exists"
         );
         self.peer_connections
-            .insert(conn_id, PeerDocConnection::new(peer_id, conn_id));
+            .insert(conn_id, Box::new(PeerDocConnection::new(peer_id, conn_id)));
         if let Phase::Requesting(request) = &mut self.phase
             && let Some(conn) = self.peer_connections.get(&conn_id)
         {

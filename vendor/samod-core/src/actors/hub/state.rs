@@ -44,7 +44,9 @@ pub(crate) struct State {
     actors: HashMap<DocumentActorId, ActorInfo>,
 
     /// Connection state for each connection
-    connections: HashMap<ConnectionId, Connection>,
+    /// Fieldbook patch: boxed, so the table's spare slots (up to half of it
+    /// after it doubles) cost a pointer each, not a whole connection.
+    connections: HashMap<ConnectionId, Box<Connection>>,
 
     /// Map from document ID to actor ID for quick lookups
     document_to_actor: HashMap<DocumentId, DocumentActorId>,
@@ -190,7 +192,8 @@ impl State {
         connection_id: ConnectionId,
         connection_state: Connection,
     ) {
-        self.connections.insert(connection_id, connection_state);
+        self.connections
+            .insert(connection_id, Box::new(connection_state));
     }
 
     fn remove_connection<'a, A: Into<RemoveConnArgs<'a>>>(
@@ -235,7 +238,7 @@ impl State {
                 self.notify_doc_actors_of_removed_connection(results, *connection_id);
             }
         }
-        Some(conn)
+        Some(*conn)
     }
 
     pub(crate) fn add_document_to_connection(
