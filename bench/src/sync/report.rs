@@ -130,6 +130,16 @@ impl Report {
         }
         for ([o, r], [fo, fr]) in self.storms.iter().zip(&self.flat) {
             let n = o.managers;
+            for (what, x) in [
+                ("fieldbook, paced", o),
+                ("reference, paced", r),
+                ("fieldbook, flat out", fo),
+                ("reference, flat out", fr),
+            ] {
+                if let Some(why) = &x.setup_failed {
+                    let _ = writeln!(s, "| storm {n}, {what}: not measured | {why} | | | |");
+                }
+            }
             let _ = writeln!(
                 s,
                 "| storm {n} flat out: visits synced per second | {:.1} | {:.1} | {} | ≥ 3 |",

@@ -131,6 +131,18 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(url: &url::Url, cred: &Cred) -> Client {
+        Self::try_connect(url, cred, Duration::from_secs(120))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Connects, or says why not within `within` (a server still working off
+    /// an earlier backlog may not answer).
+    pub async fn try_connect(
+        url: &url::Url,
+        cred: &Cred,
+        within: Duration,
+    ) -> Result<Client, String> {
         let mut builder = Repo::build_tokio();
         if let Some(p) = &cred.peer_id {
             builder = builder.with_peer_id(PeerId::from(p.as_str()));
@@ -148,11 +160,27 @@ impl Client {
             max_retries: None,
         };
         let dialer = repo.dial(backoff, Arc::new(dialer)).expect("dial");
-        tokio::time::timeout(Duration::from_secs(120), dialer.established())
-            .await
-            .expect("connect timed out")
-            .expect("connect failed");
-        Client { repo, wire, dialer }
+        match tokio::time::timeout(within, dialer.established()).await {
+            Ok(Ok(_)) => Ok(Client { repo, wire, dialer }),
+            Ok(Err(e)) => {
+                repo.stop().await;
+                Err(format!("connecting failed: {e:?}"))
+            }
+            Err(_) => {
+                repo.stop().await;
+                Err(format!("not connected within {} s", within.as_secs()))
+            }
+        }
+    }
+
+    /// Opens a document through the server, or says why not within `within`.
+    pub async fn try_find(&self, id: &DocumentId, within: Duration) -> Result<DocHandle, String> {
+        match tokio::time::timeout(within, self.repo.find(id.clone())).await {
+            Ok(Ok(Some(d))) => Ok(d),
+            Ok(Ok(None)) => Err(format!("document {id} unavailable")),
+            Ok(Err(_)) => Err("the client repo stopped".into()),
+            Err(_) => Err(format!("document not opened within {} s", within.as_secs())),
+        }
     }
 
     /// Opens a document through the server (panics if unavailable: a seeding bug).

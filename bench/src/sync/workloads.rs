@@ -155,6 +155,9 @@ pub struct Storm {
     /// The load generator's own CPU time per delivered visit (it shares the
     /// machine with the server), in milliseconds.
     pub load_cpu_ms_per_visit: f64,
+    /// The devices could not all connect and open their customer (the server
+    /// still working off an earlier storm, say): nothing else was measured.
+    pub setup_failed: Option<String>,
 }
 
 /// Visit storm: `n` managers, each with two connected devices on one customer;
@@ -163,20 +166,62 @@ pub struct Storm {
 /// what the server sustains with `n` managers busy at once).
 pub async fn storm(s: &Seeded, n: usize, secs: u64, pace: Option<Duration>) -> Storm {
     let url = s.sync_url();
-    let pairs: Vec<(Client, Client, DocHandle, DocHandle)> = futures::stream::iter(0..n)
-        .map(|i| {
-            let url = &url;
-            async move {
-                let a = Client::connect(url, &s.creds[i][0]).await;
-                let b = Client::connect(url, &s.creds[i][1]).await;
-                let da = a.find(&s.docs[i]).await;
-                let db = b.find(&s.docs[i]).await;
-                (a, b, da, db)
-            }
-        })
-        .buffer_unordered(16)
-        .collect()
-        .await;
+    let within = Duration::from_secs(120);
+    let set_up: Vec<Result<(Client, Client, DocHandle, DocHandle), String>> =
+        futures::stream::iter(0..n)
+            .map(|i| {
+                let url = &url;
+                async move {
+                    let a = Client::try_connect(url, &s.creds[i][0], within).await?;
+                    let b = match Client::try_connect(url, &s.creds[i][1], within).await {
+                        Ok(b) => b,
+                        Err(e) => {
+                            a.close().await;
+                            return Err(e);
+                        }
+                    };
+                    let opened = async {
+                        Ok::<_, String>((
+                            a.try_find(&s.docs[i], within).await?,
+                            b.try_find(&s.docs[i], within).await?,
+                        ))
+                    }
+                    .await;
+                    match opened {
+                        Ok((da, db)) => Ok((a, b, da, db)),
+                        Err(e) => {
+                            a.close().await;
+                            b.close().await;
+                            Err(e)
+                        }
+                    }
+                }
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+    let failures = set_up.iter().filter(|r| r.is_err()).count();
+    let mut pairs = Vec::new();
+    let mut why = None;
+    for r in set_up {
+        match r {
+            Ok(p) => pairs.push(p),
+            Err(e) => why = Some(e),
+        }
+    }
+    if let Some(why) = why {
+        let why = format!("{failures} of {n} managers' devices could not start ({why})");
+        eprintln!("storm of {n} managers on {}: {why}", s.kind.label());
+        for (a, b, _, _) in pairs {
+            a.close().await;
+            b.close().await;
+        }
+        return Storm {
+            managers: n,
+            setup_failed: Some(why),
+            ..Default::default()
+        };
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     eprintln!(
@@ -285,6 +330,7 @@ pub async fn storm(s: &Seeded, n: usize, secs: u64, pace: Option<Duration>) -> S
         p99_ms: pct(0.99),
         cpu_ms_per_visit: cpu * 1000.0 / arr.len().max(1) as f64,
         load_cpu_ms_per_visit: load_cpu * 1000.0 / arr.len().max(1) as f64,
+        setup_failed: None,
     };
     for (a, b, _, _) in pairs {
         a.close().await;
