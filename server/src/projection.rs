@@ -179,16 +179,12 @@ async fn project_registered(state: &AppState, docs: &[String]) -> Result<Chunk, 
     let mut customers = Vec::new();
     let mut others = Vec::new();
     for doc_id in docs {
-        let source = match source_of(state, doc_id).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, doc = %doc_id, "projection failed; it will be retried");
-                failed.push(doc_id.clone());
-                continue;
-            }
-        };
         let since = projected.get(doc_id).cloned().unwrap_or_default();
-        let (customer, heads, changes) = match source.read_apart(since).await {
+        let read = match source_of(state, doc_id).await {
+            Ok(source) => source.read_apart(since).await,
+            Err(e) => Err(e),
+        };
+        let (customer, heads, changes) = match read {
             Ok(read) => read,
             Err(e) => {
                 tracing::error!(error = %e, doc = %doc_id, "projection failed; it will be retried");

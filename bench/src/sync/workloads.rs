@@ -200,17 +200,13 @@ pub async fn storm(s: &Seeded, n: usize, secs: u64, pace: Option<Duration>) -> S
             .buffer_unordered(16)
             .collect()
             .await;
-    let failures = set_up.iter().filter(|r| r.is_err()).count();
-    let mut pairs = Vec::new();
-    let mut why = None;
-    for r in set_up {
-        match r {
-            Ok(p) => pairs.push(p),
-            Err(e) => why = Some(e),
-        }
-    }
-    if let Some(why) = why {
-        let why = format!("{failures} of {n} managers' devices could not start ({why})");
+    let (pairs, errors): (Vec<_>, Vec<_>) = set_up.into_iter().partition(Result::is_ok);
+    let pairs: Vec<_> = pairs.into_iter().flatten().collect();
+    if let Some(Err(first)) = errors.first() {
+        let why = format!(
+            "{} of {n} managers' devices could not start ({first})",
+            errors.len()
+        );
         eprintln!("storm of {n} managers on {}: {why}", s.kind.label());
         for (a, b, _, _) in pairs {
             a.close().await;
@@ -492,13 +488,13 @@ pub async fn many(s: &Seeded, idle_for: Duration, batches: usize, limit: Option<
             _ = out_of_time => {
                 let n = synced.load(Ordering::Relaxed);
                 let rss = s.rss();
+                let secs = limit.unwrap_or_default().as_secs();
                 out.rss_peak = out.rss_peak.max(rss);
-                out.stopped = Some((limit.unwrap_or_default().as_secs(), n, rss));
+                out.stopped = Some((secs, n, rss));
                 out.touch_secs += t.elapsed().as_secs_f64();
                 println!(
-                    "many documents, {}: stopped at the {} s limit in batch {}, {n} documents synced, RSS {} MB",
+                    "many documents, {}: stopped at the {secs} s limit in batch {}, {n} documents synced, RSS {} MB",
                     s.kind.label(),
-                    limit.unwrap_or_default().as_secs(),
                     i + 1,
                     rss / 1_000_000
                 );
