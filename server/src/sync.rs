@@ -113,7 +113,7 @@ fn serve(
     // futures' channels, not tokio's: an idle tokio channel holds a block of
     // 32 slots (about 1 KB) and a cache-padded header; these hold one node.
     let (mut to_samod, from_socket) = mpsc::channel::<Result<Vec<u8>, PumpClosed>>(64);
-    let (to_socket, mut from_samod) = mpsc::channel::<Vec<u8>>(64);
+    let (to_socket, from_samod) = mpsc::channel::<Vec<u8>>(64);
     let outbound = to_socket.sink_map_err(|_| PumpClosed("connection closed".into()));
     let transport = Transport::new(from_socket, Box::pin(outbound))
         .with_expected_peer_id(PeerId::from(user.peer_id.as_str()));
@@ -122,78 +122,63 @@ fn serve(
         return futures::future::ready(()).left_future();
     }
 
-    let (mut ws_tx, mut ws_rx) = socket.split();
-    // Writing runs in its own task. In the reading loop, a burst of requests
-    // (a new tablet's first sync) could fill samod's inbound queue while samod
-    // waits for room in our outbound one, and neither would move again.
-    let (close_tx, mut close_rx) = tokio::sync::oneshot::channel::<Close>();
+    // One task pumps both ways (a second task per connection was about 1 KB
+    // of every idle client's memory). Incoming frames wait in `held` while
+    // samod's queue is full, and outgoing messages keep moving meanwhile: in
+    // a burst of requests (a new tablet's first sync) samod may wait for room
+    // in our outbound queue while we wait for room in its inbound one.
     let storage = state.storage.clone();
-    let mut writer = tokio::spawn(async move {
-        let close = loop {
-            tokio::select! {
-                reason = &mut close_rx => break reason.unwrap_or(None),
-                outgoing = from_samod.next() => match outgoing {
-                    Some(msg) => {
-                        // Let the storage tasks samod queued with this message start, then
-                        // wait for them: what we send must already be on disk.
-                        tokio::task::yield_now().await;
-                        tokio::task::yield_now().await;
-                        storage.barrier().await;
-                        if ws_tx.send(Message::Binary(msg.into())).await.is_err() {
-                            break None;
-                        }
-                    }
-                    // samod closed the connection: because the reader told it to (then
-                    // the reader's reason is on its way), or a protocol error, or the
-                    // repo stopped.
-                    None => {
-                        let theirs = tokio::time::timeout(std::time::Duration::from_millis(200), &mut close_rx).await;
-                        break match theirs {
-                            Ok(Ok(reason)) => reason,
-                            _ => Some((close_code::POLICY, "connection closed by the sync server (protocol error or access revoked)".into())),
-                        };
-                    }
-                },
-            }
-        };
-        if let Some((code, reason)) = close {
-            let _ = ws_tx
-                .send(Message::Close(Some(CloseFrame {
-                    code,
-                    reason: reason.into(),
-                })))
-                .await;
-        }
-        let _ = ws_tx.close().await;
-    });
-
     let acl = state.acl.clone();
     let authors = state.authors.clone();
     let mut acl_changed = acl.subscribe();
     drop(state);
     async move {
-        let mut writer_done = false;
+        let mut socket = socket;
+        // Each message samod sends, once what it shows is on disk: let the
+        // storage tasks samod queued with it start, then wait for them.
+        let ready_out = from_samod.then(move |msg| {
+            let storage = storage.clone();
+            async move {
+                tokio::task::yield_now().await;
+                tokio::task::yield_now().await;
+                storage.barrier().await;
+                msg
+            }
+        });
+        let mut ready_out = std::pin::pin!(ready_out);
+        let mut held: Option<Vec<u8>> = None;
         let close: Close = loop {
             tokio::select! {
-                _ = &mut writer => {
-                    writer_done = true;
-                    break None;
+                outgoing = ready_out.next() => match outgoing {
+                    Some(msg) => {
+                        if socket.send(Message::Binary(msg.into())).await.is_err() {
+                            break None;
+                        }
+                    }
+                    // samod closed the connection: a protocol error, or the repo stopped.
+                    None => break Some((close_code::POLICY, "connection closed by the sync server (protocol error or access revoked)".into())),
+                },
+                room = futures::future::poll_fn(|cx| to_samod.poll_ready(cx)), if held.is_some() => {
+                    let sent = room.and_then(|()| to_samod.start_send(Ok(held.take().unwrap_or_default())));
+                    if sent.is_err() {
+                        break Some((close_code::NORMAL, "closed by server".to_string()));
+                    }
                 }
                 // Signed out, revoked or disabled: stop at once.
                 Ok(()) = acl_changed.changed() => {
                     if !acl.peer_is_live(&user.peer_id, user.id) {
                         tracing::info!(user = %user.username, peer = %user.peer_id, "sync connection closed: device signed out or user disabled");
-                        let _ = to_samod.send(Err(PumpClosed("access revoked".into()))).await;
+                        tell(&mut to_samod, "access revoked");
                         break Some((close_code::POLICY, "this device was signed out or the account disabled; sign in again".into()));
                     }
                 }
-                incoming = ws_rx.next() => match incoming {
+                incoming = socket.next(), if held.is_none() => match incoming {
                     Some(Ok(Message::Binary(bytes))) => {
                         let actors = match check_changes(&bytes) {
                             Ok(actors) => actors,
                             Err(why) => {
                                 tracing::warn!(user = %user.username, peer = %user.peer_id, "sync frame refused: {why}");
-                                let _ = to_samod.send(Err(PumpClosed(why.clone()))).await;
+                                tell(&mut to_samod, &why);
                                 break Some((close_code::PROTOCOL, why));
                             }
                         };
@@ -202,12 +187,10 @@ fn serve(
                             acl.note_offer(&doc, &user.peer_id);
                             authors.note(&doc, actors, user.id);
                         }
-                        if to_samod.send(Ok(bytes.to_vec())).await.is_err() {
-                            break Some((close_code::NORMAL, "closed by server".to_string()));
-                        }
+                        held = Some(bytes.to_vec());
                     }
                     Some(Ok(Message::Text(_))) => {
-                        let _ = to_samod.send(Err(PumpClosed("text frame".into()))).await;
+                        tell(&mut to_samod, "text frame");
                         break Some((close_code::UNSUPPORTED, "automerge-repo messages are binary CBOR frames; text frames are not accepted".into()));
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
@@ -219,22 +202,35 @@ fn serve(
                             (close_code::PROTOCOL, "malformed websocket frame".to_string())
                         };
                         tracing::warn!(user = %user.username, error = %e, "sync connection: bad frame");
-                        let _ = to_samod.send(Err(PumpClosed(reason.1.clone()))).await;
+                        tell(&mut to_samod, &reason.1);
                         break Some(reason);
                     }
                 },
             }
         };
-        if !writer_done {
-            let _ = close_tx.send(close);
-            let _ = writer.await;
-        }
         drop(to_samod);
+        if let Some((code, reason)) = close {
+            let _ = socket
+                .send(Message::Close(Some(CloseFrame {
+                    code,
+                    reason: reason.into(),
+                })))
+                .await;
+        }
+        let _ = socket.close().await;
         acl.forget_offers(&user.peer_id);
         tracing::info!(user = %user.username, peer = %user.peer_id, "sync connection closed");
         drop(slot);
     }
     .right_future()
+}
+
+/// Tells samod why the connection ends, if its queue has room (dropping the
+/// sender right after ends the connection either way; waiting for room could
+/// wait for ever: samod may be waiting for room in our outbound queue, which
+/// this task drains, and it has stopped).
+fn tell(to_samod: &mut mpsc::Sender<Result<Vec<u8>, PumpClosed>>, why: &str) {
+    let _ = to_samod.try_send(Err(PumpClosed(why.to_string())));
 }
 
 /// Refuses a `sync` or `request` frame whose changes automerge cannot load
