@@ -237,11 +237,9 @@ impl TestServer {
                     .clone()
                     .unwrap_or_else(|| PathBuf::from("/nonexistent")),
             )
-            .env(
-                "RUST_LOG",
-                std::env::var("FIELDBOOK_SERVER_LOG")
-                    .unwrap_or_else(|_| "info,samod=warn,samod_core=warn".into()),
-            )
+            // The server's own default filter unless the run asks for more.
+            .env_remove("RUST_LOG")
+            .envs(std::env::var("FIELDBOOK_SERVER_LOG").map(|l| ("RUST_LOG", l)))
             .args(
                 self.unload_idle_secs
                     .iter()
