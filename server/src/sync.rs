@@ -103,7 +103,9 @@ type Close = Option<(u16, String)>;
 /// `async fn`: that would keep the socket and a second copy of the user and
 /// state in the future for the connection's whole life.)
 fn serve(
-    socket: WebSocket,
+    // `mut` here: rebinding it inside the returned block would keep two
+    // copies of the socket in the future.
+    mut socket: WebSocket,
     user: AuthUser,
     state: AppState,
     slot: Slot,
@@ -132,20 +134,27 @@ fn serve(
     let authors = state.authors.clone();
     let mut acl_changed = acl.subscribe();
     drop(state);
+    // Only what the pump uses stays in it for the connection's life.
+    let AuthUser {
+        id: user_id,
+        username,
+        peer_id,
+        ..
+    } = user;
+    // Each message samod sends, once what it shows is on disk: let the
+    // storage tasks samod queued with it start, then wait for them. (Boxed,
+    // and built out here: held inline, the waiting future took a few hundred
+    // bytes of every idle connection.)
+    let mut ready_out = from_samod.then(move |msg| {
+        let storage = storage.clone();
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+            storage.barrier().await;
+            msg
+        })
+    });
     async move {
-        let mut socket = socket;
-        // Each message samod sends, once what it shows is on disk: let the
-        // storage tasks samod queued with it start, then wait for them.
-        let ready_out = from_samod.then(move |msg| {
-            let storage = storage.clone();
-            async move {
-                tokio::task::yield_now().await;
-                tokio::task::yield_now().await;
-                storage.barrier().await;
-                msg
-            }
-        });
-        let mut ready_out = std::pin::pin!(ready_out);
         let mut held: Option<Vec<u8>> = None;
         let close: Close = loop {
             tokio::select! {
@@ -166,8 +175,8 @@ fn serve(
                 }
                 // Signed out, revoked or disabled: stop at once.
                 Ok(()) = acl_changed.changed() => {
-                    if !acl.peer_is_live(&user.peer_id, user.id) {
-                        tracing::info!(user = %user.username, peer = %user.peer_id, "sync connection closed: device signed out or user disabled");
+                    if !acl.peer_is_live(&peer_id, user_id) {
+                        tracing::info!(user = %username, peer = %peer_id, "sync connection closed: device signed out or user disabled");
                         tell(&mut to_samod, "access revoked");
                         break Some((close_code::POLICY, "this device was signed out or the account disabled; sign in again".into()));
                     }
@@ -177,15 +186,15 @@ fn serve(
                         let actors = match check_changes(&bytes) {
                             Ok(actors) => actors,
                             Err(why) => {
-                                tracing::warn!(user = %user.username, peer = %user.peer_id, "sync frame refused: {why}");
+                                tracing::warn!(user = %username, peer = %peer_id, "sync frame refused: {why}");
                                 tell(&mut to_samod, &why);
                                 break Some((close_code::PROTOCOL, why));
                             }
                         };
                         // Before samod sees it, so its policy check finds the offer.
                         if let Some(doc) = sync_document(&bytes) {
-                            acl.note_offer(&doc, &user.peer_id);
-                            authors.note(&doc, actors, user.id);
+                            acl.note_offer(&doc, &peer_id);
+                            authors.note(&doc, actors, user_id);
                         }
                         held = Some(bytes.to_vec());
                     }
@@ -201,7 +210,7 @@ fn serve(
                         } else {
                             (close_code::PROTOCOL, "malformed websocket frame".to_string())
                         };
-                        tracing::warn!(user = %user.username, error = %e, "sync connection: bad frame");
+                        tracing::warn!(user = %username, error = %e, "sync connection: bad frame");
                         tell(&mut to_samod, &reason.1);
                         break Some(reason);
                     }
@@ -218,8 +227,8 @@ fn serve(
                 .await;
         }
         let _ = socket.close().await;
-        acl.forget_offers(&user.peer_id);
-        tracing::info!(user = %user.username, peer = %user.peer_id, "sync connection closed");
+        acl.forget_offers(&peer_id);
+        tracing::info!(user = %username, peer = %peer_id, "sync connection closed");
         drop(slot);
     }
     .right_future()
