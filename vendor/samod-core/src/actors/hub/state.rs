@@ -264,7 +264,9 @@ impl State {
                 let (doc_connections, state) =
                     if let Some(established) = conn.established_connection() {
                         (
-                            established.document_subscriptions().clone(),
+                            super::connection::unboxed(
+                                established.document_subscriptions(),
+                            ),
                             ConnectionState::Connected {
                                 their_peer_id: established.remote_peer_id().clone(),
                             },

@@ -362,7 +362,7 @@ impl Connection {
         };
         established
             .document_subscriptions
-            .insert(document_id.clone(), PeerDocState::empty());
+            .insert(document_id.clone(), Box::new(PeerDocState::empty()));
     }
 
     pub(crate) fn update_peer_state(&mut self, document_id: &DocumentId, state: PeerDocState) {
@@ -372,7 +372,7 @@ impl Connection {
         };
         if let Some(doc_state) = established.document_subscriptions.get_mut(document_id) {
             self.dirty = true;
-            *doc_state = state;
+            **doc_state = state;
         } else {
             tracing::warn!(?document_id, "tried to update state for unknown document",);
         }
@@ -473,7 +473,7 @@ impl Connection {
     pub(crate) fn info(&self) -> ConnectionInfo {
         let (doc_connections, state) = match &self.phase {
             ConnectionPhase::Established(established) => (
-                established.document_subscriptions().clone(),
+                unboxed(established.document_subscriptions()),
                 ConnectionState::Connected {
                     their_peer_id: established.remote_peer_id().clone(),
                 },
@@ -499,4 +499,15 @@ impl Connection {
             None
         }
     }
+}
+
+/// Fieldbook patch: the subscriptions' states are boxed in their table
+/// (PATCHED.md, 7); `ConnectionInfo` keeps its published type.
+pub(crate) fn unboxed(
+    subscriptions: &HashMap<DocumentId, Box<PeerDocState>>,
+) -> HashMap<DocumentId, PeerDocState> {
+    subscriptions
+        .iter()
+        .map(|(id, state)| (id.clone(), (**state).clone()))
+        .collect()
 }

@@ -19,8 +19,9 @@ pub(crate) struct EstablishedConnection {
     /// When the connection was established
     #[allow(dead_code)]
     pub(super) established_at: UnixTimestamp,
-    /// Documents this connection is actively syncing
-    pub(super) document_subscriptions: HashMap<DocumentId, PeerDocState>,
+    /// Documents this connection is actively syncing. Fieldbook patch:
+    /// boxed, as in patch 6 (a table's first insert makes room for four).
+    pub(super) document_subscriptions: HashMap<DocumentId, Box<PeerDocState>>,
 }
 
 impl EstablishedConnection {
@@ -29,12 +30,12 @@ impl EstablishedConnection {
         &self.remote_peer_id
     }
 
-    pub(crate) fn document_subscriptions(&self) -> &HashMap<DocumentId, PeerDocState> {
+    pub(crate) fn document_subscriptions(&self) -> &HashMap<DocumentId, Box<PeerDocState>> {
         &self.document_subscriptions
     }
 
     pub fn add_document_subscription(&mut self, document_id: DocumentId) {
         self.document_subscriptions
-            .insert(document_id, PeerDocState::empty());
+            .insert(document_id, Box::new(PeerDocState::empty()));
     }
 }
