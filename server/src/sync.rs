@@ -234,10 +234,10 @@ fn serve(
     .right_future()
 }
 
-/// Tells samod why the connection ends, if its queue has room (dropping the
-/// sender right after ends the connection either way; waiting for room could
-/// wait for ever: samod may be waiting for room in our outbound queue, which
-/// this task drains, and it has stopped).
+/// Tells samod why the connection ends, if its queue has room. Dropping the
+/// sender right after ends the connection either way, and waiting for room
+/// could wait for ever: samod may itself be waiting for room in our outbound
+/// queue, which only this task drains, and this task is leaving its loop.
 fn tell(to_samod: &mut mpsc::Sender<Result<Vec<u8>, PumpClosed>>, why: &str) {
     let _ = to_samod.try_send(Err(PumpClosed(why.to_string())));
 }
