@@ -4,7 +4,7 @@
 //! customer and year with progress against the ledger.
 
 use automerge::{ObjType, ROOT};
-use autosurgeon::{Doc, Hydrate, Reconcile, reconcile_insert};
+use autosurgeon::{Doc, Hydrate, Reconcile};
 
 use crate::customer::LedgerEntry;
 use crate::grading::Grade;
@@ -115,16 +115,6 @@ pub fn progress(plan: &Plan, ledger: &[LedgerEntry]) -> (i64, i64) {
     (actual, percent)
 }
 
-fn append<T: Doc, V: Reconcile>(tx: &mut T, list: &str, value: &V) -> Result<(), SchemaError> {
-    let id = match tx.get(&ROOT, list)? {
-        Some((automerge::Value::Object(ObjType::List), id)) => id,
-        _ => tx.put_object(ROOT, list, ObjType::List)?,
-    };
-    let len = tx.length(&id);
-    reconcile_insert(tx, id, len, value)?;
-    Ok(())
-}
-
 /// Adds an agreement to a customer document.
 pub fn add_agreement<T: Doc>(tx: &mut T, a: &Agreement) -> Result<(), SchemaError> {
     if a.number.trim().is_empty()
@@ -140,7 +130,7 @@ pub fn add_agreement<T: Doc>(tx: &mut T, a: &Agreement) -> Result<(), SchemaErro
             "an agreement cannot end before it starts".into(),
         ));
     }
-    append(tx, "agreements", a)
+    flex::append(tx, "agreements", a)
 }
 
 /// Approves agreement `id` (a unit head or the center; the caller checks the role).
@@ -177,7 +167,7 @@ pub fn add_plan<T: Doc>(tx: &mut T, p: &Plan) -> Result<(), SchemaError> {
             "a plan needs a year and a positive revenue target".into(),
         ));
     }
-    append(tx, "plans", p)
+    flex::append(tx, "plans", p)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! flagged for the cross-department task force.
 
 use automerge::{ObjType, ROOT};
-use autosurgeon::{Doc, Hydrate, Reconcile, reconcile_insert, reconcile_prop};
+use autosurgeon::{Doc, Hydrate, Reconcile, reconcile_prop};
 use serde::{Deserialize, Serialize};
 
 use crate::grading::Grade;
@@ -149,8 +149,7 @@ pub fn record<T: Doc>(tx: &mut T, c: &Complaint) -> Result<(), SchemaError> {
         _ => tx.put_object(ROOT, "complaints", ObjType::List)?,
     };
     let len = tx.length(&list);
-    reconcile_insert(tx, list, len, c)?;
-    Ok(())
+    flex::insert_new(tx, &list, len, c)
 }
 
 /// Moves complaint `id` to its next step. Assigning needs a department; closing
@@ -200,11 +199,11 @@ pub fn advance<T: Doc>(
             _ => tx.put_object(&item, "steps", ObjType::List)?,
         };
         let n = tx.length(&steps);
-        reconcile_insert(
+        flex::insert_new(
             tx,
-            steps,
+            &steps,
             n,
-            Step {
+            &Step {
                 status: to.into(),
                 by: by.into(),
                 on: on.into(),

@@ -6,7 +6,7 @@
 
 use automerge::{ObjType, ROOT};
 use autosurgeon::{Doc, ReadDoc};
-use autosurgeon::{Hydrate, Reconcile, hydrate, reconcile_insert, reconcile_prop};
+use autosurgeon::{Hydrate, Reconcile, hydrate, reconcile_prop};
 
 use crate::onepass::OnePass;
 use crate::vocab::{ContactRole, Line, Nature, VisitKind};
@@ -108,7 +108,7 @@ pub fn merge_ledger<T: Doc>(tx: &mut T, entries: &[LedgerEntry]) -> Result<(), S
             }
             None => {
                 let len = tx.length(&list);
-                reconcile_insert(tx, list.clone(), len, e)?;
+                flex::insert_new(tx, &list, len, e)?;
             }
         }
     }
@@ -117,7 +117,7 @@ pub fn merge_ledger<T: Doc>(tx: &mut T, entries: &[LedgerEntry]) -> Result<(), S
 
 /// Records a hand-over on the customer document.
 pub fn add_handover<T: Doc>(tx: &mut T, h: &Handover) -> Result<(), SchemaError> {
-    append(tx, "handovers", h)
+    flex::append(tx, "handovers", h)
 }
 
 /// A person at the customer.
@@ -279,7 +279,7 @@ impl Customer {
 /// Appends a visit to a customer document. Appending (rather than rewriting the
 /// list) lets two tablets log visits offline and keep both.
 pub fn add_visit<T: Doc>(tx: &mut T, visit: &Visit) -> Result<(), SchemaError> {
-    append(tx, "visits", visit)
+    flex::append(tx, "visits", visit)
 }
 
 /// Contact fields a person edits whole.
@@ -314,13 +314,13 @@ pub fn set_contact_field<T: Doc>(
 
 /// Appends a contact to a customer document.
 pub fn add_contact<T: Doc>(tx: &mut T, contact: &Contact) -> Result<(), SchemaError> {
-    append(tx, "contacts", contact)
+    flex::append(tx, "contacts", contact)
 }
 
 /// Appends ledger entries to a customer document.
 pub fn add_ledger<T: Doc>(tx: &mut T, entries: &[LedgerEntry]) -> Result<(), SchemaError> {
     for e in entries {
-        append(tx, "ledger", e)?;
+        flex::append(tx, "ledger", e)?;
     }
     Ok(())
 }
@@ -333,16 +333,6 @@ pub fn set_field<T: Doc>(tx: &mut T, field: &str, value: &str) -> Result<(), Sch
         )));
     }
     reconcile_prop(tx, ROOT, field, value)?;
-    Ok(())
-}
-
-fn append<T: Doc, V: Reconcile>(tx: &mut T, list: &str, value: &V) -> Result<(), SchemaError> {
-    let list_id = match tx.get(&ROOT, list)? {
-        Some((automerge::Value::Object(ObjType::List), id)) => id,
-        _ => tx.put_object(ROOT, list, ObjType::List)?,
-    };
-    let len = tx.length(&list_id);
-    reconcile_insert(tx, list_id, len, value)?;
     Ok(())
 }
 
