@@ -20,6 +20,12 @@ use std::time::Duration;
 use clap::Parser;
 use servers::{Kind, Plan};
 
+/// The same allocator as our server's: under glibc's malloc the load generator spent
+/// about a tenth of its CPU in the allocator, and it shares the 2 cores with whichever
+/// server is being measured (both get the same generator).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser, Debug)]
 #[command(about = "Fieldbook's server against the reference automerge-repo sync server")]
 struct Args {
