@@ -130,7 +130,7 @@ pub fn add_agreement<T: Doc>(tx: &mut T, a: &Agreement) -> Result<(), SchemaErro
             "an agreement cannot end before it starts".into(),
         ));
     }
-    flex::append(tx, "agreements", a)
+    flex::append(tx, &ROOT, "agreements", a)
 }
 
 /// Approves agreement `id` (a unit head or the center; the caller checks the role).
@@ -167,7 +167,7 @@ pub fn add_plan<T: Doc>(tx: &mut T, p: &Plan) -> Result<(), SchemaError> {
             "a plan needs a year and a positive revenue target".into(),
         ));
     }
-    flex::append(tx, "plans", p)
+    flex::append(tx, &ROOT, "plans", p)
 }
 
 #[cfg(test)]

@@ -144,12 +144,7 @@ pub fn record<T: Doc>(tx: &mut T, c: &Complaint) -> Result<(), SchemaError> {
     if c.content.trim().is_empty() {
         return Err(SchemaError::Invalid("a complaint needs its content".into()));
     }
-    let list = match tx.get(&ROOT, "complaints")? {
-        Some((automerge::Value::Object(ObjType::List), id)) => id,
-        _ => tx.put_object(ROOT, "complaints", ObjType::List)?,
-    };
-    let len = tx.length(&list);
-    flex::insert_new(tx, &list, len, c)
+    flex::append(tx, &ROOT, "complaints", c)
 }
 
 /// Moves complaint `id` to its next step. Assigning needs a department; closing
@@ -194,15 +189,10 @@ pub fn advance<T: Doc>(
                 })?;
             reconcile_prop(tx, &item, "satisfaction", s)?;
         }
-        let steps = match tx.get(&item, "steps")? {
-            Some((automerge::Value::Object(ObjType::List), s)) => s,
-            _ => tx.put_object(&item, "steps", ObjType::List)?,
-        };
-        let n = tx.length(&steps);
-        flex::insert_new(
+        flex::append(
             tx,
-            &steps,
-            n,
+            &item,
+            "steps",
             &Step {
                 status: to.into(),
                 by: by.into(),

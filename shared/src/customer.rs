@@ -106,10 +106,7 @@ pub fn merge_ledger<T: Doc>(tx: &mut T, entries: &[LedgerEntry]) -> Result<(), S
                 tx.put(&item, "disbursed_fen", e.disbursed_fen)?;
                 tx.put(&item, "cross_city_fen", e.cross_city_fen)?;
             }
-            None => {
-                let len = tx.length(&list);
-                flex::insert_new(tx, &list, len, e)?;
-            }
+            None => flex::append(tx, &ROOT, "ledger", e)?,
         }
     }
     Ok(())
@@ -117,7 +114,7 @@ pub fn merge_ledger<T: Doc>(tx: &mut T, entries: &[LedgerEntry]) -> Result<(), S
 
 /// Records a hand-over on the customer document.
 pub fn add_handover<T: Doc>(tx: &mut T, h: &Handover) -> Result<(), SchemaError> {
-    flex::append(tx, "handovers", h)
+    flex::append(tx, &ROOT, "handovers", h)
 }
 
 /// A person at the customer.
@@ -279,7 +276,7 @@ impl Customer {
 /// Appends a visit to a customer document. Appending (rather than rewriting the
 /// list) lets two tablets log visits offline and keep both.
 pub fn add_visit<T: Doc>(tx: &mut T, visit: &Visit) -> Result<(), SchemaError> {
-    flex::append(tx, "visits", visit)
+    flex::append(tx, &ROOT, "visits", visit)
 }
 
 /// Contact fields a person edits whole.
@@ -314,13 +311,13 @@ pub fn set_contact_field<T: Doc>(
 
 /// Appends a contact to a customer document.
 pub fn add_contact<T: Doc>(tx: &mut T, contact: &Contact) -> Result<(), SchemaError> {
-    flex::append(tx, "contacts", contact)
+    flex::append(tx, &ROOT, "contacts", contact)
 }
 
 /// Appends ledger entries to a customer document.
 pub fn add_ledger<T: Doc>(tx: &mut T, entries: &[LedgerEntry]) -> Result<(), SchemaError> {
     for e in entries {
-        flex::append(tx, "ledger", e)?;
+        flex::append(tx, &ROOT, "ledger", e)?;
     }
     Ok(())
 }

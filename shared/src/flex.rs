@@ -7,8 +7,8 @@
 //! text objects (two people can type into the same note and both edits survive).
 //! A missing field reads as its empty value, so older documents stay readable.
 
-use automerge::{ActorId, AutoCommit, ObjId, ObjType, ROOT, ScalarValue, Value};
-use autosurgeon::reconcile::{MapReconciler, TextReconciler};
+use automerge::{ObjId, ObjType, ScalarValue, Value};
+use autosurgeon::reconcile::{SeqReconciler, TextReconciler};
 use autosurgeon::{HydrateError, Prop, ReadDoc, Reconcile, Reconciler};
 
 use crate::SchemaError;
@@ -207,57 +207,30 @@ pub mod strings {
     }
 }
 
-/// Appends `value` to the root list `list` (made if missing) as a new object.
-pub fn append<T: autosurgeon::Doc, V: Reconcile>(
-    tx: &mut T,
-    list: &str,
-    value: &V,
-) -> Result<(), SchemaError> {
-    let id = match tx.get(&ROOT, list)? {
-        Some((Value::Object(ObjType::List), id)) => id,
-        _ => tx.put_object(ROOT, list, ObjType::List)?,
-    };
-    let len = tx.length(&id);
-    insert_new(tx, &id, len, value)
-}
-
-/// Inserts `value` at `index` of `list` as a new object, written in one batch.
+/// Appends `value` as a new object to the list at `key` of `parent` (made if missing).
 ///
 /// autosurgeon's `reconcile_insert` writes a new object one field at a time, looking
 /// each field up first, and every write seeks through the whole document: a visit
-/// on a demo customer took 400 µs that way and 115 µs this way (release build). The
-/// object is first reconciled into an empty scratch document (cheap: it holds only
-/// this value), then copied in whole; what lands in the document is the same.
-pub fn insert_new<T: autosurgeon::Doc, V: Reconcile>(
+/// on a demo customer took 400 µs that way, commit included. Inserting through a
+/// list reconciler builds the object apart from the document and writes it in one
+/// batch: 61–67 µs (release build). What lands in the document is the same.
+pub fn append<T: autosurgeon::Doc, V: Reconcile>(
     tx: &mut T,
-    list: &ObjId,
-    index: usize,
+    parent: &ObjId,
+    key: &str,
     value: &V,
 ) -> Result<(), SchemaError> {
-    /// The value under one key, as a document's root must be a map.
-    struct Slot<'a, V>(&'a V);
-    impl<V: Reconcile> Reconcile for Slot<'_, V> {
+    /// The list at `key`, reconciled as itself with `value` added at its end.
+    struct Appended<'a, V>(&'a V);
+    impl<V: Reconcile> Reconcile for Appended<'_, V> {
         type Key<'k> = autosurgeon::reconcile::NoKey;
         fn reconcile<R: Reconciler>(&self, mut r: R) -> Result<(), R::Error> {
-            let mut map = r.map()?;
-            map.put("v", self.0)
+            let mut list = r.seq()?;
+            let end = list.len()?;
+            list.insert(end, self.0)
         }
     }
-    // A fixed actor: the scratch document's changes are never kept or sent.
-    let mut scratch = AutoCommit::new().with_actor(ActorId::from([0u8; 16]));
-    autosurgeon::reconcile(&mut scratch, Slot(value))?;
-    let root = automerge::ReadDoc::hydrate(&scratch, ROOT, None)?;
-    let automerge::hydrate::Value::Map(mut root) = root else {
-        return Err(SchemaError::Write(
-            "the scratch document's root is not a map".into(),
-        ));
-    };
-    let Some(v) = root.remove("v") else {
-        return Err(SchemaError::Write(
-            "the value wrote nothing to insert".into(),
-        ));
-    };
-    tx.batch_create(list, index, v.value, true)?;
+    autosurgeon::reconcile_prop(tx, parent, key, Appended(value))?;
     Ok(())
 }
 
@@ -265,9 +238,10 @@ pub fn insert_new<T: autosurgeon::Doc, V: Reconcile>(
 mod tests {
     use super::*;
     use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ROOT};
 
     #[test]
-    fn insert_new_writes_what_reconcile_insert_writes() {
+    fn append_writes_what_reconcile_insert_writes() {
         use crate::customer::{Customer, FollowUp, Visit};
         use crate::vocab::{Nature, VisitKind};
         let visit = Visit {
@@ -303,7 +277,7 @@ mod tests {
             other => panic!("no visits list: {other:?}"),
         };
         autosurgeon::reconcile_insert(&mut a, list.clone(), 0, &visit).unwrap();
-        insert_new(&mut b, &list, 0, &visit).unwrap();
+        append(&mut b, &ROOT, "visits", &visit).unwrap();
         assert_eq!(
             automerge::ReadDoc::hydrate(&a, ROOT, None).unwrap(),
             automerge::ReadDoc::hydrate(&b, ROOT, None).unwrap()
