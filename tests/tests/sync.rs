@@ -459,3 +459,46 @@ async fn connection_info_still_follows_the_documents_synced() {
     .await
     .expect("the connection info never listed the customer");
 }
+
+/// Opening a stored document reads it and writes nothing back
+/// (vendor/samod-core/PATCHED.md, 8). Before, every load saved the document
+/// again, and the save marked it for re-projection, which read it through the
+/// repo (loading it again once it had been unloaded).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_a_stored_document_writes_nothing_back() {
+    let mut server = TestServer::new();
+    let url = server.seed_customer(&customer(), "m1", None).await;
+    let id = url.trim_start_matches("automerge:").to_string();
+    let projected_at = |db: &std::path::Path| -> Option<String> {
+        let c = rusqlite::Connection::open(db).expect("open the database");
+        c.query_row(
+            "SELECT projected_at FROM customer_index WHERE doc_id = ?1",
+            [&id],
+            |r| r.get(0),
+        )
+        .ok()
+    };
+    server.start().await;
+    // The seeded customer is projected at start.
+    wait_for(
+        "the seeded customer projected",
+        Duration::from_secs(10),
+        async || projected_at(&server.db),
+    )
+    .await;
+    // Let the start-up work settle (books, tiers) before taking the mark.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = projected_at(&server.db).expect("still projected");
+
+    let mut m1 = Device::login(&server, "m1").await;
+    m1.connect().await;
+    let doc = m1.find(&url).await.expect("open the customer");
+    m1.wait_synced(&doc).await;
+    // Longer than the projection's gathering time (500 ms) and a commit.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        projected_at(&server.db),
+        Some(before),
+        "opening the customer wrote it back to storage and re-projected it"
+    );
+}

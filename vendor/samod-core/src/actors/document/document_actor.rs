@@ -600,6 +600,10 @@ impl DocumentActor {
                 tracing::warn!(err=?e, %key, "error loading incremental chunk");
             }
         }
+        // Fieldbook patch (8): what was just loaded is on disk already. Without
+        // this, the first save after a load wrote every change of the document
+        // again (or a whole compacted snapshot), for each document ever loaded.
+        self.on_disk_state.loaded(self.doc.get_heads());
 
         if let Phase::Loading(loading) = &mut self.phase {
             let pending_sync_messages = loading.take_pending_sync_messages();

@@ -39,6 +39,14 @@ impl OnDiskState {
         }
     }
 
+    /// The document as loaded from disk has these heads: nothing up to them
+    /// needs saving again (Fieldbook patch 8).
+    /// (Steps before the load completed already set the empty heads; sync
+    /// messages wait for the load, so nothing else can have been added.)
+    pub(super) fn loaded(&mut self, heads: Vec<automerge::ChangeHash>) {
+        self.last_saved_heads = Some(heads);
+    }
+
     /// Add keys that we know are now on disk
     pub(super) fn add_keys<I: Iterator<Item = StorageKey>>(&mut self, contents: I) {
         self.on_disk.extend(contents);
