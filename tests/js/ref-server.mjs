@@ -25,3 +25,27 @@ new Repo({
   sharePolicy: async () => false,
 })
 wss.on("listening", () => console.log(`listening ${port}`))
+
+// For looking into the idle-memory figure (BENCHMARKS.md), not used by the
+// benchmark itself: with REF_SERVER_GC=1 the server collects garbage at the
+// cadence our server returns freed memory (3 s after its connections change)
+// and prints its memory use to stderr, so a reading can be told apart from
+// garbage V8 has not yet collected.
+if (process.env.REF_SERVER_GC === "1") {
+  const { default: v8 } = await import("node:v8")
+  const { default: vm } = await import("node:vm")
+  v8.setFlagsFromString("--expose-gc")
+  const gc = vm.runInNewContext("gc")
+  let last = 0
+  setInterval(() => {
+    const now = wss.clients.size
+    if (now !== last) {
+      gc()
+      const m = process.memoryUsage()
+      console.error(
+        `reference memory after a full collection: clients=${now} rss=${m.rss} heapUsed=${m.heapUsed} external=${m.external}`,
+      )
+    }
+    last = now
+  }, 3000).unref()
+}
