@@ -36,7 +36,10 @@ pub async fn trim_after_frees(state: AppState) {
                 "documents or connections came or went: returning freed memory"
             );
             trim();
-            if let Some((allocated, resident)) = jemalloc_heap() {
+            // Reading the statistics merges every arena's: only when logged.
+            if tracing::enabled!(tracing::Level::DEBUG)
+                && let Some((allocated, resident)) = jemalloc_heap()
+            {
                 tracing::debug!(
                     allocated,
                     resident,
@@ -92,6 +95,9 @@ fn jemalloc_heap() -> Option<(usize, usize)> {
             (&raw mut epoch).cast(),
             std::mem::size_of::<u64>(),
         );
+        if advanced != 0 {
+            return None;
+        }
         let read = |name: &std::ffi::CStr| {
             let mut value: usize = 0;
             let mut len = std::mem::size_of::<usize>();
@@ -104,9 +110,6 @@ fn jemalloc_heap() -> Option<(usize, usize)> {
             );
             (code == 0).then_some(value)
         };
-        if advanced != 0 {
-            return None;
-        }
         Some((read(c"stats.allocated")?, read(c"stats.resident")?))
     }
 }
