@@ -52,6 +52,7 @@ impl SqliteStorage {
         changed: tokio::sync::mpsc::UnboundedSender<String>,
     ) -> Result<Self, ServerError> {
         let writer_conn = db::open(path)?;
+        writer_conn.busy_handler(Some(db::wait_briefly))?;
         let reader = db::open(path)?;
         let (tx, rx) = mpsc::channel::<Job>();
         let in_flight = Arc::new(Mutex::new(InFlight::default()));
