@@ -89,24 +89,32 @@ pub fn merge_ledger<T: Doc>(tx: &mut T, entries: &[LedgerEntry]) -> Result<(), S
         Some((automerge::Value::Object(ObjType::List), id)) => id,
         _ => tx.put_object(ROOT, "ledger", ObjType::List)?,
     };
-    for e in entries {
-        let mut found = None;
-        for i in 0..tx.length(&list) {
-            if let Some((automerge::Value::Object(ObjType::Map), item)) = tx.get(&list, i)?
-                && flex::read_string(tx, &item, "month".into())? == e.month
-                && flex::read_string(tx, &item, "line".into())? == e.line.as_str()
-            {
-                found = Some(item);
-                break;
-            }
+    // Where each month and line is, read once: an import of years of ledger
+    // would otherwise read the whole list again for every entry.
+    let mut at = std::collections::HashMap::new();
+    for i in 0..tx.length(&list) {
+        if let Some((automerge::Value::Object(ObjType::Map), item)) = tx.get(&list, i)? {
+            let month = flex::read_string(tx, &item, "month".into())?;
+            let line = flex::read_string(tx, &item, "line".into())?;
+            at.entry((month, line)).or_insert(item);
         }
-        match found {
+    }
+    for e in entries {
+        let key = (e.month.clone(), e.line.as_str().to_string());
+        match at.get(&key) {
             Some(item) => {
-                tx.put(&item, "amount_fen", e.amount_fen)?;
-                tx.put(&item, "disbursed_fen", e.disbursed_fen)?;
-                tx.put(&item, "cross_city_fen", e.cross_city_fen)?;
+                tx.put(item, "amount_fen", e.amount_fen)?;
+                tx.put(item, "disbursed_fen", e.disbursed_fen)?;
+                tx.put(item, "cross_city_fen", e.cross_city_fen)?;
             }
-            None => flex::append(tx, &ROOT, "ledger", e)?,
+            None => {
+                flex::append(tx, &ROOT, "ledger", e)?;
+                // The same month and line later in this import replaces it.
+                let end = tx.length(&list).saturating_sub(1);
+                if let Some((automerge::Value::Object(ObjType::Map), item)) = tx.get(&list, end)? {
+                    at.insert(key, item);
+                }
+            }
         }
     }
     Ok(())
@@ -393,6 +401,49 @@ mod tests {
         ids.sort();
         assert_eq!(ids, ["v1", "v2"]);
         assert_eq!(c.last_visit(), Some("2026-11-02"));
+    }
+
+    #[test]
+    fn merging_a_ledger_replaces_the_same_month_and_line_and_adds_the_rest() {
+        let entry = |month: &str, line: Line, fen: i64| LedgerEntry {
+            month: month.into(),
+            line,
+            amount_fen: fen,
+            ..Default::default()
+        };
+        let mut doc = AutoCommit::new();
+        let mut c = sample();
+        c.ledger = vec![
+            entry("2026-09", Line::Delivery, 100),
+            entry("2026-10", Line::Delivery, 200),
+        ];
+        c.create(&mut doc).unwrap();
+        merge_ledger(
+            &mut doc,
+            &[
+                entry("2026-10", Line::Delivery, 250),
+                entry("2026-10", Line::Finance, 30),
+                entry("2026-11", Line::Delivery, 300),
+                // The same month and line again in one import: the later wins.
+                entry("2026-11", Line::Delivery, 310),
+            ],
+        )
+        .unwrap();
+        let got: Vec<_> = Customer::load(&doc)
+            .unwrap()
+            .ledger
+            .iter()
+            .map(|e| (e.month.clone(), e.line.clone(), e.amount_fen))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("2026-09".to_string(), Line::Delivery, 100),
+                ("2026-10".to_string(), Line::Delivery, 250),
+                ("2026-10".to_string(), Line::Finance, 30),
+                ("2026-11".to_string(), Line::Delivery, 310),
+            ]
+        );
     }
 
     #[test]
