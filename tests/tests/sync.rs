@@ -502,3 +502,79 @@ async fn opening_a_stored_document_writes_nothing_back() {
         "opening the customer wrote it back to storage and re-projected it"
     );
 }
+
+/// A large document is saved whole (compacted) in proportion to its size, not
+/// after every ten changes (vendor/samod-core/PATCHED.md, 9): each save of a
+/// customer with hundreds of visits compresses all of it. Compaction still
+/// happens, and what is stored reads back whole after a kill.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_document_is_compacted_in_proportion_to_its_size() {
+    let mut server = TestServer::new();
+    let mut big = customer();
+    for i in 0..300 {
+        big.visits.push(visit(
+            &format!("old-{i:03}"),
+            "2026-10-01",
+            "日常走访，了解寄递需求",
+        ));
+    }
+    let url = server.seed_customer(&big, "m1", None).await;
+    let id = url.trim_start_matches("automerge:").to_string();
+    // (snapshots, incrementals) stored for the customer.
+    let stored = |db: &std::path::Path| -> (Vec<String>, usize) {
+        let c = rusqlite::Connection::open(db).expect("open the database");
+        let mut stmt = c
+            .prepare("SELECT key FROM samod_storage WHERE key >= ?1 AND key < ?2")
+            .expect("query storage");
+        let keys: Vec<String> = stmt
+            .query_map([format!("{id}/"), format!("{id}0")], |r| r.get(0))
+            .expect("read storage")
+            .collect::<Result<_, _>>()
+            .expect("read storage");
+        let snapshots = keys.iter().filter(|k| k.contains("/snapshot/")).cloned();
+        let incrementals = keys.iter().filter(|k| k.contains("/incremental/")).count();
+        (snapshots.collect(), incrementals)
+    };
+    server.start().await;
+    let mut m1 = Device::login(&server, "m1").await;
+    m1.connect().await;
+    let doc = m1.find(&url).await.expect("open the customer");
+    m1.wait_synced(&doc).await;
+
+    const NEW: usize = 150;
+    let mut snapshots_seen = std::collections::BTreeSet::new();
+    let mut most_incrementals = 0;
+    for i in 0..NEW {
+        doc.with_document(|d| {
+            d.transact(|tx| {
+                customer::add_visit(tx, &visit(&format!("new-{i:03}"), "2026-11-23", "上门拜访"))
+            })
+        })
+        .expect("log a visit");
+        m1.wait_synced(&doc).await;
+        let (snapshots, incrementals) = stored(&server.db);
+        snapshots_seen.extend(snapshots);
+        most_incrementals = most_incrementals.max(incrementals);
+    }
+    // Published samod compacted after every 10 or so changes: 13 snapshots or more.
+    assert!(
+        (1..=4).contains(&snapshots_seen.len()),
+        "{} snapshots written for {NEW} visits: {snapshots_seen:?}",
+        snapshots_seen.len()
+    );
+    assert!(
+        most_incrementals <= 130,
+        "{most_incrementals} incremental chunks piled up uncompacted"
+    );
+
+    // All of it reads back from storage alone.
+    server.kill();
+    server.start().await;
+    let mut fresh = Device::login(&server, "m1").await;
+    fresh.connect().await;
+    let doc = fresh.find(&url).await.expect("open on a fresh device");
+    wait_for("every visit back from storage", T, async || {
+        (Device::customer(&doc).visits.len() == 300 + NEW).then_some(())
+    })
+    .await;
+}

@@ -406,7 +406,7 @@ impl DocumentActor {
                 {
                     self.handle_load(now, out, &snapshots, &incrementals);
                     self.on_disk_state
-                        .add_keys(snapshots.into_keys().chain(incrementals.into_keys()));
+                        .add_chunks(snapshots.iter(), incrementals.iter());
                 }
             }
             ActorInput::Tick => {}
