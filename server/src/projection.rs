@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use fieldbook_shared::SchemaError;
 use fieldbook_shared::access::Assignment;
 use fieldbook_shared::anomaly;
-use fieldbook_shared::customer::Customer;
+use fieldbook_shared::customer::Outline;
 use fieldbook_shared::grading;
 use rusqlite::{OptionalExtension, params};
 use samod::DocumentId;
@@ -222,7 +222,7 @@ async fn project_registered(state: &AppState, docs: &[String]) -> Result<Chunk, 
             let mut decided = Vec::new();
             for (index, unit, c) in &customers {
                 standing_changed |= index.write(&tx)?;
-                decided.extend(registration::record(&tx, &index.doc, unit, c)?);
+                decided.extend(registration::record(&tx, &index.doc, unit, &c.into())?);
                 tx.execute("DELETE FROM dirty_docs WHERE doc_id = ?1", [&index.doc])?;
             }
             for d in &others {
@@ -328,7 +328,7 @@ enum Source {
 }
 
 /// What `Source::read` returns: the customer, its heads, the changes since.
-type Read = (Result<Customer, SchemaError>, String, Vec<(String, String)>);
+type Read = (Result<Outline, SchemaError>, String, Vec<(String, String)>);
 
 impl Source {
     /// `read` on a blocking thread: reading a large customer takes milliseconds,
@@ -347,7 +347,7 @@ impl Source {
     fn read(&self, since: &str) -> Read {
         let read = |d: &automerge::Automerge| {
             (
-                Customer::load(d),
+                Outline::load(d),
                 heads_of(d),
                 crate::history::new_changes(d, since),
             )
@@ -462,14 +462,14 @@ async fn record_registration(
     state: &AppState,
     doc_id: &str,
     unit: String,
-    c: Customer,
+    c: Outline,
 ) -> Result<(), ServerError> {
     let doc = doc_id.to_string();
     let changed = state
         .db
         .call(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let changed = registration::record(&tx, &doc, &unit, &c)?;
+            let changed = registration::record(&tx, &doc, &unit, &(&c).into())?;
             tx.commit()?;
             Ok(changed)
         })
@@ -489,7 +489,7 @@ async fn register(
     state: &AppState,
     doc_id: &str,
     user: i64,
-    customer: &Customer,
+    customer: &Outline,
 ) -> Result<(), ServerError> {
     let doc = doc_id.to_string();
     let unit: String = state
@@ -568,7 +568,7 @@ impl Index {
     fn of(
         state: &AppState,
         doc_id: &str,
-        c: &Customer,
+        c: &Outline,
         heads: String,
         changes: Vec<(String, String)>,
         senders: crate::history::Senders,
@@ -716,7 +716,7 @@ struct Details {
 }
 
 impl Details {
-    fn of(c: &Customer) -> Details {
+    fn of(c: &Outline) -> Details {
         let mut ledger = std::collections::BTreeMap::new();
         for e in &c.ledger {
             *ledger.entry(e.month.clone()).or_insert(0i64) += e.amount_fen;

@@ -2,7 +2,7 @@
 //! it reached the server, and the ownership rule in `fieldbook_shared::ownership`
 //! decides, for the customer's whole group of registrations, who owns which line.
 
-use fieldbook_shared::customer::Customer;
+use fieldbook_shared::customer::{Customer, Outline};
 use fieldbook_shared::ownership::{self, Registration};
 use fieldbook_shared::vocab::Line;
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -15,6 +15,34 @@ fn join(lines: &[Line]) -> String {
         .map(|l| l.as_str())
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// What a registration records of the customer: the name, credit code and
+/// lines the first-to-register rule compares.
+pub struct Registered<'a> {
+    pub name: &'a str,
+    pub credit_code: &'a str,
+    pub lines: &'a [Line],
+}
+
+impl<'a> From<&'a Customer> for Registered<'a> {
+    fn from(c: &'a Customer) -> Self {
+        Registered {
+            name: &c.name,
+            credit_code: &c.credit_code,
+            lines: &c.lines,
+        }
+    }
+}
+
+impl<'a> From<&'a Outline> for Registered<'a> {
+    fn from(c: &'a Outline) -> Self {
+        Registered {
+            name: &c.name,
+            credit_code: &c.credit_code,
+            lines: &c.lines,
+        }
+    }
 }
 
 fn split(s: &str) -> Vec<Line> {
@@ -30,7 +58,7 @@ pub fn record(
     tx: &Transaction,
     doc_id: &str,
     unit: &str,
-    c: &Customer,
+    c: &Registered<'_>,
 ) -> Result<Vec<String>, ServerError> {
     let exists: bool = tx.query_row(
         "SELECT EXISTS(SELECT 1 FROM registrations WHERE doc_id = ?1)",
@@ -40,12 +68,12 @@ pub fn record(
     if exists {
         return Ok(Vec::new());
     }
-    let norm = ownership::normalise_name(&c.name);
-    let code = ownership::normalise_code(&c.credit_code);
+    let norm = ownership::normalise_name(c.name);
+    let code = ownership::normalise_code(c.credit_code);
     tx.execute(
         "INSERT INTO registrations (doc_id, unit, name, norm_name, credit_code, lines, received)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT COALESCE(MAX(received), 0) + 1 FROM registrations))",
-        params![doc_id, unit, c.name, norm, code, join(&c.lines)],
+        params![doc_id, unit, c.name, norm, code, join(c.lines)],
     )?;
     decide_group(tx, &norm, &code)
 }

@@ -207,6 +207,102 @@ pub struct FollowUp {
     pub result: String,
 }
 
+/// Checks that `doc` is a customer document this build can read.
+fn check_customer<D: ReadDoc>(doc: &D) -> Result<(), SchemaError> {
+    let found = flex::read_string(doc, &ROOT, "type".into())?;
+    if found != CUSTOMER_TYPE {
+        return Err(SchemaError::WrongType {
+            expected: CUSTOMER_TYPE,
+            found,
+        });
+    }
+    let version = flex::read_int(doc, &ROOT, "schema".into())?;
+    if version > SCHEMA_VERSION as i64 {
+        return Err(SchemaError::TooNew(version as u64));
+    }
+    Ok(())
+}
+
+/// The latest of some dates (YYYY-MM-DD), ignoring empty ones.
+fn latest<'a>(dates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    dates.filter(|d| !d.is_empty()).max()
+}
+
+/// What the server's tables and reports hold of a customer: a [`Customer`]
+/// without its free text (visit notes, contacts' details, scope). Reading a
+/// customer with hundreds of visits whole took the server's projection most
+/// of its time in the visit notes, which no table holds. Field names and
+/// codecs are [`Customer`]'s (a test compares the two).
+#[derive(Debug, Clone, Default, PartialEq, Hydrate)]
+pub struct Outline {
+    #[autosurgeon(with = "flex::string")]
+    pub name: String,
+    #[autosurgeon(with = "flex::string")]
+    pub credit_code: String,
+    #[autosurgeon(missing = "Nature::default")]
+    pub nature: Nature,
+    #[autosurgeon(missing = "Vec::new")]
+    pub lines: Vec<Line>,
+    #[autosurgeon(with = "flex::string")]
+    pub address: String,
+    #[autosurgeon(with = "flex::string")]
+    pub industry: String,
+    #[autosurgeon(missing = "Vec::new")]
+    pub contacts: Vec<ContactOutline>,
+    #[autosurgeon(missing = "Vec::new")]
+    pub visits: Vec<VisitOutline>,
+    #[autosurgeon(missing = "Vec::new")]
+    pub ledger: Vec<LedgerEntry>,
+    #[autosurgeon(missing = "Vec::new")]
+    pub complaints: Vec<crate::complaints::Complaint>,
+    #[autosurgeon(missing = "Vec::new")]
+    pub agreements: Vec<crate::agreements::Agreement>,
+    #[autosurgeon(missing = "Vec::new")]
+    pub plans: Vec<crate::agreements::Plan>,
+}
+
+/// A contact, as counted.
+#[derive(Debug, Clone, Default, PartialEq, Hydrate)]
+pub struct ContactOutline {
+    #[autosurgeon(with = "flex::string")]
+    pub id: String,
+}
+
+/// A visit without its notes.
+#[derive(Debug, Clone, Default, PartialEq, Hydrate)]
+pub struct VisitOutline {
+    #[autosurgeon(with = "flex::string")]
+    pub id: String,
+    #[autosurgeon(with = "flex::string")]
+    pub date: String,
+    #[autosurgeon(missing = "VisitKind::default")]
+    pub kind: VisitKind,
+    #[autosurgeon(with = "flex::strings")]
+    pub visitors: Vec<String>,
+    #[autosurgeon(missing = "Vec::new")]
+    pub follow_ups: Vec<FollowUpOutline>,
+}
+
+/// Whether a follow-up is closed.
+#[derive(Debug, Clone, Default, PartialEq, Hydrate)]
+pub struct FollowUpOutline {
+    #[autosurgeon(with = "flex::boolean")]
+    pub closed: bool,
+}
+
+impl Outline {
+    /// Reads a customer document's outline; the same checks as [`Customer::load`].
+    pub fn load<D: ReadDoc>(doc: &D) -> Result<Self, SchemaError> {
+        check_customer(doc)?;
+        Ok(hydrate(&OnePass::new(doc))?)
+    }
+
+    /// The date of the most recent visit (YYYY-MM-DD), if any.
+    pub fn last_visit(&self) -> Option<&str> {
+        latest(self.visits.iter().map(|v| v.date.as_str()))
+    }
+}
+
 /// Revenue of one business line in one month 用邮台帐.
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
 pub struct LedgerEntry {
@@ -241,17 +337,7 @@ impl Customer {
 
     /// Reads a customer document, accepting every schema version up to this build's.
     pub fn load<D: ReadDoc>(doc: &D) -> Result<Self, SchemaError> {
-        let found = flex::read_string(doc, &ROOT, "type".into())?;
-        if found != CUSTOMER_TYPE {
-            return Err(SchemaError::WrongType {
-                expected: CUSTOMER_TYPE,
-                found,
-            });
-        }
-        let version = flex::read_int(doc, &ROOT, "schema".into())?;
-        if version > SCHEMA_VERSION as i64 {
-            return Err(SchemaError::TooNew(version as u64));
-        }
+        check_customer(doc)?;
         // Version 1 is the first; later versions migrate older shapes forward here.
         Ok(hydrate(&OnePass::new(doc))?)
     }
@@ -273,11 +359,7 @@ impl Customer {
 
     /// The date of the most recent visit (YYYY-MM-DD), if any.
     pub fn last_visit(&self) -> Option<&str> {
-        self.visits
-            .iter()
-            .map(|v| v.date.as_str())
-            .filter(|d| !d.is_empty())
-            .max()
+        latest(self.visits.iter().map(|v| v.date.as_str()))
     }
 }
 
@@ -370,6 +452,105 @@ mod tests {
         let back = Customer::load(&doc).unwrap();
         assert_eq!(back, c);
         assert_eq!(back.credit_code, "91310000607216596X");
+    }
+
+    /// The outline reads the same fields, with the same codecs, as the whole
+    /// customer: a renamed or re-coded field in one and not the other fails here.
+    #[test]
+    fn the_outline_reads_what_the_whole_customer_reads() {
+        let mut c = sample();
+        c.address = "上海市普陀区".into();
+        c.industry = "零售".into();
+        c.lines.push(Line::Finance);
+        c.visits = (0..3)
+            .map(|i| Visit {
+                id: format!("v{i}"),
+                date: format!("2026-11-0{}", 3 - i),
+                kind: VisitKind::Phone,
+                visitors: vec!["m1".into(), format!("m{}", i + 2)],
+                summary: "谈年度协议".into(),
+                follow_ups: vec![FollowUp {
+                    id: format!("f{i}"),
+                    action: "报价".into(),
+                    closed: i == 1,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .collect();
+        c.ledger.push(LedgerEntry {
+            month: "2026-10".into(),
+            line: Line::Delivery,
+            amount_fen: 12_345,
+            disbursed_fen: 100,
+            cross_city_fen: 7,
+        });
+        c.complaints.push(crate::complaints::Complaint {
+            id: "k1".into(),
+            content: "延误".into(),
+            status: "accepted".into(),
+            satisfaction: 4,
+            task_force: true,
+            ..Default::default()
+        });
+        c.agreements.push(crate::agreements::Agreement {
+            id: "a1".into(),
+            number: "HT-2026-01".into(),
+            end: "2027-01-31".into(),
+            status: "signed".into(),
+            ..Default::default()
+        });
+        c.plans.push(crate::agreements::Plan {
+            year: "2027".into(),
+            target_revenue_fen: 9_000_000,
+            ..Default::default()
+        });
+        let mut doc = AutoCommit::new();
+        c.create(&mut doc).unwrap();
+        let whole = Customer::load(&doc).unwrap();
+        let outline = Outline::load(&doc).unwrap();
+        let expected = Outline {
+            name: whole.name.clone(),
+            credit_code: whole.credit_code.clone(),
+            nature: whole.nature.clone(),
+            lines: whole.lines.clone(),
+            address: whole.address.clone(),
+            industry: whole.industry.clone(),
+            contacts: whole
+                .contacts
+                .iter()
+                .map(|k| ContactOutline { id: k.id.clone() })
+                .collect(),
+            visits: whole
+                .visits
+                .iter()
+                .map(|v| VisitOutline {
+                    id: v.id.clone(),
+                    date: v.date.clone(),
+                    kind: v.kind.clone(),
+                    visitors: v.visitors.clone(),
+                    follow_ups: v
+                        .follow_ups
+                        .iter()
+                        .map(|f| FollowUpOutline { closed: f.closed })
+                        .collect(),
+                })
+                .collect(),
+            ledger: whole.ledger.clone(),
+            complaints: whole.complaints.clone(),
+            agreements: whole.agreements.clone(),
+            plans: whole.plans.clone(),
+        };
+        assert_eq!(outline, expected);
+        assert!(outline.visits[1].follow_ups[0].closed);
+        assert_eq!(outline.last_visit(), Some("2026-11-03"));
+        // Not a customer: refused the same way.
+        let mut other = AutoCommit::new();
+        other.put(ROOT, "type", "book").unwrap();
+        assert!(matches!(
+            Outline::load(&other),
+            Err(SchemaError::WrongType { .. })
+        ));
     }
 
     #[test]
