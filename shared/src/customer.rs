@@ -230,9 +230,9 @@ fn latest<'a>(dates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
 
 /// What the server's tables and reports hold of a customer: a [`Customer`]
 /// without its free text (visit notes, contacts' details, scope). Reading a
-/// customer with hundreds of visits whole took the server's projection most
-/// of its time in the visit notes, which no table holds. Field names and
-/// codecs are [`Customer`]'s (a test compares the two).
+/// customer with hundreds of visits whole, the server's projection spent about
+/// a third of the time in the visit notes, which no table holds. Field names
+/// and codecs are [`Customer`]'s (a test compares the two).
 #[derive(Debug, Clone, Default, PartialEq, Hydrate)]
 pub struct Outline {
     #[autosurgeon(with = "flex::string")]
