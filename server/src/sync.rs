@@ -12,9 +12,8 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_
 use axum::response::{IntoResponse, Response};
 use fieldbook_shared::peer::wire::sync_document;
 use futures::FutureExt;
-use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
-use samod::{PeerId, Transport};
+use samod::{ConnFinishedReason, PeerId};
 
 use crate::app::AppState;
 use crate::auth::AuthUser;
@@ -92,10 +91,6 @@ pub async fn upgrade(
         })
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct PumpClosed(String);
-
 /// How the server closes a socket: a close code and a reason, or just the end.
 type Close = Option<(u16, String)>;
 
@@ -112,24 +107,22 @@ fn serve(
 ) -> impl Future<Output = ()> + Send {
     state.acl.bind_peer(&user.peer_id, user.id);
     tracing::info!(user = %user.username, peer = %user.peer_id, "sync connection opened");
-    // futures' channels, not tokio's: an idle tokio channel holds a block of
-    // 32 slots (about 1 KB) and a cache-padded header; these hold one node.
-    let (mut to_samod, from_socket) = mpsc::channel::<Result<Vec<u8>, PumpClosed>>(64);
-    let (to_socket, from_samod) = mpsc::channel::<Vec<u8>>(64);
-    let outbound = to_socket.sink_map_err(|_| PumpClosed("connection closed".into()));
-    let transport = Transport::new(from_socket, Box::pin(outbound))
-        .with_expected_peer_id(PeerId::from(user.peer_id.as_str()));
-    if let Err(e) = state.acceptor.accept(transport) {
-        tracing::error!(error = %e, "sync repository stopped; refusing connection");
-        return futures::future::ready(()).left_future();
-    }
+    // This task gives samod each frame itself and sends what samod queues for
+    // the peer (`vendor/samod/PATCHED.md`, 6): no transport, channels or future per
+    // connection in samod's IO loop, about 1 KB of every idle client.
+    let (mut conn, from_samod) = match state
+        .acceptor
+        .accept_direct(Some(PeerId::from(user.peer_id.as_str())))
+    {
+        Ok(accepted) => accepted,
+        Err(e) => {
+            tracing::error!(error = %e, "sync repository stopped; refusing connection");
+            return futures::future::ready(()).left_future();
+        }
+    };
 
-    // One task pumps both ways (a second task per connection was about 1 KB
-    // of every idle client's memory). Incoming frames wait in `held` while
-    // samod's queue is full, and outgoing messages keep moving meanwhile: in
-    // a burst of requests (a new tablet's first sync) samod may wait for room
-    // in our outbound queue while we wait for room in its inbound one.
     let storage = state.storage.clone();
+    let repo = state.repo.clone();
     let acl = state.acl.clone();
     let authors = state.authors.clone();
     let mut acl_changed = acl.subscribe();
@@ -141,53 +134,52 @@ fn serve(
         peer_id,
         ..
     } = user;
-    // Each message samod sends, once what it shows is on disk: let the
-    // storage tasks samod queued with it start, then wait for them. (Boxed,
-    // and built out here: held inline, the waiting future took a few hundred
-    // bytes of every idle connection.)
+    // Each message samod sends, once what it shows is on disk: wait until
+    // samod has handed the storage every write queued before the message (a
+    // document's writes and its messages leave it on different queues:
+    // `vendor/samod/PATCHED.md`, 7), then until the storage has committed
+    // them. (Boxed, and built out here: held inline, the waiting future took
+    // a few hundred bytes of every idle connection.)
     let mut ready_out = from_samod.then(move |msg| {
+        let dispatched = repo.storage_dispatched();
         let storage = storage.clone();
         Box::pin(async move {
-            tokio::task::yield_now().await;
-            tokio::task::yield_now().await;
+            dispatched.await;
             storage.barrier().await;
             msg
         })
     });
     async move {
-        let mut held: Option<Vec<u8>> = None;
         let close: Close = loop {
             tokio::select! {
                 outgoing = ready_out.next() => match outgoing {
                     Some(msg) => {
                         if socket.send(Message::Binary(msg.into())).await.is_err() {
+                            conn.end(ConnFinishedReason::ErrorSending("websocket closed".into()));
                             break None;
                         }
                     }
                     // samod closed the connection: a protocol error, or the repo stopped.
-                    None => break Some((close_code::POLICY, "connection closed by the sync server (protocol error or access revoked)".into())),
-                },
-                room = futures::future::poll_fn(|cx| to_samod.poll_ready(cx)), if held.is_some() => {
-                    let sent = room.and_then(|()| to_samod.start_send(Ok(held.take().unwrap_or_default())));
-                    if sent.is_err() {
-                        break Some((close_code::NORMAL, "closed by server".to_string()));
+                    None => {
+                        conn.end(ConnFinishedReason::WeDisconnected);
+                        break Some((close_code::POLICY, "connection closed by the sync server (protocol error or access revoked)".into()));
                     }
-                }
+                },
                 // Signed out, revoked or disabled: stop at once.
                 Ok(()) = acl_changed.changed() => {
                     if !acl.peer_is_live(&peer_id, user_id) {
                         tracing::info!(user = %username, peer = %peer_id, "sync connection closed: device signed out or user disabled");
-                        tell(&mut to_samod, "access revoked");
+                        conn.end(ConnFinishedReason::ErrorReceiving("access revoked".into()));
                         break Some((close_code::POLICY, "this device was signed out or the account disabled; sign in again".into()));
                     }
                 }
-                incoming = socket.next(), if held.is_none() => match incoming {
+                incoming = socket.next() => match incoming {
                     Some(Ok(Message::Binary(bytes))) => {
                         let actors = match check_changes(&bytes) {
                             Ok(actors) => actors,
                             Err(why) => {
                                 tracing::warn!(user = %username, peer = %peer_id, "sync frame refused: {why}");
-                                tell(&mut to_samod, &why);
+                                conn.end(ConnFinishedReason::ErrorReceiving(why.clone()));
                                 break Some((close_code::PROTOCOL, why));
                             }
                         };
@@ -196,10 +188,10 @@ fn serve(
                             acl.note_offer(&doc, &peer_id);
                             authors.note(&doc, actors, user_id);
                         }
-                        held = Some(bytes.to_vec());
+                        conn.receive(bytes.to_vec());
                     }
                     Some(Ok(Message::Text(_))) => {
-                        tell(&mut to_samod, "text frame");
+                        conn.end(ConnFinishedReason::ErrorReceiving("text frame".into()));
                         break Some((close_code::UNSUPPORTED, "automerge-repo messages are binary CBOR frames; text frames are not accepted".into()));
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
@@ -211,13 +203,14 @@ fn serve(
                             (close_code::PROTOCOL, "malformed websocket frame".to_string())
                         };
                         tracing::warn!(user = %username, error = %e, "sync connection: bad frame");
-                        tell(&mut to_samod, &reason.1);
+                        conn.end(ConnFinishedReason::ErrorReceiving(reason.1.clone()));
                         break Some(reason);
                     }
                 },
             }
         };
-        drop(to_samod);
+        // samod forgets the connection (its sync states, its offers) here.
+        drop(conn);
         if let Some((code, reason)) = close {
             let _ = socket
                 .send(Message::Close(Some(CloseFrame {
@@ -232,14 +225,6 @@ fn serve(
         drop(slot);
     }
     .right_future()
-}
-
-/// Tells samod why the connection ends, if its queue has room. Dropping the
-/// sender right after ends the connection either way, and waiting for room
-/// could wait for ever: samod may itself be waiting for room in our outbound
-/// queue, which only this task drains, and this task is leaving its loop.
-fn tell(to_samod: &mut mpsc::Sender<Result<Vec<u8>, PumpClosed>>, why: &str) {
-    let _ = to_samod.try_send(Err(PumpClosed(why.to_string())));
 }
 
 /// Refuses a `sync` or `request` frame whose changes automerge cannot load

@@ -329,6 +329,22 @@ async fn a_connection_is_attached_only_to_the_documents_its_device_mentions() {
     })
     .expect("log a visit");
     m1.wait_synced(&mine).await;
+
+    // A device that goes offline is forgotten (its sync states with it); the
+    // other stays.
+    let connected = |peer: &str| {
+        let (conns, _) = running.state.repo.connected_peers();
+        conns.iter().any(|c| {
+            matches!(&c.state, samod::ConnectionState::Connected { their_peer_id }
+                if their_peer_id.to_string() == peer)
+        })
+    };
+    m1.disconnect();
+    wait_for("m1's closed connection to be forgotten", T, async || {
+        (!connected(&m1.session.peer_id)).then_some(())
+    })
+    .await;
+    assert!(connected(&m3.session.peer_id), "m3 is still connected");
     drop((m1, m3));
     running.stop().await;
 }

@@ -80,6 +80,27 @@ impl AcceptorHandle {
         self.repo.accept_on_listener(self.listener_id, transport)
     }
 
+    /// Fieldbook patch (6): accept a connection that the caller drives,
+    /// without a transport or a future in the IO loop. Give each message from
+    /// the peer to [`DirectConnection::receive`](crate::DirectConnection::receive)
+    /// and send the peer what arrives on the returned queue; when the queue
+    /// ends, samod has closed the connection. `expected_peer_id` binds the
+    /// connection to an authenticated identity, as
+    /// [`Transport::with_expected_peer_id`](crate::Transport::with_expected_peer_id) does.
+    pub fn accept_direct(
+        &self,
+        expected_peer_id: Option<crate::PeerId>,
+    ) -> Result<
+        (
+            crate::DirectConnection,
+            futures::channel::mpsc::UnboundedReceiver<Vec<u8>>,
+        ),
+        Stopped,
+    > {
+        self.repo
+            .accept_direct_on_listener(self.listener_id, expected_peer_id)
+    }
+
     /// Accept the length delimited framed connection created by
     /// [`TcpDialer`](crate::tokio_io::TcpDialer). See the documentation for
     /// that type for examples.

@@ -49,6 +49,9 @@ pub(crate) enum IoLoopTask {
         peers: HashSet<PeerId>,
     },
     StopSharePolicies,
+    /// Fieldbook patch (7): answered as soon as the loop receives it, by which
+    /// time every storage task queued before it has been started.
+    StorageDispatched(futures::channel::oneshot::Sender<()>),
     /// Periodic tick to drive time-based connector logic (retry backoff).
     Tick,
 }
@@ -106,7 +109,7 @@ pub(crate) async fn io_loop<S: LocalStorage, A: LocalSharePolicy>(
                         match task.action {
                             DocumentIoTask::Storage(action) => {
                                 let task = IoTask { task_id: task.task_id, action };
-                                running_storage_tasks.push({
+                                let mut running = Box::pin({
                                     let storage = storage.clone();
                                     let observer = observer.clone();
                                     async move {
@@ -114,6 +117,19 @@ pub(crate) async fn io_loop<S: LocalStorage, A: LocalSharePolicy>(
                                         StorageTaskComplete { result, actor_id }
                                     }
                                 });
+                                // Fieldbook patch (7): start the task now, not when the
+                                // set of running tasks is next polled, so that a write
+                                // has reached the storage before `StorageDispatched`
+                                // below is answered. (The set polls it again with its
+                                // own waker.)
+                                let mut cx = std::task::Context::from_waker(futures::task::noop_waker_ref());
+                                match running.as_mut().poll(&mut cx) {
+                                    std::task::Poll::Ready(StorageTaskComplete { actor_id, result }) => {
+                                        let inner = inner.lock().unwrap();
+                                        inner.dispatch_task(actor_id, ActorTask::IoComplete(result));
+                                    }
+                                    std::task::Poll::Pending => running_storage_tasks.push(running),
+                                }
                             }
                             DocumentIoTask::CheckSharePolicy { peer_id } => {
                                 if inner.lock().unwrap().stopping {
@@ -138,6 +154,9 @@ pub(crate) async fn io_loop<S: LocalStorage, A: LocalSharePolicy>(
                     },
                     IoLoopTask::DocumentPeersChanged { actor_id, peers } => {
                         policies.set_peers(actor_id, peers);
+                    }
+                    IoLoopTask::StorageDispatched(reply) => {
+                        let _ = reply.send(());
                     }
                     IoLoopTask::StopSharePolicies => {
                         policies.clear();

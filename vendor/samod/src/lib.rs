@@ -391,6 +391,8 @@ mod acceptor_handle;
 pub use acceptor_handle::{AcceptorEvent, AcceptorHandle};
 mod conn_finished_reason;
 mod connection;
+mod direct;
+pub use direct::DirectConnection;
 mod dialer_handle;
 pub use conn_finished_reason::ConnFinishedReason;
 pub use connection::Connection;
@@ -950,6 +952,75 @@ impl Repo {
         inner.tx_io.unbounded_send(loop_task).map_err(|_| Stopped)?;
 
         Ok(conn_handle)
+    }
+
+    /// Fieldbook patch (7): resolves once every storage task the repo's
+    /// documents asked for before this call has been handed to the storage
+    /// (its `put`, `delete` or `load` called), not necessarily finished. A
+    /// server that confirms writes to peers only once its storage has
+    /// committed them calls this before its own barrier: a document's
+    /// storage tasks and its messages to peers leave it on different queues.
+    pub fn storage_dispatched(&self) -> impl Future<Output = ()> + Send + use<> {
+        let (tx, rx) = oneshot::channel();
+        let sent = self
+            .inner
+            .lock()
+            .unwrap()
+            .tx_io
+            .unbounded_send(IoLoopTask::StorageDispatched(tx))
+            .is_ok();
+        async move {
+            // A stopped loop has no storage tasks left to start.
+            if sent {
+                let _ = rx.await;
+            }
+        }
+    }
+
+    /// Fieldbook patch (6): accept a connection on an existing listener
+    /// whose caller drives it (`AcceptorHandle::accept_direct`).
+    pub(crate) fn accept_direct_on_listener(
+        &self,
+        listener_id: ListenerId,
+        expected_peer_id: Option<PeerId>,
+    ) -> Result<
+        (
+            DirectConnection,
+            futures::channel::mpsc::UnboundedReceiver<Vec<u8>>,
+        ),
+        Stopped,
+    > {
+        let mut inner = self.inner.lock().unwrap();
+        // A stopped hub ignores the command and would leave it unanswered.
+        if inner.stopping || inner.hub.is_stopped() {
+            return Err(Stopped);
+        }
+        let DispatchedCommand { command_id, event } =
+            HubEvent::create_listener_connection(listener_id, expected_peer_id);
+        let (tx_result, mut rx_result) = oneshot::channel();
+        inner.pending_commands.insert(command_id, tx_result);
+        inner.handle_event(event);
+        let connection_id = match rx_result.try_recv() {
+            Ok(Some(CommandResult::CreateConnection { connection_id })) => connection_id,
+            Ok(other) => panic!(
+                "unexpected command result {:?} for create_listener_connection",
+                other
+            ),
+            Err(_) => return Err(Stopped),
+        };
+        if let Some(obs) = inner.observer.as_ref() {
+            obs.observe(&RepoEvent::ConnectionEstablished { connection_id })
+        }
+        let conn_handle = inner
+            .connections
+            .get(&connection_id)
+            .expect("connection not found")
+            .clone();
+        let outbound = conn_handle.take_rx();
+        Ok((
+            DirectConnection::new(self.inner.clone(), conn_handle),
+            outbound,
+        ))
     }
 
     /// Stop the `Samod` instance.

@@ -3,10 +3,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use futures::channel::{mpsc, oneshot};
 use samod_core::ConnectionId;
 
-use crate::{
-    AcceptorEvent, ConnFinishedReason, PeerInfo,
-    unbounded,
-};
+use crate::{AcceptorEvent, ConnFinishedReason, PeerInfo, unbounded};
 
 // A connection handle is per-connection state which is shared between:
 //
