@@ -271,13 +271,15 @@ pub async fn storm(s: &Seeded, n: usize, secs: u64, pace: Option<Duration>) -> S
                     let t = Instant::now();
                     d.transact(|tx| customer::add_visit(tx, &visit(format!("s{i}-{seq}"))))
                         .expect("add visit");
-                    // Queued before samod sees the change, so B cannot beat it.
+                    // Counted and queued before samod sees the change, so B
+                    // cannot beat either (counted after, a visit could arrive
+                    // before it was counted as logged).
+                    off.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     pending
                         .lock()
                         .expect("pending")
                         .push_back((d.get_heads()[0], t));
                 });
-                off.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 seq += 1;
                 match pace {
                     Some(p) => tokio::time::sleep(jitter(p)).await,
@@ -295,14 +297,22 @@ pub async fn storm(s: &Seeded, n: usize, secs: u64, pace: Option<Duration>) -> S
     }
     tokio::time::sleep_until((end).into()).await;
     // Let the backlog drain (its arrivals count for latency, not throughput).
-    let offered_n = offered.load(std::sync::atomic::Ordering::SeqCst);
+    // A writer may still log one visit it began before the end: the count is
+    // read again each time, and once more after the writers have stopped.
+    let logged = || offered.load(std::sync::atomic::Ordering::SeqCst);
     let drain_until = Instant::now() + Duration::from_secs(30);
-    while arrivals.lock().expect("arrivals").len() < offered_n && Instant::now() < drain_until {
+    while arrivals.lock().expect("arrivals").len() < logged() && Instant::now() < drain_until {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    for t in tasks {
+    for t in &tasks {
         t.abort();
     }
+    // Stopped for certain (a task running on another thread finishes its
+    // current step), so the counts below are final.
+    for t in tasks {
+        let _ = t.await;
+    }
+    let offered_n = logged();
     let cpu = s.cpu_secs() - cpu_before;
     let load_cpu = crate::servers::cpu_secs_of("self") - load_cpu_before;
     let arr = arrivals.lock().expect("arrivals").clone();
