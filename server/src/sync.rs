@@ -150,6 +150,10 @@ fn serve(
         })
     });
     async move {
+        // samod's queue to the peer is unbounded, but while a message is
+        // being written to a slow peer this loop reads nothing more from it,
+        // so a peer that stops reading cannot pile up replies to its own
+        // requests there.
         let close: Close = loop {
             tokio::select! {
                 outgoing = ready_out.next() => match outgoing {
