@@ -10,10 +10,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use samod_core::{
-    ConnectionId,
-    actors::hub::{DispatchedCommand, HubEvent},
-};
+use samod_core::actors::hub::{DispatchedCommand, HubEvent};
 
 use crate::{ConnFinishedReason, Inner, connection::ConnectionHandle};
 
@@ -33,11 +30,6 @@ impl DirectConnection {
             handle,
             reason: None,
         }
-    }
-
-    /// This connection's id in the repo.
-    pub fn id(&self) -> ConnectionId {
-        self.handle.id()
     }
 
     /// Hands samod one message from the peer (as the IO loop does for a

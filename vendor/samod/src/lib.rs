@@ -917,32 +917,8 @@ impl Repo {
         transport: crate::Transport,
     ) -> Result<ConnectionHandle, Stopped> {
         let mut inner = self.inner.lock().unwrap();
-
-        // Create the connection atomically associated with the listener
-        let DispatchedCommand { command_id, event } =
-            HubEvent::create_listener_connection(listener_id, transport.expected_peer_id);
-        let (tx_result, mut rx_result) = oneshot::channel();
-        inner.pending_commands.insert(command_id, tx_result);
-        inner.handle_event(event);
-
-        let connection_id = match rx_result.try_recv() {
-            Ok(Some(CommandResult::CreateConnection { connection_id })) => connection_id,
-            Ok(other) => panic!(
-                "unexpected command result {:?} for create_listener_connection",
-                other
-            ),
-            Err(_) => return Err(Stopped),
-        };
-
-        if let Some(obs) = inner.observer.as_ref() {
-            obs.observe(&RepoEvent::ConnectionEstablished { connection_id })
-        }
-
-        let conn_handle = inner
-            .connections
-            .get(&connection_id)
-            .expect("connection not found")
-            .clone();
+        let conn_handle =
+            inner.create_listener_connection(listener_id, transport.expected_peer_id)?;
 
         let loop_task = IoLoopTask::DriveConnection(DriveConnectionTask {
             conn_handle: conn_handle.clone(),
@@ -991,31 +967,7 @@ impl Repo {
         Stopped,
     > {
         let mut inner = self.inner.lock().unwrap();
-        // A stopped hub ignores the command and would leave it unanswered.
-        if inner.stopping || inner.hub.is_stopped() {
-            return Err(Stopped);
-        }
-        let DispatchedCommand { command_id, event } =
-            HubEvent::create_listener_connection(listener_id, expected_peer_id);
-        let (tx_result, mut rx_result) = oneshot::channel();
-        inner.pending_commands.insert(command_id, tx_result);
-        inner.handle_event(event);
-        let connection_id = match rx_result.try_recv() {
-            Ok(Some(CommandResult::CreateConnection { connection_id })) => connection_id,
-            Ok(other) => panic!(
-                "unexpected command result {:?} for create_listener_connection",
-                other
-            ),
-            Err(_) => return Err(Stopped),
-        };
-        if let Some(obs) = inner.observer.as_ref() {
-            obs.observe(&RepoEvent::ConnectionEstablished { connection_id })
-        }
-        let conn_handle = inner
-            .connections
-            .get(&connection_id)
-            .expect("connection not found")
-            .clone();
+        let conn_handle = inner.create_listener_connection(listener_id, expected_peer_id)?;
         let outbound = conn_handle.take_rx();
         Ok((
             DirectConnection::new(self.inner.clone(), conn_handle),
@@ -1125,6 +1077,44 @@ impl Inner {
                 let _ = tx.unbounded_send(task);
             }
         }
+    }
+
+    /// Creates a connection atomically associated with the listener (for
+    /// `accept` and, Fieldbook patch 6, `accept_direct`).
+    fn create_listener_connection(
+        &mut self,
+        listener_id: ListenerId,
+        expected_peer_id: Option<PeerId>,
+    ) -> Result<ConnectionHandle, Stopped> {
+        // Fieldbook patch (6): a stopped hub ignores the command and would
+        // leave it unanswered (the match below would panic).
+        if self.stopping || self.hub.is_stopped() {
+            return Err(Stopped);
+        }
+        let DispatchedCommand { command_id, event } =
+            HubEvent::create_listener_connection(listener_id, expected_peer_id);
+        let (tx_result, mut rx_result) = oneshot::channel();
+        self.pending_commands.insert(command_id, tx_result);
+        self.handle_event(event);
+
+        let connection_id = match rx_result.try_recv() {
+            Ok(Some(CommandResult::CreateConnection { connection_id })) => connection_id,
+            Ok(other) => panic!(
+                "unexpected command result {:?} for create_listener_connection",
+                other
+            ),
+            Err(_) => return Err(Stopped),
+        };
+
+        if let Some(obs) = self.observer.as_ref() {
+            obs.observe(&RepoEvent::ConnectionEstablished { connection_id })
+        }
+
+        Ok(self
+            .connections
+            .get(&connection_id)
+            .expect("connection not found")
+            .clone())
     }
 
     #[tracing::instrument(skip(self, event), fields(local_peer_id=%self.hub.peer_id()))]
