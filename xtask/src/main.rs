@@ -117,6 +117,12 @@ fn test(args: &[String]) -> Result {
         "--bin",
         "fieldbook-server",
     ]))?;
+    // samod-core lies outside the workspace (its own lock file); its unit
+    // tests cover our patches to it (`vendor/samod-core/PATCHED.md`).
+    sh(Command::new(cargo())
+        .args(["test", "--lib", "--manifest-path"])
+        .arg(root().join("vendor/samod-core/Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir().join("vendor")))?;
     sh(Command::new(cargo())
         .args(["test", "--workspace"])
         .args(args))

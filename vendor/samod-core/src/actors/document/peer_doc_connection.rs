@@ -89,6 +89,13 @@ impl PeerDocConnection {
         let start = Instant::now();
         doc.receive_sync_message(&mut self.sync_state, msg)?;
         let duration = start.elapsed();
+        // Fieldbook patch 10: automerge trims `sent_hashes` to the changes the
+        // peer has not acknowledged, but an emptied B-tree keeps its leaf
+        // (368 bytes) until the connection ends: the largest single part of a
+        // synced, idle peer's state.
+        if self.sync_state.sent_hashes.is_empty() {
+            self.sync_state.sent_hashes = Default::default();
+        }
         self.dirty = true;
         self.state.last_received = Some(now);
         self.state.last_acked_heads = self.sync_state.their_heads.clone();

@@ -145,3 +145,76 @@ fn only_the_first_message_of_a_request_batch_initiates_a_request() {
     };
     assert_eq!(sync::Message::decode(data).unwrap().heads, doc.get_heads());
 }
+
+/// Counts the bytes this thread holds allocated, for the memory test below
+/// (thread-local, so tests running beside it do not disturb the count).
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static LIVE: Cell<isize> = const { Cell::new(0) };
+    }
+
+    struct Counting;
+
+    #[global_allocator]
+    static ALLOCATOR: Counting = Counting;
+
+    // SAFETY: every call is passed on to `System` unchanged.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let p = unsafe { System.alloc(layout) };
+            if !p.is_null() {
+                let _ = LIVE.try_with(|live| live.set(live.get() + layout.size() as isize));
+            }
+            p
+        }
+
+        unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+            unsafe { System.dealloc(p, layout) };
+            let _ = LIVE.try_with(|live| live.set(live.get() - layout.size() as isize));
+        }
+    }
+
+    pub(super) fn live() -> isize {
+        LIVE.with(Cell::get)
+    }
+}
+
+/// Fieldbook patch 10: once the peer has acknowledged everything sent, the
+/// sync state holds no allocation for the hashes it sent.
+#[test]
+fn an_acknowledged_sync_state_keeps_no_sent_hashes_allocation() {
+    let now = UnixTimestamp::now();
+    let mut doc = document();
+    let mut remote = Automerge::new();
+    let mut remote_state = sync::State::new();
+    let mut conn = connection();
+    conn.set_share_config(ShareConfig::read_write());
+    for _ in 0..20 {
+        let messages = conn.generate_sync_messages(now, &doc);
+        for (message, _) in &messages {
+            remote
+                .receive_sync_message(&mut remote_state, message.clone())
+                .unwrap();
+        }
+        let reply = remote.generate_sync_message(&mut remote_state);
+        let replied = reply.is_some();
+        if let Some(reply) = reply {
+            conn.receive_sync_message(now, &mut doc, reply).unwrap();
+        }
+        if messages.is_empty() && !replied {
+            break;
+        }
+    }
+    assert_eq!(
+        remote.get_heads(),
+        doc.get_heads(),
+        "the peer has the change"
+    );
+    assert!(conn.sync_state.sent_hashes.is_empty());
+    let before = counting::live();
+    drop(std::mem::take(&mut conn.sync_state.sent_hashes));
+    assert_eq!(before - counting::live(), 0, "bytes the emptied set held");
+}
