@@ -46,6 +46,16 @@ pub async fn trim_after_frees(state: AppState) {
                     "heap after returning freed memory (bytes: live allocations, resident pages)"
                 );
             }
+            if tracing::enabled!(tracing::Level::TRACE) {
+                let classes: Vec<String> = jemalloc_size_classes()
+                    .iter()
+                    .map(|(size, count)| format!("{size}:{count}"))
+                    .collect();
+                tracing::trace!(
+                    classes = classes.join(" "),
+                    "live allocations by size class (bytes:count)"
+                );
+            }
         }
         last = now;
     }
@@ -84,34 +94,89 @@ fn purge_jemalloc() -> Result<(), i32> {
 /// jemalloc's own count of live allocations and of the pages it holds
 /// resident: RSS alone cannot tell live memory from memory not yet returned.
 fn jemalloc_heap() -> Option<(usize, usize)> {
-    // Statistics are cached until the epoch is advanced.
+    advance_epoch()?;
+    Some((
+        mallctl_read(c"stats.allocated")?,
+        mallctl_read(c"stats.resident")?,
+    ))
+}
+
+/// jemalloc's live allocations by size class, `(size, count)` for each class
+/// in use. A difference of these between two readings says what a change in
+/// live memory is made of, e.g. one 384-byte allocation fewer per idle client
+/// (BENCHMARKS.md), where the total moves with noise from the small classes.
+fn jemalloc_size_classes() -> Vec<(usize, usize)> {
+    let mut classes = Vec::new();
+    if advance_epoch().is_none() {
+        return classes;
+    }
+    // Small classes are counted in regions, large ones in extents; 4096 is
+    // MALLCTL_ARENAS_ALL.
+    let kinds = [
+        (
+            c"arenas.nbins",
+            "arenas.bin",
+            "stats.arenas.4096.bins",
+            "curregs",
+        ),
+        (
+            c"arenas.nlextents",
+            "arenas.lextent",
+            "stats.arenas.4096.lextents",
+            "curlextents",
+        ),
+    ];
+    for (number, sizes, stats, current) in kinds {
+        let Some(n) = mallctl_read::<u32>(number) else {
+            continue;
+        };
+        for j in 0..n {
+            let name = |s: String| std::ffi::CString::new(s).expect("no NUL in a mallctl name");
+            let size = mallctl_read::<usize>(&name(format!("{sizes}.{j}.size")));
+            let count = mallctl_read::<usize>(&name(format!("{stats}.{j}.{current}")));
+            if let (Some(size), Some(count)) = (size, count)
+                && count > 0
+            {
+                classes.push((size, count));
+            }
+        }
+    }
+    classes
+}
+
+/// jemalloc's statistics are cached until the epoch is advanced.
+fn advance_epoch() -> Option<()> {
     let mut epoch: u64 = 1;
-    // SAFETY: documented mallctl names; each output buffer is the size given.
-    unsafe {
-        let advanced = tikv_jemalloc_sys::mallctl(
+    // SAFETY: a documented mallctl name; the input is the size given.
+    let code = unsafe {
+        tikv_jemalloc_sys::mallctl(
             c"epoch".as_ptr(),
             std::ptr::null_mut(),
             std::ptr::null_mut(),
             (&raw mut epoch).cast(),
             std::mem::size_of::<u64>(),
-        );
-        if advanced != 0 {
-            return None;
-        }
-        let read = |name: &std::ffi::CStr| {
-            let mut value: usize = 0;
-            let mut len = std::mem::size_of::<usize>();
-            let code = tikv_jemalloc_sys::mallctl(
-                name.as_ptr(),
-                (&raw mut value).cast(),
-                &mut len,
-                std::ptr::null_mut(),
-                0,
-            );
-            (code == 0).then_some(value)
-        };
-        Some((read(c"stats.allocated")?, read(c"stats.resident")?))
-    }
+        )
+    };
+    (code == 0).then_some(())
+}
+
+/// Reads one jemalloc statistic or setting of type `T` (as documented for
+/// the name: `size_t` or `unsigned` here).
+fn mallctl_read<T: Copy + Default>(name: &std::ffi::CStr) -> Option<T> {
+    let mut value = T::default();
+    let mut len = std::mem::size_of::<T>();
+    // SAFETY: the output buffer is a `T` of the size given, and jemalloc
+    // writes at most that many bytes.
+    let code = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            name.as_ptr(),
+            (&raw mut value).cast(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    (code == 0 && len == std::mem::size_of::<T>()).then_some(value)
 }
 
 /// SQLite allocates with the system's malloc, not the Rust allocator.
@@ -144,5 +209,43 @@ mod tests {
         unsafe { tikv_jemalloc_sys::free(block) };
         assert!(during >= 4 << 20, "allocated {during}");
         assert!(resident >= 4 << 20, "resident {resident}");
+    }
+
+    #[test]
+    fn jemalloc_counts_by_size_class() {
+        // Thread caches hold regions jemalloc counts as live: flushed before
+        // each reading so the count moves by exactly what this test holds.
+        let flush = || {
+            // SAFETY: a documented mallctl name, with no input or output.
+            unsafe {
+                tikv_jemalloc_sys::mallctl(
+                    c"thread.tcache.flush".as_ptr(),
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    0,
+                )
+            }
+        };
+        let count_384 = || {
+            flush();
+            super::jemalloc_size_classes()
+                .iter()
+                .find(|(size, _)| *size == 384)
+                .map_or(0, |(_, count)| *count)
+        };
+        let before = count_384();
+        // SAFETY: plain allocations, freed below.
+        let blocks: Vec<_> = (0..1000)
+            .map(|_| unsafe { tikv_jemalloc_sys::malloc(384) })
+            .collect();
+        assert!(blocks.iter().all(|b| !b.is_null()));
+        let during = count_384();
+        for block in blocks {
+            unsafe { tikv_jemalloc_sys::free(block) };
+        }
+        let after = count_384();
+        assert_eq!(during - before, 1000, "384-byte regions while held");
+        assert_eq!(after, before, "384-byte regions after freeing");
     }
 }
