@@ -78,10 +78,15 @@ fn trim() {
 /// taken right after are comparable.
 fn purge_jemalloc() -> Result<(), i32> {
     // 4096 is MALLCTL_ARENAS_ALL: every arena.
-    // SAFETY: a documented mallctl name, with no input or output.
+    mallctl_do(c"arena.4096.purge")
+}
+
+/// Runs a jemalloc control that takes no input and gives no output.
+fn mallctl_do(name: &std::ffi::CStr) -> Result<(), i32> {
+    // SAFETY: such a control reads and writes no buffer of ours.
     let code = unsafe {
         tikv_jemalloc_sys::mallctl(
-            c"arena.4096.purge".as_ptr(),
+            name.as_ptr(),
             std::ptr::null_mut(),
             std::ptr::null_mut(),
             std::ptr::null_mut(),
@@ -215,20 +220,8 @@ mod tests {
     fn jemalloc_counts_by_size_class() {
         // Thread caches hold regions jemalloc counts as live: flushed before
         // each reading so the count moves by exactly what this test holds.
-        let flush = || {
-            // SAFETY: a documented mallctl name, with no input or output.
-            unsafe {
-                tikv_jemalloc_sys::mallctl(
-                    c"thread.tcache.flush".as_ptr(),
-                    std::ptr::null_mut(),
-                    std::ptr::null_mut(),
-                    std::ptr::null_mut(),
-                    0,
-                )
-            }
-        };
         let count_384 = || {
-            flush();
+            assert_eq!(super::mallctl_do(c"thread.tcache.flush"), Ok(()));
             super::jemalloc_size_classes()
                 .iter()
                 .find(|(size, _)| *size == 384)
