@@ -117,12 +117,14 @@ fn test(args: &[String]) -> Result {
         "--bin",
         "fieldbook-server",
     ]))?;
-    // samod-core lies outside the workspace (its own lock file); its unit
-    // tests cover our patches to it (`vendor/samod-core/PATCHED.md`).
-    sh(Command::new(cargo())
-        .args(["test", "--lib", "--manifest-path"])
-        .arg(root().join("vendor/samod-core/Cargo.toml"))
-        .env("CARGO_TARGET_DIR", target_dir().join("vendor")))?;
+    // samod-core and tungstenite lie outside the workspace (each its own lock
+    // file); their unit tests cover our patches (each one's `PATCHED.md`).
+    for vendored in ["samod-core", "tungstenite"] {
+        sh(Command::new(cargo())
+            .args(["test", "--lib", "--manifest-path"])
+            .arg(root().join("vendor").join(vendored).join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", target_dir().join("vendor")))?;
+    }
     sh(Command::new(cargo())
         .args(["test", "--workspace"])
         .args(args))
