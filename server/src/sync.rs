@@ -139,8 +139,9 @@ fn serve(
     // document's writes and its messages leave it on different queues:
     // `vendor/samod/PATCHED.md`, 7), then until the storage has committed
     // them. (Boxed, and built out here: held inline, the waiting future took
-    // a few hundred bytes of every idle connection.)
-    let mut ready_out = from_samod.then(move |msg| {
+    // a few hundred bytes of every idle connection. The stream itself is
+    // boxed too: see the size note below.)
+    let mut ready_out = Box::new(from_samod.then(move |msg| {
         let dispatched = repo.storage_dispatched();
         let storage = storage.clone();
         Box::pin(async move {
@@ -148,7 +149,13 @@ fn serve(
             storage.barrier().await;
             msg
         })
-    });
+    }));
+    // Size: the task that runs this future is allocated in steps of 128
+    // bytes (tokio aligns it so), and it held 1,152 of them. Boxing the
+    // stream above (72 bytes) and the two strings' capacities bring it to
+    // 1,024, a quarter of a kilobyte less for every idle client
+    // (BENCHMARKS.md). `cargo rustc -- -Zprint-type-sizes` shows the layout.
+    let (username, peer_id) = (username.into_boxed_str(), peer_id.into_boxed_str());
     async move {
         // samod's queue to the peer is unbounded, but while a message is
         // being written to a slow peer this loop reads nothing more from it,
@@ -158,7 +165,9 @@ fn serve(
             tokio::select! {
                 outgoing = ready_out.next() => match outgoing {
                     Some(msg) => {
-                        if socket.send(Message::Binary(msg.into())).await.is_err() {
+                        // The `Sink` method, not `WebSocket::send`: its future is
+                        // 72 bytes smaller (see the size note above).
+                        if SinkExt::send(&mut socket, Message::Binary(msg.into())).await.is_err() {
                             conn.end(ConnFinishedReason::ErrorSending("websocket closed".into()));
                             break None;
                         }
@@ -284,6 +293,21 @@ mod tests {
     use super::*;
     use automerge::sync::SyncDoc;
     use fieldbook_shared::peer::wire::Message as Wire;
+
+    /// The size note in `serve`: the pump's future, with axum's 128 bytes
+    /// around it and tokio's 104 (header, scheduler, id, stage, trailer),
+    /// must stay within a 1,024-byte task.
+    #[test]
+    fn the_connection_future_fits_a_1024_byte_task() {
+        fn returned_size<A, B, C, D, R>(_: impl FnOnce(A, B, C, D) -> R) -> usize {
+            std::mem::size_of::<R>()
+        }
+        let size = returned_size(serve);
+        assert!(
+            size <= 1024 - 128 - 104,
+            "the connection's future is {size} bytes; its task no longer fits 1,024"
+        );
+    }
 
     fn sync_frame(changes: Vec<u8>) -> Vec<u8> {
         let mut doc = automerge::Automerge::new();
