@@ -769,6 +769,10 @@ impl Repo {
     /// The returned stream will be the entire state of the connected peers,
     /// emitted whenever any part of that state changes (such as when new peers
     /// are added, or a new message is sent)
+    ///
+    /// Fieldbook patch: the states are kept from the first call on (see
+    /// PATCHED.md, 4): documents synced before it are listed with an empty
+    /// state until their next message.
     pub fn connected_peers(
         &self,
     ) -> (

@@ -113,8 +113,10 @@ impl State {
     /// document attached to it, and is cloned whole after every event that
     /// touched the connection: a peer syncing N documents costs O(N) per
     /// message, O(N^2) to sync them all. Those who never read the info (samod
-    /// reads it only for `Repo::connected_peers`) turn this off; the
-    /// connection's state is still kept, and `connections()` still reports it.
+    /// reads it only for `Repo::connected_peers`) turn this off. While it is
+    /// off the hub keeps no per-document peer states either (patch 11):
+    /// `connections()` still lists each connection's documents, but a
+    /// document's state is empty until its first message after this is on.
     pub(crate) fn set_connection_info_events(&mut self, on: bool) {
         self.connection_info_events = on;
     }
@@ -264,9 +266,7 @@ impl State {
                 let (doc_connections, state) =
                     if let Some(established) = conn.established_connection() {
                         (
-                            super::connection::unboxed(
-                                established.document_subscriptions(),
-                            ),
+                            super::connection::unboxed(established.document_subscriptions()),
                             ConnectionState::Connected {
                                 their_peer_id: established.remote_peer_id().clone(),
                             },
@@ -496,6 +496,13 @@ impl State {
         actor: DocumentActorId,
         new_states: HashMap<ConnectionId, PeerDocState>,
     ) {
+        // Fieldbook patch (11): the hub's copy of each peer's state per
+        // document serves connection info only (the document actor keeps its
+        // own). While nobody has asked for connection info, keep none: a copy
+        // per connection and document, with its heads, for every device.
+        if !self.connection_info_events {
+            return;
+        }
         let Some(actor) = self.actors.get(&actor) else {
             tracing::warn!(
                 ?actor,

@@ -360,9 +360,10 @@ impl Connection {
         let ConnectionPhase::Established(established) = &mut self.phase else {
             panic!("Cannot add document subscription in non-established phase");
         };
+        // Fieldbook patch (11): no state until one is kept for connection info.
         established
             .document_subscriptions
-            .insert(document_id.clone(), Box::new(PeerDocState::empty()));
+            .insert(document_id.clone(), None);
     }
 
     pub(crate) fn update_peer_state(&mut self, document_id: &DocumentId, state: PeerDocState) {
@@ -372,7 +373,10 @@ impl Connection {
         };
         if let Some(doc_state) = established.document_subscriptions.get_mut(document_id) {
             self.dirty = true;
-            **doc_state = state;
+            match doc_state {
+                Some(kept) => **kept = state,
+                None => *doc_state = Some(Box::new(state)),
+            }
         } else {
             tracing::warn!(?document_id, "tried to update state for unknown document",);
         }
@@ -502,12 +506,19 @@ impl Connection {
 }
 
 /// Fieldbook patch: the subscriptions' states are boxed in their table
-/// (PATCHED.md, 7); `ConnectionInfo` keeps its published type.
+/// (PATCHED.md, 7), and absent until one is kept (11); `ConnectionInfo` keeps
+/// its published type, with an empty state for a document with none kept.
 pub(crate) fn unboxed(
-    subscriptions: &HashMap<DocumentId, Box<PeerDocState>>,
+    subscriptions: &HashMap<DocumentId, Option<Box<PeerDocState>>>,
 ) -> HashMap<DocumentId, PeerDocState> {
     subscriptions
         .iter()
-        .map(|(id, state)| (id.clone(), (**state).clone()))
+        .map(|(id, state)| {
+            let state = state
+                .as_deref()
+                .cloned()
+                .unwrap_or_else(PeerDocState::empty);
+            (id.clone(), state)
+        })
         .collect()
 }

@@ -20,8 +20,9 @@ pub(crate) struct EstablishedConnection {
     #[allow(dead_code)]
     pub(super) established_at: UnixTimestamp,
     /// Documents this connection is actively syncing. Fieldbook patch:
-    /// boxed, as in patch 6 (a table's first insert makes room for four).
-    pub(super) document_subscriptions: HashMap<DocumentId, Box<PeerDocState>>,
+    /// boxed, as in patch 6 (a table's first insert makes room for four),
+    /// and `None` until a state is kept for connection info (patch 11).
+    pub(super) document_subscriptions: HashMap<DocumentId, Option<Box<PeerDocState>>>,
 }
 
 impl EstablishedConnection {
@@ -30,12 +31,11 @@ impl EstablishedConnection {
         &self.remote_peer_id
     }
 
-    pub(crate) fn document_subscriptions(&self) -> &HashMap<DocumentId, Box<PeerDocState>> {
+    pub(crate) fn document_subscriptions(&self) -> &HashMap<DocumentId, Option<Box<PeerDocState>>> {
         &self.document_subscriptions
     }
 
     pub fn add_document_subscription(&mut self, document_id: DocumentId) {
-        self.document_subscriptions
-            .insert(document_id, Box::new(PeerDocState::empty()));
+        self.document_subscriptions.insert(document_id, None);
     }
 }

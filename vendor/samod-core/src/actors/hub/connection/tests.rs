@@ -414,3 +414,53 @@ fn protocol_and_decode_errors_really_disconnect() {
         assert_eq!(f.hub.dialer_attempt(dialer_id), Some(1));
     }
 }
+
+/// Fieldbook patch 11: the hub keeps a peer's state per document only for
+/// connection info. While nobody has asked for it, a state a document actor
+/// reports is not kept (the subscription holds nothing); once asked, it is
+/// kept and reported.
+#[test]
+fn peer_states_are_kept_only_for_connection_info() {
+    use crate::{
+        actors::messages::{DocToHubMsg, DocToHubMsgPayload},
+        network::PeerDocState,
+    };
+    let mut f = Fixture::new(ConnDirection::Incoming, Some("remote"));
+    f.hub.set_connection_info_events(false);
+    let created = f.event(HubEvent::create_document(automerge::Automerge::new()).event);
+    let actor_id = created.spawn_actors[0].actor_id();
+    let document_id = created.spawn_actors[0].document_id().clone();
+    f.handshake("remote");
+    let reported = PeerDocState {
+        their_heads: Some(vec![automerge::ChangeHash([7; 32])]),
+        ..PeerDocState::empty()
+    };
+    let report = |f: &mut Fixture| {
+        let states = HashMap::from([(f.connection, reported.clone())]);
+        f.event(HubEvent::actor_message(
+            actor_id,
+            DocToHubMsg(DocToHubMsgPayload::PeerStatesChanged(states)),
+        ));
+    };
+    let kept = |f: &mut Fixture| {
+        let (conn, _) = f.hub.state.established_connection(f.connection).unwrap();
+        conn.established_connection()
+            .unwrap()
+            .document_subscriptions()[&document_id]
+            .clone()
+    };
+
+    report(&mut f);
+    assert_eq!(kept(&mut f), None, "a state kept with connection info off");
+    let listed = f.hub.connections();
+    assert_eq!(
+        listed[0].docs.get(&document_id),
+        Some(&PeerDocState::empty())
+    );
+
+    f.hub.set_connection_info_events(true);
+    report(&mut f);
+    assert_eq!(kept(&mut f).as_deref(), Some(&reported));
+    let listed = f.hub.connections();
+    assert_eq!(listed[0].docs.get(&document_id), Some(&reported));
+}
