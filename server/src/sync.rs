@@ -152,9 +152,10 @@ fn serve(
     }));
     // Size: the task that runs this future is allocated in steps of 128
     // bytes (tokio aligns it so), and it held 1,152 of them. Boxing the
-    // stream above (72 bytes) and the two strings' capacities bring it to
-    // 1,024, a quarter of a kilobyte less for every idle client
-    // (BENCHMARKS.md). `cargo rustc -- -Zprint-type-sizes` shows the layout.
+    // stream above (72 bytes) and the two strings' capacities, and sending
+    // through the `Sink` method below, bring it to 1,024: a quarter of a
+    // kilobyte less for every idle client (BENCHMARKS.md). A unit test keeps
+    // it so; `cargo rustc -- -Zprint-type-sizes` shows the layout.
     let (username, peer_id) = (username.into_boxed_str(), peer_id.into_boxed_str());
     async move {
         // samod's queue to the peer is unbounded, but while a message is
