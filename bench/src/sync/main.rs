@@ -48,6 +48,12 @@ struct Args {
     /// 7); longer leaves time to attach a profiler to a server.
     #[arg(long)]
     idle_settle_secs: Option<u64>,
+    /// Idle readings per server, alternating, each on a fresh server (default
+    /// 1 with --quick, else 3); the report gives their median. The reference's
+    /// RSS reading depends on when V8 last collected garbage, and one reading
+    /// of it has ranged from 1 to 27 KB per client (BENCHMARKS.md).
+    #[arg(long)]
+    idle_rounds: Option<usize>,
     /// Documents for the many-documents workload.
     #[arg(long)]
     many: Option<usize>,
@@ -263,24 +269,27 @@ async fn run(args: Args) {
             // client's document again for it; see BENCHMARKS.md).
             keep_loaded: true,
         };
-        let mut pair = Vec::new();
-        for kind in kinds {
-            let s = servers::start(kind, &plan).await;
-            // Ours returns freed memory to the system at most every 3 s
-            // (server/src/memory.rs): read after it has, both times.
-            let settle =
-                Duration::from_secs(args.idle_settle_secs.unwrap_or(if q { 4 } else { 7 }));
-            let x = workloads::idle(&s, n, settle).await;
-            println!(
-                "idle, {}: {n} clients, RSS {} -> {} MB, {:.1} KB per client",
-                kind.label(),
-                x.rss_before / 1_000_000,
-                x.rss_after / 1_000_000,
-                x.per_client() / 1000.0
-            );
-            pair.push(x);
+        let rounds = args.idle_rounds.unwrap_or(if q { 1 } else { 3 }).max(1);
+        let mut readings: [Vec<workloads::Idle>; 2] = Default::default();
+        for round in 1..=rounds {
+            for (k, kind) in kinds.into_iter().enumerate() {
+                let s = servers::start(kind, &plan).await;
+                // Ours returns freed memory to the system at most every 3 s
+                // (server/src/memory.rs): read after it has, both times.
+                let settle =
+                    Duration::from_secs(args.idle_settle_secs.unwrap_or(if q { 4 } else { 7 }));
+                let x = workloads::idle(&s, n, settle).await;
+                println!(
+                    "idle, {} (round {round} of {rounds}): {n} clients, RSS {} -> {} MB, {:.1} KB per client",
+                    kind.label(),
+                    x.rss_before / 1_000_000,
+                    x.rss_after / 1_000_000,
+                    x.per_client() / 1000.0
+                );
+                readings[k].push(x);
+            }
         }
-        r.idle = Some([pair[0].clone(), pair[1].clone()]);
+        r.idle = Some(readings);
     }
 
     if wants("many") {

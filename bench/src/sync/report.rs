@@ -20,7 +20,8 @@ pub struct Report {
     /// Paced storms (latency) and flat-out storms (throughput), by size.
     pub storms: Vec<[Storm; 2]>,
     pub flat: Vec<[Storm; 2]>,
-    pub idle: Option<[Idle; 2]>,
+    /// Each server's idle readings, alternating rounds.
+    pub idle: Option<[Vec<Idle>; 2]>,
     pub many: Option<[Many; 2]>,
 }
 
@@ -39,6 +40,32 @@ fn mb(b: u64) -> String {
 /// A reading, or a dash where the run never got there.
 fn mb_or_dash(b: u64) -> String {
     if b == 0 { "–".into() } else { mb(b) }
+}
+
+/// The median of the readings' bytes per client (the mean of the middle two
+/// when even).
+fn median_per_client(readings: &[Idle]) -> f64 {
+    let mut v: Vec<f64> = readings.iter().map(Idle::per_client).collect();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// "6.0 KB", or with more than one reading "6.0 KB (5.8, 6.0, 6.3)": the
+/// median, then each reading in the order taken.
+fn kb_readings(median: f64, readings: &[Idle]) -> String {
+    let m = format!("{:.1} KB", median / 1000.0);
+    if readings.len() < 2 {
+        return m;
+    }
+    let each: Vec<String> = readings
+        .iter()
+        .map(|x| format!("{:.1}", x.per_client() / 1000.0))
+        .collect();
+    format!("{m} ({})", each.join(", "))
 }
 
 /// RSS after every batch, or where the server died or the time ran out.
@@ -192,13 +219,19 @@ impl Report {
             }
         }
         if let Some([o, r]) = &self.idle {
+            let (mo, mr) = (median_per_client(o), median_per_client(r));
             let _ = writeln!(
                 s,
-                "| idle: RSS per connected client ({} clients) | {:.1} KB | {:.1} KB | {} | ≤ 0.25 |",
-                o.clients,
-                o.per_client() / 1000.0,
-                r.per_client() / 1000.0,
-                ratio(o.per_client(), r.per_client())
+                "| idle: RSS per connected client ({} clients{}) | {} | {} | {} | ≤ 0.25 |",
+                o.first().map_or(0, |x| x.clients),
+                if o.len() > 1 {
+                    format!(", median of {} rounds", o.len())
+                } else {
+                    String::new()
+                },
+                kb_readings(mo, o),
+                kb_readings(mr, r),
+                ratio(mo, mr)
             );
         }
         if let Some([o, r]) = &self.many {
@@ -276,4 +309,30 @@ pub fn write_into_benchmarks(section: &str) {
         ),
     };
     std::fs::write(&path, new).expect("write BENCHMARKS.md");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reading(kb_per_client: u64) -> Idle {
+        Idle {
+            clients: 1000,
+            rss_before: 100_000_000,
+            rss_after: 100_000_000 + kb_per_client * 1_000_000,
+        }
+    }
+
+    #[test]
+    fn the_idle_figure_is_the_median_reading() {
+        let odd = [reading(22), reading(2), reading(10)];
+        assert_eq!(median_per_client(&odd), 10_000.0);
+        let even = [reading(22), reading(2), reading(10), reading(4)];
+        assert_eq!(median_per_client(&even), 7_000.0);
+        assert_eq!(
+            kb_readings(median_per_client(&odd), &odd),
+            "10.0 KB (22.0, 2.0, 10.0)"
+        );
+        assert_eq!(kb_readings(4_000.0, &[reading(4)]), "4.0 KB");
+    }
 }
