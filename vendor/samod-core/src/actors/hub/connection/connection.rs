@@ -360,10 +360,9 @@ impl Connection {
         let ConnectionPhase::Established(established) = &mut self.phase else {
             panic!("Cannot add document subscription in non-established phase");
         };
-        // Fieldbook patch (11): no state until one is kept for connection info.
-        established
-            .document_subscriptions
-            .insert(document_id.clone(), None);
+        // Fieldbook patch: one place adds a subscription (with no state
+        // until one is kept for connection info, patch 11).
+        established.add_document_subscription(document_id);
     }
 
     pub(crate) fn update_peer_state(&mut self, document_id: &DocumentId, state: PeerDocState) {
