@@ -10,9 +10,11 @@ use automerge::Automerge;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use calamine::{Reader, open_workbook_auto_from_rs};
+use std::io::Read as _;
+
+use calamine::{Reader, Xlsx};
 use fieldbook_shared::access::Assignment;
 use fieldbook_shared::customer::{Customer, LedgerEntry};
 use fieldbook_shared::vocab::{Line, Nature, Role};
@@ -58,9 +60,29 @@ fn whole_file(message: String) -> Vec<RowError> {
     }]
 }
 
-/// Reads an XLSX (by its zip signature) or a CSV in UTF-8 (BOM or not) or GBK.
+/// What one import may make the server hold. An upload is bounded by the
+/// router (`IMPORT_LIMIT`); these bound what parsing it may grow into, checked
+/// where the data enters: a cell coordinate before anything is laid out for it,
+/// a zip entry while it is inflated, a CSV record as it is read.
+pub mod budget {
+    /// Data rows (the header not counted).
+    pub const MAX_ROWS: usize = 100_000;
+    /// Columns of the header row; cells right of it are never read.
+    pub const MAX_COLUMNS: usize = 256;
+    /// Cells kept, rows times the header's width.
+    pub const MAX_CELLS: usize = 1_000_000;
+    /// Bytes of all an XLSX workbook's parts once inflated.
+    pub const MAX_INFLATED: u64 = 48 * 1024 * 1024;
+    /// Bytes of one CSV cell.
+    pub const MAX_FIELD_BYTES: usize = 64 * 1024;
+    /// Parts of an XLSX workbook.
+    pub const MAX_PARTS: usize = 1_000;
+}
+
+/// Reads an XLSX (by its zip signature) or a CSV in UTF-8 (BOM or not) or GBK,
+/// within [`budget`]. Blocking and CPU-bound: call it off the async threads.
 pub fn read_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
-    let mut all: Vec<Vec<String>> = if bytes.starts_with(b"PK\x03\x04") {
+    let all = if bytes.starts_with(b"PK\x03\x04") {
         // calamine 0.30 panics on some malformed workbooks (a cell naming a
         // shared string that is not there: found by the import_table fuzz
         // target); an upload must get an answer, not a dropped connection.
@@ -71,56 +93,248 @@ pub fn read_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
             ))
         })?
     } else {
-        let text = match std::str::from_utf8(bytes) {
-            Ok(t) => t.trim_start_matches('\u{feff}').to_string(),
-            Err(_) => {
-                let (t, _, bad) = encoding_rs::GBK.decode(bytes);
-                if bad {
-                    return Err(whole_file(
-                        "the file is neither UTF-8 nor GBK text, nor an XLSX workbook".into(),
-                    ));
-                }
-                t.into_owned()
-            }
-        };
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(text.as_bytes());
-        let mut rows = Vec::new();
-        for (i, rec) in reader.records().enumerate() {
-            let rec = rec.map_err(|e| {
-                vec![RowError {
-                    row: i + 1,
-                    column: String::new(),
-                    message: format!("not valid CSV: {e}"),
-                }]
-            })?;
-            rows.push(rec.iter().map(|c| c.trim().to_string()).collect());
-        }
-        rows
+        read_csv(bytes)?
     };
-    // Blank lines (often at the end of a sheet) are not rows.
-    all.retain(|r: &Vec<String>| r.iter().any(|c| !c.is_empty()));
-    if all.is_empty() {
-        return Err(whole_file("the file is empty".into()));
-    }
-    let headers = all.remove(0);
-    Ok(Table { headers, rows: all })
+    Ok(all)
 }
 
-/// The first sheet's cells, trimmed.
-fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, Vec<RowError>> {
-    let mut book = open_workbook_auto_from_rs(Cursor::new(bytes.to_vec()))
+/// Rows as they are read: blank rows (often at the end of a sheet) are not
+/// rows; the first row that is not blank is the header, and it sets the width
+/// every later row is cut to.
+struct Rows {
+    headers: Option<Vec<String>>,
+    rows: Vec<Vec<String>>,
+    cells: usize,
+}
+
+impl Rows {
+    fn new() -> Self {
+        Rows {
+            headers: None,
+            rows: Vec::new(),
+            cells: 0,
+        }
+    }
+
+    /// Adds one row of the file (`at` is its 1-based row number there).
+    fn push(&mut self, at: usize, mut row: Vec<String>) -> Result<(), Vec<RowError>> {
+        if row.iter().all(|c| c.is_empty()) {
+            return Ok(());
+        }
+        match &self.headers {
+            None => {
+                while row.last().is_some_and(|c| c.is_empty()) {
+                    row.pop();
+                }
+                if row.len() > budget::MAX_COLUMNS {
+                    return Err(too_big(format!(
+                        "the header row has {} columns; an import reads at most {}",
+                        row.len(),
+                        budget::MAX_COLUMNS
+                    )));
+                }
+                self.headers = Some(row);
+            }
+            Some(h) => {
+                row.truncate(h.len());
+                if self.rows.len() == budget::MAX_ROWS {
+                    return Err(too_big(format!(
+                        "row {at}: the file has more than {} rows; split it into several imports",
+                        budget::MAX_ROWS
+                    )));
+                }
+                self.cells += h.len().max(1);
+                if self.cells > budget::MAX_CELLS {
+                    return Err(too_big(format!(
+                        "row {at}: the file has more than {} cells (rows × columns); split it into several imports",
+                        budget::MAX_CELLS
+                    )));
+                }
+                self.rows.push(row);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Table, Vec<RowError>> {
+        match self.headers {
+            None => Err(whole_file("the file is empty".into())),
+            Some(headers) => Ok(Table {
+                headers,
+                rows: self.rows,
+            }),
+        }
+    }
+}
+
+fn too_big(message: String) -> Vec<RowError> {
+    whole_file(message)
+}
+
+/// A CSV, read field by field from the upload's bytes (csv-core: no record
+/// is held whole, so a row of a million commas costs nothing). The separators
+/// and quotes are ASCII, which neither UTF-8 nor GBK uses inside a character,
+/// so each field is decoded alone.
+fn read_csv(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
+    use csv_core::ReadFieldResult;
+    let mut input = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    let gbk = std::str::from_utf8(input).is_err();
+    let mut reader = csv_core::Reader::new();
+    let (mut field, mut len) = (vec![0u8; 256], 0);
+    let (mut row, mut at, mut rows) = (Vec::new(), 1, Rows::new());
+    let mut column = 0;
+    loop {
+        let (result, read, wrote) = reader.read_field(input, &mut field[len..]);
+        input = &input[read..];
+        len += wrote;
+        match result {
+            ReadFieldResult::InputEmpty => {}
+            ReadFieldResult::OutputFull => {
+                if field.len() >= budget::MAX_FIELD_BYTES {
+                    return Err(too_big(format!(
+                        "row {at}: a cell is longer than {} bytes",
+                        budget::MAX_FIELD_BYTES
+                    )));
+                }
+                field.resize(field.len() * 2, 0);
+            }
+            ReadFieldResult::Field { record_end } => {
+                let raw = &field[..len];
+                let col = column;
+                column += 1;
+                let width = match &rows.headers {
+                    Some(h) => h.len(),
+                    // The header row: a named column past the budget is refused.
+                    None if col >= budget::MAX_COLUMNS && !raw.trim_ascii().is_empty() => {
+                        return Err(too_big(format!(
+                            "the header row has {} columns; an import reads at most {}",
+                            col + 1,
+                            budget::MAX_COLUMNS
+                        )));
+                    }
+                    None => budget::MAX_COLUMNS,
+                };
+                if row.len() < width {
+                    let text = if gbk {
+                        encoding_rs::GBK
+                            .decode_without_bom_handling_and_without_replacement(raw)
+                            .ok_or_else(|| {
+                                whole_file(
+                                    "the file is neither UTF-8 nor GBK text, nor an XLSX workbook"
+                                        .into(),
+                                )
+                            })?
+                    } else {
+                        // The whole input was checked to be UTF-8 above.
+                        String::from_utf8_lossy(raw)
+                    };
+                    row.push(text.trim().to_string());
+                }
+                len = 0;
+                if record_end {
+                    rows.push(at, std::mem::take(&mut row))?;
+                    at += 1;
+                    column = 0;
+                }
+            }
+            ReadFieldResult::End => break,
+        }
+    }
+    rows.finish()
+}
+
+/// Inflates every part of the workbook into nothing, counting: a part that
+/// inflates past the budget (a zip bomb) is refused before the XLSX reader
+/// holds any of it. The sizes a zip declares can lie; these are counted.
+fn check_inflated_size(bytes: &[u8]) -> Result<(), Vec<RowError>> {
+    let unreadable =
+        |e: zip::result::ZipError| whole_file(format!("not a readable XLSX workbook: {e}"));
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
+    if zip.len() > budget::MAX_PARTS {
+        return Err(too_big(format!(
+            "the workbook has {} parts; an import reads workbooks of at most {}",
+            zip.len(),
+            budget::MAX_PARTS
+        )));
+    }
+    let mut left = budget::MAX_INFLATED;
+    for i in 0..zip.len() {
+        let part = zip.by_index(i).map_err(unreadable)?;
+        let read = std::io::copy(&mut part.take(left + 1), &mut std::io::sink())
+            .map_err(|e| whole_file(format!("not a readable XLSX workbook: {e}")))?;
+        if read > left {
+            return Err(too_big(format!(
+                "the workbook unpacks to more than {} MB; save it as CSV or split it",
+                budget::MAX_INFLATED / (1024 * 1024)
+            )));
+        }
+        left -= read;
+    }
+    Ok(())
+}
+
+/// The first sheet's cells, trimmed, streamed cell by cell: the sheet's
+/// declared dimension and the coordinates in it are checked against the budget
+/// before any row is laid out (a sheet claiming A1:XFD1048576 costs nothing).
+fn read_xlsx(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
+    check_inflated_size(bytes)?;
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
         .map_err(|e| whole_file(format!("not a readable XLSX workbook: {e}")))?;
-    let range = book
-        .worksheet_range_at(0)
-        .ok_or_else(|| whole_file("the workbook has no sheet".into()))?
+    let first = book
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| whole_file("the workbook has no sheet".into()))?;
+    let mut cells = book
+        .worksheet_cells_reader(&first)
         .map_err(|e| whole_file(format!("the first sheet cannot be read: {e}")))?;
-    Ok(range
-        .rows()
-        .map(|r| r.iter().map(|c| c.to_string().trim().to_string()).collect())
-        .collect())
+    // Row number (0-based) → its non-empty cells (column, text).
+    let mut sheet: BTreeMap<u32, Vec<(u32, String)>> = BTreeMap::new();
+    let mut count = 0usize;
+    while let Some(c) = cells
+        .next_cell()
+        .map_err(|e| whole_file(format!("the first sheet cannot be read: {e}")))?
+    {
+        let (row, col) = c.get_position();
+        let text = calamine::Data::from(c.get_value().clone()).to_string();
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        if row as usize > budget::MAX_ROWS + 1 {
+            return Err(too_big(format!(
+                "row {}: the sheet has more than {} rows; split it into several imports",
+                row as u64 + 1,
+                budget::MAX_ROWS
+            )));
+        }
+        if col as usize >= budget::MAX_COLUMNS {
+            // Right of any header an import reads: never looked at.
+            continue;
+        }
+        count += 1;
+        if count > budget::MAX_CELLS {
+            return Err(too_big(format!(
+                "the sheet has more than {} cells; split it into several imports",
+                budget::MAX_CELLS
+            )));
+        }
+        sheet.entry(row).or_default().push((col, text.to_string()));
+    }
+    let mut rows = Rows::new();
+    for (r, mut cs) in sheet {
+        cs.sort_by_key(|(c, _)| *c);
+        let width = rows.headers.as_ref().map_or(budget::MAX_COLUMNS, Vec::len);
+        let last = cs.iter().map(|(c, _)| *c as usize + 1).max().unwrap_or(0);
+        let mut row = vec![String::new(); last.min(width)];
+        for (c, text) in cs {
+            if let Some(slot) = row.get_mut(c as usize) {
+                *slot = text;
+            }
+        }
+        rows.push(r as usize + 1, row)?;
+    }
+    rows.finish()
 }
 
 /// Finds a column by any of its names; `Err` names the missing column.
@@ -371,6 +585,23 @@ pub fn ledger_rows(t: &Table) -> Checked<LedgerRow> {
     Ok((out, errors))
 }
 
+/// One import parses at a time, on a blocking thread: [`budget`] is then the
+/// most that parsing holds at once, and the async threads keep serving.
+static PARSING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+async fn parse<T: Send + 'static>(
+    body: Bytes,
+    rows: fn(&Table) -> Checked<T>,
+) -> Result<Checked<T>, ServerError> {
+    let _one_at_a_time = PARSING
+        .acquire()
+        .await
+        .map_err(|e| ServerError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(move || read_table(&body).and_then(|t| rows(&t)))
+        .await
+        .map_err(|e| ServerError::Internal(format!("the import parser failed: {e}")))
+}
+
 fn refused(errors: Vec<RowError>) -> Response {
     (
         StatusCode::BAD_REQUEST,
@@ -386,14 +617,18 @@ fn refused(errors: Vec<RowError>) -> Response {
 pub async fn customers(
     State(state): State<AppState>,
     user: AuthUser,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ServerError> {
+    if let Err(refused) = crate::web_security::require_spreadsheet(&headers) {
+        return Ok(refused);
+    }
     if !matches!(user.role, Role::Head | Role::Admin) {
         return Err(ServerError::Forbidden(
             "customers are imported by unit heads and the center".into(),
         ));
     }
-    let (rows, mut errors) = match read_table(&body).and_then(|t| customer_rows(&t)) {
+    let (rows, mut errors) = match parse(body, customer_rows).await? {
         Ok(r) => r,
         Err(e) => return Ok(refused(e)),
     };
@@ -522,9 +757,13 @@ pub async fn customers(
 pub async fn ledger(
     State(state): State<AppState>,
     user: AuthUser,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ServerError> {
-    let (rows, mut errors) = match read_table(&body).and_then(|t| ledger_rows(&t)) {
+    if let Err(refused) = crate::web_security::require_spreadsheet(&headers) {
+        return Ok(refused);
+    }
+    let (rows, mut errors) = match parse(body, ledger_rows).await? {
         Ok(r) => r,
         Err(e) => return Ok(refused(e)),
     };
@@ -649,6 +888,62 @@ mod tests {
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].row, 0);
         assert!(e[0].message.contains("XLSX"), "{}", e[0].message);
+    }
+
+    fn refusal(bytes: &[u8]) -> String {
+        let e = read_table(bytes).unwrap_err();
+        assert_eq!((e.len(), e[0].row), (1, 0), "{e:?}");
+        e[0].message.clone()
+    }
+
+    /// A 1.5 KB sheet claiming A1:XFD1048576 made calamine lay out 2^34 cells
+    /// (the process aborted); one with cells A1 and Z200000 cost +284 MB.
+    #[test]
+    fn a_sheets_coordinates_are_bounded_before_any_row_is_laid_out() {
+        let m = refusal(include_bytes!("../tests/bombs/dimension.xlsx"));
+        assert!(m.contains("more than 100000 rows"), "{m}");
+        let m = refusal(include_bytes!("../tests/bombs/tall.xlsx"));
+        assert!(m.contains("row 200000"), "{m}");
+        // The dimension a sheet claims is not believed, and costs nothing.
+        let t = read_table(include_bytes!("../tests/bombs/lying.xlsx")).unwrap();
+        assert_eq!(t.headers, ["客户名称", "客户经理"]);
+        assert_eq!(t.rows, [["甲公司", "m1"]]);
+    }
+
+    #[test]
+    fn a_workbook_that_inflates_past_the_budget_is_refused() {
+        let m = refusal(include_bytes!("../tests/bombs/zipbomb.xlsx"));
+        assert!(m.contains("unpacks to more than 48 MB"), "{m}");
+    }
+
+    /// A 16 MB CSV of commas held one `String` per field (+1,450 MB).
+    #[test]
+    fn csv_rows_are_cut_to_the_header_and_counted() {
+        let mut csv = "客户名称,客户经理\n甲公司,m1".to_string();
+        csv.push_str(&",".repeat(4_000_000));
+        csv.push_str("\n\n\n乙公司,m2\n");
+        let t = read_table(csv.as_bytes()).unwrap();
+        assert_eq!(t.rows, [["甲公司", "m1"], ["乙公司", "m2"]]);
+
+        let header = ",".repeat(300) + "x\n";
+        assert!(refusal(header.as_bytes()).contains("301 columns"));
+
+        let tall = "客户名称\n".to_string() + &"甲\n".repeat(budget::MAX_ROWS + 1);
+        assert!(refusal(tall.as_bytes()).contains("more than 100000 rows"));
+
+        let wide_cell = format!(
+            "客户名称\n\"{}\"\n",
+            "x".repeat(budget::MAX_FIELD_BYTES + 1)
+        );
+        assert!(refusal(wide_cell.as_bytes()).contains("row 2: a cell is longer"));
+    }
+
+    #[test]
+    fn quoted_csv_fields_keep_their_commas_and_newlines() {
+        let t = read_table("客户名称,地址\n\"甲,公司\",\"上海\n浦东\"\n".as_bytes()).unwrap();
+        assert_eq!(t.rows, [["甲,公司", "上海\n浦东"]]);
+        let bad = [0x81u8, 0x20, b'\n'];
+        assert!(refusal(&bad).contains("neither UTF-8 nor GBK"));
     }
 
     #[test]
