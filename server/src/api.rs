@@ -17,17 +17,28 @@ use crate::{books, managed};
 /// `POST /api/login`: a token, the session's sync peer id and a session cookie.
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     Json(req): Json<LoginRequest>,
 ) -> Result<impl IntoResponse, ServerError> {
-    let (token, user) = state
-        .db
-        .call(move |c| auth::login(c, &req.username, &req.password))
-        .await?;
+    let now = std::time::Instant::now();
+    if let Some(wait) = state.throttle.check(&req.username, addr, now) {
+        return Err(ServerError::Throttled(wait.as_secs_f64().ceil() as u64));
+    }
+    let (token, user) = match auth::login(&state.db, &req.username, &req.password).await {
+        Err(ServerError::Unauthorized(m)) if m == auth::BAD_LOGIN => {
+            state.throttle.failed(&req.username, addr, now);
+            tracing::info!(user = %req.username.chars().take(64).collect::<String>(), addr = ?addr, "failed login");
+            return Err(ServerError::Unauthorized(m));
+        }
+        other => other?,
+    };
+    state.throttle.succeeded(&req.username);
     let book = books::ensure(&state, user.id).await?;
     let me = me_of(&state, &user, &book).await?;
     tracing::info!(user = %user.username, peer = %user.peer_id, "login");
     let cookie = format!(
-        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        "{COOKIE}={token}; {}; Max-Age={}",
+        state.origins.cookie_flags(),
         SESSION_DAYS * 86_400
     );
     Ok((
@@ -38,6 +49,26 @@ pub async fn login(
             user: me,
         }),
     ))
+}
+
+/// The client's address, where the server was started with it (`app::start`
+/// is; a router used without it gives `None`, and only usernames are throttled).
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
 }
 
 /// `POST /api/logout`: ends this session.
@@ -54,7 +85,7 @@ pub async fn logout(
         })
         .await?;
     state.acl.unbind_peer(&user.peer_id);
-    let cookie = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    let cookie = format!("{COOKIE}=; {}; Max-Age=0", state.origins.cookie_flags());
     Ok((
         AppendHeaders([(SET_COOKIE, cookie)]),
         Json(serde_json::json!({"ok": true})),
@@ -193,10 +224,10 @@ pub async fn cadence(
         .unwrap_or_else(|| chrono::Utc::now().format("%Y-%m").to_string());
     let valid = month.len() == 7
         && month.as_bytes()[4] == b'-'
-        && month[..4].parse::<u32>().is_ok()
-        && month[5..]
-            .parse::<u32>()
-            .is_ok_and(|m| (1..=12).contains(&m));
+        && month.get(..4).is_some_and(|y| y.parse::<u32>().is_ok())
+        && month
+            .get(5..)
+            .is_some_and(|m| m.parse::<u32>().is_ok_and(|m| (1..=12).contains(&m)));
     if !valid {
         return Err(ServerError::BadRequest(format!(
             "month must be YYYY-MM, not {month:?}"
@@ -239,8 +270,8 @@ pub async fn head_cadence(
     let this_quarter = visits::quarter_of(&crate::this_month()).unwrap_or_default();
     let quarter = q.quarter.unwrap_or(this_quarter);
     let valid = quarter.len() == 7
-        && quarter[..4].parse::<u32>().is_ok()
-        && matches!(&quarter[4..], "-Q1" | "-Q2" | "-Q3" | "-Q4");
+        && quarter.get(..4).is_some_and(|y| y.parse::<u32>().is_ok())
+        && matches!(quarter.get(4..), Some("-Q1" | "-Q2" | "-Q3" | "-Q4"));
     if !valid {
         return Err(ServerError::BadRequest(format!(
             "quarter must be YYYY-Qn (n = 1 to 4), not {quarter:?}"

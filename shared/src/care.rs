@@ -69,7 +69,7 @@ pub fn upcoming(customers: &[Customer], today: &str, days: i64) -> Vec<Reminder>
     let Some(now) = day_number(today) else {
         return Vec::new();
     };
-    let year: i64 = today[0..4].parse().unwrap_or(0);
+    let year: i64 = today.get(0..4).and_then(|y| y.parse().ok()).unwrap_or(0);
     let mut out = Vec::new();
     let mut push = |date: String, what: Occasion| {
         if let Some(n) = day_number(&date) {
@@ -92,10 +92,17 @@ pub fn upcoming(customers: &[Customer], today: &str, days: i64) -> Vec<Reminder>
         push(date.to_string(), Occasion::Festival(name));
     }
     for c in customers {
-        for k in c.contacts.iter().filter(|k| k.birthday.len() == 10) {
+        // A birthday is typed on a tablet: slice it only where a character
+        // ends (`get`), so a stray multi-byte character is no panic.
+        for (k, md) in c
+            .contacts
+            .iter()
+            .filter(|k| k.birthday.len() == 10)
+            .filter_map(|k| Some((k, k.birthday.get(4..)?)))
+        {
             for y in [year, year + 1] {
                 push(
-                    format!("{y}{}", &k.birthday[4..]),
+                    format!("{y}{md}"),
                     Occasion::Birthday {
                         customer: c.name.clone(),
                         contact: k.name.clone(),
@@ -154,5 +161,25 @@ mod tests {
             [Occasion::Festival("中秋节")]
         );
         assert!(upcoming(&[], "2026-09-10", 14).is_empty());
+    }
+
+    /// A birthday is typed on a tablet; ten bytes with a multi-byte character
+    /// across byte 4 made the slice panic (on every device and the server
+    /// that listed reminders for that customer).
+    #[test]
+    fn a_birthday_with_a_stray_character_is_skipped_not_a_panic() {
+        let mut c = Customer::new("甲", "", Nature::Enterprise, vec![]);
+        c.contacts.push(Contact {
+            id: "k".into(),
+            name: "王总".into(),
+            birthday: "123€4567".into(),
+            ..Default::default()
+        });
+        assert_eq!(c.contacts[0].birthday.len(), 10);
+        assert!(
+            upcoming(&[c], "2026-12-25", 14)
+                .iter()
+                .all(|r| matches!(r.what, Occasion::Festival(_)))
+        );
     }
 }

@@ -187,8 +187,8 @@ pub fn months_before(months: &[String]) -> Vec<String> {
         return Vec::new();
     };
     let n = months.len() as i32;
-    let y: i32 = first[0..4].parse().unwrap_or(0);
-    let m: i32 = first[5..7].parse().unwrap_or(1);
+    let y: i32 = first.get(0..4).and_then(|y| y.parse().ok()).unwrap_or(0);
+    let m: i32 = first.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
     let start = y * 12 + m - 1 - n;
     (start..start + n)
         .map(|i| format!("{:04}-{:02}", i / 12, i % 12 + 1))
