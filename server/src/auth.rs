@@ -13,6 +13,9 @@ use sha2::{Digest, Sha256};
 use crate::app::AppState;
 use crate::error::ServerError;
 
+/// The message of a wrong username or password.
+pub const BAD_LOGIN: &str = "用户名或密码错误 / wrong username or password";
+
 /// The session cookie's name.
 pub const COOKIE: &str = "fieldbook_session";
 /// How long a login lasts: a month, so a tablet keeps working offline between visits.
@@ -60,39 +63,57 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-const BAD_LOGIN: &str = "用户名或密码错误 / wrong username or password";
-
 /// Checks a username and password; on success opens a session and returns
-/// (token, user). Unknown user and wrong password get the same answer.
-pub fn login(
-    conn: &Connection,
+/// (token, user). Unknown user and wrong password get the same answer, in the
+/// same time. The database is read and written in two short calls; the
+/// password is hashed between them on a blocking thread, never holding the
+/// database (an argon2 check takes tens of milliseconds), and at most
+/// `HASHING` checks run at once.
+pub async fn login(
+    db: &crate::db::Db,
     username: &str,
     password: &str,
 ) -> Result<(String, AuthUser), ServerError> {
-    let row: Option<(i64, String, i64)> = conn
-        .query_row(
-            "SELECT id, password_hash, disabled FROM users WHERE username = ?1",
-            [username.trim()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    let Some((user_id, hash, disabled)) = row else {
-        // Spend the same time as a real check so timing does not reveal usernames.
-        let _ = verify_password(password, dummy_hash());
+    static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let name = username.trim().to_string();
+    let row: Option<(i64, String, i64)> = db
+        .call(move |c| {
+            Ok(c.query_row(
+                "SELECT id, password_hash, disabled FROM users WHERE username = ?1",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
+        })
+        .await?;
+    let _hashing = HASHING
+        .acquire()
+        .await
+        .map_err(|e| ServerError::Internal(e.to_string()))?;
+    let (password, hash) = (
+        password.to_string(),
+        row.as_ref()
+            .map_or_else(|| dummy_hash().to_string(), |r| r.1.clone()),
+    );
+    // An unknown user is checked against a dummy hash: the same time.
+    let right = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| ServerError::Internal(format!("password check failed: {e}")))?;
+    let Some((user_id, _, disabled)) = row.filter(|_| right) else {
         return Err(ServerError::Unauthorized(BAD_LOGIN.into()));
     };
-    if !verify_password(password, &hash) {
-        return Err(ServerError::Unauthorized(BAD_LOGIN.into()));
-    }
     if disabled != 0 {
         return Err(ServerError::Unauthorized(
             "该账号已停用 / this account is disabled".into(),
         ));
     }
-    let (token, _peer_id) = open_session(conn, user_id)?;
-    let user = user_by_token(conn, &token)?
-        .ok_or_else(|| ServerError::Internal("new session vanished".into()))?;
-    Ok((token, user))
+    db.call(move |c| {
+        let (token, _peer_id) = open_session(c, user_id)?;
+        let user = user_by_token(c, &token)?
+            .ok_or_else(|| ServerError::Internal("new session vanished".into()))?;
+        Ok((token, user))
+    })
+    .await
 }
 
 /// Opens a session for `user_id` (no password check: callers have done it, or

@@ -21,6 +21,9 @@ pub enum ServerError {
     /// Too many at once (connections from one user).
     #[error("{0}")]
     TooMany(String),
+    /// Too many failed logins: try again after this many seconds.
+    #[error("登录失败次数过多，请 {0} 秒后再试 / too many failed logins: try again in {0} s")]
+    Throttled(u64),
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
     #[error("document error: {0}")]
@@ -47,7 +50,7 @@ impl IntoResponse for ServerError {
             ServerError::NotFound(_) => StatusCode::NOT_FOUND,
             ServerError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ServerError::Conflict(_) => StatusCode::CONFLICT,
-            ServerError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            ServerError::TooMany(_) | ServerError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
@@ -56,6 +59,11 @@ impl IntoResponse for ServerError {
         } else {
             self.to_string()
         };
-        (status, Json(ErrorBody { error: message })).into_response()
+        let mut res = (status, Json(ErrorBody { error: message })).into_response();
+        if let ServerError::Throttled(secs) = self {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        res
     }
 }
