@@ -6,6 +6,7 @@ const CACHE = `fieldbook-shell-${BUILD}`;
 const SHELL = [
   "/",
   "/index.html",
+  "/boot.js",
   "/app.css",
   "/fieldbook-client.js",
   "/fieldbook-client_bg.wasm",

@@ -12,7 +12,7 @@ use crate::acl::{Acl, Policy};
 use crate::db::Db;
 use crate::error::ServerError;
 use crate::storage::SqliteStorage;
-use crate::{books, history, openapi, projection, rules, warnings};
+use crate::{books, history, openapi, projection, rules, warnings, web_security};
 
 /// What `serve` needs.
 #[derive(Debug, Clone)]
@@ -24,6 +24,8 @@ pub struct Config {
     /// Unload a document no device is syncing after this long idle (`None`:
     /// keep every document loaded until the server stops).
     pub unload_idle: Option<std::time::Duration>,
+    /// Which sites' pages may change state, and the public address.
+    pub origins: crate::web_security::Origins,
 }
 
 /// Everything a request handler can reach.
@@ -45,6 +47,10 @@ pub struct AppState {
     pub bulk: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     /// Open sync websockets per user (capped: see `sync::MAX_CONNECTIONS_PER_USER`).
     pub sync_conns: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>,
+    /// Which sites' pages may change state; the cookie's flags.
+    pub origins: std::sync::Arc<crate::web_security::Origins>,
+    /// Failed logins per username and address.
+    pub throttle: crate::throttle::Throttle,
 }
 
 impl AppState {
@@ -112,6 +118,8 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         authors: history::Authors::default(),
         bulk: std::sync::Arc::default(),
         sync_conns: std::sync::Arc::default(),
+        throttle: crate::throttle::Throttle::default(),
+        origins: std::sync::Arc::new(config.origins.clone()),
     };
 
     books::ensure_all(&state).await?;
@@ -124,7 +132,12 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let app = router(state.clone(), config.static_dir.as_deref());
     tracing::info!(%addr, db = %config.db.display(), "Fieldbook server listening");
     let server = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        {
             tracing::error!(error = %e, "HTTP server stopped");
         }
     });
@@ -142,12 +155,19 @@ pub fn router(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
     for e in openapi::endpoints() {
         api = api.route(e.path, e.handler);
     }
+    let origins = state.origins.clone();
     let api = api.with_state(state);
-    match static_dir {
+    let app = match static_dir {
         Some(dir) if dir.is_dir() => {
             let index = dir.join("index.html");
             api.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
         }
         _ => api,
-    }
+    };
+    // Outermost last: every answer gets the headers, refusals included.
+    app.layer(axum::middleware::from_fn_with_state(
+        origins,
+        web_security::check_origin,
+    ))
+    .layer(axum::middleware::from_fn(web_security::headers))
 }

@@ -41,6 +41,19 @@ pub enum Command {
         /// loaded again when next asked for.
         #[arg(long, env = "FIELDBOOK_UNLOAD_IDLE_SECS", default_value_t = 300)]
         unload_idle_secs: u64,
+        /// The address people open (e.g. https://fieldbook.example.cn) when a
+        /// proxy stands in front: pages of that origin may change state, and an
+        /// https address makes the session cookie Secure.
+        #[arg(long, env = "FIELDBOOK_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Another origin whose pages may change state (repeatable). By
+        /// default only the server's own (or the public URL's) may.
+        #[arg(
+            long = "allow-origin",
+            env = "FIELDBOOK_ALLOW_ORIGINS",
+            value_delimiter = ','
+        )]
+        allow_origins: Vec<String>,
     },
     /// Manage users.
     User {
@@ -125,6 +138,8 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
             listen,
             static_dir,
             unload_idle_secs,
+            public_url,
+            allow_origins,
         } => {
             let running = crate::start(crate::Config {
                 db,
@@ -132,6 +147,10 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
                 static_dir: Some(static_dir),
                 unload_idle: (unload_idle_secs > 0)
                     .then(|| std::time::Duration::from_secs(unload_idle_secs)),
+                origins: crate::web_security::Origins {
+                    allowed: allow_origins,
+                    public_url,
+                },
             })
             .await?;
             println!("Fieldbook is listening on http://{}", running.addr);

@@ -25,7 +25,9 @@ pub mod reports;
 pub mod rules;
 pub mod storage;
 pub mod sync;
+pub mod throttle;
 pub mod warnings;
+pub mod web_security;
 
 pub use app::{Config, Running, start};
 pub use error::ServerError;

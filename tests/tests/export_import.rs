@@ -34,6 +34,7 @@ async fn upload(server: &TestServer, token: &str, path: &str, body: Vec<u8>) -> 
     let res = reqwest::Client::new()
         .post(format!("{}{path}", server.base()))
         .bearer_auth(token)
+        .header("content-type", "text/csv")
         .body(body)
         .send()
         .await

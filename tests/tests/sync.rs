@@ -295,6 +295,7 @@ async fn a_connection_is_attached_only_to_the_documents_its_device_mentions() {
         listen: server.addr,
         static_dir: None,
         unload_idle: None,
+        origins: Default::default(),
     })
     .await
     .expect("start the server in-process");
@@ -362,6 +363,7 @@ async fn an_idle_document_is_unloaded_and_comes_back_whole() {
         listen: server.addr,
         static_dir: None,
         unload_idle: Some(Duration::from_secs(1)),
+        origins: Default::default(),
     })
     .await
     .expect("start the server in-process");

@@ -173,6 +173,7 @@ fn dist() -> Result {
         "fieldbook-client_bg.wasm",
         "fieldbook-client.js",
         "index.html",
+        "boot.js",
         "app.css",
     ] {
         let bytes =

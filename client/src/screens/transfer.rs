@@ -28,6 +28,14 @@ fn send(path: &str, token: &str, file: web_sys::File, state: UseStateHandle<Uplo
         return;
     }
     let _ = xhr.set_request_header("authorization", &format!("Bearer {token}"));
+    // The server takes only spreadsheet types (a form on another site cannot
+    // send them); a tablet's file picker often gives no type at all.
+    let kind = if file.name().to_lowercase().ends_with(".xlsx") {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    } else {
+        "text/csv"
+    };
+    let _ = xhr.set_request_header("content-type", kind);
     let progress = {
         let state = state.clone();
         Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
