@@ -44,13 +44,27 @@ fn grade_zh(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A cell as text a spreadsheet program will not run: one that starts like a
+/// formula (`=`, `+`, `-`, `@`, a tab or a carriage return) and is not a plain
+/// number gets a leading apostrophe, so a customer named `=HYPERLINK(…)` opens
+/// as that text. Amounts such as `-12.50` stay numbers.
+pub fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    let formula_like = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula_like && cell.parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
 /// UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese.
 pub fn to_csv(sheet: &Sheet) -> Result<Vec<u8>, ServerError> {
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     let io = |e: csv::Error| ServerError::Internal(format!("CSV: {e}"));
     w.write_record(&sheet.headers).map_err(io)?;
     for r in &sheet.rows {
-        w.write_record(r).map_err(io)?;
+        w.write_record(r.iter().map(|c| inert(c).into_owned()))
+            .map_err(io)?;
     }
     w.into_inner()
         .map_err(|e| ServerError::Internal(format!("CSV: {e}")))
@@ -67,7 +81,10 @@ pub fn to_xlsx(sheet: &Sheet) -> Result<Vec<u8>, ServerError> {
     }
     for (r, row) in sheet.rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
-            ws.write_string(r as u32 + 1, c as u16, v).map_err(x)?;
+            // Written as text, never as a formula; and inert for whoever
+            // edits the cell and presses enter.
+            ws.write_string(r as u32 + 1, c as u16, inert(v))
+                .map_err(x)?;
         }
     }
     book.save_to_buffer().map_err(x)
@@ -362,4 +379,42 @@ pub async fn export(
         bytes,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A customer named `=HYPERLINK(…)` reached Excel as a formula.
+    #[test]
+    fn exported_cells_never_start_a_formula() {
+        let sheet = Sheet {
+            headers: vec!["客户名称", "收入(元)"],
+            rows: vec![
+                vec!["=HYPERLINK(\"http://x\",\"点我\")".into(), "-12.50".into()],
+                vec!["@SUM(A1)".into(), "+3".into()],
+                vec!["-1+1".into(), "\tx".into()],
+            ],
+        };
+        let csv = String::from_utf8(to_csv(&sheet).unwrap()).unwrap();
+        let body: Vec<&str> = csv.lines().skip(1).collect();
+        assert_eq!(
+            body,
+            [
+                "\"'=HYPERLINK(\"\"http://x\"\",\"\"点我\"\")\",-12.50",
+                "'@SUM(A1),+3",
+                "'-1+1,'\tx"
+            ]
+        );
+        let xlsx = to_xlsx(&sheet).unwrap();
+        let mut book: calamine::Xlsx<_> =
+            calamine::Reader::new(std::io::Cursor::new(xlsx)).unwrap();
+        let range = calamine::Reader::worksheet_range_at(&mut book, 0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            range.get_value((1, 0)).map(|d| d.to_string()),
+            Some("'=HYPERLINK(\"http://x\",\"点我\")".into())
+        );
+    }
 }
