@@ -1,9 +1,13 @@
-//! IndexedDB storage of each document as a list of chunks (a snapshot and the
-//! incremental changes after it), keyed `[doc_id, seq]`. A chunk is stored before
-//! the UI shows its edit as saved.
+//! IndexedDB storage of each document as chunks (snapshots and incremental
+//! changes) keyed by their content (`[doc_id, "i" | "s", sha256]`, see
+//! `fieldbook_shared::peer::chunks`): two tabs never overwrite each other's
+//! chunks, and a compaction deletes only the chunks its tab knew. Releases
+//! before kept `[doc_id, seq]` keys; they are read beside the new ones. A chunk
+//! is stored before the UI shows its edit as saved.
 
 use std::collections::BTreeMap;
 
+use fieldbook_shared::peer::chunks::{ChunkKey, Compaction};
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -132,15 +136,52 @@ impl Idb {
         })
     }
 
-    fn key(doc: &str, seq: u32) -> JsValue {
+    fn key(doc: &str, key: &ChunkKey) -> JsValue {
         let a = Array::new();
         a.push(&JsValue::from_str(doc));
-        a.push(&JsValue::from(seq));
+        match key {
+            ChunkKey::Legacy(seq) => {
+                a.push(&JsValue::from(*seq));
+            }
+            ChunkKey::Incremental(hash) => {
+                a.push(&JsValue::from_str("i"));
+                a.push(&JsValue::from_str(hash));
+            }
+            ChunkKey::Snapshot(hash) => {
+                a.push(&JsValue::from_str("s"));
+                a.push(&JsValue::from_str(hash));
+            }
+        }
         a.into()
     }
 
-    /// Every stored document: id -> chunks in order.
-    pub async fn load_all(&self) -> Result<BTreeMap<String, Vec<(u32, Vec<u8>)>>, String> {
+    /// Reads a stored key back (`None`: not a chunk key of ours).
+    fn parse_key(k: &Array) -> Option<(String, ChunkKey)> {
+        let doc = k.get(0).as_string()?;
+        let second = k.get(1);
+        let key = if let Some(seq) = second.as_f64() {
+            ChunkKey::Legacy(seq as u32)
+        } else {
+            let hash = k.get(2).as_string()?;
+            match second.as_string()?.as_str() {
+                "i" => ChunkKey::Incremental(hash),
+                "s" => ChunkKey::Snapshot(hash),
+                _ => return None,
+            }
+        };
+        Some((doc, key))
+    }
+
+    /// Every key of `doc`, whatever its form: `[doc]` sorts before them all and
+    /// `[doc, []]` after (arrays sort after numbers and strings).
+    fn range_of(doc: &str) -> Result<web_sys::IdbKeyRange, String> {
+        let lower = Array::of1(&JsValue::from_str(doc));
+        let upper = Array::of2(&JsValue::from_str(doc), &Array::new());
+        web_sys::IdbKeyRange::bound(&lower, &upper).map_err(|_| "key range".to_string())
+    }
+
+    /// Every stored document: id -> its chunks (any order loads the same).
+    pub async fn load_all(&self) -> Result<BTreeMap<String, Vec<(ChunkKey, Vec<u8>)>>, String> {
         let tx = self
             .db
             .transaction_with_str(STORE)
@@ -149,28 +190,26 @@ impl Idb {
         let keys = done(&store.get_all_keys().map_err(|_| "getAllKeys")?).await?;
         let values = done(&store.get_all().map_err(|_| "getAll")?).await?;
         let (keys, values): (Array, Array) = (keys.unchecked_into(), values.unchecked_into());
-        let mut out: BTreeMap<String, Vec<(u32, Vec<u8>)>> = BTreeMap::new();
+        let mut out: BTreeMap<String, Vec<(ChunkKey, Vec<u8>)>> = BTreeMap::new();
         for i in 0..keys.length() {
-            let k: Array = keys.get(i).unchecked_into();
-            let (Some(doc), Some(seq)) = (k.get(0).as_string(), k.get(1).as_f64()) else {
+            let Some((doc, key)) = Self::parse_key(&keys.get(i).unchecked_into()) else {
                 continue;
             };
             let bytes = Uint8Array::new(&values.get(i)).to_vec();
-            out.entry(doc).or_default().push((seq as u32, bytes));
+            out.entry(doc).or_default().push((key, bytes));
         }
         for chunks in out.values_mut() {
-            chunks.sort_by_key(|c| c.0);
+            chunks.sort_by(|a, b| a.0.cmp(&b.0));
         }
         Ok(out)
     }
 
-    /// Stores one chunk of `doc`. The write is queued at once (IndexedDB runs
-    /// read-write transactions in the order they were created, so chunks stay in
-    /// order); the returned future resolves when it is committed.
+    /// Stores one chunk of `doc`. The write is queued at once; the returned
+    /// future resolves when it is committed.
     pub fn put(
         &self,
         doc: &str,
-        seq: u32,
+        key: &ChunkKey,
         bytes: &[u8],
     ) -> Result<impl Future<Output = Result<(), String>> + use<>, String> {
         let tx = self
@@ -179,7 +218,7 @@ impl Idb {
             .map_err(|_| "IndexedDB transaction")?;
         let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
         store
-            .put_with_key(&Uint8Array::from(bytes).into(), &Self::key(doc, seq))
+            .put_with_key(&Uint8Array::from(bytes).into(), &Self::key(doc, key))
             .map_err(|_| "IndexedDB put")?;
         Ok(async move { committed(&tx).await })
     }
@@ -194,17 +233,18 @@ impl Idb {
             .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
             .map_err(|_| "IndexedDB transaction")?;
         let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
-        let range = web_sys::IdbKeyRange::bound(&Self::key(doc, 0), &Self::key(doc, u32::MAX))
-            .map_err(|_| "key range")?;
-        store.delete(&range).map_err(|_| "IndexedDB delete")?;
+        store
+            .delete(&Self::range_of(doc)?.into())
+            .map_err(|_| "IndexedDB delete")?;
         Ok(async move { committed(&tx).await })
     }
 
-    /// Replaces every chunk of `doc` with one snapshot, atomically; queued at once
-    /// like [`Idb::put`].
+    /// Writes a snapshot and deletes the chunks it replaces (only those this
+    /// tab knew), in one transaction; queued at once like [`Idb::put`].
     pub fn compact(
         &self,
         doc: &str,
+        compaction: &Compaction,
         snapshot: &[u8],
     ) -> Result<impl Future<Output = Result<(), String>> + use<>, String> {
         let tx = self
@@ -212,12 +252,17 @@ impl Idb {
             .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
             .map_err(|_| "IndexedDB transaction")?;
         let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
-        let range = web_sys::IdbKeyRange::bound(&Self::key(doc, 0), &Self::key(doc, u32::MAX))
-            .map_err(|_| "key range")?;
-        store.delete(&range).map_err(|_| "IndexedDB delete")?;
         store
-            .put_with_key(&Uint8Array::from(snapshot).into(), &Self::key(doc, 0))
+            .put_with_key(
+                &Uint8Array::from(snapshot).into(),
+                &Self::key(doc, &compaction.write),
+            )
             .map_err(|_| "IndexedDB put")?;
+        for k in &compaction.delete {
+            store
+                .delete(&Self::key(doc, k))
+                .map_err(|_| "IndexedDB delete")?;
+        }
         Ok(async move { committed(&tx).await })
     }
 }

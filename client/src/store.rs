@@ -14,6 +14,7 @@ use fieldbook_shared::book::{Book, ManagedTier, RegistrationNotice};
 use fieldbook_shared::credit::{Warning, WarningList};
 use fieldbook_shared::customer::{self, Customer};
 use fieldbook_shared::grading::{self, Grade, Level};
+use fieldbook_shared::peer::chunks::Known;
 use fieldbook_shared::peer::{Effect, Peer};
 use fieldbook_shared::rules::Rules;
 use fieldbook_shared::visits::{self, Cadence};
@@ -57,7 +58,8 @@ pub struct Engine {
     pub session: LoginResponse,
     peer: Peer,
     idb: Idb,
-    next_seq: HashMap<String, u32>,
+    /// The stored chunks this tab knows (a compaction deletes only these).
+    known: Known,
     rows: BTreeMap<String, Row>,
     book_id: String,
     socket: Option<WebSocket>,
@@ -112,15 +114,27 @@ impl Engine {
         let idb = Idb::open(&session.user.username).await?;
         let stored = idb.load_all().await?;
         let mut peer = Peer::new(session.peer_id.clone());
-        let mut next_seq = HashMap::new();
+        let mut known = Known::default();
         for (doc, chunks) in stored {
-            next_seq.insert(doc.clone(), chunks.last().map(|c| c.0 + 1).unwrap_or(0));
-            if let Err(e) =
-                peer.load_document(doc.clone(), chunks.into_iter().map(|c| c.1).collect())
-            {
+            let mut bytes = Vec::with_capacity(chunks.len());
+            for (key, b) in chunks {
+                known.loaded(&doc, key);
+                bytes.push(b);
+            }
+            if let Err(e) = peer.load_document(doc.clone(), bytes) {
                 web_sys::console::error_1(
                     &format!("document {doc} could not be loaded: {e}").into(),
                 );
+                continue;
+            }
+            // Chunks of a release before content keys: rewritten at once as
+            // one snapshot under the new keys (the old ones it replaces go in
+            // the same transaction).
+            if known.has_legacy(&doc)
+                && let Some(snapshot) = peer.document(&doc).map(|d| d.save())
+            {
+                let compaction = known.compact(&doc, &snapshot);
+                idb.compact(&doc, &compaction, &snapshot)?.await?;
             }
         }
         for (doc, heads) in crate::session::server_heads(&session.user.username) {
@@ -132,7 +146,7 @@ impl Engine {
             session,
             peer,
             idb,
-            next_seq,
+            known,
             rows: BTreeMap::new(),
             book_id,
             socket: None,
@@ -390,15 +404,16 @@ impl Engine {
                         compacted,
                     } => {
                         let idb = e.idb.clone();
-                        let seq = if compacted {
-                            e.next_seq.insert(doc_id.clone(), 1);
-                            0
+                        let queued = if compacted {
+                            let c = e.known.compact(&doc_id, &bytes);
+                            idb.compact(&doc_id, &c, &bytes)
+                                .map(|f| Box::pin(f) as Pending)
                         } else {
-                            let n = e.next_seq.entry(doc_id.clone()).or_insert(0);
-                            *n += 1;
-                            *n - 1
+                            let k = e.known.incremental(&doc_id, &bytes);
+                            idb.put(&doc_id, &k, &bytes).map(|f| Box::pin(f) as Pending)
                         };
-                        pending.push(persist(&idb, &doc_id, seq, &bytes, compacted));
+                        pending
+                            .push(queued.unwrap_or_else(|err| Box::pin(async move { Err(err) })));
                     }
                     Effect::DocumentChanged { doc_id } => {
                         if doc_id == e.warnings_id {
@@ -417,6 +432,7 @@ impl Engine {
                             let gone: Vec<String> = e.listed.difference(&wanted).cloned().collect();
                             for id in gone {
                                 e.peer.forget(&id);
+                                e.known.forget(&id);
                                 e.rows.remove(&id);
                                 match e.idb.delete(&id) {
                                     Ok(f) => pending.push(Box::pin(f)),
@@ -640,18 +656,6 @@ fn schedule_reconnect(store: &Store) {
 /// A chunk write: queued in IndexedDB at once (so writes keep their order even if
 /// nobody waits), resolving when committed.
 pub type Pending = Pin<Box<dyn Future<Output = Result<(), String>>>>;
-
-fn persist(idb: &Idb, doc: &str, seq: u32, bytes: &[u8], compacted: bool) -> Pending {
-    let queued = if compacted {
-        idb.compact(doc, bytes).map(|f| Box::pin(f) as Pending)
-    } else {
-        idb.put(doc, seq, bytes).map(|f| Box::pin(f) as Pending)
-    };
-    match queued {
-        Ok(f) => f,
-        Err(e) => Box::pin(async move { Err(e) }),
-    }
-}
 
 /// Reports failed background writes (synced changes, not awaited by anyone).
 fn report(pending: Vec<Pending>) {

@@ -82,7 +82,7 @@ pub mod budget {
 /// Reads an XLSX (by its zip signature) or a CSV in UTF-8 (BOM or not) or GBK,
 /// within [`budget`]. Blocking and CPU-bound: call it off the async threads.
 pub fn read_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
-    let all = if bytes.starts_with(b"PK\x03\x04") {
+    if bytes.starts_with(b"PK\x03\x04") {
         // calamine 0.30 panics on some malformed workbooks (a cell naming a
         // shared string that is not there: found by the import_table fuzz
         // target); an upload must get an answer, not a dropped connection.
@@ -91,11 +91,10 @@ pub fn read_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
             Err(whole_file(
                 "not a readable XLSX workbook: its contents are inconsistent".into(),
             ))
-        })?
+        })
     } else {
-        read_csv(bytes)?
-    };
-    Ok(all)
+        read_csv(bytes)
+    }
 }
 
 /// Rows as they are read: blank rows (often at the end of a sheet) are not
@@ -620,7 +619,7 @@ pub async fn customers(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ServerError> {
-    if let Err(refused) = crate::web_security::require_spreadsheet(&headers) {
+    if let Some(refused) = crate::web_security::require_spreadsheet(&headers) {
         return Ok(refused);
     }
     if !matches!(user.role, Role::Head | Role::Admin) {
@@ -760,7 +759,7 @@ pub async fn ledger(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ServerError> {
-    if let Err(refused) = crate::web_security::require_spreadsheet(&headers) {
+    if let Some(refused) = crate::web_security::require_spreadsheet(&headers) {
         return Ok(refused);
     }
     let (rows, mut errors) = match parse(body, ledger_rows).await? {

@@ -143,8 +143,8 @@ pub const SPREADSHEET_TYPES: [&str; 5] = [
     "application/octet-stream",
 ];
 
-/// Refuses an upload that is not declared as a spreadsheet (415).
-pub fn require_spreadsheet(headers: &HeaderMap) -> Result<(), Response> {
+/// The refusal (415) of an upload not declared as a spreadsheet, if it is not.
+pub fn require_spreadsheet(headers: &HeaderMap) -> Option<Response> {
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -156,8 +156,8 @@ pub fn require_spreadsheet(headers: &HeaderMap) -> Result<(), Response> {
                 .to_ascii_lowercase()
         });
     match declared {
-        Some(t) if SPREADSHEET_TYPES.contains(&t.as_str()) => Ok(()),
-        other => Err(refuse(
+        Some(t) if SPREADSHEET_TYPES.contains(&t.as_str()) => None,
+        other => Some(refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!(
                 "上传的文件须为 CSV 或 XLSX / send the file as CSV or XLSX (Content-Type {}), not {}",
@@ -200,7 +200,7 @@ mod tests {
         let with = |t: &str| {
             let mut h = HeaderMap::new();
             h.insert(header::CONTENT_TYPE, t.parse().unwrap());
-            require_spreadsheet(&h).is_ok()
+            require_spreadsheet(&h).is_none()
         };
         assert!(with("text/csv; charset=utf-8"));
         assert!(with(
@@ -209,6 +209,6 @@ mod tests {
         assert!(!with("text/plain"));
         assert!(!with("application/x-www-form-urlencoded"));
         assert!(!with("multipart/form-data; boundary=x"));
-        assert!(require_spreadsheet(&HeaderMap::new()).is_err());
+        assert!(require_spreadsheet(&HeaderMap::new()).is_some());
     }
 }

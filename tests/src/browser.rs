@@ -116,6 +116,32 @@ impl Browser {
             .await;
     }
 
+    /// Opens a new tab of the same browser (same profile, same IndexedDB) and
+    /// switches to it; returns its handle.
+    pub async fn new_tab(&self) -> String {
+        let v = self
+            .call(reqwest::Method::POST, "/window/new", json!({"type": "tab"}))
+            .await;
+        let handle = v["handle"].as_str().expect("a tab handle").to_string();
+        self.switch_to(&handle).await;
+        handle
+    }
+
+    /// The handle of the tab commands go to.
+    pub async fn current_tab(&self) -> String {
+        self.call(reqwest::Method::GET, "/window", json!({}))
+            .await
+            .as_str()
+            .expect("a tab handle")
+            .to_string()
+    }
+
+    /// Sends the next commands to tab `handle`.
+    pub async fn switch_to(&self, handle: &str) {
+        self.call(reqwest::Method::POST, "/window", json!({"handle": handle}))
+            .await;
+    }
+
     /// Reloads the page.
     pub async fn refresh(&self) {
         self.call(reqwest::Method::POST, "/refresh", json!({}))

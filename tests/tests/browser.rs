@@ -1130,3 +1130,171 @@ async fn a_visit_saved_offline_survives_the_browser_being_killed() {
     })
     .await;
 }
+
+/// Two tabs of the app on one tablet (a tab left open and the installed app),
+/// offline, each saving visits on the same customer. Each tab kept its own
+/// chunk counter and wrote as the same Automerge actor: the second tab's visit
+/// was overwritten in IndexedDB and never reached the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visits_saved_in_two_tabs_offline_all_reach_the_server() {
+    let (mut server, urls) = server_with(&[("长江航运物流有限公司", "m1", None)]).await;
+    let dir = tempfile::tempdir().expect("profile dir");
+    let profile = dir.path().join("profile");
+    let b = Browser::start_with_profile(profile.clone()).await;
+    ready_offline(&b, &server, "m1", "长江航运物流有限公司").await;
+    let first = b.current_tab().await;
+
+    server.kill();
+    open_customer(&b, "长江航运物流有限公司").await;
+    log_visit(&b, "第一个标签页的走访").await;
+
+    let second = b.new_tab().await;
+    b.goto(&server.base()).await;
+    wait_text(
+        &b,
+        "the list in the second tab, offline",
+        "长江航运物流有限公司",
+    )
+    .await;
+    open_customer(&b, "长江航运物流有限公司").await;
+    wait_text(
+        &b,
+        "the first tab's visit, read from storage",
+        "第一个标签页的走访",
+    )
+    .await;
+    log_visit(&b, "第二个标签页的走访").await;
+
+    // Back in the first tab, which has not reloaded: one more visit.
+    b.switch_to(&first).await;
+    log_visit(&b, "第一个标签页的第二次走访").await;
+    b.switch_to(&second).await;
+    log_visit(&b, "第二个标签页的第二次走访").await;
+    // The screens said saved; the browser dies.
+    b.kill();
+
+    let b = Browser::start_with_profile(profile).await;
+    server.start().await;
+    b.goto(&server.base()).await;
+    wait_text(&b, "the list after the crash", "长江航运物流有限公司").await;
+    open_customer(&b, "长江航运物流有限公司").await;
+    let all = [
+        "第一个标签页的走访",
+        "第二个标签页的走访",
+        "第一个标签页的第二次走访",
+        "第二个标签页的第二次走访",
+    ];
+    for v in all {
+        wait_text(&b, "every tab's visit on the device", v).await;
+    }
+    let mut d = Device::login(&server, "m1").await;
+    d.connect().await;
+    let doc = d.find(&urls[0]).await.expect("customer");
+    wait_for("every tab's visit on the server", T, async || {
+        let c = Device::customer(&doc);
+        all.iter()
+            .all(|s| c.visits.iter().any(|v| v.summary == *s))
+            .then_some(())
+    })
+    .await;
+    let _ = second;
+}
+
+/// A tablet updated from the release before content-keyed storage: its
+/// IndexedDB holds `[doc, seq]` chunks, the last one a visit not yet on the
+/// server. The new release reads them offline, rewrites them under the new
+/// keys and delivers the visit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_of_the_previous_release_is_read_rewritten_and_synced() {
+    use automerge::Automerge;
+    use fieldbook_shared::customer::{self, Visit};
+    let (mut server, urls) = server_with(&[("长江航运物流有限公司", "m1", None)]).await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "m1", "长江航运物流有限公司").await;
+    let doc_id = urls[0].trim_start_matches("automerge:").to_string();
+
+    // The previous release's layout, made here: a snapshot at seq 0 and a
+    // pending visit at seq 1, written with its own actor.
+    let mut d = Device::login(&server, "m1").await;
+    d.connect().await;
+    let handle = d.find(&urls[0]).await.expect("customer");
+    let base = handle.with_document(|doc| doc.save());
+    let mut old = Automerge::load(&base).unwrap();
+    let heads = old.get_heads();
+    old.set_actor(automerge::ActorId::random());
+    old.transact(|tx| {
+        customer::add_visit(
+            tx,
+            &Visit {
+                id: "legacy-visit".into(),
+                date: "2026-12-01".into(),
+                summary: "旧版本离线记录的走访".into(),
+                purpose: "走访".into(),
+                ..Default::default()
+            },
+        )
+    })
+    .unwrap();
+    let pending = old.save_after(&heads);
+    drop(d);
+    server.kill();
+    let written = b
+        .js_async(
+            "const [doc, base, change, done] = arguments;
+             const open = indexedDB.open('fieldbook-m1');
+             open.onsuccess = () => {
+               const tx = open.result.transaction('chunks', 'readwrite');
+               const s = tx.objectStore('chunks');
+               s.delete(IDBKeyRange.bound([doc], [doc, []]));
+               s.put(new Uint8Array(base), [doc, 0]);
+               s.put(new Uint8Array(change), [doc, 1]);
+               tx.oncomplete = () => { open.result.close(); done('ok'); };
+               tx.onerror = () => done('error ' + tx.error);
+             };
+             open.onerror = () => done('open error');",
+            json!([doc_id, base, pending]),
+        )
+        .await;
+    assert_eq!(written, json!("ok"));
+
+    b.refresh().await;
+    wait_text(&b, "the list, offline", "长江航运物流有限公司").await;
+    open_customer(&b, "长江航运物流有限公司").await;
+    wait_text(
+        &b,
+        "the old release's pending visit, offline",
+        "旧版本离线记录的走访",
+    )
+    .await;
+    // Rewritten: no `[doc, seq]` key is left.
+    let keys = b
+        .js_async(
+            "const [doc, done] = arguments;
+             const open = indexedDB.open('fieldbook-m1');
+             open.onsuccess = () => {
+               const r = open.result.transaction('chunks').objectStore('chunks')
+                 .getAllKeys(IDBKeyRange.bound([doc], [doc, []]));
+               r.onsuccess = () => { open.result.close(); done(r.result.map(k => typeof k[1])); };
+             };",
+            json!([doc_id]),
+        )
+        .await;
+    let kinds = keys.as_array().expect("keys");
+    assert!(
+        !kinds.is_empty() && kinds.iter().all(|k| k == "string"),
+        "{keys}"
+    );
+
+    server.start().await;
+    let mut d = Device::login(&server, "m1").await;
+    d.connect().await;
+    let handle = d.find(&urls[0]).await.expect("customer");
+    wait_for("the old release's visit on the server", T, async || {
+        Device::customer(&handle)
+            .visits
+            .iter()
+            .any(|v| v.summary == "旧版本离线记录的走访")
+            .then_some(())
+    })
+    .await;
+}

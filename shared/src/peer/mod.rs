@@ -4,6 +4,7 @@
 //! clock is read. The browser drives it with a websocket and IndexedDB, native
 //! tests with tokio; both speak the same protocol as samod and the JS client.
 
+pub mod chunks;
 mod state;
 pub mod wire;
 

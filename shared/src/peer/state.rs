@@ -76,6 +76,8 @@ impl Doc {
 /// A client-side automerge-repo peer talking to one server.
 pub struct Peer {
     our_id: String,
+    /// See [`Peer::actor`].
+    actor: automerge::ActorId,
     server: Option<String>,
     connected: bool,
     docs: BTreeMap<String, Doc>,
@@ -88,8 +90,17 @@ pub struct Peer {
 impl Peer {
     /// A peer announcing `our_id` (the session's peer id from the login).
     pub fn new(our_id: String) -> Peer {
+        // The session's peer id, then 8 random bytes: every running copy of
+        // the app (each tab, each start) writes as its own actor. Two copies
+        // sharing one actor would both write change n of that actor, and
+        // Automerge keeps only one of two changes with the same actor and
+        // number: the other tab's edit would be lost.
+        let mut tail = [0u8; 8];
+        getrandom::fill(&mut tail).expect("a source of randomness");
+        let actor = automerge::ActorId::from([our_id.as_bytes(), &tail[..]].concat());
         Peer {
             our_id,
+            actor,
             server: None,
             connected: false,
             docs: BTreeMap::new(),
@@ -99,10 +110,11 @@ impl Peer {
         }
     }
 
-    /// The actor this device writes with: derived from the session's peer id, so
-    /// the server (which knows whose session it is) can say who made a change.
+    /// The actor this running copy of the app writes with: the session's peer
+    /// id and a random part. The server binds it to the user whose connection
+    /// first delivers its changes (the per-field history says who).
     pub fn actor(&self) -> automerge::ActorId {
-        automerge::ActorId::from(self.our_id.as_bytes())
+        self.actor.clone()
     }
 
     /// Loads a stored document from its chunks (a snapshot and/or incremental changes).
