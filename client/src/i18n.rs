@@ -46,6 +46,12 @@ messages! {
     Offline => "离线", "Offline";
     Unsynced => "条修改未同步", "changes not yet on the server";
     AllSynced => "已同步", "synced";
+    Undelivered => "项未送达", "not delivered";
+    UndeliveredTitle => "未送达", "Not delivered";
+    Delivering => "联网后将送达服务器", "will be delivered when online";
+    Refused => "服务器未接受", "refused by the server";
+    ExportUndelivered => "导出", "Export";
+    LostCustomers => "已移出的客户", "Customers no longer yours";
     LastSync => "上次同步", "last sync";
     Never => "从未", "never";
     FirstSync => "首次同步中", "First sync";

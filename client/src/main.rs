@@ -4,6 +4,7 @@ mod app;
 mod http;
 mod i18n;
 mod idb;
+mod outbox;
 mod screens;
 mod session;
 mod store;

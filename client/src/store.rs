@@ -24,6 +24,7 @@ use web_sys::{BinaryType, MessageEvent, WebSocket};
 use yew::Callback;
 
 use crate::idb::Idb;
+use crate::outbox::{self, Outbox};
 
 /// One customer as the list and detail screens show it.
 #[derive(Clone, PartialEq)]
@@ -51,6 +52,9 @@ pub struct SyncStatus {
     pub first_sync: Option<(usize, usize)>,
     /// Documents with changes the server does not have (for the curious and for tests).
     pub pending_docs: Vec<String>,
+    /// Customers whose changes could not be delivered by sync and are not yet
+    /// delivered otherwise (see `outbox.rs`).
+    pub undelivered: usize,
 }
 
 /// The local repo and its connection.
@@ -60,6 +64,9 @@ pub struct Engine {
     idb: Idb,
     /// The stored chunks this tab knows (a compaction deletes only these).
     known: Known,
+    /// Changes of customers that left the book before the server had them.
+    pub outbox: Outbox,
+    delivering: bool,
     rows: BTreeMap<String, Row>,
     book_id: String,
     socket: Option<WebSocket>,
@@ -140,6 +147,7 @@ impl Engine {
         for (doc, heads) in crate::session::server_heads(&session.user.username) {
             peer.set_server_heads(&doc, heads);
         }
+        let outbox = Outbox::load(&session.user.username).await;
         let book_id = doc_id_of(&session.user.book_url);
         let first_sync = peer.document(&book_id).is_none();
         let engine = Engine {
@@ -147,6 +155,8 @@ impl Engine {
             peer,
             idb,
             known,
+            outbox,
+            delivering: false,
             rows: BTreeMap::new(),
             book_id,
             socket: None,
@@ -206,6 +216,7 @@ impl Engine {
                 .filter(|d| self.peer.pending_changes_of(d) > 0)
                 .collect(),
             last_sync_ms: self.peer.last_synced_ms(),
+            undelivered: self.outbox.undelivered(),
             first_sync: self.first_sync.then(|| {
                 (
                     book.iter()
@@ -389,6 +400,7 @@ impl Engine {
     fn apply(store: &Store, effects: Vec<Effect>) -> Vec<Pending> {
         let mut pending = Vec::new();
         let mut changed = false;
+        let mut deliver = false;
         {
             let mut e = store.borrow_mut();
             for effect in effects {
@@ -431,13 +443,21 @@ impl Engine {
                             // access revoked: it leaves this tablet too.
                             let gone: Vec<String> = e.listed.difference(&wanted).cloned().collect();
                             for id in gone {
+                                // Its undelivered changes go to the outbox,
+                                // kept before its own copy is deleted.
+                                let (item, lost) = e.leaving(&id);
+                                e.outbox.left(item, lost);
+                                let outbox = e.outbox.clone();
+                                let user = e.session.user.username.clone();
                                 e.peer.forget(&id);
                                 e.known.forget(&id);
                                 e.rows.remove(&id);
-                                match e.idb.delete(&id) {
-                                    Ok(f) => pending.push(Box::pin(f)),
-                                    Err(err) => web_sys::console::error_1(&err.into()),
-                                }
+                                let idb = e.idb.clone();
+                                pending.push(Box::pin(async move {
+                                    outbox.save(&user).await?;
+                                    idb.delete(&id)?.await
+                                }));
+                                deliver = true;
                             }
                             e.listed = wanted;
                         } else {
@@ -446,6 +466,7 @@ impl Engine {
                         changed = true;
                     }
                     Effect::Handshake { .. } => {
+                        deliver = true;
                         e.online = true;
                         e.retry_ms = 500;
                         for id in [e.book_id.clone(), e.warnings_id.clone()] {
@@ -497,8 +518,133 @@ impl Engine {
         if changed {
             redraw(store);
         }
+        if deliver {
+            deliver_outbox(store);
+        }
         pending
     }
+
+    /// What is kept of a customer leaving the book: its changes the server
+    /// does not have (with what they hold, to show), and why it left.
+    fn leaving(&self, id: &str) -> (Option<outbox::Item>, outbox::Lost) {
+        let now = self.peer.document(id);
+        let customer = now.and_then(|d| Customer::load(d).ok()).unwrap_or_default();
+        // The server's word in the book, else the hand-over on the document
+        // (the tablet may never have received that change).
+        let left = self
+            .peer
+            .document(&self.book_id)
+            .and_then(|d| Book::load(d).ok())
+            .and_then(|b| b.left.into_iter().find(|l| doc_id_of(&l.url) == id));
+        let handed = left
+            .as_ref()
+            .map(|l| (l.to.clone(), l.at.clone()))
+            .or_else(|| {
+                customer
+                    .handovers
+                    .last()
+                    .map(|h| (h.to_primary.clone(), h.at.clone()))
+            });
+        let reason = match handed {
+            Some((to, at)) => format!(
+                "客户已移交给{to} · {} / handed over to {to}",
+                at.get(..10).unwrap_or(&at)
+            ),
+            None => "已不在你的客户名单中 / no longer in your book".to_string(),
+        };
+        let name = match (&customer.name, &left) {
+            (n, Some(l)) if n.is_empty() => l.name.clone(),
+            (n, _) => n.clone(),
+        };
+        let lost = outbox::Lost {
+            doc_id: id.to_string(),
+            name: name.clone(),
+            reason: reason.clone(),
+        };
+        let item = self.peer.unsynced_changes(id).map(|changes| {
+            // What the server had: the visits it lacks are the news.
+            let heads = self.peer.server_heads(id);
+            let before = now
+                .and_then(|d| d.fork_at(&heads).ok())
+                .and_then(|d| Customer::load(&d).ok())
+                .unwrap_or_default();
+            let mut summary: Vec<String> = customer
+                .visits
+                .iter()
+                .filter(|v| !before.visits.iter().any(|b| b.id == v.id))
+                .map(|v| format!("走访 {}：{}", v.date, v.summary))
+                .collect();
+            if summary.is_empty() {
+                summary.push("客户资料的修改 / changes to the customer file".into());
+            }
+            outbox::Item {
+                doc_id: id.to_string(),
+                name: name.clone(),
+                summary,
+                reason,
+                changes: outbox::to_hex(&changes),
+                refused: None,
+            }
+        });
+        (item, lost)
+    }
+}
+
+/// Delivers the outbox's queued items (online, one pass at a time); a refusal
+/// is kept on its item, with the server's reason, for the manager to see.
+fn deliver_outbox(store: &Store) {
+    let (items, token, user) = {
+        let mut e = store.borrow_mut();
+        if e.delivering || !e.online {
+            return;
+        }
+        let items: Vec<outbox::Item> = e
+            .outbox
+            .items
+            .iter()
+            .filter(|i| i.refused.is_none())
+            .cloned()
+            .collect();
+        if items.is_empty() {
+            return;
+        }
+        e.delivering = true;
+        (
+            items,
+            e.session.token.clone(),
+            e.session.user.username.clone(),
+        )
+    };
+    let store = store.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        for item in items {
+            let Ok(verdict) = outbox::deliver(&item, &token).await else {
+                break;
+            };
+            let outbox = {
+                let mut e = store.borrow_mut();
+                match verdict {
+                    None => e.outbox.items.retain(|i| i.doc_id != item.doc_id),
+                    Some(why) => {
+                        for i in e
+                            .outbox
+                            .items
+                            .iter_mut()
+                            .filter(|i| i.doc_id == item.doc_id)
+                        {
+                            i.refused = Some(why.clone());
+                        }
+                    }
+                }
+                e.outbox.clone()
+            };
+            if let Err(err) = outbox.save(&user).await {
+                web_sys::console::error_1(&format!("outbox not kept: {err}").into());
+            }
+        }
+        store.borrow_mut().delivering = false;
+        redraw(&store);
+    });
 }
 
 /// Asks the UI to redraw soon. Many sync messages arrive together (a first sync

@@ -23,14 +23,18 @@ pub fn status_bar() -> Html {
         None => ctx.t(M::Never).into(),
     };
     let state = if s.online { "online" } else { "offline" };
-    let synced = s.online && s.pending == 0;
+    // Never "synced" while the outbox holds work the server has not taken.
+    let synced = s.online && s.pending == 0 && s.undelivered == 0;
     html! {
-        <div class="status" data-online={s.online.to_string()} data-pending={s.pending.to_string()} data-synced={synced.to_string()} data-pending-docs={s.pending_docs.join(" ")}>
+        <div class="status" data-online={s.online.to_string()} data-pending={s.pending.to_string()} data-synced={synced.to_string()} data-pending-docs={s.pending_docs.join(" ")} data-undelivered={s.undelivered.to_string()}>
             <span class={classes!("dot", state)}></span>
             <span class="state">{ if s.online { ctx.t(M::Online) } else { ctx.t(M::Offline) } }</span>
+            if s.undelivered > 0 {
+                <span class="pending undelivered">{ format!("{} {}", s.undelivered, ctx.t(M::Undelivered)) }</span>
+            }
             if s.pending > 0 {
                 <span class="pending">{ format!("{} {}", s.pending, ctx.t(M::Unsynced)) }</span>
-            } else if s.online {
+            } else if synced {
                 <span class="pending ok">{ ctx.t(M::AllSynced) }</span>
             }
             <span class="last">{ format!("{}: {}", ctx.t(M::LastSync), last) }</span>
@@ -111,6 +115,59 @@ pub fn credit_warning(p: &WarningProps) -> Html {
                 let kind = fieldbook_shared::credit::WarningKind::parse(&w.kind).map(|k| k.label_zh()).unwrap_or(w.kind.as_str());
                 html! { <span class="hit">{ format!("{}（{}，{}）", w.name, kind, w.confirmed_on) }</span> }
             }) }
+        </div>
+    }
+}
+
+/// The outbox (see `outbox.rs`): each customer's undelivered work with the
+/// reason, and the customers that left this tablet's book and why.
+#[function_component(OutboxCard)]
+pub fn outbox_card() -> Html {
+    let ctx = use_context::<Ctx>().expect("context");
+    let outbox = ctx.store.borrow().outbox.clone();
+    if outbox.items.is_empty() && outbox.lost.is_empty() {
+        return html! {};
+    }
+    let export = {
+        let items = outbox.items.clone();
+        Callback::from(move |_| {
+            let text: String = items
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{}\n{}\n{}\n{}\n\n",
+                        i.name,
+                        i.reason,
+                        i.summary.join("\n"),
+                        i.refused.clone().unwrap_or_default()
+                    )
+                })
+                .collect();
+            crate::outbox::download("未送达.txt", &text);
+        })
+    };
+    html! {
+        <div class="card outbox">
+            if !outbox.items.is_empty() {
+                <h3>{ ctx.t(M::UndeliveredTitle) }</h3>
+                <ul>{ for outbox.items.iter().map(|i| html! {
+                    <li class="undelivered-item" data-doc={i.doc_id.clone()}>
+                        <div>{ format!("{}：{} 的修改，{}", ctx.t(M::UndeliveredTitle), i.name, i.reason) }</div>
+                        <ul>{ for i.summary.iter().map(|s| html! { <li>{ s }</li> }) }</ul>
+                        <div class="outbox-state">{ match &i.refused {
+                            Some(why) => format!("{}：{}", ctx.t(M::Refused), why),
+                            None => ctx.t(M::Delivering).to_string(),
+                        } }</div>
+                    </li>
+                }) }</ul>
+                <button class="export-undelivered" onclick={export}>{ ctx.t(M::ExportUndelivered) }</button>
+            }
+            if !outbox.lost.is_empty() {
+                <h3>{ ctx.t(M::LostCustomers) }</h3>
+                <ul>{ for outbox.lost.iter().map(|l| html! {
+                    <li class="lost-customer" data-doc={l.doc_id.clone()}>{ format!("{} · {}", l.name, l.reason) }</li>
+                }) }</ul>
+            }
         </div>
     }
 }

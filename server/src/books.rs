@@ -1,7 +1,7 @@
 //! Book documents: the server writes each user's list of customer documents.
 
 use automerge::Automerge;
-use fieldbook_shared::book::{ApprovedGrade, Book, ManagedTier, RegistrationNotice};
+use fieldbook_shared::book::{ApprovedGrade, Book, LeftCustomer, ManagedTier, RegistrationNotice};
 use rusqlite::OptionalExtension;
 use samod::DocumentId;
 
@@ -150,6 +150,38 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
             Ok((grades, managed))
         })
         .await?;
+    let seen: std::collections::HashSet<String> =
+        state.acl.visible_customers(user_id).into_iter().collect();
+    let left: Vec<LeftCustomer> = state
+        .db
+        .call(move |c| {
+            // The latest hand-over of each customer this user was taken off.
+            let mut stmt = c.prepare_cached(
+                "SELECT h.doc_id, COALESCE(ci.name, ''), t.username, h.at FROM handovers h
+                 JOIN users t ON t.id = h.to_primary
+                 LEFT JOIN customer_index ci ON ci.doc_id = h.doc_id
+                 WHERE h.id IN (SELECT MAX(id) FROM handovers
+                                WHERE from_primary = ?1 OR from_assistant = ?1 GROUP BY doc_id)
+                 ORDER BY h.id DESC LIMIT 50",
+            )?;
+            let rows = stmt.query_map([user_id], |r| {
+                Ok(LeftCustomer {
+                    url: r.get(0)?,
+                    name: r.get(1)?,
+                    to: r.get(2)?,
+                    at: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await?
+        .into_iter()
+        .filter(|l| !seen.contains(&l.url))
+        .map(|l| LeftCustomer {
+            url: url_of(&l.url),
+            ..l
+        })
+        .collect();
     let rules = state.rules.get().to_json();
     let id: DocumentId = book_doc
         .parse()
@@ -166,7 +198,9 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
             || book.grades != grades
             || book.managed != managed
             || book.rules != rules
+            || book.left != left
         {
+            book.left = left;
             book.customers = urls;
             book.notices = notices;
             book.grades = grades;

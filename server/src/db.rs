@@ -81,6 +81,9 @@ pub fn open_and_migrate(path: &Path) -> Result<Connection, ServerError> {
             "INTEGER NOT NULL DEFAULT 0",
         ),
         ("customer_index", "heads", "TEXT NOT NULL DEFAULT ''"),
+        // The change that recorded a hand-over on the document ('' before
+        // this column: such a hand-over cannot order late changes, late.rs).
+        ("handovers", "heads", "TEXT NOT NULL DEFAULT ''"),
     ] {
         let exists: bool = conn.query_row(
             &format!("SELECT EXISTS(SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1)"),
@@ -362,5 +365,43 @@ mod tests {
         assert!(wait_briefly(0));
         assert!(wait_briefly(BRIEF_TRIES - 1));
         assert!(!wait_briefly(BRIEF_TRIES));
+    }
+
+    /// A database of the release before `handovers.heads`: its hand-overs
+    /// are kept and read as of unknown order (late.rs refuses to order late
+    /// changes against them, with the reason).
+    #[test]
+    fn a_database_without_handover_heads_is_migrated_and_keeps_its_rows() {
+        let dir = std::env::temp_dir().join(format!("fb-migrate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.db");
+        let _ = std::fs::remove_file(&path);
+        {
+            let c = open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE users (id INTEGER PRIMARY KEY);
+                 INSERT INTO users (id) VALUES (1), (2);
+                 CREATE TABLE handovers (
+                    id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL,
+                    from_primary INTEGER REFERENCES users(id),
+                    to_primary INTEGER NOT NULL REFERENCES users(id),
+                    from_assistant INTEGER REFERENCES users(id),
+                    to_assistant INTEGER REFERENCES users(id),
+                    at TEXT NOT NULL, by_user INTEGER NOT NULL REFERENCES users(id),
+                    note TEXT NOT NULL);
+                 INSERT INTO handovers (doc_id, from_primary, to_primary, at, by_user, note)
+                    VALUES ('doc', 1, 2, '2026-11-01T00:00:00Z', 2, '');",
+            )
+            .unwrap();
+        }
+        let c = open_and_migrate(&path).unwrap();
+        let (doc, heads): (String, String) = c
+            .query_row("SELECT doc_id, heads FROM handovers", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((doc.as_str(), heads.as_str()), ("doc", ""));
+        drop(c);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -82,7 +82,7 @@ pub async fn assign(
         primary.unit.clone(),
         assistant.as_ref().map(|a| a.id),
     );
-    let (from_primary, from_assistant, at) = state
+    let (from_primary, from_assistant, at, row) = state
         .db
         .call(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -105,8 +105,9 @@ pub async fn assign(
                          (SELECT id FROM users WHERE username = ?4), ?5, ?6, ?7, ?8)",
                 params![doc, from_p, p_id, from_a, a_id, at, by, note],
             )?;
+            let row = tx.last_insert_rowid();
             tx.commit()?;
-            Ok((from_p, from_a.unwrap_or_default(), at))
+            Ok((from_p, from_a.unwrap_or_default(), at, row))
         })
         .await?;
     let handover = Handover {
@@ -118,8 +119,20 @@ pub async fn assign(
         by: user.username.clone(),
         note: body.note,
     };
-    // On the document too, so the customer's history travels with it.
-    record_on_document(&state, &doc_id, &handover, user.id).await?;
+    // On the document too, so the customer's history travels with it; the
+    // change that records it is kept, to tell later which changes a device
+    // made before it had seen the hand-over (late.rs).
+    let change = record_on_document(&state, &doc_id, &handover, user.id).await?;
+    state
+        .db
+        .call(move |c| {
+            c.execute(
+                "UPDATE handovers SET heads = ?2 WHERE id = ?1",
+                params![row, change],
+            )?;
+            Ok(())
+        })
+        .await?;
     state.acl.set_customer(
         &doc_id,
         Assignment {
@@ -176,7 +189,7 @@ async fn record_on_document(
     doc_id: &str,
     h: &Handover,
     by: i64,
-) -> Result<(), ServerError> {
+) -> Result<String, ServerError> {
     let id: DocumentId = doc_id
         .parse()
         .map_err(|_| ServerError::Internal(format!("bad document id {doc_id}")))?;
@@ -190,8 +203,12 @@ async fn record_on_document(
     handle.with_document(|d| {
         d.set_actor(actor);
         d.transact(|tx| customer::add_handover(tx, h))
-            .map(|_| ())
-            .map_err(|e| ServerError::Schema(e.error))
+            .map_err(|e| ServerError::Schema(e.error))?;
+        // One change on top of every head: the heads are that change.
+        Ok(d.get_heads()
+            .first()
+            .map(|h| h.to_string())
+            .unwrap_or_default())
     })
 }
 

@@ -16,6 +16,7 @@ pub mod export;
 pub mod handover;
 pub mod history;
 pub mod import;
+pub mod late;
 pub mod managed;
 pub mod memory;
 pub mod openapi;

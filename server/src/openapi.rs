@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
 use crate::{
-    admin, api, approvals, export, handover, history, import, managed, reports, rules, sync,
+    admin, api, approvals, export, handover, history, import, late, managed, reports, rules, sync,
     warnings,
 };
 
@@ -97,6 +97,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep("post", "/api/customers/{id}/grade", "Approve a customer's level and grade", true, NO, Some(schema::<approvals::GradeBody>), object, post(approvals::approve_grade)),
         ep("post", "/api/customers/{id}/assign", "Hand a customer over to other managers", true, NO, Some(schema::<handover::AssignBody>), schema::<Handover>, post(handover::assign)),
         ep("get", "/api/customers/{id}/handovers", "A customer's hand-overs", true, NO, None, schema::<Vec<Handover>>, get(handover::list)),
+        ep("post", "/api/customers/{id}/late-changes", "Deliver changes made offline before access ended (a hand-over): the body is Automerge changes; 409 with the reason when refused", true, NO, Some(file), schema::<late::LateChanges>, post(late::deliver).layer(DefaultBodyLimit::max(16 * 1024 * 1024))),
         ep("get", "/api/customers/{id}/history", "A customer's per-field history, newest first", true, NO, None, schema::<Vec<HistoryEntry>>, get(history::history)),
         ep("post", "/api/registrations/{id}/rule", "Rule that a line belongs to this registration", true, NO, Some(schema::<approvals::RuleBody>), object, post(approvals::rule_ownership)),
         ep("post", "/api/registrations/{id}/approve", "Approve a registration (the level above)", true, NO, None, object, post(approvals::approve_registration)),

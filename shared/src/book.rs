@@ -34,6 +34,10 @@ pub struct Book {
     /// cross-city mail): only the server sees every customer's revenue.
     #[autosurgeon(missing = "Vec::new")]
     pub managed: Vec<ManagedTier>,
+    /// Customers this user held and lost in a hand-over, newest first: the
+    /// tablet shows where they went, even when it never saw the hand-over.
+    #[autosurgeon(missing = "Vec::new")]
+    pub left: Vec<LeftCustomer>,
     /// The operator's rules in force (`rules::Rules` as JSON), so the tablet
     /// grades and alerts offline exactly as the server does. Empty: defaults.
     #[autosurgeon(with = "flex::string")]
@@ -41,6 +45,20 @@ pub struct Book {
 }
 
 /// A customer managed above its threshold grade, and why.
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
+pub struct LeftCustomer {
+    #[autosurgeon(with = "flex::string")]
+    pub url: String,
+    #[autosurgeon(with = "flex::string")]
+    pub name: String,
+    /// Username of the new primary manager.
+    #[autosurgeon(with = "flex::string")]
+    pub to: String,
+    /// When (RFC 3339).
+    #[autosurgeon(with = "flex::string")]
+    pub at: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
 pub struct ManagedTier {
     #[autosurgeon(with = "flex::string")]
@@ -95,6 +113,7 @@ impl Book {
             notices: Vec::new(),
             grades: Vec::new(),
             managed: Vec::new(),
+            left: Vec::new(),
             rules: String::new(),
         }
     }

@@ -808,12 +808,14 @@ async fn a_hand_over_moves_the_customer_between_two_tablets_live() {
     // Both tablets stay open: the customer moves without a reload.
     wait_text(&b, "the customer on m2's tablet", "交接客户有限公司").await;
     a.wait(
-        "the customer to leave m1's tablet",
+        "the customer to leave m1's list",
         T,
-        "return !document.body.innerText.includes(arguments[0])",
+        "return ![...document.querySelectorAll('li.row')].some(r => r.innerText.includes(arguments[0]))",
         json!(["交接客户有限公司"]),
     )
     .await;
+    // And m1 is told where it went.
+    wait_text(&a, "the lost customer and why", "客户已移交给m2").await;
     open_customer(&b, "交接客户有限公司").await;
     let record = b
         .wait(
@@ -832,10 +834,15 @@ async fn a_hand_over_moves_the_customer_between_two_tablets_live() {
     a.refresh().await;
     wait_text(&a, "m1's list after a reload", "客户").await;
     wait_synced(&a).await;
-    let text = a.js("return document.body.innerText", json!([])).await;
+    let rows = a
+        .js(
+            "return [...document.querySelectorAll('li.row')].map(r => r.innerText).join('|')",
+            json!([]),
+        )
+        .await;
     assert!(
-        !text.as_str().unwrap().contains("交接客户有限公司"),
-        "{text}"
+        !rows.as_str().unwrap().contains("交接客户有限公司"),
+        "{rows}"
     );
 }
 
@@ -1297,4 +1304,87 @@ async fn a_store_of_the_previous_release_is_read_rewritten_and_synced() {
             .then_some(())
     })
     .await;
+}
+
+/// 张伟 logs a visit offline; meanwhile the customer is handed to another
+/// manager. Before, the visit never reached the server and the tablet said
+/// 已同步. Now the changes go to the tablet's outbox before its copy is
+/// deleted and are delivered as late changes (made before the device saw the
+/// hand-over): the new manager has the visit, the old tablet says why the
+/// customer left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_logged_offline_before_a_hand_over_reaches_the_server() {
+    let (mut server, urls) = server_with(&[
+        ("东方通信服务有限公司", "m1", None),
+        ("其他客户", "m1", None),
+    ])
+    .await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "m1", "东方通信服务有限公司").await;
+
+    server.kill();
+    open_customer(&b, "东方通信服务有限公司").await;
+    log_visit(&b, "移交前离线记录的走访").await;
+    b.click_text("button", "返回").await;
+
+    // The hand-over happens while this tablet is still offline: on the same
+    // database, through a server on another port the tablet does not know.
+    let port = server.addr;
+    server.addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    server.start().await;
+    let head = server.login("head1").await;
+    let id = urls[0].trim_start_matches("automerge:");
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/customers/{id}/assign", server.base()))
+        .bearer_auth(&head.token)
+        .json(&json!({"primary": "m2", "note": "片区调整"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    server.kill();
+    server.addr = port;
+    server.start().await;
+
+    // Back online: the customer leaves the list, its visit is delivered.
+    b.wait(
+        "the customer to leave the list",
+        T,
+        "return ![...document.querySelectorAll('li.row')].some(r => r.innerText.includes(arguments[0]))",
+        json!(["东方通信服务有限公司"]),
+    )
+    .await;
+    wait_text(&b, "why it left", "客户已移交给m2").await;
+    let mut d = Device::login(&server, "m2").await;
+    d.connect().await;
+    let doc = d.find(&urls[0]).await.expect("the new manager's customer");
+    wait_for("the late visit on the server", T, async || {
+        Device::customer(&doc)
+            .visits
+            .iter()
+            .any(|v| v.summary == "移交前离线记录的走访")
+            .then_some(())
+    })
+    .await;
+    // Delivered: nothing undelivered, and only then "synced".
+    b.wait(
+        "the indicator to say synced with nothing undelivered",
+        T,
+        "const s = document.querySelector('.status'); return s.dataset.synced === 'true' && s.dataset.undelivered === '0'",
+        json!([]),
+    )
+    .await;
+    // The new manager's head sees who made it: m1.
+    let history = server
+        .get_json(&head.token, &format!("/api/customers/{id}/history"))
+        .await;
+    let by_m1 = history
+        .as_array()
+        .expect("entries")
+        .iter()
+        .any(|e| e["user"] == "m1" && e["changes"].to_string().contains("新增走访"));
+    assert!(by_m1, "the history names m1 for the late visit: {history}");
 }

@@ -70,6 +70,7 @@ pub fn customers_screen() -> Html {
                     { ctx.t(M::OnlyOverdue) }
                 </label>
             </div>
+            <crate::widgets::OutboxCard />
             if shown.is_empty() {
                 <p class="empty">{ ctx.t(M::NoCustomers) }</p>
             }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use automerge::sync::{self, SyncDoc};
-use automerge::{Automerge, ChangeHash};
+use automerge::{Automerge, ChangeHash, ReadDoc};
 
 use super::PeerError;
 use super::wire::{Message, PROTOCOL_VERSION};
@@ -396,6 +396,21 @@ impl Peer {
     /// Local changes the server does not have yet, over all documents.
     pub fn pending_changes(&self) -> usize {
         self.docs.values().map(|d| d.pending).sum()
+    }
+
+    /// The changes of a document the server is not known to have, as one
+    /// Automerge chunk (`None` when there are none): what a device delivers
+    /// another way when it may no longer sync the document (a hand-over while
+    /// it was offline; the server's `late.rs`).
+    pub fn unsynced_changes(&self, doc_id: &str) -> Option<Vec<u8>> {
+        let d = self.docs.get(doc_id).filter(|d| d.pending > 0)?;
+        let known: Vec<ChangeHash> = d
+            .server_heads
+            .iter()
+            .filter(|h| d.doc.get_change_by_hash(h).is_some())
+            .copied()
+            .collect();
+        Some(d.doc.save_after(&known))
     }
 
     /// Local changes of one document the server does not have yet.
