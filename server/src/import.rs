@@ -740,6 +740,9 @@ pub async fn customers(
         users.extend(state.acl.users_who_see(doc));
         let _ = state.changed.send(doc.clone());
     }
+    // Answer only once the customers are listed, in reports and in the
+    // lookups of a following import (the ledger, usually, at once).
+    crate::projection::project_now(&state, created.iter().map(|c| c.0.clone()).collect()).await?;
     for u in users {
         books::refresh_user(&state, u).await?;
     }
@@ -826,6 +829,7 @@ pub async fn ledger(
     }
     let actor = history::bind_server_actor(&state, user.id).await?;
     let mut imported = 0;
+    let docs: Vec<String> = by_doc.keys().cloned().collect();
     for (doc_id, entries) in by_doc {
         let id: DocumentId = doc_id
             .parse()
@@ -843,6 +847,8 @@ pub async fn ledger(
                 .map_err(|e| ServerError::Schema(e.error))
         })?;
     }
+    // Answer once the revenue is in the reports and the grades.
+    crate::projection::project_now(&state, docs).await?;
     tracing::info!(by = %user.username, rows = imported, "ledger imported");
     Ok(Json(ImportReport {
         imported,

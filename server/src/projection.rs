@@ -145,6 +145,27 @@ async fn project_all(state: &AppState, docs: BTreeSet<String>) -> BTreeSet<Strin
     failed
 }
 
+/// Projects `docs` now, for a caller that answers only once they are visible
+/// in the lists, reports and lookups (an import). A document that fails is
+/// tried twice more; one that still fails stays queued for the background
+/// projector and the caller is told.
+pub async fn project_now(state: &AppState, docs: Vec<String>) -> Result<(), ServerError> {
+    let mut left: BTreeSet<String> = docs.into_iter().collect();
+    for attempt in 0..3 {
+        if attempt > 0 {
+            tokio::time::sleep(RETRY_FIRST * attempt).await;
+        }
+        left = project_all(state, left).await;
+        if left.is_empty() {
+            return Ok(());
+        }
+    }
+    Err(ServerError::Internal(format!(
+        "{} imported customers are stored but not yet listed; they will be shortly",
+        left.len()
+    )))
+}
+
 /// Registered customers projected in one transaction: one commit (and fsync)
 /// for this many instead of three each.
 const CHUNK: usize = 256;
