@@ -102,8 +102,19 @@ pub fn record(
     let mut bind = tx.prepare_cached(
         "INSERT OR IGNORE INTO actors (actor, user_id, bound_at) VALUES (?1, ?2, ?3)",
     )?;
+    // A tablet writes as its session's peer id and 8 random bytes per start
+    // of the app (shared/src/peer); the peer id was bound to its user at login.
+    let mut by_session = tx.prepare_cached(
+        "INSERT OR IGNORE INTO actors (actor, user_id, bound_at)
+         SELECT ?1, user_id, ?3 FROM actors WHERE actor = ?2",
+    )?;
     for (hash, actor) in changes {
         seen.execute(params![hash, doc, now])?;
+        if let Some(session) = actor.get(..actor.len().saturating_sub(16))
+            && actor.len() > 16
+        {
+            by_session.execute(params![actor, session, crate::now()])?;
+        }
         if let Some(users) = senders.get(actor)
             && let [user] = users.iter().collect::<Vec<_>>()[..]
         {
@@ -168,14 +179,18 @@ pub async fn history(
     let entries = state
         .db
         .call(move |c| {
+            // The actor itself, else (a tablet's change not yet projected)
+            // the session whose peer id it starts with.
             let mut who = c.prepare_cached(
-                "SELECT u.username FROM actors a JOIN users u ON u.id = a.user_id WHERE a.actor = ?1",
+                "SELECT u.username FROM actors a JOIN users u ON u.id = a.user_id
+                 WHERE a.actor = ?1 OR a.actor = ?2 ORDER BY length(a.actor) DESC LIMIT 1",
             )?;
             let mut seen = c.prepare_cached("SELECT seen_ms FROM change_log WHERE hash = ?1")?;
             let mut out = Vec::new();
             for (hash, actor, seconds, changes) in steps.into_iter().rev() {
+                let session = actor.get(..actor.len().saturating_sub(16)).unwrap_or("");
                 let user: String = who
-                    .query_row([&actor], |r| r.get(0))
+                    .query_row([actor.as_str(), session], |r| r.get(0))
                     .optional()?
                     .unwrap_or_default();
                 let (at, received) = if seconds > 0 {
@@ -255,6 +270,16 @@ mod tests {
             .enumerate()
             .map(|(i, a)| (format!("h{i}"), hex(a)))
             .collect();
+        // A tablet's actor: its session's peer id, bound at login, then 8
+        // random bytes; bound to the session's user whoever sent it.
+        conn.execute(
+            "INSERT INTO actors VALUES (?1, 3, 'login')",
+            [hex("fb-session")],
+        )
+        .unwrap();
+        let tablet = hex("fb-session") + "0102030405060708";
+        let mut changes = changes;
+        changes.push(("h9".into(), tablet.clone()));
         let tx = conn.transaction().unwrap();
         record(&tx, "doc1", &changes, &senders).unwrap();
         tx.commit().unwrap();
@@ -270,5 +295,14 @@ mod tests {
         assert_eq!(bound("actor-one"), Some(1));
         assert_eq!(bound("actor-two"), Some(2));
         assert_eq!(bound("actor-both"), None);
+        let by_tablet: Option<i64> = conn
+            .query_row(
+                "SELECT user_id FROM actors WHERE actor = ?1",
+                [&tablet],
+                |r| r.get(0),
+            )
+            .optional()
+            .unwrap();
+        assert_eq!(by_tablet, Some(3));
     }
 }
