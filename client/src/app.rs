@@ -114,6 +114,23 @@ pub fn app() -> Html {
         let session = session.clone();
         let store = store.clone();
         Callback::from(move |_| {
+            // Work only in memory would be lost with the session: ask first.
+            let unsaved = (*store)
+                .as_ref()
+                .map(|s| s.borrow().unsaved_writes())
+                .unwrap_or(0);
+            if unsaved > 0
+                && !web_sys::window()
+                    .and_then(|w| {
+                        w.confirm_with_message(
+                            "尚有数据未保存到本机，仍要退出吗？ / Some data is not yet saved on this device. Log out anyway?",
+                        )
+                        .ok()
+                    })
+                    .unwrap_or(false)
+            {
+                return;
+            }
             session::clear();
             store.set(None);
             session.set(None);

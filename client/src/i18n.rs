@@ -47,6 +47,11 @@ messages! {
     Unsynced => "条修改未同步", "changes not yet on the server";
     AllSynced => "已同步", "synced";
     Undelivered => "项未送达", "not delivered";
+    KeptOnDevice => "已保存到本机", "kept on this device";
+    ReadyOffline => "可离线使用", "ready offline";
+    StorageKept => "存储已获保护", "storage protected";
+    StorageNotKept => "浏览器未承诺保留本机数据，空间不足时可能被清除", "the browser may clear this data when space runs low";
+    WriteFailed => "保存到本机失败", "could not save on this device";
     UndeliveredTitle => "未送达", "Not delivered";
     Delivering => "联网后将送达服务器", "will be delivered when online";
     Refused => "服务器未接受", "refused by the server";

@@ -16,6 +16,29 @@ use web_sys::{IdbDatabase, IdbRequest, IdbTransactionMode};
 const DB_NAME: &str = "fieldbook";
 const STORE: &str = "chunks";
 
+/// One write of a batch ([`Idb::write_batch`]).
+#[derive(Debug, Clone)]
+pub enum Op {
+    Put {
+        doc: String,
+        key: ChunkKey,
+        bytes: Vec<u8>,
+    },
+    Compact {
+        doc: String,
+        compaction: Compaction,
+        snapshot: Vec<u8>,
+    },
+}
+
+impl Op {
+    pub fn doc(&self) -> &str {
+        match self {
+            Op::Put { doc, .. } | Op::Compact { doc, .. } => doc,
+        }
+    }
+}
+
 /// An open IndexedDB database (one per user, so two people on one tablet do not mix).
 #[derive(Clone)]
 pub struct Idb {
@@ -204,22 +227,44 @@ impl Idb {
         Ok(out)
     }
 
-    /// Stores one chunk of `doc`. The write is queued at once; the returned
-    /// future resolves when it is committed.
-    pub fn put(
+    /// Writes many chunks in one transaction, in order (a first sync brings
+    /// thousands of documents: one commit for many of them, not one each).
+    /// The write is queued at once; the future resolves when it is committed.
+    pub fn write_batch(
         &self,
-        doc: &str,
-        key: &ChunkKey,
-        bytes: &[u8],
+        ops: &[Op],
     ) -> Result<impl Future<Output = Result<(), String>> + use<>, String> {
         let tx = self
             .db
             .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
             .map_err(|_| "IndexedDB transaction")?;
         let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
-        store
-            .put_with_key(&Uint8Array::from(bytes).into(), &Self::key(doc, key))
-            .map_err(|_| "IndexedDB put")?;
+        for op in ops {
+            match op {
+                Op::Put { doc, key, bytes } => {
+                    store
+                        .put_with_key(&Uint8Array::from(&bytes[..]).into(), &Self::key(doc, key))
+                        .map_err(|_| "IndexedDB put")?;
+                }
+                Op::Compact {
+                    doc,
+                    compaction,
+                    snapshot,
+                } => {
+                    store
+                        .put_with_key(
+                            &Uint8Array::from(&snapshot[..]).into(),
+                            &Self::key(doc, &compaction.write),
+                        )
+                        .map_err(|_| "IndexedDB put")?;
+                    for k in &compaction.delete {
+                        store
+                            .delete(&Self::key(doc, k))
+                            .map_err(|_| "IndexedDB delete")?;
+                    }
+                }
+            }
+        }
         Ok(async move { committed(&tx).await })
     }
 

@@ -23,7 +23,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, MessageEvent, WebSocket};
 use yew::Callback;
 
-use crate::idb::Idb;
+use crate::idb::{Idb, Op};
 use crate::outbox::{self, Outbox};
 
 /// One customer as the list and detail screens show it.
@@ -55,6 +55,26 @@ pub struct SyncStatus {
     /// Customers whose changes could not be delivered by sync and are not yet
     /// delivered otherwise (see `outbox.rs`).
     pub undelivered: usize,
+    /// Documents of the book kept in IndexedDB, and in the book (`None`
+    /// before the book itself is here).
+    pub kept: Option<(usize, usize)>,
+    /// Chunk writes not yet committed to IndexedDB.
+    pub unsaved: usize,
+    /// Whether the browser promised to keep this site's storage
+    /// (`navigator.storage.persist()`), and how many bytes it holds.
+    pub storage: Option<(bool, f64)>,
+    /// The last IndexedDB write that failed, if any.
+    pub write_error: Option<String>,
+}
+
+impl SyncStatus {
+    /// The whole book is kept on this device and nothing is only in memory:
+    /// the tablet can go out.
+    pub fn ready_offline(&self) -> bool {
+        matches!(self.kept, Some((k, n)) if k == n)
+            && self.unsaved == 0
+            && self.write_error.is_none()
+    }
 }
 
 /// The local repo and its connection.
@@ -66,6 +86,19 @@ pub struct Engine {
     known: Known,
     /// Changes of customers that left the book before the server had them.
     pub outbox: Outbox,
+    /// Chunk writes waiting for the next batch (`flush`).
+    queue: Vec<Op>,
+    flush_scheduled: bool,
+    /// Per document, chunk writes queued or in a transaction not yet committed.
+    unsaved: HashMap<String, usize>,
+    /// Documents with a committed chunk in IndexedDB: only these are listed.
+    kept: BTreeSet<String>,
+    /// Documents whose rows wait for their chunk's commit.
+    refresh_later: BTreeSet<String>,
+    /// The server heads last saved per document (never ahead of what is kept).
+    saved_heads: HashMap<String, Vec<String>>,
+    storage: Option<(bool, f64)>,
+    write_error: Option<String>,
     delivering: bool,
     rows: BTreeMap<String, Row>,
     book_id: String,
@@ -122,6 +155,7 @@ impl Engine {
         let stored = idb.load_all().await?;
         let mut peer = Peer::new(session.peer_id.clone());
         let mut known = Known::default();
+        let kept: BTreeSet<String> = stored.keys().cloned().collect();
         for (doc, chunks) in stored {
             let mut bytes = Vec::with_capacity(chunks.len());
             for (key, b) in chunks {
@@ -144,7 +178,9 @@ impl Engine {
                 idb.compact(&doc, &compaction, &snapshot)?.await?;
             }
         }
+        let mut saved_heads = HashMap::new();
         for (doc, heads) in crate::session::server_heads(&session.user.username) {
+            saved_heads.insert(doc.clone(), heads.iter().map(|h| h.to_string()).collect());
             peer.set_server_heads(&doc, heads);
         }
         let outbox = Outbox::load(&session.user.username).await;
@@ -156,6 +192,14 @@ impl Engine {
             idb,
             known,
             outbox,
+            queue: Vec::new(),
+            flush_scheduled: false,
+            unsaved: HashMap::new(),
+            kept,
+            refresh_later: BTreeSet::new(),
+            saved_heads,
+            storage: None,
+            write_error: None,
             delivering: false,
             rows: BTreeMap::new(),
             book_id,
@@ -190,12 +234,20 @@ impl Engine {
             }
         }
         connect(&store);
+        keep_storage(&store);
+        warn_before_unload(&store);
         Ok(store)
     }
 
-    /// Customers in the book, sorted by name.
+    /// Customers in the book kept on this device, sorted by name: a customer
+    /// that arrived by sync is listed once IndexedDB has committed it.
     pub fn rows(&self) -> Vec<Row> {
-        let mut rows: Vec<Row> = self.rows.values().cloned().collect();
+        let mut rows: Vec<Row> = self
+            .rows
+            .values()
+            .filter(|r| self.kept.contains(&r.doc_id))
+            .cloned()
+            .collect();
         rows.sort_by(|a, b| a.customer.name.cmp(&b.customer.name));
         rows
     }
@@ -217,6 +269,17 @@ impl Engine {
                 .collect(),
             last_sync_ms: self.peer.last_synced_ms(),
             undelivered: self.outbox.undelivered(),
+            kept: self.peer.document(&self.book_id).map(|_| {
+                (
+                    book.iter()
+                        .filter(|u| self.kept.contains(&doc_id_of(u)))
+                        .count(),
+                    book.len(),
+                )
+            }),
+            unsaved: self.unsaved.values().sum(),
+            storage: self.storage,
+            write_error: self.write_error.clone(),
             first_sync: self.first_sync.then(|| {
                 (
                     book.iter()
@@ -356,19 +419,26 @@ impl Engine {
 
     fn write_server_heads(&mut self) {
         self.saved_heads_version = self.peer.server_heads_version();
+        // A document with writes not yet committed keeps the heads saved
+        // before: after a crash the device must not believe the server has
+        // what the device itself lost.
+        for d in self.peer.document_ids() {
+            if self.unsaved.contains_key(&d) {
+                continue;
+            }
+            let h = self
+                .peer
+                .server_heads(&d)
+                .iter()
+                .map(|h| h.to_string())
+                .collect();
+            self.saved_heads.insert(d, h);
+        }
         let heads: Vec<(String, Vec<String>)> = self
-            .peer
-            .document_ids()
-            .into_iter()
-            .map(|d| {
-                let h = self
-                    .peer
-                    .server_heads(&d)
-                    .iter()
-                    .map(|h| h.to_string())
-                    .collect();
-                (d, h)
-            })
+            .saved_heads
+            .iter()
+            .filter(|(d, _)| self.peer.document(d).is_some() || self.unsaved.contains_key(*d))
+            .map(|(d, h)| (d.clone(), h.clone()))
             .collect();
         crate::session::save_server_heads(&self.session.user.username, &heads);
     }
@@ -398,7 +468,7 @@ impl Engine {
     /// Applies the peer's effects: send, persist, refresh. Persisting is started
     /// in order here; local edits await their own persistence (see [`edit`]).
     fn apply(store: &Store, effects: Vec<Effect>) -> Vec<Pending> {
-        let mut pending = Vec::new();
+        let mut pending: Vec<Pending> = Vec::new();
         let mut changed = false;
         let mut deliver = false;
         {
@@ -415,17 +485,26 @@ impl Engine {
                         bytes,
                         compacted,
                     } => {
-                        let idb = e.idb.clone();
-                        let queued = if compacted {
-                            let c = e.known.compact(&doc_id, &bytes);
-                            idb.compact(&doc_id, &c, &bytes)
-                                .map(|f| Box::pin(f) as Pending)
+                        // Queued, written with others in one transaction
+                        // (`flush`); the document counts as kept on this
+                        // device, and its row shows the change, once committed.
+                        let op = if compacted {
+                            let compaction = e.known.compact(&doc_id, &bytes);
+                            Op::Compact {
+                                doc: doc_id.clone(),
+                                compaction,
+                                snapshot: bytes,
+                            }
                         } else {
-                            let k = e.known.incremental(&doc_id, &bytes);
-                            idb.put(&doc_id, &k, &bytes).map(|f| Box::pin(f) as Pending)
+                            let key = e.known.incremental(&doc_id, &bytes);
+                            Op::Put {
+                                doc: doc_id.clone(),
+                                key,
+                                bytes,
+                            }
                         };
-                        pending
-                            .push(queued.unwrap_or_else(|err| Box::pin(async move { Err(err) })));
+                        *e.unsaved.entry(doc_id).or_insert(0) += 1;
+                        e.queue.push(op);
                     }
                     Effect::DocumentChanged { doc_id } => {
                         if doc_id == e.warnings_id {
@@ -452,6 +531,19 @@ impl Engine {
                                 e.peer.forget(&id);
                                 e.known.forget(&id);
                                 e.rows.remove(&id);
+                                e.kept.remove(&id);
+                                e.refresh_later.remove(&id);
+                                // Not yet written: never written (the outbox
+                                // holds what the server lacks).
+                                let before = e.queue.len();
+                                e.queue.retain(|op| op.doc() != id);
+                                let dropped = before - e.queue.len();
+                                if let Some(n) = e.unsaved.get_mut(&id) {
+                                    *n = n.saturating_sub(dropped);
+                                    if *n == 0 {
+                                        e.unsaved.remove(&id);
+                                    }
+                                }
                                 let idb = e.idb.clone();
                                 pending.push(Box::pin(async move {
                                     outbox.save(&user).await?;
@@ -460,6 +552,9 @@ impl Engine {
                                 deliver = true;
                             }
                             e.listed = wanted;
+                        } else if e.unsaved.contains_key(&doc_id) {
+                            // Shown once its chunk is committed (`flush`).
+                            e.refresh_later.insert(doc_id);
                         } else {
                             e.refresh_row(&doc_id);
                         }
@@ -522,6 +617,90 @@ impl Engine {
             deliver_outbox(store);
         }
         pending
+    }
+
+    /// Writes the queued chunks in one transaction, created now (so batches
+    /// commit in order); the future resolves once it is committed, and only
+    /// then are their documents listed and their rows refreshed.
+    pub fn flush(store: &Store) -> Pending {
+        let (ops, idb) = {
+            let mut e = store.borrow_mut();
+            e.flush_scheduled = false;
+            (std::mem::take(&mut e.queue), e.idb.clone())
+        };
+        if ops.is_empty() {
+            return Box::pin(async { Ok(()) });
+        }
+        let queued = idb.write_batch(&ops);
+        let store = store.clone();
+        Box::pin(async move {
+            let result = match queued {
+                Ok(f) => f.await,
+                Err(err) => Err(err),
+            };
+            {
+                let mut e = store.borrow_mut();
+                for op in &ops {
+                    let d = op.doc().to_string();
+                    if let Some(n) = e.unsaved.get_mut(&d) {
+                        *n = n.saturating_sub(1);
+                        if *n == 0 {
+                            e.unsaved.remove(&d);
+                        }
+                    }
+                    if result.is_ok() {
+                        e.kept.insert(d);
+                    }
+                }
+                match &result {
+                    Ok(()) => e.write_error = None,
+                    Err(err) => e.write_error = Some(err.clone()),
+                }
+                let ready: Vec<String> = e
+                    .refresh_later
+                    .iter()
+                    .filter(|d| !e.unsaved.contains_key(*d))
+                    .cloned()
+                    .collect();
+                for d in ready {
+                    e.refresh_later.remove(&d);
+                    e.refresh_row(&d);
+                }
+                // The heads held back for these documents may be saved now.
+                e.saved_heads_version = u64::MAX;
+            }
+            Engine::save_server_heads(&store, false);
+            redraw(&store);
+            result
+        })
+    }
+
+    /// Chunk writes not yet committed (queued or in a transaction).
+    pub fn unsaved_writes(&self) -> usize {
+        self.unsaved.values().sum()
+    }
+
+    /// Flushes soon: the writes of many sync messages share one transaction.
+    fn schedule_flush(store: &Store) {
+        {
+            let mut e = store.borrow_mut();
+            if e.queue.is_empty() || e.flush_scheduled {
+                return;
+            }
+            e.flush_scheduled = true;
+        }
+        let s = store.clone();
+        gloo_timers::callback::Timeout::new(BATCH_MS, move || {
+            let done = Engine::flush(&s);
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(err) = done.await {
+                    web_sys::console::error_1(
+                        &format!("could not store synced changes: {err}").into(),
+                    );
+                }
+            });
+        })
+        .forget();
     }
 
     /// What is kept of a customer leaving the book: its changes the server
@@ -680,7 +859,10 @@ pub async fn edit<R>(
         let r = e.peer.change(doc_id, f).map_err(|e| e.to_string())?;
         (r, e.peer.take_effects())
     };
-    for p in Engine::apply(store, effects) {
+    let others = Engine::apply(store, effects);
+    // This edit's chunk (and any synced ones queued before it) now.
+    Engine::flush(store).await?;
+    for p in others {
         p.await?;
     }
     // Only now, with the change in IndexedDB, does the UI show it.
@@ -699,7 +881,9 @@ pub async fn register(store: &Store, c: &Customer) -> Result<String, String> {
         let id = e.peer.create_document(doc);
         (id, e.peer.take_effects())
     };
-    for p in Engine::apply(store, effects) {
+    let others = Engine::apply(store, effects);
+    Engine::flush(store).await?;
+    for p in others {
         p.await?;
     }
     store.borrow_mut().refresh_row(&doc_id);
@@ -733,6 +917,7 @@ pub fn connect(store: &Store) {
             e.peer.take_effects()
         };
         report(Engine::apply(&s, effects));
+        Engine::schedule_flush(&s);
     });
     let s = store.clone();
     let on_message = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
@@ -747,6 +932,7 @@ pub fn connect(store: &Store) {
             (before, e.peer.take_effects())
         };
         report(Engine::apply(&s, effects));
+        Engine::schedule_flush(&s);
         let after = {
             let e = s.borrow();
             (e.peer.pending_changes(), e.peer.last_synced_ms())
@@ -798,6 +984,66 @@ fn schedule_reconnect(store: &Store) {
     let s = store.clone();
     gloo_timers::callback::Timeout::new(delay, move || connect(&s)).forget();
 }
+
+/// Asks the browser to keep this site's storage (else, under storage
+/// pressure, it may evict the whole offline book), and reads how much it
+/// holds; again every half minute, for the indicator.
+fn keep_storage(store: &Store) {
+    let s = store.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let Some(manager) = web_sys::window().map(|w| w.navigator().storage()) else {
+            return;
+        };
+        let granted = match manager.persist() {
+            Ok(p) => wasm_bindgen_futures::JsFuture::from(p)
+                .await
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+            Err(_) => false,
+        };
+        loop {
+            let usage = match manager.estimate() {
+                Ok(p) => wasm_bindgen_futures::JsFuture::from(p)
+                    .await
+                    .ok()
+                    .and_then(|v| js_sys::Reflect::get(&v, &"usage".into()).ok())
+                    .and_then(|u| u.as_f64())
+                    .unwrap_or(0.0),
+                Err(_) => 0.0,
+            };
+            s.borrow_mut().storage = Some((granted, usage));
+            redraw(&s);
+            gloo_timers::future::TimeoutFuture::new(30_000).await;
+            if s.borrow().signed_out {
+                return;
+            }
+        }
+    });
+}
+
+/// Closing the tab while synced chunks are only in memory asks first.
+fn warn_before_unload(store: &Store) {
+    let s = store.clone();
+    let warn = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
+        let unsaved = s.try_borrow().map(|e| e.unsaved_writes()).unwrap_or(0);
+        if unsaved > 0 {
+            ev.prevent_default();
+            let _ = js_sys::Reflect::set(
+                &ev,
+                &"returnValue".into(),
+                &"尚有数据未保存到本机 / not yet saved on this device".into(),
+            );
+        }
+    });
+    if let Some(w) = web_sys::window() {
+        let _ = w.add_event_listener_with_callback("beforeunload", warn.as_ref().unchecked_ref());
+    }
+    warn.forget();
+}
+
+/// How long synced chunks wait to share a transaction with others.
+const BATCH_MS: u32 = 30;
 
 /// A chunk write: queued in IndexedDB at once (so writes keep their order even if
 /// nobody waits), resolving when committed.

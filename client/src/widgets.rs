@@ -25,8 +25,10 @@ pub fn status_bar() -> Html {
     let state = if s.online { "online" } else { "offline" };
     // Never "synced" while the outbox holds work the server has not taken.
     let synced = s.online && s.pending == 0 && s.undelivered == 0;
+    let ready = s.ready_offline();
+    let (kept, book) = s.kept.unwrap_or((0, 0));
     html! {
-        <div class="status" data-online={s.online.to_string()} data-pending={s.pending.to_string()} data-synced={synced.to_string()} data-pending-docs={s.pending_docs.join(" ")} data-undelivered={s.undelivered.to_string()}>
+        <div class="status" data-online={s.online.to_string()} data-pending={s.pending.to_string()} data-synced={synced.to_string()} data-pending-docs={s.pending_docs.join(" ")} data-undelivered={s.undelivered.to_string()} data-kept={kept.to_string()} data-book={book.to_string()} data-unsaved={s.unsaved.to_string()} data-ready-offline={ready.to_string()} data-persisted={s.storage.map(|x| x.0.to_string()).unwrap_or_default()}>
             <span class={classes!("dot", state)}></span>
             <span class="state">{ if s.online { ctx.t(M::Online) } else { ctx.t(M::Offline) } }</span>
             if s.undelivered > 0 {
@@ -38,6 +40,19 @@ pub fn status_bar() -> Html {
                 <span class="pending ok">{ ctx.t(M::AllSynced) }</span>
             }
             <span class="last">{ format!("{}: {}", ctx.t(M::LastSync), last) }</span>
+            if let Some(err) = &s.write_error {
+                <span class="pending write-error">{ format!("{}：{}", ctx.t(M::WriteFailed), err) }</span>
+            } else if ready {
+                <span class="kept ok">{ ctx.t(M::ReadyOffline) }</span>
+            } else if s.kept.is_some() {
+                <span class="kept">{ format!("{} {}/{}", ctx.t(M::KeptOnDevice), kept, book) }</span>
+            }
+            if let Some((persisted, usage)) = s.storage {
+                <span class={classes!("storage", (!persisted).then_some("warn"))}
+                    title={ if persisted { ctx.t(M::StorageKept) } else { ctx.t(M::StorageNotKept) } }>
+                    { format!("{} · {:.1} MB", if persisted { ctx.t(M::StorageKept) } else { ctx.t(M::StorageNotKept) }, usage / 1e6) }
+                </span>
+            }
             if let Some((have, total)) = s.first_sync {
                 <span class="progress">
                     { format!("{} {}/{}", ctx.t(M::FirstSync), have, total) }

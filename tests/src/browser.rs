@@ -142,6 +142,17 @@ impl Browser {
             .await;
     }
 
+    /// Runs a Chrome DevTools Protocol command (CPU throttling, network
+    /// emulation) through chromedriver.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            json!({"cmd": cmd, "params": params}),
+        )
+        .await
+    }
+
     /// Reloads the page.
     pub async fn refresh(&self) {
         self.call(reqwest::Method::POST, "/refresh", json!({}))
