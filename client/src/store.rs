@@ -666,10 +666,16 @@ impl Engine {
                     e.refresh_later.remove(&d);
                     e.refresh_row(&d);
                 }
-                // The heads held back for these documents may be saved now.
+                // The heads held back for these documents may be saved now:
+                // at once when nothing is left unsaved (the end of a burst;
+                // a reload may follow), else within a second.
                 e.saved_heads_version = u64::MAX;
             }
-            Engine::save_server_heads(&store, false);
+            let settled = {
+                let e = store.borrow();
+                e.unsaved.is_empty() && !e.first_sync
+            };
+            Engine::save_server_heads(&store, settled);
             redraw(&store);
             result
         })
