@@ -229,7 +229,7 @@ impl Acl {
         });
     }
 
-    fn drop_claim(&self, doc_id: &str) {
+    pub(crate) fn drop_claim(&self, doc_id: &str) {
         self.write(|t| {
             t.claims.remove(doc_id);
         });

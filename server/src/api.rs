@@ -24,7 +24,7 @@ pub async fn login(
     if let Some(wait) = state.throttle.check(&req.username, addr, now) {
         return Err(ServerError::Throttled(wait.as_secs_f64().ceil() as u64));
     }
-    let (token, user) = match auth::login(&state.db, &req.username, &req.password).await {
+    let (token, user, evicted) = match auth::login(&state.db, &req.username, &req.password).await {
         Err(ServerError::Unauthorized(m)) if m == auth::BAD_LOGIN => {
             state.throttle.failed(&req.username, addr, now);
             tracing::info!(user = %req.username.chars().take(64).collect::<String>(), addr = ?addr, "failed login");
@@ -33,6 +33,10 @@ pub async fn login(
         other => other?,
     };
     state.throttle.succeeded(&req.username);
+    // Sessions beyond the per-user cap were ended: their sockets close.
+    for peer in evicted {
+        state.acl.unbind_peer(&peer);
+    }
     let book = books::ensure(&state, user.id).await?;
     let me = me_of(&state, &user, &book).await?;
     tracing::info!(user = %user.username, peer = %user.peer_id, "login");

@@ -26,6 +26,8 @@ pub struct Config {
     pub unload_idle: Option<std::time::Duration>,
     /// Which sites' pages may change state, and the public address.
     pub origins: crate::web_security::Origins,
+    /// How long a claim waits for its document's content (`housekeeping`).
+    pub claim_grace: std::time::Duration,
 }
 
 /// Everything a request handler can reach.
@@ -126,6 +128,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     warnings::publish(&state).await?;
     tokio::spawn(projection::run(state.clone(), changed_rx));
     tokio::spawn(crate::memory::trim_after_frees(state.clone()));
+    tokio::spawn(crate::housekeeping::run(state.clone(), config.claim_grace));
 
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;

@@ -64,7 +64,8 @@ fn token_hash(token: &str) -> String {
 }
 
 /// Checks a username and password; on success opens a session and returns
-/// (token, user). Unknown user and wrong password get the same answer, in the
+/// (token, user, the peers of sessions it ended: see [`MAX_SESSIONS_PER_USER`]).
+/// Unknown user and wrong password get the same answer, in the
 /// same time. The database is read and written in two short calls; the
 /// password is hashed between them on a blocking thread, never holding the
 /// database (an argon2 check takes tens of milliseconds), and at most
@@ -73,7 +74,7 @@ pub async fn login(
     db: &crate::db::Db,
     username: &str,
     password: &str,
-) -> Result<(String, AuthUser), ServerError> {
+) -> Result<(String, AuthUser, Vec<String>), ServerError> {
     static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
     let name = username.trim().to_string();
     let row: Option<(i64, String, i64)> = db
@@ -109,11 +110,32 @@ pub async fn login(
     }
     db.call(move |c| {
         let (token, _peer_id) = open_session(c, user_id)?;
+        let evicted = evict_oldest_sessions(c, user_id)?;
         let user = user_by_token(c, &token)?
             .ok_or_else(|| ServerError::Internal("new session vanished".into()))?;
-        Ok((token, user))
+        Ok((token, user, evicted))
     })
     .await
+}
+
+/// Signed-in devices one user may have at once; a login beyond it signs the
+/// oldest out (sessions are rows; a script logging in forever must not grow them).
+pub const MAX_SESSIONS_PER_USER: usize = 20;
+
+/// Ends a user's sessions beyond the newest [`MAX_SESSIONS_PER_USER`]; returns
+/// their peer ids (their sockets must close).
+fn evict_oldest_sessions(conn: &Connection, user_id: i64) -> Result<Vec<String>, ServerError> {
+    let peers: Vec<String> = conn
+        .prepare(
+            "SELECT peer_id FROM sessions WHERE user_id = ?1
+             ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?2",
+        )?
+        .query_map(params![user_id, MAX_SESSIONS_PER_USER as i64], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for p in &peers {
+        conn.execute("DELETE FROM sessions WHERE peer_id = ?1", [p])?;
+    }
+    Ok(peers)
 }
 
 /// Opens a session for `user_id` (no password check: callers have done it, or
@@ -167,7 +189,8 @@ pub fn user_by_token(conn: &Connection, token: &str) -> Result<Option<AuthUser>,
     Ok(user)
 }
 
-/// The token a request carries: `Authorization: Bearer`, then `?token=`, then the cookie.
+/// The token a request carries: `Authorization: Bearer`, then `?token=` (on
+/// `/sync` only), then the cookie.
 pub fn token_of(parts: &Parts) -> Option<String> {
     if let Some(t) = parts
         .headers
@@ -177,7 +200,9 @@ pub fn token_of(parts: &Parts) -> Option<String> {
     {
         return Some(t.trim().to_string());
     }
-    if let Some(q) = parts.uri.query() {
+    // In the query only on the sync socket (automerge-repo clients cannot
+    // set headers there); a token in a REST URL ends up in logs and history.
+    if let Some(q) = parts.uri.query().filter(|_| parts.uri.path() == "/sync") {
         for pair in q.split('&') {
             if let Some(t) = pair.strip_prefix("token=") {
                 return Some(t.to_string());

@@ -54,6 +54,10 @@ pub enum Command {
             value_delimiter = ','
         )]
         allow_origins: Vec<String>,
+        /// Forget a claim on a document whose content has not arrived after
+        /// this many seconds (a peer may name made-up document ids).
+        #[arg(long, env = "FIELDBOOK_CLAIM_GRACE_SECS", default_value_t = 3600)]
+        claim_grace_secs: u64,
     },
     /// Manage users.
     User {
@@ -140,6 +144,7 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
             unload_idle_secs,
             public_url,
             allow_origins,
+            claim_grace_secs,
         } => {
             let running = crate::start(crate::Config {
                 db,
@@ -151,6 +156,7 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
                     allowed: allow_origins,
                     public_url,
                 },
+                claim_grace: std::time::Duration::from_secs(claim_grace_secs),
             })
             .await?;
             println!("Fieldbook is listening on http://{}", running.addr);

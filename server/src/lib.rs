@@ -15,6 +15,7 @@ pub mod error;
 pub mod export;
 pub mod handover;
 pub mod history;
+pub mod housekeeping;
 pub mod import;
 pub mod late;
 pub mod managed;

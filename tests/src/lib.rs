@@ -99,6 +99,8 @@ pub struct TestServer {
     pub static_dir: Option<PathBuf>,
     /// `--unload-idle-secs` for the server (default: its own, or the environment's).
     pub unload_idle_secs: Option<u64>,
+    /// `--claim-grace-secs` for the server (default: its own).
+    pub claim_grace_secs: Option<u64>,
 }
 
 impl TestServer {
@@ -141,6 +143,7 @@ impl TestServer {
             log,
             static_dir: None,
             unload_idle_secs: None,
+            claim_grace_secs: None,
         }
     }
 
@@ -244,6 +247,11 @@ impl TestServer {
                 self.unload_idle_secs
                     .iter()
                     .flat_map(|n| ["--unload-idle-secs".to_string(), n.to_string()]),
+            )
+            .args(
+                self.claim_grace_secs
+                    .iter()
+                    .flat_map(|n| ["--claim-grace-secs".to_string(), n.to_string()]),
             )
             .stdout(Stdio::null())
             .stderr(log)

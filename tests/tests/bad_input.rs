@@ -324,3 +324,57 @@ async fn an_expired_token_is_refused_on_sync_and_rest() {
     assert_eq!(res.status().as_u16(), 401, "expired token refused on REST");
     assert!(server.is_running());
 }
+
+/// Sync frames for made-up document ids each left a row in `claims`, never
+/// cleaned (300 frames, 300 rows). A claim whose document's content never
+/// arrives now expires: an hour by default, no time at all here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_for_documents_that_never_arrive_expire() {
+    let (mut server, url) = setup().await;
+    let session = server.login("m1").await;
+    let mut ws = raw(&server, &session.token).await;
+    handshake(&mut ws, &session.peer_id).await;
+    let empty = automerge::sync::Message {
+        heads: vec![],
+        need: vec![],
+        have: vec![],
+        changes: Vec::<Vec<u8>>::new().into(),
+        flags: None,
+        version: automerge::sync::MessageVersion::V1,
+    };
+    for _ in 0..50 {
+        let id = fieldbook_shared::peer::new_document_id();
+        let frame = cbor_map(&[
+            ("type", Value::Str("sync")),
+            ("documentId", Value::Str(&id)),
+            ("senderId", Value::Str(&session.peer_id)),
+            ("targetId", Value::Str("fieldbook-server")),
+            ("data", Value::Bytes(empty.clone().encode())),
+        ]);
+        ws.send(Message::Binary(frame.into())).await.unwrap();
+    }
+    let db = server.db.clone();
+    let claims = move || -> i64 {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM claims", [], |r| r.get(0))
+            .unwrap()
+    };
+    let made = wait_for("claims for the made-up ids", T, async || {
+        let n = claims();
+        (n >= 50).then_some(n)
+    })
+    .await;
+    assert_eq!(made, 50);
+    drop(ws);
+    server.kill();
+    server.claim_grace_secs = Some(0);
+    server.start().await;
+    wait_for("the claims to expire", T, async || {
+        (claims() == 0).then_some(())
+    })
+    .await;
+    // Registered customers and their documents are untouched.
+    let (d, doc) = bystander(&server, &url).await;
+    bystander_still_syncs(&server, &d, &doc, "after-sweep").await;
+}

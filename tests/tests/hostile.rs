@@ -240,3 +240,51 @@ async fn other_sites_cannot_change_state_and_answers_carry_security_headers() {
         server.log_text()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_stay_out_of_rest_urls_and_sessions_are_capped_per_user() {
+    let mut server = TestServer::new();
+    server.start().await;
+    let first = server.login("m1").await.token;
+    let client = reqwest::Client::new();
+    let me = |token: String, in_query: bool| {
+        let req = if in_query {
+            client.get(format!("{}/api/me?token={token}", server.base()))
+        } else {
+            client
+                .get(format!("{}/api/me", server.base()))
+                .bearer_auth(token)
+        };
+        req.send()
+    };
+    // A token in a REST URL ends up in logs and browser history: refused.
+    assert_eq!(
+        me(first.clone(), true).await.unwrap().status().as_u16(),
+        401
+    );
+    assert_eq!(
+        me(first.clone(), false).await.unwrap().status().as_u16(),
+        200
+    );
+    // Logging in again and again keeps at most the newest sessions.
+    let cap = fieldbook_server::auth::MAX_SESSIONS_PER_USER;
+    let mut last = String::new();
+    for _ in 0..cap {
+        last = server.login("m1").await.token;
+    }
+    let sessions: i64 = rusqlite::Connection::open(&server.db)
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = 'm1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(sessions as usize, cap);
+    assert_eq!(
+        me(first, false).await.unwrap().status().as_u16(),
+        401,
+        "the oldest was signed out"
+    );
+    assert_eq!(me(last, false).await.unwrap().status().as_u16(), 200);
+}

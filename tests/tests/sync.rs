@@ -296,6 +296,7 @@ async fn a_connection_is_attached_only_to_the_documents_its_device_mentions() {
         static_dir: None,
         unload_idle: None,
         origins: Default::default(),
+        claim_grace: fieldbook_server::housekeeping::CLAIM_GRACE,
     })
     .await
     .expect("start the server in-process");
@@ -364,6 +365,7 @@ async fn an_idle_document_is_unloaded_and_comes_back_whole() {
         static_dir: None,
         unload_idle: Some(Duration::from_secs(1)),
         origins: Default::default(),
+        claim_grace: fieldbook_server::housekeeping::CLAIM_GRACE,
     })
     .await
     .expect("start the server in-process");
