@@ -1327,27 +1327,16 @@ async fn a_visit_logged_offline_before_a_hand_over_reaches_the_server() {
     log_visit(&b, "移交前离线记录的走访").await;
     b.click_text("button", "返回").await;
 
-    // The hand-over happens while this tablet is still offline: on the same
-    // database, through a server on another port the tablet does not know.
-    let port = server.addr;
-    server.addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    // The hand-over happens while this tablet is still offline.
+    let id = urls[0].trim_start_matches("automerge:");
+    meanwhile(&mut server, async |s| {
+        let path = format!("/api/customers/{id}/assign");
+        let body = json!({"primary": "m2", "note": "片区调整"});
+        assert_eq!(post_as(s, "head1", &path, body).await, 200);
+    })
+    .await;
     server.start().await;
     let head = server.login("head1").await;
-    let id = urls[0].trim_start_matches("automerge:");
-    let res = reqwest::Client::new()
-        .post(format!("{}/api/customers/{id}/assign", server.base()))
-        .bearer_auth(&head.token)
-        .json(&json!({"primary": "m2", "note": "片区调整"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    server.kill();
-    server.addr = port;
-    server.start().await;
 
     // Back online: the customer leaves the list, its visit is delivered.
     b.wait(
@@ -1458,4 +1447,157 @@ async fn a_book_shown_as_kept_offline_is_all_there_after_a_kill() {
         b.kill();
         server.start().await;
     }
+}
+
+/// Runs `f` against the tablet's server while the tablet cannot reach it:
+/// the same database served on a port the tablet does not know.
+async fn meanwhile<F: AsyncFnOnce(&TestServer)>(server: &mut TestServer, f: F) {
+    let port = server.addr;
+    server.addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    server.start().await;
+    f(server).await;
+    server.kill();
+    server.addr = port;
+}
+
+async fn post_as(server: &TestServer, user: &str, path: &str, body: serde_json::Value) -> u16 {
+    let token = server.login(user).await.token;
+    reqwest::Client::new()
+        .post(format!("{}{path}", server.base()))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn wait_visit_on_server(server: &TestServer, user: &str, url: &str, summary: &str) {
+    let mut d = Device::login(server, user).await;
+    d.connect().await;
+    let doc = d.find(url).await.expect("customer");
+    wait_for("the offline visit on the server", T, async || {
+        Device::customer(&doc)
+            .visits
+            .iter()
+            .any(|v| v.summary == summary)
+            .then_some(())
+    })
+    .await;
+}
+
+/// Issue #36's other scenarios: work done offline while access changed ends
+/// on the server. The manager moved to another unit keeps their customers
+/// (access follows primary and assistant), so the visit syncs as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_logged_offline_before_the_manager_moves_unit_reaches_the_server() {
+    let (mut server, urls) = server_with(&[("东方通信服务有限公司", "m1", None)]).await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "m1", "东方通信服务有限公司").await;
+    server.kill();
+    open_customer(&b, "东方通信服务有限公司").await;
+    log_visit(&b, "调动前离线记录的走访").await;
+    meanwhile(&mut server, async |s| {
+        assert_eq!(
+            post_as(s, "admin", "/api/users/m1", json!({"unit": "so2"})).await,
+            200
+        );
+    })
+    .await;
+    server.start().await;
+    wait_synced(&b).await;
+    wait_visit_on_server(&server, "m1", &urls[0], "调动前离线记录的走访").await;
+}
+
+/// Signed out everywhere while offline (a password reset): the tablet says
+/// so with what it holds, the manager signs in again on it, and the visit
+/// goes out with the new session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_logged_offline_before_the_device_is_signed_out_reaches_the_server() {
+    let (mut server, urls) = server_with(&[("东方通信服务有限公司", "m1", None)]).await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "m1", "东方通信服务有限公司").await;
+    server.kill();
+    open_customer(&b, "东方通信服务有限公司").await;
+    log_visit(&b, "退出前离线记录的走访").await;
+    meanwhile(&mut server, async |s| {
+        assert_eq!(
+            post_as(s, "admin", "/api/users/m1", json!({"password": PASSWORD})).await,
+            200
+        );
+    })
+    .await;
+    server.start().await;
+    b.wait(
+        "the tablet to say it was signed out, with its unsent change",
+        T,
+        "const s = document.querySelector('.signed-out'); return s && s.innerText.includes('1')",
+        json!([]),
+    )
+    .await;
+    b.click("button.sign-in-again").await;
+    login(&b, &server, "m1").await;
+    wait_synced(&b).await;
+    wait_visit_on_server(&server, "m1", &urls[0], "退出前离线记录的走访").await;
+}
+
+/// A registration the level above rejects while its manager is offline stays
+/// the manager's document (marked rejected): a visit logged on it offline
+/// still reaches the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_on_a_registration_rejected_meanwhile_reaches_the_server() {
+    let (mut server, _) = server_with(&[("已有客户", "m1", None)]).await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "m1", "已有客户").await;
+    b.click_text("button", "报备新客户").await;
+    b.wait(
+        "the registration form",
+        T,
+        "return document.querySelector('form.register') !== null",
+        json!([]),
+    )
+    .await;
+    b.fill("form.register input[name=name]", "将被退回的报备有限公司")
+        .await;
+    b.click("form.register input[name=lines][value=delivery]")
+        .await;
+    b.click("form.register button[type=submit]").await;
+    b.wait("the new customer's screen", T, "return document.querySelector('section.customer h2.title')?.innerText === '将被退回的报备有限公司'", json!([]))
+        .await;
+    wait_synced(&b).await;
+    let head = server.login("head1").await;
+    let row = wait_for("the registration on the server", T, async || {
+        let list = server.get_json(&head.token, "/api/customers").await;
+        list.as_array()?
+            .iter()
+            .find(|c| c["name"] == "将被退回的报备有限公司")
+            .cloned()
+    })
+    .await;
+    let url = row["url"].as_str().unwrap().to_string();
+    let id = url.trim_start_matches("automerge:").to_string();
+
+    server.kill();
+    log_visit(&b, "退回前离线记录的走访").await;
+    meanwhile(&mut server, async |s| {
+        assert_eq!(
+            // The level above the registering sub-office.
+            post_as(
+                s,
+                "headco",
+                &format!("/api/registrations/{id}/reject"),
+                json!({})
+            )
+            .await,
+            200
+        );
+    })
+    .await;
+    server.start().await;
+    wait_synced(&b).await;
+    wait_visit_on_server(&server, "m1", &url, "退回前离线记录的走访").await;
 }
