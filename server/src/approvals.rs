@@ -181,3 +181,66 @@ async fn require_level_above(
         Err(ServerError::Forbidden(refusal.into()))
     }
 }
+
+/// `POST /api/customers/{id}/agreements/{agreement}/approve`: a head over the
+/// customer's unit, or the center, approves a service agreement (seed 001
+/// 第六章: platinum and above). Recorded in the server's own table, which
+/// alone makes such an agreement active in the reports, and written on the
+/// document so every tablet shows who approved it.
+pub async fn approve_agreement(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path((doc_id, agreement)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, ServerError> {
+    let Some(a) = state.acl.assignment(&doc_id) else {
+        return Err(ServerError::NotFound(format!("no customer {doc_id}")));
+    };
+    let allowed = match user.role {
+        Role::Admin => true,
+        Role::Head => state.acl.is_within(&a.unit, &user.unit),
+        _ => false,
+    };
+    if !allowed {
+        return Err(ServerError::Forbidden(
+            "服务协议由客户所属单位的负责人或大客中心审批 / an agreement is approved by a head over the customer's unit, or the center".into(),
+        ));
+    }
+    let id: samod::DocumentId = doc_id
+        .parse()
+        .map_err(|_| ServerError::NotFound(format!("no customer {doc_id}")))?;
+    let Some(handle) = state.repo.find(id).await? else {
+        return Err(ServerError::NotFound(format!("no customer {doc_id}")));
+    };
+    let actor = crate::history::bind_server_actor(&state, user.id).await?;
+    let stamp = crate::now();
+    let today = stamp.get(..10).unwrap_or(&stamp).to_string();
+    let by = user.username.clone();
+    handle.with_document(|d| {
+        d.set_actor(actor);
+        d.transact(|tx| fieldbook_shared::agreements::approve(tx, &agreement, &by, &today))
+            .map(|_| ())
+            .map_err(|e| match e.error {
+                fieldbook_shared::SchemaError::Invalid(m) => ServerError::BadRequest(m),
+                other => ServerError::Schema(other),
+            })
+    })?;
+    let (doc, aid, who) = (doc_id.clone(), agreement.clone(), user.id);
+    state
+        .db
+        .call(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO agreement_approvals (doc_id, agreement_id, approved_by, approved_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![doc, aid, who, now()],
+            )?;
+            // Projected again now, so the reports read the decision.
+            c.execute("INSERT OR IGNORE INTO dirty_docs (doc_id) VALUES (?1)", [&doc])?;
+            Ok(())
+        })
+        .await?;
+    crate::projection::project_now(&state, vec![doc_id.clone()]).await?;
+    tracing::info!(user = %user.username, doc = %doc_id, %agreement, "agreement approved");
+    Ok(Json(
+        serde_json::json!({"doc_id": doc_id, "agreement": agreement, "approved_by": user.username}),
+    ))
+}

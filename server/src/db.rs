@@ -211,6 +211,17 @@ CREATE TABLE IF NOT EXISTS grade_approvals (
     approved_at TEXT NOT NULL
 );
 
+-- Agreements 服务协议 approved by a head or the center: only this table makes
+-- an agreement of a platinum or diamond customer active (a tablet's status
+-- field is the manager's claim, not a decision).
+CREATE TABLE IF NOT EXISTS agreement_approvals (
+    doc_id       TEXT NOT NULL,
+    agreement_id TEXT NOT NULL,
+    approved_by  INTEGER NOT NULL REFERENCES users(id),
+    approved_at  TEXT NOT NULL,
+    PRIMARY KEY (doc_id, agreement_id)
+) WITHOUT ROWID;
+
 -- Projection of every visit, for compliance reports.
 CREATE TABLE IF NOT EXISTS visit_index (
     doc_id   TEXT NOT NULL,

@@ -98,6 +98,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep("post", "/api/customers/{id}/assign", "Hand a customer over to other managers", true, NO, Some(schema::<handover::AssignBody>), schema::<Handover>, post(handover::assign)),
         ep("get", "/api/customers/{id}/handovers", "A customer's hand-overs", true, NO, None, schema::<Vec<Handover>>, get(handover::list)),
         ep("post", "/api/customers/{id}/late-changes", "Deliver changes made offline before access ended (a hand-over): the body is Automerge changes; 409 with the reason when refused", true, NO, Some(file), schema::<late::LateChanges>, post(late::deliver).layer(DefaultBodyLimit::max(16 * 1024 * 1024))),
+        ep("post", "/api/customers/{id}/agreements/{agreement}/approve", "Approve a service agreement (a head over the customer's unit, or the center); only this makes a platinum or diamond customer's agreement active", true, NO, None, object, post(approvals::approve_agreement)),
         ep("get", "/api/customers/{id}/history", "A customer's per-field history, newest first", true, NO, None, schema::<Vec<HistoryEntry>>, get(history::history)),
         ep("post", "/api/registrations/{id}/rule", "Rule that a line belongs to this registration", true, NO, Some(schema::<approvals::RuleBody>), object, post(approvals::rule_ownership)),
         ep("post", "/api/registrations/{id}/approve", "Approve a registration (the level above)", true, NO, None, object, post(approvals::approve_registration)),

@@ -11,7 +11,7 @@ use fieldbook_shared::SchemaError;
 use fieldbook_shared::access::Assignment;
 use fieldbook_shared::anomaly;
 use fieldbook_shared::customer::Outline;
-use fieldbook_shared::grading;
+use fieldbook_shared::grading::{self, Grade};
 use rusqlite::{OptionalExtension, params};
 use samod::DocumentId;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -814,10 +814,37 @@ impl Details {
             "INSERT OR REPLACE INTO agreement_index (doc_id, agreement_id, number, end_date, status)
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
+        let mut approved = tx.prepare_cached(
+            "SELECT 1 FROM agreement_approvals WHERE doc_id = ?1 AND agreement_id = ?2",
+        )?;
+        // The grade in force: a person's decision, else the rules' proposal.
+        let grade: String = tx.query_row(
+            "SELECT COALESCE((SELECT grade FROM grade_approvals WHERE doc_id = ?1),
+                             (SELECT grade_proposed FROM customer_index WHERE doc_id = ?1), 'none')",
+            [doc],
+            |r| r.get(0),
+        )?;
+        let grade = Grade::ALL
+            .into_iter()
+            .find(|g| g.as_str() == grade)
+            .unwrap_or(Grade::None);
         for a in &self.agreements {
-            ins.execute(params![doc, a.0, a.1, a.2, a.3])?;
+            let status = agreement_status(&a.3, grade, approved.exists(params![doc, a.0])?);
+            ins.execute(params![doc, a.0, a.1, a.2, status])?;
         }
         Ok(())
+    }
+}
+
+/// An agreement's status as the server records it: the document's word for
+/// what a manager may decide (a draft, a termination), the server's own
+/// approvals table for what needs a head (seed 001: platinum and above).
+fn agreement_status(in_document: &str, grade: Grade, approved: bool) -> &str {
+    match in_document {
+        "terminated" => "terminated",
+        _ if approved => "active",
+        "active" if grade >= Grade::Platinum => "pending_approval",
+        other => other,
     }
 }
 

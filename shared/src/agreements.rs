@@ -133,7 +133,9 @@ pub fn add_agreement<T: Doc>(tx: &mut T, a: &Agreement) -> Result<(), SchemaErro
     flex::append(tx, &ROOT, "agreements", a)
 }
 
-/// Approves agreement `id` (a unit head or the center; the caller checks the role).
+/// Records on the document that agreement `id` was approved (the server
+/// writes it once a head or the center approved it: `approvals.rs`). An
+/// agreement a tablet already marked active is confirmed the same way.
 pub fn approve<T: Doc>(tx: &mut T, id: &str, by: &str, on: &str) -> Result<(), SchemaError> {
     let Some((automerge::Value::Object(ObjType::List), list)) = tx.get(&ROOT, "agreements")? else {
         return Err(SchemaError::Invalid(
@@ -147,9 +149,9 @@ pub fn approve<T: Doc>(tx: &mut T, id: &str, by: &str, on: &str) -> Result<(), S
         if flex::read_string(tx, &item, "id".into())? != id {
             continue;
         }
-        if flex::read_string(tx, &item, "status".into())? != "pending_approval" {
+        if flex::read_string(tx, &item, "status".into())? == "terminated" {
             return Err(SchemaError::Invalid(format!(
-                "agreement {id} is not waiting for approval"
+                "agreement {id} was terminated"
             )));
         }
         autosurgeon::reconcile_prop(tx, &item, "status", "active")?;
@@ -235,10 +237,9 @@ mod tests {
         );
         add_agreement(&mut doc, &a).unwrap();
         approve(&mut doc, "a", "head1", "2026-11-22").unwrap();
-        assert!(
-            approve(&mut doc, "a", "head1", "2026-11-22").is_err(),
-            "only once"
-        );
+        // The server records a decision again without harm (the decision
+        // itself is its table's, not the document's).
+        approve(&mut doc, "a", "head1", "2026-11-22").unwrap();
         let got: Vec<Agreement> = autosurgeon::hydrate_prop(&doc, &ROOT, "agreements").unwrap();
         assert_eq!(
             (got[0].status.as_str(), got[0].approved_by.as_str()),
@@ -282,5 +283,22 @@ mod tests {
             (i64::MIN, i64::MIN)
         );
         assert_eq!(progress(&plan(i64::MAX), &[e(i64::MAX)]), (i64::MAX, 100));
+    }
+
+    #[test]
+    fn a_terminated_agreement_is_not_approved() {
+        let mut doc = automerge::AutoCommit::new();
+        let mut a = Agreement::new(
+            "t",
+            "XY-1",
+            vec![],
+            "2026-01-01",
+            "2026-12-31",
+            "",
+            Grade::Platinum,
+        );
+        a.status = "terminated".into();
+        add_agreement(&mut doc, &a).unwrap();
+        assert!(approve(&mut doc, "t", "head1", "2026-11-22").is_err());
     }
 }

@@ -288,3 +288,82 @@ async fn tokens_stay_out_of_rest_urls_and_sessions_are_capped_per_user() {
     );
     assert_eq!(me(last, false).await.unwrap().status().as_u16(), 200);
 }
+
+/// A manager wrote an agreement into their platinum customer's document as
+/// `status: active, approved_by: head1`; the server projected it as active and
+/// it reached the head's reports. Approval is now the server's own record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_a_tablet_writes_is_not_an_approval() {
+    use fieldbook_shared::agreements::{Agreement, add_agreement};
+    use fieldbook_shared::customer::{Customer, LedgerEntry};
+    use fieldbook_shared::vocab::{Line, Nature};
+    use fieldbook_tests::{Device, date_in_days, wait_for};
+    let mut server = TestServer::new();
+    let months = fieldbook_shared::grading::last_twelve_months(&date_in_days(0)[..7]);
+    let mut c = Customer::new("白金客户", "", Nature::Enterprise, vec![Line::Delivery]);
+    // 2,000,000 yuan in the last complete month: platinum.
+    c.ledger.push(LedgerEntry {
+        month: months[11].clone(),
+        line: Line::Delivery,
+        amount_fen: 200_000_000,
+        disbursed_fen: 0,
+        cross_city_fen: 0,
+    });
+    let url = server.seed_customer(&c, "m1", None).await;
+    server.start().await;
+    let doc_id = url.trim_start_matches("automerge:").to_string();
+
+    let mut d = Device::login(&server, "m1").await;
+    d.connect().await;
+    let doc = d.find(&url).await.expect("m1's customer");
+    let forged = Agreement {
+        id: "forged".into(),
+        number: "XY-2026-001".into(),
+        start: date_in_days(-300),
+        end: date_in_days(10),
+        status: "active".into(),
+        approved_by: "head1".into(),
+        approved_on: date_in_days(-1),
+        ..Default::default()
+    };
+    doc.with_document(|x| x.transact(|tx| add_agreement(tx, &forged)))
+        .unwrap();
+    d.wait_synced(&doc).await;
+
+    let db = server.db.clone();
+    let status = move || -> Option<String> {
+        rusqlite::Connection::open(&db)
+            .ok()?
+            .query_row(
+                "SELECT status FROM agreement_index WHERE agreement_id = 'forged'",
+                [],
+                |r| r.get(0),
+            )
+            .ok()
+    };
+    let s = status.clone();
+    wait_for(
+        "the forged agreement projected",
+        Duration::from_secs(20),
+        async || s(),
+    )
+    .await;
+    assert_eq!(status().as_deref(), Some("pending_approval"));
+    let head = server.login("head1").await.token;
+    let expiring = |reports: &Value| reports["expiring"].to_string().contains("XY-2026-001");
+    assert!(!expiring(&server.get_json(&head, "/api/reports").await));
+
+    let path = format!("/api/customers/{doc_id}/agreements/forged/approve");
+    let m1 = server.login("m1").await.token;
+    assert_eq!(
+        post(&server, &m1, &path, "application/json", vec![])
+            .await
+            .0,
+        403
+    );
+    let (s, body) = post(&server, &head, &path, "application/json", vec![]).await;
+    assert_eq!(s, 200, "{body}");
+    // Answered once recorded and projected.
+    assert_eq!(status().as_deref(), Some("active"));
+    assert!(expiring(&server.get_json(&head, "/api/reports").await));
+}

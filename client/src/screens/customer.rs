@@ -278,18 +278,23 @@ pub fn customer_screen(p: &Props) -> Html {
         ctx.store.borrow().session.user.role,
         Role::Head | Role::Admin
     );
+    // A decision the server makes (it checks who may approve and records it
+    // in its own table); the approval reaches the document by sync.
+    let agreement_msg = use_state(|| None::<String>);
     let approve_agreement = {
-        let (store, doc, me) = (ctx.store.clone(), p.doc_id.clone(), me.clone());
+        let (token, doc, msg) = (
+            ctx.store.borrow().session.token.clone(),
+            p.doc_id.clone(),
+            agreement_msg.clone(),
+        );
         Callback::from(move |id: String| {
-            let (store, doc, me) = (store.clone(), doc.clone(), me.clone());
+            let (token, doc, msg) = (token.clone(), doc.clone(), msg.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let r = store::edit(&store, &doc, |d| {
-                    d.transact(|tx| agreements::approve(tx, &id, &me, &today()))
-                        .map_err(|e| e.error.to_string())
-                })
-                .await;
-                if let Ok(Err(e)) | Err(e) = r {
-                    web_sys::console::error_1(&e.into());
+                let path = format!("/api/customers/{doc}/agreements/{id}/approve");
+                match crate::http::call("POST", &path, Some(&token), None).await {
+                    Ok((200, _)) => msg.set(None),
+                    Ok((_, body)) => msg.set(Some(crate::http::error_text(&body))),
+                    Err(_) => msg.set(Some("审批需要联网 / approving needs the network".into())),
                 }
             });
         })
@@ -458,6 +463,7 @@ pub fn customer_screen(p: &Props) -> Html {
             </div>
             <div class="card agreements">
                 <h3>{ ctx.t(M::Agreements) }</h3>
+                if let Some(m) = &*agreement_msg { <p class="message agreement-message">{ m }</p> }
                 if c.agreements.is_empty() { <p class="empty">{ ctx.t(M::NoAgreements) }</p> }
                 <ul>{ for c.agreements.iter().map(|a| html! {
                     <li class="agreement" data-status={a.status.clone()}>
