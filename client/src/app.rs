@@ -131,6 +131,10 @@ pub fn app() -> Html {
             {
                 return;
             }
+            // Another tab of this user may lead the device's sync now.
+            if let Some(s) = (*store).as_ref() {
+                s.borrow_mut().leave();
+            }
             session::clear();
             store.set(None);
             session.set(None);

@@ -227,6 +227,31 @@ impl Idb {
         Ok(out)
     }
 
+    /// The chunks of one document (another tab may have written some).
+    pub async fn load_doc(&self, doc: &str) -> Result<Vec<(ChunkKey, Vec<u8>)>, String> {
+        let tx = self
+            .db
+            .transaction_with_str(STORE)
+            .map_err(|_| "IndexedDB transaction")?;
+        let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
+        let range: JsValue = Self::range_of(doc)?.into();
+        let keys = done(
+            &store
+                .get_all_keys_with_key(&range)
+                .map_err(|_| "getAllKeys")?,
+        )
+        .await?;
+        let values = done(&store.get_all_with_key(&range).map_err(|_| "getAll")?).await?;
+        let (keys, values): (Array, Array) = (keys.unchecked_into(), values.unchecked_into());
+        let mut out = Vec::new();
+        for i in 0..keys.length() {
+            if let Some((_, key)) = Self::parse_key(&keys.get(i).unchecked_into()) {
+                out.push((key, Uint8Array::new(&values.get(i)).to_vec()));
+            }
+        }
+        Ok(out)
+    }
+
     /// Writes many chunks in one transaction, in order (a first sync brings
     /// thousands of documents: one commit for many of them, not one each).
     /// The write is queued at once; the future resolves when it is committed.

@@ -8,6 +8,7 @@ mod outbox;
 mod screens;
 mod session;
 mod store;
+mod tabs;
 mod widgets;
 
 fn main() {

@@ -14,7 +14,7 @@ use fieldbook_shared::book::{Book, ManagedTier, RegistrationNotice};
 use fieldbook_shared::credit::{Warning, WarningList};
 use fieldbook_shared::customer::{self, Customer};
 use fieldbook_shared::grading::{self, Grade, Level};
-use fieldbook_shared::peer::chunks::Known;
+use fieldbook_shared::peer::chunks::{ChunkKey, Known};
 use fieldbook_shared::peer::{Effect, Peer};
 use fieldbook_shared::rules::Rules;
 use fieldbook_shared::visits::{self, Cadence};
@@ -65,6 +65,9 @@ pub struct SyncStatus {
     pub storage: Option<(bool, f64)>,
     /// The last IndexedDB write that failed, if any.
     pub write_error: Option<String>,
+    /// This tab holds the device's sync socket (`tabs.rs`); the others show
+    /// its status.
+    pub leader: bool,
 }
 
 impl SyncStatus {
@@ -99,6 +102,13 @@ pub struct Engine {
     saved_heads: HashMap<String, Vec<String>>,
     storage: Option<(bool, f64)>,
     write_error: Option<String>,
+    /// This tab leads the device's tabs (`tabs.rs`): it alone connects.
+    leader: bool,
+    lock: Option<crate::tabs::Lock>,
+    channel: Option<web_sys::BroadcastChannel>,
+    /// The leading tab's status, as this tab last heard it.
+    leader_status: Option<crate::tabs::LeaderStatus>,
+    last_status_note: String,
     delivering: bool,
     rows: BTreeMap<String, Row>,
     book_id: String,
@@ -200,6 +210,11 @@ impl Engine {
             saved_heads,
             storage: None,
             write_error: None,
+            leader: false,
+            lock: None,
+            channel: None,
+            leader_status: None,
+            last_status_note: String::new(),
             delivering: false,
             rows: BTreeMap::new(),
             book_id,
@@ -233,7 +248,8 @@ impl Engine {
                 e.refresh_row(&id);
             }
         }
-        connect(&store);
+        // One sync socket per device: the tab that leads connects.
+        crate::tabs::join(&store);
         keep_storage(&store);
         warn_before_unload(&store);
         Ok(store)
@@ -258,7 +274,8 @@ impl Engine {
 
     pub fn status(&self) -> SyncStatus {
         let book: Vec<String> = self.book_urls();
-        SyncStatus {
+        let mut status = SyncStatus {
+            leader: self.leader,
             online: self.online,
             pending: self.peer.pending_changes(),
             pending_docs: self
@@ -288,7 +305,122 @@ impl Engine {
                     book.len(),
                 )
             }),
+        };
+        // A tab that does not lead shows the device's sync as its leader has it.
+        if let (false, Some(l)) = (self.leader, &self.leader_status) {
+            status.online = l.online;
+            status.pending = l.pending;
+            status.last_sync_ms = l.last_sync_ms;
+            status.undelivered = l.undelivered;
+            status.pending_docs.clear();
         }
+        status
+    }
+
+    pub fn set_channel(&mut self, channel: web_sys::BroadcastChannel) {
+        self.channel = Some(channel);
+    }
+
+    pub fn set_lock(&mut self, lock: crate::tabs::Lock) {
+        self.lock = Some(lock);
+    }
+
+    /// This tab now leads the device's tabs: it connects.
+    pub fn lead(store: &Store) {
+        store.borrow_mut().leader = true;
+        connect(store);
+        redraw(store);
+    }
+
+    /// The leading tab's status reached this one.
+    pub fn heard_leader(store: &Store, status: crate::tabs::LeaderStatus) {
+        {
+            let mut e = store.borrow_mut();
+            if e.leader {
+                return;
+            }
+            e.leader_status = Some(status);
+        }
+        redraw(store);
+    }
+
+    /// A tab joined: the leader repeats its status for it.
+    pub fn greeted(store: &Store) {
+        let mut e = store.borrow_mut();
+        if e.leader {
+            e.last_status_note.clear();
+            e.announce();
+        }
+    }
+
+    /// The leader tells the other tabs its status when it changed.
+    fn announce(&mut self) {
+        let (true, Some(channel)) = (self.leader, &self.channel) else {
+            return;
+        };
+        let note = crate::tabs::status_note(crate::tabs::LeaderStatus {
+            online: self.online,
+            pending: self.peer.pending_changes(),
+            last_sync_ms: self.peer.last_synced_ms(),
+            undelivered: self.outbox.undelivered(),
+            signed_out: self.signed_out,
+        });
+        if note != self.last_status_note {
+            crate::tabs::post(channel, &note);
+            self.last_status_note = note;
+        }
+    }
+
+    /// Leaves the device's tabs (sign-out): gives the lock to another tab and
+    /// closes this tab's socket and channel.
+    pub fn leave(&mut self) {
+        if let Some(lock) = self.lock.take() {
+            lock.release();
+        }
+        if let Some(c) = self.channel.take() {
+            c.close();
+        }
+        self.leader = false;
+        self.signed_out = true;
+        if let Some(ws) = self.socket.take() {
+            let _ = ws.close();
+        }
+    }
+
+    /// Another tab stored chunks of `doc`: merges those this tab does not
+    /// know from IndexedDB (the leader then syncs them like its own).
+    pub async fn merge_stored(store: &Store, doc: &str) {
+        let idb = store.borrow().idb.clone();
+        let chunks = match idb.load_doc(doc).await {
+            Ok(c) => c,
+            Err(err) => {
+                web_sys::console::error_1(&format!("cannot read {doc}: {err}").into());
+                return;
+            }
+        };
+        let effects = {
+            let mut e = store.borrow_mut();
+            let new: Vec<(ChunkKey, Vec<u8>)> = chunks
+                .into_iter()
+                .filter(|(k, _)| !e.known.contains(doc, k))
+                .collect();
+            if new.is_empty() {
+                return;
+            }
+            let bytes: Vec<Vec<u8>> = new.iter().map(|(_, b)| b.clone()).collect();
+            if let Err(err) = e.peer.merge_stored(doc, &bytes) {
+                web_sys::console::error_1(&format!("cannot merge {doc}: {err}").into());
+                return;
+            }
+            for (k, _) in new {
+                e.known.loaded(doc, k);
+            }
+            e.kept.insert(doc.to_string());
+            e.peer.take_effects()
+        };
+        report(Engine::apply(store, effects));
+        Engine::schedule_flush(store);
+        redraw(store);
     }
 
     /// What the server said about this user's registrations, by document id.
@@ -308,6 +440,11 @@ impl Engine {
 
     /// Whether the server refused this session: the user must sign in again.
     pub fn signed_out(&self) -> bool {
+        if let (false, Some(l)) = (self.leader, &self.leader_status)
+            && l.signed_out
+        {
+            return true;
+        }
         self.signed_out
     }
 
@@ -418,6 +555,10 @@ impl Engine {
     }
 
     fn write_server_heads(&mut self) {
+        // Only the leading tab syncs, so only it knows what the server has.
+        if !self.leader {
+            return;
+        }
         self.saved_heads_version = self.peer.server_heads_version();
         // A document with writes not yet committed keeps the heads saved
         // before: after a crash the device must not believe the server has
@@ -653,7 +794,17 @@ impl Engine {
                     }
                 }
                 match &result {
-                    Ok(()) => e.write_error = None,
+                    Ok(()) => {
+                        e.write_error = None;
+                        // The other tabs merge what this one stored.
+                        if let Some(channel) = &e.channel {
+                            let mut docs: Vec<String> =
+                                ops.iter().map(|op| op.doc().to_string()).collect();
+                            docs.sort();
+                            docs.dedup();
+                            crate::tabs::stored(channel, docs);
+                        }
+                    }
                     Err(err) => e.write_error = Some(err.clone()),
                 }
                 let ready: Vec<String> = e
@@ -843,6 +994,7 @@ fn redraw(store: &Store) {
         let notify = {
             let mut e = s.borrow_mut();
             e.redraw_scheduled = false;
+            e.announce();
             e.notify.clone()
         };
         notify.emit(());
@@ -899,6 +1051,10 @@ pub async fn register(store: &Store, c: &Customer) -> Result<String, String> {
 
 /// Opens the websocket; on close, retries with back-off.
 pub fn connect(store: &Store) {
+    // Only the leading tab syncs; one that left (signed out) stops here.
+    if !store.borrow().leader {
+        return;
+    }
     let url = {
         let e = store.borrow();
         let loc = web_sys::window().map(|w| w.location());

@@ -28,7 +28,7 @@ pub fn status_bar() -> Html {
     let ready = s.ready_offline();
     let (kept, book) = s.kept.unwrap_or((0, 0));
     html! {
-        <div class="status" data-online={s.online.to_string()} data-pending={s.pending.to_string()} data-synced={synced.to_string()} data-pending-docs={s.pending_docs.join(" ")} data-undelivered={s.undelivered.to_string()} data-kept={kept.to_string()} data-book={book.to_string()} data-unsaved={s.unsaved.to_string()} data-ready-offline={ready.to_string()} data-persisted={s.storage.map(|x| x.0.to_string()).unwrap_or_default()}>
+        <div class="status" data-online={s.online.to_string()} data-pending={s.pending.to_string()} data-synced={synced.to_string()} data-pending-docs={s.pending_docs.join(" ")} data-undelivered={s.undelivered.to_string()} data-kept={kept.to_string()} data-book={book.to_string()} data-unsaved={s.unsaved.to_string()} data-ready-offline={ready.to_string()} data-persisted={s.storage.map(|x| x.0.to_string()).unwrap_or_default()} data-role={if s.leader { "leader" } else { "follower" }}>
             <span class={classes!("dot", state)}></span>
             <span class="state">{ if s.online { ctx.t(M::Online) } else { ctx.t(M::Offline) } }</span>
             if s.undelivered > 0 {

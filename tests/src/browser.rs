@@ -127,6 +127,12 @@ impl Browser {
         handle
     }
 
+    /// Closes the tab commands go to (switch to another one next).
+    pub async fn close_tab(&self) {
+        self.call(reqwest::Method::DELETE, "/window", json!({}))
+            .await;
+    }
+
     /// The handle of the tab commands go to.
     pub async fn current_tab(&self) -> String {
         self.call(reqwest::Method::GET, "/window", json!({}))

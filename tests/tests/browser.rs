@@ -1601,3 +1601,85 @@ async fn a_visit_on_a_registration_rejected_meanwhile_reaches_the_server() {
     wait_synced(&b).await;
     wait_visit_on_server(&server, "m1", &url, "退回前离线记录的走访").await;
 }
+
+async fn role(b: &Browser, role: &str) {
+    b.wait(
+        &format!("this tab to be the {role}"),
+        T,
+        "const s = document.querySelector('.status'); return s && s.dataset.role === arguments[0]",
+        json!([role]),
+    )
+    .await;
+}
+
+/// One sync engine per device (issue #35): two tabs of one profile hold one
+/// sync socket; an edit in either tab shows in the other without a reload,
+/// online and offline; the other tab's edits reach the server through the
+/// leader; closing the leading tab hands the socket to the other one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tabs_of_a_device_share_one_sync_engine_and_see_each_others_edits() {
+    let (mut server, urls) = server_with(&[("长江航运物流有限公司", "m1", None)]).await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "m1", "长江航运物流有限公司").await;
+    role(&b, "leader").await;
+    let first = b.current_tab().await;
+    // The tablet's sync sockets (not the test device's, below).
+    let peer = b
+        .js(
+            "return JSON.parse(localStorage.getItem('fieldbook.session')).peer_id",
+            json!([]),
+        )
+        .await;
+    let peer = peer.as_str().expect("the tablet's peer id").to_string();
+    let sockets = |server: &TestServer| {
+        server
+            .log_text()
+            .lines()
+            .filter(|l| l.contains("sync connection opened") && l.contains(&peer))
+            .count()
+    };
+    let before = sockets(&server);
+
+    let second = b.new_tab().await;
+    b.goto(&server.base()).await;
+    wait_text(&b, "the list in the second tab", "长江航运物流有限公司").await;
+    role(&b, "follower").await;
+    wait_synced(&b).await;
+    open_customer(&b, "长江航运物流有限公司").await;
+    log_visit(&b, "第二个标签页在线记录的走访").await;
+
+    b.switch_to(&first).await;
+    open_customer(&b, "长江航运物流有限公司").await;
+    wait_text(
+        &b,
+        "the second tab's visit, without a reload",
+        "第二个标签页在线记录的走访",
+    )
+    .await;
+    wait_visit_on_server(&server, "m1", &urls[0], "第二个标签页在线记录的走访").await;
+    assert_eq!(
+        sockets(&server),
+        before,
+        "the second tab opened no socket of its own"
+    );
+
+    // Offline: the leader's edit shows in the follower.
+    server.kill();
+    log_visit(&b, "离线时第一个标签页的走访").await;
+    b.switch_to(&second).await;
+    wait_text(
+        &b,
+        "the first tab's offline visit",
+        "离线时第一个标签页的走访",
+    )
+    .await;
+
+    // The leading tab closes: the second leads, connects and delivers.
+    b.switch_to(&first).await;
+    b.close_tab().await;
+    b.switch_to(&second).await;
+    role(&b, "leader").await;
+    server.start().await;
+    wait_synced(&b).await;
+    wait_visit_on_server(&server, "m1", &urls[0], "离线时第一个标签页的走访").await;
+}

@@ -76,6 +76,11 @@ impl Known {
         Compaction { write, delete }
     }
 
+    /// Whether this writer knows the chunk.
+    pub fn contains(&self, doc: &str, key: &ChunkKey) -> bool {
+        self.docs.get(doc).is_some_and(|k| k.contains(key))
+    }
+
     /// Whether any chunk of `doc` is in a release's old form.
     pub fn has_legacy(&self, doc: &str) -> bool {
         self.docs

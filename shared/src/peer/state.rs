@@ -211,6 +211,42 @@ impl Peer {
         Ok(r)
     }
 
+    /// Merges chunks another writer stored (another tab of the app on this
+    /// device) into the document, loading it if it is new here. Answers
+    /// whether the document changed; if it did, it is announced
+    /// (`DocumentChanged`) and synced like a local change. What was merged is
+    /// already stored, so it is not persisted again.
+    pub fn merge_stored(&mut self, doc_id: &str, chunks: &[Vec<u8>]) -> Result<bool, PeerError> {
+        let actor = self.actor();
+        let d = self.docs.entry(doc_id.to_string()).or_insert_with(|| {
+            let mut d = Doc::new(Automerge::new().with_actor(actor.clone()));
+            d.saved_heads = Vec::new();
+            d
+        });
+        let before = d.doc.get_heads();
+        for chunk in chunks {
+            d.doc
+                .load_incremental(chunk)
+                .map_err(|e| PeerError::Load(doc_id.to_string(), e.to_string()))?;
+        }
+        let after = d.doc.get_heads();
+        if after == before {
+            return Ok(false);
+        }
+        // Nothing of ours was waiting to be stored: all we hold is stored now.
+        if d.saved_heads == before {
+            d.saved_heads = after;
+        }
+        d.chunks_since_snapshot += chunks.len() as u32;
+        d.recount();
+        self.effects.push(Effect::DocumentChanged {
+            doc_id: doc_id.to_string(),
+        });
+        self.persist(doc_id);
+        self.sync_doc(doc_id);
+        Ok(true)
+    }
+
     /// The transport is open: introduce ourselves.
     pub fn connected(&mut self, _now_ms: f64) {
         self.connected = true;
@@ -579,5 +615,44 @@ mod tests {
         let id = super::super::new_document_id();
         assert!(super::super::is_document_id(&id));
         assert!(!super::super::is_document_id("not-an-id"));
+    }
+
+    /// Another tab's stored chunk is merged, announced, and not stored again;
+    /// a document new here is loaded from it.
+    #[test]
+    fn chunks_another_tab_stored_are_merged_not_stored_again() {
+        let mut other = Peer::new("fb-tab".into());
+        let id = other.create_document(Automerge::new());
+        other
+            .change(&id, |d| {
+                d.transact(|tx| tx.put(automerge::ROOT, "visit", "x"))
+                    .is_ok()
+            })
+            .unwrap();
+        let chunks: Vec<Vec<u8>> = other
+            .take_effects()
+            .into_iter()
+            .filter_map(|e| match e {
+                Effect::Persist { bytes, .. } => Some(bytes),
+                _ => None,
+            })
+            .collect();
+        let mut me = Peer::new("fb-tab".into());
+        assert!(me.merge_stored(&id, &chunks).unwrap());
+        let effects = me.take_effects();
+        assert!(
+            effects
+                .iter()
+                .any(|e| matches!(e, Effect::DocumentChanged { .. }))
+        );
+        assert!(!effects.iter().any(|e| matches!(e, Effect::Persist { .. })));
+        assert_eq!(
+            me.document(&id).unwrap().get_heads(),
+            other.document(&id).unwrap().get_heads()
+        );
+        // The same chunks again change nothing.
+        assert!(!me.merge_stored(&id, &chunks).unwrap());
+        // Two tabs of one session write as different actors.
+        assert_ne!(me.actor(), other.actor());
     }
 }
