@@ -1683,3 +1683,77 @@ async fn the_tabs_of_a_device_share_one_sync_engine_and_see_each_others_edits() 
     wait_synced(&b).await;
     wait_visit_on_server(&server, "m1", &urls[0], "离线时第一个标签页的走访").await;
 }
+
+/// Three tabs of one profile, offline, saving visits on the same customer and
+/// on different ones, one tab closed in the middle of saving, then the browser
+/// killed: every visit a screen showed as saved is on the device after a
+/// restart and reaches the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_tabs_offline_a_tab_closed_mid_write_and_a_kill_lose_nothing_saved() {
+    let (mut server, urls) = server_with(&[
+        ("长江航运物流有限公司", "m1", None),
+        ("华联商业连锁有限公司", "m1", None),
+    ])
+    .await;
+    let dir = tempfile::tempdir().expect("profile dir");
+    let profile = dir.path().join("profile");
+    let b = Browser::start_with_profile(profile.clone()).await;
+    ready_offline(&b, &server, "m1", "长江航运物流有限公司").await;
+    let mut tabs = vec![b.current_tab().await];
+    for _ in 0..2 {
+        tabs.push(b.new_tab().await);
+        b.goto(&server.base()).await;
+        wait_text(&b, "the list in a new tab", "华联商业连锁有限公司").await;
+    }
+    server.kill();
+    let saved = [
+        (0, "长江航运物流有限公司", "标签页一的走访"),
+        (1, "华联商业连锁有限公司", "标签页二的走访"),
+        (2, "长江航运物流有限公司", "标签页三的走访"),
+    ];
+    for (tab, customer, summary) in saved {
+        b.switch_to(&tabs[tab]).await;
+        open_customer(&b, customer).await;
+        log_visit(&b, summary).await;
+    }
+    // The third tab starts one more visit and is closed as it saves.
+    b.click_text("button", "记录走访").await;
+    b.wait(
+        "the visit form",
+        T,
+        "return document.querySelector('form.visit-form') !== null",
+        json!([]),
+    )
+    .await;
+    b.fill("textarea[name=summary]", "关闭中的走访").await;
+    b.click("form.visit-form button[type=submit]").await;
+    b.close_tab().await;
+    b.switch_to(&tabs[0]).await;
+    b.kill();
+
+    let b = Browser::start_with_profile(profile).await;
+    server.start().await;
+    b.goto(&server.base()).await;
+    wait_text(&b, "the list after the kill", "华联商业连锁有限公司").await;
+    open_customer(&b, "长江航运物流有限公司").await;
+    for s in ["标签页一的走访", "标签页三的走访"] {
+        wait_text(&b, "a saved visit on the device", s).await;
+    }
+    let mut d = Device::login(&server, "m1").await;
+    d.connect().await;
+    for (i, url) in urls.iter().enumerate() {
+        let doc = d.find(url).await.expect("customer");
+        let want: Vec<&str> = saved
+            .iter()
+            .filter(|(_, c, _)| *c == ["长江航运物流有限公司", "华联商业连锁有限公司"][i])
+            .map(|(_, _, s)| *s)
+            .collect();
+        wait_for("every saved visit on the server", T, async || {
+            let c = Device::customer(&doc);
+            want.iter()
+                .all(|s| c.visits.iter().any(|v| v.summary == *s))
+                .then_some(())
+        })
+        .await;
+    }
+}
