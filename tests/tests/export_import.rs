@@ -256,14 +256,15 @@ async fn customers_then_their_ledger_import_back_to_back_while_tablets_sync() {
             drop(d);
         })
     };
-    const N: usize = 1_000;
+    // The office's first day as the issue found it: 3,000 customers, 12 months each.
+    const N: usize = 3_000;
     let mut customers = "客户名称,统一社会信用代码,客户经理\n".to_string();
     let mut ledger = "统一社会信用代码,月份,业务类型,收入(元)\n".to_string();
     for i in 0..N {
         let code = format!("91310000BULK{i:06}");
         customers.push_str(&format!("批量客户{i},{code},{}\n", ["m1", "m2"][i % 2]));
-        for m in 1..=3 {
-            ledger.push_str(&format!("{code},2026-{m:02},寄递,{}\n", 1000 + i));
+        for m in 1..=12 {
+            ledger.push_str(&format!("{code},2025-{m:02},寄递,{}\n", 1000 + i));
         }
     }
     let (s, report) = upload(
@@ -291,7 +292,7 @@ async fn customers_then_their_ledger_import_back_to_back_while_tablets_sync() {
     let (s, report) = upload(&server, &head1, "/api/import/ledger", ledger.into_bytes()).await;
     assert_eq!(
         (s, &report["imported"]),
-        (200, &Value::from(3 * N)),
+        (200, &Value::from(12 * N)),
         "{report}"
     );
     busy.await.unwrap();
