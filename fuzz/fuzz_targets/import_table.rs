@@ -4,17 +4,22 @@
 
 #![no_main]
 
-use fieldbook_server::import::{customer_rows, ledger_rows, parse_yuan, read_table};
+use fieldbook_server::import::{
+    customer_rows, ledger_rows, parse_amount, parse_month, parse_yuan, read_table,
+};
 use libfuzzer_sys::fuzz_target;
 
 fn one(data: &[u8]) {
     let Ok(table) = read_table(data) else {
         return;
     };
-    let _ = customer_rows(&table);
-    let _ = ledger_rows(&table);
+    let aliases = fieldbook_shared::rules::ImportRules::default().line_aliases;
+    let _ = customer_rows(&table, &aliases);
+    let _ = ledger_rows(&table, &aliases);
     for cell in table.rows.iter().flatten().take(64) {
         let _ = parse_yuan(cell);
+        let _ = parse_amount(cell, 1_000_000);
+        let _ = parse_month(cell);
     }
 }
 

@@ -182,7 +182,7 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
             ..l
         })
         .collect();
-    let rules = state.rules.get().to_json();
+    let rules = state.rules.get().to_tablet_json();
     let id: DocumentId = book_doc
         .parse()
         .map_err(|_| ServerError::Internal(format!("bad book id {book_doc}")))?;

@@ -30,11 +30,77 @@ use crate::{books, history};
 /// A user named as manager: (id, unit, role, disabled).
 type Holder = (i64, String, String, bool);
 
-/// A sheet: the header row and the data rows (row N of the file is `rows[N-2]`).
+/// The managers a file names, found; the credit codes already taken; and the
+/// display names several users share, with those users.
+type People = (
+    BTreeMap<String, Holder>,
+    BTreeSet<String>,
+    BTreeMap<String, Vec<String>>,
+);
+
+/// A sheet: the header row and the data rows, with the numbers the rows have
+/// in the file as a spreadsheet program shows them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     pub headers: Vec<String>,
     pub rows: Vec<Vec<String>>,
+    /// The file's row number of `rows[i]`.
+    pub row_numbers: Vec<usize>,
+    /// The file's row number of the header.
+    pub header_row: usize,
+}
+
+/// Every column name an import knows, to recognise the header row below a
+/// title (`2026年东区大客户清单`) or blank rows.
+const KNOWN_COLUMNS: &[&str] = &[
+    "客户名称",
+    "name",
+    "客户经理",
+    "manager",
+    "统一社会信用代码",
+    "credit_code",
+    "客户性质",
+    "nature",
+    "业务类型",
+    "lines",
+    "line",
+    "地址",
+    "address",
+    "行业",
+    "industry",
+    "月份",
+    "month",
+    "收入",
+    "amount",
+    "金额",
+    "代发金额",
+    "disbursed",
+    "异地邮件",
+    "cross_city",
+];
+
+/// How far down the header may be.
+const HEADER_WITHIN: usize = 10;
+
+/// A header as people type it: trimmed, full-width brackets and spaces folded,
+/// lower case (`收入（万元） ` is `收入(万元)`).
+pub fn normalise_header(h: &str) -> String {
+    h.trim()
+        .replace('（', "(")
+        .replace('）', ")")
+        .replace([' ', '\u{3000}'], "")
+        .to_lowercase()
+}
+
+/// Whether a row looks like a header: two or more cells, one a known column
+/// (with or without a unit, `收入(万元)`).
+fn looks_like_header(row: &[String]) -> bool {
+    row.iter().filter(|c| !c.is_empty()).count() >= 2
+        && row.iter().any(|c| {
+            let h = normalise_header(c);
+            let base = h.split('(').next().unwrap_or(&h);
+            KNOWN_COLUMNS.contains(&base)
+        })
 }
 
 /// One problem, where a person finds it in the spreadsheet (the header is row 1).
@@ -98,21 +164,49 @@ pub fn read_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
 }
 
 /// Rows as they are read: blank rows (often at the end of a sheet) are not
-/// rows; the first row that is not blank is the header, and it sets the width
-/// every later row is cut to.
+/// rows. The header is the first row, within the first ten, that looks like
+/// one (title rows above it are skipped; with none, the first row is taken,
+/// and the missing column is named); it sets the width every later row is
+/// cut to.
 struct Rows {
+    /// Rows before the header was found: (file row, cells).
+    above: Vec<(usize, Vec<String>)>,
     headers: Option<Vec<String>>,
+    header_row: usize,
     rows: Vec<Vec<String>>,
+    row_numbers: Vec<usize>,
     cells: usize,
 }
 
 impl Rows {
     fn new() -> Self {
         Rows {
+            above: Vec::new(),
             headers: None,
+            header_row: 0,
             rows: Vec::new(),
+            row_numbers: Vec::new(),
             cells: 0,
         }
+    }
+
+    /// Takes `row` (file row `at`) as the header.
+    fn set_header(&mut self, at: usize, mut row: Vec<String>) -> Result<(), Vec<RowError>> {
+        while row.last().is_some_and(|c| c.is_empty()) {
+            row.pop();
+        }
+        if row.len() > budget::MAX_COLUMNS {
+            return Err(too_big(format!(
+                "表头有 {} 列，导入最多读取 {} 列 / the header row has {} columns; an import reads at most {}",
+                row.len(),
+                budget::MAX_COLUMNS,
+                row.len(),
+                budget::MAX_COLUMNS
+            )));
+        }
+        self.headers = Some(row);
+        self.header_row = at;
+        Ok(())
     }
 
     /// Adds one row of the file (`at` is its 1-based row number there).
@@ -122,17 +216,15 @@ impl Rows {
         }
         match &self.headers {
             None => {
-                while row.last().is_some_and(|c| c.is_empty()) {
-                    row.pop();
+                if looks_like_header(&row) {
+                    // Title rows above the header are not data.
+                    self.above.clear();
+                    return self.set_header(at, row);
                 }
-                if row.len() > budget::MAX_COLUMNS {
-                    return Err(too_big(format!(
-                        "the header row has {} columns; an import reads at most {}",
-                        row.len(),
-                        budget::MAX_COLUMNS
-                    )));
+                self.above.push((at, row));
+                if self.above.len() == HEADER_WITHIN {
+                    self.no_header_found()?;
                 }
-                self.headers = Some(row);
             }
             Some(h) => {
                 row.truncate(h.len());
@@ -150,17 +242,36 @@ impl Rows {
                     )));
                 }
                 self.rows.push(row);
+                self.row_numbers.push(at);
             }
         }
         Ok(())
     }
 
-    fn finish(self) -> Result<Table, Vec<RowError>> {
+    /// No row looked like a header: the first is taken as it (the check of
+    /// the columns then names what it lacks) and the others are data.
+    fn no_header_found(&mut self) -> Result<(), Vec<RowError>> {
+        let mut above = std::mem::take(&mut self.above).into_iter();
+        if let Some((at, first)) = above.next() {
+            self.set_header(at, first)?;
+            for (at, row) in above {
+                self.push(at, row)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Table, Vec<RowError>> {
+        if self.headers.is_none() {
+            self.no_header_found()?;
+        }
         match self.headers {
-            None => Err(whole_file("the file is empty".into())),
+            None => Err(whole_file("文件是空的 / the file is empty".into())),
             Some(headers) => Ok(Table {
                 headers,
                 rows: self.rows,
+                row_numbers: self.row_numbers,
+                header_row: self.header_row,
             }),
         }
     }
@@ -182,8 +293,24 @@ fn read_csv(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
     let (mut field, mut len) = (vec![0u8; 256], 0);
     let (mut row, mut at, mut rows) = (Vec::new(), 1, Rows::new());
     let mut column = 0;
+    // Rows are numbered by lines, as a spreadsheet program shows the file
+    // (csv-core skips blank lines; a quoted cell may span several).
+    let (mut line, mut in_record) = (1, false);
     loop {
+        if !in_record {
+            while let Some((&b, rest)) = input.split_first() {
+                match b {
+                    b'\n' => line += 1,
+                    b'\r' => {}
+                    _ => break,
+                }
+                input = rest;
+            }
+            at = line;
+            in_record = true;
+        }
         let (result, read, wrote) = reader.read_field(input, &mut field[len..]);
+        line += input[..read].iter().filter(|&&b| b == b'\n').count();
         input = &input[read..];
         len += wrote;
         match result {
@@ -232,7 +359,7 @@ fn read_csv(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
                 len = 0;
                 if record_end {
                     rows.push(at, std::mem::take(&mut row))?;
-                    at += 1;
+                    in_record = false;
                     column = 0;
                 }
             }
@@ -295,7 +422,11 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
         .map_err(|e| whole_file(format!("the first sheet cannot be read: {e}")))?
     {
         let (row, col) = c.get_position();
-        let text = calamine::Data::from(c.get_value().clone()).to_string();
+        // A date cell is read as its serial number (parse_month reads those).
+        let text = match c.get_value() {
+            calamine::DataRef::DateTime(d) => d.as_f64().to_string(),
+            other => calamine::Data::from(other.clone()).to_string(),
+        };
         let text = text.trim();
         if text.is_empty() {
             continue;
@@ -336,20 +467,50 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
     rows.finish()
 }
 
-/// Finds a column by any of its names; `Err` names the missing column.
+/// Finds a column by any of its names (as [`normalise_header`] reads them);
+/// `Err` names the missing column.
 fn column(t: &Table, names: &[&str]) -> Result<usize, RowError> {
     t.headers
         .iter()
-        .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
+        .position(|h| {
+            let h = normalise_header(h);
+            names.iter().any(|n| normalise_header(n) == h)
+        })
         .ok_or_else(|| RowError {
-            row: 1,
+            row: t.header_row,
             column: names[0].into(),
-            message: format!("the header row has no column {}", names.join(" / ")),
+            message: format!(
+                "表头缺少“{}”列 / the header row has no column {}",
+                names[0],
+                names.join(" / ")
+            ),
         })
 }
 
 fn optional_column(t: &Table, names: &[&str]) -> Option<usize> {
     column(t, names).ok()
+}
+
+/// Fen in one unit of an amount column: `收入`, `收入(元)` are yuan,
+/// `收入(万元)` ten thousand yuan.
+const FEN_PER_YUAN: i64 = 100;
+const FEN_PER_WAN: i64 = 1_000_000;
+
+/// An amount column by any of its base names, with the unit its header names.
+fn amount_column(t: &Table, bases: &[&str]) -> Option<(usize, i64)> {
+    t.headers.iter().enumerate().find_map(|(i, h)| {
+        let h = normalise_header(h);
+        bases.iter().find_map(|b| {
+            let b = normalise_header(b);
+            if h == b || h == format!("{b}(元)") {
+                Some((i, FEN_PER_YUAN))
+            } else if h == format!("{b}(万元)") {
+                Some((i, FEN_PER_WAN))
+            } else {
+                None
+            }
+        })
+    })
 }
 
 fn cell(row: &[String], i: Option<usize>) -> String {
@@ -358,40 +519,124 @@ fn cell(row: &[String], i: Option<usize>) -> String {
 
 /// Yuan with at most two decimals into fen, exactly (no floating point).
 pub fn parse_yuan(s: &str) -> Result<i64, String> {
-    let s = s.trim().replace([',', '，'], "");
-    let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
-    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
-    if !digits(whole) || (!frac.is_empty() && !digits(frac)) || frac.len() > 2 {
-        return Err(format!(
-            "{s:?} is not an amount in yuan (e.g. 1234.50, not negative, at most 2 decimals)"
-        ));
-    }
-    let whole: i64 = whole.parse().map_err(|_| format!("{s:?} is too large"))?;
-    let frac: i64 = format!("{frac:0<2}").parse().unwrap_or(0);
-    whole
-        .checked_mul(100)
-        .and_then(|w| w.checked_add(frac))
-        .ok_or_else(|| format!("{s:?} is too large"))
+    parse_amount(s, FEN_PER_YUAN)
 }
 
-fn parse_line(s: &str) -> Option<Line> {
+/// An amount as people write it (`¥12,345.00`, `12 345元`, `1.5` 万元) into
+/// fen, exactly: no floating point, and more decimals than a fen is an error.
+pub fn parse_amount(s: &str, fen_per_unit: i64) -> Result<i64, String> {
+    let unit = if fen_per_unit == FEN_PER_WAN {
+        "万元"
+    } else {
+        "元"
+    };
+    let t = s
+        .trim()
+        .trim_start_matches(['¥', '￥'])
+        .trim_end_matches('元')
+        .replace([',', '，', ' ', '\u{3000}'], "");
+    let bad = || {
+        format!(
+            "“{s}”不是金额（以{unit}计，如 1234.50；不能为负，最小到分） / {s:?} is not an amount in {unit} (e.g. 1234.50, not negative, at most to the fen)"
+        )
+    };
+    let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || (!frac.is_empty() && !digits(frac)) || frac.len() > 6 {
+        return Err(bad());
+    }
+    let too_large = || format!("“{s}”太大 / {s:?} is too large");
+    let whole: i64 = whole.parse().map_err(|_| too_large())?;
+    let scale = 10i64.pow(frac.len() as u32);
+    let frac_value: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().map_err(|_| bad())?
+    };
+    let frac_fen = frac_value * fen_per_unit;
+    if frac_fen % scale != 0 {
+        return Err(bad());
+    }
+    whole
+        .checked_mul(fen_per_unit)
+        .and_then(|w| w.checked_add(frac_fen / scale))
+        .ok_or_else(too_large)
+}
+
+/// A business line by its code, its Chinese name or one of the aliases in
+/// the operator's rules (`快递包裹` → 寄递).
+fn parse_line(s: &str, aliases: &BTreeMap<String, Line>) -> Option<Line> {
+    let s = s.trim();
     Line::ALL
         .iter()
-        .find(|l| l.as_str().eq_ignore_ascii_case(s.trim()) || l.label_zh() == s.trim())
+        .find(|l| l.as_str().eq_ignore_ascii_case(s) || l.label_zh() == s)
         .cloned()
+        .or_else(|| {
+            aliases
+                .iter()
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case(s))
+                .map(|(_, l)| l.clone())
+        })
 }
 
-fn parse_month(s: &str) -> Result<String, String> {
-    let s = s.trim().replace('/', "-");
-    let ok = s.len() == 7
-        && s.as_bytes()[4] == b'-'
-        && s[..4].parse::<u32>().is_ok()
-        && s[5..].parse::<u32>().is_ok_and(|m| (1..=12).contains(&m));
-    if ok {
-        Ok(s)
-    } else {
-        Err(format!("{s:?} is not a month YYYY-MM"))
+/// Year and month from days since 1970-01-01 (Howard Hinnant's civil_from_days).
+fn year_month_of_day(days: i64) -> (i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m)
+}
+
+/// A month as people write it: `2026-10`, `2026/10`, `2026.10`, `202610`,
+/// `2026年10月`, `2026年10月份`, a date `2026-10-01`, or an Excel date
+/// serial number (a date cell read as a number); into `YYYY-MM`.
+pub fn parse_month(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if let Some(m) = serial_month(t) {
+        return Ok(m);
     }
+    let bad = || {
+        format!(
+            "“{t}”不是月份（如 2026-10、2026年10月） / {t:?} is not a month (e.g. 2026-10 or 2026年10月)"
+        )
+    };
+    let num = |x: &str| -> Option<i64> {
+        (!x.is_empty() && x.len() <= 4 && x.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| x.parse().ok())
+            .flatten()
+    };
+    let (y, m) = if let Some((y, rest)) = t.split_once('年') {
+        let m = rest.trim().trim_end_matches('份').trim_end_matches('月');
+        (num(y.trim()), num(m.trim()))
+    } else if let Some(sep) = ['-', '/', '.'].into_iter().find(|c| t.contains(*c)) {
+        let mut parts = t.split(sep);
+        (parts.next().and_then(num), parts.next().and_then(num))
+    } else if t.len() == 6 && t.bytes().all(|b| b.is_ascii_digit()) {
+        (num(&t[..4]), num(&t[4..]))
+    } else {
+        return Err(bad());
+    };
+    match (y, m) {
+        (Some(y), Some(m)) if (1900..=2999).contains(&y) && (1..=12).contains(&m) => {
+            Ok(format!("{y:04}-{m:02}"))
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// An Excel date serial (days since 1899-12-30) of this century, as `YYYY-MM`.
+fn serial_month(t: &str) -> Option<String> {
+    let days: f64 = t.parse().ok()?;
+    // 1927 to 2064: wider is a number, not a date.
+    if !(10_000.0..60_000.0).contains(&days) {
+        return None;
+    }
+    let (y, m) = year_month_of_day(days.floor() as i64 - 25_569);
+    Some(format!("{y:04}-{m:02}"))
 }
 
 /// A customer row, checked for form (the server then checks people and duplicates).
@@ -410,7 +655,7 @@ pub struct CustomerRow {
 /// The rows, and every problem of form (a missing column is `Err`).
 pub type Checked<T> = Result<(Vec<T>, Vec<RowError>), Vec<RowError>>;
 
-pub fn customer_rows(t: &Table) -> Checked<CustomerRow> {
+pub fn customer_rows(t: &Table, aliases: &BTreeMap<String, Line>) -> Checked<CustomerRow> {
     let name = column(t, &["客户名称", "name"]).map_err(|e| vec![e])?;
     let manager = column(t, &["客户经理", "manager"]).map_err(|e| vec![e])?;
     let code = optional_column(t, &["统一社会信用代码", "credit_code"]);
@@ -419,8 +664,7 @@ pub fn customer_rows(t: &Table) -> Checked<CustomerRow> {
     let address = optional_column(t, &["地址", "address"]);
     let industry = optional_column(t, &["行业", "industry"]);
     let (mut out, mut errors) = (Vec::new(), Vec::new());
-    for (i, r) in t.rows.iter().enumerate() {
-        let row = i + 2;
+    for (r, &row) in t.rows.iter().zip(&t.row_numbers) {
         let mut bad = |column: &str, message: String| {
             errors.push(RowError {
                 row,
@@ -430,13 +674,16 @@ pub fn customer_rows(t: &Table) -> Checked<CustomerRow> {
         };
         let n = cell(r, Some(name));
         if n.is_empty() {
-            bad("客户名称", "a customer needs a name".into());
+            bad(
+                "客户名称",
+                "请填写客户名称 / a customer needs a name".into(),
+            );
         }
         let m = cell(r, Some(manager));
         if m.is_empty() {
             bad(
                 "客户经理",
-                "name the manager (username) who will hold it".into(),
+                "请填写负责的客户经理（姓名或登录名） / name the manager (display name or username) who will hold it".into(),
             );
         }
         let nat_text = cell(r, nature);
@@ -451,7 +698,9 @@ pub fn customer_rows(t: &Table) -> Checked<CustomerRow> {
                 None => {
                     bad(
                         "客户性质",
-                        format!("{nat_text:?} is not 企业, 个人 or 政府机构"),
+                        format!(
+                            "“{nat_text}”不是客户性质（企业、个人、政府机构） / {nat_text:?} is not 企业, 个人 or 政府机构"
+                        ),
                     );
                     Nature::Enterprise
                 }
@@ -463,11 +712,13 @@ pub fn customer_rows(t: &Table) -> Checked<CustomerRow> {
             .map(str::trim)
             .filter(|p| !p.is_empty())
         {
-            match parse_line(part) {
+            match parse_line(part, aliases) {
                 Some(l) => ls.push(l),
                 None => bad(
                     "业务类型",
-                    format!("{part:?} is not a business line (寄递, 金融, 邮务, 函件)"),
+                    format!(
+                        "“{part}”不是业务类型（寄递、金融、邮务、函件，或规则中的别名） / {part:?} is not a business line (寄递, 金融, 邮务, 函件, or an alias in the rules)"
+                    ),
                 ),
             }
         }
@@ -492,7 +743,9 @@ pub fn customer_rows(t: &Table) -> Checked<CustomerRow> {
             errors.push(RowError {
                 row: c.row,
                 column: "统一社会信用代码".into(),
-                message: format!("the same credit code as row {first}"),
+                message: format!(
+                    "与第 {first} 行的统一社会信用代码相同 / the same credit code as row {first}"
+                ),
             });
         }
     }
@@ -508,24 +761,31 @@ pub struct LedgerRow {
     pub entry: LedgerEntry,
 }
 
-pub fn ledger_rows(t: &Table) -> Checked<LedgerRow> {
+pub fn ledger_rows(t: &Table, aliases: &BTreeMap<String, Line>) -> Checked<LedgerRow> {
     let month = column(t, &["月份", "month"]).map_err(|e| vec![e])?;
     let line = column(t, &["业务类型", "line"]).map_err(|e| vec![e])?;
-    let amount = column(t, &["收入(元)", "收入（元）", "收入", "amount"]).map_err(|e| vec![e])?;
+    // Each amount column in yuan or ten thousand yuan, by its header.
+    let (amount, amount_unit) = amount_column(t, &["收入", "金额", "amount"]).ok_or_else(|| {
+        vec![RowError {
+            row: t.header_row,
+            column: "收入(元)".into(),
+            message: "表头缺少“收入(元)”或“收入(万元)”列 / the header row has no column 收入(元) / 收入(万元) / amount".into(),
+        }]
+    })?;
     let name = optional_column(t, &["客户名称", "name"]);
     let code = optional_column(t, &["统一社会信用代码", "credit_code"]);
     if name.is_none() && code.is_none() {
         return Err(vec![RowError {
-            row: 1,
+            row: t.header_row,
             column: "客户名称".into(),
-            message: "name the customer by 客户名称 or 统一社会信用代码".into(),
+            message: "请用“客户名称”或“统一社会信用代码”列指明客户 / name the customer by 客户名称 or 统一社会信用代码".into(),
         }]);
     }
-    let disbursed = optional_column(t, &["代发金额(元)", "代发金额（元）", "disbursed"]);
-    let cross = optional_column(t, &["异地邮件(元)", "异地邮件（元）", "cross_city"]);
+    let disbursed = amount_column(t, &["代发金额", "disbursed"]);
+    let cross = amount_column(t, &["异地邮件", "cross_city"]);
+    let header = |i: usize| t.headers.get(i).cloned().unwrap_or_default();
     let (mut out, mut errors) = (Vec::new(), Vec::new());
-    for (i, r) in t.rows.iter().enumerate() {
-        let row = i + 2;
+    for (r, &row) in t.rows.iter().zip(&t.row_numbers) {
         let mut bad = |column: &str, message: String| {
             errors.push(RowError {
                 row,
@@ -535,39 +795,40 @@ pub fn ledger_rows(t: &Table) -> Checked<LedgerRow> {
         };
         let (n, c) = (cell(r, name), cell(r, code).to_uppercase());
         if n.is_empty() && c.is_empty() {
-            bad("客户名称", "name the customer".into());
+            bad("客户名称", "请填写客户 / name the customer".into());
         }
         let m = parse_month(&cell(r, Some(month))).unwrap_or_else(|e| {
-            bad("月份", e);
+            bad(&header(month), e);
             String::new()
         });
-        let l = parse_line(&cell(r, Some(line))).unwrap_or_else(|| {
+        let l = parse_line(&cell(r, Some(line)), aliases).unwrap_or_else(|| {
+            let v = cell(r, Some(line));
             bad(
-                "业务类型",
+                &header(line),
                 format!(
-                    "{:?} is not a business line (寄递, 金融, 邮务, 函件)",
-                    cell(r, Some(line))
+                    "“{v}”不是业务类型（寄递、金融、邮务、函件，或规则中的别名） / {v:?} is not a business line (寄递, 金融, 邮务, 函件, or an alias in the rules)"
                 ),
             );
             Line::Delivery
         });
-        let mut money = |i: Option<usize>, column: &str| -> i64 {
-            let s = cell(r, i);
-            if s.is_empty() && i != Some(amount) {
+        let mut money = |col: Option<(usize, i64)>, required: bool| -> i64 {
+            let Some((i, unit)) = col else { return 0 };
+            let s = cell(r, Some(i));
+            if s.is_empty() && !required {
                 return 0;
             }
-            parse_yuan(&s).unwrap_or_else(|e| {
+            parse_amount(&s, unit).unwrap_or_else(|e| {
                 errors.push(RowError {
                     row,
-                    column: column.into(),
+                    column: header(i),
                     message: e,
                 });
                 0
             })
         };
-        let amount_fen = money(Some(amount), "收入(元)");
-        let disbursed_fen = money(disbursed, "代发金额(元)");
-        let cross_city_fen = money(cross, "异地邮件(元)");
+        let amount_fen = money(Some((amount, amount_unit)), true);
+        let disbursed_fen = money(disbursed, false);
+        let cross_city_fen = money(cross, false);
         out.push(LedgerRow {
             row,
             name: n,
@@ -589,14 +850,16 @@ pub fn ledger_rows(t: &Table) -> Checked<LedgerRow> {
 static PARSING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
 async fn parse<T: Send + 'static>(
+    state: &AppState,
     body: Bytes,
-    rows: fn(&Table) -> Checked<T>,
+    rows: fn(&Table, &BTreeMap<String, Line>) -> Checked<T>,
 ) -> Result<Checked<T>, ServerError> {
+    let aliases = state.rules.get().imports.line_aliases.clone();
     let _one_at_a_time = PARSING
         .acquire()
         .await
         .map_err(|e| ServerError::Internal(e.to_string()))?;
-    tokio::task::spawn_blocking(move || read_table(&body).and_then(|t| rows(&t)))
+    tokio::task::spawn_blocking(move || read_table(&body).and_then(|t| rows(&t, &aliases)))
         .await
         .map_err(|e| ServerError::Internal(format!("the import parser failed: {e}")))
 }
@@ -627,7 +890,7 @@ pub async fn customers(
             "customers are imported by unit heads and the center".into(),
         ));
     }
-    let (rows, mut errors) = match parse(body, customer_rows).await? {
+    let (rows, mut errors) = match parse(&state, body, customer_rows).await? {
         Ok(r) => r,
         Err(e) => return Ok(refused(e)),
     };
@@ -636,29 +899,58 @@ pub async fn customers(
         .iter()
         .map(|r| (r.manager.clone(), r.credit_code.clone()))
         .collect();
-    let (managers, taken): (BTreeMap<String, Holder>, BTreeSet<String>) = state
+    // A manager as the office names them: login name, else display name
+    // (张伟); a display name two users share is refused with both, never guessed.
+    let (managers, taken, ambiguous): People = state
         .db
         .call(move |c| {
             let mut who =
                 c.prepare_cached("SELECT id, unit, role, disabled FROM users WHERE username = ?1")?;
+            let mut by_name = c.prepare_cached(
+                "SELECT u.id, u.unit, u.role, u.disabled, u.username, COALESCE(n.name, u.unit)
+                 FROM users u LEFT JOIN units n ON n.code = u.unit
+                 WHERE u.display_name = ?1 ORDER BY u.username",
+            )?;
             let mut code = c.prepare_cached(
                 "SELECT 1 FROM customer_index WHERE credit_code = ?1 AND credit_code <> ''",
             )?;
-            let (mut managers, mut taken) = (BTreeMap::new(), BTreeSet::new());
+            let (mut managers, mut taken, mut ambiguous) =
+                (BTreeMap::new(), BTreeSet::new(), BTreeMap::new());
             for (m, cc) in wanted {
-                if let Some(u) = who
+                let seen = managers.contains_key(&m) || ambiguous.contains_key(&m);
+                if seen {
+                    // Looked up already (the same manager on many rows).
+                } else if let Some(u) = who
                     .query_row([&m], |r| {
                         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? != 0))
                     })
                     .optional()?
                 {
                     managers.insert(m, u);
+                } else {
+                    let found: Vec<(Holder, String)> = by_name
+                        .query_map([&m], |r| {
+                            Ok((
+                                (r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? != 0),
+                                format!("{}（{}）", r.get::<_, String>(4)?, r.get::<_, String>(5)?),
+                            ))
+                        })?
+                        .collect::<Result<_, _>>()?;
+                    match found.len() {
+                        0 => {}
+                        1 => {
+                            managers.insert(m, found[0].0.clone());
+                        }
+                        _ => {
+                            ambiguous.insert(m, found.into_iter().map(|f| f.1).collect());
+                        }
+                    }
                 }
                 if !cc.is_empty() && code.exists([&cc])? {
                     taken.insert(cc);
                 }
             }
-            Ok((managers, taken))
+            Ok((managers, taken, ambiguous))
         })
         .await?;
     for r in &rows {
@@ -666,7 +958,17 @@ pub async fn customers(
             None => errors.push(RowError {
                 row: r.row,
                 column: "客户经理".into(),
-                message: format!("there is no user {}", r.manager),
+                message: match ambiguous.get(&r.manager) {
+                    Some(who) => format!(
+                        "“{0}”对应多位用户：{1}；请填写登录名 / {0} names several users: {1}; use the username",
+                        r.manager,
+                        who.join("、")
+                    ),
+                    None => format!(
+                        "没有名为“{0}”的用户（姓名或登录名） / there is no user {0} (display name or username)",
+                        r.manager
+                    ),
+                },
             }),
             Some((_, unit, role, disabled)) => {
                 let in_scope = user.role == Role::Admin || state.acl.is_within(unit, &user.unit);
@@ -765,7 +1067,7 @@ pub async fn ledger(
     if let Some(refused) = crate::web_security::require_spreadsheet(&headers) {
         return Ok(refused);
     }
-    let (rows, mut errors) = match parse(body, ledger_rows).await? {
+    let (rows, mut errors) = match parse(&state, body, ledger_rows).await? {
         Ok(r) => r,
         Err(e) => return Ok(refused(e)),
     };
@@ -861,6 +1163,79 @@ pub async fn ledger(
 mod tests {
     use super::*;
 
+    fn aliases() -> BTreeMap<String, Line> {
+        fieldbook_shared::rules::ImportRules::default().line_aliases
+    }
+
+    #[test]
+    fn months_as_people_write_them() {
+        for m in [
+            "2026-10",
+            "2026/10",
+            "2026.10",
+            "202610",
+            "2026年10月",
+            "2026年10月份",
+            " 2026年10月 ",
+            "2026-10-01",
+            "2026-10-01T00:00:00",
+        ] {
+            assert_eq!(parse_month(m).as_deref(), Ok("2026-10"), "{m}");
+        }
+        // 2026-10-15 as an Excel date serial (a date cell read as a number).
+        assert_eq!(parse_month("46310").as_deref(), Ok("2026-10"));
+        assert_eq!(parse_month("46310.5").as_deref(), Ok("2026-10"));
+        assert_eq!(parse_month("2026年3月").as_deref(), Ok("2026-03"));
+        for bad in ["2026-13", "10月", "abc", "", "12345678"] {
+            let e = parse_month(bad).unwrap_err();
+            assert!(e.contains("不是月份"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn amounts_as_people_write_them_exactly_to_the_fen() {
+        assert_eq!(parse_amount("¥12,345.00", FEN_PER_YUAN), Ok(1_234_500));
+        assert_eq!(parse_amount("￥ 12 345.6 元", FEN_PER_YUAN), Ok(1_234_560));
+        assert_eq!(parse_amount("1.5", FEN_PER_WAN), Ok(1_500_000));
+        assert_eq!(parse_amount("0.000001", FEN_PER_WAN), Ok(1));
+        assert_eq!(parse_amount("12.3456", FEN_PER_WAN), Ok(12_345_600));
+        assert!(parse_amount("0.0000001", FEN_PER_WAN).is_err());
+        assert!(parse_amount("1.234", FEN_PER_YUAN).is_err());
+        let e = parse_amount("-5", FEN_PER_YUAN).unwrap_err();
+        assert!(e.contains("不能为负"), "{e}");
+    }
+
+    #[test]
+    fn business_lines_by_their_aliases() {
+        let a = aliases();
+        assert_eq!(parse_line("快递包裹", &a), Some(Line::Delivery));
+        assert_eq!(parse_line("ems", &a), Some(Line::Delivery));
+        assert_eq!(parse_line("代发工资", &a), Some(Line::Finance));
+        assert_eq!(parse_line("寄递", &a), Some(Line::Delivery));
+        assert_eq!(parse_line("letter", &a), Some(Line::Letter));
+        assert_eq!(parse_line("外卖", &a), None);
+    }
+
+    /// A title row and a blank row above the header: the header is found, and
+    /// errors name rows as the file numbers them.
+    #[test]
+    fn the_header_is_found_below_a_title_and_rows_keep_their_numbers() {
+        let csv = "2026年东区大客户收入台账,,,\n\n客户名称,月份,业务类型,收入（万元）\n甲公司,2026年10月,快递包裹,1.25\n乙公司,2026年13月,寄递,1\n";
+        let t = read_table(csv.as_bytes()).unwrap();
+        assert_eq!(t.header_row, 3);
+        assert_eq!(t.row_numbers, [4, 5]);
+        let (rows, errors) = ledger_rows(&t, &aliases()).unwrap();
+        assert_eq!(rows[0].entry.month, "2026-10");
+        assert_eq!(rows[0].entry.line, Line::Delivery);
+        assert_eq!(rows[0].entry.amount_fen, 1_250_000);
+        let at: Vec<(usize, &str)> = errors.iter().map(|e| (e.row, e.column.as_str())).collect();
+        assert_eq!(at, [(5, "月份")]);
+        // No header-like row: the first row is taken and the missing column named.
+        let t = read_table("甲,乙\n丙,丁\n".as_bytes()).unwrap();
+        let e = customer_rows(&t, &aliases()).unwrap_err();
+        assert_eq!((e[0].row, e[0].column.as_str()), (1, "客户名称"));
+    }
+
     #[test]
     fn yuan_is_parsed_exactly() {
         assert_eq!(parse_yuan("1234.5"), Ok(123_450));
@@ -874,11 +1249,11 @@ mod tests {
 
     #[test]
     fn every_bad_row_is_named_and_gbk_is_read() {
-        let csv = "客户名称,月份,业务类型,收入(元)\n甲公司,2026-10,寄递,100\n乙公司,2026-13,寄递,100\n丙公司,2026-10,快递,-5\n";
+        let csv = "客户名称,月份,业务类型,收入(元)\n甲公司,2026-10,寄递,100\n乙公司,2026-13,寄递,100\n丙公司,2026-10,外卖,-5\n";
         let (gbk, _, _) = encoding_rs::GBK.encode(csv);
         let t = read_table(&gbk).unwrap();
         assert_eq!(t.headers[0], "客户名称");
-        let e = ledger_rows(&t).unwrap().1;
+        let e = ledger_rows(&t, &aliases()).unwrap().1;
         let at: Vec<(usize, &str)> = e.iter().map(|e| (e.row, e.column.as_str())).collect();
         assert_eq!(at, [(3, "月份"), (4, "业务类型"), (4, "收入(元)")]);
     }
@@ -954,7 +1329,7 @@ mod tests {
     #[test]
     fn a_missing_column_is_named() {
         let t = read_table("\u{feff}客户名称,地址\n甲公司,上海\n".as_bytes()).unwrap();
-        let e = customer_rows(&t).unwrap_err();
+        let e = customer_rows(&t, &aliases()).unwrap_err();
         assert_eq!((e[0].row, e[0].column.as_str()), (1, "客户经理"));
     }
 }

@@ -300,7 +300,7 @@ pub async fn reproject_all(state: &AppState) -> Result<(), ServerError> {
 /// calendar month or under other rules. Answers whether it did.
 pub async fn ensure_current(state: &AppState) -> Result<bool, ServerError> {
     let month = crate::this_month();
-    let basis = format!("{month} {}", state.rules.get().to_json());
+    let basis = format!("{month} {}", state.rules.get().to_tablet_json());
     let stale = state
         .db
         .call(move |c| {

@@ -19,6 +19,59 @@ pub struct Rules {
     pub managed: ManagedRules,
     pub anomaly: AnomalyRules,
     pub complaints: ComplaintRules,
+    /// How the office's spreadsheets name things (server-side: imports).
+    pub imports: ImportRules,
+}
+
+/// How the office's own spreadsheets write what an import reads.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportRules {
+    /// Other names of the business lines (`快递包裹` → `delivery`), matched
+    /// whole and ignoring ASCII case, besides each line's code and Chinese name.
+    pub line_aliases: std::collections::BTreeMap<String, crate::vocab::Line>,
+}
+
+impl Default for ImportRules {
+    fn default() -> Self {
+        use crate::vocab::Line;
+        let mut line_aliases = std::collections::BTreeMap::new();
+        for (names, line) in [
+            (
+                &[
+                    "快递",
+                    "包裹",
+                    "快递包裹",
+                    "EMS",
+                    "特快",
+                    "特快专递",
+                    "标快",
+                    "国内快递",
+                    "国际快递",
+                    "物流",
+                ][..],
+                Line::Delivery,
+            ),
+            (
+                &["代发", "代发工资", "储蓄", "理财", "邮政储蓄", "代理金融"][..],
+                Line::Finance,
+            ),
+            (
+                &["报刊", "报刊发行", "集邮", "邮政便民", "分销"][..],
+                Line::Postal,
+            ),
+            (
+                &["信函", "商函", "账单", "广告函件", "数据函件"][..],
+                Line::Letter,
+            ),
+        ] {
+            for n in names {
+                line_aliases.insert((*n).to_string(), line.clone());
+            }
+        }
+        ImportRules { line_aliases }
+    }
 }
 
 /// One problem with a proposed configuration, named so an admin can fix it.
@@ -49,6 +102,17 @@ impl Rules {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// The rules as tablets read them, in books: without the import section,
+    /// which only the server uses (and which a tablet of an earlier release,
+    /// refusing unknown fields, could not read).
+    pub fn to_tablet_json(&self) -> String {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(m) = v.as_object_mut() {
+            m.remove("imports");
+        }
+        v.to_string()
+    }
+
     /// The rules carried by a book, or the defaults if the book has none (an
     /// older server) or they cannot be read.
     pub fn from_book(text: &str) -> Rules {
@@ -61,6 +125,17 @@ impl Rules {
     /// Checks that the thresholds are ordered and the numbers make sense.
     pub fn validate(&self) -> Result<(), Vec<RuleProblem>> {
         let mut problems = Vec::new();
+        if self
+            .imports
+            .line_aliases
+            .keys()
+            .any(|k| k.trim().is_empty())
+        {
+            problems.push(RuleProblem {
+                field: "imports.line_aliases".into(),
+                message: "an alias cannot be empty".into(),
+            });
+        }
         let mut check = |ok: bool, field: &str, message: &str| {
             if !ok {
                 problems.push(RuleProblem {
@@ -180,5 +255,27 @@ mod tests {
         let e = Rules::from_json(r#"{"anomaly": {"fall_pct": 15}}"#).unwrap_err();
         assert!(e[0].message.contains("fall_pct"), "{e:?}");
         assert!(Rules::from_json("not json").is_err());
+    }
+
+    /// Rules stored before the import section take its defaults; books carry
+    /// the rules without it, as tablets of the earlier release can read them.
+    #[test]
+    fn the_import_section_is_new_and_stays_on_the_server() {
+        let r = Rules::default();
+        let tablet = r.to_tablet_json();
+        assert!(!tablet.contains("imports"), "{tablet}");
+        assert!(!tablet.contains("快递包裹"));
+        let back = Rules::from_json(&tablet).unwrap();
+        assert_eq!(back, r, "read back whole, the import section by default");
+        assert_eq!(
+            back.imports.line_aliases.get("快递包裹"),
+            Some(&crate::vocab::Line::Delivery)
+        );
+        let mut empty = r.clone();
+        empty
+            .imports
+            .line_aliases
+            .insert(" ".into(), crate::vocab::Line::Letter);
+        assert!(empty.validate().is_err());
     }
 }

@@ -297,3 +297,154 @@ async fn customers_then_their_ledger_import_back_to_back_while_tablets_sync() {
     );
     busy.await.unwrap();
 }
+
+async fn upload_as(
+    server: &TestServer,
+    token: &str,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{}{path}", server.base()))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// Spreadsheets shaped like an office's own (issue #34): a merged title row
+/// above the header and managers by their Chinese names; a GBK CSV with
+/// months as 2026年10月, amounts as ￥12,345.00 and a line written 快递包裹; a
+/// ledger in 万元 stored to the fen; a name two users share refused with both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offices_own_spreadsheets_import() {
+    let (server, _) = server_with_two_units().await;
+    {
+        let c = rusqlite::Connection::open(&server.db).unwrap();
+        c.execute_batch(
+            "UPDATE users SET display_name = '张伟' WHERE username = 'm1';
+             UPDATE users SET display_name = '李娜' WHERE username IN ('m2', 'm3');",
+        )
+        .unwrap();
+    }
+    let head1 = server.login("head1").await.token;
+    let xlsx_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    ws.merge_range(
+        0,
+        0,
+        0,
+        2,
+        "2026年东区大客户清单",
+        &rust_xlsxwriter::Format::new(),
+    )
+    .unwrap();
+    for (c, h) in ["客户名称", "统一社会信用代码", "客户经理 "]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(1, c as u16, *h).unwrap();
+    }
+    for (r, row) in [
+        ["标题下的一号公司", "91310000OFFICE0001", "张伟"],
+        ["标题下的二号公司", "91310000OFFICE0002", "m2"],
+    ]
+    .iter()
+    .enumerate()
+    {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string(r as u32 + 2, c as u16, *v).unwrap();
+        }
+    }
+    let xlsx = book.save_to_buffer().unwrap();
+    let (s, report) = upload_as(&server, &head1, "/api/import/customers", xlsx_type, xlsx).await;
+    assert_eq!((s, &report["imported"]), (200, &Value::from(2)), "{report}");
+
+    // 李娜 is two users: refused, naming both, in Chinese.
+    let csv = "客户名称,客户经理\n同名经理公司,李娜\n";
+    let (s, report) = upload_as(
+        &server,
+        &head1,
+        "/api/import/customers",
+        "text/csv",
+        csv.into(),
+    )
+    .await;
+    assert_eq!(s, 400, "{report}");
+    let message = report["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("m2") && message.contains("m3") && message.contains("多位用户"),
+        "{message}"
+    );
+
+    // The ledger as Excel saves a CSV in China: GBK, 2026年10月, ￥ (GBK has
+    // only the full-width sign) and 快递包裹.
+    let csv = "统一社会信用代码,月份,业务类型,收入（元）\n\
+               91310000OFFICE0001,2026年10月,快递包裹,\"￥12,345.00\"\n\
+               91310000OFFICE0001,2026年9月份,代发工资,800元\n";
+    let (gbk, _, _) = encoding_rs::GBK.encode(csv);
+    let (s, report) = upload_as(
+        &server,
+        &head1,
+        "/api/import/ledger",
+        "text/csv",
+        gbk.to_vec(),
+    )
+    .await;
+    assert_eq!((s, &report["imported"]), (200, &Value::from(2)), "{report}");
+    // And one in ten thousand yuan, stored to the fen.
+    let csv = "客户名称,月份,业务类型,收入(万元)\n标题下的二号公司,2026/10,寄递,1.2345\n";
+    let (s, report) = upload_as(
+        &server,
+        &head1,
+        "/api/import/ledger",
+        "text/csv",
+        csv.into(),
+    )
+    .await;
+    assert_eq!((s, &report["imported"]), (200, &Value::from(1)), "{report}");
+
+    let list = server.get_json(&head1, "/api/customers").await;
+    let url = |name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .and_then(|c| c["url"].as_str())
+            .unwrap_or_else(|| panic!("{name} listed"))
+            .to_string()
+    };
+    let mut d = Device::login(&server, "head1").await;
+    d.connect().await;
+    let first = d.find(&url("标题下的一号公司")).await.expect("first");
+    let c = Device::customer(&first);
+    let mut ledger: Vec<(String, Line, i64)> = c
+        .ledger
+        .iter()
+        .map(|e| (e.month.clone(), e.line.clone(), e.amount_fen))
+        .collect();
+    ledger.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        ledger,
+        [
+            ("2026-09".to_string(), Line::Finance, 80_000),
+            ("2026-10".to_string(), Line::Delivery, 1_234_500)
+        ]
+    );
+    let second = d.find(&url("标题下的二号公司")).await.expect("second");
+    assert_eq!(Device::customer(&second).ledger[0].amount_fen, 1_234_500);
+    let first_row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "标题下的一号公司")
+        .unwrap();
+    assert_eq!(first_row["owner"], "m1", "张伟 is m1");
+}
