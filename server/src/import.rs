@@ -9,7 +9,7 @@ use std::io::Cursor;
 use automerge::Automerge;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::io::Read as _;
@@ -112,10 +112,31 @@ pub struct RowError {
 }
 
 /// The answer of an import.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct ImportReport {
     pub imported: usize,
     pub errors: Vec<RowError>,
+    /// A preview (`?dry_run=true`): nothing was written.
+    pub dry_run: bool,
+    /// Rows a preview found ready to import.
+    pub would_import: usize,
+}
+
+/// `?dry_run=true`: check the whole file and answer what would be imported,
+/// writing nothing.
+#[derive(Debug, Default, serde::Deserialize, schemars::JsonSchema)]
+pub struct ImportQuery {
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+fn preview(would_import: usize) -> Response {
+    Json(ImportReport {
+        dry_run: true,
+        would_import,
+        ..Default::default()
+    })
+    .into_response()
 }
 
 fn whole_file(message: String) -> Vec<RowError> {
@@ -845,6 +866,128 @@ pub fn ledger_rows(t: &Table, aliases: &BTreeMap<String, Line>) -> Checked<Ledge
     Ok((out, errors))
 }
 
+/// A template's columns: (header, example, what it holds).
+type Column = (&'static str, &'static str, &'static str);
+
+const CUSTOMER_COLUMNS: [Column; 7] = [
+    ("客户名称", "上海示例贸易有限公司", "必填。客户的全称"),
+    (
+        "统一社会信用代码",
+        "91310000MA1EXAMPLE",
+        "选填。18 位；同一代码的客户只能有一个",
+    ),
+    ("客户性质", "企业", "选填。企业、个人或政府机构；空着为企业"),
+    (
+        "业务类型",
+        "寄递、函件",
+        "选填。寄递、金融、邮务、函件，或规则中的别名（如快递包裹），用顿号或逗号分隔",
+    ),
+    ("地址", "上海市浦东新区示例路1号", "选填"),
+    ("行业", "零售", "选填"),
+    (
+        "客户经理",
+        "张伟",
+        "必填。负责的客户经理：姓名或登录名；同名的用户请写登录名",
+    ),
+];
+
+const LEDGER_COLUMNS: [Column; 7] = [
+    (
+        "客户名称",
+        "上海示例贸易有限公司",
+        "客户名称或统一社会信用代码至少填一项；同名客户请用代码",
+    ),
+    ("统一社会信用代码", "91310000MA1EXAMPLE", "见上"),
+    (
+        "月份",
+        "2026年10月",
+        "必填。如 2026-10、2026/10、2026年10月，或日期单元格",
+    ),
+    (
+        "业务类型",
+        "寄递",
+        "必填。寄递、金融、邮务、函件，或规则中的别名",
+    ),
+    (
+        "收入(元)",
+        "12345.00",
+        "必填。元；可带 ￥ 和千分位；表头写作“收入(万元)”则以万元计。不能为负",
+    ),
+    ("代发金额(元)", "0", "选填。单位同上"),
+    ("异地邮件(元)", "0", "选填。单位同上"),
+];
+
+/// `GET /api/import/{customers|ledger}/template.{xlsx|csv}`: the headers an
+/// import reads, one example row, and (in the workbook) a second sheet that
+/// explains each column.
+pub async fn template(
+    _user: AuthUser,
+    Path((kind, file)): Path<(String, String)>,
+) -> Result<Response, ServerError> {
+    let columns = match kind.as_str() {
+        "customers" => &CUSTOMER_COLUMNS,
+        "ledger" => &LEDGER_COLUMNS,
+        other => {
+            return Err(ServerError::NotFound(format!(
+                "no import {other}: customers or ledger"
+            )));
+        }
+    };
+    let sheet = crate::export::Sheet {
+        headers: columns.iter().map(|c| c.0).collect(),
+        rows: vec![columns.iter().map(|c| c.1.to_string()).collect()],
+    };
+    let (bytes, mime) = match file.as_str() {
+        "template.csv" => (crate::export::to_csv(&sheet)?, "text/csv; charset=utf-8"),
+        "template.xlsx" => {
+            let x = |e: rust_xlsxwriter::XlsxError| ServerError::Internal(format!("XLSX: {e}"));
+            let mut book = rust_xlsxwriter::Workbook::new();
+            let bold = rust_xlsxwriter::Format::new().set_bold();
+            let ws = book.add_worksheet().set_name("导入").map_err(x)?;
+            for (c, (h, example, _)) in columns.iter().enumerate() {
+                ws.write_string_with_format(0, c as u16, *h, &bold)
+                    .map_err(x)?;
+                ws.write_string(1, c as u16, *example).map_err(x)?;
+                ws.set_column_width(c as u16, 20).map_err(x)?;
+            }
+            let help = book.add_worksheet().set_name("说明").map_err(x)?;
+            help.write_string_with_format(0, 0, "列", &bold)
+                .map_err(x)?;
+            help.write_string_with_format(0, 1, "说明", &bold)
+                .map_err(x)?;
+            for (r, (h, _, what)) in columns.iter().enumerate() {
+                help.write_string(r as u32 + 1, 0, *h).map_err(x)?;
+                help.write_string(r as u32 + 1, 1, *what).map_err(x)?;
+            }
+            help.set_column_width(1, 80).map_err(x)?;
+            (
+                book.save_to_buffer().map_err(x)?,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+        }
+        other => {
+            return Err(ServerError::NotFound(format!(
+                "no template {other}: template.xlsx or template.csv"
+            )));
+        }
+    };
+    let name = format!(
+        "{kind}-template.{}",
+        file.rsplit('.').next().unwrap_or("csv")
+    );
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, mime.to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 /// One import parses at a time, on a blocking thread: [`budget`] is then the
 /// most that parsing holds at once, and the async threads keep serving.
 static PARSING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
@@ -870,6 +1013,7 @@ fn refused(errors: Vec<RowError>) -> Response {
         Json(ImportReport {
             imported: 0,
             errors,
+            ..Default::default()
         }),
     )
         .into_response()
@@ -879,6 +1023,7 @@ fn refused(errors: Vec<RowError>) -> Response {
 pub async fn customers(
     State(state): State<AppState>,
     user: AuthUser,
+    Query(q): Query<ImportQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ServerError> {
@@ -999,6 +1144,9 @@ pub async fn customers(
         errors.sort_by_key(|e| e.row);
         return Ok(refused(errors));
     }
+    if q.dry_run {
+        return Ok(preview(rows.len()));
+    }
     let actor = history::bind_server_actor(&state, user.id).await?;
     let mut created = Vec::new();
     for r in &rows {
@@ -1051,7 +1199,7 @@ pub async fn customers(
     tracing::info!(by = %user.username, count = created.len(), "customers imported");
     Ok(Json(ImportReport {
         imported: created.len(),
-        errors: Vec::new(),
+        ..Default::default()
     })
     .into_response())
 }
@@ -1061,6 +1209,7 @@ pub async fn customers(
 pub async fn ledger(
     State(state): State<AppState>,
     user: AuthUser,
+    Query(q): Query<ImportQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ServerError> {
@@ -1129,6 +1278,9 @@ pub async fn ledger(
         errors.sort_by_key(|e| e.row);
         return Ok(refused(errors));
     }
+    if q.dry_run {
+        return Ok(preview(rows.len()));
+    }
     let actor = history::bind_server_actor(&state, user.id).await?;
     let mut imported = 0;
     let docs: Vec<String> = by_doc.keys().cloned().collect();
@@ -1154,7 +1306,7 @@ pub async fn ledger(
     tracing::info!(by = %user.username, rows = imported, "ledger imported");
     Ok(Json(ImportReport {
         imported,
-        errors: Vec::new(),
+        ..Default::default()
     })
     .into_response())
 }

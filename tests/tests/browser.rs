@@ -1018,9 +1018,38 @@ async fn a_manager_imports_the_ledger_and_sees_every_bad_row_first() {
             && result.contains("第3行 收入(元)"),
         "{result}"
     );
-    let good = "统一社会信用代码,月份,业务类型,收入(元)\n91310000LEDGER0001,2026-09,寄递,100\n91310000LEDGER0001,2026-10,寄递,200.5\n";
+    assert_eq!(
+        b.js(
+            "return document.querySelector('button.confirm-import') === null",
+            json!([])
+        )
+        .await,
+        json!(true),
+        "a file with errors cannot be imported"
+    );
+    let good = "统一社会信用代码,月份,业务类型,收入(元)\n91310000LEDGER0001,2026-09,寄递,100\n91310000LEDGER0001,2026年10月,快递包裹,￥200.5\n";
     b.choose_file("input[name=import-ledger]", "ledger.csv", good)
         .await;
+    // First a preview: nothing imported until the manager confirms.
+    b.wait(
+        "the preview",
+        T,
+        "const r = document.querySelector('pre.import-result'); return r && r.innerText.includes('将导入 2 行');",
+        json!([]),
+    )
+    .await;
+    if let Ok(dir) = std::env::var("FIELDBOOK_SCREENSHOTS") {
+        b.screenshot(&std::path::Path::new(&dir).join("import-preview.png"))
+            .await;
+    }
+    let template = b
+        .js(
+            "return document.querySelector('.templates a').getAttribute('href')",
+            json!([]),
+        )
+        .await;
+    assert_eq!(template, json!("/api/import/customers/template.xlsx"));
+    b.click("button.confirm-import").await;
     b.wait(
         "the import",
         T,

@@ -448,3 +448,56 @@ async fn the_offices_own_spreadsheets_import() {
         .unwrap();
     assert_eq!(first_row["owner"], "m1", "张伟 is m1");
 }
+
+/// A preview answers what an import would do and writes nothing; the
+/// templates are a workbook with the headers, an example and a sheet that
+/// explains each column, and a CSV with the same headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preview_writes_nothing_and_the_templates_explain_each_column() {
+    let (server, _) = server_with_two_units().await;
+    let head1 = server.login("head1").await.token;
+    let csv = "客户名称,客户经理\n预览公司,m1\n";
+    let (s, report) = upload(
+        &server,
+        &head1,
+        "/api/import/customers?dry_run=true",
+        csv.into(),
+    )
+    .await;
+    assert_eq!(s, 200, "{report}");
+    assert_eq!(
+        (
+            &report["dry_run"],
+            &report["would_import"],
+            &report["imported"]
+        ),
+        (&Value::from(true), &Value::from(1), &Value::from(0))
+    );
+    let listed = server.get_json(&head1, "/api/customers").await;
+    assert!(
+        !listed.to_string().contains("预览公司"),
+        "a preview imports nothing"
+    );
+    let (s, report) = upload(&server, &head1, "/api/import/customers", csv.into()).await;
+    assert_eq!((s, &report["imported"]), (200, &Value::from(1)), "{report}");
+
+    let (s, mime, xlsx) = get(&server, &head1, "/api/import/ledger/template.xlsx").await;
+    assert_eq!(s, 200);
+    assert!(mime.contains("spreadsheetml"), "{mime}");
+    let mut book = open_workbook_auto_from_rs(Cursor::new(xlsx)).unwrap();
+    assert_eq!(book.sheet_names(), ["导入", "说明"]);
+    let sheet = book.worksheet_range("导入").unwrap();
+    assert_eq!(
+        sheet.get_value((0, 2)).map(|d| d.to_string()),
+        Some("月份".into())
+    );
+    let help = book.worksheet_range("说明").unwrap();
+    assert!(help.height() >= 8, "one line per column");
+    let (s, _, csv) = get(&server, &head1, "/api/import/customers/template.csv").await;
+    assert_eq!(s, 200);
+    let text = String::from_utf8(csv).unwrap();
+    assert!(
+        text.contains("客户名称") && text.contains("客户经理"),
+        "{text}"
+    );
+}

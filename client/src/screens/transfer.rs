@@ -19,12 +19,32 @@ enum Upload {
     Done(String),
 }
 
+/// A file that passed its preview, waiting for the user to import it.
+#[derive(Clone, PartialEq)]
+struct Ready {
+    path: &'static str,
+    file: web_sys::File,
+}
+
 /// Sends the chosen file with XMLHttpRequest, which reports upload progress.
-fn send(path: &str, token: &str, file: web_sys::File, state: UseStateHandle<Upload>) {
+/// A preview (`dry_run`) that finds the file clean offers it for import.
+fn send(
+    path: &'static str,
+    dry_run: bool,
+    token: &str,
+    file: web_sys::File,
+    state: UseStateHandle<Upload>,
+    ready: UseStateHandle<Option<Ready>>,
+) {
     let Ok(xhr) = web_sys::XmlHttpRequest::new() else {
         return;
     };
-    if xhr.open("POST", path).is_err() {
+    let url = if dry_run {
+        format!("{path}?dry_run=true")
+    } else {
+        path.to_string()
+    };
+    if xhr.open("POST", &url).is_err() {
         return;
     }
     let _ = xhr.set_request_header("authorization", &format!("Bearer {token}"));
@@ -48,11 +68,21 @@ fn send(path: &str, token: &str, file: web_sys::File, state: UseStateHandle<Uplo
         upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
     }
     let done = {
-        let (state, xhr) = (state.clone(), xhr.clone());
+        let (state, xhr, file) = (state.clone(), xhr.clone(), file.clone());
         Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
             let text = xhr.response_text().ok().flatten().unwrap_or_default();
             let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-            let message = if xhr.status().unwrap_or(0) == 200 {
+            let ok = xhr.status().unwrap_or(0) == 200;
+            ready.set((ok && dry_run).then(|| Ready {
+                path,
+                file: file.clone(),
+            }));
+            let message = if ok && dry_run {
+                format!(
+                    "预览：检查通过，将导入 {} 行（尚未导入） / preview: {} rows would be imported (nothing imported yet)",
+                    v["would_import"], v["would_import"]
+                )
+            } else if ok {
                 format!(
                     "已导入 {} 行 / imported {} rows",
                     v["imported"], v["imported"]
@@ -94,8 +124,10 @@ pub fn transfer_card() -> Html {
         (st.session.token.clone(), st.session.user.role.clone())
     };
     let upload = use_state(|| Upload::Idle);
+    let ready = use_state(|| None::<Ready>);
+    // Choosing a file previews it; only a clean file can then be imported.
     let pick = |path: &'static str| {
-        let (upload, token) = (upload.clone(), token.clone());
+        let (upload, token, ready) = (upload.clone(), token.clone(), ready.clone());
         Callback::from(move |e: Event| {
             let Some(input) = e
                 .target()
@@ -104,9 +136,17 @@ pub fn transfer_card() -> Html {
                 return;
             };
             if let Some(file) = input.files().and_then(|f| f.get(0)) {
-                send(path, &token, file, upload.clone());
+                send(path, true, &token, file, upload.clone(), ready.clone());
             }
             input.set_value("");
+        })
+    };
+    let confirm = {
+        let (upload, token, ready) = (upload.clone(), token.clone(), ready.clone());
+        Callback::from(move |_| {
+            if let Some(r) = (*ready).clone() {
+                send(r.path, false, &token, r.file, upload.clone(), ready.clone());
+            }
         })
     };
     let links = [
@@ -126,6 +166,18 @@ pub fn transfer_card() -> Html {
                     { " " }
                 </span>
             }) }</p>
+            <p class="templates">
+                { "导入模板 / templates：" }
+                { for [("customers", M::ImportCustomers), ("ledger", M::ImportLedger)].iter().map(|(kind, label)| html! {
+                    <span class="template">
+                        { format!("{}：", ctx.t(*label)) }
+                        <a href={format!("/api/import/{kind}/template.xlsx")} download="">{ "Excel" }</a>
+                        { " · " }
+                        <a href={format!("/api/import/{kind}/template.csv")} download="">{ "CSV" }</a>
+                        { " " }
+                    </span>
+                }) }
+            </p>
             if matches!(role, Role::Head | Role::Admin) {
                 <label>{ ctx.t(M::ImportCustomers) }
                     <input type="file" name="import-customers" accept=".csv,.xlsx" onchange={pick("/api/import/customers")} />
@@ -139,6 +191,9 @@ pub fn transfer_card() -> Html {
                 Upload::Sending(p) => html! { <progress class="upload" max="100" value={p.to_string()}></progress> },
                 Upload::Done(m) => html! { <pre class="import-result">{ m.clone() }</pre> },
             } }
+            if ready.is_some() {
+                <button class="primary confirm-import" onclick={confirm}>{ "导入 / import" }</button>
+            }
         </div>
     }
 }
