@@ -203,22 +203,41 @@ impl Idb {
         web_sys::IdbKeyRange::bound(&lower, &upper).map_err(|_| "key range".to_string())
     }
 
-    /// Every stored document: id -> its chunks (any order loads the same).
-    pub async fn load_all(&self) -> Result<BTreeMap<String, Vec<(ChunkKey, Vec<u8>)>>, String> {
+    /// The chunks under `range` (every key when `None`), as stored.
+    async fn read(
+        &self,
+        range: Option<&JsValue>,
+    ) -> Result<Vec<(String, ChunkKey, Vec<u8>)>, String> {
         let tx = self
             .db
             .transaction_with_str(STORE)
             .map_err(|_| "IndexedDB transaction")?;
         let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
-        let keys = done(&store.get_all_keys().map_err(|_| "getAllKeys")?).await?;
-        let values = done(&store.get_all().map_err(|_| "getAll")?).await?;
+        let (keys, values) = match range {
+            Some(r) => (
+                store.get_all_keys_with_key(r).map_err(|_| "getAllKeys")?,
+                store.get_all_with_key(r).map_err(|_| "getAll")?,
+            ),
+            None => (
+                store.get_all_keys().map_err(|_| "getAllKeys")?,
+                store.get_all().map_err(|_| "getAll")?,
+            ),
+        };
+        let (keys, values) = (done(&keys).await?, done(&values).await?);
         let (keys, values): (Array, Array) = (keys.unchecked_into(), values.unchecked_into());
-        let mut out: BTreeMap<String, Vec<(ChunkKey, Vec<u8>)>> = BTreeMap::new();
+        let mut out = Vec::new();
         for i in 0..keys.length() {
-            let Some((doc, key)) = Self::parse_key(&keys.get(i).unchecked_into()) else {
-                continue;
-            };
-            let bytes = Uint8Array::new(&values.get(i)).to_vec();
+            if let Some((doc, key)) = Self::parse_key(&keys.get(i).unchecked_into()) {
+                out.push((doc, key, Uint8Array::new(&values.get(i)).to_vec()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every stored document: id -> its chunks (any order loads the same).
+    pub async fn load_all(&self) -> Result<BTreeMap<String, Vec<(ChunkKey, Vec<u8>)>>, String> {
+        let mut out: BTreeMap<String, Vec<(ChunkKey, Vec<u8>)>> = BTreeMap::new();
+        for (doc, key, bytes) in self.read(None).await? {
             out.entry(doc).or_default().push((key, bytes));
         }
         for chunks in out.values_mut() {
@@ -229,27 +248,13 @@ impl Idb {
 
     /// The chunks of one document (another tab may have written some).
     pub async fn load_doc(&self, doc: &str) -> Result<Vec<(ChunkKey, Vec<u8>)>, String> {
-        let tx = self
-            .db
-            .transaction_with_str(STORE)
-            .map_err(|_| "IndexedDB transaction")?;
-        let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
         let range: JsValue = Self::range_of(doc)?.into();
-        let keys = done(
-            &store
-                .get_all_keys_with_key(&range)
-                .map_err(|_| "getAllKeys")?,
-        )
-        .await?;
-        let values = done(&store.get_all_with_key(&range).map_err(|_| "getAll")?).await?;
-        let (keys, values): (Array, Array) = (keys.unchecked_into(), values.unchecked_into());
-        let mut out = Vec::new();
-        for i in 0..keys.length() {
-            if let Some((_, key)) = Self::parse_key(&keys.get(i).unchecked_into()) {
-                out.push((key, Uint8Array::new(&values.get(i)).to_vec()));
-            }
-        }
-        Ok(out)
+        Ok(self
+            .read(Some(&range))
+            .await?
+            .into_iter()
+            .map(|(_, k, b)| (k, b))
+            .collect())
     }
 
     /// Writes many chunks in one transaction, in order (a first sync brings

@@ -352,6 +352,43 @@ impl TestServer {
     }
 
     /// `GET path` with a bearer token, as JSON.
+    /// POSTs `body` as `content_type` (a spreadsheet, changes): status and JSON answer.
+    pub async fn post_file(
+        &self,
+        token: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, serde_json::Value) {
+        let res = reqwest::Client::new()
+            .post(format!("{}{path}", self.base()))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// A customer whose revenue in the last complete month (2,000,000 yuan)
+    /// makes it platinum.
+    pub fn platinum_customer(name: &str) -> Customer {
+        use fieldbook_shared::customer::LedgerEntry;
+        use fieldbook_shared::vocab::{Line, Nature};
+        let months = fieldbook_shared::grading::last_twelve_months(&date_in_days(0)[..7]);
+        let mut c = Customer::new(name, "", Nature::Enterprise, vec![Line::Delivery]);
+        c.ledger.push(LedgerEntry {
+            month: months[11].clone(),
+            line: Line::Delivery,
+            amount_fen: 200_000_000,
+            disbursed_fen: 0,
+            cross_city_fen: 0,
+        });
+        c
+    }
+
     pub async fn get_json(&self, token: &str, path: &str) -> serde_json::Value {
         let res = reqwest::Client::new()
             .get(format!("{}{path}", self.base()))

@@ -626,20 +626,11 @@ async fn a_complaint_is_recorded_and_walked_to_closed_offline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agreements_need_approval_for_platinum_expire_visibly_and_plans_show_progress() {
-    use fieldbook_shared::customer::LedgerEntry;
     use fieldbook_tests::date_in_days;
     let mut server = TestServer::new();
     server.serve_client();
     let months = fieldbook_shared::grading::last_twelve_months(&date_in_days(0)[..7]);
-    let mut c = Customer::new("白金协议客户", "", Nature::Enterprise, vec![Line::Delivery]);
-    // 2,000,000 yuan in the last complete month: platinum.
-    c.ledger.push(LedgerEntry {
-        month: months[11].clone(),
-        line: Line::Delivery,
-        amount_fen: 200_000_000,
-        disbursed_fen: 0,
-        cross_city_fen: 0,
-    });
+    let c = TestServer::platinum_customer("白金协议客户");
     let url = server.seed_customer(&c, "m1", None).await;
     server.start().await;
 

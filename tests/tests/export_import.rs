@@ -31,16 +31,7 @@ async fn get(server: &TestServer, token: &str, path: &str) -> (u16, String, Vec<
 }
 
 async fn upload(server: &TestServer, token: &str, path: &str, body: Vec<u8>) -> (u16, Value) {
-    let res = reqwest::Client::new()
-        .post(format!("{}{path}", server.base()))
-        .bearer_auth(token)
-        .header("content-type", "text/csv")
-        .body(body)
-        .send()
-        .await
-        .expect("POST");
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
+    server.post_file(token, path, "text/csv", body).await
 }
 
 fn customer(name: &str, code: &str) -> Customer {
@@ -298,25 +289,6 @@ async fn customers_then_their_ledger_import_back_to_back_while_tablets_sync() {
     busy.await.unwrap();
 }
 
-async fn upload_as(
-    server: &TestServer,
-    token: &str,
-    path: &str,
-    content_type: &str,
-    body: Vec<u8>,
-) -> (u16, Value) {
-    let res = reqwest::Client::new()
-        .post(format!("{}{path}", server.base()))
-        .bearer_auth(token)
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .expect("POST");
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 /// Spreadsheets shaped like an office's own (issue #34): a merged title row
 /// above the header and managers by their Chinese names; a GBK CSV with
 /// months as 2026年10月, amounts as ￥12,345.00 and a line written 快递包裹; a
@@ -364,19 +336,16 @@ async fn the_offices_own_spreadsheets_import() {
         }
     }
     let xlsx = book.save_to_buffer().unwrap();
-    let (s, report) = upload_as(&server, &head1, "/api/import/customers", xlsx_type, xlsx).await;
+    let (s, report) = server
+        .post_file(&head1, "/api/import/customers", xlsx_type, xlsx)
+        .await;
     assert_eq!((s, &report["imported"]), (200, &Value::from(2)), "{report}");
 
     // 李娜 is two users: refused, naming both, in Chinese.
     let csv = "客户名称,客户经理\n同名经理公司,李娜\n";
-    let (s, report) = upload_as(
-        &server,
-        &head1,
-        "/api/import/customers",
-        "text/csv",
-        csv.into(),
-    )
-    .await;
+    let (s, report) = server
+        .post_file(&head1, "/api/import/customers", "text/csv", csv.into())
+        .await;
     assert_eq!(s, 400, "{report}");
     let message = report["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(
@@ -390,25 +359,15 @@ async fn the_offices_own_spreadsheets_import() {
                91310000OFFICE0001,2026年10月,快递包裹,\"￥12,345.00\"\n\
                91310000OFFICE0001,2026年9月份,代发工资,800元\n";
     let (gbk, _, _) = encoding_rs::GBK.encode(csv);
-    let (s, report) = upload_as(
-        &server,
-        &head1,
-        "/api/import/ledger",
-        "text/csv",
-        gbk.to_vec(),
-    )
-    .await;
+    let (s, report) = server
+        .post_file(&head1, "/api/import/ledger", "text/csv", gbk.to_vec())
+        .await;
     assert_eq!((s, &report["imported"]), (200, &Value::from(2)), "{report}");
     // And one in ten thousand yuan, stored to the fen.
     let csv = "客户名称,月份,业务类型,收入(万元)\n标题下的二号公司,2026/10,寄递,1.2345\n";
-    let (s, report) = upload_as(
-        &server,
-        &head1,
-        "/api/import/ledger",
-        "text/csv",
-        csv.into(),
-    )
-    .await;
+    let (s, report) = server
+        .post_file(&head1, "/api/import/ledger", "text/csv", csv.into())
+        .await;
     assert_eq!((s, &report["imported"]), (200, &Value::from(1)), "{report}");
 
     let list = server.get_json(&head1, "/api/customers").await;

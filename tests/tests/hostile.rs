@@ -29,16 +29,7 @@ async fn post(
     content_type: &str,
     body: Vec<u8>,
 ) -> (u16, Value) {
-    let res = reqwest::Client::new()
-        .post(format!("{}{path}", server.base()))
-        .bearer_auth(token)
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .expect("POST");
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
+    server.post_file(token, path, content_type, body).await
 }
 
 fn first_message(report: &Value) -> String {
@@ -295,20 +286,9 @@ async fn tokens_stay_out_of_rest_urls_and_sessions_are_capped_per_user() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approval_a_tablet_writes_is_not_an_approval() {
     use fieldbook_shared::agreements::{Agreement, add_agreement};
-    use fieldbook_shared::customer::{Customer, LedgerEntry};
-    use fieldbook_shared::vocab::{Line, Nature};
     use fieldbook_tests::{Device, date_in_days, wait_for};
     let mut server = TestServer::new();
-    let months = fieldbook_shared::grading::last_twelve_months(&date_in_days(0)[..7]);
-    let mut c = Customer::new("白金客户", "", Nature::Enterprise, vec![Line::Delivery]);
-    // 2,000,000 yuan in the last complete month: platinum.
-    c.ledger.push(LedgerEntry {
-        month: months[11].clone(),
-        line: Line::Delivery,
-        amount_fen: 200_000_000,
-        disbursed_fen: 0,
-        cross_city_fen: 0,
-    });
+    let c = TestServer::platinum_customer("白金客户");
     let url = server.seed_customer(&c, "m1", None).await;
     server.start().await;
     let doc_id = url.trim_start_matches("automerge:").to_string();
