@@ -75,7 +75,7 @@ pub async fn login(
     username: &str,
     password: &str,
 ) -> Result<(String, AuthUser, Vec<String>), ServerError> {
-    static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
     let name = username.trim().to_string();
     let row: Option<(i64, String, i64)> = db
         .call(move |c| {
