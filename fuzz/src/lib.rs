@@ -545,3 +545,56 @@ pub fn project_customer(c: &Customer, this_month: &str, today: &str, rules: &Rul
     let _ = history::field_changes(&Customer::default(), c);
     let _ = history::field_changes(c, c);
 }
+
+/// An uploaded import file, read and checked as both kinds of import, and
+/// its cells through the month and amount readers. Errors are answers.
+pub fn import_file(data: &[u8]) {
+    use fieldbook_server::import::{
+        customer_rows, ledger_rows, parse_amount, parse_month, parse_yuan, read_table,
+    };
+    let Ok(table) = read_table(data) else {
+        return;
+    };
+    let aliases = fieldbook_shared::rules::ImportRules::default().line_aliases;
+    let _ = customer_rows(&table, &aliases);
+    let _ = ledger_rows(&table, &aliases);
+    for cell in table.rows.iter().flatten().take(64) {
+        let _ = parse_yuan(cell);
+        let _ = parse_amount(cell, 1_000_000);
+        let _ = parse_month(cell);
+    }
+}
+
+/// A workbook whose first sheet's XML is `sheet` (stored, not compressed): the
+/// XLSX target mutates the sheet rather than the zip around it.
+pub fn workbook_with_sheet(sheet: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored);
+    let parts: [(&str, &[u8]); 5] = [
+        (
+            "[Content_Types].xml",
+            br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#,
+        ),
+        (
+            "_rels/.rels",
+            br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+        ),
+        (
+            "xl/workbook.xml",
+            br#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
+        ),
+        (
+            "xl/_rels/workbook.xml.rels",
+            br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#,
+        ),
+        ("xl/worksheets/sheet1.xml", sheet),
+    ];
+    for (name, bytes) in parts {
+        if zip.start_file(name, stored).is_err() || zip.write_all(bytes).is_err() {
+            return Vec::new();
+        }
+    }
+    zip.finish().map(|c| c.into_inner()).unwrap_or_default()
+}

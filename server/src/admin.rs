@@ -249,9 +249,9 @@ pub async fn change_user(
         ));
     }
     let hash = match &change.password {
-        Some(p) if p.len() < 6 => {
+        Some(p) if p.chars().count() < crate::auth::MIN_PASSWORD_CHARS => {
             return Err(ServerError::BadRequest(
-                "a password needs at least 6 characters".into(),
+                crate::auth::MIN_PASSWORD_MESSAGE.into(),
             ));
         }
         Some(p) => Some(auth::hash_password(p)?),

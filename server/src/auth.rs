@@ -16,6 +16,10 @@ use crate::error::ServerError;
 /// The message of a wrong username or password.
 pub const BAD_LOGIN: &str = "用户名或密码错误 / wrong username or password";
 
+/// The shortest password accepted for a new user or a reset.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MIN_PASSWORD_MESSAGE: &str = "密码至少 8 个字符 / a password needs at least 8 characters";
+
 /// The session cookie's name.
 pub const COOKIE: &str = "fieldbook_session";
 /// How long a login lasts: a month, so a tablet keeps working offline between visits.
@@ -297,10 +301,8 @@ pub fn add_user(
             "unknown role {role}: use manager, head or admin"
         )));
     }
-    if password.len() < 6 {
-        return Err(ServerError::BadRequest(
-            "a password needs at least 6 characters".into(),
-        ));
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ServerError::BadRequest(MIN_PASSWORD_MESSAGE.into()));
     }
     add_unit(conn, unit, unit, None)?;
     let display = if display_name.trim().is_empty() {

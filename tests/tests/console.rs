@@ -271,11 +271,11 @@ async fn the_center_adds_units_and_users_moves_them_and_resets_passwords() {
         "{units}"
     );
 
-    let new_user = json!({"username": "m9", "display_name": "新经理", "password": "secret9", "role": "manager", "unit": "so3"});
+    let new_user = json!({"username": "m9", "display_name": "新经理", "password": "secret99", "role": "manager", "unit": "so3"});
     let (s, row) = post(&server, &admin, "/api/users", new_user.clone()).await;
     assert_eq!(s, 200, "{row}");
     assert_eq!(post(&server, &admin, "/api/users", new_user).await.0, 409);
-    assert_eq!(login_status(&server, "m9", "secret9").await, 200);
+    assert_eq!(login_status(&server, "m9", "secret99").await, 200);
     let sees = async |token: &str| -> bool {
         let users = server.get_json(token, "/api/users").await;
         users
@@ -298,11 +298,19 @@ async fn the_center_adds_units_and_users_moves_them_and_resets_passwords() {
         &server,
         &admin,
         "/api/users/m9",
+        json!({"password": "seven77"}),
+    )
+    .await;
+    assert_eq!(s, 400, "seven characters are too short (issue #30)");
+    let (s, _) = post(
+        &server,
+        &admin,
+        "/api/users/m9",
         json!({"password": "another9"}),
     )
     .await;
     assert_eq!(s, 200);
-    assert_eq!(login_status(&server, "m9", "secret9").await, 401);
+    assert_eq!(login_status(&server, "m9", "secret99").await, 401);
     assert_eq!(login_status(&server, "m9", "another9").await, 200);
 }
 

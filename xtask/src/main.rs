@@ -194,7 +194,13 @@ fn dist() -> Result {
 }
 
 /// The fuzz targets in fuzz/fuzz_targets, and what each one reads.
-const FUZZ_TARGETS: [&str; 3] = ["sync_message", "document_load", "import_table"];
+const FUZZ_TARGETS: [&str; 5] = [
+    "sync_message",
+    "document_load",
+    "import_table",
+    "import_csv",
+    "import_xlsx",
+];
 
 /// Builds each fuzz target (address sanitizer) and runs it for `seconds`,
 /// starting from the committed seeds (fuzz/seeds/<target>) and the corpus of
