@@ -176,7 +176,7 @@ pub fn read_table(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
         std::panic::catch_unwind(|| read_xlsx(bytes)).unwrap_or_else(|_| {
             tracing::warn!("the XLSX reader panicked on an uploaded workbook");
             Err(whole_file(
-                "not a readable XLSX workbook: its contents are inconsistent".into(),
+                "无法读取此 XLSX 工作簿：内容不一致 / not a readable XLSX workbook: its contents are inconsistent".into(),
             ))
         })
     } else {
@@ -251,14 +251,16 @@ impl Rows {
                 row.truncate(h.len());
                 if self.rows.len() == budget::MAX_ROWS {
                     return Err(too_big(format!(
-                        "row {at}: the file has more than {} rows; split it into several imports",
+                        "第 {at} 行：文件超过 {} 行，请分成几次导入 / row {at}: the file has more than {} rows; split it into several imports",
+                        budget::MAX_ROWS,
                         budget::MAX_ROWS
                     )));
                 }
                 self.cells += h.len().max(1);
                 if self.cells > budget::MAX_CELLS {
                     return Err(too_big(format!(
-                        "row {at}: the file has more than {} cells (rows × columns); split it into several imports",
+                        "第 {at} 行：文件超过 {} 个单元格（行×列），请分成几次导入 / row {at}: the file has more than {} cells (rows × columns); split it into several imports",
+                        budget::MAX_CELLS,
                         budget::MAX_CELLS
                     )));
                 }
@@ -339,7 +341,8 @@ fn read_csv(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
             ReadFieldResult::OutputFull => {
                 if field.len() >= budget::MAX_FIELD_BYTES {
                     return Err(too_big(format!(
-                        "row {at}: a cell is longer than {} bytes",
+                        "第 {at} 行：有单元格超过 {} 字节 / row {at}: a cell is longer than {} bytes",
+                        budget::MAX_FIELD_BYTES,
                         budget::MAX_FIELD_BYTES
                     )));
                 }
@@ -354,7 +357,9 @@ fn read_csv(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
                     // The header row: a named column past the budget is refused.
                     None if col >= budget::MAX_COLUMNS && !raw.trim_ascii().is_empty() => {
                         return Err(too_big(format!(
-                            "the header row has {} columns; an import reads at most {}",
+                            "表头有 {} 列，导入最多读取 {} 列 / the header row has {} columns; an import reads at most {}",
+                            col + 1,
+                            budget::MAX_COLUMNS,
                             col + 1,
                             budget::MAX_COLUMNS
                         )));
@@ -367,7 +372,7 @@ fn read_csv(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
                             .decode_without_bom_handling_and_without_replacement(raw)
                             .ok_or_else(|| {
                                 whole_file(
-                                    "the file is neither UTF-8 nor GBK text, nor an XLSX workbook"
+                                    "文件既不是 UTF-8 或 GBK 文本，也不是 XLSX 工作簿 / the file is neither UTF-8 nor GBK text, nor an XLSX workbook"
                                         .into(),
                                 )
                             })?
@@ -394,12 +399,17 @@ fn read_csv(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
 /// inflates past the budget (a zip bomb) is refused before the XLSX reader
 /// holds any of it. The sizes a zip declares can lie; these are counted.
 fn check_inflated_size(bytes: &[u8]) -> Result<(), Vec<RowError>> {
-    let unreadable =
-        |e: zip::result::ZipError| whole_file(format!("not a readable XLSX workbook: {e}"));
+    let unreadable = |e: zip::result::ZipError| {
+        whole_file(format!(
+            "无法读取此 XLSX 工作簿 / not a readable XLSX workbook: {e}"
+        ))
+    };
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
     if zip.len() > budget::MAX_PARTS {
         return Err(too_big(format!(
-            "the workbook has {} parts; an import reads workbooks of at most {}",
+            "工作簿有 {} 个部件，导入最多读取 {} 个 / the workbook has {} parts; an import reads workbooks of at most {}",
+            zip.len(),
+            budget::MAX_PARTS,
             zip.len(),
             budget::MAX_PARTS
         )));
@@ -407,11 +417,15 @@ fn check_inflated_size(bytes: &[u8]) -> Result<(), Vec<RowError>> {
     let mut left = budget::MAX_INFLATED;
     for i in 0..zip.len() {
         let part = zip.by_index(i).map_err(unreadable)?;
-        let read = std::io::copy(&mut part.take(left + 1), &mut std::io::sink())
-            .map_err(|e| whole_file(format!("not a readable XLSX workbook: {e}")))?;
+        let read = std::io::copy(&mut part.take(left + 1), &mut std::io::sink()).map_err(|e| {
+            whole_file(format!(
+                "无法读取此 XLSX 工作簿 / not a readable XLSX workbook: {e}"
+            ))
+        })?;
         if read > left {
             return Err(too_big(format!(
-                "the workbook unpacks to more than {} MB; save it as CSV or split it",
+                "工作簿解压后超过 {} MB，请另存为 CSV 或拆分 / the workbook unpacks to more than {} MB; save it as CSV or split it",
+                budget::MAX_INFLATED / (1024 * 1024),
                 budget::MAX_INFLATED / (1024 * 1024)
             )));
         }
@@ -425,23 +439,29 @@ fn check_inflated_size(bytes: &[u8]) -> Result<(), Vec<RowError>> {
 /// before any row is laid out (a sheet claiming A1:XFD1048576 costs nothing).
 fn read_xlsx(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
     check_inflated_size(bytes)?;
-    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
-        .map_err(|e| whole_file(format!("not a readable XLSX workbook: {e}")))?;
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| {
+        whole_file(format!(
+            "无法读取此 XLSX 工作簿 / not a readable XLSX workbook: {e}"
+        ))
+    })?;
     let first = book
         .sheet_names()
         .first()
         .cloned()
-        .ok_or_else(|| whole_file("the workbook has no sheet".into()))?;
-    let mut cells = book
-        .worksheet_cells_reader(&first)
-        .map_err(|e| whole_file(format!("the first sheet cannot be read: {e}")))?;
+        .ok_or_else(|| whole_file("工作簿没有工作表 / the workbook has no sheet".into()))?;
+    let mut cells = book.worksheet_cells_reader(&first).map_err(|e| {
+        whole_file(format!(
+            "无法读取第一个工作表 / the first sheet cannot be read: {e}"
+        ))
+    })?;
     // Row number (0-based) → its non-empty cells (column, text).
     let mut sheet: BTreeMap<u32, Vec<(u32, String)>> = BTreeMap::new();
     let mut count = 0usize;
-    while let Some(c) = cells
-        .next_cell()
-        .map_err(|e| whole_file(format!("the first sheet cannot be read: {e}")))?
-    {
+    while let Some(c) = cells.next_cell().map_err(|e| {
+        whole_file(format!(
+            "无法读取第一个工作表 / the first sheet cannot be read: {e}"
+        ))
+    })? {
         let (row, col) = c.get_position();
         // A date cell is read as its serial number (parse_month reads those).
         let text = match c.get_value() {
@@ -454,7 +474,9 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
         }
         if row as usize > budget::MAX_ROWS + 1 {
             return Err(too_big(format!(
-                "row {}: the sheet has more than {} rows; split it into several imports",
+                "第 {} 行：工作表超过 {} 行，请分成几次导入 / row {}: the sheet has more than {} rows; split it into several imports",
+                row as u64 + 1,
+                budget::MAX_ROWS,
                 row as u64 + 1,
                 budget::MAX_ROWS
             )));
@@ -466,7 +488,8 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
         count += 1;
         if count > budget::MAX_CELLS {
             return Err(too_big(format!(
-                "the sheet has more than {} cells; split it into several imports",
+                "工作表超过 {} 个单元格，请分成几次导入 / the sheet has more than {} cells; split it into several imports",
+                budget::MAX_CELLS,
                 budget::MAX_CELLS
             )));
         }
@@ -1122,7 +1145,7 @@ pub async fn customers(
                         row: r.row,
                         column: "客户经理".into(),
                         message: format!(
-                            "{} cannot hold customers imported by you (disabled, the center, or outside your unit)",
+                            "{0} 不能接收你导入的客户（已停用、属大客中心或不在你的单位） / {0} cannot hold customers imported by you (disabled, the center, or outside your unit)",
                             r.manager
                         ),
                     });
@@ -1134,7 +1157,7 @@ pub async fn customers(
                 row: r.row,
                 column: "统一社会信用代码".into(),
                 message: format!(
-                    "a customer with credit code {} already exists",
+                    "统一社会信用代码为 {0} 的客户已存在 / a customer with credit code {0} already exists",
                     r.credit_code
                 ),
             });
