@@ -144,14 +144,10 @@ pub fn now_ms() -> f64 {
 }
 
 /// Today as `YYYY-MM-DD` in local time.
+/// The operator's date today (China time, whatever zone the tablet is set
+/// to): the same function the server calls, so both agree on the month.
 pub fn today() -> String {
-    let d = js_sys::Date::new_0();
-    format!(
-        "{:04}-{:02}-{:02}",
-        d.get_full_year(),
-        d.get_month() + 1,
-        d.get_date()
-    )
+    fieldbook_shared::calendar::day_of(js_sys::Date::now() as i64)
 }
 
 fn doc_id_of(url: &str) -> String {

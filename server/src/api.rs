@@ -223,9 +223,7 @@ pub async fn cadence(
     user: AuthUser,
     axum::extract::Query(q): axum::extract::Query<MonthQuery>,
 ) -> Result<Json<Vec<fieldbook_shared::visits::Compliance>>, ServerError> {
-    let month = q
-        .month
-        .unwrap_or_else(|| chrono::Utc::now().format("%Y-%m").to_string());
+    let month = q.month.unwrap_or_else(crate::this_month);
     let valid = month.len() == 7
         && month.as_bytes()[4] == b'-'
         && month.get(..4).is_some_and(|y| y.parse::<u32>().is_ok())

@@ -212,8 +212,7 @@ pub async fn approve_agreement(
         return Err(ServerError::NotFound(format!("no customer {doc_id}")));
     };
     let actor = crate::history::bind_server_actor(&state, user.id).await?;
-    let stamp = crate::now();
-    let today = stamp.get(..10).unwrap_or(&stamp).to_string();
+    let today = crate::today();
     let by = user.username.clone();
     handle.with_document(|d| {
         d.set_actor(actor);

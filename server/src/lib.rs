@@ -39,8 +39,38 @@ pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// The current calendar month, `YYYY-MM` (UTC): grades and alerts are as of the
-/// months before it.
+/// The operator's current month, `YYYY-MM` (China time, as on the tablets:
+/// `fieldbook_shared::calendar`): grades and alerts are as of the months
+/// before it.
 pub fn this_month() -> String {
-    chrono::Utc::now().format("%Y-%m").to_string()
+    fieldbook_shared::calendar::month_of(chrono::Utc::now().timestamp_millis())
+}
+
+/// The operator's date today, `YYYY-MM-DD` (China time, as on the tablets).
+pub fn today() -> String {
+    fieldbook_shared::calendar::day_of(chrono::Utc::now().timestamp_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The tablet and the server take "this month" from the same function;
+    /// checked here against chrono's own UTC+8 for every 37 minutes of two
+    /// years (every turn of a day and a month included).
+    #[test]
+    fn the_operators_month_is_chronos_in_utc_plus_8() {
+        let zone = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+        let start = 1_767_225_600_000_i64; // 2026-01-01 00:00 UTC
+        let mut ms = start - 2 * 366 * 86_400_000;
+        while ms < start {
+            let at = chrono::DateTime::from_timestamp_millis(ms)
+                .expect("instant")
+                .with_timezone(&zone);
+            assert_eq!(
+                fieldbook_shared::calendar::day_of(ms),
+                at.format("%Y-%m-%d").to_string(),
+                "{at}"
+            );
+            ms += 37 * 60 * 1000;
+        }
+    }
 }

@@ -93,7 +93,7 @@ pub async fn compute(
         })
         .collect();
     let rows = state.db.call(move |c| read_rows(c, &docs)).await?;
-    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let today = crate::today();
     let rules = state.rules.get();
     Ok(compose(rows, unit, &months, &today, &rules))
 }

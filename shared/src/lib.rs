@@ -6,6 +6,7 @@ pub mod agreements;
 pub mod anomaly;
 pub mod api;
 pub mod book;
+pub mod calendar;
 pub mod care;
 pub mod complaints;
 pub mod credit;

@@ -607,21 +607,12 @@ impl Drop for Device {
     }
 }
 
-/// Today plus `offset` days as `YYYY-MM-DD` (UTC), for tests that need dates near now.
+/// Today plus `offset` days as `YYYY-MM-DD` (the operator's calendar), for tests that need dates near now.
 pub fn date_in_days(offset: i64) -> String {
-    let secs = std::time::SystemTime::now()
+    let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let z = secs / 86_400 + offset + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    // The operator's calendar, as the server and the tablets count days.
+    fieldbook_shared::calendar::day_of(ms + offset * 86_400_000)
 }
