@@ -122,9 +122,9 @@ pub fn app() -> Html {
             if unsaved > 0
                 && !web_sys::window()
                     .and_then(|w| {
-                        w.confirm_with_message(
+                        w.confirm_with_message(&crate::i18n::pick(
                             "尚有数据未保存到本机，仍要退出吗？ / Some data is not yet saved on this device. Log out anyway?",
-                        )
+                        ))
                         .ok()
                     })
                     .unwrap_or(false)

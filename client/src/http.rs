@@ -42,10 +42,11 @@ pub async fn call(
     Ok((resp.status(), text))
 }
 
-/// The server's error message in an error answer, else the whole body.
+/// The server's error message in an error answer (in the chosen language),
+/// else the whole body.
 pub fn error_text(body: &str) -> String {
     serde_json::from_str::<fieldbook_shared::api::ErrorBody>(body)
-        .map(|e| e.error)
+        .map(|e| crate::i18n::pick(&e.error))
         .unwrap_or_else(|_| body.to_string())
 }
 

@@ -179,3 +179,14 @@ impl Lang {
         }
     }
 }
+
+/// A message written "中文 / English" (the server's and some of the app's)
+/// in the chosen language: the part before " / " in Chinese, after it in
+/// English.
+pub fn pick(message: &str) -> String {
+    match (message.split_once(" / "), crate::session::lang()) {
+        (Some((zh, _)), Lang::Zh) => zh.to_string(),
+        (Some((_, en)), Lang::En) => en.to_string(),
+        (None, _) => message.to_string(),
+    }
+}

@@ -878,11 +878,12 @@ impl Engine {
                     .map(|h| (h.to_primary.clone(), h.at.clone()))
             });
         let reason = match handed {
-            Some((to, at)) => format!(
-                "客户已移交给{to} · {} / handed over to {to}",
+            Some((to, at)) => crate::i18n::pick(&format!(
+                "已移交给{to} · {} / handed over to {to} on {}",
+                at.get(..10).unwrap_or(&at),
                 at.get(..10).unwrap_or(&at)
-            ),
-            None => "已不在你的客户名单中 / no longer in your book".to_string(),
+            )),
+            None => crate::i18n::pick("已不在你的客户名单中 / no longer in your book"),
         };
         let name = match (&customer.name, &left) {
             (n, Some(l)) if n.is_empty() => l.name.clone(),
@@ -907,7 +908,9 @@ impl Engine {
                 .map(|v| format!("走访 {}：{}", v.date, v.summary))
                 .collect();
             if summary.is_empty() {
-                summary.push("客户资料的修改 / changes to the customer file".into());
+                summary.push(crate::i18n::pick(
+                    "客户资料的修改 / changes to the customer file",
+                ));
             }
             outbox::Item {
                 doc_id: id.to_string(),

@@ -167,10 +167,10 @@ pub fn outbox_card() -> Html {
                 <h3>{ ctx.t(M::UndeliveredTitle) }</h3>
                 <ul>{ for outbox.items.iter().map(|i| html! {
                     <li class="undelivered-item" data-doc={i.doc_id.clone()}>
-                        <div>{ format!("{}：{} 的修改，{}", ctx.t(M::UndeliveredTitle), i.name, i.reason) }</div>
+                        <div>{ format!("{}：{} 的修改，{}", ctx.t(M::UndeliveredTitle), i.name, crate::i18n::pick(&i.reason)) }</div>
                         <ul>{ for i.summary.iter().map(|s| html! { <li>{ s }</li> }) }</ul>
                         <div class="outbox-state">{ match &i.refused {
-                            Some(why) => format!("{}：{}", ctx.t(M::Refused), why),
+                            Some(why) => format!("{}：{}", ctx.t(M::Refused), crate::i18n::pick(why)),
                             None => ctx.t(M::Delivering).to_string(),
                         } }</div>
                     </li>

@@ -623,18 +623,6 @@ fn parse_line(s: &str, aliases: &BTreeMap<String, Line>) -> Option<Line> {
         })
 }
 
-/// Year and month from days since 1970-01-01 (Howard Hinnant's civil_from_days).
-fn year_month_of_day(days: i64) -> (i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m)
-}
-
 /// A month as people write it: `2026-10`, `2026/10`, `2026.10`, `202610`,
 /// `2026年10月`, `2026年10月份`, a date `2026-10-01`, or an Excel date
 /// serial number (a date cell read as a number); into `YYYY-MM`.
@@ -679,7 +667,7 @@ fn serial_month(t: &str) -> Option<String> {
     if !(10_000.0..60_000.0).contains(&days) {
         return None;
     }
-    let (y, m) = year_month_of_day(days.floor() as i64 - 25_569);
+    let (y, m, _) = fieldbook_shared::calendar::civil_from_days(days.floor() as i64 - 25_569);
     Some(format!("{y:04}-{m:02}"))
 }
 
@@ -1030,6 +1018,31 @@ async fn parse<T: Send + 'static>(
         .map_err(|e| ServerError::Internal(format!("the import parser failed: {e}")))
 }
 
+/// Whether the request asks for English (`Accept-Language: en…`); Chinese
+/// otherwise.
+fn wants_english(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("en"))
+}
+
+/// A message written "中文 / English" in the language asked for.
+pub fn localise(message: &str, english: bool) -> String {
+    match message.split_once(" / ") {
+        Some((zh, en)) => if english { en } else { zh }.to_string(),
+        None => message.to_string(),
+    }
+}
+
+fn refused_in(mut errors: Vec<RowError>, headers: &HeaderMap) -> Response {
+    let english = wants_english(headers);
+    for e in &mut errors {
+        e.message = localise(&e.message, english);
+    }
+    refused(errors)
+}
+
 fn refused(errors: Vec<RowError>) -> Response {
     (
         StatusCode::BAD_REQUEST,
@@ -1060,7 +1073,7 @@ pub async fn customers(
     }
     let (rows, mut errors) = match parse(&state, body, customer_rows).await? {
         Ok(r) => r,
-        Err(e) => return Ok(refused(e)),
+        Err(e) => return Ok(refused_in(e, &headers)),
     };
     // People and duplicates, against the database.
     let wanted: Vec<(String, String)> = rows
@@ -1165,7 +1178,7 @@ pub async fn customers(
     }
     if !errors.is_empty() {
         errors.sort_by_key(|e| e.row);
-        return Ok(refused(errors));
+        return Ok(refused_in(errors, &headers));
     }
     if q.dry_run {
         return Ok(preview(rows.len()));
@@ -1241,7 +1254,7 @@ pub async fn ledger(
     }
     let (rows, mut errors) = match parse(&state, body, ledger_rows).await? {
         Ok(r) => r,
-        Err(e) => return Ok(refused(e)),
+        Err(e) => return Ok(refused_in(e, &headers)),
     };
     let visible: BTreeSet<String> = state.acl.visible_customers(user.id).into_iter().collect();
     let keys: Vec<(String, String)> = rows
@@ -1299,7 +1312,7 @@ pub async fn ledger(
     }
     if !errors.is_empty() {
         errors.sort_by_key(|e| e.row);
-        return Ok(refused(errors));
+        return Ok(refused_in(errors, &headers));
     }
     if q.dry_run {
         return Ok(preview(rows.len()));
@@ -1409,6 +1422,17 @@ mod tests {
         let t = read_table("甲,乙\n丙,丁\n".as_bytes()).unwrap();
         let e = customer_rows(&t, &aliases()).unwrap_err();
         assert_eq!((e[0].row, e[0].column.as_str()), (1, "客户名称"));
+    }
+
+    #[test]
+    fn a_message_is_given_in_the_language_asked_for() {
+        let m = "表头缺少“收入(元)”列 / the header row has no column 收入(元) / amount";
+        assert_eq!(localise(m, false), "表头缺少“收入(元)”列");
+        assert_eq!(
+            localise(m, true),
+            "the header row has no column 收入(元) / amount"
+        );
+        assert_eq!(localise("plain", false), "plain");
     }
 
     #[test]

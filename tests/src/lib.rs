@@ -360,10 +360,24 @@ impl TestServer {
         content_type: &str,
         body: Vec<u8>,
     ) -> (u16, serde_json::Value) {
+        self.post_file_in("zh-CN", token, path, content_type, body)
+            .await
+    }
+
+    /// [`TestServer::post_file`] asking for answers in `language` (Accept-Language).
+    pub async fn post_file_in(
+        &self,
+        language: &str,
+        token: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, serde_json::Value) {
         let res = reqwest::Client::new()
             .post(format!("{}{path}", self.base()))
             .bearer_auth(token)
             .header("content-type", content_type)
+            .header("accept-language", language)
             .body(body)
             .send()
             .await

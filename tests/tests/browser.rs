@@ -806,7 +806,7 @@ async fn a_hand_over_moves_the_customer_between_two_tablets_live() {
     )
     .await;
     // And m1 is told where it went.
-    wait_text(&a, "the lost customer and why", "客户已移交给m2").await;
+    wait_text(&a, "the lost customer and why", "已移交给m2").await;
     open_customer(&b, "交接客户有限公司").await;
     let record = b
         .wait(
@@ -1366,7 +1366,7 @@ async fn a_visit_logged_offline_before_a_hand_over_reaches_the_server() {
         json!(["东方通信服务有限公司"]),
     )
     .await;
-    wait_text(&b, "why it left", "客户已移交给m2").await;
+    wait_text(&b, "why it left", "已移交给m2").await;
     let mut d = Device::login(&server, "m2").await;
     d.connect().await;
     let doc = d.find(&urls[0]).await.expect("the new manager's customer");

@@ -352,6 +352,22 @@ async fn the_offices_own_spreadsheets_import() {
         message.contains("m2") && message.contains("m3") && message.contains("多位用户"),
         "{message}"
     );
+    // Chinese unless the request asks for English; then English alone.
+    assert!(!message.contains("several users"), "{message}");
+    let (_, report) = server
+        .post_file_in(
+            "en-US,en;q=0.9",
+            &head1,
+            "/api/import/customers",
+            "text/csv",
+            csv.into(),
+        )
+        .await;
+    let message = report["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("names several users") && !message.contains("多位用户"),
+        "{message}"
+    );
 
     // The ledger as Excel saves a CSV in China: GBK, 2026年10月, ￥ (GBK has
     // only the full-width sign) and 快递包裹.

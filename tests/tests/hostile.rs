@@ -29,7 +29,10 @@ async fn post(
     content_type: &str,
     body: Vec<u8>,
 ) -> (u16, Value) {
-    server.post_file(token, path, content_type, body).await
+    // English answers, to read the limits below by their English words.
+    server
+        .post_file_in("en", token, path, content_type, body)
+        .await
 }
 
 fn first_message(report: &Value) -> String {

@@ -58,9 +58,9 @@ pub fn console_screen() -> Html {
                     match http::get_kept(path, &token).await {
                         Ok((200, body, kept)) => {
                             if let Some(at) = kept {
-                                message.set(Some(format!(
+                                message.set(Some(crate::i18n::pick(&format!(
                                     "离线：显示本机保存的 {at} 的数据，修改需要联网 / offline: the copy kept at {at}; changes need the network"
-                                )));
+                                ))));
                             }
                             if path == "/api/units" {
                                 units.set(serde_json::from_str(&body).unwrap_or_default())
@@ -69,7 +69,9 @@ pub fn console_screen() -> Html {
                             }
                         }
                         Ok((_, body, _)) => message.set(Some(http::error_text(&body))),
-                        Err(_) => message.set(Some("需要联网 / needs the network".into())),
+                        Err(_) => {
+                            message.set(Some(crate::i18n::pick("需要联网 / needs the network")))
+                        }
                     }
                 }
             });
@@ -83,9 +85,9 @@ pub fn console_screen() -> Html {
             let (message, reload, token) = (message.clone(), reload.clone(), token.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 match http::call("POST", &path, Some(&token), Some(body.to_string())).await {
-                    Ok((200, _)) => message.set(Some("已保存 / saved".into())),
+                    Ok((200, _)) => message.set(Some(crate::i18n::pick("已保存 / saved"))),
                     Ok((_, body)) => message.set(Some(http::error_text(&body))),
-                    Err(_) => message.set(Some("需要联网 / needs the network".into())),
+                    Err(_) => message.set(Some(crate::i18n::pick("需要联网 / needs the network"))),
                 }
                 reload.set(*reload + 1);
             });

@@ -294,7 +294,9 @@ pub fn customer_screen(p: &Props) -> Html {
                 match crate::http::call("POST", &path, Some(&token), None).await {
                     Ok((200, _)) => msg.set(None),
                     Ok((_, body)) => msg.set(Some(crate::http::error_text(&body))),
-                    Err(_) => msg.set(Some("审批需要联网 / approving needs the network".into())),
+                    Err(_) => msg.set(Some(crate::i18n::pick(
+                        "审批需要联网 / approving needs the network",
+                    ))),
                 }
             });
         })

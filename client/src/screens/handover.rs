@@ -48,7 +48,7 @@ pub fn handover_card(p: &Props) -> Html {
                         );
                     }
                     Ok((_, body)) => message.set(Some(http::error_text(&body))),
-                    Err(_) => message.set(Some("需要联网 / needs the network".into())),
+                    Err(_) => message.set(Some(crate::i18n::pick("需要联网 / needs the network"))),
                 }
             });
         })
@@ -94,10 +94,10 @@ pub fn handover_card(p: &Props) -> Html {
                 match http::call("POST", &path, Some(&token), Some(body)).await {
                     Ok((200, _)) => {
                         form.set(None);
-                        message.set(Some("已交接 / handed over".into()));
+                        message.set(Some(crate::i18n::pick("已交接 / handed over")));
                     }
                     Ok((_, body)) => message.set(Some(http::error_text(&body))),
-                    Err(_) => message.set(Some("需要联网 / needs the network".into())),
+                    Err(_) => message.set(Some(crate::i18n::pick("需要联网 / needs the network"))),
                 }
             });
         })

@@ -31,7 +31,7 @@ pub fn history_card(p: &Props) -> Html {
                         entries.set(serde_json::from_str(&body).ok());
                     }
                     Ok((_, body)) => message.set(Some(http::error_text(&body))),
-                    Err(_) => message.set(Some("需要联网 / needs the network".into())),
+                    Err(_) => message.set(Some(crate::i18n::pick("需要联网 / needs the network"))),
                 }
             });
         })

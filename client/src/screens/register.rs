@@ -47,7 +47,7 @@ pub fn register_screen() -> Html {
                 ..new
             };
             if new.name.is_empty() {
-                error.set(Some("客户名称必填 / a name is required".into()));
+                error.set(Some(crate::i18n::pick("客户名称必填 / a name is required")));
                 return;
             }
             let (error, store, go) = (error.clone(), store.clone(), go.clone());

@@ -84,17 +84,16 @@ pub fn reports_screen() -> Html {
                 match http::get_kept(&path, &token).await {
                     Ok((200, body, kept)) => {
                         message.set(kept.map(|at| {
-                            format!(
+                            crate::i18n::pick(&format!(
                                 "离线：显示本机保存的 {at} 的报表 / offline: the copy kept at {at}"
-                            )
+                            ))
                         }));
                         data.set(serde_json::from_str(&body).ok());
                     }
                     Ok((_, body, _)) => message.set(Some(http::error_text(&body))),
-                    Err(_) => message.set(Some(
-                        "离线，本机还没有这份报表 / offline, and this report was never loaded here"
-                            .into(),
-                    )),
+                    Err(_) => message.set(Some(crate::i18n::pick(
+                        "离线，本机还没有这份报表 / offline, and this report was never loaded here",
+                    ))),
                 }
             });
         });

@@ -56,6 +56,12 @@ fn send(
         "text/csv"
     };
     let _ = xhr.set_request_header("content-type", kind);
+    // The server's row-by-row report in the app's language.
+    let language = match crate::session::lang() {
+        crate::i18n::Lang::En => "en",
+        crate::i18n::Lang::Zh => "zh-CN",
+    };
+    let _ = xhr.set_request_header("accept-language", language);
     let progress = {
         let state = state.clone();
         Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
@@ -78,15 +84,15 @@ fn send(
                 file: file.clone(),
             }));
             let message = if ok && dry_run {
-                format!(
+                crate::i18n::pick(&format!(
                     "预览：检查通过，将导入 {} 行（尚未导入） / preview: {} rows would be imported (nothing imported yet)",
                     v["would_import"], v["would_import"]
-                )
+                ))
             } else if ok {
-                format!(
+                crate::i18n::pick(&format!(
                     "已导入 {} 行 / imported {} rows",
                     v["imported"], v["imported"]
-                )
+                ))
             } else if let Some(errors) = v["errors"].as_array() {
                 let lines: Vec<String> = errors
                     .iter()
@@ -95,11 +101,16 @@ fn send(
                             "第{}行 {}：{}",
                             e["row"],
                             e["column"].as_str().unwrap_or(""),
+                            // Already in the language asked for (Accept-Language).
                             e["message"].as_str().unwrap_or("")
                         )
                     })
                     .collect();
-                format!("未导入任何数据 / nothing imported:\n{}", lines.join("\n"))
+                format!(
+                    "{}：\n{}",
+                    crate::i18n::pick("未导入任何数据 / nothing imported"),
+                    lines.join("\n")
+                )
             } else {
                 crate::http::error_text(&text)
             };
@@ -109,7 +120,9 @@ fn send(
     xhr.set_onloadend(Some(done.as_ref().unchecked_ref()));
     state.set(Upload::Sending(0));
     if xhr.send_with_opt_blob(Some(&file)).is_err() {
-        state.set(Upload::Done("需要联网 / needs the network".into()));
+        state.set(Upload::Done(crate::i18n::pick(
+            "需要联网 / needs the network",
+        )));
     }
     // The request owns its callbacks until it ends.
     progress.forget();
@@ -167,7 +180,7 @@ pub fn transfer_card() -> Html {
                 </span>
             }) }</p>
             <p class="templates">
-                { "导入模板 / templates：" }
+                { crate::i18n::pick("导入模板： / templates: ") }
                 { for [("customers", M::ImportCustomers), ("ledger", M::ImportLedger)].iter().map(|(kind, label)| html! {
                     <span class="template">
                         { format!("{}：", ctx.t(*label)) }
@@ -192,7 +205,7 @@ pub fn transfer_card() -> Html {
                 Upload::Done(m) => html! { <pre class="import-result">{ m.clone() }</pre> },
             } }
             if ready.is_some() {
-                <button class="primary confirm-import" onclick={confirm}>{ "导入 / import" }</button>
+                <button class="primary confirm-import" onclick={confirm}>{ crate::i18n::pick("导入 / import") }</button>
             }
         </div>
     }
