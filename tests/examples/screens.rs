@@ -1,6 +1,6 @@
 //! Screenshots of the tablet app with the demo data, for a person to look at:
 //! `cargo xtask dist && cargo run -p fieldbook-tests --example screens` writes
-//! target/screens/*.png (landscape and portrait).
+//! target/screens/*.png (1280×800 landscape, then 800×1280 portrait).
 
 use std::time::Duration;
 
@@ -60,5 +60,43 @@ async fn main() {
     )
     .await;
     b.screenshot(&out.join("4-visit-form.png")).await;
+    // The import and export screen, with a preview of a clean file.
+    b.goto(&server.base()).await;
+    b.wait(
+        "rows",
+        t,
+        "return document.querySelectorAll('li.row').length === 40",
+        json!([]),
+    )
+    .await;
+    b.click("button.transfer-button").await;
+    b.wait(
+        "transfer",
+        t,
+        "return document.querySelector('input[name=import-ledger]')",
+        json!([]),
+    )
+    .await;
+    b.screenshot(&out.join("5-import-export.png")).await;
+    // Portrait, as a tablet held upright.
+    b.set_window_size(800, 1280).await;
+    b.goto(&server.base()).await;
+    b.wait(
+        "rows",
+        t,
+        "return document.querySelectorAll('li.row').length === 40",
+        json!([]),
+    )
+    .await;
+    b.screenshot(&out.join("6-customers-portrait.png")).await;
+    b.click("li.row").await;
+    b.wait(
+        "detail",
+        t,
+        "return document.querySelector('section.customer')",
+        json!([]),
+    )
+    .await;
+    b.screenshot(&out.join("7-customer-portrait.png")).await;
     println!("screenshots in {}", out.display());
 }

@@ -127,6 +127,16 @@ impl Browser {
         handle
     }
 
+    /// Resizes the window (a tablet held the other way up: 800×1280).
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            json!({"width": width, "height": height}),
+        )
+        .await;
+    }
+
     /// Closes the tab commands go to (switch to another one next).
     pub async fn close_tab(&self) {
         self.call(reqwest::Method::DELETE, "/window", json!({}))

@@ -1039,7 +1039,8 @@ async fn a_manager_imports_the_ledger_and_sees_every_bad_row_first() {
             json!([]),
         )
         .await;
-    assert_eq!(template, json!("/api/import/customers/template.xlsx"));
+    // A manager imports only the ledger, and is offered only its template.
+    assert_eq!(template, json!("/api/import/ledger/template.xlsx"));
     b.click("button.confirm-import").await;
     b.wait(
         "the import",

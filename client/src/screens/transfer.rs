@@ -181,7 +181,10 @@ pub fn transfer_card() -> Html {
             }) }</p>
             <p class="templates">
                 { crate::i18n::pick("导入模板： / templates: ") }
-                { for [("customers", M::ImportCustomers), ("ledger", M::ImportLedger)].iter().map(|(kind, label)| html! {
+                // Managers import only the ledger: only its template for them.
+                { for [("customers", M::ImportCustomers), ("ledger", M::ImportLedger)].iter()
+                    .filter(|(kind, _)| *kind == "ledger" || matches!(role, Role::Head | Role::Admin))
+                    .map(|(kind, label)| html! {
                     <span class="template">
                         { format!("{}：", ctx.t(*label)) }
                         <a href={format!("/api/import/{kind}/template.xlsx")} download="">{ "Excel" }</a>
