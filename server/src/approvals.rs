@@ -211,18 +211,17 @@ pub async fn approve_agreement(
     let Some(handle) = state.repo.find(id).await? else {
         return Err(ServerError::NotFound(format!("no customer {doc_id}")));
     };
-    let actor = crate::history::bind_server_actor(&state, user.id).await?;
     let today = crate::today();
     let by = user.username.clone();
-    handle.with_document(|d| {
-        d.set_actor(actor);
+    crate::history::write_for_user(&state, &handle, user.id, |d| {
         d.transact(|tx| fieldbook_shared::agreements::approve(tx, &agreement, &by, &today))
             .map(|_| ())
             .map_err(|e| match e.error {
                 fieldbook_shared::SchemaError::Invalid(m) => ServerError::BadRequest(m),
                 other => ServerError::Schema(other),
             })
-    })?;
+    })
+    .await?;
     let (doc, aid, who) = (doc_id.clone(), agreement.clone(), user.id);
     state
         .db

@@ -84,6 +84,8 @@ pub fn open_and_migrate(path: &Path) -> Result<Connection, ServerError> {
         // The change that recorded a hand-over on the document ('' before
         // this column: such a hand-over cannot order late changes, late.rs).
         ("handovers", "heads", "TEXT NOT NULL DEFAULT ''"),
+        // Who delivered each change (history.rs); NULL before this column.
+        ("change_log", "user_id", "INTEGER REFERENCES users(id)"),
     ] {
         let exists: bool = conn.query_row(
             &format!("SELECT EXISTS(SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1)"),
@@ -283,13 +285,17 @@ CREATE TABLE IF NOT EXISTS agreement_index (
 
 -- Each change of a customer document the server has seen, and when it first
 -- did (Rust peers commit without a timestamp).
+-- `user_id` is the user whose connection delivered it (history.rs; NULL for
+-- the server's own changes and for those recorded before this column).
 CREATE TABLE IF NOT EXISTS change_log (
     hash    TEXT PRIMARY KEY NOT NULL,
     doc_id  TEXT NOT NULL,
-    seen_ms INTEGER NOT NULL
+    seen_ms INTEGER NOT NULL,
+    user_id INTEGER REFERENCES users(id)
 ) WITHOUT ROWID;
 
--- Each device's automerge actor, bound to its user at its first sync.
+-- Automerge actors the server writes with for a user (hand-overs, imports),
+-- and, from earlier releases, tablets' actors bound at their first sync.
 CREATE TABLE IF NOT EXISTS actors (
     actor    TEXT PRIMARY KEY NOT NULL,
     user_id  INTEGER NOT NULL REFERENCES users(id),
@@ -376,6 +382,34 @@ mod tests {
         assert!(wait_briefly(0));
         assert!(wait_briefly(BRIEF_TRIES - 1));
         assert!(!wait_briefly(BRIEF_TRIES));
+    }
+
+    /// A database of the release before `change_log.user_id`: its changes
+    /// are kept, with no deliverer (history.rs names them by their actor).
+    #[test]
+    fn a_database_without_change_deliverers_is_migrated_and_keeps_its_rows() {
+        let dir = std::env::temp_dir().join(format!("fb-migrate-cl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.db");
+        let _ = std::fs::remove_file(&path);
+        {
+            let c = open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE change_log (hash TEXT PRIMARY KEY NOT NULL, doc_id TEXT NOT NULL,
+                    seen_ms INTEGER NOT NULL) WITHOUT ROWID;
+                 INSERT INTO change_log VALUES ('abc', 'doc', 42);",
+            )
+            .unwrap();
+        }
+        let c = open_and_migrate(&path).unwrap();
+        let row: (String, i64, Option<i64>) = c
+            .query_row("SELECT doc_id, seen_ms, user_id FROM change_log", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(row, ("doc".to_string(), 42, None));
+        drop(c);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// A database of the release before `handovers.heads`: its hand-overs

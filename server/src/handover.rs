@@ -199,9 +199,7 @@ async fn record_on_document(
         )));
     };
     // Written as the head or admin who made it, so the history names them.
-    let actor = crate::history::bind_server_actor(state, by).await?;
-    handle.with_document(|d| {
-        d.set_actor(actor);
+    crate::history::write_for_user(state, &handle, by, |d| {
         d.transact(|tx| customer::add_handover(tx, h))
             .map_err(|e| ServerError::Schema(e.error))?;
         // One change on top of every head: the heads are that change.
@@ -210,6 +208,7 @@ async fn record_on_document(
             .map(|h| h.to_string())
             .unwrap_or_default())
     })
+    .await
 }
 
 /// `GET /api/customers/{id}/handovers`: the hand-overs of a customer the caller sees.

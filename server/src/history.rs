@@ -1,9 +1,12 @@
-//! Who changed what (per-field history). Each device's automerge actor is bound
-//! to its user the first time its changes arrive: the sync pump notes which
-//! users sent changes by which actor, and when the projector records new
-//! changes, an actor only one user sent is that user's. (Noted per actor, not
-//! per projection: projections gather many users' changes while busy.) Changes the server
-//! makes on someone's behalf (hand-overs, imports) use an actor of that user's.
+//! Who changed what (per-field history). A change is the user's whose
+//! signed-in connection delivered it first: the sync pump (and the late-change
+//! endpoint) note each change's hash with its sender, and the projector keeps
+//! that in `change_log.user_id` when it records the change. The actor a change
+//! names is not trusted: anyone who shares a document sees its actors and can
+//! write with one (issue #30, docs/security.md). Changes the server makes on
+//! someone's behalf (hand-overs, imports, approvals) carry no sender; they are
+//! named by the server's actor for that user (`actors`), as are changes the
+//! server recorded before deliverers were kept.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -21,32 +24,83 @@ use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::ServerError;
 
-/// Who sent changes by each actor (hex), for one document.
-pub type Senders = HashMap<String, BTreeSet<i64>>;
+/// The user who delivered each change (by hash) of one document.
+pub type Senders = HashMap<String, i64>;
 
-/// The users who sent changes to each document since its last projection.
+/// A noted delivery: its sender, and whether a projection already passed it
+/// over once (the change had not reached the document yet).
+#[derive(Clone, Copy)]
+struct Note {
+    user: i64,
+    passed_over: bool,
+    at: std::time::Instant,
+}
+
+/// Who delivered each change of each document since its last projection.
 #[derive(Clone, Default)]
-pub struct Authors(Arc<Mutex<HashMap<String, Senders>>>);
+pub struct Authors(Arc<Mutex<HashMap<String, HashMap<String, Note>>>>);
 
 impl Authors {
-    /// Called by the sync pump for every incoming `sync` frame of `doc`, with
-    /// the actors of its changes (from `sync::check_changes`).
-    pub fn note(&self, doc: &str, actors: BTreeSet<String>, user: i64) {
-        if actors.is_empty() {
+    /// Called by the sync pump for every incoming `sync` frame of `doc`
+    /// before samod applies it, with the hashes of its changes (from
+    /// `sync::check_changes`). The first sender of a change keeps it.
+    pub fn note(&self, doc: &str, hashes: BTreeSet<String>, user: i64) {
+        if hashes.is_empty() {
             return;
         }
         let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let senders = all.entry(doc.to_string()).or_default();
-        for actor in actors {
-            senders.entry(actor).or_default().insert(user);
+        let notes = all.entry(doc.to_string()).or_default();
+        for hash in hashes {
+            notes.entry(hash).or_insert(Note {
+                user,
+                passed_over: false,
+                at: std::time::Instant::now(),
+            });
         }
     }
 
-    fn take(&self, doc: &str) -> Senders {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(doc)
+    /// The senders of `changes` (the projection's new changes of `doc`). A
+    /// noted change not among them has not reached the document yet (noted
+    /// just before samod applied it): it waits for the next projection once,
+    /// and is dropped after that (a duplicate, or a change samod refused).
+    fn take(&self, doc: &str, changes: &[(String, String)]) -> Senders {
+        let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(mut notes) = all.remove(doc) else {
+            return Senders::new();
+        };
+        let mut senders = Senders::new();
+        for (hash, _) in changes {
+            if let Some(note) = notes.remove(hash) {
+                senders.insert(hash.clone(), note.user);
+            }
+        }
+        notes.retain(|_, note| !std::mem::replace(&mut note.passed_over, true));
+        if !notes.is_empty() {
+            all.insert(doc.to_string(), notes);
+        }
+        senders
+    }
+
+    /// Forgets notes older than `age`: frames for documents that never
+    /// arrived, or that no projection reads (the housekeeping sweep calls
+    /// this, so junk frames cannot pile up here). Returns how many went.
+    pub fn forget_older_than(&self, age: std::time::Duration) -> usize {
+        let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut gone = 0;
+        all.retain(|_, notes| {
+            let before = notes.len();
+            notes.retain(|_, n| n.at.elapsed() < age);
+            gone += before - notes.len();
+            !notes.is_empty()
+        });
+        gone
+    }
+
+    /// The sender of a change noted but not yet recorded, if any.
+    fn peek(&self, doc: &str) -> Senders {
+        let all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        all.get(doc)
+            .map(|notes| notes.iter().map(|(h, n)| (h.clone(), n.user)).collect())
             .unwrap_or_default()
     }
 }
@@ -75,6 +129,43 @@ pub async fn bind_server_actor(state: &AppState, user: i64) -> Result<ActorId, S
     Ok(actor)
 }
 
+/// Writes to a customer's document on `user`'s behalf (hand-overs, approvals,
+/// imports): as the server's actor for them, and noted as theirs at once, so
+/// that a tablet echoing the change before the projector records it cannot
+/// take it.
+pub async fn write_for_user<T>(
+    state: &AppState,
+    handle: &samod::DocHandle,
+    user: i64,
+    write: impl FnOnce(&mut Automerge) -> Result<T, ServerError>,
+) -> Result<T, ServerError> {
+    let actor = bind_server_actor(state, user).await?;
+    let (out, hashes) = handle.with_document(|d| {
+        let before = d.get_heads();
+        d.set_actor(actor);
+        let out = write(d)?;
+        let hashes: BTreeSet<String> = d
+            .get_changes(&before)
+            .iter()
+            .map(|c| c.hash().to_string())
+            .collect();
+        Ok::<_, ServerError>((out, hashes))
+    })?;
+    state
+        .authors
+        .note(&handle.document_id().to_string(), hashes, user);
+    Ok(out)
+}
+
+/// The hashes of a document's changes, to note a document the server
+/// creates for someone (imports) with [`Authors::note`].
+pub fn hashes_of(doc: &Automerge) -> BTreeSet<String> {
+    doc.get_changes(&[])
+        .iter()
+        .map(|c| c.hash().to_string())
+        .collect()
+}
+
 /// The changes of `doc` not in `since` (its heads at the last projection).
 pub fn new_changes(doc: &Automerge, since: &str) -> Vec<(String, String)> {
     let heads: Vec<ChangeHash> = since
@@ -88,7 +179,7 @@ pub fn new_changes(doc: &Automerge, since: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Records newly seen changes and binds their actors when one user sent them.
+/// Records newly seen changes, each with the user who delivered it.
 pub fn record(
     tx: &rusqlite::Transaction,
     doc: &str,
@@ -97,36 +188,19 @@ pub fn record(
 ) -> rusqlite::Result<()> {
     let now = chrono::Utc::now().timestamp_millis();
     let mut seen = tx.prepare_cached(
-        "INSERT OR IGNORE INTO change_log (hash, doc_id, seen_ms) VALUES (?1, ?2, ?3)",
+        "INSERT OR IGNORE INTO change_log (hash, doc_id, seen_ms, user_id)
+         VALUES (?1, ?2, ?3, ?4)",
     )?;
-    let mut bind = tx.prepare_cached(
-        "INSERT OR IGNORE INTO actors (actor, user_id, bound_at) VALUES (?1, ?2, ?3)",
-    )?;
-    // A tablet writes as its session's peer id and 8 random bytes per start
-    // of the app (shared/src/peer); the peer id was bound to its user at login.
-    let mut by_session = tx.prepare_cached(
-        "INSERT OR IGNORE INTO actors (actor, user_id, bound_at)
-         SELECT ?1, user_id, ?3 FROM actors WHERE actor = ?2",
-    )?;
-    for (hash, actor) in changes {
-        seen.execute(params![hash, doc, now])?;
-        if let Some(session) = actor.get(..actor.len().saturating_sub(16))
-            && actor.len() > 16
-        {
-            by_session.execute(params![actor, session, crate::now()])?;
-        }
-        if let Some(users) = senders.get(actor)
-            && let [user] = users.iter().collect::<Vec<_>>()[..]
-        {
-            bind.execute(params![actor, user, crate::now()])?;
-        }
+    for (hash, _) in changes {
+        seen.execute(params![hash, doc, now, senders.get(hash)])?;
     }
     Ok(())
 }
 
-/// Takes the senders noted for `doc` (the projector calls this once per pass).
-pub fn senders(state: &AppState, doc: &str) -> Senders {
-    state.authors.take(doc)
+/// The senders of `changes`, the new changes of `doc` (the projector calls
+/// this once per pass, after reading the document).
+pub fn senders(state: &AppState, doc: &str, changes: &[(String, String)]) -> Senders {
+    state.authors.take(doc, changes)
 }
 
 /// At most this many changes are shown, the latest.
@@ -176,23 +250,38 @@ pub async fn history(
             })
             .collect::<Vec<_>>()
     });
+    let noted = state.authors.peek(&doc_id);
     let entries = state
         .db
         .call(move |c| {
-            // The actor itself, else (a tablet's change not yet projected)
-            // the session whose peer id it starts with.
-            let mut who = c.prepare_cached(
+            // Who delivered it (recorded, else noted and not yet recorded),
+            // else the server's actor it was written with. A recorded change
+            // with no deliverer is not looked up in the notes: a note for it
+            // is a tablet echoing what the server already had.
+            let mut delivered = c.prepare_cached(
+                "SELECT u.username FROM change_log l LEFT JOIN users u ON u.id = l.user_id
+                 WHERE l.hash = ?1",
+            )?;
+            let mut noted_user = c.prepare_cached("SELECT username FROM users WHERE id = ?1")?;
+            let mut by_actor = c.prepare_cached(
                 "SELECT u.username FROM actors a JOIN users u ON u.id = a.user_id
-                 WHERE a.actor = ?1 OR a.actor = ?2 ORDER BY length(a.actor) DESC LIMIT 1",
+                 WHERE a.actor = ?1",
             )?;
             let mut seen = c.prepare_cached("SELECT seen_ms FROM change_log WHERE hash = ?1")?;
             let mut out = Vec::new();
             for (hash, actor, seconds, changes) in steps.into_iter().rev() {
-                let session = actor.get(..actor.len().saturating_sub(16)).unwrap_or("");
-                let user: String = who
-                    .query_row([actor.as_str(), session], |r| r.get(0))
-                    .optional()?
-                    .unwrap_or_default();
+                let recorded: Option<Option<String>> =
+                    delivered.query_row([&hash], |r| r.get(0)).optional()?;
+                let mut user = recorded.clone().flatten();
+                if recorded.is_none()
+                    && let Some(id) = noted.get(&hash)
+                {
+                    user = noted_user.query_row([id], |r| r.get(0)).optional()?;
+                }
+                if user.is_none() {
+                    user = by_actor.query_row([&actor], |r| r.get(0)).optional()?;
+                }
+                let user = user.unwrap_or_default();
                 let (at, received) = if seconds > 0 {
                     (chrono::DateTime::from_timestamp(seconds, 0), false)
                 } else {
@@ -241,68 +330,90 @@ mod tests {
         .encode()
     }
 
+    /// The hash of the one change in `frame_from(actor)`.
+    fn hash_of(actor: &str) -> String {
+        crate::sync::check_changes(&frame_from(actor))
+            .unwrap()
+            .into_iter()
+            .next()
+            .unwrap()
+    }
+
     /// Two users' changes reach one projection (it gathers while busy): each
-    /// actor is still bound to the one user who sent it, and an actor two users
-    /// sent is bound to neither.
+    /// change is recorded as its first deliverer's, whatever actor it names —
+    /// user 2 writing as user 1's actor is still user 2 (issue #30: before,
+    /// an actor already bound to user 1 named user 1 for it).
     #[test]
-    fn actors_are_bound_per_actor_not_per_projection() {
+    fn each_change_is_recorded_as_its_first_deliverers() {
         let authors = Authors::default();
         let note = |actor: &str, user| {
-            let actors = crate::sync::check_changes(&frame_from(actor)).unwrap();
-            authors.note("doc1", actors, user);
+            let hashes = crate::sync::check_changes(&frame_from(actor)).unwrap();
+            authors.note("doc1", hashes, user);
         };
         note("actor-one", 1);
         note("actor-two", 2);
         note("actor-both", 1);
-        note("actor-both", 2);
-        let senders = authors.take("doc1");
-        assert!(authors.take("doc1").is_empty(), "taken once");
+        note("actor-both", 2); // the same change again, from user 2
+        let forged = "actor-one-but-different-content";
+        note(forged, 2);
+        let hex = |a: &str| ActorId::from(a.as_bytes()).to_hex_string();
+        let changes: Vec<(String, String)> = ["actor-one", "actor-two", "actor-both", forged]
+            .iter()
+            .map(|a| (hash_of(a), hex(a)))
+            .collect();
+        let senders = authors.take("doc1", &changes);
+        assert!(authors.take("doc1", &changes).is_empty(), "taken once");
 
         let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch(
-            "CREATE TABLE change_log (hash TEXT PRIMARY KEY, doc_id TEXT, seen_ms INTEGER);
-             CREATE TABLE actors (actor TEXT PRIMARY KEY, user_id INTEGER, bound_at TEXT);",
+            "CREATE TABLE change_log (hash TEXT PRIMARY KEY, doc_id TEXT, seen_ms INTEGER, user_id INTEGER);",
         )
         .unwrap();
-        let hex = |a: &str| ActorId::from(a.as_bytes()).to_hex_string();
-        let changes: Vec<(String, String)> = ["actor-one", "actor-two", "actor-both"]
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (format!("h{i}"), hex(a)))
-            .collect();
-        // A tablet's actor: its session's peer id, bound at login, then 8
-        // random bytes; bound to the session's user whoever sent it.
-        conn.execute(
-            "INSERT INTO actors VALUES (?1, 3, 'login')",
-            [hex("fb-session")],
-        )
-        .unwrap();
-        let tablet = hex("fb-session") + "0102030405060708";
-        let mut changes = changes;
-        changes.push(("h9".into(), tablet.clone()));
         let tx = conn.transaction().unwrap();
         record(&tx, "doc1", &changes, &senders).unwrap();
         tx.commit().unwrap();
-        let bound = |a: &str| -> Option<i64> {
+        let user = |a: &str| -> Option<i64> {
             conn.query_row(
-                "SELECT user_id FROM actors WHERE actor = ?1",
-                [hex(a)],
+                "SELECT user_id FROM change_log WHERE hash = ?1",
+                [hash_of(a)],
                 |r| r.get(0),
             )
-            .optional()
             .unwrap()
         };
-        assert_eq!(bound("actor-one"), Some(1));
-        assert_eq!(bound("actor-two"), Some(2));
-        assert_eq!(bound("actor-both"), None);
-        let by_tablet: Option<i64> = conn
-            .query_row(
-                "SELECT user_id FROM actors WHERE actor = ?1",
-                [&tablet],
-                |r| r.get(0),
-            )
-            .optional()
-            .unwrap();
-        assert_eq!(by_tablet, Some(3));
+        assert_eq!(user("actor-one"), Some(1));
+        assert_eq!(user("actor-two"), Some(2));
+        assert_eq!(user("actor-both"), Some(1), "the first deliverer keeps it");
+        assert_eq!(user(forged), Some(2));
+    }
+
+    /// A change noted just before samod applies it may miss the projection
+    /// that takes the notes: its note waits one more pass, then goes, and
+    /// the sweep forgets notes no projection ever takes.
+    #[test]
+    fn a_note_waits_one_projection_and_the_sweep_forgets_stale_ones() {
+        let authors = Authors::default();
+        let late = hash_of("late");
+        authors.note("doc1", BTreeSet::from([late.clone()]), 7);
+        assert!(authors.take("doc1", &[]).is_empty());
+        assert_eq!(
+            authors.peek("doc1").get(&late),
+            Some(&7),
+            "kept for the next pass"
+        );
+        let next = authors.take("doc1", &[(late.clone(), String::new())]);
+        assert_eq!(next.get(&late), Some(&7));
+
+        authors.note("doc1", BTreeSet::from([hash_of("never")]), 7);
+        authors.take("doc1", &[]);
+        authors.take("doc1", &[]);
+        assert!(authors.peek("doc1").is_empty(), "dropped after one wait");
+
+        authors.note("junk", BTreeSet::from([hash_of("junk")]), 7);
+        assert_eq!(
+            authors.forget_older_than(std::time::Duration::from_secs(60)),
+            0
+        );
+        assert_eq!(authors.forget_older_than(std::time::Duration::ZERO), 1);
+        assert!(authors.peek("junk").is_empty());
     }
 }

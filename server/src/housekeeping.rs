@@ -1,7 +1,7 @@
 //! What bad or departed clients leave behind, swept away periodically:
 //! claims for documents whose content never arrived (a peer can name any
-//! made-up document id in a sync frame, and each claim is a row), and
-//! sessions past their expiry.
+//! made-up document id in a sync frame, and each claim is a row), the
+//! senders noted for such frames' changes, and sessions past their expiry.
 
 use std::time::Duration;
 
@@ -20,6 +20,7 @@ const EVERY: Duration = Duration::from_secs(600);
 pub struct Swept {
     pub claims: usize,
     pub sessions: usize,
+    pub notes: usize,
 }
 
 /// Removes claims older than `grace` whose document has nothing stored and
@@ -57,16 +58,20 @@ pub async fn sweep(state: &AppState, grace: Duration) -> Result<Swept, ServerErr
     for d in &claims {
         state.acl.drop_claim(d);
     }
-    if !claims.is_empty() || sessions > 0 {
+    // A projection takes its documents' notes within milliseconds.
+    let notes = state.authors.forget_older_than(EVERY);
+    if !claims.is_empty() || sessions > 0 || notes > 0 {
         tracing::info!(
             claims = claims.len(),
             sessions,
-            "swept stale claims and expired sessions"
+            notes,
+            "swept stale claims, expired sessions and unclaimed change senders"
         );
     }
     Ok(Swept {
         claims: claims.len(),
         sessions,
+        notes,
     })
 }
 

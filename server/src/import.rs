@@ -1193,7 +1193,9 @@ pub async fn customers(
         let mut doc = Automerge::new().with_actor(actor.clone());
         doc.transact(|tx| c.create(tx))
             .map_err(|e| ServerError::Internal(format!("{e:?}")))?;
+        let hashes = history::hashes_of(&doc);
         let doc_id = state.repo.create(doc).await?.document_id().to_string();
+        state.authors.note(&doc_id, hashes, user.id);
         created.push((doc_id, id, unit));
     }
     // One transaction registers them all.
@@ -1317,7 +1319,6 @@ pub async fn ledger(
     if q.dry_run {
         return Ok(preview(rows.len()));
     }
-    let actor = history::bind_server_actor(&state, user.id).await?;
     let mut imported = 0;
     let docs: Vec<String> = by_doc.keys().cloned().collect();
     for (doc_id, entries) in by_doc {
@@ -1330,12 +1331,12 @@ pub async fn ledger(
             )));
         };
         imported += entries.len();
-        handle.with_document(|d| {
-            d.set_actor(actor.clone());
+        history::write_for_user(&state, &handle, user.id, |d| {
             d.transact(|tx| fieldbook_shared::customer::merge_ledger(tx, &entries))
                 .map(|_| ())
                 .map_err(|e| ServerError::Schema(e.error))
-        })?;
+        })
+        .await?;
     }
     // Answer once the revenue is in the reports and the grades.
     crate::projection::project_now(&state, docs).await?;

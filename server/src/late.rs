@@ -180,17 +180,17 @@ pub async fn deliver(
     };
     // The history names the user who delivered them; an actor already bound
     // to someone else is not taken over.
-    let actors: Vec<String> = {
-        let mut a: Vec<String> = handle.with_document(|d| {
+    let (actors, hashes): (Vec<String>, std::collections::BTreeSet<String>) = {
+        let (mut a, h): (Vec<String>, _) = handle.with_document(|d| {
             merged
                 .get_changes(&d.get_heads())
                 .iter()
-                .map(|c| c.actor_id().to_hex_string())
-                .collect()
+                .map(|c| (c.actor_id().to_hex_string(), c.hash().to_string()))
+                .unzip()
         });
         a.sort();
         a.dedup();
-        a
+        (a, h)
     };
     let uid = user.id;
     let foreign: Option<String> = state
@@ -223,6 +223,8 @@ pub async fn deliver(
             "changes written as another user's device ({a}) are not taken"
         )));
     }
+    // The history names the user who delivered them (history.rs).
+    state.authors.note(&doc_id, hashes, user.id);
     handle
         .with_document(|d| d.load_incremental(&body).map(|_| ()))
         .map_err(|e| ServerError::Internal(format!("late changes: {e}")))?;

@@ -219,7 +219,7 @@ async fn project_registered(state: &AppState, docs: &[String]) -> Result<Chunk, 
         };
         match customer {
             Ok(c) => {
-                let senders = crate::history::senders(state, doc_id);
+                let senders = crate::history::senders(state, doc_id, &changes);
                 let index = Index::of(state, doc_id, &c, heads, changes, senders);
                 customers.push((index, a.unit, c));
             }
@@ -447,7 +447,7 @@ pub async fn project(state: &AppState, doc_id: &str) -> Result<Projected, Server
     };
     // Indexed before it is registered, so the API never lists a customer
     // without its name; the dirty mark goes last, so a failure anywhere is retried.
-    let senders = crate::history::senders(state, doc_id);
+    let senders = crate::history::senders(state, doc_id, &changes);
     let index = Index::of(state, doc_id, &customer, heads, changes, senders);
     let standing_changed = write_index(state, index).await?;
     let newly_registered = match state.acl.assignment(doc_id) {

@@ -189,8 +189,8 @@ fn serve(
                 }
                 incoming = socket.next() => match incoming {
                     Some(Ok(Message::Binary(bytes))) => {
-                        let actors = match check_changes(&bytes) {
-                            Ok(actors) => actors,
+                        let hashes = match check_changes(&bytes) {
+                            Ok(hashes) => hashes,
                             Err(why) => {
                                 tracing::warn!(user = %username, peer = %peer_id, "sync frame refused: {why}");
                                 conn.end(ConnFinishedReason::ErrorReceiving(why.clone()));
@@ -200,7 +200,7 @@ fn serve(
                         // Before samod sees it, so its policy check finds the offer.
                         if let Some(doc) = sync_document(&bytes) {
                             acl.note_offer(&doc, &peer_id);
-                            authors.note(&doc, actors, user_id);
+                            authors.note(&doc, hashes, user_id);
                         }
                         conn.receive(bytes.to_vec());
                     }
@@ -242,8 +242,8 @@ fn serve(
 }
 
 /// Refuses a `sync` or `request` frame whose changes automerge cannot load
-/// without panicking, and otherwise returns the actors (hex) of its changes,
-/// for the history (read here so each frame's changes are decoded once).
+/// without panicking, and otherwise returns the hashes of its changes, for
+/// the history (read here so each frame's changes are decoded once).
 /// automerge 0.12 panics on some malformed documents (an `assert!` in hexane,
 /// found by the document_load fuzz target), and samod runs every document
 /// actor in one task: one such frame would stop sync for every user until a
@@ -262,7 +262,7 @@ pub fn check_changes(frame: &[u8]) -> Result<BTreeSet<String>, String> {
         return Ok(BTreeSet::new());
     }
     std::panic::catch_unwind(|| {
-        let mut actors = BTreeSet::new();
+        let mut hashes = BTreeSet::new();
         let mut scratch = automerge::Automerge::new();
         for chunk in message.changes.iter() {
             // Usually one change (its actor is in its header), applied as
@@ -270,7 +270,7 @@ pub fn check_changes(frame: &[u8]) -> Result<BTreeSet<String>, String> {
             // scratch load lists.
             match automerge::Change::from_bytes(chunk.to_vec()) {
                 Ok(change) => {
-                    actors.insert(change.actor_id().to_hex_string());
+                    hashes.insert(change.hash().to_string());
                     let _ = scratch.apply_changes([change]);
                 }
                 Err(_) => {
@@ -278,13 +278,13 @@ pub fn check_changes(frame: &[u8]) -> Result<BTreeSet<String>, String> {
                 }
             }
         }
-        actors.extend(
+        hashes.extend(
             scratch
                 .get_changes(&[])
                 .iter()
-                .map(|c| c.actor_id().to_hex_string()),
+                .map(|c| c.hash().to_string()),
         );
-        actors
+        hashes
     })
     .map_err(|_| "a sync message with changes that cannot be loaded (malformed document)".into())
 }
@@ -344,17 +344,17 @@ mod tests {
                 .map(|_| ())
         })
         .unwrap();
-        let actor = good.get_actor().to_hex_string();
+        let hash = good.get_changes(&[])[0].hash().to_string();
         assert_eq!(
             check_changes(&sync_frame(good.save())),
-            Ok(BTreeSet::from([actor.clone()])),
-            "a whole document's actors"
+            Ok(BTreeSet::from([hash.clone()])),
+            "a whole document's changes"
         );
         let change = good.get_changes(&[])[0].raw_bytes().to_vec();
         assert_eq!(
             check_changes(&sync_frame(change)),
-            Ok(BTreeSet::from([actor])),
-            "a change's actor"
+            Ok(BTreeSet::from([hash])),
+            "a change"
         );
         assert_eq!(
             check_changes(&sync_frame(b"garbage".to_vec())),

@@ -327,6 +327,17 @@ async fn history_names_who_changed_which_field_including_offline_edits() {
         .await;
     server.start().await;
     let id = url.trim_start_matches("automerge:").to_string();
+    // Seeded straight into storage, as by an earlier release: projected (its
+    // first change recorded, with no deliverer) before any tablet echoes it.
+    let m1_token = server.login("m1").await.token;
+    wait_for("the seeded customer projected", T, async || {
+        let list = server.get_json(&m1_token, "/api/customers").await;
+        list.as_array()?
+            .iter()
+            .any(|c| c["name"] == "历史记录公司")
+            .then_some(())
+    })
+    .await;
     let edit = |doc: &samod::DocHandle, field: &'static str, value: &'static str| {
         doc.with_document(|d| {
             d.transact(|tx| customer::set_field(tx, field, value))
@@ -370,7 +381,8 @@ async fn history_names_who_changed_which_field_including_offline_edits() {
             .await;
         let h = h.as_array()?.clone();
         let named = h.iter().filter(|e| e["user"] != "").count();
-        (named == 3).then_some(h)
+        let dated = h.iter().all(|e| e["at"] != "");
+        (named == 3 && dated).then_some(h)
     })
     .await;
     let find = |field: &str| {
@@ -397,6 +409,31 @@ async fn history_names_who_changed_which_field_including_offline_edits() {
     assert_eq!(handover["changes"][0]["from"], "m1");
     assert_eq!(handover["changes"][0]["to"], "m2");
     assert_eq!(history[0], handover, "newest first");
+
+    // m2 writes as m1's device (the actor every sharer of the document sees):
+    // the change is still m2's, the user whose connection delivered it
+    // (issue #30; before, the history named m1).
+    let m1_actor = doc1.with_document(|d| d.get_actor().clone());
+    doc2.with_document(|d| {
+        d.set_actor(m1_actor);
+    });
+    edit(&doc2, "address", "伪造的地址");
+    m2.wait_synced(&doc2).await;
+    let forged = wait_for("the forged edit in the history", T, async || {
+        let h = server
+            .get_json(&token, &format!("/api/customers/{id}/history"))
+            .await;
+        h.as_array()?
+            .iter()
+            .find(|e| e["changes"][0]["to"] == "伪造的地址")
+            .cloned()
+    })
+    .await;
+    assert_eq!(forged["user"], "m2", "named by its deliverer: {forged}");
+    assert_eq!(
+        forged["device"], address["device"],
+        "written as m1's device"
+    );
     // Someone who cannot see the customer cannot read its history.
     let m3 = server.login("m3").await.token;
     assert_eq!(
