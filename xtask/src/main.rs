@@ -30,6 +30,13 @@ enum Task {
     },
     /// Build the client into client/dist (wasm32, wasm-bindgen, static files).
     Dist,
+    /// Re-derive vendor/patches/<crate>.patch from the published crates and
+    /// the vendored trees; fails if a patch on file disagrees (unless --write).
+    VendorDiff {
+        /// Write the patches instead of comparing them.
+        #[arg(long)]
+        write: bool,
+    },
     /// Run each cargo-fuzz target in fuzz/ for a while (installs cargo-fuzz if missing).
     Fuzz {
         /// Seconds per target.
@@ -47,6 +54,7 @@ fn main() -> ExitCode {
         Task::Run { db, listen } => run(&db, &listen),
         Task::Test { args } => test(&args),
         Task::Dist => dist(),
+        Task::VendorDiff { write } => vendor_diff(write),
         Task::Fuzz { seconds, targets } => fuzz(seconds, &targets),
     };
     match result {
@@ -107,6 +115,8 @@ fn run(db: &Path, listen: &str) -> Result {
 }
 
 fn test(args: &[String]) -> Result {
+    // The vendored crates are the published ones plus the patches on file.
+    vendor_diff(false)?;
     ensure_npm_packages()?;
     ensure_chromium()?;
     dist()?;
@@ -117,17 +127,220 @@ fn test(args: &[String]) -> Result {
         "--bin",
         "fieldbook-server",
     ]))?;
-    // samod-core and tungstenite lie outside the workspace (each its own lock
-    // file); their unit tests cover our patches (each one's `PATCHED.md`).
+    // The vendored crates lie outside the workspace (each its own lock file);
+    // their tests cover our patches (each one's `PATCHED.md`).
     for vendored in ["samod-core", "tungstenite"] {
         sh(Command::new(cargo())
             .args(["test", "--lib", "--manifest-path"])
             .arg(root().join("vendor").join(vendored).join("Cargo.toml"))
             .env("CARGO_TARGET_DIR", target_dir().join("vendor")))?;
     }
+    // samod's own tests (but those that need JavaScript tooling or GLib), on
+    // our samod-core: in a copy outside the workspace, so that the patched
+    // lock file stays out of vendor/ (vendor-diff compares that tree).
+    let samod = std::env::temp_dir().join(format!("fieldbook-samod-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&samod);
+    copy_tracked(&root().join("vendor").join("samod"), &samod)?;
+    let core = root().join("vendor").join("samod-core");
+    let tested = sh(Command::new(cargo())
+        .args(["test", "--features", "tokio,axum", "--lib"])
+        .args(SAMOD_TESTS.iter().flat_map(|t| ["--test", t]))
+        .arg("--config")
+        .arg(format!(
+            "patch.crates-io.samod-core.path={:?}",
+            core.display().to_string()
+        ))
+        .current_dir(&samod)
+        .env("CARGO_TARGET_DIR", target_dir().join("vendor")));
+    let _ = std::fs::remove_dir_all(&samod);
+    tested?;
     sh(Command::new(cargo())
         .args(["test", "--workspace"])
         .args(args))
+}
+
+/// samod's integration tests that run here (not `js_interop`, which builds
+/// a JavaScript server, nor `gio_storage_test`, `localpool_smoke` and
+/// `threadpool`, which need features the server does not use).
+const SAMOD_TESTS: &[&str] = &[
+    "smoke",
+    "share_policy",
+    "streaming_share_policy",
+    "sink_error",
+    "tokio_storage_test",
+    "connector_integration",
+    "authentication",
+];
+
+/// Copies the files git tracks under `from` into `to` (no build output).
+fn copy_tracked(from: &Path, to: &Path) -> Result {
+    let files = output(Command::new("git").args(["ls-files", "-z", "--"]).arg(from))
+        .ok_or("git ls-files failed")?;
+    for f in files.split('\0').filter(|f| !f.is_empty()) {
+        let src = root().join(f);
+        let rel = src.strip_prefix(from).map_err(|e| e.to_string())?;
+        let dst = to.join(rel);
+        if let Some(parent) = dst.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::copy(&src, &dst).map_err(|e| format!("{}: {e}", src.display()))?;
+    }
+    Ok(())
+}
+
+/// The crates under vendor/, each the published crate plus one patch.
+const VENDORED: &[&str] = &["samod", "samod-core", "tungstenite"];
+
+/// Re-derives each vendored crate's patch: the published `.crate` (from
+/// cargo's cache, else static.crates.io, checked against the index's
+/// checksum) unpacked beside a copy of the vendored tree, and
+/// `git diff --no-index` between them. Compares with (or writes)
+/// vendor/patches/<crate>.patch.
+fn vendor_diff(write: bool) -> Result {
+    let work = target_dir().join("vendor-diff");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+    let patches = root().join("vendor").join("patches");
+    std::fs::create_dir_all(&patches).map_err(|e| format!("{}: {e}", patches.display()))?;
+    let mut stale = Vec::new();
+    for name in VENDORED {
+        let vendored = root().join("vendor").join(name);
+        let version = package_version(&vendored.join("Cargo.toml"))?;
+        let krate = published_crate(name, &version, &work)?;
+        let dir = work.join(name);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        sh(Command::new("tar")
+            .arg("-xzf")
+            .arg(&krate)
+            .arg("-C")
+            .arg(&dir))?;
+        std::fs::rename(dir.join(format!("{name}-{version}")), dir.join("a"))
+            .map_err(|e| format!("unpacking {name}: {e}"))?;
+        // The vendored tree as git has it (no build output, no stray files).
+        copy_tracked(&vendored, &dir.join("b"))?;
+        // Not part of the patch: cargo's unpacking marks, and our notes.
+        for side in ["a", "b"] {
+            for f in [".cargo-ok", ".cargo_vcs_info.json", "PATCHED.md"] {
+                let _ = std::fs::remove_file(dir.join(side).join(f));
+            }
+        }
+        let diff = Command::new("git")
+            .args([
+                "-c",
+                "core.quotepath=off",
+                "diff",
+                "--no-index",
+                "--no-color",
+                "--no-ext-diff",
+                "--binary",
+                "a",
+                "b",
+            ])
+            .current_dir(&dir)
+            .output()
+            .map_err(|e| format!("git diff: {e}"))?;
+        // 1: the trees differ (they do: that is the patch); more: an error.
+        if diff.status.code().is_none_or(|c| c > 1) {
+            return Err(format!(
+                "git diff for {name} failed: {}",
+                String::from_utf8_lossy(&diff.stderr)
+            ));
+        }
+        let file = patches.join(format!("{name}.patch"));
+        let on_file = std::fs::read(&file).unwrap_or_default();
+        let lines = diff.stdout.iter().filter(|b| **b == b'\n').count();
+        if write {
+            std::fs::write(&file, &diff.stdout).map_err(|e| format!("{}: {e}", file.display()))?;
+            eprintln!("xtask: wrote {} ({lines} lines)", file.display());
+        } else if on_file != diff.stdout {
+            stale.push(format!("vendor/patches/{name}.patch"));
+        } else {
+            eprintln!(
+                "xtask: vendor/{name} = {name} {version} + vendor/patches/{name}.patch ({lines} lines)"
+            );
+        }
+    }
+    if stale.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the vendored trees and their patches disagree: {} (a vendored file was \
+             changed without its patch: run `cargo xtask vendor-diff --write`, review \
+             the patch and explain it in the crate's PATCHED.md)",
+            stale.join(", ")
+        ))
+    }
+}
+
+/// The `version` of a Cargo.toml's `[package]`.
+fn package_version(manifest: &Path) -> Result<String> {
+    let text =
+        std::fs::read_to_string(manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let mut in_package = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+        } else if in_package && let Some(v) = line.strip_prefix("version") {
+            return Ok(v
+                .trim_start_matches([' ', '='])
+                .trim()
+                .trim_matches('"')
+                .to_string());
+        }
+    }
+    Err(format!("no [package] version in {}", manifest.display()))
+}
+
+/// The published `.crate` of `name` `version`: cargo's own cache if it has
+/// it (cargo checked it), else downloaded and checked against the index.
+fn published_crate(name: &str, version: &str, work: &Path) -> Result<PathBuf> {
+    let file = format!("{name}-{version}.crate");
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_default();
+    if let Ok(registries) = std::fs::read_dir(cargo_home.join("registry").join("cache")) {
+        for registry in registries.flatten() {
+            let cached = registry.path().join(&file);
+            if cached.is_file() {
+                return Ok(cached);
+            }
+        }
+    }
+    let path = work.join(&file);
+    let url = format!("https://static.crates.io/crates/{name}/{file}");
+    sh(Command::new("curl")
+        .args(["-sSfL", "--retry", "3", "-o"])
+        .arg(&path)
+        .arg(&url))?;
+    // The sparse index lists each version's sha256.
+    let prefix = match name.len() {
+        1 => "1".to_string(),
+        2 => "2".to_string(),
+        3 => format!("3/{}", &name[..1]),
+        _ => format!("{}/{}", &name[..2], &name[2..4]),
+    };
+    let index = output(
+        Command::new("curl")
+            .args(["-sSfL", "--retry", "3"])
+            .arg(format!("https://index.crates.io/{prefix}/{name}")),
+    )
+    .ok_or_else(|| format!("cannot read the crates.io index entry of {name}"))?;
+    // One JSON object a line (written with or without spaces after colons).
+    let wanted = index
+        .lines()
+        .map(|l| l.replace("\": ", "\":"))
+        .find(|l| l.contains(&format!("\"vers\":\"{version}\"")))
+        .and_then(|l| Some(l.split("\"cksum\":\"").nth(1)?.get(..64)?.to_string()))
+        .ok_or_else(|| format!("{name} {version} is not in the crates.io index"))?;
+    let sum = output(Command::new("sha256sum").arg(&path)).unwrap_or_default();
+    if !sum.starts_with(&wanted) {
+        return Err(format!(
+            "{file} from {url} does not match the index's checksum"
+        ));
+    }
+    Ok(path)
 }
 
 fn dist() -> Result {
