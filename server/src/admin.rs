@@ -12,10 +12,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Deserialize;
 
 use crate::acl::UserAcl;
-use crate::app::AppState;
 use crate::auth::{self, AuthUser};
 use crate::books;
 use crate::error::ServerError;
+use crate::state::AppState;
 
 fn require_admin(user: &AuthUser) -> Result<(), ServerError> {
     if user.role == Role::Admin {

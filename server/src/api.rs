@@ -9,9 +9,9 @@ use fieldbook_shared::visits;
 use fieldbook_shared::vocab::{Line, Nature};
 use rusqlite::OptionalExtension;
 
-use crate::app::AppState;
 use crate::auth::{self, AuthUser, COOKIE, SESSION_DAYS};
 use crate::error::ServerError;
+use crate::state::AppState;
 use crate::{books, managed};
 
 /// `POST /api/login`: a token, the session's sync peer id and a session cookie.

@@ -4,13 +4,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use axum::Router;
-use samod::{AcceptorHandle, Repo};
+use samod::Repo;
 use tokio::net::TcpListener;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::acl::{Acl, Policy};
 use crate::db::Db;
 use crate::error::ServerError;
+use crate::state::AppState;
 use crate::storage::SqliteStorage;
 use crate::{books, history, openapi, projection, rules, warnings, web_security};
 
@@ -28,41 +29,6 @@ pub struct Config {
     pub origins: crate::web_security::Origins,
     /// How long a claim waits for its document's content (`housekeeping`).
     pub claim_grace: std::time::Duration,
-}
-
-/// Everything a request handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub acl: Acl,
-    pub repo: Repo,
-    pub storage: SqliteStorage,
-    pub acceptor: AcceptorHandle,
-    /// The operator's rules in force.
-    pub rules: rules::Current,
-    /// Queues documents for the projector.
-    pub changed: tokio::sync::mpsc::UnboundedSender<String>,
-    /// Who sent changes to which document, to bind devices to users.
-    pub authors: history::Authors,
-    /// Documents queued by a bulk re-projection: read from storage, not
-    /// opened in the repo (see `SqliteStorage::load_document`).
-    pub bulk: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
-    /// Open sync websockets per user (capped: see `sync::MAX_CONNECTIONS_PER_USER`).
-    pub sync_conns: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>,
-    /// Which sites' pages may change state; the cookie's flags.
-    pub origins: std::sync::Arc<crate::web_security::Origins>,
-    /// Failed logins per username and address.
-    pub throttle: crate::throttle::Throttle,
-}
-
-impl AppState {
-    /// Marks documents about to be projected in bulk (see [`AppState::bulk`]).
-    pub fn bulk_mark(&self, docs: &[String]) {
-        self.bulk
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(docs.iter().cloned());
-    }
 }
 
 /// A running server.

@@ -9,9 +9,9 @@ use fieldbook_shared::vocab::Role;
 use rusqlite::params;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::ServerError;
+use crate::state::AppState;
 use crate::{books, now};
 
 /// `POST /api/customers/{id}/grade` body.

@@ -3,14 +3,14 @@
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use fieldbook_shared::vocab::Role;
 use rand::RngCore;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
+use crate::db::Db;
 use crate::error::ServerError;
 
 /// The message of a wrong username or password.
@@ -228,20 +228,20 @@ pub fn token_of(parts: &Parts) -> Option<String> {
     None
 }
 
-impl FromRequestParts<AppState> for AuthUser {
+/// Any state that holds the database can authenticate (`state.rs`).
+impl<S: Send + Sync> FromRequestParts<S> for AuthUser
+where
+    Db: FromRef<S>,
+{
     type Rejection = ServerError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Some(token) = token_of(parts) else {
             return Err(ServerError::Unauthorized(
                 "请先登录 / please log in: no session token was sent".into(),
             ));
         };
-        state
-            .db
+        Db::from_ref(state)
             .call(move |c| user_by_token(c, &token))
             .await?
             .ok_or_else(|| {

@@ -5,8 +5,8 @@ use fieldbook_shared::book::{ApprovedGrade, Book, LeftCustomer, ManagedTier, Reg
 use rusqlite::OptionalExtension;
 use samod::DocumentId;
 
-use crate::app::AppState;
 use crate::error::ServerError;
+use crate::state::AppState;
 
 /// The `automerge:` URL of a document id.
 pub fn url_of(doc_id: &str) -> String {

@@ -8,10 +8,10 @@ use fieldbook_shared::customer::Customer;
 use fieldbook_shared::grading::{Grade, Level};
 use samod::DocumentId;
 
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::ServerError;
 use crate::reports::{self, ReportQuery};
+use crate::state::AppState;
 
 /// A sheet to write.
 pub struct Sheet {

@@ -14,10 +14,10 @@ use rusqlite::{OptionalExtension, params};
 use samod::DocumentId;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::books;
 use crate::error::ServerError;
+use crate::state::AppState;
 
 /// `POST /api/customers/{id}/assign` body.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

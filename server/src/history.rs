@@ -8,8 +8,7 @@
 //! named by the server's actor for that user (`actors`), as are changes the
 //! server recorded before deliverers were kept.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
 
 use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
 use axum::Json;
@@ -20,90 +19,11 @@ use fieldbook_shared::history::{FieldChange, HistoryEntry, field_changes};
 use rusqlite::{OptionalExtension, params};
 use samod::DocumentId;
 
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::ServerError;
+use crate::state::AppState;
 
-/// The user who delivered each change (by hash) of one document.
-pub type Senders = HashMap<String, i64>;
-
-/// A noted delivery: its sender, and whether a projection already passed it
-/// over once (the change had not reached the document yet).
-#[derive(Clone, Copy)]
-struct Note {
-    user: i64,
-    passed_over: bool,
-    at: std::time::Instant,
-}
-
-/// Who delivered each change of each document since its last projection.
-#[derive(Clone, Default)]
-pub struct Authors(Arc<Mutex<HashMap<String, HashMap<String, Note>>>>);
-
-impl Authors {
-    /// Called by the sync pump for every incoming `sync` frame of `doc`
-    /// before samod applies it, with the hashes of its changes (from
-    /// `sync::check_changes`). The first sender of a change keeps it.
-    pub fn note(&self, doc: &str, hashes: BTreeSet<String>, user: i64) {
-        if hashes.is_empty() {
-            return;
-        }
-        let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let notes = all.entry(doc.to_string()).or_default();
-        for hash in hashes {
-            notes.entry(hash).or_insert(Note {
-                user,
-                passed_over: false,
-                at: std::time::Instant::now(),
-            });
-        }
-    }
-
-    /// The senders of `changes` (the projection's new changes of `doc`). A
-    /// noted change not among them has not reached the document yet (noted
-    /// just before samod applied it): it waits for the next projection once,
-    /// and is dropped after that (a duplicate, or a change samod refused).
-    fn take(&self, doc: &str, changes: &[(String, String)]) -> Senders {
-        let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(mut notes) = all.remove(doc) else {
-            return Senders::new();
-        };
-        let mut senders = Senders::new();
-        for (hash, _) in changes {
-            if let Some(note) = notes.remove(hash) {
-                senders.insert(hash.clone(), note.user);
-            }
-        }
-        notes.retain(|_, note| !std::mem::replace(&mut note.passed_over, true));
-        if !notes.is_empty() {
-            all.insert(doc.to_string(), notes);
-        }
-        senders
-    }
-
-    /// Forgets notes older than `age`: frames for documents that never
-    /// arrived, or that no projection reads (the housekeeping sweep calls
-    /// this, so junk frames cannot pile up here). Returns how many went.
-    pub fn forget_older_than(&self, age: std::time::Duration) -> usize {
-        let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let mut gone = 0;
-        all.retain(|_, notes| {
-            let before = notes.len();
-            notes.retain(|_, n| n.at.elapsed() < age);
-            gone += before - notes.len();
-            !notes.is_empty()
-        });
-        gone
-    }
-
-    /// The sender of a change noted but not yet recorded, if any.
-    fn peek(&self, doc: &str) -> Senders {
-        let all = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        all.get(doc)
-            .map(|notes| notes.iter().map(|(h, n)| (h.clone(), n.user)).collect())
-            .unwrap_or_default()
-    }
-}
+pub use crate::sync::authors::{Authors, Senders};
 
 /// The actor the server writes with on behalf of `user`.
 pub fn actor_for_user(user: i64) -> ActorId {

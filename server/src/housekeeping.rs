@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use rusqlite::params;
 
-use crate::app::AppState;
 use crate::error::ServerError;
+use crate::state::AppState;
 
 /// How long a claim may wait for its document's content.
 pub const CLAIM_GRACE: Duration = Duration::from_secs(3600);

@@ -22,9 +22,9 @@ use rusqlite::{OptionalExtension, params};
 use samod::DocumentId;
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::ServerError;
+use crate::state::AppState;
 use crate::{books, history};
 
 /// A user named as manager: (id, unit, role, disabled).

@@ -18,9 +18,9 @@ use rusqlite::{OptionalExtension, params};
 use samod::DocumentId;
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::ServerError;
+use crate::state::AppState;
 
 /// The answer of `POST /api/customers/{id}/late-changes`.
 #[derive(Debug, Serialize, schemars::JsonSchema)]

@@ -10,10 +10,10 @@ use fieldbook_shared::api::AlertRow;
 use fieldbook_shared::grading::{self, ManagedWhy, Standing};
 use rusqlite::params;
 
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::books;
 use crate::error::ServerError;
+use crate::state::AppState;
 
 /// How a `ManagedWhy` is stored: a word and a rank (0 when not by rank).
 fn why_columns(why: ManagedWhy) -> (&'static str, i64) {

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use samod::Repo;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// How often the number of loaded documents is looked at.
 const EVERY: Duration = Duration::from_secs(3);

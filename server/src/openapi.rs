@@ -19,9 +19,9 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::{
-    admin, api, approvals, export, handover, history, import, late, managed, reports, rules, sync,
+    admin, api, approvals, export, handover, history, http, import, late, managed, reports, sync,
     warnings,
 };
 
@@ -119,8 +119,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep("post", "/api/import/customers", "Import customers (heads, admin) from CSV (UTF-8/GBK) or XLSX; all rows or none", true, &[("dry_run", "true: check and answer what would be imported, write nothing")], Some(file), schema::<import::ImportReport>, post(import::customers).layer(DefaultBodyLimit::max(IMPORT_LIMIT))),
         ep("post", "/api/import/ledger", "Import monthly revenue from CSV (UTF-8/GBK) or XLSX into the customer documents; all rows or none", true, &[("dry_run", "true: check and answer what would be imported, write nothing")], Some(file), schema::<import::ImportReport>, post(import::ledger).layer(DefaultBodyLimit::max(IMPORT_LIMIT))),
         ep("get", "/api/import/{kind}/{file}", "An import's template: customers or ledger, template.xlsx (with a sheet explaining each column) or template.csv", true, NO, None, file, get(import::template)),
-        ep("get", "/api/rules", "The operator's rules in force", true, NO, None, schema::<Rules>, get(rules::get)),
-        ep("put", "/api/rules", "Change the rules (admin); 400 lists every problem", true, NO, Some(schema::<Rules>), schema::<Rules>, put(rules::put)),
+        ep("get", "/api/rules", "The operator's rules in force", true, NO, None, schema::<Rules>, get(http::rules::get)),
+        ep("put", "/api/rules", "Change the rules (admin); 400 lists every problem", true, NO, Some(schema::<Rules>), schema::<Rules>, put(http::rules::put)),
         ep("get", "/api/alerts", "Revenue alerts on the caller's customers", true, NO, None, schema::<Vec<AlertRow>>, get(managed::alerts)),
         ep("get", "/api/openapi.json", "This document", false, NO, None, object, get(|| async { axum::Json(document().clone()) })),
         ep("get", "/sync", "The automerge-repo websocket (binary CBOR frames); token as ?token=, cookie or bearer", true, &[("token", "the session token")], None, object, get(sync::upgrade)),

@@ -16,8 +16,8 @@ use rusqlite::{OptionalExtension, params};
 use samod::DocumentId;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::app::AppState;
 use crate::error::ServerError;
+use crate::state::AppState;
 use crate::{books, managed, now, registration};
 
 /// Projects dirty documents as their changes are committed, until the repo stops.

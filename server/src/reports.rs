@@ -13,9 +13,9 @@ use fieldbook_shared::reports::{
 use fieldbook_shared::vocab::Role;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::ServerError;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct ReportQuery {

@@ -1,20 +1,12 @@
 //! The operator's adjustable rules (`fieldbook_shared::rules`): stored in the
-//! `settings` table, changed by the center's admin, sent to tablets in their books.
+//! `settings` table, changed by the center's admin (`http::rules`), sent to
+//! tablets in their books.
 
 use std::sync::{Arc, RwLock};
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use fieldbook_shared::rules::{RuleProblem, Rules};
-use fieldbook_shared::vocab::Role;
+use fieldbook_shared::rules::Rules;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 
-use crate::app::AppState;
-use crate::auth::AuthUser;
-use crate::books;
 use crate::error::ServerError;
 
 const SETTING: &str = "rules";
@@ -28,7 +20,7 @@ impl Current {
         self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn set(&self, rules: Rules) {
+    pub fn set(&self, rules: Rules) {
         *self.0.write().unwrap_or_else(|e| e.into_inner()) = rules;
     }
 }
@@ -84,53 +76,4 @@ pub fn store(conn: &Connection, rules: &Rules) -> Result<(), ServerError> {
         params![SETTING, rules.to_json()],
     )?;
     Ok(())
-}
-
-/// `GET /api/rules`: the rules in force (every signed-in user may read them).
-pub async fn get(State(state): State<AppState>, _user: AuthUser) -> Json<Rules> {
-    Json(state.rules.get())
-}
-
-/// A refused configuration: every problem, by setting.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct Refused {
-    pub error: String,
-    pub problems: Vec<RuleProblem>,
-}
-
-/// `PUT /api/rules`: the center's admin replaces the rules. The body is the
-/// whole configuration or just the parts to change from the defaults. Every
-/// customer is graded again and every book carries the new rules.
-pub async fn put(
-    State(state): State<AppState>,
-    user: AuthUser,
-    body: String,
-) -> Result<Response, ServerError> {
-    if user.role != Role::Admin {
-        return Err(ServerError::Forbidden(
-            "only the key-account center's admin changes the rules".into(),
-        ));
-    }
-    let rules = match Rules::from_json(&body) {
-        Ok(r) => r,
-        Err(problems) => {
-            let refused = Refused {
-                error: "the rules were not changed".into(),
-                problems,
-            };
-            return Ok((StatusCode::BAD_REQUEST, Json(refused)).into_response());
-        }
-    };
-    let stored = rules.clone();
-    state.db.call(move |c| store(c, &stored)).await?;
-    state.rules.set(rules.clone());
-    tracing::info!(user = %user.username, "rules changed");
-    apply(&state).await?;
-    Ok(Json(rules).into_response())
-}
-
-/// Re-grades every customer and rewrites every book under the rules in force.
-pub async fn apply(state: &AppState) -> Result<(), ServerError> {
-    crate::projection::ensure_current(state).await?;
-    books::ensure_all(state).await
 }

@@ -15,7 +15,9 @@ use futures::FutureExt;
 use futures::{SinkExt, StreamExt};
 use samod::{ConnFinishedReason, PeerId};
 
-use crate::app::AppState;
+use crate::state::AppState;
+
+pub mod authors;
 use crate::auth::AuthUser;
 
 /// The largest message a client may send (a whole customer's history fits easily).

@@ -10,10 +10,10 @@ use fieldbook_shared::vocab::Role;
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::ServerError;
 use crate::now;
+use crate::state::AppState;
 
 const SETTING: &str = "warnings_doc";
 

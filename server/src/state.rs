@@ -1,0 +1,68 @@
+//! Everything a request handler or background task can reach, and the parts
+//! of it a handler may take alone (`FromRef`).
+
+use samod::{AcceptorHandle, Repo};
+
+use axum::extract::FromRef;
+
+use crate::acl::Acl;
+use crate::db::Db;
+use crate::rules;
+use crate::storage::SqliteStorage;
+use crate::sync::authors::Authors;
+
+/// Everything a request handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub acl: Acl,
+    pub repo: Repo,
+    pub storage: SqliteStorage,
+    pub acceptor: AcceptorHandle,
+    /// The operator's rules in force.
+    pub rules: rules::Current,
+    /// Queues documents for the projector.
+    pub changed: tokio::sync::mpsc::UnboundedSender<String>,
+    /// Who sent changes to which document, to bind devices to users.
+    pub authors: Authors,
+    /// Documents queued by a bulk re-projection: read from storage, not
+    /// opened in the repo (see `SqliteStorage::load_document`).
+    pub bulk: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// Open sync websockets per user (capped: see `sync::MAX_CONNECTIONS_PER_USER`).
+    pub sync_conns: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>,
+    /// Which sites' pages may change state; the cookie's flags.
+    pub origins: std::sync::Arc<crate::web_security::Origins>,
+    /// Failed logins per username and address.
+    pub throttle: crate::throttle::Throttle,
+}
+
+impl AppState {
+    /// Marks documents about to be projected in bulk (see [`AppState::bulk`]).
+    pub fn bulk_mark(&self, docs: &[String]) {
+        self.bulk
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(docs.iter().cloned());
+    }
+}
+
+/// The parts a handler may take alone (`State<Db>`, …), so that its
+/// signature says what it uses.
+macro_rules! sub_state {
+    ($($field:ident: $ty:ty),* $(,)?) => {
+        $(impl FromRef<AppState> for $ty {
+            fn from_ref(state: &AppState) -> Self {
+                state.$field.clone()
+            }
+        })*
+    };
+}
+
+sub_state! {
+    db: Db,
+    acl: Acl,
+    repo: Repo,
+    rules: rules::Current,
+    authors: Authors,
+    throttle: crate::throttle::Throttle,
+}
