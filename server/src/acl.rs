@@ -14,8 +14,8 @@ use rusqlite::Connection;
 use samod::{DocumentId, PeerId, ShareConfig, SharePolicy};
 use tokio::sync::watch;
 
-use crate::db::Db;
 use crate::error::ServerError;
+use crate::store::db::Db;
 
 /// A user as access control sees them.
 #[derive(Debug, Clone)]
@@ -473,7 +473,7 @@ mod tests {
     use super::*;
 
     fn acl_with_two_managers() -> Acl {
-        let conn = crate::db::open_and_migrate(std::path::Path::new(":memory:")).unwrap();
+        let conn = crate::store::db::open_and_migrate(std::path::Path::new(":memory:")).unwrap();
         conn.execute_batch(
             "INSERT INTO units (code, name) VALUES ('so1', 'East'), ('so2', 'West');
              INSERT INTO users (id, username, display_name, password_hash, role, unit)

@@ -3,17 +3,15 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use axum::Router;
 use samod::Repo;
 use tokio::net::TcpListener;
-use tower_http::services::{ServeDir, ServeFile};
 
 use crate::acl::{Acl, Policy};
-use crate::db::Db;
 use crate::error::ServerError;
 use crate::state::AppState;
-use crate::storage::SqliteStorage;
-use crate::{books, history, openapi, projection, rules, warnings, web_security};
+use crate::store::db::Db;
+use crate::store::storage::SqliteStorage;
+use crate::{books, history, projection, rules, warnings};
 
 /// What `serve` needs.
 #[derive(Debug, Clone)]
@@ -98,7 +96,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
 
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    let app = router(state.clone(), config.static_dir.as_deref());
+    let app = crate::http::router(state.clone(), config.static_dir.as_deref());
     tracing::info!(%addr, db = %config.db.display(), "Fieldbook server listening");
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(
@@ -115,28 +113,4 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         state,
         server,
     })
-}
-
-/// The whole HTTP surface.
-pub fn router(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
-    // One table makes both the routes and the OpenAPI document (openapi.rs).
-    let mut api = Router::new();
-    for e in openapi::endpoints() {
-        api = api.route(e.path, e.handler);
-    }
-    let origins = state.origins.clone();
-    let api = api.with_state(state);
-    let app = match static_dir {
-        Some(dir) if dir.is_dir() => {
-            let index = dir.join("index.html");
-            api.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
-        }
-        _ => api,
-    };
-    // Outermost last: every answer gets the headers, refusals included.
-    app.layer(axum::middleware::from_fn_with_state(
-        origins,
-        web_security::check_origin,
-    ))
-    .layer(axum::middleware::from_fn(web_security::headers))
 }

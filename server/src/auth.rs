@@ -10,8 +10,8 @@ use rand::RngCore;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use crate::db::Db;
 use crate::error::ServerError;
+use crate::store::db::Db;
 
 /// The message of a wrong username or password.
 pub const BAD_LOGIN: &str = "用户名或密码错误 / wrong username or password";
@@ -75,7 +75,7 @@ fn token_hash(token: &str) -> String {
 /// database (an argon2 check takes tens of milliseconds), and at most
 /// `HASHING` checks run at once.
 pub async fn login(
-    db: &crate::db::Db,
+    db: &crate::store::db::Db,
     username: &str,
     password: &str,
 ) -> Result<(String, AuthUser, Vec<String>), ServerError> {

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use fieldbook_shared::vocab::Role;
 
-use crate::db::Db;
 use crate::error::ServerError;
+use crate::store::db::Db;
 use crate::{auth, demo, rules};
 
 #[derive(Debug, Parser)]

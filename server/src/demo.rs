@@ -13,9 +13,9 @@ use rusqlite::params;
 use samod::Repo;
 
 use crate::auth;
-use crate::db::Db;
 use crate::error::ServerError;
-use crate::storage::SqliteStorage;
+use crate::store::db::Db;
+use crate::store::storage::SqliteStorage;
 
 /// The password of every demo user.
 pub const DEMO_PASSWORD: &str = "fieldbook";

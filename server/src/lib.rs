@@ -2,32 +2,22 @@
 //! with login, per-customer access control, projections and a REST API.
 
 pub mod acl;
-pub mod admin;
-pub mod api;
 pub mod app;
-pub mod approvals;
 pub mod auth;
 pub mod books;
 pub mod cli;
-pub mod db;
 pub mod demo;
 pub mod error;
-pub mod export;
-pub mod handover;
 pub mod history;
 pub mod housekeeping;
 pub mod http;
-pub mod import;
-pub mod late;
 pub mod managed;
 pub mod memory;
-pub mod openapi;
 pub mod projection;
 pub mod registration;
-pub mod reports;
 pub mod rules;
 pub mod state;
-pub mod storage;
+pub mod store;
 pub mod sync;
 pub mod throttle;
 pub mod warnings;

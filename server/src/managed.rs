@@ -3,14 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use axum::Json;
-use axum::extract::State;
-use fieldbook_shared::anomaly::Alert;
-use fieldbook_shared::api::AlertRow;
 use fieldbook_shared::grading::{self, ManagedWhy, Standing};
 use rusqlite::params;
 
-use crate::auth::AuthUser;
 use crate::books;
 use crate::error::ServerError;
 use crate::state::AppState;
@@ -88,55 +83,4 @@ pub async fn refresh(state: &AppState) -> Result<(), ServerError> {
         books::refresh_user(state, user).await?;
     }
     Ok(())
-}
-
-/// `GET /api/alerts`: revenue alerts (falls and lost customers first) for the
-/// customers the caller may see: a manager's own, a head's whole subtree.
-pub async fn alerts(
-    State(state): State<AppState>,
-    user: AuthUser,
-) -> Result<Json<Vec<AlertRow>>, ServerError> {
-    let visible = state.acl.visible_customers(user.id);
-    let mut rows = state
-        .db
-        .call(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT a.doc_id, i.name, c.unit, u.username, a.alert
-                 FROM alerts a
-                 JOIN customers c ON c.doc_id = a.doc_id
-                 JOIN users u ON u.id = c.primary_user
-                 LEFT JOIN customer_index i ON i.doc_id = a.doc_id
-                 WHERE a.doc_id = ?1 ORDER BY a.n",
-            )?;
-            let mut out = Vec::new();
-            for doc in &visible {
-                let found = stmt.query_map([doc], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                    ))
-                })?;
-                for row in found {
-                    let (id, name, unit, owner, json) = row?;
-                    match serde_json::from_str::<Alert>(&json) {
-                        Ok(alert) => out.push(AlertRow {
-                            url: books::url_of(&id),
-                            id,
-                            name,
-                            unit,
-                            owner,
-                            alert,
-                        }),
-                        Err(e) => tracing::error!(error = %e, doc = %id, "unreadable stored alert"),
-                    }
-                }
-            }
-            Ok(out)
-        })
-        .await?;
-    rows.sort_by(|a, b| (&a.alert, &a.name).cmp(&(&b.alert, &b.name)));
-    Ok(Json(rows))
 }

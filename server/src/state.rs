@@ -6,9 +6,9 @@ use samod::{AcceptorHandle, Repo};
 use axum::extract::FromRef;
 
 use crate::acl::Acl;
-use crate::db::Db;
 use crate::rules;
-use crate::storage::SqliteStorage;
+use crate::store::db::Db;
+use crate::store::storage::SqliteStorage;
 use crate::sync::authors::Authors;
 
 /// Everything a request handler can reach.

@@ -10,8 +10,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use automerge::Automerge;
-use fieldbook_server::db::Db;
-use fieldbook_server::storage::SqliteStorage;
+use fieldbook_server::store::db::Db;
+use fieldbook_server::store::storage::SqliteStorage;
 use fieldbook_shared::api::LoginResponse;
 use fieldbook_shared::customer::Customer;
 use fieldbook_shared::vocab::Role;

@@ -495,7 +495,7 @@ async fn reminders_show_overdue_follow_ups_revenue_drops_and_birthdays_offline()
     server.seed_customer(&mild, "m1", None).await;
     let mut rules = fieldbook_shared::rules::Rules::default();
     rules.anomaly.fall_percent = 40;
-    fieldbook_server::db::Db::open(&server.db)
+    fieldbook_server::store::db::Db::open(&server.db)
         .and_then(|d| d.blocking(|c| fieldbook_server::rules::store(c, &rules)))
         .expect("store the rules");
     server.start().await;

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use fieldbook_server::db::Db;
-use fieldbook_server::storage::SqliteStorage;
+use fieldbook_server::store::db::Db;
+use fieldbook_server::store::storage::SqliteStorage;
 use samod::storage::{Storage, StorageKey};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

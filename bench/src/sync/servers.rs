@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use automerge::Automerge;
-use fieldbook_server::db::Db;
-use fieldbook_server::storage::SqliteStorage;
+use fieldbook_server::store::db::Db;
+use fieldbook_server::store::storage::SqliteStorage;
 use fieldbook_shared::book::Book;
 use fieldbook_tests::{TestServer, Wire, WsDialer};
 use futures::StreamExt;

@@ -1,4 +1,84 @@
-//! The REST surface, one module per resource (the table of routes and the
-//! OpenAPI document are built in `openapi.rs`).
+//! The REST surface (and the `/sync` upgrade), one module per resource, each
+//! with its routes beside its handlers. [`endpoints`] lists them all, top to
+//! bottom; the router and the OpenAPI document (`openapi.rs`) are both built
+//! from it, so neither can miss a route.
 
+use axum::Router;
+use axum::routing::get;
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::state::AppState;
+use crate::web_security;
+use openapi::{Endpoint, NO, document, ep, object};
+
+pub mod admin;
+pub mod alerts;
+pub mod approvals;
+pub mod customers;
+pub mod export;
+pub mod handover;
+pub mod history;
+pub mod import;
+pub mod late;
+pub mod openapi;
+pub mod reports;
 pub mod rules;
+pub mod session;
+pub mod warnings;
+
+/// Every route of the server.
+pub fn endpoints() -> Vec<Endpoint> {
+    [
+        service(),
+        session::routes(),
+        customers::routes(),
+        approvals::routes(),
+        handover::routes(),
+        late::routes(),
+        history::routes(),
+        warnings::routes(),
+        admin::routes(),
+        reports::routes(),
+        export::routes(),
+        import::routes(),
+        rules::routes(),
+        alerts::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Liveness, this API's own description, and the sync socket (`sync/`).
+#[rustfmt::skip]
+fn service() -> Vec<Endpoint> {
+    vec![
+        ep("get", "/api/health", "Liveness: answers ok", false, NO, None, object, get(|| async { "ok" })),
+        ep("get", "/api/openapi.json", "This document", false, NO, None, object, get(|| async { axum::Json(document().clone()) })),
+        ep("get", "/sync", "The automerge-repo websocket (binary CBOR frames); token as ?token=, cookie or bearer", true, &[("token", "the session token")], None, object, get(crate::sync::upgrade)),
+    ]
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
+    // One table makes both the routes and the OpenAPI document (openapi.rs).
+    let mut api = Router::new();
+    for e in endpoints() {
+        api = api.route(e.path, e.handler);
+    }
+    let origins = state.origins.clone();
+    let api = api.with_state(state);
+    let app = match static_dir {
+        Some(dir) if dir.is_dir() => {
+            let index = dir.join("index.html");
+            api.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
+        }
+        _ => api,
+    };
+    // Outermost last: every answer gets the headers, refusals included.
+    app.layer(axum::middleware::from_fn_with_state(
+        origins,
+        web_security::check_origin,
+    ))
+    .layer(axum::middleware::from_fn(web_security::headers))
+}

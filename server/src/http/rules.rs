@@ -8,14 +8,16 @@ use fieldbook_shared::rules::{RuleProblem, Rules};
 use fieldbook_shared::vocab::Role;
 use serde::Serialize;
 
+use super::openapi::{Endpoint, NO, ep, schema};
 use crate::auth::AuthUser;
 use crate::books;
 use crate::error::ServerError;
 use crate::rules::{Current, store};
 use crate::state::AppState;
+use axum::routing::{get, put};
 
 /// `GET /api/rules`: the rules in force (every signed-in user may read them).
-pub async fn get(State(rules): State<Current>, _user: AuthUser) -> Json<Rules> {
+pub async fn read(State(rules): State<Current>, _user: AuthUser) -> Json<Rules> {
     Json(rules.get())
 }
 
@@ -29,7 +31,7 @@ pub struct Refused {
 /// `PUT /api/rules`: the center's admin replaces the rules. The body is the
 /// whole configuration or just the parts to change from the defaults. Every
 /// customer is graded again and every book carries the new rules.
-pub async fn put(
+pub async fn replace(
     State(state): State<AppState>,
     user: AuthUser,
     body: String,
@@ -61,4 +63,13 @@ pub async fn put(
 pub async fn apply(state: &AppState) -> Result<(), ServerError> {
     crate::projection::ensure_current(state).await?;
     books::ensure_all(state).await
+}
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("get", "/api/rules", "The operator's rules in force", true, NO, None, schema::<Rules>, get(read)),
+        ep("put", "/api/rules", "Change the rules (admin); 400 lists every problem", true, NO, Some(schema::<Rules>), schema::<Rules>, put(replace)),
+    ]
 }

@@ -14,10 +14,12 @@ use rusqlite::{OptionalExtension, params};
 use samod::DocumentId;
 use serde::Deserialize;
 
+use super::openapi::{Endpoint, NO, ep, schema};
 use crate::auth::AuthUser;
 use crate::books;
 use crate::error::ServerError;
 use crate::state::AppState;
+use axum::routing::{get, post};
 
 /// `POST /api/customers/{id}/assign` body.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -253,4 +255,13 @@ pub async fn list(
         })
         .await?;
     Ok(Json(rows))
+}
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("post", "/api/customers/{id}/assign", "Hand a customer over to other managers", true, NO, Some(schema::<AssignBody>), schema::<Handover>, post(assign)),
+        ep("get", "/api/customers/{id}/handovers", "A customer's hand-overs", true, NO, None, schema::<Vec<Handover>>, get(list)),
+    ]
 }

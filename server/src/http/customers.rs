@@ -1,133 +1,19 @@
-//! REST handlers: short functions over extractors; `ServerError` picks statuses.
+//! `/api/customers` and the visit cadence: what the caller may see, from the
+//! projection tables.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::SET_COOKIE;
-use axum::response::{AppendHeaders, IntoResponse};
-use fieldbook_shared::api::{CustomerSummary, DuplicateLine, LoginRequest, LoginResponse, Me};
-use fieldbook_shared::visits;
+use fieldbook_shared::api::{CustomerSummary, DuplicateLine};
+use fieldbook_shared::visits::{self, Compliance, HeadCompliance};
 use fieldbook_shared::vocab::{Line, Nature};
 use rusqlite::OptionalExtension;
 
-use crate::auth::{self, AuthUser, COOKIE, SESSION_DAYS};
+use super::openapi::{Endpoint, NO, ep, schema};
+use crate::auth::AuthUser;
 use crate::error::ServerError;
 use crate::state::AppState;
 use crate::{books, managed};
-
-/// `POST /api/login`: a token, the session's sync peer id and a session cookie.
-pub async fn login(
-    State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    Json(req): Json<LoginRequest>,
-) -> Result<impl IntoResponse, ServerError> {
-    let now = std::time::Instant::now();
-    if let Some(wait) = state.throttle.check(&req.username, addr, now) {
-        return Err(ServerError::Throttled(wait.as_secs_f64().ceil() as u64));
-    }
-    let (token, user, evicted) = match auth::login(&state.db, &req.username, &req.password).await {
-        Err(ServerError::Unauthorized(m)) if m == auth::BAD_LOGIN => {
-            state.throttle.failed(&req.username, addr, now);
-            tracing::info!(user = %req.username.chars().take(64).collect::<String>(), addr = ?addr, "failed login");
-            return Err(ServerError::Unauthorized(m));
-        }
-        other => other?,
-    };
-    state.throttle.succeeded(&req.username);
-    // Sessions beyond the per-user cap were ended: their sockets close.
-    for peer in evicted {
-        state.acl.unbind_peer(&peer);
-    }
-    let book = books::ensure(&state, user.id).await?;
-    let me = me_of(&state, &user, &book).await?;
-    tracing::info!(user = %user.username, peer = %user.peer_id, "login");
-    let cookie = format!(
-        "{COOKIE}={token}; {}; Max-Age={}",
-        state.origins.cookie_flags(),
-        SESSION_DAYS * 86_400
-    );
-    Ok((
-        AppendHeaders([(SET_COOKIE, cookie)]),
-        Json(LoginResponse {
-            token,
-            peer_id: user.peer_id,
-            user: me,
-        }),
-    ))
-}
-
-/// The client's address, where the server was started with it (`app::start`
-/// is; a router used without it gives `None`, and only usernames are throttled).
-pub struct ClientAddr(pub Option<std::net::IpAddr>);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
-    }
-}
-
-/// `POST /api/logout`: ends this session.
-pub async fn logout(
-    State(state): State<AppState>,
-    user: AuthUser,
-) -> Result<impl IntoResponse, ServerError> {
-    let peer = user.peer_id.clone();
-    state
-        .db
-        .call(move |c| {
-            Ok(c.execute("DELETE FROM sessions WHERE peer_id = ?1", [peer])
-                .map(|_| ())?)
-        })
-        .await?;
-    state.acl.unbind_peer(&user.peer_id);
-    let cookie = format!("{COOKIE}=; {}; Max-Age=0", state.origins.cookie_flags());
-    Ok((
-        AppendHeaders([(SET_COOKIE, cookie)]),
-        Json(serde_json::json!({"ok": true})),
-    ))
-}
-
-/// `GET /api/me`.
-pub async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<Me>, ServerError> {
-    let book = match &user.book_doc {
-        Some(b) => b.clone(),
-        None => books::ensure(&state, user.id).await?,
-    };
-    Ok(Json(me_of(&state, &user, &book).await?))
-}
-
-async fn me_of(state: &AppState, user: &AuthUser, book: &str) -> Result<Me, ServerError> {
-    let unit = user.unit.clone();
-    let unit_name: Option<String> = state
-        .db
-        .call(move |c| {
-            Ok(
-                c.query_row("SELECT name FROM units WHERE code = ?1", [unit], |r| {
-                    r.get(0)
-                })
-                .optional()?,
-            )
-        })
-        .await?;
-    Ok(Me {
-        username: user.username.clone(),
-        display_name: user.display_name.clone(),
-        role: user.role.clone(),
-        unit: user.unit.clone(),
-        unit_name: unit_name.unwrap_or_else(|| user.unit.clone()),
-        book_url: books::url_of(book),
-        warnings_url: books::url_of(&crate::warnings::ensure_doc(state).await?),
-    })
-}
+use axum::routing::get;
 
 /// `GET /api/customers`: the registered customers the caller may open, from the
 /// projection tables.
@@ -312,4 +198,14 @@ pub async fn head_cadence(
         })
         .await?;
     Ok(Json(visits::head_compliance(&rows, &quarter)))
+}
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("get", "/api/customers", "The customers the caller may see, with grades, tiers and registration", true, NO, None, schema::<Vec<CustomerSummary>>, get(customers)),
+        ep("get", "/api/cadence", "Visit compliance per manager for a month", true, &[("month", "YYYY-MM (default: this month)")], None, schema::<Vec<Compliance>>, get(cadence)),
+        ep("get", "/api/cadence/heads", "Each unit head's own visits in a quarter", true, &[("quarter", "YYYY-Qn (default: this quarter)")], None, schema::<Vec<HeadCompliance>>, get(head_cadence)),
+    ]
 }

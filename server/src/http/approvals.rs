@@ -9,10 +9,12 @@ use fieldbook_shared::vocab::Role;
 use rusqlite::params;
 use serde::Deserialize;
 
+use super::openapi::{Endpoint, NO, ep, object, schema};
 use crate::auth::AuthUser;
 use crate::error::ServerError;
 use crate::state::AppState;
 use crate::{books, now};
+use axum::routing::post;
 
 /// `POST /api/customers/{id}/grade` body.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -241,4 +243,16 @@ pub async fn approve_agreement(
     Ok(Json(
         serde_json::json!({"doc_id": doc_id, "agreement": agreement, "approved_by": user.username}),
     ))
+}
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("post", "/api/customers/{id}/grade", "Approve a customer's level and grade", true, NO, Some(schema::<GradeBody>), object, post(approve_grade)),
+        ep("post", "/api/customers/{id}/agreements/{agreement}/approve", "Approve a service agreement (a head over the customer's unit, or the center); only this makes a platinum or diamond customer's agreement active", true, NO, None, object, post(approve_agreement)),
+        ep("post", "/api/registrations/{id}/rule", "Rule that a line belongs to this registration", true, NO, Some(schema::<RuleBody>), object, post(rule_ownership)),
+        ep("post", "/api/registrations/{id}/approve", "Approve a registration (the level above)", true, NO, None, object, post(approve_registration)),
+        ep("post", "/api/registrations/{id}/reject", "Reject a registration (the level above)", true, NO, None, object, post(reject_registration)),
+    ]
 }

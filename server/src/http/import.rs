@@ -22,10 +22,13 @@ use rusqlite::{OptionalExtension, params};
 use samod::DocumentId;
 use serde::Serialize;
 
+use super::openapi::{Endpoint, IMPORT_LIMIT, NO, ep, file, schema};
 use crate::auth::AuthUser;
 use crate::error::ServerError;
 use crate::state::AppState;
 use crate::{books, history};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 
 /// A user named as manager: (id, unit, role, disabled).
 type Holder = (i64, String, String, bool);
@@ -944,12 +947,15 @@ pub async fn template(
             )));
         }
     };
-    let sheet = crate::export::Sheet {
+    let sheet = crate::http::export::Sheet {
         headers: columns.iter().map(|c| c.0).collect(),
         rows: vec![columns.iter().map(|c| c.1.to_string()).collect()],
     };
     let (bytes, mime) = match file.as_str() {
-        "template.csv" => (crate::export::to_csv(&sheet)?, "text/csv; charset=utf-8"),
+        "template.csv" => (
+            crate::http::export::to_csv(&sheet)?,
+            "text/csv; charset=utf-8",
+        ),
         "template.xlsx" => {
             let x = |e: rust_xlsxwriter::XlsxError| ServerError::Internal(format!("XLSX: {e}"));
             let mut book = rust_xlsxwriter::Workbook::new();
@@ -1463,7 +1469,7 @@ mod tests {
     /// (a panic in the upload handler). Now it is a whole-file error.
     #[test]
     fn a_workbook_calamine_panics_on_is_an_error() {
-        let xlsx = include_bytes!("../tests/fuzz/xlsx_missing_shared_strings.xlsx");
+        let xlsx = include_bytes!("../../tests/fuzz/xlsx_missing_shared_strings.xlsx");
         let e = read_table(xlsx).unwrap_err();
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].row, 0);
@@ -1480,19 +1486,19 @@ mod tests {
     /// (the process aborted); one with cells A1 and Z200000 cost +284 MB.
     #[test]
     fn a_sheets_coordinates_are_bounded_before_any_row_is_laid_out() {
-        let m = refusal(include_bytes!("../tests/bombs/dimension.xlsx"));
+        let m = refusal(include_bytes!("../../tests/bombs/dimension.xlsx"));
         assert!(m.contains("more than 100000 rows"), "{m}");
-        let m = refusal(include_bytes!("../tests/bombs/tall.xlsx"));
+        let m = refusal(include_bytes!("../../tests/bombs/tall.xlsx"));
         assert!(m.contains("row 200000"), "{m}");
         // The dimension a sheet claims is not believed, and costs nothing.
-        let t = read_table(include_bytes!("../tests/bombs/lying.xlsx")).unwrap();
+        let t = read_table(include_bytes!("../../tests/bombs/lying.xlsx")).unwrap();
         assert_eq!(t.headers, ["客户名称", "客户经理"]);
         assert_eq!(t.rows, [["甲公司", "m1"]]);
     }
 
     #[test]
     fn a_workbook_that_inflates_past_the_budget_is_refused() {
-        let m = refusal(include_bytes!("../tests/bombs/zipbomb.xlsx"));
+        let m = refusal(include_bytes!("../../tests/bombs/zipbomb.xlsx"));
         assert!(m.contains("unpacks to more than 48 MB"), "{m}");
     }
 
@@ -1532,4 +1538,14 @@ mod tests {
         let e = customer_rows(&t, &aliases()).unwrap_err();
         assert_eq!((e[0].row, e[0].column.as_str()), (1, "客户经理"));
     }
+}
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("post", "/api/import/customers", "Import customers (heads, admin) from CSV (UTF-8/GBK) or XLSX; all rows or none", true, &[("dry_run", "true: check and answer what would be imported, write nothing")], Some(file), schema::<ImportReport>, post(customers).layer(DefaultBodyLimit::max(IMPORT_LIMIT))),
+        ep("post", "/api/import/ledger", "Import monthly revenue from CSV (UTF-8/GBK) or XLSX into the customer documents; all rows or none", true, &[("dry_run", "true: check and answer what would be imported, write nothing")], Some(file), schema::<ImportReport>, post(ledger).layer(DefaultBodyLimit::max(IMPORT_LIMIT))),
+        ep("get", "/api/import/{kind}/{file}", "An import's template: customers or ledger, template.xlsx (with a sheet explaining each column) or template.csv", true, NO, None, file, get(template)),
+    ]
 }

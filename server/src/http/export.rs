@@ -8,10 +8,12 @@ use fieldbook_shared::customer::Customer;
 use fieldbook_shared::grading::{Grade, Level};
 use samod::DocumentId;
 
+use super::openapi::{Endpoint, ep, file};
 use crate::auth::AuthUser;
 use crate::error::ServerError;
-use crate::reports::{self, ReportQuery};
+use crate::http::reports::{self, ReportQuery};
 use crate::state::AppState;
+use axum::routing::get;
 
 /// A sheet to write.
 pub struct Sheet {
@@ -417,4 +419,12 @@ mod tests {
             Some("'=HYPERLINK(\"http://x\",\"点我\")".into())
         );
     }
+}
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("get", "/api/export/{file}", "customers, visits, ledger or report-{compliance,grades,growth,plans}, as .csv (UTF-8 with BOM) or .xlsx; only what the caller sees", true, &[("unit", "reports: unit code"), ("from", "reports: YYYY-MM"), ("to", "reports: YYYY-MM")], None, file, get(export)),
+    ]
 }

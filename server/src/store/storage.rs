@@ -14,8 +14,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use samod::storage::{Storage, StorageKey};
 use tokio::sync::{oneshot, watch};
 
-use crate::db;
 use crate::error::ServerError;
+use crate::store::db;
 
 enum Write {
     Put(String, Vec<u8>),

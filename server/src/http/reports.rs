@@ -13,9 +13,11 @@ use fieldbook_shared::reports::{
 use fieldbook_shared::vocab::Role;
 use serde::Deserialize;
 
+use super::openapi::{Endpoint, ep, schema};
 use crate::auth::AuthUser;
 use crate::error::ServerError;
 use crate::state::AppState;
+use axum::routing::get;
 
 #[derive(Debug, Deserialize)]
 pub struct ReportQuery {
@@ -335,4 +337,12 @@ fn compose(
         .collect();
     r.online = reports::online_rate(&key, today);
     r
+}
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("get", "/api/reports", "Reports over a unit subtree and period", true, &[("unit", "unit code (default: the caller's)"), ("from", "YYYY-MM"), ("to", "YYYY-MM")], None, schema::<Reports>, get(reports)),
+    ]
 }
