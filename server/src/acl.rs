@@ -1,4 +1,5 @@
-//! The access-control tables in memory, and the samod `SharePolicy` built on them.
+//! The access-control tables in memory (samod's share policy built on them is
+//! `sync::policy`).
 //!
 //! The tables in SQLite are the truth; this cache mirrors them so that the share
 //! policy answers without I/O. Every change bumps a generation, and each open
@@ -9,13 +10,10 @@ use std::sync::{Arc, RwLock};
 
 use fieldbook_shared::access::{Access, Assignment, Viewer, book_access, customer_access};
 use fieldbook_shared::vocab::Role;
-use futures::Stream;
 use rusqlite::Connection;
-use samod::{DocumentId, PeerId, ShareConfig, SharePolicy};
 use tokio::sync::watch;
 
 use crate::error::ServerError;
-use crate::store::db::Db;
 
 /// A user as access control sees them.
 #[derive(Debug, Clone)]
@@ -316,7 +314,7 @@ impl Acl {
     /// Decides, for a document nobody holds yet, whether `peer` may create it: the
     /// first active user to send an unknown document's content holds it until it
     /// registers.
-    fn decide(&self, doc_id: &str, peer: &str) -> (Access, Option<i64>) {
+    pub fn decide(&self, doc_id: &str, peer: &str) -> (Access, Option<i64>) {
         {
             let t = self.tables.read().unwrap_or_else(|e| e.into_inner());
             let Some(&user) = t.peers.get(peer) else {
@@ -401,70 +399,6 @@ impl Tables {
             Some(&holder) if holder == user_id => Access::Write,
             _ => Access::None,
         }
-    }
-}
-
-fn share_config(access: Access) -> ShareConfig {
-    // The server never pushes documents unasked: a device asks for what its book lists.
-    match access {
-        Access::None => ShareConfig::none(),
-        Access::Read => ShareConfig::read_only().with_announce(false),
-        Access::Write => ShareConfig::read_write().with_announce(false),
-    }
-}
-
-/// The share policy: decisions from [`Acl`], re-decided whenever it changes.
-#[derive(Clone)]
-pub struct Policy {
-    pub acl: Acl,
-    /// Where a new claim is written before the claimant may send the document.
-    pub db: Db,
-}
-
-impl SharePolicy for Policy {
-    fn share(
-        &self,
-        doc_id: DocumentId,
-        peer_id: PeerId,
-    ) -> impl Stream<Item = ShareConfig> + Send + 'static {
-        let acl = self.acl.clone();
-        let db = self.db.clone();
-        let doc = doc_id.to_string();
-        let peer = peer_id.to_string();
-        let generation = self.acl.generation.subscribe();
-        futures::stream::unfold((true, generation), move |(first, mut generation)| {
-            let acl = acl.clone();
-            let db = db.clone();
-            let doc = doc.clone();
-            let peer = peer.clone();
-            async move {
-                if !first && generation.changed().await.is_err() {
-                    return None;
-                }
-                generation.borrow_and_update();
-                let (mut access, claimed) = acl.decide(&doc, &peer);
-                if let Some(user) = claimed {
-                    // Durable before the document's content is accepted, so a crash
-                    // cannot leave a stored document that nobody holds.
-                    let doc_id = doc.clone();
-                    let stored = db
-                        .call(move |c| {
-                            c.execute(
-                                "INSERT OR IGNORE INTO claims (doc_id, user_id, claimed_at) VALUES (?1, ?2, ?3)",
-                                rusqlite::params![doc_id, user, crate::now()],
-                            )?;
-                            Ok(())
-                        })
-                        .await;
-                    if let Err(e) = stored {
-                        tracing::error!(error = %e, doc = %doc, "could not record a claim; refusing the document");
-                        acl.drop_claim(&doc);
-                        access = Access::None;
-                    }
-                }
-                Some((share_config(access), (false, generation)))
-            }
-        })
     }
 }
 

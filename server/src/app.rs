@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use samod::Repo;
 use tokio::net::TcpListener;
 
-use crate::acl::{Acl, Policy};
+use crate::acl::Acl;
 use crate::error::ServerError;
 use crate::state::AppState;
 use crate::store::db::Db;
 use crate::store::storage::SqliteStorage;
-use crate::{books, history, projection, rules, warnings};
+use crate::sync::policy::Policy;
+use crate::{history, projection, projection::books, rules, warnings};
 
 /// What `serve` needs.
 #[derive(Debug, Clone)]

@@ -192,7 +192,7 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
             )?;
             tx.execute("INSERT OR IGNORE INTO dirty_docs (doc_id) VALUES (?1)", [doc])?;
             // In creation order, so the originals are first and the duplicates later.
-            crate::registration::record(&tx, doc, unit, &customer.into())?;
+            crate::projection::registration::record(&tx, doc, unit, &customer.into())?;
         }
         // A few confirmed bad-credit entries and one open report (seed 000 §6(4)).
         let admin: i64 = tx.query_row("SELECT id FROM users WHERE username = 'admin'", [], |r| r.get(0))?;

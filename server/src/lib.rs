@@ -4,17 +4,14 @@
 pub mod acl;
 pub mod app;
 pub mod auth;
-pub mod books;
 pub mod cli;
 pub mod demo;
 pub mod error;
 pub mod history;
 pub mod housekeeping;
 pub mod http;
-pub mod managed;
 pub mod memory;
 pub mod projection;
-pub mod registration;
 pub mod rules;
 pub mod state;
 pub mod store;

@@ -1,6 +1,9 @@
 //! Projects stored customer documents into relational tables, and turns a new
 //! customer document into a registration (报备).
 //!
+//! The wing: `books` (each user's book document, rewritten from the tables),
+//! `managed` (the managed-as tiers and alerts), `registration` (the 报备 rule).
+//!
 //! Storage marks a document dirty in the same transaction that stores its change,
 //! so a crash between the two never leaves a projection behind for good: dirty
 //! documents are projected again at start-up.
@@ -17,8 +20,12 @@ use samod::DocumentId;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::error::ServerError;
+use crate::now;
 use crate::state::AppState;
-use crate::{books, managed, now, registration};
+
+pub mod books;
+pub mod managed;
+pub mod registration;
 
 /// Projects dirty documents as their changes are committed, until the repo stops.
 pub async fn run(state: AppState, mut changed: UnboundedReceiver<String>) {

@@ -6,6 +6,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::routing::{delete, get, post};
 use fieldbook_shared::api::{SessionRow, Unit, UserRow};
 use fieldbook_shared::vocab::Role;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -14,10 +15,23 @@ use serde::Deserialize;
 use super::openapi::{Endpoint, NO, ep, object, schema};
 use crate::acl::UserAcl;
 use crate::auth::{self, AuthUser};
-use crate::books;
 use crate::error::ServerError;
+use crate::projection::books;
 use crate::state::AppState;
-use axum::routing::{delete, get, post};
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("get", "/api/units", "The org tree", true, NO, None, schema::<Vec<Unit>>, get(units)),
+        ep("post", "/api/units", "Add a unit (admin)", true, NO, Some(schema::<Unit>), schema::<Unit>, post(add_unit)),
+        ep("get", "/api/users", "Users (heads: their subtree; admin: all)", true, NO, None, schema::<Vec<UserRow>>, get(users)),
+        ep("post", "/api/users", "Add a user (admin)", true, NO, Some(schema::<NewUser>), schema::<UserRow>, post(add_user)),
+        ep("post", "/api/users/{username}", "Disable/enable, reset the password, move or rename a user (admin)", true, NO, Some(schema::<UserChange>), schema::<UserRow>, post(change_user)),
+        ep("get", "/api/users/{username}/sessions", "A user's signed-in devices (admin)", true, NO, None, schema::<Vec<SessionRow>>, get(sessions)),
+        ep("delete", "/api/sessions/{peer_id}", "Sign one device out at once (admin)", true, NO, None, object, delete(revoke_session)),
+    ]
+}
 
 fn require_admin(user: &AuthUser) -> Result<(), ServerError> {
     if user.role == Role::Admin {
@@ -386,18 +400,4 @@ pub async fn revoke_session(
     state.acl.unbind_peer(&peer_id);
     tracing::info!(by = %user.username, peer = %peer_id, "device revoked");
     Ok(Json(serde_json::json!({"revoked": peer_id})))
-}
-
-/// This resource's routes (one line each: see `http::endpoints`).
-#[rustfmt::skip]
-pub fn routes() -> Vec<Endpoint> {
-    vec![
-        ep("get", "/api/units", "The org tree", true, NO, None, schema::<Vec<Unit>>, get(units)),
-        ep("post", "/api/units", "Add a unit (admin)", true, NO, Some(schema::<Unit>), schema::<Unit>, post(add_unit)),
-        ep("get", "/api/users", "Users (heads: their subtree; admin: all)", true, NO, None, schema::<Vec<UserRow>>, get(users)),
-        ep("post", "/api/users", "Add a user (admin)", true, NO, Some(schema::<NewUser>), schema::<UserRow>, post(add_user)),
-        ep("post", "/api/users/{username}", "Disable/enable, reset the password, move or rename a user (admin)", true, NO, Some(schema::<UserChange>), schema::<UserRow>, post(change_user)),
-        ep("get", "/api/users/{username}/sessions", "A user's signed-in devices (admin)", true, NO, None, schema::<Vec<SessionRow>>, get(sessions)),
-        ep("delete", "/api/sessions/{peer_id}", "Sign one device out at once (admin)", true, NO, None, object, delete(revoke_session)),
-    ]
 }

@@ -2,15 +2,23 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::routing::get;
 use fieldbook_shared::anomaly::Alert;
 use fieldbook_shared::api::AlertRow;
 
 use super::openapi::{Endpoint, NO, ep, schema};
 use crate::auth::AuthUser;
-use crate::books;
 use crate::error::ServerError;
+use crate::projection::books;
 use crate::state::AppState;
-use axum::routing::get;
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("get", "/api/alerts", "Revenue alerts on the caller's customers", true, NO, None, schema::<Vec<AlertRow>>, get(alerts)),
+    ]
+}
 
 /// `GET /api/alerts`: revenue alerts (falls and lost customers first) for the
 /// customers the caller may see: a manager's own, a head's whole subtree.
@@ -61,12 +69,4 @@ pub async fn alerts(
         .await?;
     rows.sort_by(|a, b| (&a.alert, &a.name).cmp(&(&b.alert, &b.name)));
     Ok(Json(rows))
-}
-
-/// This resource's routes (one line each: see `http::endpoints`).
-#[rustfmt::skip]
-pub fn routes() -> Vec<Endpoint> {
-    vec![
-        ep("get", "/api/alerts", "Revenue alerts on the caller's customers", true, NO, None, schema::<Vec<AlertRow>>, get(alerts)),
-    ]
 }

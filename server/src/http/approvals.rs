@@ -4,6 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::routing::post;
 use fieldbook_shared::grading::{Grade, Level};
 use fieldbook_shared::vocab::Role;
 use rusqlite::params;
@@ -13,8 +14,19 @@ use super::openapi::{Endpoint, NO, ep, object, schema};
 use crate::auth::AuthUser;
 use crate::error::ServerError;
 use crate::state::AppState;
-use crate::{books, now};
-use axum::routing::post;
+use crate::{now, projection::books};
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("post", "/api/customers/{id}/grade", "Approve a customer's level and grade", true, NO, Some(schema::<GradeBody>), object, post(approve_grade)),
+        ep("post", "/api/customers/{id}/agreements/{agreement}/approve", "Approve a service agreement (a head over the customer's unit, or the center); only this makes a platinum or diamond customer's agreement active", true, NO, None, object, post(approve_agreement)),
+        ep("post", "/api/registrations/{id}/rule", "Rule that a line belongs to this registration", true, NO, Some(schema::<RuleBody>), object, post(rule_ownership)),
+        ep("post", "/api/registrations/{id}/approve", "Approve a registration (the level above)", true, NO, None, object, post(approve_registration)),
+        ep("post", "/api/registrations/{id}/reject", "Reject a registration (the level above)", true, NO, None, object, post(reject_registration)),
+    ]
+}
 
 /// `POST /api/customers/{id}/grade` body.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -143,7 +155,7 @@ pub async fn rule_ownership(
         .db
         .call(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let changed = crate::registration::rule(&tx, &doc, &line, who)?;
+            let changed = crate::projection::registration::rule(&tx, &doc, &line, who)?;
             tx.commit()?;
             Ok(changed)
         })
@@ -170,7 +182,7 @@ async fn require_level_above(
     let doc = doc_id.to_string();
     let unit = state
         .db
-        .call(move |c| crate::registration::unit_of(c, &doc))
+        .call(move |c| crate::projection::registration::unit_of(c, &doc))
         .await?;
     let Some(unit) = unit else {
         return Err(ServerError::NotFound(format!("no registration {doc_id}")));
@@ -243,16 +255,4 @@ pub async fn approve_agreement(
     Ok(Json(
         serde_json::json!({"doc_id": doc_id, "agreement": agreement, "approved_by": user.username}),
     ))
-}
-
-/// This resource's routes (one line each: see `http::endpoints`).
-#[rustfmt::skip]
-pub fn routes() -> Vec<Endpoint> {
-    vec![
-        ep("post", "/api/customers/{id}/grade", "Approve a customer's level and grade", true, NO, Some(schema::<GradeBody>), object, post(approve_grade)),
-        ep("post", "/api/customers/{id}/agreements/{agreement}/approve", "Approve a service agreement (a head over the customer's unit, or the center); only this makes a platinum or diamond customer's agreement active", true, NO, None, object, post(approve_agreement)),
-        ep("post", "/api/registrations/{id}/rule", "Rule that a line belongs to this registration", true, NO, Some(schema::<RuleBody>), object, post(rule_ownership)),
-        ep("post", "/api/registrations/{id}/approve", "Approve a registration (the level above)", true, NO, None, object, post(approve_registration)),
-        ep("post", "/api/registrations/{id}/reject", "Reject a registration (the level above)", true, NO, None, object, post(reject_registration)),
-    ]
 }

@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::routing::get;
 use fieldbook_shared::api::{CustomerSummary, DuplicateLine};
 use fieldbook_shared::visits::{self, Compliance, HeadCompliance};
 use fieldbook_shared::vocab::{Line, Nature};
@@ -12,8 +13,17 @@ use super::openapi::{Endpoint, NO, ep, schema};
 use crate::auth::AuthUser;
 use crate::error::ServerError;
 use crate::state::AppState;
-use crate::{books, managed};
-use axum::routing::get;
+use crate::{projection::books, projection::managed};
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("get", "/api/customers", "The customers the caller may see, with grades, tiers and registration", true, NO, None, schema::<Vec<CustomerSummary>>, get(customers)),
+        ep("get", "/api/cadence", "Visit compliance per manager for a month", true, &[("month", "YYYY-MM (default: this month)")], None, schema::<Vec<Compliance>>, get(cadence)),
+        ep("get", "/api/cadence/heads", "Each unit head's own visits in a quarter", true, &[("quarter", "YYYY-Qn (default: this quarter)")], None, schema::<Vec<HeadCompliance>>, get(head_cadence)),
+    ]
+}
 
 /// `GET /api/customers`: the registered customers the caller may open, from the
 /// projection tables.
@@ -198,14 +208,4 @@ pub async fn head_cadence(
         })
         .await?;
     Ok(Json(visits::head_compliance(&rows, &quarter)))
-}
-
-/// This resource's routes (one line each: see `http::endpoints`).
-#[rustfmt::skip]
-pub fn routes() -> Vec<Endpoint> {
-    vec![
-        ep("get", "/api/customers", "The customers the caller may see, with grades, tiers and registration", true, NO, None, schema::<Vec<CustomerSummary>>, get(customers)),
-        ep("get", "/api/cadence", "Visit compliance per manager for a month", true, &[("month", "YYYY-MM (default: this month)")], None, schema::<Vec<Compliance>>, get(cadence)),
-        ep("get", "/api/cadence/heads", "Each unit head's own visits in a quarter", true, &[("quarter", "YYYY-Qn (default: this quarter)")], None, schema::<Vec<HeadCompliance>>, get(head_cadence)),
-    ]
 }

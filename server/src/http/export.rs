@@ -4,6 +4,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use fieldbook_shared::customer::Customer;
 use fieldbook_shared::grading::{Grade, Level};
 use samod::DocumentId;
@@ -13,7 +14,14 @@ use crate::auth::AuthUser;
 use crate::error::ServerError;
 use crate::http::reports::{self, ReportQuery};
 use crate::state::AppState;
-use axum::routing::get;
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("get", "/api/export/{file}", "customers, visits, ledger or report-{compliance,grades,growth,plans}, as .csv (UTF-8 with BOM) or .xlsx; only what the caller sees", true, &[("unit", "reports: unit code"), ("from", "reports: YYYY-MM"), ("to", "reports: YYYY-MM")], None, file, get(export)),
+    ]
+}
 
 /// A sheet to write.
 pub struct Sheet {
@@ -419,12 +427,4 @@ mod tests {
             Some("'=HYPERLINK(\"http://x\",\"点我\")".into())
         );
     }
-}
-
-/// This resource's routes (one line each: see `http::endpoints`).
-#[rustfmt::skip]
-pub fn routes() -> Vec<Endpoint> {
-    vec![
-        ep("get", "/api/export/{file}", "customers, visits, ledger or report-{compliance,grades,growth,plans}, as .csv (UTF-8 with BOM) or .xlsx; only what the caller sees", true, &[("unit", "reports: unit code"), ("from", "reports: YYYY-MM"), ("to", "reports: YYYY-MM")], None, file, get(export)),
-    ]
 }

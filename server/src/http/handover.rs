@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::routing::{get, post};
 use fieldbook_shared::access::Assignment;
 use fieldbook_shared::customer::{self, Handover};
 use fieldbook_shared::vocab::Role;
@@ -16,10 +17,18 @@ use serde::Deserialize;
 
 use super::openapi::{Endpoint, NO, ep, schema};
 use crate::auth::AuthUser;
-use crate::books;
 use crate::error::ServerError;
+use crate::projection::books;
 use crate::state::AppState;
-use axum::routing::{get, post};
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("post", "/api/customers/{id}/assign", "Hand a customer over to other managers", true, NO, Some(schema::<AssignBody>), schema::<Handover>, post(assign)),
+        ep("get", "/api/customers/{id}/handovers", "A customer's hand-overs", true, NO, None, schema::<Vec<Handover>>, get(list)),
+    ]
+}
 
 /// `POST /api/customers/{id}/assign` body.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -255,13 +264,4 @@ pub async fn list(
         })
         .await?;
     Ok(Json(rows))
-}
-
-/// This resource's routes (one line each: see `http::endpoints`).
-#[rustfmt::skip]
-pub fn routes() -> Vec<Endpoint> {
-    vec![
-        ep("post", "/api/customers/{id}/assign", "Hand a customer over to other managers", true, NO, Some(schema::<AssignBody>), schema::<Handover>, post(assign)),
-        ep("get", "/api/customers/{id}/handovers", "A customer's hand-overs", true, NO, None, schema::<Vec<Handover>>, get(list)),
-    ]
 }

@@ -4,6 +4,7 @@
 use automerge::ChangeHash;
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::routing::get;
 use fieldbook_shared::access::Access;
 use fieldbook_shared::customer::Customer;
 use fieldbook_shared::history::{FieldChange, HistoryEntry, field_changes};
@@ -14,7 +15,14 @@ use super::openapi::{Endpoint, NO, ep, schema};
 use crate::auth::AuthUser;
 use crate::error::ServerError;
 use crate::state::AppState;
-use axum::routing::get;
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("get", "/api/customers/{id}/history", "A customer's per-field history, newest first", true, NO, None, schema::<Vec<HistoryEntry>>, get(history)),
+    ]
+}
 
 /// At most this many changes are shown, the latest.
 const MAX_ENTRIES: usize = 200;
@@ -115,12 +123,4 @@ pub async fn history(
         })
         .await?;
     Ok(Json(entries))
-}
-
-/// This resource's routes (one line each: see `http::endpoints`).
-#[rustfmt::skip]
-pub fn routes() -> Vec<Endpoint> {
-    vec![
-        ep("get", "/api/customers/{id}/history", "A customer's per-field history, newest first", true, NO, None, schema::<Vec<HistoryEntry>>, get(history)),
-    ]
 }

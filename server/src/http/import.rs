@@ -9,9 +9,11 @@ use std::io::Cursor;
 use automerge::Automerge;
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use std::io::Read as _;
 
 use calamine::{Reader, Xlsx};
@@ -26,9 +28,17 @@ use super::openapi::{Endpoint, IMPORT_LIMIT, NO, ep, file, schema};
 use crate::auth::AuthUser;
 use crate::error::ServerError;
 use crate::state::AppState;
-use crate::{books, history};
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use crate::{history, projection::books};
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("post", "/api/import/customers", "Import customers (heads, admin) from CSV (UTF-8/GBK) or XLSX; all rows or none", true, &[("dry_run", "true: check and answer what would be imported, write nothing")], Some(file), schema::<ImportReport>, post(customers).layer(DefaultBodyLimit::max(IMPORT_LIMIT))),
+        ep("post", "/api/import/ledger", "Import monthly revenue from CSV (UTF-8/GBK) or XLSX into the customer documents; all rows or none", true, &[("dry_run", "true: check and answer what would be imported, write nothing")], Some(file), schema::<ImportReport>, post(ledger).layer(DefaultBodyLimit::max(IMPORT_LIMIT))),
+        ep("get", "/api/import/{kind}/{file}", "An import's template: customers or ledger, template.xlsx (with a sheet explaining each column) or template.csv", true, NO, None, file, get(template)),
+    ]
+}
 
 /// A user named as manager: (id, unit, role, disabled).
 type Holder = (i64, String, String, bool);
@@ -1538,14 +1548,4 @@ mod tests {
         let e = customer_rows(&t, &aliases()).unwrap_err();
         assert_eq!((e[0].row, e[0].column.as_str()), (1, "客户经理"));
     }
-}
-
-/// This resource's routes (one line each: see `http::endpoints`).
-#[rustfmt::skip]
-pub fn routes() -> Vec<Endpoint> {
-    vec![
-        ep("post", "/api/import/customers", "Import customers (heads, admin) from CSV (UTF-8/GBK) or XLSX; all rows or none", true, &[("dry_run", "true: check and answer what would be imported, write nothing")], Some(file), schema::<ImportReport>, post(customers).layer(DefaultBodyLimit::max(IMPORT_LIMIT))),
-        ep("post", "/api/import/ledger", "Import monthly revenue from CSV (UTF-8/GBK) or XLSX into the customer documents; all rows or none", true, &[("dry_run", "true: check and answer what would be imported, write nothing")], Some(file), schema::<ImportReport>, post(ledger).layer(DefaultBodyLimit::max(IMPORT_LIMIT))),
-        ep("get", "/api/import/{kind}/{file}", "An import's template: customers or ledger, template.xlsx (with a sheet explaining each column) or template.csv", true, NO, None, file, get(template)),
-    ]
 }

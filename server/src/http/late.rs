@@ -12,7 +12,9 @@ use std::collections::HashSet;
 use automerge::{Automerge, ChangeHash, ReadDoc};
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, State};
+use axum::routing::post;
 use fieldbook_shared::access::Access;
 use rusqlite::{OptionalExtension, params};
 use samod::DocumentId;
@@ -22,8 +24,14 @@ use super::openapi::{Endpoint, NO, ep, file, schema};
 use crate::auth::AuthUser;
 use crate::error::ServerError;
 use crate::state::AppState;
-use axum::extract::DefaultBodyLimit;
-use axum::routing::post;
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("post", "/api/customers/{id}/late-changes", "Deliver changes made offline before access ended (a hand-over): the body is Automerge changes; 409 with the reason when refused", true, NO, Some(file), schema::<LateChanges>, post(deliver).layer(DefaultBodyLimit::max(16 * 1024 * 1024))),
+    ]
+}
 
 /// The answer of `POST /api/customers/{id}/late-changes`.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -284,12 +292,4 @@ mod tests {
         let why = check(&server, b"not automerge", None).unwrap_err();
         assert!(why.contains("not Automerge"), "{why}");
     }
-}
-
-/// This resource's routes (one line each: see `http::endpoints`).
-#[rustfmt::skip]
-pub fn routes() -> Vec<Endpoint> {
-    vec![
-        ep("post", "/api/customers/{id}/late-changes", "Deliver changes made offline before access ended (a hand-over): the body is Automerge changes; 409 with the reason when refused", true, NO, Some(file), schema::<LateChanges>, post(deliver).layer(DefaultBodyLimit::max(16 * 1024 * 1024))),
-    ]
 }

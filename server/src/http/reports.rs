@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Query, State};
+use axum::routing::get;
 use fieldbook_shared::grading::{self, Grade, Level};
 use fieldbook_shared::reports::{
     self, ComplaintFacts, ComplianceRow, ExpiringRow, GradeRow, GrowthRow, PlanRow, RecordFacts,
@@ -17,7 +18,14 @@ use super::openapi::{Endpoint, ep, schema};
 use crate::auth::AuthUser;
 use crate::error::ServerError;
 use crate::state::AppState;
-use axum::routing::get;
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("get", "/api/reports", "Reports over a unit subtree and period", true, &[("unit", "unit code (default: the caller's)"), ("from", "YYYY-MM"), ("to", "YYYY-MM")], None, schema::<Reports>, get(reports)),
+    ]
+}
 
 #[derive(Debug, Deserialize)]
 pub struct ReportQuery {
@@ -337,12 +345,4 @@ fn compose(
         .collect();
     r.online = reports::online_rate(&key, today);
     r
-}
-
-/// This resource's routes (one line each: see `http::endpoints`).
-#[rustfmt::skip]
-pub fn routes() -> Vec<Endpoint> {
-    vec![
-        ep("get", "/api/reports", "Reports over a unit subtree and period", true, &[("unit", "unit code (default: the caller's)"), ("from", "YYYY-MM"), ("to", "YYYY-MM")], None, schema::<Reports>, get(reports)),
-    ]
 }

@@ -4,17 +4,26 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
 use fieldbook_shared::rules::{RuleProblem, Rules};
 use fieldbook_shared::vocab::Role;
 use serde::Serialize;
 
 use super::openapi::{Endpoint, NO, ep, schema};
 use crate::auth::AuthUser;
-use crate::books;
 use crate::error::ServerError;
+use crate::projection::books;
 use crate::rules::{Current, store};
 use crate::state::AppState;
-use axum::routing::{get, put};
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("get", "/api/rules", "The operator's rules in force", true, NO, None, schema::<Rules>, get(read)),
+        ep("put", "/api/rules", "Change the rules (admin); 400 lists every problem", true, NO, Some(schema::<Rules>), schema::<Rules>, put(replace)),
+    ]
+}
 
 /// `GET /api/rules`: the rules in force (every signed-in user may read them).
 pub async fn read(State(rules): State<Current>, _user: AuthUser) -> Json<Rules> {
@@ -63,13 +72,4 @@ pub async fn replace(
 pub async fn apply(state: &AppState) -> Result<(), ServerError> {
     crate::projection::ensure_current(state).await?;
     books::ensure_all(state).await
-}
-
-/// This resource's routes (one line each: see `http::endpoints`).
-#[rustfmt::skip]
-pub fn routes() -> Vec<Endpoint> {
-    vec![
-        ep("get", "/api/rules", "The operator's rules in force", true, NO, None, schema::<Rules>, get(read)),
-        ep("put", "/api/rules", "Change the rules (admin); 400 lists every problem", true, NO, Some(schema::<Rules>), schema::<Rules>, put(replace)),
-    ]
 }

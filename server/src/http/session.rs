@@ -4,15 +4,25 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::response::{AppendHeaders, IntoResponse};
+use axum::routing::{get, post};
 use fieldbook_shared::api::{LoginRequest, LoginResponse, Me};
 use rusqlite::OptionalExtension;
 
 use super::openapi::{Endpoint, NO, ep, object, schema};
 use crate::auth::{self, AuthUser, COOKIE, SESSION_DAYS};
-use crate::books;
 use crate::error::ServerError;
+use crate::projection::books;
 use crate::state::AppState;
-use axum::routing::{get, post};
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("post", "/api/login", "Sign in; the answer carries the token and the peer id to use on /sync", false, NO, Some(schema::<LoginRequest>), schema::<LoginResponse>, post(login)),
+        ep("post", "/api/logout", "End this session (its websocket closes)", true, NO, None, object, post(logout)),
+        ep("get", "/api/me", "The signed-in user, their book and the shared warning list", true, NO, None, schema::<Me>, get(me)),
+    ]
+}
 
 /// `POST /api/login`: a token, the session's sync peer id and a session cookie.
 pub async fn login(
@@ -127,14 +137,4 @@ async fn me_of(state: &AppState, user: &AuthUser, book: &str) -> Result<Me, Serv
         book_url: books::url_of(book),
         warnings_url: books::url_of(&crate::warnings::ensure_doc(state).await?),
     })
-}
-
-/// This resource's routes (one line each: see `http::endpoints`).
-#[rustfmt::skip]
-pub fn routes() -> Vec<Endpoint> {
-    vec![
-        ep("post", "/api/login", "Sign in; the answer carries the token and the peer id to use on /sync", false, NO, Some(schema::<LoginRequest>), schema::<LoginResponse>, post(login)),
-        ep("post", "/api/logout", "End this session (its websocket closes)", true, NO, None, object, post(logout)),
-        ep("get", "/api/me", "The signed-in user, their book and the shared warning list", true, NO, None, schema::<Me>, get(me)),
-    ]
 }

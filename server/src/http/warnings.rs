@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::routing::{get, post};
 use fieldbook_shared::credit::WarningKind;
 use fieldbook_shared::vocab::Role;
 use rusqlite::params;
@@ -15,7 +16,17 @@ use crate::error::ServerError;
 use crate::now;
 use crate::state::AppState;
 use crate::warnings::publish;
-use axum::routing::{get, post};
+
+/// This resource's routes (one line each: see `http::endpoints`).
+#[rustfmt::skip]
+pub fn routes() -> Vec<Endpoint> {
+    vec![
+        ep("get", "/api/warnings", "Bad-credit reports", true, NO, None, schema::<Vec<ReportRow>>, get(list)),
+        ep("post", "/api/warnings", "Report a bad-credit customer", true, NO, Some(schema::<Report>), schema::<ReportRow>, post(report)),
+        ep("post", "/api/warnings/{id}/confirm", "The center confirms a report (it reaches every device)", true, NO, None, schema::<ReportRow>, post(confirm)),
+        ep("post", "/api/warnings/{id}/reject", "The center rejects a report", true, NO, None, schema::<ReportRow>, post(reject)),
+    ]
+}
 
 /// `POST /api/warnings` body.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -175,15 +186,4 @@ async fn decide(
     }
     publish(state).await?;
     Ok(Json(one(state, id).await?))
-}
-
-/// This resource's routes (one line each: see `http::endpoints`).
-#[rustfmt::skip]
-pub fn routes() -> Vec<Endpoint> {
-    vec![
-        ep("get", "/api/warnings", "Bad-credit reports", true, NO, None, schema::<Vec<ReportRow>>, get(list)),
-        ep("post", "/api/warnings", "Report a bad-credit customer", true, NO, Some(schema::<Report>), schema::<ReportRow>, post(report)),
-        ep("post", "/api/warnings/{id}/confirm", "The center confirms a report (it reaches every device)", true, NO, None, schema::<ReportRow>, post(confirm)),
-        ep("post", "/api/warnings/{id}/reject", "The center rejects a report", true, NO, None, schema::<ReportRow>, post(reject)),
-    ]
 }

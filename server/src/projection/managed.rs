@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use fieldbook_shared::grading::{self, ManagedWhy, Standing};
 use rusqlite::params;
 
-use crate::books;
 use crate::error::ServerError;
+use crate::projection::books;
 use crate::state::AppState;
 
 /// How a `ManagedWhy` is stored: a word and a rank (0 when not by rank).
