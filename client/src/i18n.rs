@@ -1,5 +1,5 @@
 //! The app's words, one table per language. zh-CN is the default (the operator's
-//! own wording from the seeds); English is selectable.
+//! own wording, whose terms docs/domain.md gives); English is selectable.
 
 /// The display language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

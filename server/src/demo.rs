@@ -1,4 +1,4 @@
-//! The demo data set (DOMAIN.md, Demo data): a district center, two specialised
+//! The demo data set (docs/domain.md, Demo data): a district center, two specialised
 //! companies, four sub-offices, their heads and managers, and customers with two
 //! years of ledger and recent visits. Deterministic, so every run looks the same.
 
@@ -194,7 +194,8 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
             // In creation order, so the originals are first and the duplicates later.
             crate::projection::registration::record(&tx, doc, unit, &customer.into())?;
         }
-        // A few confirmed bad-credit entries and one open report (seed 000 §6(4)).
+        // A few confirmed bad-credit entries and one open report (docs/domain.md,
+        // Bad-credit list).
         let admin: i64 = tx.query_row("SELECT id FROM users WHERE username = 'admin'", [], |r| r.get(0))?;
         let reporter: i64 = tx.query_row("SELECT id FROM users WHERE username = 'zhang.wei'", [], |r| r.get(0))?;
         for (name, code, kind, status) in [

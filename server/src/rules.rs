@@ -25,9 +25,9 @@ impl Current {
     }
 }
 
-/// Reads the stored rules; the seeds' defaults if none are stored. A stored
-/// configuration that no longer validates is reported and replaced by the
-/// defaults rather than stopping the server.
+/// Reads the stored rules; the defaults (docs/domain.md, Adjustable rules) if none are
+/// stored. A stored configuration that no longer validates is reported and replaced by
+/// the defaults rather than stopping the server.
 pub fn load(conn: &Connection) -> Result<Current, ServerError> {
     let stored: Option<String> = conn
         .query_row(

@@ -1,4 +1,4 @@
-//! Who may open which customer (DOMAIN.md, Visibility): a manager the customers
+//! Who may open which customer (docs/domain.md, Visibility): a manager the customers
 //! they are primary or assistant for, a unit head everything in the unit's
 //! subtree, the center's administrators everything.
 

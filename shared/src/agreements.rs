@@ -1,6 +1,6 @@
-//! Service agreements 服务协议 and the annual development plan 年度发展计划
-//! (DOMAIN.md): agreements with number, lines, dates, terms and status, an approval
-//! chain for platinum and above, expiry reminders 30 days ahead; one plan per
+//! Service agreements 服务协议 and the annual development plan 年度发展计划 (docs/domain.md,
+//! Service agreements): agreements with number, lines, dates, terms and status, an
+//! approval chain for platinum and above, expiry reminders 30 days ahead; one plan per
 //! customer and year with progress against the ledger.
 
 use automerge::{ObjType, ROOT};
@@ -62,7 +62,8 @@ pub struct Plan {
 }
 
 impl Agreement {
-    /// A new agreement: platinum and above wait for approval (seed 001 第六章).
+    /// A new agreement: platinum and above wait for approval (docs/domain.md, Service
+    /// agreements).
     pub fn new(
         id: &str,
         number: &str,

@@ -1,4 +1,4 @@
-//! Revenue anomalies 异动 and churn 流失 (DOMAIN.md, Dynamic management): a sharp
+//! Revenue anomalies 异动 and churn 流失 (docs/domain.md, Revenue alerts): a sharp
 //! change against the previous month or the same month last year, and customers
 //! whose revenue stopped. Thresholds are configurable; drops are reported first.
 
@@ -11,9 +11,10 @@ use crate::customer::LedgerEntry;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AnomalyRules {
-    /// A fall of at least this many percent alerts (seed 001: 20).
+    /// A fall of at least this many percent alerts (default 20; docs/domain.md, Revenue
+    /// alerts).
     pub fall_percent: i64,
-    /// A rise of at least this many percent alerts (seed 001: 30).
+    /// A rise of at least this many percent alerts (default 30).
     pub rise_percent: i64,
     /// This many complete months with no revenue: possibly lost (default 3).
     pub lost_after_months: u32,

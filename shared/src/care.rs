@@ -1,5 +1,5 @@
-//! Care reminders 礼仪公关 (DOMAIN.md, Care): key contacts' birthdays and the main
-//! festivals in the coming days, so the manager can call or visit.
+//! Care reminders 礼仪公关 (docs/domain.md, Care reminders): key contacts' birthdays and
+//! the main festivals in the coming days, so the manager can call or visit.
 
 use crate::customer::Customer;
 

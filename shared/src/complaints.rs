@@ -1,7 +1,7 @@
-//! Complaints 投诉 (DOMAIN.md, Complaints): record → assign to a department → in
-//! progress → result told to the customer → satisfaction asked → closed, each step
-//! with who and when, a time limit per step, and platinum-and-above complaints
-//! flagged for the cross-department task force.
+//! Complaints 投诉 (docs/domain.md, Complaints): record → assign to a department → in
+//! progress → result told to the customer → satisfaction asked → closed, each step with
+//! who and when, a time limit per step, and platinum-and-above complaints flagged for
+//! the cross-department task force.
 
 use automerge::{ObjType, ROOT};
 use autosurgeon::{Doc, Hydrate, Reconcile, reconcile_prop};

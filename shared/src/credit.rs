@@ -1,6 +1,6 @@
-//! The bad-credit warning list 不良资信 / 内控预警 (DOMAIN.md): customers who abused
-//! agency fees, ran up arrears on purpose or defrauded premiums. Managers report,
-//! the center confirms, and confirmed entries go to every user in one shared,
+//! The bad-credit warning list 不良资信 / 内控预警 (docs/domain.md, Bad-credit list): customers
+//! who abused agency fees, ran up arrears on purpose or defrauded premiums. Managers
+//! report, the center confirms, and confirmed entries go to every user in one shared,
 //! server-written document, so the warning shows on a tablet offline too.
 
 use automerge::ROOT;
@@ -14,7 +14,7 @@ use crate::{SCHEMA_VERSION, SchemaError, flex};
 /// The `type` of the warning-list document.
 pub const WARNINGS_TYPE: &str = "credit_warnings";
 
-/// What the customer did (seed 000 §6(4)).
+/// What the customer did (docs/domain.md, Bad-credit list).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WarningKind {

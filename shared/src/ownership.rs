@@ -1,4 +1,4 @@
-//! Registration (报备) and ownership (DOMAIN.md, Registration and ownership).
+//! Registration (报备) and ownership (docs/domain.md, Registration and ownership).
 //!
 //! Whoever registers first owns it, per business line, and the owner is a unit.
 //! "First" is the order in which registrations reached the server. A later
@@ -138,9 +138,10 @@ pub fn decide_all(registrations: &[Registration]) -> BTreeMap<String, Decision> 
     out
 }
 
-/// Applies a person's rulings (a unit head ruling otherwise, DOMAIN.md): each
-/// `(doc_id, line)` gives that line to that registration; the others in its group
-/// then hold it as a duplicate of that registration's unit.
+/// Applies a person's rulings (a unit head ruling otherwise: docs/domain.md,
+/// Registration and ownership): each `(doc_id, line)` gives that line to that
+/// registration; the others in its group then hold it as a duplicate of that
+/// registration's unit.
 pub fn apply_rulings(
     decisions: &mut BTreeMap<String, Decision>,
     registrations: &[Registration],

@@ -1,4 +1,4 @@
-//! The reports of unit heads and the key-account center (DOMAIN.md, Reports): the
+//! The reports of unit heads and the key-account center (docs/domain.md, Reports): the
 //! wire shapes of `GET /api/reports` and the pure computations behind them.
 
 use serde::{Deserialize, Serialize};
@@ -111,7 +111,7 @@ pub struct ExpiringRow {
     pub in_days: i64,
 }
 
-/// "Customer online rate" (seed 000 §4; DOMAIN.md): the share of key customers
+/// "Customer online rate" (docs/domain.md, Reports): the share of key customers
 /// whose record is complete, was updated this month and that are not overdue a visit.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

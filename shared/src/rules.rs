@@ -1,7 +1,7 @@
-//! The operator's adjustable rules in one place (DOMAIN.md): grading thresholds,
-//! the managed-as tiers, anomaly alerts and complaint time limits. The center's
-//! admin changes them on the server; tablets receive them in their book, so the
-//! rules applied offline are the same as the server's.
+//! The operator's adjustable rules in one place (docs/domain.md, Adjustable rules):
+//! grading thresholds, the managed-as tiers, anomaly alerts and complaint time limits.
+//! The center's admin changes them on the server; tablets receive them in their book,
+//! so the rules applied offline are the same as the server's.
 
 use serde::{Deserialize, Serialize};
 
@@ -9,8 +9,9 @@ use crate::anomaly::AnomalyRules;
 use crate::complaints::ComplaintRules;
 use crate::grading::{ManagedRules, Thresholds};
 
-/// Every adjustable rule. Missing parts of a stored or uploaded configuration
-/// take the seeds' defaults, so a file may name only what it changes.
+/// Every adjustable rule. Missing parts of a stored or uploaded configuration take
+/// their defaults (docs/domain.md, Adjustable rules), so a file may name only what it
+/// changes.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -1,5 +1,5 @@
-//! Visit cadence (DOMAIN.md, Visits): a manager visits each key customer at least
-//! once a calendar month, the unit's head at least once a calendar quarter. Dates
+//! Visit cadence (docs/domain.md, Visit cadence): a manager visits each key customer at
+//! least once a calendar month, the unit's head at least once a calendar quarter. Dates
 //! are `YYYY-MM-DD` strings; the caller passes today.
 
 use crate::customer::Customer;
@@ -151,7 +151,8 @@ pub fn visited_by_in_quarter(c: &Customer, username: &str, quarter: &str) -> boo
     })
 }
 
-/// A unit head's own visits in one quarter (DOMAIN.md: at least one a quarter).
+/// A unit head's own visits in one quarter (docs/domain.md, Visit cadence: at least one
+/// a quarter).
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HeadCompliance {

@@ -1,4 +1,5 @@
-//! The closed vocabularies of the domain (DOMAIN.md), stored as lowercase strings.
+//! The closed vocabularies of the domain (docs/domain.md, Vocabularies), stored as
+//! lowercase strings.
 //!
 //! A value this build does not know (written by a newer client) reads as `Unknown`
 //! and is written back unchanged, so an old tablet never destroys a newer value.

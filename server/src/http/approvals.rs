@@ -35,9 +35,9 @@ pub struct GradeBody {
     pub grade: Grade,
 }
 
-/// `POST /api/customers/{id}/grade`: fixes the level and grade. Diamond and
-/// platinum are approved at the provincial level (the center here), gold and
-/// below by the head of a unit above the customer (seed 001).
+/// `POST /api/customers/{id}/grade`: fixes the level and grade. Diamond and platinum
+/// are approved at the provincial level (the center here), gold and below by the head
+/// of a unit above the customer (docs/domain.md, Levels and grades).
 pub async fn approve_grade(
     State(state): State<AppState>,
     user: AuthUser,
@@ -171,8 +171,9 @@ pub async fn rule_ownership(
     ))
 }
 
-/// Refuses unless `user` is the center or a head of a unit strictly above the unit
-/// that registered `doc_id` (DOMAIN.md: the level above decides).
+/// Refuses unless `user` is the center or a head of a unit strictly above the unit that
+/// registered `doc_id` (docs/domain.md, Registration and ownership: the level above
+/// decides).
 async fn require_level_above(
     state: &AppState,
     user: &AuthUser,
@@ -197,10 +198,10 @@ async fn require_level_above(
 }
 
 /// `POST /api/customers/{id}/agreements/{agreement}/approve`: a head over the
-/// customer's unit, or the center, approves a service agreement (seed 001
-/// 第六章: platinum and above). Recorded in the server's own table, which
-/// alone makes such an agreement active in the reports, and written on the
-/// document so every tablet shows who approved it.
+/// customer's unit, or the center, approves a service agreement (docs/domain.md,
+/// Service agreements: platinum and above). Recorded in the server's own table, which
+/// alone makes such an agreement active in the reports, and written on the document so
+/// every tablet shows who approved it.
 pub async fn approve_agreement(
     State(state): State<AppState>,
     user: AuthUser,

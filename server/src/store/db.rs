@@ -195,7 +195,8 @@ CREATE TABLE IF NOT EXISTS credit_warnings (
 );
 
 -- A person ruling otherwise on who owns a line of a customer (territorial disputes
--- go up one level, seed 001): the line belongs to this registration.
+-- go up one level: docs/domain.md, Registration and ownership): the line
+-- belongs to this registration.
 CREATE TABLE IF NOT EXISTS ownership_rulings (
     doc_id   TEXT NOT NULL,
     line     TEXT NOT NULL,
