@@ -125,7 +125,7 @@ pub struct Engine {
     notices: HashMap<String, RegistrationNotice>,
     warnings_id: String,
     warnings: WarningList,
-    approved: HashMap<String, (String, String)>,
+    approved: HashMap<String, (grading::Level, grading::Grade)>,
     /// Customers the city-wide rules manage above their own grade.
     managed: HashMap<String, ManagedTier>,
     /// The operator's rules, as the server last sent them in the book.
@@ -143,7 +143,6 @@ pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-/// Today as `YYYY-MM-DD` in local time.
 /// The operator's date today (China time, whatever zone the tablet is set
 /// to): the same function the server calls, so both agree on the month.
 pub fn today() -> String {
@@ -425,7 +424,7 @@ impl Engine {
     }
 
     /// The approved (level, grade) of a customer, if a head or the center fixed it.
-    pub fn approved(&self, doc_id: &str) -> Option<(String, String)> {
+    pub fn approved(&self, doc_id: &str) -> Option<(grading::Level, grading::Grade)> {
         self.approved.get(doc_id).cloned()
     }
 
@@ -480,7 +479,7 @@ impl Engine {
             .map(|b| {
                 b.grades
                     .iter()
-                    .map(|g| (doc_id_of(&g.url), (g.level.clone(), g.grade.clone())))
+                    .map(|g| (doc_id_of(&g.url), (g.level, g.grade)))
                     .collect()
             })
             .unwrap_or_default();
@@ -587,13 +586,17 @@ impl Engine {
         let Ok(c) = Customer::load(doc) else { return };
         let conflicts = customer::conflicts(doc);
         let today = today();
-        let (annual_fen, disbursed) = grading::annual(&c.ledger, &today[..7]);
-        let t = &self.rules.grading;
+        // The same assessment as the server's projector (shared::grading).
+        let assessed = grading::assess(
+            &c.ledger,
+            &fieldbook_shared::calendar::month_of(js_sys::Date::now() as i64),
+            &self.rules.grading,
+        );
         let row = Row {
             doc_id: doc_id.to_string(),
-            annual_fen,
-            level: grading::level(annual_fen, disbursed, t),
-            grade: grading::grade(annual_fen, t),
+            annual_fen: assessed.annual_fen,
+            level: assessed.level,
+            grade: assessed.grade,
             cadence: visits::cadence(c.last_visit(), &today),
             open_follow_ups: visits::open_follow_ups(&c).len(),
             conflicts,

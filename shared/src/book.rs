@@ -5,6 +5,7 @@ use automerge::ROOT;
 use autosurgeon::{Doc, ReadDoc};
 use autosurgeon::{Hydrate, Reconcile, hydrate};
 
+use crate::grading::{Grade, Level, ManagedWhy};
 use crate::onepass::OnePass;
 use crate::{SCHEMA_VERSION, SchemaError, flex};
 
@@ -63,10 +64,10 @@ pub struct LeftCustomer {
 pub struct ManagedTier {
     #[autosurgeon(with = "flex::string")]
     pub url: String,
-    /// A grade word ("platinum", …).
-    #[autosurgeon(with = "flex::string")]
-    pub grade: String,
-    /// "rank" | "cross_city".
+    /// Stored as its word ("platinum", …).
+    #[autosurgeon(missing = "Grade::default")]
+    pub grade: Grade,
+    /// "rank" | "cross_city" (read it with [`ManagedTier::why`]).
     #[autosurgeon(with = "flex::string")]
     pub why: String,
     /// The revenue rank in the city, when `why` is "rank".
@@ -74,18 +75,37 @@ pub struct ManagedTier {
     pub rank: i64,
 }
 
+impl ManagedTier {
+    pub fn new(url: String, grade: Grade, why: ManagedWhy) -> ManagedTier {
+        let (word, rank) = why.to_stored();
+        ManagedTier {
+            url,
+            grade,
+            why: word.to_string(),
+            rank,
+        }
+    }
+
+    /// Why the customer is managed above its own grade.
+    pub fn why(&self) -> ManagedWhy {
+        ManagedWhy::from_stored(&self.why, self.rank)
+    }
+}
+
 /// A level and grade a head or the center fixed for a customer.
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
 pub struct ApprovedGrade {
     #[autosurgeon(with = "flex::string")]
     pub url: String,
-    #[autosurgeon(with = "flex::string")]
-    pub level: String,
-    #[autosurgeon(with = "flex::string")]
-    pub grade: String,
+    /// Stored as its word, as the grade.
+    #[autosurgeon(missing = "Level::default")]
+    pub level: Level,
+    #[autosurgeon(missing = "Grade::default")]
+    pub grade: Grade,
 }
 
-/// Why a registration by this user is (partly) a duplicate (DOMAIN.md, 报备).
+/// Why a registration by this user is (partly) a duplicate (docs/domain.md,
+/// Registration and ownership).
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
 pub struct RegistrationNotice {
     /// The customer this user registered.
@@ -134,5 +154,78 @@ impl Book {
     pub fn save<T: Doc>(&self, tx: &mut T) -> Result<(), SchemaError> {
         autosurgeon::reconcile(tx, self)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable as T;
+    use automerge::{Automerge, ObjType};
+
+    /// A book as the release before typed grades wrote it (words in plain
+    /// strings, as now): read into the types, an unknown word as `None`, and
+    /// written back word for word, so that tablets of either release read
+    /// the other's books.
+    #[test]
+    fn a_book_of_the_previous_release_reads_into_typed_grades_and_back() {
+        let mut doc = Automerge::new();
+        doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+            T::put(tx, ROOT, "type", "book")?;
+            T::put(tx, ROOT, "schema", 1)?;
+            T::put(tx, ROOT, "user", "m1")?;
+            T::put_object(tx, ROOT, "customers", ObjType::List)?;
+            let grades = T::put_object(tx, ROOT, "grades", ObjType::List)?;
+            let g = T::insert_object(tx, &grades, 0, ObjType::Map)?;
+            T::put(tx, &g, "url", "automerge:a")?;
+            T::put(tx, &g, "level", "company")?;
+            T::put(tx, &g, "grade", "gold")?;
+            let managed = T::put_object(tx, ROOT, "managed", ObjType::List)?;
+            let m = T::insert_object(tx, &managed, 0, ObjType::Map)?;
+            T::put(tx, &m, "url", "automerge:a")?;
+            T::put(tx, &m, "grade", "platinum")?;
+            T::put(tx, &m, "why", "rank")?;
+            T::put(tx, &m, "rank", 2)?;
+            let n = T::insert_object(tx, &managed, 1, ObjType::Map)?;
+            T::put(tx, &n, "url", "automerge:b")?;
+            T::put(tx, &n, "grade", "titanium")?;
+            T::put(tx, &n, "why", "cross_city")?;
+            Ok(())
+        })
+        .unwrap();
+        let book = Book::load(&doc).unwrap();
+        assert_eq!(book.grades[0].level, Level::Company);
+        assert_eq!(book.grades[0].grade, Grade::Gold);
+        assert_eq!(book.managed[0].grade, Grade::Platinum);
+        assert_eq!(book.managed[0].why(), ManagedWhy::Rank { rank: 2 });
+        assert_eq!(book.managed[1].grade, Grade::None, "an unknown word");
+        assert_eq!(book.managed[1].why(), ManagedWhy::CrossCity);
+
+        let mut again = Automerge::new();
+        again
+            .transact::<_, _, SchemaError>(|tx| book.save(tx))
+            .unwrap();
+        let grades = automerge::ReadDoc::get(&again, ROOT, "grades")
+            .unwrap()
+            .unwrap()
+            .1;
+        let first = automerge::ReadDoc::get(&again, &grades, 0)
+            .unwrap()
+            .unwrap()
+            .1;
+        let level = automerge::ReadDoc::get(&again, &first, "level")
+            .unwrap()
+            .unwrap()
+            .0;
+        assert_eq!(level.into_string().unwrap(), "company");
+        assert_eq!(
+            ManagedTier::new("u".into(), Grade::Diamond, ManagedWhy::Rank { rank: 3 }),
+            ManagedTier {
+                url: "u".into(),
+                grade: Grade::Diamond,
+                why: "rank".into(),
+                rank: 3,
+            }
+        );
     }
 }

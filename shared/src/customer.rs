@@ -147,7 +147,7 @@ pub struct Contact {
     pub personal_notes: String,
 }
 
-/// One visit record (DOMAIN.md, Visits).
+/// One visit record (docs/domain.md, Visit cadence).
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
 pub struct Visit {
     #[key]
@@ -300,6 +300,16 @@ impl Outline {
     /// The date of the most recent visit (YYYY-MM-DD), if any.
     pub fn last_visit(&self) -> Option<&str> {
         latest(self.visits.iter().map(|v| v.date.as_str()))
+    }
+
+    /// How many follow-ups are open: the count `visits::open_follow_ups`
+    /// lists on the tablet.
+    pub fn open_follow_ups(&self) -> usize {
+        self.visits
+            .iter()
+            .flat_map(|v| &v.follow_ups)
+            .filter(|f| !f.closed)
+            .count()
     }
 }
 

@@ -1,4 +1,5 @@
-//! Customer levels and grades from the revenue ledger (DOMAIN.md, Grading).
+//! Customer levels and grades from the revenue ledger (docs/domain.md, Levels and
+//! grades).
 //!
 //! Annual revenue is the sum over the last 12 complete calendar months. Every
 //! threshold is inclusive ("含") and lives in [`Thresholds`], one configuration.
@@ -8,28 +9,61 @@ use serde::{Deserialize, Serialize};
 use crate::customer::LedgerEntry;
 use crate::vocab::Line;
 
-/// Management level by annual revenue (seed 004 一): who manages the customer.
+/// Management level by annual revenue (docs/domain.md, Levels and grades): who manages
+/// the customer.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
+    #[default]
     None,
     Suboffice,
     Company,
     District,
 }
 
-/// Value grade (seed 001 第三章).
+/// Value grade (docs/domain.md, Levels and grades).
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Grade {
+    #[default]
     None,
     Ordinary,
     Gold,
     Platinum,
     Diamond,
 }
+
+/// Levels and grades are stored in documents (the book) as their words, as
+/// they were when those fields were strings: books written before they were
+/// typed read the same, and an unknown word reads as `None`.
+macro_rules! stored_as_word {
+    ($($name:ident),*) => {$(
+        impl autosurgeon::Hydrate for $name {
+            fn hydrate<D: autosurgeon::ReadDoc>(
+                doc: &D,
+                obj: &automerge::ObjId,
+                prop: autosurgeon::Prop<'_>,
+            ) -> Result<Self, autosurgeon::HydrateError> {
+                Ok(Self::parse(crate::flex::read_string(doc, obj, prop)?.as_str()))
+            }
+        }
+
+        impl autosurgeon::Reconcile for $name {
+            type Key<'a> = autosurgeon::reconcile::NoKey;
+            fn reconcile<R: autosurgeon::Reconciler>(&self, mut r: R) -> Result<(), R::Error> {
+                r.str(self.as_str())
+            }
+        }
+    )*};
+}
+
+stored_as_word!(Level, Grade);
 
 impl Level {
     pub fn as_str(self) -> &'static str {
@@ -47,6 +81,13 @@ impl Level {
             Level::Company => "专业分公司级",
             Level::District => "区局级",
         }
+    }
+    /// The level named `s` (as stored); `None` for anything else.
+    pub fn parse(s: &str) -> Level {
+        Level::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .unwrap_or(Level::None)
     }
     pub const ALL: [Level; 4] = [
         Level::District,
@@ -75,6 +116,13 @@ impl Grade {
             Grade::Diamond => "钻石",
         }
     }
+    /// The grade named `s` (as stored); `None` for anything else.
+    pub fn parse(s: &str) -> Grade {
+        Grade::ALL
+            .into_iter()
+            .find(|g| g.as_str() == s)
+            .unwrap_or(Grade::None)
+    }
     pub const ALL: [Grade; 5] = [
         Grade::Diamond,
         Grade::Platinum,
@@ -84,7 +132,8 @@ impl Grade {
     ];
 }
 
-/// Every grading threshold, in fen. The defaults are the seeds' figures.
+/// Every grading threshold, in fen. The defaults are the operator's figures
+/// (docs/domain.md, Levels and grades).
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -166,6 +215,31 @@ pub fn annual_cross_city(ledger: &[LedgerEntry], this_month: &str) -> i64 {
         .fold(0i64, |sum, e| sum.saturating_add(e.cross_city_fen))
 }
 
+/// A customer's level and grade as the rules propose them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assessment {
+    /// Revenue over the last twelve complete months.
+    pub annual_fen: i64,
+    /// The highest monthly disbursed volume (finance line) in them.
+    pub disbursed_fen: i64,
+    pub level: Level,
+    pub grade: Grade,
+}
+
+/// The rules' level and grade of a customer from its ledger, as of the
+/// operator's month `this_month` (`calendar::month_of`): the one derivation
+/// the tablet (`client/src/store.rs`) and the server's projector
+/// (`server/src/projection/plan.rs`) both call, so they cannot disagree.
+pub fn assess(ledger: &[LedgerEntry], this_month: &str, t: &Thresholds) -> Assessment {
+    let (annual_fen, disbursed_fen) = annual(ledger, this_month);
+    Assessment {
+        annual_fen,
+        disbursed_fen,
+        level: level(annual_fen, disbursed_fen, t),
+        grade: grade(annual_fen, t),
+    }
+}
+
 /// The proposed management level.
 pub fn level(annual_fen: i64, monthly_disbursed_fen: i64, t: &Thresholds) -> Level {
     if annual_fen >= t.district_annual_fen
@@ -201,9 +275,9 @@ pub fn grade(annual_fen: i64, t: &Thresholds) -> Grade {
     }
 }
 
-/// How customers are *managed*, beside their threshold grade (DOMAIN.md): in a
-/// city with few big customers the largest are managed as platinum and gold, and
-/// big cross-city mail customers as diamond or platinum.
+/// How customers are *managed*, beside their threshold grade (docs/domain.md,
+/// Managed-as tiers): in a city with few big customers the largest are managed as
+/// platinum and gold, and big cross-city mail customers as diamond or platinum.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -254,6 +328,27 @@ pub enum ManagedWhy {
 }
 
 impl ManagedWhy {
+    /// The word and rank it is stored as (the `customer_index` columns and
+    /// the book's `ManagedTier`).
+    pub fn to_stored(self) -> (&'static str, i64) {
+        match self {
+            ManagedWhy::Threshold => ("threshold", 0),
+            ManagedWhy::Rank { rank } => ("rank", rank as i64),
+            ManagedWhy::CrossCity => ("cross_city", 0),
+        }
+    }
+
+    /// Reads a stored word and rank back (anything unknown: `Threshold`).
+    pub fn from_stored(word: &str, rank: i64) -> ManagedWhy {
+        match word {
+            "rank" => ManagedWhy::Rank {
+                rank: rank.max(0) as usize,
+            },
+            "cross_city" => ManagedWhy::CrossCity,
+            _ => ManagedWhy::Threshold,
+        }
+    }
+
     pub fn label_zh(self) -> String {
         match self {
             ManagedWhy::Threshold => "按收入标准".into(),
@@ -522,5 +617,45 @@ mod tests {
             e("2026-11", 1000),
         ];
         assert_eq!(annual(&ledger, "2026-11").0, 110);
+    }
+
+    /// Tablet and server derive the same grade at any instant: the tablet
+    /// takes the month from its day (`calendar::day_of`), the server from
+    /// `calendar::month_of`, both in China time, and both call `assess`.
+    /// Checked every 37 minutes over two years, with revenue that changes
+    /// the grade at every turn of a month; the grade changes exactly at
+    /// China's midnight (16:00 UTC), never eight hours apart.
+    #[test]
+    fn tablet_and_server_grade_alike_at_every_instant() {
+        use crate::calendar::{day_of, month_of};
+        let t = Thresholds::default();
+        // Revenue on a five-month cycle: every month's window of twelve
+        // sums differently, across the grade thresholds.
+        let ledger: Vec<LedgerEntry> = (2024..=2026)
+            .flat_map(|y| (1..=12).map(move |m| (y, m)))
+            .map(|(y, m)| LedgerEntry {
+                month: format!("{y}-{m:02}"),
+                line: Line::Delivery,
+                amount_fen: 200_000 * YUAN * ((y * 12 + m) % 5),
+                ..Default::default()
+            })
+            .collect();
+        let start = 1_735_660_800_000_i64; // 2025-01-01 00:00 UTC
+        let mut ms = start;
+        let mut changes = 0;
+        let mut last: Option<Assessment> = None;
+        while ms < start + 2 * 365 * 86_400_000 {
+            let tablet = assess(&ledger, &day_of(ms)[..7], &t);
+            let server = assess(&ledger, &month_of(ms), &t);
+            assert_eq!(tablet, server, "at {ms}");
+            if last.is_some_and(|l| l != server) {
+                changes += 1;
+                // A change happens only across China's midnight.
+                assert_ne!(day_of(ms), day_of(ms - 37 * 60 * 1000), "at {ms}");
+            }
+            last = Some(server);
+            ms += 37 * 60 * 1000;
+        }
+        assert!(changes >= 20, "the grade changed {changes} times");
     }
 }

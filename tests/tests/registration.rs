@@ -390,7 +390,7 @@ async fn grades_and_registrations_are_approved_by_the_right_people() {
             .filter(|b| {
                 b.grades
                     .iter()
-                    .any(|g| g.url == url && g.grade == "diamond")
+                    .any(|g| g.url == url && g.grade == fieldbook_shared::grading::Grade::Diamond)
             })
             .map(|_| ())
     })

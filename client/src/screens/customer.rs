@@ -347,11 +347,11 @@ pub fn customer_screen(p: &Props) -> Html {
                 <div class="field"><span class="label">{ ctx.t(M::Lines) }</span><span class="value">{ c.lines.iter().map(|l| l.label_zh()).collect::<Vec<_>>().join("、") }</span></div>
                 <div class="field"><span class="label">{ ctx.t(M::AnnualRevenue) }</span><span class="value">{ yuan(row.annual_fen) }</span></div>
                 <div class="field" data-field="level"><span class="label">{ ctx.t(M::Level) }</span><span class="value">{ format!("{}（{}）", row.level.label_zh(), ctx.t(M::Proposed)) }
-                    if let Some((level, _)) = &approved { { format!(" · {}：{}", ctx.t(M::Approved), level_label(level)) } }</span></div>
+                    if let Some((level, _)) = &approved { { format!(" · {}：{}", ctx.t(M::Approved), level.label_zh()) } }</span></div>
                 <div class="field" data-field="grade"><span class="label">{ ctx.t(M::Grade) }</span><span class="value">{ format!("{}（{}）", row.grade.label_zh(), ctx.t(M::Proposed)) }
-                    if let Some((_, grade)) = &approved { { format!(" · {}：{}", ctx.t(M::Approved), grade_label(grade)) } }</span></div>
+                    if let Some((_, grade)) = &approved { { format!(" · {}：{}", ctx.t(M::Approved), grade.label_zh()) } }</span></div>
                 if let Some(m) = &managed {
-                    <div class="field" data-field="managed"><span class="label">{ ctx.t(M::ManagedAs) }</span><span class="value">{ format!("{}（{}）", grade_label(&m.grade), managed_why(m)) }</span></div>
+                    <div class="field" data-field="managed"><span class="label">{ ctx.t(M::ManagedAs) }</span><span class="value">{ format!("{}（{}）", m.grade.label_zh(), m.why().label_zh()) }</span></div>
                 }
             </div>
             <HandoverCard doc_id={p.doc_id.clone()} handovers={c.handovers.clone()} />
@@ -518,34 +518,6 @@ pub fn customer_screen(p: &Props) -> Html {
             </div>
         </section>
     }
-}
-
-fn level_label(s: &str) -> &'static str {
-    grading::Level::ALL
-        .iter()
-        .find(|l| l.as_str() == s)
-        .map(|l| l.label_zh())
-        .unwrap_or("—")
-}
-
-/// Why the city-wide rules manage a customer above its own grade.
-fn managed_why(m: &fieldbook_shared::book::ManagedTier) -> String {
-    let why = match m.why.as_str() {
-        "rank" => grading::ManagedWhy::Rank {
-            rank: m.rank.max(0) as usize,
-        },
-        "cross_city" => grading::ManagedWhy::CrossCity,
-        _ => grading::ManagedWhy::Threshold,
-    };
-    why.label_zh()
-}
-
-fn grade_label(s: &str) -> &'static str {
-    grading::Grade::ALL
-        .iter()
-        .find(|g| g.as_str() == s)
-        .map(|g| g.label_zh())
-        .unwrap_or("—")
 }
 
 fn agreement_status(s: &str) -> &'static str {

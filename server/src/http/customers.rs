@@ -12,8 +12,8 @@ use rusqlite::OptionalExtension;
 use super::openapi::{Endpoint, NO, ep, schema};
 use crate::auth::AuthUser;
 use crate::error::ServerError;
+use crate::projection::books;
 use crate::state::AppState;
-use crate::{projection::books, projection::managed};
 
 /// This resource's routes (one line each: see `http::endpoints`).
 #[rustfmt::skip]
@@ -83,7 +83,7 @@ pub async fn customers(
                             registration_status: r.get::<_, Option<String>>(19)?.unwrap_or_else(|| "pending".into()),
                             cross_city_fen: r.get::<_, Option<i64>>(20)?.unwrap_or(0),
                             managed_as: r.get::<_, Option<String>>(21)?.unwrap_or_else(|| "none".into()),
-                            managed_why: managed::why_from_columns(
+                            managed_why: fieldbook_shared::grading::ManagedWhy::from_stored(
                                 &r.get::<_, Option<String>>(22)?.unwrap_or_default(),
                                 r.get::<_, Option<i64>>(23)?.unwrap_or(0),
                             ),
@@ -157,9 +157,10 @@ pub struct QuarterQuery {
     pub quarter: Option<String>,
 }
 
-/// `GET /api/cadence/heads`: each unit head's own visits in a quarter (default:
-/// this quarter) to the customers of their unit, over the customers the caller
-/// may see (DOMAIN.md: a head visits each key customer at least once a quarter).
+/// `GET /api/cadence/heads`: each unit head's own visits in a quarter (default: this
+/// quarter) to the customers of their unit, over the customers the caller may see
+/// (docs/domain.md, Visit cadence: a head visits each key customer at least once a
+/// quarter).
 pub async fn head_cadence(
     State(state): State<AppState>,
     user: AuthUser,

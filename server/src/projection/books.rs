@@ -2,6 +2,7 @@
 
 use automerge::Automerge;
 use fieldbook_shared::book::{ApprovedGrade, Book, LeftCustomer, ManagedTier, RegistrationNotice};
+use fieldbook_shared::grading::{Grade, Level, ManagedWhy};
 use rusqlite::OptionalExtension;
 use samod::DocumentId;
 
@@ -129,22 +130,23 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
                     .query_row([&doc], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?
                 {
+                    let (level, grade): (String, String) = (level, grade);
                     grades.push(ApprovedGrade {
                         url: url_of(&doc),
-                        level,
-                        grade,
+                        level: Level::parse(&level),
+                        grade: Grade::parse(&grade),
                     });
                 }
                 if let Some((grade, why, rank)) = tier
                     .query_row([&doc], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                     .optional()?
                 {
-                    managed.push(ManagedTier {
-                        url: url_of(&doc),
-                        grade,
-                        why,
-                        rank,
-                    });
+                    let (grade, why, rank): (String, String, i64) = (grade, why, rank);
+                    managed.push(ManagedTier::new(
+                        url_of(&doc),
+                        Grade::parse(&grade),
+                        ManagedWhy::from_stored(&why, rank),
+                    ));
                 }
             }
             Ok((grades, managed))

@@ -3,32 +3,12 @@
 
 use std::collections::BTreeSet;
 
-use fieldbook_shared::grading::{self, ManagedWhy, Standing};
+use fieldbook_shared::grading::{self, Standing};
 use rusqlite::params;
 
 use crate::error::ServerError;
 use crate::projection::books;
 use crate::state::AppState;
-
-/// How a `ManagedWhy` is stored: a word and a rank (0 when not by rank).
-fn why_columns(why: ManagedWhy) -> (&'static str, i64) {
-    match why {
-        ManagedWhy::Threshold => ("threshold", 0),
-        ManagedWhy::Rank { rank } => ("rank", rank as i64),
-        ManagedWhy::CrossCity => ("cross_city", 0),
-    }
-}
-
-/// Reads a stored `ManagedWhy` back.
-pub fn why_from_columns(word: &str, rank: i64) -> ManagedWhy {
-    match word {
-        "rank" => ManagedWhy::Rank {
-            rank: rank.max(0) as usize,
-        },
-        "cross_city" => ManagedWhy::CrossCity,
-        _ => ManagedWhy::Threshold,
-    }
-}
 
 /// Works out every registered customer's managed-as tier again and updates the
 /// books of those who see a customer whose tier changed.
@@ -64,7 +44,7 @@ pub async fn refresh(state: &AppState) -> Result<(), ServerError> {
                     "UPDATE customer_index SET managed_as = ?2, managed_why = ?3, managed_rank = ?4 WHERE doc_id = ?1",
                 )?;
                 for (row, (grade, why)) in rows.iter().zip(tiers) {
-                    let (word, rank) = why_columns(why);
+                    let (word, rank) = why.to_stored();
                     if (row.3.as_str(), row.4.as_str(), row.5) != (grade.as_str(), word, rank) {
                         update.execute(params![row.0, grade.as_str(), word, rank])?;
                         changed.push(row.0.clone());

@@ -1,0 +1,167 @@
+//! Writes a [`Plan`] into the index tables, inside the caller's transaction
+//! (`projection::project_batch` writes a whole batch in one).
+
+use fieldbook_shared::grading::Grade;
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::plan::Plan;
+use crate::history::Senders;
+use crate::now;
+
+/// Writes `plan` (and the history records of the changes it was read with);
+/// answers whether the customer's revenue figures, which rank it in the city
+/// (`managed.rs`), changed.
+pub fn write(
+    tx: &Transaction,
+    plan: &Plan,
+    changes: &[(String, String)],
+    senders: &Senders,
+) -> rusqlite::Result<bool> {
+    let (doc, row) = (&plan.doc, &plan.row);
+    let before: Option<(i64, i64, String, String, i64, String, i64)> = tx
+        .query_row(
+            "SELECT annual_revenue_fen, cross_city_fen, managed_as, managed_why, managed_rank, heads, last_change_ms
+             FROM customer_index WHERE doc_id = ?1",
+            [doc],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+        )
+        .optional()?;
+    // When the content last changed, as the server saw it arrive.
+    let last_change_ms = match &before {
+        Some(b) if b.5 == plan.heads => b.6,
+        _ => chrono::Utc::now().timestamp_millis(),
+    };
+    let standing_changed = before
+        .as_ref()
+        .is_none_or(|b| (b.0, b.1) != (row.annual_revenue_fen, row.cross_city_fen));
+    // The managed-as tier is the city's business (managed::refresh); keep it.
+    let managed = before
+        .map(|b| (b.2, b.3, b.4))
+        .unwrap_or_else(|| (row.grade.as_str().to_string(), "threshold".into(), 0));
+    tx.execute(
+        "INSERT OR REPLACE INTO customer_index
+         (doc_id, name, credit_code, nature, lines, address, industry, contacts, visit_count, last_visit, open_follow_ups, projected_at,
+          annual_revenue_fen, level_proposed, grade_proposed, cross_city_fen, managed_as, managed_why, managed_rank, last_change_ms, heads)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+        params![
+            doc, row.name, row.credit_code, row.nature, row.lines, row.address, row.industry, row.contacts,
+            row.visit_count, row.last_visit, row.open_follow_ups, now(), row.annual_revenue_fen,
+            row.level.as_str(), row.grade.as_str(), row.cross_city_fen, managed.0, managed.1, managed.2,
+            last_change_ms, plan.heads
+        ],
+    )?;
+    write_details(tx, plan)?;
+    crate::history::record(tx, doc, changes, senders)?;
+    tx.execute("DELETE FROM alerts WHERE doc_id = ?1", [doc])?;
+    let mut ins = tx.prepare_cached(
+        "INSERT INTO alerts (doc_id, n, kind, alert, month) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (n, (kind, json)) in plan.alerts.iter().enumerate() {
+        ins.execute(params![doc, n as i64, kind, json, plan.month])?;
+    }
+    tx.execute("DELETE FROM visit_index WHERE doc_id = ?1", [doc])?;
+    let mut ins = tx.prepare_cached(
+        "INSERT OR REPLACE INTO visit_index (doc_id, visit_id, date, kind, visitors) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for v in &plan.visits {
+        ins.execute(params![doc, v.id, v.date, v.kind, v.visitors])?;
+    }
+    Ok(standing_changed)
+}
+
+/// What the reports read besides the index row: revenue by month,
+/// complaints, plans and agreements.
+fn write_details(tx: &Transaction, plan: &Plan) -> rusqlite::Result<()> {
+    let doc = &plan.doc;
+    for table in [
+        "ledger_index",
+        "complaint_index",
+        "plan_index",
+        "agreement_index",
+    ] {
+        tx.execute(&format!("DELETE FROM {table} WHERE doc_id = ?1"), [doc])?;
+    }
+    let mut ins = tx.prepare_cached(
+        "INSERT INTO ledger_index (doc_id, month, amount_fen) VALUES (?1, ?2, ?3)",
+    )?;
+    for (month, fen) in &plan.ledger {
+        ins.execute(params![doc, month, fen])?;
+    }
+    let mut ins = tx.prepare_cached(
+        "INSERT OR REPLACE INTO complaint_index (doc_id, complaint_id, status, steps, satisfaction, task_force)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for k in &plan.complaints {
+        ins.execute(params![
+            doc,
+            k.id,
+            k.status,
+            k.steps,
+            k.satisfaction,
+            k.task_force
+        ])?;
+    }
+    let mut ins = tx.prepare_cached(
+        "INSERT OR REPLACE INTO plan_index (doc_id, year, target_fen) VALUES (?1, ?2, ?3)",
+    )?;
+    for (year, target) in &plan.plans {
+        ins.execute(params![doc, year, target])?;
+    }
+    let mut ins = tx.prepare_cached(
+        "INSERT OR REPLACE INTO agreement_index (doc_id, agreement_id, number, end_date, status)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut approved = tx.prepare_cached(
+        "SELECT 1 FROM agreement_approvals WHERE doc_id = ?1 AND agreement_id = ?2",
+    )?;
+    // The grade in force: a person's decision, else the rules' proposal.
+    let grade: String = tx.query_row(
+        "SELECT COALESCE((SELECT grade FROM grade_approvals WHERE doc_id = ?1),
+                         (SELECT grade_proposed FROM customer_index WHERE doc_id = ?1), 'none')",
+        [doc],
+        |r| r.get(0),
+    )?;
+    let grade = Grade::parse(&grade);
+    for a in &plan.agreements {
+        let status = agreement_status(
+            &a.status_in_document,
+            grade,
+            approved.exists(params![doc, a.id])?,
+        );
+        ins.execute(params![doc, a.id, a.number, a.end, status])?;
+    }
+    Ok(())
+}
+
+/// An agreement's status as the server records it: the document's word for
+/// what a manager may decide (a draft, a termination), the server's own
+/// approvals table for what needs a head (platinum and above: docs/domain.md).
+pub fn agreement_status(in_document: &str, grade: Grade, approved: bool) -> &str {
+    match in_document {
+        "terminated" => "terminated",
+        _ if approved => "active",
+        "active" if grade >= Grade::Platinum => "pending_approval",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_agreement_is_active_by_the_servers_approval_not_the_documents_word() {
+        assert_eq!(
+            agreement_status("active", Grade::Platinum, false),
+            "pending_approval"
+        );
+        assert_eq!(agreement_status("active", Grade::Diamond, true), "active");
+        assert_eq!(agreement_status("active", Grade::Gold, false), "active");
+        assert_eq!(agreement_status("draft", Grade::Diamond, true), "active");
+        assert_eq!(
+            agreement_status("terminated", Grade::Diamond, true),
+            "terminated"
+        );
+        assert_eq!(agreement_status("draft", Grade::Gold, false), "draft");
+    }
+}
