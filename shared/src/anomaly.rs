@@ -73,9 +73,7 @@ impl Alert {
 }
 
 fn month_index(m: &str) -> Option<i32> {
-    let y: i32 = m.get(0..4)?.parse().ok()?;
-    let mo: i32 = m.get(5..7)?.parse().ok()?;
-    (1..=12).contains(&mo).then_some(y * 12 + mo - 1)
+    i32::try_from(crate::calendar::Month::parse(m)?.index()).ok()
 }
 
 fn month_name(i: i32) -> String {

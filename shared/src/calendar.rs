@@ -37,6 +37,154 @@ pub fn month_of(unix_ms: i64) -> String {
     day
 }
 
+/// Parses exactly `n` ASCII digits (no sign, no spaces: `str::parse` takes
+/// "+1").
+fn digits(s: &str) -> Option<i64> {
+    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse().ok())
+        .flatten()
+}
+
+/// A calendar month, written `YYYY-MM` everywhere (documents, tables, API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month {
+    pub year: i64,
+    /// 1 to 12.
+    pub month: i64,
+}
+
+impl Month {
+    /// Exactly `YYYY-MM`.
+    pub fn parse(s: &str) -> Option<Month> {
+        let (y, m) = (s.get(0..4)?, s.get(5..7)?);
+        if s.len() != 7 || s.as_bytes()[4] != b'-' {
+            return None;
+        }
+        let (year, month) = (digits(y)?, digits(m)?);
+        (1..=12).contains(&month).then_some(Month { year, month })
+    }
+
+    /// The month of a date that starts `YYYY-MM` (`YYYY-MM-DD`, or a month).
+    pub fn of_date(s: &str) -> Option<Month> {
+        match s.as_bytes().get(7) {
+            None | Some(b'-') => Month::parse(s.get(0..7)?),
+            Some(_) => None,
+        }
+    }
+
+    /// Months since year 0, for arithmetic.
+    pub fn index(self) -> i64 {
+        self.year * 12 + self.month - 1
+    }
+
+    pub fn from_index(i: i64) -> Month {
+        Month {
+            year: i.div_euclid(12),
+            month: i.rem_euclid(12) + 1,
+        }
+    }
+
+    /// The month `n` months later (earlier if negative).
+    pub fn plus(self, n: i64) -> Month {
+        Month::from_index(self.index() + n)
+    }
+
+    pub fn quarter(self) -> Quarter {
+        Quarter {
+            year: self.year,
+            quarter: (self.month - 1) / 3 + 1,
+        }
+    }
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// A calendar quarter, written `YYYY-Qn`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Quarter {
+    pub year: i64,
+    /// 1 to 4.
+    pub quarter: i64,
+}
+
+impl Quarter {
+    /// Exactly `YYYY-Qn`, n from 1 to 4.
+    pub fn parse(s: &str) -> Option<Quarter> {
+        let (y, q) = (s.get(0..4)?, s.get(6..7)?);
+        if s.len() != 7 || s.get(4..6)? != "-Q" {
+            return None;
+        }
+        let (year, quarter) = (digits(y)?, digits(q)?);
+        (1..=4)
+            .contains(&quarter)
+            .then_some(Quarter { year, quarter })
+    }
+}
+
+impl std::fmt::Display for Quarter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-Q{}", self.year, self.quarter)
+    }
+}
+
+/// A calendar day, written `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Day {
+    pub year: i64,
+    pub month: i64,
+    pub day: i64,
+}
+
+impl Day {
+    /// Exactly `YYYY-MM-DD`, a day that exists.
+    pub fn parse(s: &str) -> Option<Day> {
+        let month = Month::parse(s.get(0..7)?)?;
+        if s.len() != 10 || s.as_bytes()[7] != b'-' {
+            return None;
+        }
+        let day = digits(s.get(8..10)?)?;
+        let d = Day {
+            year: month.year,
+            month: month.month,
+            day,
+        };
+        // Exists: it survives the round trip through a day count.
+        (day >= 1 && civil_from_days(d.days_since_epoch()) == (d.year, d.month, d.day)).then_some(d)
+    }
+
+    pub fn month(self) -> Month {
+        Month {
+            year: self.year,
+            month: self.month,
+        }
+    }
+
+    /// Days since 1970-01-01 (proleptic Gregorian; Howard Hinnant's
+    /// days_from_civil).
+    pub fn days_since_epoch(self) -> i64 {
+        let (y, m) = if self.month <= 2 {
+            (self.year - 1, self.month + 12)
+        } else {
+            (self.year, self.month)
+        };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * (m - 3) + 2) / 5 + self.day - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+}
+
+impl std::fmt::Display for Day {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,6 +204,90 @@ mod tests {
             let (y, m, d) = civil_from_days(days);
             let text = format!("{y:04}-{m:02}-{d:02}");
             assert_eq!(crate::care::day_number(&text), Some(days), "{text}");
+        }
+    }
+
+    #[test]
+    fn months_quarters_and_days_parse_strictly_and_never_panic() {
+        assert_eq!(
+            Month::parse("2026-03"),
+            Some(Month {
+                year: 2026,
+                month: 3
+            })
+        );
+        for bad in [
+            "2026-13",
+            "2026-00",
+            "2026-+1",
+            "2026-3",
+            "2026/03",
+            "2026-03-01",
+            "",
+            "abc€x",
+            "20€6-03",
+            "2026-0€",
+        ] {
+            assert_eq!(Month::parse(bad), None, "{bad}");
+        }
+        assert_eq!(
+            Month::of_date("2026-03-31")
+                .map(|m| m.to_string())
+                .as_deref(),
+            Some("2026-03")
+        );
+        assert_eq!(Month::of_date("2026-03"), Month::parse("2026-03"));
+        assert_eq!(Month::of_date("2026-031"), None);
+        assert_eq!(
+            Month::parse("2026-01").unwrap().plus(-1).to_string(),
+            "2025-12"
+        );
+        assert_eq!(
+            Month::parse("2026-12").unwrap().plus(1).to_string(),
+            "2027-01"
+        );
+        assert_eq!(
+            Month::parse("2026-11").unwrap().quarter().to_string(),
+            "2026-Q4"
+        );
+        assert_eq!(
+            Quarter::parse("2026-Q2"),
+            Some(Quarter {
+                year: 2026,
+                quarter: 2
+            })
+        );
+        for bad in [
+            "2026-Q5",
+            "2026-Q0",
+            "2026Q1",
+            "2026-q1",
+            "abc€x",
+            "123é-Q1",
+            "2026-Q€",
+        ] {
+            assert_eq!(Quarter::parse(bad), None, "{bad}");
+        }
+        assert_eq!(
+            Day::parse("2024-02-29").map(|d| d.to_string()).as_deref(),
+            Some("2024-02-29")
+        );
+        for bad in [
+            "2026-02-29",
+            "2026-04-31",
+            "2026-01-00",
+            "199年0501",
+            "2026-01-1",
+            "2026-01-011",
+        ] {
+            assert_eq!(Day::parse(bad), None, "{bad}");
+        }
+        assert_eq!(Day::parse("1970-01-01").unwrap().days_since_epoch(), 0);
+        // The day count and day_of agree for every day of four years.
+        let start = Day::parse("2024-01-01").unwrap().days_since_epoch();
+        for n in start..start + 4 * 366 {
+            let d = Day::parse(&day_of(n * 86_400_000 - OPERATOR_UTC_OFFSET_SECS * 1000)).unwrap();
+            assert_eq!(d.days_since_epoch(), n);
         }
     }
 }

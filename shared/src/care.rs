@@ -50,18 +50,7 @@ const LUNAR: &[(&str, &str)] = &[
 
 /// Days since 1970-01-01 of a `YYYY-MM-DD` date (proleptic Gregorian).
 pub fn day_number(date: &str) -> Option<i64> {
-    let y: i64 = date.get(0..4)?.parse().ok()?;
-    let m: i64 = date.get(5..7)?.parse().ok()?;
-    let d: i64 = date.get(8..10)?.parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let (y, m) = if m <= 2 { (y - 1, m + 12) } else { (y, m) };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m - 3) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
+    Some(crate::calendar::Day::parse(date)?.days_since_epoch())
 }
 
 /// Birthdays and festivals within `days` of `today` (inclusive), soonest first.
@@ -69,7 +58,7 @@ pub fn upcoming(customers: &[Customer], today: &str, days: i64) -> Vec<Reminder>
     let Some(now) = day_number(today) else {
         return Vec::new();
     };
-    let year: i64 = today.get(0..4).and_then(|y| y.parse().ok()).unwrap_or(0);
+    let year: i64 = crate::calendar::Day::parse(today).map_or(0, |d| d.year);
     let mut out = Vec::new();
     let mut push = |date: String, what: Occasion| {
         if let Some(n) = day_number(&date) {
@@ -101,8 +90,13 @@ pub fn upcoming(customers: &[Customer], today: &str, days: i64) -> Vec<Reminder>
             .filter_map(|k| Some((k, k.birthday.get(4..)?)))
         {
             for y in [year, year + 1] {
+                // Born on 29 February: the 28th in other years.
+                let date = match format!("{y}{md}") {
+                    d if md == "-02-29" && day_number(&d).is_none() => format!("{y}-02-28"),
+                    d => d,
+                };
                 push(
-                    format!("{y}{md}"),
+                    date,
                     Occasion::Birthday {
                         customer: c.name.clone(),
                         contact: k.name.clone(),
@@ -181,5 +175,28 @@ mod tests {
                 .iter()
                 .all(|r| matches!(r.what, Occasion::Festival(_)))
         );
+    }
+
+    #[test]
+    fn a_leap_day_birthday_is_remembered_on_the_28th_in_other_years() {
+        let mut c = Customer::new("闰日公司", "", Nature::Enterprise, vec![]);
+        c.contacts.push(Contact {
+            name: "王五".into(),
+            birthday: "1996-02-29".into(),
+            ..Default::default()
+        });
+        let r = upcoming(&[c], "2027-02-20", 10);
+        assert!(r.iter().any(|r| r.date == "2027-02-28"), "{r:?}");
+        let c2 = {
+            let mut c = Customer::new("闰日公司", "", Nature::Enterprise, vec![]);
+            c.contacts.push(Contact {
+                name: "王五".into(),
+                birthday: "1996-02-29".into(),
+                ..Default::default()
+            });
+            c
+        };
+        let r = upcoming(&[c2], "2028-02-20", 10);
+        assert!(r.iter().any(|r| r.date == "2028-02-29"), "{r:?}");
     }
 }

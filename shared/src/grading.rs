@@ -174,19 +174,12 @@ impl Default for Thresholds {
 
 /// The 12 complete months before `this_month` (`YYYY-MM`), oldest first.
 pub fn last_twelve_months(this_month: &str) -> Vec<String> {
-    let (Some(y), Some(m)) = (
-        this_month.get(0..4).and_then(|s| s.parse::<i32>().ok()),
-        this_month.get(5..7).and_then(|s| s.parse::<i32>().ok()),
-    ) else {
+    let Some(month) = crate::calendar::Month::parse(this_month) else {
         return Vec::new();
     };
-    let index = y * 12 + (m - 1);
     (1..=12)
         .rev()
-        .map(|back| {
-            let i = index - back;
-            format!("{:04}-{:02}", i / 12, i % 12 + 1)
-        })
+        .map(|back| month.plus(-back).to_string())
         .collect()
 }
 

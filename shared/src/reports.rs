@@ -1,6 +1,7 @@
 //! The reports of unit heads and the key-account center (docs/domain.md, Reports): the
 //! wire shapes of `GET /api/reports` and the pure computations behind them.
 
+use crate::calendar::Month;
 use serde::{Deserialize, Serialize};
 
 use crate::complaints::ComplaintRules;
@@ -167,17 +168,11 @@ pub fn plans_by_unit(rows: &[PlanRow]) -> Vec<PlanRow> {
 /// The months from `from` to `to` inclusive (empty if either is malformed or
 /// `to` is before `from`; at most 120).
 pub fn months_between(from: &str, to: &str) -> Vec<String> {
-    let index = |m: &str| -> Option<i32> {
-        let y: i32 = m.get(0..4)?.parse().ok()?;
-        let mo: i32 = m.get(5..7)?.parse().ok()?;
-        (m.len() == 7 && m.as_bytes()[4] == b'-' && (1..=12).contains(&mo))
-            .then_some(y * 12 + mo - 1)
-    };
-    let (Some(a), Some(b)) = (index(from), index(to)) else {
+    let (Some(a), Some(b)) = (Month::parse(from), Month::parse(to)) else {
         return Vec::new();
     };
-    (a..=b.min(a + 119))
-        .map(|i| format!("{:04}-{:02}", i / 12, i % 12 + 1))
+    (a.index()..=b.index().min(a.index() + 119))
+        .map(|i| Month::from_index(i).to_string())
         .collect()
 }
 
@@ -186,13 +181,11 @@ pub fn months_before(months: &[String]) -> Vec<String> {
     let Some(first) = months.first() else {
         return Vec::new();
     };
-    let n = months.len() as i32;
-    let y: i32 = first.get(0..4).and_then(|y| y.parse().ok()).unwrap_or(0);
-    let m: i32 = first.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
-    let start = y * 12 + m - 1 - n;
-    (start..start + n)
-        .map(|i| format!("{:04}-{:02}", i / 12, i % 12 + 1))
-        .collect()
+    let n = months.len() as i64;
+    let Some(first) = Month::parse(first) else {
+        return Vec::new();
+    };
+    (1..=n).rev().map(|b| first.plus(-b).to_string()).collect()
 }
 
 /// Growth in percent, or None without a base.

@@ -2,6 +2,7 @@
 //! least once a calendar month, the unit's head at least once a calendar quarter. Dates
 //! are `YYYY-MM-DD` strings; the caller passes today.
 
+use crate::calendar::Month;
 use crate::customer::Customer;
 
 /// Where a customer stands this month.
@@ -15,15 +16,13 @@ pub enum Cadence {
     Overdue,
 }
 
-/// `YYYY-MM` of a `YYYY-MM-DD` date.
-fn month(date: &str) -> Option<(i32, u32)> {
-    let y = date.get(0..4)?.parse().ok()?;
-    let m = date.get(5..7)?.parse().ok()?;
-    (1..=12).contains(&m).then_some((y, m))
+/// The month of a `YYYY-MM-DD` date.
+fn month(date: &str) -> Option<Month> {
+    Month::of_date(date)
 }
 
-fn previous((y, m): (i32, u32)) -> (i32, u32) {
-    if m == 1 { (y - 1, 12) } else { (y, m - 1) }
+fn previous(m: Month) -> Month {
+    m.plus(-1)
 }
 
 /// The cadence of a customer whose latest visit was on `last_visit`.
@@ -140,8 +139,7 @@ mod compliance_tests {
 
 /// The calendar quarter of a `YYYY-MM…` date, as `YYYY-Qn`.
 pub fn quarter_of(date: &str) -> Option<String> {
-    let (y, m) = month(date)?;
-    Some(format!("{y}-Q{}", (m - 1) / 3 + 1))
+    Some(month(date)?.quarter().to_string())
 }
 
 /// Whether `username` took part in a visit within `quarter` (`YYYY-Qn`).

@@ -138,6 +138,21 @@ async fn few_big_customers_rank_the_city_and_cross_city_mail_sets_a_floor() {
         (floor.grade.as_str(), floor.why.as_str()),
         ("diamond", "cross_city")
     );
+
+    // The center narrows the platinum ranks to the first: ranks 2 and 3 are
+    // gold at once, though no customer's revenue changed (before, the tiers
+    // were worked out again only when some revenue did).
+    let (status, body) =
+        put_rules(&server, &admin.token, r#"{"managed": {"top_platinum": 1}}"#).await;
+    assert_eq!(status, 200, "{body}");
+    for i in [1, 2] {
+        let c = row(&server, &admin.token, &urls[i], |c| {
+            c["managed_as"] == "gold"
+        })
+        .await;
+        // Gold is their own grade now: managed as it, for that reason.
+        assert_eq!(c["managed_why"]["kind"], "threshold", "{}", c["name"]);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

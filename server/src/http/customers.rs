@@ -10,6 +10,8 @@ use fieldbook_shared::vocab::{Line, Nature};
 use rusqlite::OptionalExtension;
 
 use super::openapi::{Endpoint, NO, ep, schema};
+use fieldbook_shared::calendar::{Month, Quarter};
+
 use crate::auth::AuthUser;
 use crate::error::ServerError;
 use crate::projection::books;
@@ -120,13 +122,7 @@ pub async fn cadence(
     axum::extract::Query(q): axum::extract::Query<MonthQuery>,
 ) -> Result<Json<Vec<fieldbook_shared::visits::Compliance>>, ServerError> {
     let month = q.month.unwrap_or_else(crate::this_month);
-    let valid = month.len() == 7
-        && month.as_bytes()[4] == b'-'
-        && month.get(..4).is_some_and(|y| y.parse::<u32>().is_ok())
-        && month
-            .get(5..)
-            .is_some_and(|m| m.parse::<u32>().is_ok_and(|m| (1..=12).contains(&m)));
-    if !valid {
+    if Month::parse(&month).is_none() {
         return Err(ServerError::BadRequest(format!(
             "month must be YYYY-MM, not {month:?}"
         )));
@@ -168,10 +164,7 @@ pub async fn head_cadence(
 ) -> Result<Json<Vec<visits::HeadCompliance>>, ServerError> {
     let this_quarter = visits::quarter_of(&crate::this_month()).unwrap_or_default();
     let quarter = q.quarter.unwrap_or(this_quarter);
-    let valid = quarter.len() == 7
-        && quarter.get(..4).is_some_and(|y| y.parse::<u32>().is_ok())
-        && matches!(quarter.get(4..), Some("-Q1" | "-Q2" | "-Q3" | "-Q4"));
-    if !valid {
+    if Quarter::parse(&quarter).is_none() {
         return Err(ServerError::BadRequest(format!(
             "quarter must be YYYY-Qn (n = 1 to 4), not {quarter:?}"
         )));

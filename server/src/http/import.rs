@@ -666,8 +666,8 @@ pub fn parse_month(s: &str) -> Result<String, String> {
         return Err(bad());
     };
     match (y, m) {
-        (Some(y), Some(m)) if (1900..=2999).contains(&y) && (1..=12).contains(&m) => {
-            Ok(format!("{y:04}-{m:02}"))
+        (Some(year), Some(month)) if (1900..=2999).contains(&year) && (1..=12).contains(&month) => {
+            Ok(fieldbook_shared::calendar::Month { year, month }.to_string())
         }
         _ => Err(bad()),
     }

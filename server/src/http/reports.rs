@@ -146,9 +146,13 @@ fn read_rows(c: &mut rusqlite::Connection, docs: &[String]) -> Result<Vec<Row>, 
                         address: r.get(6)?,
                         industry: r.get(7)?,
                         contacts: r.get(8)?,
-                        last_change_month: chrono::DateTime::from_timestamp_millis(last_ms)
-                            .map(|t| t.format("%Y-%m").to_string())
-                            .unwrap_or_default(),
+                        // The operator's month, as "this month" is (a
+                        // change on the 1st before 08:00 is that month's).
+                        last_change_month: if last_ms > 0 {
+                            fieldbook_shared::calendar::month_of(last_ms)
+                        } else {
+                            String::new()
+                        },
                         last_visit: r.get(10)?,
                     },
                     visits: Vec::new(),

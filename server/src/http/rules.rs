@@ -71,5 +71,8 @@ pub async fn replace(
 /// Re-grades every customer and rewrites every book under the rules in force.
 pub async fn apply(state: &AppState) -> Result<(), ServerError> {
     crate::projection::ensure_current(state).await?;
+    // The tiers rank revenue already projected: worked out again now, as
+    // the re-projection leaves revenue, and so them, unchanged.
+    crate::projection::managed::refresh(state).await?;
     books::ensure_all(state).await
 }
