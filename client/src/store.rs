@@ -458,6 +458,8 @@ impl Engine {
             .map(|b| Rules::from_book(&b.rules))
             .unwrap_or_default();
         if rules != self.rules {
+            // The operator's day and month: the same zone as the server's.
+            rules.apply_calendar();
             self.rules = rules;
             // Grades depend on the thresholds: work every row out again.
             let ids: Vec<String> = self.rows.keys().cloned().collect();

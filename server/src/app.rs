@@ -50,6 +50,8 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let db = Db::open(&config.db)?;
     let acl = db.blocking(|c| Acl::load(c))?;
     let rules = db.blocking(|c| rules::load(c))?;
+    // The operator's day and month from here on are the rules' (their zone).
+    rules.get().apply_calendar();
     let (changed_tx, changed_rx) = tokio::sync::mpsc::unbounded_channel();
     let storage = SqliteStorage::open(&config.db, changed_tx.clone())?;
     let repo = Repo::build_tokio()

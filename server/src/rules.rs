@@ -20,7 +20,9 @@ impl Current {
         self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Puts `rules` in force, their time zone included (`shared::calendar`).
     pub fn set(&self, rules: Rules) {
+        rules.apply_calendar();
         *self.0.write().unwrap_or_else(|e| e.into_inner()) = rules;
     }
 }

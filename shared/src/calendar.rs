@@ -6,8 +6,27 @@
 //! UTC: for eight hours around the turn of a month they showed different
 //! grades).
 
-/// The operator's offset from UTC.
-pub const OPERATOR_UTC_OFFSET_SECS: i64 = 8 * 3600;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// The operator's offset from UTC unless the rules say otherwise (China).
+pub const DEFAULT_UTC_OFFSET_MINUTES: i64 = 8 * 60;
+/// The default, in seconds.
+pub const OPERATOR_UTC_OFFSET_SECS: i64 = DEFAULT_UTC_OFFSET_MINUTES * 60;
+
+/// The offset in force: set from the rules (`calendar.utc_offset_minutes`)
+/// by the server when it loads or changes them and by the tablet when its
+/// book brings them, so both count days alike.
+static OFFSET_SECS: AtomicI64 = AtomicI64::new(OPERATOR_UTC_OFFSET_SECS);
+
+/// Sets the operator's offset from UTC (the rules validate -720 to 840).
+pub fn set_utc_offset_minutes(minutes: i64) {
+    OFFSET_SECS.store(minutes.clamp(-720, 840) * 60, Ordering::Relaxed);
+}
+
+/// The operator's offset from UTC in force, in seconds.
+pub fn utc_offset_secs() -> i64 {
+    OFFSET_SECS.load(Ordering::Relaxed)
+}
 
 /// (year, month, day) of a count of days since 1970-01-01 (Howard Hinnant's
 /// civil_from_days).
@@ -25,7 +44,12 @@ pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
 
 /// The operator's date, `YYYY-MM-DD`, at `unix_ms` milliseconds since the epoch.
 pub fn day_of(unix_ms: i64) -> String {
-    let local_secs = unix_ms.div_euclid(1000) + OPERATOR_UTC_OFFSET_SECS;
+    day_at(unix_ms, utc_offset_secs())
+}
+
+/// The date, `YYYY-MM-DD`, at `unix_ms` in a zone `offset_secs` from UTC.
+pub fn day_at(unix_ms: i64, offset_secs: i64) -> String {
+    let local_secs = unix_ms.div_euclid(1000) + offset_secs;
     let (y, m, d) = civil_from_days(local_secs.div_euclid(86_400));
     format!("{y:04}-{m:02}-{d:02}")
 }
@@ -289,5 +313,19 @@ mod tests {
             let d = Day::parse(&day_of(n * 86_400_000 - OPERATOR_UTC_OFFSET_SECS * 1000)).unwrap();
             assert_eq!(d.days_since_epoch(), n);
         }
+    }
+
+    #[test]
+    fn another_offset_turns_the_day_at_its_own_midnight() {
+        // 2026-11-30 15:30 UTC: 23:30 in China, 00:30 on 1 December in Japan.
+        let ms = 1_796_052_600_000;
+        assert_eq!(day_at(ms, 8 * 3600), "2026-11-30");
+        assert_eq!(day_at(ms, 9 * 3600), "2026-12-01");
+        assert_eq!(day_at(ms, -5 * 3600), "2026-11-30");
+        assert_eq!(
+            day_at(ms, OPERATOR_UTC_OFFSET_SECS),
+            day_of(ms),
+            "the default in force"
+        );
     }
 }

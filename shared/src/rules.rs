@@ -22,6 +22,25 @@ pub struct Rules {
     pub complaints: ComplaintRules,
     /// How the office's spreadsheets name things (server-side: imports).
     pub imports: ImportRules,
+    /// The operator's time zone.
+    pub calendar: CalendarRules,
+}
+
+/// The operator's time zone: which day and month it is (`shared::calendar`).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CalendarRules {
+    /// Minutes east of UTC (China: 480).
+    pub utc_offset_minutes: i64,
+}
+
+impl Default for CalendarRules {
+    fn default() -> Self {
+        CalendarRules {
+            utc_offset_minutes: crate::calendar::DEFAULT_UTC_OFFSET_MINUTES,
+        }
+    }
 }
 
 /// How the office's own spreadsheets write what an import reads.
@@ -105,13 +124,23 @@ impl Rules {
 
     /// The rules as tablets read them, in books: without the import section,
     /// which only the server uses (and which a tablet of an earlier release,
-    /// refusing unknown fields, could not read).
+    /// refusing unknown fields, could not read), and without the calendar
+    /// while it is the default, for the same reason (a tablet of an earlier
+    /// release counts China time, the default).
     pub fn to_tablet_json(&self) -> String {
         let mut v = serde_json::to_value(self).unwrap_or_default();
         if let Some(m) = v.as_object_mut() {
             m.remove("imports");
+            if self.calendar == CalendarRules::default() {
+                m.remove("calendar");
+            }
         }
         v.to_string()
+    }
+
+    /// Puts the rules' time zone in force for `shared::calendar`.
+    pub fn apply_calendar(&self) {
+        crate::calendar::set_utc_offset_minutes(self.calendar.utc_offset_minutes);
     }
 
     /// The rules carried by a book, or the defaults if the book has none (an
@@ -167,6 +196,11 @@ impl Rules {
                 && g.ordinary_fen > 0,
             "grading.ordinary_fen",
             "grade thresholds must rise: ordinary < gold < platinum < diamond, all above 0",
+        );
+        check(
+            (-720..=840).contains(&self.calendar.utc_offset_minutes),
+            "calendar.utc_offset_minutes",
+            "the operator's offset from UTC is -720 to 840 minutes (UTC-12 to UTC+14)",
         );
         check(
             (800..=1000).contains(&g.city_factor_permille),
@@ -278,5 +312,31 @@ mod tests {
             .line_aliases
             .insert(" ".into(), crate::vocab::Line::Letter);
         assert!(empty.validate().is_err());
+    }
+
+    /// The operator's time zone is a rule: validated, sent to tablets only
+    /// when it is not the default (a tablet of the previous release refuses
+    /// unknown sections and would fall back to every default), and read back.
+    #[test]
+    fn the_time_zone_is_a_rule_tablets_get_only_when_changed() {
+        let r = Rules::default();
+        assert_eq!(r.calendar.utc_offset_minutes, 480);
+        assert!(!r.to_tablet_json().contains("calendar"));
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct PreviousRelease {
+            grading: Thresholds,
+            managed: ManagedRules,
+            anomaly: AnomalyRules,
+            complaints: ComplaintRules,
+        }
+        assert!(serde_json::from_str::<PreviousRelease>(&r.to_tablet_json()).is_ok());
+
+        let tokyo = Rules::from_json(r#"{"calendar": {"utc_offset_minutes": 540}}"#).unwrap();
+        assert_eq!(Rules::from_book(&tokyo.to_tablet_json()), tokyo);
+        let problems =
+            Rules::from_json(r#"{"calendar": {"utc_offset_minutes": 900}}"#).unwrap_err();
+        assert_eq!(problems[0].field, "calendar.utc_offset_minutes");
     }
 }
