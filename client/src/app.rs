@@ -1,12 +1,11 @@
 //! The app shell: login or the workbench, the route, the language, and the
 //! context every screen reads the local repo from.
 
-use std::rc::Rc;
-
 use fieldbook_shared::api::LoginResponse;
 use yew::prelude::*;
 
-use crate::i18n::{Lang, M, t};
+use crate::ctx::{Ctx, Route};
+use crate::i18n::{M, t};
 use crate::screens::{
     console::ConsoleScreen, customer::CustomerScreen, customers::CustomersScreen,
     login::LoginScreen, register::RegisterScreen, reminders::RemindersScreen,
@@ -15,40 +14,6 @@ use crate::screens::{
 use crate::session;
 use crate::store::{Engine, Store};
 use crate::widgets::StatusBar;
-
-/// Where the user is.
-#[derive(Clone, PartialEq, Debug)]
-pub enum Route {
-    Customers,
-    Customer(String),
-    LogVisit(String),
-    Register,
-    Reminders,
-    Console,
-    Reports,
-}
-
-/// What every screen gets from the shell.
-#[derive(Clone)]
-pub struct Ctx {
-    pub store: Store,
-    /// Bumped whenever the local repo changed, so screens redraw.
-    pub tick: u64,
-    pub lang: Lang,
-    pub go: Callback<Route>,
-}
-
-impl PartialEq for Ctx {
-    fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.store, &other.store) && self.tick == other.tick && self.lang == other.lang
-    }
-}
-
-impl Ctx {
-    pub fn t(&self, m: M) -> &'static str {
-        t(self.lang, m)
-    }
-}
 
 #[function_component(App)]
 pub fn app() -> Html {
@@ -88,7 +53,7 @@ pub fn app() -> Html {
                 wasm_bindgen_futures::spawn_local(async move {
                     match Engine::open(s, notify).await {
                         Ok(st) => store.set(Some(st)),
-                        Err(e) => error.set(Some(e)),
+                        Err(e) => error.set(Some(e.to_string())),
                     }
                 });
             }

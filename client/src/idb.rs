@@ -13,6 +13,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{IdbDatabase, IdbRequest, IdbTransactionMode};
 
+use crate::error::ClientError;
+
 const DB_NAME: &str = "fieldbook";
 const STORE: &str = "chunks";
 
@@ -46,7 +48,7 @@ pub struct Idb {
 }
 
 /// Waits for an IDB request to finish.
-async fn done(req: &IdbRequest) -> Result<JsValue, String> {
+async fn done(req: &IdbRequest) -> Result<JsValue, ClientError> {
     let promise = js_sys::Promise::new(&mut |resolve, reject| {
         let ok = Closure::once_into_js(move |_e: web_sys::Event| {
             let _ = resolve.call0(&JsValue::NULL);
@@ -67,11 +69,11 @@ async fn done(req: &IdbRequest) -> Result<JsValue, String> {
                 .unwrap_or_else(|| "IndexedDB request failed".into())
         })?;
     req.result()
-        .map_err(|_| "IndexedDB result missing".to_string())
+        .map_err(|_| ClientError::from("IndexedDB result missing"))
 }
 
 /// Waits for a transaction to commit.
-async fn committed(tx: &web_sys::IdbTransaction) -> Result<(), String> {
+async fn committed(tx: &web_sys::IdbTransaction) -> Result<(), ClientError> {
     let promise = js_sys::Promise::new(&mut |resolve, reject| {
         let ok = Closure::once_into_js(move |_e: web_sys::Event| {
             let _ = resolve.call0(&JsValue::NULL);
@@ -86,11 +88,11 @@ async fn committed(tx: &web_sys::IdbTransaction) -> Result<(), String> {
     wasm_bindgen_futures::JsFuture::from(promise)
         .await
         .map(|_| ())
-        .map_err(|_| "IndexedDB transaction failed".to_string())
+        .map_err(|_| ClientError::from("IndexedDB transaction failed"))
 }
 
 /// Opens (creating if needed) database `name` with one object store.
-async fn open_db(name: &str, store: &'static str) -> Result<IdbDatabase, String> {
+async fn open_db(name: &str, store: &'static str) -> Result<IdbDatabase, ClientError> {
     let factory = web_sys::window()
         .and_then(|w| w.indexed_db().ok().flatten())
         .ok_or("this browser has no IndexedDB")?;
@@ -112,7 +114,8 @@ async fn open_db(name: &str, store: &'static str) -> Result<IdbDatabase, String>
     req.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
     let db = done(&req).await?;
     drop(upgrade);
-    db.dyn_into().map_err(|_| "not a database".to_string())
+    db.dyn_into()
+        .map_err(|_| ClientError::from("not a database"))
 }
 
 const KV_DB: &str = "fieldbook-kv";
@@ -121,7 +124,7 @@ const KV_STORE: &str = "kv";
 /// Sets (or with `None` removes) `key` in a small durable key-value store and
 /// waits for the commit. For the login session: Chromium writes localStorage
 /// to disk lazily, so a tablet that dies just after a login would lose it.
-pub async fn kv_set(key: &str, value: Option<&str>) -> Result<(), String> {
+pub async fn kv_set(key: &str, value: Option<&str>) -> Result<(), ClientError> {
     let db = open_db(KV_DB, KV_STORE).await?;
     let tx = db
         .transaction_with_str_and_mode(KV_STORE, IdbTransactionMode::Readwrite)
@@ -136,7 +139,7 @@ pub async fn kv_set(key: &str, value: Option<&str>) -> Result<(), String> {
 }
 
 /// The value of `key` in the durable key-value store.
-pub async fn kv_get(key: &str) -> Result<Option<String>, String> {
+pub async fn kv_get(key: &str) -> Result<Option<String>, ClientError> {
     let db = open_db(KV_DB, KV_STORE).await?;
     let tx = db
         .transaction_with_str(KV_STORE)
@@ -153,7 +156,7 @@ pub async fn kv_get(key: &str) -> Result<Option<String>, String> {
 
 impl Idb {
     /// Opens (creating if needed) the database of `user`.
-    pub async fn open(user: &str) -> Result<Idb, String> {
+    pub async fn open(user: &str) -> Result<Idb, ClientError> {
         Ok(Idb {
             db: open_db(&format!("{DB_NAME}-{user}"), STORE).await?,
         })
@@ -197,17 +200,17 @@ impl Idb {
 
     /// Every key of `doc`, whatever its form: `[doc]` sorts before them all and
     /// `[doc, []]` after (arrays sort after numbers and strings).
-    fn range_of(doc: &str) -> Result<web_sys::IdbKeyRange, String> {
+    fn range_of(doc: &str) -> Result<web_sys::IdbKeyRange, ClientError> {
         let lower = Array::of1(&JsValue::from_str(doc));
         let upper = Array::of2(&JsValue::from_str(doc), &Array::new());
-        web_sys::IdbKeyRange::bound(&lower, &upper).map_err(|_| "key range".to_string())
+        web_sys::IdbKeyRange::bound(&lower, &upper).map_err(|_| ClientError::from("key range"))
     }
 
     /// The chunks under `range` (every key when `None`), as stored.
     async fn read(
         &self,
         range: Option<&JsValue>,
-    ) -> Result<Vec<(String, ChunkKey, Vec<u8>)>, String> {
+    ) -> Result<Vec<(String, ChunkKey, Vec<u8>)>, ClientError> {
         let tx = self
             .db
             .transaction_with_str(STORE)
@@ -235,7 +238,9 @@ impl Idb {
     }
 
     /// Every stored document: id -> its chunks (any order loads the same).
-    pub async fn load_all(&self) -> Result<BTreeMap<String, Vec<(ChunkKey, Vec<u8>)>>, String> {
+    pub async fn load_all(
+        &self,
+    ) -> Result<BTreeMap<String, Vec<(ChunkKey, Vec<u8>)>>, ClientError> {
         let mut out: BTreeMap<String, Vec<(ChunkKey, Vec<u8>)>> = BTreeMap::new();
         for (doc, key, bytes) in self.read(None).await? {
             out.entry(doc).or_default().push((key, bytes));
@@ -247,7 +252,7 @@ impl Idb {
     }
 
     /// The chunks of one document (another tab may have written some).
-    pub async fn load_doc(&self, doc: &str) -> Result<Vec<(ChunkKey, Vec<u8>)>, String> {
+    pub async fn load_doc(&self, doc: &str) -> Result<Vec<(ChunkKey, Vec<u8>)>, ClientError> {
         let range: JsValue = Self::range_of(doc)?.into();
         Ok(self
             .read(Some(&range))
@@ -263,7 +268,7 @@ impl Idb {
     pub fn write_batch(
         &self,
         ops: &[Op],
-    ) -> Result<impl Future<Output = Result<(), String>> + use<>, String> {
+    ) -> Result<impl Future<Output = Result<(), ClientError>> + use<>, ClientError> {
         let tx = self
             .db
             .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
@@ -302,7 +307,7 @@ impl Idb {
     pub fn delete(
         &self,
         doc: &str,
-    ) -> Result<impl Future<Output = Result<(), String>> + use<>, String> {
+    ) -> Result<impl Future<Output = Result<(), ClientError>> + use<>, ClientError> {
         let tx = self
             .db
             .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
@@ -321,7 +326,7 @@ impl Idb {
         doc: &str,
         compaction: &Compaction,
         snapshot: &[u8],
-    ) -> Result<impl Future<Output = Result<(), String>> + use<>, String> {
+    ) -> Result<impl Future<Output = Result<(), ClientError>> + use<>, ClientError> {
         let tx = self
             .db
             .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)

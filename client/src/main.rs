@@ -1,9 +1,12 @@
 //! Fieldbook's tablet app: the field manager's whole working day, offline first.
 
 mod app;
+mod ctx;
+mod error;
 mod http;
 mod i18n;
 mod idb;
+mod model;
 mod outbox;
 mod screens;
 mod session;

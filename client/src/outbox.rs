@@ -56,7 +56,7 @@ impl Outbox {
     }
 
     /// Keeps it (resolves once committed).
-    pub async fn save(&self, user: &str) -> Result<(), String> {
+    pub async fn save(&self, user: &str) -> Result<(), crate::error::ClientError> {
         let json = serde_json::to_string(self).map_err(|e| e.to_string())?;
         crate::idb::kv_set(&key(user), Some(&json)).await
     }

@@ -3,6 +3,8 @@
 
 use fieldbook_shared::api::{LoginRequest, LoginResponse};
 
+use crate::error::ClientError;
+
 const KEY: &str = "fieldbook.session";
 const LANG_KEY: &str = "fieldbook.lang";
 
@@ -75,19 +77,24 @@ pub fn set_lang(l: crate::i18n::Lang) {
 }
 
 /// `POST /api/login`; the error is a message for the person at the tablet.
-pub async fn login(username: &str, password: &str) -> Result<LoginResponse, String> {
+pub async fn login(username: &str, password: &str) -> Result<LoginResponse, ClientError> {
     let body = serde_json::to_string(&LoginRequest {
         username: username.into(),
         password: password.into(),
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| ClientError::Document(e.to_string()))?;
     let (status, text) = crate::http::call("POST", "/api/login", None, Some(body))
         .await
-        .map_err(|_| crate::i18n::t(lang(), crate::i18n::M::LoginNeedsNetwork).to_string())?;
+        .map_err(|_| {
+            ClientError::Unreachable(
+                crate::i18n::t(lang(), crate::i18n::M::LoginNeedsNetwork).to_string(),
+            )
+        })?;
     if (200..300).contains(&status) {
-        serde_json::from_str(&text).map_err(|e| format!("unexpected answer from the server: {e}"))
+        serde_json::from_str(&text)
+            .map_err(|e| ClientError::Refused(format!("unexpected answer from the server: {e}")))
     } else {
-        Err(crate::http::error_text(&text))
+        Err(ClientError::Refused(crate::http::error_text(&text)))
     }
 }
 

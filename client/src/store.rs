@@ -3,7 +3,7 @@
 //! UI reads and writes only through this; it never waits on the network.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -13,32 +13,20 @@ use fieldbook_shared::api::LoginResponse;
 use fieldbook_shared::book::{Book, ManagedTier, RegistrationNotice};
 use fieldbook_shared::credit::{Warning, WarningList};
 use fieldbook_shared::customer::{self, Customer};
-use fieldbook_shared::grading::{self, Grade, Level};
+use fieldbook_shared::grading::{self};
 use fieldbook_shared::peer::chunks::{ChunkKey, Known};
 use fieldbook_shared::peer::{Effect, Peer};
 use fieldbook_shared::rules::Rules;
-use fieldbook_shared::visits::{self, Cadence};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, MessageEvent, WebSocket};
 use yew::Callback;
 
+use crate::error::ClientError;
 use crate::idb::{Idb, Op};
+pub use crate::model::Row;
+use crate::model::{Action, Model, doc_id_of};
 use crate::outbox::{self, Outbox};
-
-/// One customer as the list and detail screens show it.
-#[derive(Clone, PartialEq)]
-pub struct Row {
-    pub doc_id: String,
-    pub customer: Customer,
-    pub annual_fen: i64,
-    pub level: Level,
-    pub grade: Grade,
-    pub cadence: Cadence,
-    pub open_follow_ups: usize,
-    /// Fields two devices set differently: (field, values).
-    pub conflicts: Vec<(&'static str, Vec<String>)>,
-}
 
 /// What the sync indicator shows.
 #[derive(Clone, PartialEq, Default)]
@@ -92,12 +80,8 @@ pub struct Engine {
     /// Chunk writes waiting for the next batch (`flush`).
     queue: Vec<Op>,
     flush_scheduled: bool,
-    /// Per document, chunk writes queued or in a transaction not yet committed.
-    unsaved: HashMap<String, usize>,
-    /// Documents with a committed chunk in IndexedDB: only these are listed.
-    kept: BTreeSet<String>,
-    /// Documents whose rows wait for their chunk's commit.
-    refresh_later: BTreeSet<String>,
+    /// What the screens show (`model.rs`, pure); this engine drives it.
+    model: Model,
     /// The server heads last saved per document (never ahead of what is kept).
     saved_heads: HashMap<String, Vec<String>>,
     storage: Option<(bool, f64)>,
@@ -110,7 +94,6 @@ pub struct Engine {
     leader_status: Option<crate::tabs::LeaderStatus>,
     last_status_note: String,
     delivering: bool,
-    rows: BTreeMap<String, Row>,
     book_id: String,
     socket: Option<WebSocket>,
     online: bool,
@@ -122,16 +105,7 @@ pub struct Engine {
     saved_heads_version: u64,
     heads_save_scheduled: bool,
     redraw_scheduled: bool,
-    notices: HashMap<String, RegistrationNotice>,
     warnings_id: String,
-    warnings: WarningList,
-    approved: HashMap<String, (grading::Level, grading::Grade)>,
-    /// Customers the city-wide rules manage above their own grade.
-    managed: HashMap<String, ManagedTier>,
-    /// The operator's rules, as the server last sent them in the book.
-    rules: Rules,
-    /// The customers the book listed when last read.
-    listed: BTreeSet<String>,
     /// The server refused this session (signed out, revoked or disabled).
     signed_out: bool,
 }
@@ -149,18 +123,17 @@ pub fn today() -> String {
     fieldbook_shared::calendar::day_of(js_sys::Date::now() as i64)
 }
 
-fn doc_id_of(url: &str) -> String {
-    url.trim_start_matches("automerge:").to_string()
-}
-
 impl Engine {
     /// Opens the user's local repo from IndexedDB (works offline) and starts syncing.
-    pub async fn open(session: LoginResponse, notify: Callback<()>) -> Result<Store, String> {
+    pub async fn open(session: LoginResponse, notify: Callback<()>) -> Result<Store, ClientError> {
         let idb = Idb::open(&session.user.username).await?;
         let stored = idb.load_all().await?;
         let mut peer = Peer::new(session.peer_id.clone());
         let mut known = Known::default();
-        let kept: BTreeSet<String> = stored.keys().cloned().collect();
+        let mut model = Model::default();
+        for doc in stored.keys() {
+            model.apply(Action::Kept(doc.clone()));
+        }
         for (doc, chunks) in stored {
             let mut bytes = Vec::with_capacity(chunks.len());
             for (key, b) in chunks {
@@ -199,9 +172,7 @@ impl Engine {
             outbox,
             queue: Vec::new(),
             flush_scheduled: false,
-            unsaved: HashMap::new(),
-            kept,
-            refresh_later: BTreeSet::new(),
+            model,
             saved_heads,
             storage: None,
             write_error: None,
@@ -211,7 +182,6 @@ impl Engine {
             leader_status: None,
             last_status_note: String::new(),
             delivering: false,
-            rows: BTreeMap::new(),
             book_id,
             socket: None,
             online: false,
@@ -222,22 +192,15 @@ impl Engine {
             saved_heads_version: 0,
             heads_save_scheduled: false,
             redraw_scheduled: false,
-            notices: HashMap::new(),
             warnings_id: String::new(),
-            warnings: WarningList::new(),
-            approved: HashMap::new(),
-            managed: HashMap::new(),
-            rules: Rules::default(),
-            listed: BTreeSet::new(),
             signed_out: false,
         };
         let store = Rc::new(RefCell::new(engine));
         {
             let mut e = store.borrow_mut();
             e.warnings_id = doc_id_of(&e.session.user.warnings_url);
-            e.refresh_notices();
+            e.read_book();
             e.refresh_warnings();
-            e.listed = e.book_urls().iter().map(|u| doc_id_of(u)).collect();
             let ids: Vec<String> = e.peer.document_ids();
             for id in ids {
                 e.refresh_row(&id);
@@ -253,18 +216,11 @@ impl Engine {
     /// Customers in the book kept on this device, sorted by name: a customer
     /// that arrived by sync is listed once IndexedDB has committed it.
     pub fn rows(&self) -> Vec<Row> {
-        let mut rows: Vec<Row> = self
-            .rows
-            .values()
-            .filter(|r| self.kept.contains(&r.doc_id))
-            .cloned()
-            .collect();
-        rows.sort_by(|a, b| a.customer.name.cmp(&b.customer.name));
-        rows
+        self.model.rows()
     }
 
     pub fn row(&self, doc_id: &str) -> Option<Row> {
-        self.rows.get(doc_id).cloned()
+        self.model.row(doc_id)
     }
 
     pub fn status(&self) -> SyncStatus {
@@ -284,12 +240,12 @@ impl Engine {
             kept: self.peer.document(&self.book_id).map(|_| {
                 (
                     book.iter()
-                        .filter(|u| self.kept.contains(&doc_id_of(u)))
+                        .filter(|u| self.model.is_kept(&doc_id_of(u)))
                         .count(),
                     book.len(),
                 )
             }),
-            unsaved: self.unsaved.values().sum(),
+            unsaved: self.model.unsaved_writes(),
             storage: self.storage,
             write_error: self.write_error.clone(),
             first_sync: self.first_sync.then(|| {
@@ -410,7 +366,7 @@ impl Engine {
             for (k, _) in new {
                 e.known.loaded(doc, k);
             }
-            e.kept.insert(doc.to_string());
+            e.model.apply(Action::Kept(doc.to_string()));
             e.peer.take_effects()
         };
         report(Engine::apply(store, effects));
@@ -420,17 +376,17 @@ impl Engine {
 
     /// What the server said about this user's registrations, by document id.
     pub fn notice(&self, doc_id: &str) -> Option<RegistrationNotice> {
-        self.notices.get(doc_id).cloned()
+        self.model.notice(doc_id)
     }
 
     /// The approved (level, grade) of a customer, if a head or the center fixed it.
     pub fn approved(&self, doc_id: &str) -> Option<(grading::Level, grading::Grade)> {
-        self.approved.get(doc_id).cloned()
+        self.model.approved(doc_id)
     }
 
     /// The tier a customer is managed at above its own grade, if any.
     pub fn managed(&self, doc_id: &str) -> Option<ManagedTier> {
-        self.managed.get(doc_id).cloned()
+        self.model.managed(doc_id)
     }
 
     /// Whether the server refused this session: the user must sign in again.
@@ -445,63 +401,24 @@ impl Engine {
 
     /// The operator's rules in force.
     pub fn rules(&self) -> &Rules {
-        &self.rules
+        self.model.rules()
     }
 
-    fn refresh_notices(&mut self) {
+    /// Reads the book into the model; answers what it said.
+    fn read_book(&mut self) -> crate::model::Update {
         let book = self
             .peer
             .document(&self.book_id)
             .and_then(|d| Book::load(d).ok());
-        let rules = book
-            .as_ref()
-            .map(|b| Rules::from_book(&b.rules))
-            .unwrap_or_default();
-        if rules != self.rules {
-            // The operator's day and month: the same zone as the server's.
-            rules.apply_calendar();
-            self.rules = rules;
-            // Grades depend on the thresholds: work every row out again.
-            let ids: Vec<String> = self.rows.keys().cloned().collect();
-            for id in ids {
-                self.refresh_row(&id);
-            }
-        }
-        self.managed = book
-            .as_ref()
-            .map(|b| {
-                b.managed
-                    .iter()
-                    .map(|m| (doc_id_of(&m.url), m.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        self.approved = book
-            .as_ref()
-            .map(|b| {
-                b.grades
-                    .iter()
-                    .map(|g| (doc_id_of(&g.url), (g.level, g.grade)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        self.notices = book
-            .map(|b| {
-                b.notices
-                    .into_iter()
-                    .map(|n| (doc_id_of(&n.url), n))
-                    .collect()
-            })
-            .unwrap_or_default();
+        self.model.apply(Action::Book {
+            book,
+            now_ms: now_ms() as i64,
+        })
     }
 
     /// Confirmed bad-credit warnings about a customer with this name and code.
     pub fn warnings_for(&self, name: &str, credit_code: &str) -> Vec<Warning> {
-        self.warnings
-            .matching(name, credit_code)
-            .into_iter()
-            .cloned()
-            .collect()
+        self.model.warnings_for(name, credit_code)
     }
 
     fn refresh_warnings(&mut self) {
@@ -510,7 +427,7 @@ impl Engine {
             .document(&self.warnings_id)
             .and_then(|d| WarningList::load(d).ok())
         {
-            self.warnings = list;
+            self.model.apply(Action::Warnings(list));
         }
     }
 
@@ -561,7 +478,7 @@ impl Engine {
         // before: after a crash the device must not believe the server has
         // what the device itself lost.
         for d in self.peer.document_ids() {
-            if self.unsaved.contains_key(&d) {
+            if self.model.is_unsaved(&d) {
                 continue;
             }
             let h = self
@@ -575,36 +492,27 @@ impl Engine {
         let heads: Vec<(String, Vec<String>)> = self
             .saved_heads
             .iter()
-            .filter(|(d, _)| self.peer.document(d).is_some() || self.unsaved.contains_key(*d))
+            .filter(|(d, _)| self.peer.document(d).is_some() || self.model.is_unsaved(d))
             .map(|(d, h)| (d.clone(), h.clone()))
             .collect();
         crate::session::save_server_heads(&self.session.user.username, &heads);
     }
 
+    /// Reads a customer document into the model.
     fn refresh_row(&mut self, doc_id: &str) {
         let Some(doc) = self.peer.document(doc_id) else {
             return;
         };
-        let Ok(c) = Customer::load(doc) else { return };
-        let conflicts = customer::conflicts(doc);
-        let today = today();
-        // The same assessment as the server's projector (shared::grading).
-        let assessed = grading::assess(
-            &c.ledger,
-            &fieldbook_shared::calendar::month_of(js_sys::Date::now() as i64),
-            &self.rules.grading,
-        );
-        let row = Row {
-            doc_id: doc_id.to_string(),
-            annual_fen: assessed.annual_fen,
-            level: assessed.level,
-            grade: assessed.grade,
-            cadence: visits::cadence(c.last_visit(), &today),
-            open_follow_ups: visits::open_follow_ups(&c).len(),
-            conflicts,
-            customer: c,
+        let Ok(customer) = Customer::load(doc) else {
+            return;
         };
-        self.rows.insert(doc_id.to_string(), row);
+        let conflicts = customer::conflicts(doc);
+        self.model.apply(Action::Customer {
+            doc_id: doc_id.to_string(),
+            customer: Box::new(customer),
+            conflicts,
+            now_ms: now_ms() as i64,
+        });
     }
 
     /// Applies the peer's effects: send, persist, refresh. Persisting is started
@@ -645,25 +553,22 @@ impl Engine {
                                 bytes,
                             }
                         };
-                        *e.unsaved.entry(doc_id).or_insert(0) += 1;
+                        e.model.apply(Action::Queued(doc_id));
                         e.queue.push(op);
                     }
                     Effect::DocumentChanged { doc_id } => {
                         if doc_id == e.warnings_id {
                             e.refresh_warnings();
                         } else if doc_id == e.book_id {
-                            e.refresh_notices();
-                            let wanted: BTreeSet<String> =
-                                e.book_urls().iter().map(|u| doc_id_of(u)).collect();
-                            for id in &wanted {
+                            let update = e.read_book();
+                            for id in &update.listed {
                                 if e.peer.document(id).is_none() {
                                     e.peer.find(id.clone());
                                 }
                             }
                             // A customer that left the book was handed over or its
                             // access revoked: it leaves this tablet too.
-                            let gone: Vec<String> = e.listed.difference(&wanted).cloned().collect();
-                            for id in gone {
+                            for id in update.gone {
                                 // Its undelivered changes go to the outbox,
                                 // kept before its own copy is deleted.
                                 let (item, lost) = e.leaving(&id);
@@ -672,20 +577,15 @@ impl Engine {
                                 let user = e.session.user.username.clone();
                                 e.peer.forget(&id);
                                 e.known.forget(&id);
-                                e.rows.remove(&id);
-                                e.kept.remove(&id);
-                                e.refresh_later.remove(&id);
                                 // Not yet written: never written (the outbox
                                 // holds what the server lacks).
                                 let before = e.queue.len();
                                 e.queue.retain(|op| op.doc() != id);
                                 let dropped = before - e.queue.len();
-                                if let Some(n) = e.unsaved.get_mut(&id) {
-                                    *n = n.saturating_sub(dropped);
-                                    if *n == 0 {
-                                        e.unsaved.remove(&id);
-                                    }
-                                }
+                                e.model.apply(Action::Forgotten {
+                                    doc_id: id.clone(),
+                                    dropped,
+                                });
                                 let idb = e.idb.clone();
                                 pending.push(Box::pin(async move {
                                     outbox.save(&user).await?;
@@ -693,12 +593,11 @@ impl Engine {
                                 }));
                                 deliver = true;
                             }
-                            e.listed = wanted;
-                        } else if e.unsaved.contains_key(&doc_id) {
-                            // Shown once its chunk is committed (`flush`).
-                            e.refresh_later.insert(doc_id);
                         } else {
-                            e.refresh_row(&doc_id);
+                            // Read now, or once its chunk is committed (`flush`).
+                            for d in e.model.apply(Action::Changed(doc_id)).read {
+                                e.refresh_row(&d);
+                            }
                         }
                         changed = true;
                     }
@@ -782,18 +681,10 @@ impl Engine {
             };
             {
                 let mut e = store.borrow_mut();
-                for op in &ops {
-                    let d = op.doc().to_string();
-                    if let Some(n) = e.unsaved.get_mut(&d) {
-                        *n = n.saturating_sub(1);
-                        if *n == 0 {
-                            e.unsaved.remove(&d);
-                        }
-                    }
-                    if result.is_ok() {
-                        e.kept.insert(d);
-                    }
-                }
+                let update = e.model.apply(Action::Committed {
+                    docs: ops.iter().map(|op| op.doc().to_string()).collect(),
+                    ok: result.is_ok(),
+                });
                 match &result {
                     Ok(()) => {
                         e.write_error = None;
@@ -806,16 +697,9 @@ impl Engine {
                             crate::tabs::stored(channel, docs);
                         }
                     }
-                    Err(err) => e.write_error = Some(err.clone()),
+                    Err(err) => e.write_error = Some(err.to_string()),
                 }
-                let ready: Vec<String> = e
-                    .refresh_later
-                    .iter()
-                    .filter(|d| !e.unsaved.contains_key(*d))
-                    .cloned()
-                    .collect();
-                for d in ready {
-                    e.refresh_later.remove(&d);
+                for d in update.read {
                     e.refresh_row(&d);
                 }
                 // The heads held back for these documents may be saved now:
@@ -825,7 +709,7 @@ impl Engine {
             }
             let settled = {
                 let e = store.borrow();
-                e.unsaved.is_empty() && !e.first_sync
+                e.model.nothing_unsaved() && !e.first_sync
             };
             Engine::save_server_heads(&store, settled);
             redraw(&store);
@@ -835,7 +719,7 @@ impl Engine {
 
     /// Chunk writes not yet committed (queued or in a transaction).
     pub fn unsaved_writes(&self) -> usize {
-        self.unsaved.values().sum()
+        self.model.unsaved_writes()
     }
 
     /// Flushes soon: the writes of many sync messages share one transaction.
@@ -1012,13 +896,18 @@ pub async fn edit<R>(
     store: &Store,
     doc_id: &str,
     f: impl FnOnce(&mut Automerge) -> R,
-) -> Result<R, String> {
+) -> Result<R, ClientError> {
     let (result, effects) = {
         let mut e = store.borrow_mut();
         if e.peer.document(doc_id).is_none() {
-            return Err(format!("document {doc_id} is not on this device"));
+            return Err(ClientError::Document(format!(
+                "document {doc_id} is not on this device"
+            )));
         }
-        let r = e.peer.change(doc_id, f).map_err(|e| e.to_string())?;
+        let r = e
+            .peer
+            .change(doc_id, f)
+            .map_err(|e| ClientError::Document(e.to_string()))?;
         (r, e.peer.take_effects())
     };
     let others = Engine::apply(store, effects);
@@ -1034,10 +923,10 @@ pub async fn edit<R>(
 }
 
 /// Creates a new customer document on this device (a registration, sent when online).
-pub async fn register(store: &Store, c: &Customer) -> Result<String, String> {
+pub async fn register(store: &Store, c: &Customer) -> Result<String, ClientError> {
     let mut doc = Automerge::new();
     doc.transact(|tx| c.create(tx))
-        .map_err(|e| format!("{:?}", e.error))?;
+        .map_err(|e| ClientError::Document(format!("{:?}", e.error)))?;
     let (doc_id, effects) = {
         let mut e = store.borrow_mut();
         let id = e.peer.create_document(doc);
@@ -1213,7 +1102,7 @@ const BATCH_MS: u32 = 30;
 
 /// A chunk write: queued in IndexedDB at once (so writes keep their order even if
 /// nobody waits), resolving when committed.
-pub type Pending = Pin<Box<dyn Future<Output = Result<(), String>>>>;
+pub type Pending = Pin<Box<dyn Future<Output = Result<(), ClientError>>>>;
 
 /// Reports failed background writes (synced changes, not awaited by anyone).
 fn report(pending: Vec<Pending>) {

@@ -2,7 +2,7 @@
 
 use yew::prelude::*;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::i18n::M;
 
 /// Always visible: online/offline, unsynced changes, last sync, first-sync progress.

@@ -7,7 +7,7 @@ use fieldbook_shared::api::{Unit, UserRow};
 use fieldbook_shared::vocab::Role;
 use yew::prelude::*;
 
-use crate::app::{Ctx, Route};
+use crate::ctx::{Ctx, Route};
 use crate::http;
 use crate::i18n::M;
 use crate::screens::transfer::TransferCard;

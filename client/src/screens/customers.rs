@@ -5,7 +5,7 @@ use fieldbook_shared::visits::Cadence;
 use fieldbook_shared::vocab::{Line, Role};
 use yew::prelude::*;
 
-use crate::app::{Ctx, Route};
+use crate::ctx::{Ctx, Route};
 use crate::i18n::M;
 use crate::screens::value_of;
 

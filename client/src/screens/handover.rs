@@ -6,7 +6,7 @@ use fieldbook_shared::customer::Handover;
 use fieldbook_shared::vocab::Role;
 use yew::prelude::*;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::http;
 use crate::i18n::M;
 use crate::screens::value_of;

@@ -4,7 +4,7 @@
 use fieldbook_shared::history::HistoryEntry;
 use yew::prelude::*;
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::http;
 use crate::i18n::M;
 

@@ -35,7 +35,7 @@ pub fn login_screen(p: &Props) -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 match session::login(&u, &pw).await {
                     Ok(s) => on_login.emit(s),
-                    Err(msg) => error.set(Some(msg)),
+                    Err(e) => error.set(Some(e.to_string())),
                 }
                 busy.set(false);
             });

@@ -5,7 +5,7 @@ use fieldbook_shared::customer::Customer;
 use fieldbook_shared::vocab::{Line, Nature};
 use yew::prelude::*;
 
-use crate::app::{Ctx, Route};
+use crate::ctx::{Ctx, Route};
 use crate::i18n::M;
 use crate::screens::value_of;
 use crate::store;
@@ -54,7 +54,7 @@ pub fn register_screen() -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 match store::register(&store, &new).await {
                     Ok(id) => go.emit(Route::Customer(id)),
-                    Err(e) => error.set(Some(e)),
+                    Err(e) => error.set(Some(e.to_string())),
                 }
             });
         })

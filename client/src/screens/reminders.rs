@@ -7,7 +7,7 @@ use fieldbook_shared::visits::{self, Cadence};
 use fieldbook_shared::vocab::Role;
 use yew::prelude::*;
 
-use crate::app::{Ctx, Route};
+use crate::ctx::{Ctx, Route};
 use crate::i18n::M;
 use crate::store::today;
 

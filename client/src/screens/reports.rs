@@ -8,7 +8,7 @@ use fieldbook_shared::grading::{Grade, Level};
 use fieldbook_shared::reports::Reports;
 use yew::prelude::*;
 
-use crate::app::{Ctx, Route};
+use crate::ctx::{Ctx, Route};
 use crate::http;
 use crate::i18n::M;
 use crate::screens::value_of;

@@ -5,7 +5,7 @@ use fieldbook_shared::customer::{self, FollowUp, Visit};
 use fieldbook_shared::vocab::VisitKind;
 use yew::prelude::*;
 
-use crate::app::{Ctx, Route};
+use crate::ctx::{Ctx, Route};
 use crate::i18n::M;
 use crate::screens::{new_id, value_of};
 use crate::store::{self, today};
@@ -95,7 +95,7 @@ pub fn visit_form(p: &Props) -> Html {
                         .map_err(|e| e.error.to_string())
                 })
                 .await;
-                match r.and_then(|x| x) {
+                match r.map_err(|e| e.to_string()).and_then(|x| x) {
                     Ok(()) => {
                         state.set(Some(Ok(())));
                         go.emit(Route::Customer(doc));

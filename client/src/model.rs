@@ -1,0 +1,435 @@
+//! What the screens show, kept apart from how it is stored and synced: the
+//! rows of the customer list, what the book says (notices, approved grades,
+//! managed-as tiers, the rules), the bad-credit list, and which documents
+//! are kept in IndexedDB. Pure: the driver (`store.rs`, which owns IndexedDB,
+//! the websocket and the timers) turns what happens into [`Action`]s, and
+//! [`Model::apply`] says which documents it must read next. Unit-tested
+//! natively (`cargo test -p fieldbook-client`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use fieldbook_shared::book::{Book, ManagedTier, RegistrationNotice};
+use fieldbook_shared::calendar;
+use fieldbook_shared::credit::{Warning, WarningList};
+use fieldbook_shared::customer::Customer;
+use fieldbook_shared::grading::{self, Grade, Level};
+use fieldbook_shared::rules::Rules;
+use fieldbook_shared::visits::{self, Cadence};
+
+/// One customer as the list and detail screens show it.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Row {
+    pub doc_id: String,
+    pub customer: Customer,
+    pub annual_fen: i64,
+    pub level: Level,
+    pub grade: Grade,
+    pub cadence: Cadence,
+    pub open_follow_ups: usize,
+    /// Fields two devices set differently: (field, values).
+    pub conflicts: Vec<(&'static str, Vec<String>)>,
+}
+
+impl Row {
+    /// A customer's row under `rules` at `now_ms`: the same assessment the
+    /// server's projector makes (`grading::assess`), in the operator's month.
+    pub fn of(
+        doc_id: &str,
+        customer: Customer,
+        conflicts: Vec<(&'static str, Vec<String>)>,
+        rules: &Rules,
+        now_ms: i64,
+    ) -> Row {
+        let assessed = grading::assess(
+            &customer.ledger,
+            &calendar::month_of(now_ms),
+            &rules.grading,
+        );
+        Row {
+            doc_id: doc_id.to_string(),
+            annual_fen: assessed.annual_fen,
+            level: assessed.level,
+            grade: assessed.grade,
+            cadence: visits::cadence(customer.last_visit(), &calendar::day_of(now_ms)),
+            open_follow_ups: visits::open_follow_ups(&customer).len(),
+            conflicts,
+            customer,
+        }
+    }
+}
+
+/// What happened, as the model needs to know it.
+pub enum Action {
+    /// The user's book was read (`None`: not on this device yet).
+    Book { book: Option<Book>, now_ms: i64 },
+    /// A customer document changed. The model asks for it to be read now,
+    /// or, while a chunk of it waits for IndexedDB, once that is committed
+    /// (a customer is shown only once what is shown is stored).
+    Changed(String),
+    /// A customer document was read.
+    Customer {
+        doc_id: String,
+        customer: Box<Customer>,
+        conflicts: Vec<(&'static str, Vec<String>)>,
+        now_ms: i64,
+    },
+    /// A chunk of this document was queued for IndexedDB.
+    Queued(String),
+    /// A batch of chunk writes finished (one entry per write), committed or not.
+    Committed { docs: Vec<String>, ok: bool },
+    /// Chunks of this document are in IndexedDB (loaded at start, or stored
+    /// by another tab).
+    Kept(String),
+    /// The customer left the book (a hand-over): gone from this device, with
+    /// the given number of its queued writes discarded.
+    Forgotten { doc_id: String, dropped: usize },
+    /// The shared bad-credit list was read.
+    Warnings(WarningList),
+}
+
+/// The screens' state.
+#[derive(Default)]
+pub struct Model {
+    rows: BTreeMap<String, Row>,
+    /// Documents to read once their queued chunks are committed.
+    waiting: BTreeSet<String>,
+    /// Documents with a committed chunk in IndexedDB: only these are listed.
+    kept: BTreeSet<String>,
+    /// Per document, chunk writes queued or in a transaction not yet committed.
+    unsaved: HashMap<String, usize>,
+    /// The customers the book lists.
+    listed: BTreeSet<String>,
+    notices: HashMap<String, RegistrationNotice>,
+    approved: HashMap<String, (Level, Grade)>,
+    managed: HashMap<String, ManagedTier>,
+    rules: Rules,
+    warnings: WarningList,
+}
+
+/// What the driver must do after an action.
+#[derive(Debug, Default, PartialEq)]
+pub struct Update {
+    /// Documents to read now (then `Action::Customer`).
+    pub read: Vec<String>,
+    /// Customers the book no longer lists: their changes go to the outbox,
+    /// then they leave this device (`Action::Forgotten`).
+    pub gone: Vec<String>,
+    /// Customers the book lists (to fetch those not on this device).
+    pub listed: Vec<String>,
+    /// The rules changed (their time zone is put in force).
+    pub rules_changed: bool,
+}
+
+/// The document id of an `automerge:` URL.
+pub fn doc_id_of(url: &str) -> String {
+    url.trim_start_matches("automerge:").to_string()
+}
+
+impl Model {
+    pub fn apply(&mut self, action: Action) -> Update {
+        let mut update = Update::default();
+        match action {
+            Action::Book { book, now_ms } => {
+                let rules = book
+                    .as_ref()
+                    .map(|b| Rules::from_book(&b.rules))
+                    .unwrap_or_default();
+                if rules != self.rules {
+                    rules.apply_calendar();
+                    self.rules = rules;
+                    update.rules_changed = true;
+                    // Grades depend on the thresholds: every row again.
+                    let ids: Vec<String> = self.rows.keys().cloned().collect();
+                    for id in ids {
+                        if let Some(r) = self.rows.remove(&id) {
+                            let row = Row::of(&id, r.customer, r.conflicts, &self.rules, now_ms);
+                            self.rows.insert(id, row);
+                        }
+                    }
+                }
+                let Some(book) = book else {
+                    return update;
+                };
+                self.managed = book
+                    .managed
+                    .iter()
+                    .map(|m| (doc_id_of(&m.url), m.clone()))
+                    .collect();
+                self.approved = book
+                    .grades
+                    .iter()
+                    .map(|g| (doc_id_of(&g.url), (g.level, g.grade)))
+                    .collect();
+                self.notices = book
+                    .notices
+                    .iter()
+                    .map(|n| (doc_id_of(&n.url), n.clone()))
+                    .collect();
+                let wanted: BTreeSet<String> =
+                    book.customers.iter().map(|u| doc_id_of(u)).collect();
+                update.gone = self.listed.difference(&wanted).cloned().collect();
+                update.listed = wanted.iter().cloned().collect();
+                self.listed = wanted;
+            }
+            Action::Changed(doc_id) => {
+                if self.unsaved.contains_key(&doc_id) {
+                    self.waiting.insert(doc_id);
+                } else {
+                    update.read.push(doc_id);
+                }
+            }
+            Action::Customer {
+                doc_id,
+                customer,
+                conflicts,
+                now_ms,
+            } => {
+                let row = Row::of(&doc_id, *customer, conflicts, &self.rules, now_ms);
+                self.rows.insert(doc_id, row);
+            }
+            Action::Queued(doc_id) => *self.unsaved.entry(doc_id).or_insert(0) += 1,
+            Action::Committed { docs, ok } => {
+                for d in docs {
+                    if let Some(n) = self.unsaved.get_mut(&d) {
+                        *n = n.saturating_sub(1);
+                        if *n == 0 {
+                            self.unsaved.remove(&d);
+                        }
+                    }
+                    if ok {
+                        self.kept.insert(d);
+                    }
+                }
+                let ready: Vec<String> = self
+                    .waiting
+                    .iter()
+                    .filter(|d| !self.unsaved.contains_key(*d))
+                    .cloned()
+                    .collect();
+                for d in ready {
+                    self.waiting.remove(&d);
+                    update.read.push(d);
+                }
+            }
+            Action::Kept(doc_id) => {
+                self.kept.insert(doc_id);
+            }
+            Action::Forgotten { doc_id, dropped } => {
+                self.rows.remove(&doc_id);
+                self.kept.remove(&doc_id);
+                self.waiting.remove(&doc_id);
+                if let Some(n) = self.unsaved.get_mut(&doc_id) {
+                    *n = n.saturating_sub(dropped);
+                    if *n == 0 {
+                        self.unsaved.remove(&doc_id);
+                    }
+                }
+            }
+            Action::Warnings(list) => self.warnings = list,
+        }
+        update
+    }
+
+    /// Customers in the book kept on this device, sorted by name: a
+    /// customer is listed only once its chunk is committed to IndexedDB.
+    pub fn rows(&self) -> Vec<Row> {
+        let mut rows: Vec<Row> = self
+            .rows
+            .values()
+            .filter(|r| self.kept.contains(&r.doc_id))
+            .cloned()
+            .collect();
+        rows.sort_by(|a, b| a.customer.name.cmp(&b.customer.name));
+        rows
+    }
+
+    pub fn row(&self, doc_id: &str) -> Option<Row> {
+        self.rows.get(doc_id).cloned()
+    }
+
+    pub fn is_kept(&self, doc_id: &str) -> bool {
+        self.kept.contains(doc_id)
+    }
+
+    /// Whether a chunk of `doc_id` waits for IndexedDB.
+    pub fn is_unsaved(&self, doc_id: &str) -> bool {
+        self.unsaved.contains_key(doc_id)
+    }
+
+    /// Chunk writes not yet committed (queued or in a transaction).
+    pub fn unsaved_writes(&self) -> usize {
+        self.unsaved.values().sum()
+    }
+
+    pub fn nothing_unsaved(&self) -> bool {
+        self.unsaved.is_empty()
+    }
+
+    /// What the server said about this user's registrations, by document id.
+    pub fn notice(&self, doc_id: &str) -> Option<RegistrationNotice> {
+        self.notices.get(doc_id).cloned()
+    }
+
+    /// The approved (level, grade) of a customer, if a head or the center fixed it.
+    pub fn approved(&self, doc_id: &str) -> Option<(Level, Grade)> {
+        self.approved.get(doc_id).cloned()
+    }
+
+    /// The tier a customer is managed at above its own grade, if any.
+    pub fn managed(&self, doc_id: &str) -> Option<ManagedTier> {
+        self.managed.get(doc_id).cloned()
+    }
+
+    /// The operator's rules in force.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// Confirmed bad-credit warnings about a customer with this name and code.
+    pub fn warnings_for(&self, name: &str, credit_code: &str) -> Vec<Warning> {
+        self.warnings
+            .matching(name, credit_code)
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fieldbook_shared::customer::LedgerEntry;
+    use fieldbook_shared::vocab::{Line, Nature};
+
+    /// 2026-11-15 12:00 China time.
+    const NOW: i64 = 1_794_715_200_000;
+
+    fn customer(name: &str, yuan_a_month: i64) -> Customer {
+        let mut c = Customer::new(name, "", Nature::Enterprise, vec![Line::Delivery]);
+        for m in 1..=10 {
+            c.ledger.push(LedgerEntry {
+                month: format!("2026-{m:02}"),
+                line: Line::Delivery,
+                amount_fen: yuan_a_month * 100,
+                ..Default::default()
+            });
+        }
+        c
+    }
+
+    fn read(m: &mut Model, doc: &str, c: Customer) {
+        m.apply(Action::Customer {
+            doc_id: doc.into(),
+            customer: Box::new(c),
+            conflicts: Vec::new(),
+            now_ms: NOW,
+        });
+    }
+
+    #[test]
+    fn a_customer_is_listed_only_once_its_chunk_is_committed() {
+        let mut m = Model::default();
+        m.apply(Action::Queued("d1".into()));
+        // Changed while its chunk waits: not read yet, not listed.
+        assert_eq!(
+            m.apply(Action::Changed("d1".into())).read,
+            Vec::<String>::new()
+        );
+        assert!(m.rows().is_empty());
+        assert_eq!(m.unsaved_writes(), 1);
+        // A failed commit keeps it out of the list, and the write counted off.
+        let u = m.apply(Action::Committed {
+            docs: vec!["d1".into()],
+            ok: false,
+        });
+        assert_eq!(u.read, vec!["d1".to_string()]);
+        read(&mut m, "d1", customer("甲公司", 1000));
+        assert!(m.rows().is_empty(), "not kept: a write failed");
+        assert!(m.row("d1").is_some(), "read, for the detail screen");
+        // Queued again and committed: listed.
+        m.apply(Action::Queued("d1".into()));
+        m.apply(Action::Changed("d1".into()));
+        let u = m.apply(Action::Committed {
+            docs: vec!["d1".into()],
+            ok: true,
+        });
+        assert_eq!(u.read, vec!["d1".to_string()]);
+        read(&mut m, "d1", customer("甲公司", 1000));
+        assert_eq!(m.rows().len(), 1);
+        assert!(m.nothing_unsaved());
+        // A change with nothing waiting is read at once.
+        assert_eq!(
+            m.apply(Action::Changed("d1".into())).read,
+            vec!["d1".to_string()]
+        );
+    }
+
+    #[test]
+    fn rows_are_sorted_by_name_and_graded_by_the_books_rules() {
+        let mut m = Model::default();
+        for (d, name) in [("d1", "乙公司"), ("d2", "甲公司")] {
+            m.apply(Action::Kept(d.into()));
+            read(&mut m, d, customer(name, 2000));
+        }
+        let names: Vec<String> = m.rows().iter().map(|r| r.customer.name.clone()).collect();
+        assert_eq!(names, vec!["乙公司".to_string(), "甲公司".to_string()]);
+        // ¥20,000 over the last twelve complete months: ordinary by default.
+        assert_eq!(m.row("d1").unwrap().grade, Grade::Ordinary);
+        assert_eq!(m.row("d1").unwrap().annual_fen, 2_000_000);
+        // The book raises ordinary to ¥50,000: the rows are graded again.
+        let mut rules = Rules::default();
+        rules.grading.ordinary_fen = 5_000_000;
+        let mut book = Book::new("m1");
+        book.rules = rules.to_tablet_json();
+        let u = m.apply(Action::Book {
+            book: Some(book),
+            now_ms: NOW,
+        });
+        assert!(u.rules_changed);
+        assert_eq!(m.row("d1").unwrap().grade, Grade::None);
+        assert_eq!(m.rules().grading.ordinary_fen, 5_000_000);
+    }
+
+    #[test]
+    fn the_book_lists_notices_approvals_tiers_and_who_left() {
+        let mut m = Model::default();
+        let mut book = Book::new("m1");
+        book.customers = vec!["automerge:d1".into(), "automerge:d2".into()];
+        book.grades.push(fieldbook_shared::book::ApprovedGrade {
+            url: "automerge:d1".into(),
+            level: Level::Company,
+            grade: Grade::Gold,
+        });
+        book.managed.push(ManagedTier::new(
+            "automerge:d2".into(),
+            Grade::Platinum,
+            grading::ManagedWhy::Rank { rank: 2 },
+        ));
+        let u = m.apply(Action::Book {
+            book: Some(book.clone()),
+            now_ms: NOW,
+        });
+        assert_eq!(u.listed, vec!["d1".to_string(), "d2".to_string()]);
+        assert!(u.gone.is_empty());
+        assert_eq!(m.approved("d1"), Some((Level::Company, Grade::Gold)));
+        assert_eq!(
+            m.managed("d2").map(|t| t.why()),
+            Some(grading::ManagedWhy::Rank { rank: 2 })
+        );
+        // d2 is handed over: the book drops it, the model says it is gone.
+        book.customers.pop();
+        m.apply(Action::Kept("d2".into()));
+        read(&mut m, "d2", customer("乙公司", 10));
+        let u = m.apply(Action::Book {
+            book: Some(book),
+            now_ms: NOW,
+        });
+        assert_eq!(u.gone, vec!["d2".to_string()]);
+        m.apply(Action::Forgotten {
+            doc_id: "d2".into(),
+            dropped: 0,
+        });
+        assert!(m.row("d2").is_none());
+        assert!(!m.is_kept("d2"));
+    }
+}

@@ -1,0 +1,76 @@
+//! The activity cards: revenue by month, open follow-ups, visits newest first.
+
+use fieldbook_shared::grading;
+use yew::prelude::*;
+
+use crate::ctx::Ctx;
+use crate::i18n::M;
+use crate::store::today;
+use crate::widgets::LedgerChart;
+
+use super::CardProps;
+
+#[function_component(ActivityCards)]
+pub fn activity_cards(p: &CardProps) -> Html {
+    let ctx = use_context::<Ctx>().expect("context");
+    let Some(row) = ctx.store.borrow().row(&p.doc_id) else {
+        return Html::default();
+    };
+    let c = &row.customer;
+    // Ledger: revenue per month over the last 24 months, oldest first.
+    let months = {
+        let twelve = grading::last_twelve_months(&today()[..7]);
+        let earlier = twelve
+            .first()
+            .map(|m| grading::last_twelve_months(m))
+            .unwrap_or_default();
+        earlier
+            .into_iter()
+            .chain(twelve)
+            .map(|m| {
+                let fen = c
+                    .ledger
+                    .iter()
+                    .filter(|e| e.month == m)
+                    .map(|e| e.amount_fen)
+                    .sum();
+                (m, fen)
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut visits: Vec<_> = c.visits.iter().collect();
+    visits.sort_by(|a, b| {
+        (b.date.as_str(), b.time.as_str()).cmp(&(a.date.as_str(), a.time.as_str()))
+    });
+    let follow_ups = fieldbook_shared::visits::open_follow_ups(c);
+
+    html! {
+        <>
+            <div class="card">
+                <h3>{ ctx.t(M::Ledger) }</h3>
+                <LedgerChart months={months} />
+            </div>
+            <div class="card">
+                <h3>{ ctx.t(M::FollowUps) }</h3>
+                <ul class="follow-ups">
+                    { for follow_ups.iter().map(|(date, f)| html! { <li>{ format!("{} · {} · {} → {}", date, f.action, f.owner, f.due) }</li> }) }
+                </ul>
+            </div>
+            <div class="card">
+                <h3>{ ctx.t(M::Visits) }</h3>
+                if visits.is_empty() { <p class="empty">{ ctx.t(M::NoVisits) }</p> }
+                <ul class="visits">
+                    { for visits.iter().map(|v| html! {
+                        <li class="visit" data-visit={v.id.clone()}>
+                            <div class="when">{ format!("{} {} · {}", v.date, v.time, v.kind.label_zh()) }</div>
+                            <div class="purpose">{ &v.purpose }</div>
+                            <div class="summary">{ &v.summary }</div>
+                            if !v.needs.is_empty() { <div class="needs">{ format!("{}：{}", ctx.t(M::Needs), v.needs) }</div> }
+                            if !v.next_visit.is_empty() { <div class="next">{ format!("{}：{}", ctx.t(M::NextVisit), v.next_visit) }</div> }
+                        </li>
+                    }) }
+                </ul>
+            </div>
+        </>
+    }
+}

@@ -1,0 +1,72 @@
+//! Customer detail, built from cards: the profile, hand-overs, history,
+//! key people, activity (revenue, follow-ups, visits), complaints,
+//! agreements and plans. Each card reads the customer from the store itself
+//! and keeps its own forms.
+
+use fieldbook_shared::vocab::Line;
+use yew::prelude::*;
+
+use crate::ctx::{Ctx, Route};
+use crate::i18n::M;
+use crate::screens::handover::HandoverCard;
+use crate::screens::history::HistoryCard;
+use crate::widgets::CreditWarning;
+
+mod activity;
+mod agreements;
+mod complaints;
+mod contacts;
+mod profile;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub doc_id: String,
+}
+
+/// What every card gets: the customer (the store is in the context).
+#[derive(Properties, PartialEq)]
+pub struct CardProps {
+    pub doc_id: String,
+}
+
+#[function_component(CustomerScreen)]
+pub fn customer_screen(p: &Props) -> Html {
+    let ctx = use_context::<Ctx>().expect("context");
+    let Some(row) = ctx.store.borrow().row(&p.doc_id) else {
+        return html! { <p class="empty">{ "…" }</p> };
+    };
+    let c = &row.customer;
+    let go = ctx.go.clone();
+    let doc = p.doc_id.clone();
+    html! {
+        <section class="customer" data-doc={p.doc_id.clone()}>
+            <div class="toolbar">
+                <button onclick={let go = go.clone(); move |_| go.emit(Route::Customers)}>{ format!("‹ {}", ctx.t(M::Back)) }</button>
+                <h2 class="title">{ &c.name }</h2>
+                <button class="primary" onclick={let go = go.clone(); let id = p.doc_id.clone(); move |_| go.emit(Route::LogVisit(id.clone()))}>{ ctx.t(M::LogVisit) }</button>
+            </div>
+            <CreditWarning name={c.name.clone()} credit_code={c.credit_code.clone()} />
+            if let Some(n) = ctx.store.borrow().notice(&p.doc_id).filter(|n| !n.duplicate.is_empty() || !n.same_as.is_empty()) {
+                <div class="card notice" role="alert">
+                    <h3>{ ctx.t(M::RegistrationResult) }</h3>
+                    <p>{ ctx.t(M::AlreadyRegistered) }
+                        { n.duplicate.iter().map(|d| {
+                            let (line, unit) = d.split_once(':').unwrap_or((d.as_str(), ""));
+                            format!("{}（{}）", Line::parse(line).label_zh(), unit)
+                        }).collect::<Vec<_>>().join("、") }
+                    </p>
+                    <p>{ ctx.t(M::YouOwn) }
+                        { if n.owned.is_empty() { ctx.t(M::None_).to_string() } else { n.owned.iter().map(|l| Line::parse(l).label_zh().to_string()).collect::<Vec<_>>().join("、") } }
+                    </p>
+                </div>
+            }
+            <profile::ProfileCard doc_id={doc.clone()} />
+            <HandoverCard doc_id={doc.clone()} handovers={c.handovers.clone()} />
+            <HistoryCard doc_id={doc.clone()} />
+            <contacts::ContactsCard doc_id={doc.clone()} />
+            <activity::ActivityCards doc_id={doc.clone()} />
+            <complaints::ComplaintsCard doc_id={doc.clone()} />
+            <agreements::AgreementsCards doc_id={doc} />
+        </section>
+    }
+}

@@ -1,0 +1,93 @@
+//! The profile card: the customer's fields (each editable, conflicts shown
+//! with a choice of values), level, grade and managed-as tier.
+
+use fieldbook_shared::customer::{self};
+use yew::prelude::*;
+
+use crate::ctx::Ctx;
+use crate::i18n::M;
+use crate::screens::value_of;
+use crate::store::{self};
+use crate::widgets::yuan;
+
+use super::CardProps;
+
+#[function_component(ProfileCard)]
+pub fn profile_card(p: &CardProps) -> Html {
+    let ctx = use_context::<Ctx>().expect("context");
+    let editing = use_state(|| None::<(&'static str, String)>);
+    let Some(row) = ctx.store.borrow().row(&p.doc_id) else {
+        return Html::default();
+    };
+    let c = &row.customer;
+    let approved = ctx.store.borrow().approved(&p.doc_id);
+    let managed = ctx.store.borrow().managed(&p.doc_id);
+    let save_field = {
+        let store = ctx.store.clone();
+        let doc = p.doc_id.clone();
+        let editing = editing.clone();
+        Callback::from(move |(field, value): (&'static str, String)| {
+            let (store, doc, editing) = (store.clone(), doc.clone(), editing.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let r = store::edit(&store, &doc, |d| {
+                    d.transact(|tx| customer::set_field(tx, field, &value))
+                        .map_err(|e| e.error.to_string())
+                })
+                .await;
+                match r {
+                    Ok(Ok(_)) => editing.set(None),
+                    Ok(Err(e)) => web_sys::console::error_1(&e.into()),
+                    Err(e) => web_sys::console::error_1(&e.to_string().into()),
+                }
+            });
+        })
+    };
+    let field_row = |label: M, field: &'static str, value: &str| {
+        let conflict = row.conflicts.iter().find(|(f, _)| *f == field);
+        let is_editing = editing.as_ref().filter(|(f, _)| *f == field).cloned();
+        html! {
+            <div class="field" data-field={field}>
+                <span class="label">{ ctx.t(label) }</span>
+                if let Some((_, draft)) = is_editing {
+                    <input name={field} value={draft.clone()}
+                        onchange={let e2 = editing.clone(); Callback::from(move |e: Event| e2.set(Some((field, value_of(&e)))))} />
+                    <button class="save" onclick={let s = save_field.clone(); let e2 = editing.clone(); move |_| if let Some(v) = (*e2).clone() { s.emit(v) }}>{ ctx.t(M::Save) }</button>
+                    <button onclick={let e2 = editing.clone(); move |_| e2.set(None)}>{ ctx.t(M::Cancel) }</button>
+                } else {
+                    <span class="value">{ value }</span>
+                    <button class="edit" onclick={let e2 = editing.clone(); let v = value.to_string(); move |_| e2.set(Some((field, v.clone())))}>{ ctx.t(M::Edit) }</button>
+                }
+                if let Some((_, values)) = conflict {
+                    <div class="conflict" role="alert">
+                        <span>{ ctx.t(M::Conflict) }</span>
+                        { for values.iter().map(|v| {
+                            let s = save_field.clone();
+                            let v2 = v.clone();
+                            html! { <button class="choose" data-value={v.clone()} onclick={move |_| s.emit((field, v2.clone()))}>{ format!("{} 「{}」", ctx.t(M::Keep), v) }</button> }
+                        }) }
+                    </div>
+                }
+            </div>
+        }
+    };
+
+    html! {
+            <div class="card">
+                <h3>{ ctx.t(M::Profile) }</h3>
+                { field_row(M::Name, "name", &c.name) }
+                { field_row(M::CreditCode, "credit_code", &c.credit_code) }
+                { field_row(M::Address, "address", &c.address) }
+                { field_row(M::Industry, "industry", &c.industry) }
+                <div class="field"><span class="label">{ ctx.t(M::Nature) }</span><span class="value">{ c.nature.label_zh() }</span></div>
+                <div class="field"><span class="label">{ ctx.t(M::Lines) }</span><span class="value">{ c.lines.iter().map(|l| l.label_zh()).collect::<Vec<_>>().join("、") }</span></div>
+                <div class="field"><span class="label">{ ctx.t(M::AnnualRevenue) }</span><span class="value">{ yuan(row.annual_fen) }</span></div>
+                <div class="field" data-field="level"><span class="label">{ ctx.t(M::Level) }</span><span class="value">{ format!("{}（{}）", row.level.label_zh(), ctx.t(M::Proposed)) }
+                    if let Some((level, _)) = &approved { { format!(" · {}：{}", ctx.t(M::Approved), level.label_zh()) } }</span></div>
+                <div class="field" data-field="grade"><span class="label">{ ctx.t(M::Grade) }</span><span class="value">{ format!("{}（{}）", row.grade.label_zh(), ctx.t(M::Proposed)) }
+                    if let Some((_, grade)) = &approved { { format!(" · {}：{}", ctx.t(M::Approved), grade.label_zh()) } }</span></div>
+                if let Some(m) = &managed {
+                    <div class="field" data-field="managed"><span class="label">{ ctx.t(M::ManagedAs) }</span><span class="value">{ format!("{}（{}）", m.grade.label_zh(), m.why().label_zh()) }</span></div>
+                }
+            </div>
+    }
+}
