@@ -8,7 +8,7 @@ use yew::prelude::*;
 use crate::ctx::Ctx;
 use crate::i18n::M;
 use crate::screens::{new_id, value_of};
-use crate::store::{self, today};
+use crate::store::today;
 use crate::widgets::yuan;
 
 use super::CardProps;
@@ -29,18 +29,15 @@ pub fn agreements_cards(p: &CardProps) -> Html {
         Callback::from(move |_| {
             let Some(a) = (*form).clone() else { return };
             let (store, doc, form) = (store.clone(), doc.clone(), form.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                match store::edit(&store, &doc, |d| {
+            super::save(
+                store,
+                doc,
+                move |d| {
                     d.transact(|tx| agreements::add_agreement(tx, &a))
                         .map_err(|e| e.error.to_string())
-                })
-                .await
-                {
-                    Ok(Ok(_)) => form.set(None),
-                    Ok(Err(e)) => web_sys::console::error_1(&e.into()),
-                    Err(e) => web_sys::console::error_1(&e.to_string().into()),
-                }
-            });
+                },
+                move || form.set(None),
+            );
         })
     };
     let set_af = |f: fn(&mut agreements::Agreement, String)| {
@@ -56,18 +53,15 @@ pub fn agreements_cards(p: &CardProps) -> Html {
         Callback::from(move |_| {
             let Some(pl) = (*form).clone() else { return };
             let (store, doc, form) = (store.clone(), doc.clone(), form.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                match store::edit(&store, &doc, |d| {
+            super::save(
+                store,
+                doc,
+                move |d| {
                     d.transact(|tx| agreements::add_plan(tx, &pl))
                         .map_err(|e| e.error.to_string())
-                })
-                .await
-                {
-                    Ok(Ok(_)) => form.set(None),
-                    Ok(Err(e)) => web_sys::console::error_1(&e.into()),
-                    Err(e) => web_sys::console::error_1(&e.to_string().into()),
-                }
-            });
+                },
+                move || form.set(None),
+            );
         })
     };
     let set_pf = |f: fn(&mut agreements::Plan, String)| {

@@ -6,7 +6,7 @@ use yew::prelude::*;
 use crate::ctx::Ctx;
 use crate::i18n::M;
 use crate::screens::{new_id, value_of};
-use crate::store::{self, today};
+use crate::store::today;
 
 use super::CardProps;
 
@@ -36,18 +36,15 @@ pub fn complaints_card(p: &CardProps) -> Html {
             let c =
                 complaints::Complaint::new(&new_id("t"), &channel, &content, &me, &today(), grade);
             let (store, doc, form) = (store.clone(), doc.clone(), form.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                match store::edit(&store, &doc, |d| {
+            super::save(
+                store,
+                doc,
+                move |d| {
                     d.transact(|tx| complaints::record(tx, &c))
                         .map_err(|e| e.error.to_string())
-                })
-                .await
-                {
-                    Ok(Ok(_)) => form.set(None),
-                    Ok(Err(e)) => web_sys::console::error_1(&e.into()),
-                    Err(e) => web_sys::console::error_1(&e.to_string().into()),
-                }
-            });
+                },
+                move || form.set(None),
+            );
         })
     };
     let take_step = {
@@ -62,20 +59,17 @@ pub fn complaints_card(p: &CardProps) -> Html {
                 return;
             };
             let (store, doc, adv, me) = (store.clone(), doc.clone(), adv.clone(), me.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                let sat = satisfaction.parse::<i64>().ok();
-                let dep = Some(department.as_str()).filter(|d| !d.is_empty());
-                let r = store::edit(&store, &doc, |d| {
+            let sat = satisfaction.parse::<i64>().ok();
+            super::save(
+                store,
+                doc,
+                move |d| {
+                    let dep = Some(department.as_str()).filter(|d| !d.is_empty());
                     d.transact(|tx| complaints::advance(tx, &id, &me, &today(), dep, sat))
                         .map_err(|e| e.error.to_string())
-                })
-                .await;
-                match r {
-                    Ok(Ok(_)) => adv.set(None),
-                    Ok(Err(e)) => web_sys::console::error_1(&e.into()),
-                    Err(e) => web_sys::console::error_1(&e.to_string().into()),
-                }
-            });
+                },
+                move || adv.set(None),
+            );
         })
     };
     let complaint_rules = ctx.store.borrow().rules().complaints.clone();

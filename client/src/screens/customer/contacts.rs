@@ -7,7 +7,6 @@ use yew::prelude::*;
 use crate::ctx::Ctx;
 use crate::i18n::M;
 use crate::screens::{new_id, value_of};
-use crate::store::{self};
 
 use super::CardProps;
 
@@ -38,8 +37,10 @@ pub fn contacts_card(p: &CardProps) -> Html {
                 .cloned()
                 .unwrap_or_default();
             let (store, doc, form) = (store.clone(), doc.clone(), form.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                let r = store::edit(&store, &doc, |d| {
+            super::save(
+                store,
+                doc,
+                move |d| {
                     d.transact(|tx| {
                         if is_new {
                             return customer::add_contact(tx, &draft);
@@ -64,14 +65,9 @@ pub fn contacts_card(p: &CardProps) -> Html {
                         Ok(())
                     })
                     .map_err(|e| e.error.to_string())
-                })
-                .await;
-                match r {
-                    Ok(Ok(_)) => form.set(None),
-                    Ok(Err(e)) => web_sys::console::error_1(&e.into()),
-                    Err(e) => web_sys::console::error_1(&e.to_string().into()),
-                }
-            });
+                },
+                move || form.set(None),
+            );
         })
     };
     let set_cf = |f: fn(&mut Contact, String)| {

@@ -70,3 +70,20 @@ pub fn customer_screen(p: &Props) -> Html {
         </section>
     }
 }
+
+/// Saves an edit of the customer document; once it is stored, `done` runs
+/// (a form closes). A refusal is logged.
+fn save<T: 'static>(
+    store: crate::store::Store,
+    doc: String,
+    edit: impl FnOnce(&mut automerge::Automerge) -> Result<T, String> + 'static,
+    done: impl FnOnce() + 'static,
+) {
+    wasm_bindgen_futures::spawn_local(async move {
+        match crate::store::edit(&store, &doc, edit).await {
+            Ok(Ok(_)) => done(),
+            Ok(Err(e)) => web_sys::console::error_1(&e.into()),
+            Err(e) => web_sys::console::error_1(&e.to_string().into()),
+        }
+    });
+}

@@ -7,7 +7,6 @@ use yew::prelude::*;
 use crate::ctx::Ctx;
 use crate::i18n::M;
 use crate::screens::value_of;
-use crate::store::{self};
 use crate::widgets::yuan;
 
 use super::CardProps;
@@ -28,18 +27,15 @@ pub fn profile_card(p: &CardProps) -> Html {
         let editing = editing.clone();
         Callback::from(move |(field, value): (&'static str, String)| {
             let (store, doc, editing) = (store.clone(), doc.clone(), editing.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                let r = store::edit(&store, &doc, |d| {
+            super::save(
+                store,
+                doc,
+                move |d| {
                     d.transact(|tx| customer::set_field(tx, field, &value))
                         .map_err(|e| e.error.to_string())
-                })
-                .await;
-                match r {
-                    Ok(Ok(_)) => editing.set(None),
-                    Ok(Err(e)) => web_sys::console::error_1(&e.into()),
-                    Err(e) => web_sys::console::error_1(&e.to_string().into()),
-                }
-            });
+                },
+                move || editing.set(None),
+            );
         })
     };
     let field_row = |label: M, field: &'static str, value: &str| {
