@@ -60,6 +60,9 @@ messages! {
     LastSync => "上次同步", "last sync";
     Never => "从未", "never";
     FirstSync => "首次同步中", "First sync";
+    Connecting => "连接中", "Connecting";
+    WhenReceived => "（服务器收到）", " (when received)";
+    SystemRecord => "系统记录（导入或早期数据）", "system record (import or earlier data)";
     Back => "返回", "Back";
     Profile => "客户档案", "Profile";
     CreditCode => "统一社会信用代码", "Credit code";

@@ -50,7 +50,7 @@ impl Row {
             annual_fen: assessed.annual_fen,
             level: assessed.level,
             grade: assessed.grade,
-            cadence: visits::cadence(customer.last_visit(), &calendar::day_of(now_ms)),
+            cadence: visits::cadence_of(&customer, &calendar::day_of(now_ms)),
             open_follow_ups: visits::open_follow_ups(&customer).len(),
             conflicts,
             customer,

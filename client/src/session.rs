@@ -113,6 +113,23 @@ pub fn server_heads(user: &str) -> Vec<(String, Vec<automerge::ChangeHash>)> {
         .collect()
 }
 
+/// When this device last finished a sync for `user` (ms since the epoch),
+/// kept across reloads.
+pub fn last_sync(user: &str) -> Option<f64> {
+    storage()?
+        .get_item(&format!("fieldbook.last-sync.{user}"))
+        .ok()
+        .flatten()?
+        .parse()
+        .ok()
+}
+
+pub fn save_last_sync(user: &str, ms: f64) {
+    if let Some(st) = storage() {
+        let _ = st.set_item(&format!("fieldbook.last-sync.{user}"), &ms.to_string());
+    }
+}
+
 /// Saves the heads the server had of each document.
 pub fn save_server_heads(user: &str, heads: &[(String, Vec<String>)]) {
     if let (Some(st), Ok(json)) = (storage(), serde_json::to_string(heads)) {

@@ -36,6 +36,8 @@ pub struct SyncStatus {
     pub pending: usize,
     /// When the last complete sync finished (ms since the epoch).
     pub last_sync_ms: Option<f64>,
+    /// The socket is open but the server has not answered yet.
+    pub connecting: bool,
     /// First sync of a new device: (documents here, documents in the book).
     pub first_sync: Option<(usize, usize)>,
     /// Documents with changes the server does not have (for the curious and for tests).
@@ -99,6 +101,8 @@ pub struct Engine {
     online: bool,
     retry_ms: u32,
     first_sync: bool,
+    /// The last complete sync before this start (`session::last_sync`).
+    kept_last_sync: Option<f64>,
     notify: Callback<()>,
     closures: Vec<Closure<dyn FnMut(JsValue)>>,
     /// The peer's server-heads version last saved, and whether a save is due.
@@ -127,6 +131,7 @@ impl Engine {
     /// Opens the user's local repo from IndexedDB (works offline) and starts syncing.
     pub async fn open(session: LoginResponse, notify: Callback<()>) -> Result<Store, ClientError> {
         let idb = Idb::open(&session.user.username).await?;
+        let kept_last_sync = crate::session::last_sync(&session.user.username);
         let stored = idb.load_all().await?;
         let mut peer = Peer::new(session.peer_id.clone());
         let mut known = Known::default();
@@ -187,6 +192,7 @@ impl Engine {
             online: false,
             retry_ms: 500,
             first_sync,
+            kept_last_sync,
             notify,
             closures: Vec::new(),
             saved_heads_version: 0,
@@ -235,7 +241,8 @@ impl Engine {
                 .into_iter()
                 .filter(|d| self.peer.pending_changes_of(d) > 0)
                 .collect(),
-            last_sync_ms: self.peer.last_synced_ms(),
+            last_sync_ms: self.last_sync_ms(),
+            connecting: self.socket.is_some() && !self.online,
             undelivered: self.outbox.undelivered(),
             kept: self.peer.document(&self.book_id).map(|_| {
                 (
@@ -304,6 +311,12 @@ impl Engine {
         }
     }
 
+    /// When the last complete sync finished: this session's, else the one
+    /// kept from before a reload (the peer starts with none).
+    fn last_sync_ms(&self) -> Option<f64> {
+        self.peer.last_synced_ms().or(self.kept_last_sync)
+    }
+
     /// The leader tells the other tabs its status when it changed.
     fn announce(&mut self) {
         let (true, Some(channel)) = (self.leader, &self.channel) else {
@@ -312,7 +325,7 @@ impl Engine {
         let note = crate::tabs::status_note(crate::tabs::LeaderStatus {
             online: self.online,
             pending: self.peer.pending_changes(),
-            last_sync_ms: self.peer.last_synced_ms(),
+            last_sync_ms: self.last_sync_ms(),
             undelivered: self.outbox.undelivered(),
             signed_out: self.signed_out,
         });
@@ -993,6 +1006,11 @@ pub fn connect(store: &Store) {
             (e.peer.pending_changes(), e.peer.last_synced_ms())
         };
         Engine::save_server_heads(&s, after.1 != before.1);
+        if after.1 != before.1
+            && let Some(ms) = after.1
+        {
+            crate::session::save_last_sync(&s.borrow().session.user.username, ms);
+        }
         // The indicator must tell the truth: redraw when what it shows changed.
         if after != before {
             redraw(&s);

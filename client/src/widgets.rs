@@ -30,7 +30,7 @@ pub fn status_bar() -> Html {
     html! {
         <div class="status" data-online={s.online.to_string()} data-pending={s.pending.to_string()} data-synced={synced.to_string()} data-pending-docs={s.pending_docs.join(" ")} data-undelivered={s.undelivered.to_string()} data-kept={kept.to_string()} data-book={book.to_string()} data-unsaved={s.unsaved.to_string()} data-ready-offline={ready.to_string()} data-persisted={s.storage.map(|x| x.0.to_string()).unwrap_or_default()} data-role={if s.leader { "leader" } else { "follower" }}>
             <span class={classes!("dot", state)}></span>
-            <span class="state">{ if s.online { ctx.t(M::Online) } else { ctx.t(M::Offline) } }</span>
+            <span class="state">{ if s.online { ctx.t(M::Online) } else if s.connecting { ctx.t(M::Connecting) } else { ctx.t(M::Offline) } }</span>
             if s.undelivered > 0 {
                 <span class="pending undelivered">{ format!("{} {}", s.undelivered, ctx.t(M::Undelivered)) }</span>
             }
@@ -55,8 +55,13 @@ pub fn status_bar() -> Html {
             }
             if let Some((have, total)) = s.first_sync {
                 <span class="progress">
-                    { format!("{} {}/{}", ctx.t(M::FirstSync), have, total) }
-                    <progress max={total.max(1).to_string()} value={have.to_string()}></progress>
+                    // Counts only once the book says how many there are.
+                    if total > 0 {
+                        { format!("{} {}/{}", ctx.t(M::FirstSync), have, total) }
+                        <progress max={total.to_string()} value={have.to_string()}></progress>
+                    } else {
+                        { format!("{}…", ctx.t(M::FirstSync)) }
+                    }
                 </span>
             }
         </div>

@@ -30,6 +30,11 @@ pub struct Customer {
     pub nature: Nature,
     #[autosurgeon(missing = "Vec::new")]
     pub lines: Vec<Line>,
+    /// The day it was registered (YYYY-MM-DD; empty for customers registered
+    /// before this field): a new prospect is due, not overdue, in its first
+    /// month (`visits::cadence_of`).
+    #[autosurgeon(with = "flex::string")]
+    pub registered_on: String,
     #[autosurgeon(with = "flex::string")]
     pub address: String,
     #[autosurgeon(with = "flex::string")]

@@ -39,6 +39,15 @@ pub fn cadence(last_visit: Option<&str>, today: &str) -> Cadence {
     }
 }
 
+/// A customer's cadence: as [`cadence`], except that a customer registered
+/// this month and not yet visited is due, not overdue (a new prospect).
+pub fn cadence_of(c: &Customer, today: &str) -> Cadence {
+    match (c.last_visit(), month(&c.registered_on), month(today)) {
+        (None, Some(registered), Some(now)) if registered >= now => Cadence::Due,
+        (last, _, _) => cadence(last, today),
+    }
+}
+
 /// Open follow-ups of a customer, with the date of the visit they came from.
 pub fn open_follow_ups(c: &Customer) -> Vec<(&str, &crate::customer::FollowUp)> {
     c.visits
@@ -55,6 +64,24 @@ pub fn open_follow_ups(c: &Customer) -> Vec<(&str, &crate::customer::FollowUp)> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_prospect_is_due_in_its_first_month_then_overdue() {
+        let mut c = Customer::new("新客户", "", crate::vocab::Nature::Enterprise, vec![]);
+        assert_eq!(
+            cadence_of(&c, "2026-11-20"),
+            Cadence::Overdue,
+            "no date: as before"
+        );
+        c.registered_on = "2026-11-03".into();
+        assert_eq!(cadence_of(&c, "2026-11-20"), Cadence::Due);
+        assert_eq!(cadence_of(&c, "2026-12-01"), Cadence::Overdue);
+        c.visits.push(crate::customer::Visit {
+            date: "2026-11-05".into(),
+            ..Default::default()
+        });
+        assert_eq!(cadence_of(&c, "2026-11-20"), Cadence::Visited);
+    }
 
     #[test]
     fn month_boundaries() {

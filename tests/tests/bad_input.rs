@@ -378,3 +378,37 @@ async fn claims_for_documents_that_never_arrive_expire() {
     let (d, doc) = bystander(&server, &url).await;
     bystander_still_syncs(&server, &d, &doc, "after-sweep").await;
 }
+
+/// An unknown API path answers a JSON 404 (before, the app's HTML page with
+/// 200), and the server's log written to a file carries no terminal colours
+/// (issue #31).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_api_path_is_a_json_404_and_the_log_file_is_plain() {
+    let mut server = TestServer::new();
+    server.serve_client();
+    server.start().await;
+    let token = server.login("m1").await.token;
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/no-such-thing", server.base()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(res.status().as_u16(), 404);
+    let body: serde_json::Value = res.json().await.expect("a JSON body");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no such API path"),
+        "{body}"
+    );
+    // The app itself is still served at other paths.
+    let page = reqwest::get(format!("{}/customers/x", server.base()))
+        .await
+        .expect("GET");
+    assert_eq!(page.status().as_u16(), 200);
+    let log = server.log_text();
+    assert!(log.contains("login"), "the log was written: {log}");
+    assert!(!log.contains('\u{1b}'), "no ANSI escapes in the log file");
+}

@@ -128,6 +128,18 @@ async fn works_offline_and_syncs_when_the_server_returns() {
         json!([]),
     )
     .await;
+    // The last sync is the one before the reload, not "never" (issue #31).
+    let last = b
+        .js(
+            "return document.querySelector('.status .last').innerText",
+            json!([]),
+        )
+        .await;
+    let last = last.as_str().unwrap_or_default();
+    assert!(
+        !last.contains("从未") && last.matches(':').count() >= 3,
+        "the last sync after an offline reload: {last}"
+    );
     open_customer(&b, "东方通信服务有限公司").await;
     log_visit(&b, "离线记录的走访：客户要求增加揽收频次").await;
     // Add a contact, then correct its phone number, all offline.
@@ -297,6 +309,18 @@ async fn a_customer_registered_offline_reaches_the_unit_head() {
     b.click("form.register button[type=submit]").await;
     b.wait("the new customer's screen", T, "return document.querySelector('section.customer h2.title')?.innerText === '离线报备的新客户有限公司'", json!([]))
         .await;
+    // A new prospect is due this month in the list, not flagged overdue (issue #31).
+    b.click_text("section.customer button", "返回").await;
+    let badge = b
+        .wait(
+            "the new customer's badge",
+            T,
+            "const r = [...document.querySelectorAll('li.row')].find(r => r.innerText.includes('离线报备的新客户有限公司'));
+             return r && r.querySelector('.badge').className;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(badge, "badge due", "{badge}");
 
     server.start().await;
     wait_synced(&b).await;
@@ -903,6 +927,22 @@ async fn a_head_reads_reports_with_charts_for_their_subtree_only() {
     let b = Browser::start().await;
     login(&b, &server, "head1").await;
     wait_text(&b, "head1's list", "东区重点客户").await;
+    // Each filter shows the option it applies: all, when nothing is chosen
+    // (before, the last option showed while every customer was listed).
+    let filters = b
+        .js(
+            "return ['level', 'grade', 'line'].map(n => {
+                 const s = document.querySelector(`select[name=${n}]`);
+                 return [s.value, s.options[s.selectedIndex].text];
+             });",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        filters,
+        json!([["", "全部级别"], ["", "全部等级"], ["", "全部业务"]]),
+        "{filters}"
+    );
     b.click("button.reports-button").await;
     let online = b
         .wait(
@@ -941,6 +981,35 @@ async fn a_head_reads_reports_with_charts_for_their_subtree_only() {
         )
         .await;
     assert_eq!(compliance, json!(12), "a bar per month");
+
+    // The unit picker shows what is applied (head1's own scope) and offers
+    // only head1's subtree: the east sub-office, not the west (issue #31).
+    let picker = b
+        .js(
+            "const s = document.querySelector('select[name=unit]');
+             return [s.value, s.options[s.selectedIndex].text, [...s.options].map(o => o.value)];",
+            json!([]),
+        )
+        .await;
+    assert_eq!(picker[0], "", "{picker}");
+    assert_eq!(picker[1], "本人管辖范围", "{picker}");
+    assert_eq!(picker[2], json!(["", "so1"]), "{picker}");
+    b.js(
+        "const s = document.querySelector('select[name=unit]'); s.value = 'so1';
+         s.dispatchEvent(new Event('change', {bubbles: true})); return true;",
+        json!([]),
+    )
+    .await;
+    let shown = b
+        .wait(
+            "the east sub-office chosen",
+            T,
+            "const s = document.querySelector('select[name=unit]');
+             return s.value === 'so1' && s.options[s.selectedIndex].text;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(shown, "东区支局");
 
     // Offline, the screen shows the copy this tablet kept, and says so.
     server.kill();

@@ -204,7 +204,8 @@ pub fn console_screen() -> Html {
         <section class="console">
             <div class="toolbar">
                 <button onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Customers)}>{ format!("‹ {}", ctx.t(M::Back)) }</button>
-                <h2>{ ctx.t(M::Console) }</h2>
+                // A manager sees only the spreadsheets here.
+                <h2>{ ctx.t(if is_manager { M::ImportExport } else { M::Console }) }</h2>
             </div>
             if let Some(m) = &*message { <p class="message">{ m.clone() }</p> }
             <TransferCard />

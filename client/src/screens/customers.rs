@@ -53,15 +53,15 @@ pub fn customers_screen() -> Html {
                 <input type="search" name="q" placeholder={ctx.t(M::Search)} value={(*query).clone()}
                     oninput={let q = query.clone(); Callback::from(move |e: InputEvent| q.set(value_of(&e.into())))} />
                 <select name="level" onchange={set(&level)}>
-                    <option value="">{ ctx.t(M::AllLevels) }</option>
+                    <option value="" selected={level.is_empty()}>{ ctx.t(M::AllLevels) }</option>
                     { for Level::ALL.iter().map(|l| html! { <option value={l.as_str()} selected={*level == l.as_str()}>{ l.label_zh() }</option> }) }
                 </select>
                 <select name="grade" onchange={set(&grade)}>
-                    <option value="">{ ctx.t(M::AllGrades) }</option>
+                    <option value="" selected={grade.is_empty()}>{ ctx.t(M::AllGrades) }</option>
                     { for Grade::ALL.iter().map(|g| html! { <option value={g.as_str()} selected={*grade == g.as_str()}>{ g.label_zh() }</option> }) }
                 </select>
                 <select name="line" onchange={set(&line)}>
-                    <option value="">{ ctx.t(M::AllLines) }</option>
+                    <option value="" selected={line.is_empty()}>{ ctx.t(M::AllLines) }</option>
                     { for Line::ALL.iter().map(|l| html! { <option value={l.as_str().to_string()} selected={*line == l.as_str()}>{ l.label_zh() }</option> }) }
                 </select>
                 <label class="check">

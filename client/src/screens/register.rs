@@ -40,7 +40,8 @@ pub fn register_screen() -> Html {
         let (c, error, store, go) = (c.clone(), error.clone(), ctx.store.clone(), ctx.go.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let new = Customer::new(&c.name, &c.credit_code, c.nature.clone(), c.lines.clone());
+            let mut new = Customer::new(&c.name, &c.credit_code, c.nature.clone(), c.lines.clone());
+            new.registered_on = crate::store::today();
             let new = Customer {
                 address: c.address.clone(),
                 industry: c.industry.clone(),

@@ -90,7 +90,11 @@ pub fn reports_screen() -> Html {
                         }));
                         data.set(serde_json::from_str(&body).ok());
                     }
-                    Ok((_, body, _)) => message.set(Some(http::error_text(&body))),
+                    Ok((_, body, _)) => {
+                        // Never the previous unit's figures under the new choice.
+                        data.set(None);
+                        message.set(Some(http::error_text(&body)));
+                    }
                     Err(_) => message.set(Some(crate::i18n::pick(
                         "离线，本机还没有这份报表 / offline, and this report was never loaded here",
                     ))),
@@ -98,6 +102,15 @@ pub fn reports_screen() -> Html {
             });
         });
     }
+    // The units the user may report on: their own and those below it (the
+    // center: all).
+    let me = {
+        let s = ctx.store.borrow();
+        match s.session.user.role {
+            fieldbook_shared::vocab::Role::Admin => None,
+            _ => Some(s.session.user.unit.clone()),
+        }
+    };
     let set = |i: usize| {
         let filter = filter.clone();
         Callback::from(move |e: Event| {
@@ -255,8 +268,8 @@ pub fn reports_screen() -> Html {
             </div>
             <div class="filters">
                 <select name="unit" onchange={set(0)}>
-                    <option value="">{ ctx.t(M::MyScope) }</option>
-                    { for units.iter().map(|u| html! { <option value={u.code.clone()}>{ format!("{}（{}）", u.name, u.code) }</option> }) }
+                    <option value="" selected={filter.0.is_empty()}>{ ctx.t(M::MyScope) }</option>
+                    { for within(&units, &me).map(|u| html! { <option value={u.code.clone()} selected={filter.0 == u.code}>{ u.name.clone() }</option> }) }
                 </select>
                 <input name="from" type="month" onchange={set(1)} />
                 <input name="to" type="month" onchange={set(2)} />
@@ -266,4 +279,27 @@ pub fn reports_screen() -> Html {
             { body }
         </section>
     }
+}
+
+/// The units within `root`'s subtree (all of them without a root), in the
+/// order listed.
+fn within<'a>(units: &'a [Unit], root: &Option<String>) -> impl Iterator<Item = &'a Unit> {
+    units.iter().filter(move |u| {
+        let Some(root) = root else { return true };
+        // Walk up the parents (bounded: a loop in the data ends it).
+        let mut at = Some(u.code.clone());
+        for _ in 0..units.len() + 1 {
+            match at {
+                Some(ref c) if c == root => return true,
+                Some(ref c) => {
+                    at = units
+                        .iter()
+                        .find(|x| &x.code == c)
+                        .and_then(|x| x.parent.clone())
+                }
+                None => return false,
+            }
+        }
+        false
+    })
 }

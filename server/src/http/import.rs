@@ -1204,6 +1204,7 @@ pub async fn customers(
     for r in &rows {
         let (id, unit, _, _) = managers[&r.manager].clone();
         let mut c = Customer::new(&r.name, &r.credit_code, r.nature.clone(), r.lines.clone());
+        c.registered_on = crate::today();
         c.address = r.address.clone();
         c.industry = r.industry.clone();
         let mut doc = Automerge::new().with_actor(actor.clone());

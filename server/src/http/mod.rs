@@ -66,6 +66,17 @@ pub fn router(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
     for e in endpoints() {
         api = api.route(e.path, e.handler);
     }
+    // Any other API path is a JSON 404, not the app's page (the static
+    // fallback below serves the app for every other path).
+    api = api.route(
+        "/api/{*rest}",
+        axum::routing::any(|uri: axum::http::Uri| async move {
+            crate::error::ServerError::NotFound(format!(
+                "没有这个接口 {0} / no such API path {0}",
+                uri.path()
+            ))
+        }),
+    );
     let origins = state.origins.clone();
     let api = api.with_state(state);
     let app = match static_dir {

@@ -82,7 +82,7 @@ pub async fn compute(
         Some(u) => {
             if user.role != Role::Admin && !state.acl.is_within(&u, &user.unit) {
                 return Err(ServerError::Forbidden(format!(
-                    "{u} is outside your unit's subtree"
+                    "{u} 不在你的单位范围内 / {u} is outside your unit's subtree"
                 )));
             }
             u
