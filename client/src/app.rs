@@ -22,7 +22,36 @@ pub fn app() -> Html {
     let store = use_state(|| None::<Store>);
     let error = use_state(|| None::<String>);
     let tick = use_state(|| 0u64);
-    let route = use_state(|| Route::Customers);
+    // The screen in the URL fragment, so reload, back and links land there.
+    let route = use_state(|| Route::from_hash(&current_hash()));
+    {
+        let route = route.clone();
+        use_effect_with((), move |_| {
+            let on_change = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+                let r = Route::from_hash(&current_hash());
+                if let Some(w) = web_sys::window() {
+                    w.scroll_to_with_x_and_y(0.0, 0.0);
+                }
+                route.set(r);
+            });
+            let window = web_sys::window();
+            if let Some(w) = &window {
+                let _ = w.add_event_listener_with_callback(
+                    "hashchange",
+                    wasm_bindgen::JsCast::unchecked_ref(on_change.as_ref()),
+                );
+            }
+            move || {
+                if let Some(w) = window {
+                    let _ = w.remove_event_listener_with_callback(
+                        "hashchange",
+                        wasm_bindgen::JsCast::unchecked_ref(on_change.as_ref()),
+                    );
+                }
+                drop(on_change);
+            }
+        });
+    }
 
     // No session in localStorage: it may have been lost with a killed browser;
     // the copy in IndexedDB brings it back. A kept session is copied there too.
@@ -115,13 +144,33 @@ pub fn app() -> Html {
         let msg = (*error).clone().unwrap_or_else(|| "…".into());
         return html! { <div class="app loading">{ msg }</div> };
     };
+    // A screen change is a change of the fragment (the listener above
+    // follows it); leaving a form replaces its entry rather than adding one.
     let go = {
         let route = route.clone();
         Callback::from(move |r: Route| {
-            if let Some(w) = web_sys::window() {
-                w.scroll_to_with_x_and_y(0.0, 0.0);
+            let Some(w) = web_sys::window() else {
+                route.set(r);
+                return;
+            };
+            w.scroll_to_with_x_and_y(0.0, 0.0);
+            let hash = format!("#{}", r.to_hash());
+            let location = w.location();
+            match Route::from_hash(&current_hash()) {
+                // A saved visit returns to its customer: the entry it came from.
+                Route::LogVisit(id) if r == Route::Customer(id.clone()) => {
+                    if let Ok(h) = w.history() {
+                        let _ = h.back();
+                    }
+                }
+                here if here.is_form() => {
+                    let _ = location.replace(&hash);
+                }
+                _ => {
+                    let _ = location.set_hash(&hash);
+                }
             }
-            route.set(r)
+            route.set(r);
         })
     };
     // The number of changes still waiting, when the server refused this session.
@@ -164,4 +213,11 @@ pub fn app() -> Html {
             </div>
         </ContextProvider<Ctx>>
     }
+}
+
+/// The page's URL fragment (`#/customer/…`), empty without one.
+fn current_hash() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
 }

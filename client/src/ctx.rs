@@ -21,6 +21,46 @@ pub enum Route {
     Reports,
 }
 
+impl Route {
+    /// The screen's address in the URL fragment (`#/customer/<id>`): back,
+    /// reload and a link return to it, offline too (a fragment never reaches
+    /// the server; the service worker serves the app for any path).
+    pub fn to_hash(&self) -> String {
+        match self {
+            Route::Customers => "/customers".into(),
+            Route::Customer(id) => format!("/customer/{id}"),
+            Route::LogVisit(id) => format!("/customer/{id}/visit"),
+            Route::Register => "/register".into(),
+            Route::Reminders => "/reminders".into(),
+            Route::Console => "/console".into(),
+            Route::Reports => "/reports".into(),
+        }
+    }
+
+    /// The screen a fragment names (with or without its `#`); the list for
+    /// anything else.
+    pub fn from_hash(hash: &str) -> Route {
+        let path = hash.trim_start_matches('#').trim_start_matches('/');
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let id_ok = |id: &str| id.chars().all(|c| c.is_ascii_alphanumeric());
+        match parts.as_slice() {
+            ["customer", id] if id_ok(id) => Route::Customer(id.to_string()),
+            ["customer", id, "visit"] if id_ok(id) => Route::LogVisit(id.to_string()),
+            ["register"] => Route::Register,
+            ["reminders"] => Route::Reminders,
+            ["console"] => Route::Console,
+            ["reports"] => Route::Reports,
+            _ => Route::Customers,
+        }
+    }
+
+    /// A form: leaving it replaces its history entry (back does not return
+    /// to a form already saved).
+    pub fn is_form(&self) -> bool {
+        matches!(self, Route::LogVisit(_) | Route::Register)
+    }
+}
+
 /// What every screen gets from the shell.
 #[derive(Clone)]
 pub struct Ctx {
@@ -40,5 +80,35 @@ impl PartialEq for Ctx {
 impl Ctx {
     pub fn t(&self, m: M) -> &'static str {
         t(self.lang, m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_screen_has_an_address_that_leads_back_to_it() {
+        for r in [
+            Route::Customers,
+            Route::Customer("2Wwkatkkzab9CZDTmLtfB7MKoYGY".into()),
+            Route::LogVisit("2Wwkatkkzab9CZDTmLtfB7MKoYGY".into()),
+            Route::Register,
+            Route::Reminders,
+            Route::Console,
+            Route::Reports,
+        ] {
+            assert_eq!(Route::from_hash(&format!("#{}", r.to_hash())), r);
+        }
+        for odd in [
+            "",
+            "#",
+            "#/nothing",
+            "#/customer/",
+            "#/customer/a b",
+            "#/customer/<x>/visit",
+        ] {
+            assert_eq!(Route::from_hash(odd), Route::Customers, "{odd}");
+        }
     }
 }

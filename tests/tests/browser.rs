@@ -82,6 +82,12 @@ async fn ready_offline(b: &Browser, server: &TestServer, user: &str, name: &str)
 }
 
 async fn open_customer(b: &Browser, name: &str) {
+    // From wherever the tablet is (a reload keeps the screen): the list first.
+    b.js(
+        "if (!document.querySelector('section.customers')) location.hash = '#/customers'; return true;",
+        json!([]),
+    )
+    .await;
     b.click_text("li.row", name).await;
     b.wait(
         "the customer screen",
@@ -539,6 +545,15 @@ async fn reminders_show_overdue_follow_ups_revenue_drops_and_birthdays_offline()
     .await;
     server.kill();
     b.refresh().await;
+    // The reload keeps the customer's screen (its address); back to the list.
+    b.wait(
+        "the customer after an offline reload",
+        T,
+        "return document.querySelector('section.customer h2.title')?.innerText === '下滑客户有限公司'",
+        json!([]),
+    )
+    .await;
+    b.click_text("section.customer button", "返回").await;
     wait_text(&b, "the list offline", "下滑客户有限公司").await;
     b.click("button.reminders-button").await;
     b.wait(
@@ -1846,4 +1861,41 @@ async fn three_tabs_offline_a_tab_closed_mid_write_and_a_kill_lose_nothing_saved
         })
         .await;
     }
+}
+
+/// Each screen has an address (issue #31): a reload returns to the customer
+/// being read, offline too; back returns to the list; a saved visit form is
+/// not where back leads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screen_has_an_address_that_reload_and_back_respect_offline_too() {
+    let (mut server, _) = server_with(&[("地址测试公司", "m1", None)]).await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "m1", "地址测试公司").await;
+    open_customer(&b, "地址测试公司").await;
+    let hash = b.js("return location.hash", json!([])).await;
+    assert!(
+        hash.as_str().unwrap_or_default().starts_with("#/customer/"),
+        "{hash}"
+    );
+
+    server.kill();
+    b.refresh().await;
+    b.wait(
+        "the same customer after an offline reload",
+        T,
+        "return document.querySelector('section.customer h2.title')?.innerText === '地址测试公司'",
+        json!([]),
+    )
+    .await;
+    // A visit logged offline: the form's entry is replaced by the customer's,
+    // so back leads to the list, not to the saved form.
+    log_visit(&b, "按地址返回的走访").await;
+    b.js("history.back(); return true", json!([])).await;
+    b.wait(
+        "the list after back",
+        T,
+        "return document.querySelector('section.customers') !== null",
+        json!([]),
+    )
+    .await;
 }

@@ -33,7 +33,15 @@ pub struct CardProps {
 pub fn customer_screen(p: &Props) -> Html {
     let ctx = use_context::<Ctx>().expect("context");
     let Some(row) = ctx.store.borrow().row(&p.doc_id) else {
-        return html! { <p class="empty">{ "…" }</p> };
+        // Not here (yet, or a link to a customer of another book).
+        return html! {
+            <section class="customer missing">
+                <div class="toolbar">
+                    <button onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Customers)}>{ format!("‹ {}", ctx.t(M::Back)) }</button>
+                </div>
+                <p class="empty">{ "…" }</p>
+            </section>
+        };
     };
     let c = &row.customer;
     let go = ctx.go.clone();
