@@ -2,6 +2,7 @@
 
 mod app;
 mod ctx;
+mod drafts;
 mod error;
 mod http;
 mod i18n;

@@ -152,8 +152,12 @@ pub struct Contact {
     pub personal_notes: String,
 }
 
-/// One visit record (docs/domain.md, Visit cadence).
-#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
+/// One visit record (docs/domain.md, Visit cadence). Serde: a form's draft
+/// on the tablet (`client/src/drafts.rs`), never the document.
+#[derive(
+    Debug, Clone, Default, PartialEq, Hydrate, Reconcile, serde::Serialize, serde::Deserialize,
+)]
+#[serde(default)]
 pub struct Visit {
     #[key]
     #[autosurgeon(with = "flex::string")]
@@ -192,7 +196,10 @@ pub struct Visit {
 }
 
 /// A follow-up action from a visit: whoever visits, follows up (谁走访谁督办).
-#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Hydrate, Reconcile, serde::Serialize, serde::Deserialize,
+)]
+#[serde(default)]
 pub struct FollowUp {
     #[key]
     #[autosurgeon(with = "flex::string")]

@@ -1899,3 +1899,70 @@ async fn a_screen_has_an_address_that_reload_and_back_respect_offline_too() {
     )
     .await;
 }
+
+/// A visit form half filled survives a reload as a draft, offline, and the
+/// draft goes once the visit is saved; Save stays on screen (issue #31).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_filled_visit_form_survives_a_reload_as_a_draft() {
+    let (mut server, _) = server_with(&[("草稿测试公司", "m1", None)]).await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "m1", "草稿测试公司").await;
+    server.kill();
+    open_customer(&b, "草稿测试公司").await;
+    b.click_text("button", "记录走访").await;
+    b.wait(
+        "the visit form",
+        T,
+        "return document.querySelector('form.visit-form') !== null",
+        json!([]),
+    )
+    .await;
+    b.fill("textarea[name=summary]", "写到一半的走访记录").await;
+    b.fill("input[name=follow_action]", "寄送合同").await;
+    // The draft is kept as it is typed; give the write a moment, then reload.
+    b.wait(
+        "the draft kept",
+        T,
+        "return new Promise(ok => { const r = indexedDB.open('fieldbook-kv'); r.onsuccess = () => {
+             try { const g = r.result.transaction('kv').objectStore('kv').getAllKeys();
+                   g.onsuccess = () => ok(g.result.some(k => String(k).includes('draft.m1.visit/'))); g.onerror = () => ok(false); }
+             catch (e) { ok(false) } }; r.onerror = () => ok(false); })",
+        json!([]),
+    )
+    .await;
+    b.refresh().await;
+    let restored = b
+        .wait(
+            "the form restored after a reload",
+            T,
+            "const s = document.querySelector('textarea[name=summary]');
+             const f = document.querySelector('input[name=follow_action]');
+             return s && f && s.value === '写到一半的走访记录' && f.value;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(restored, "寄送合同");
+    // Save is on screen without scrolling, in portrait too.
+    let visible = b
+        .js(
+            "const r = document.querySelector('form.visit-form button[type=submit]').getBoundingClientRect();
+             return r.bottom <= window.innerHeight && r.top >= 0;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(visible, json!(true), "Save in view");
+    b.fill("input[name=purpose]", "年度走访").await;
+    b.click("form.visit-form button[type=submit]").await;
+    wait_text(&b, "the saved visit", "写到一半的走访记录").await;
+    // Saved: the draft is gone.
+    b.wait(
+        "the draft discarded",
+        T,
+        "return new Promise(ok => { const r = indexedDB.open('fieldbook-kv'); r.onsuccess = () => {
+             try { const g = r.result.transaction('kv').objectStore('kv').getAllKeys();
+                   g.onsuccess = () => ok(!g.result.some(k => String(k).includes('draft.m1.visit/'))); g.onerror = () => ok(false); }
+             catch (e) { ok(false) } }; r.onerror = () => ok(false); })",
+        json!([]),
+    )
+    .await;
+}

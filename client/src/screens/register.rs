@@ -11,12 +11,27 @@ use crate::screens::value_of;
 use crate::store;
 use crate::widgets::CreditWarning;
 
+/// The form as typed, kept as a draft (`drafts.rs`).
+#[derive(Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+struct Draft {
+    name: String,
+    credit_code: String,
+    nature: Nature,
+    lines: Vec<Line>,
+    address: String,
+    industry: String,
+}
+
 #[function_component(RegisterScreen)]
 pub fn register_screen() -> Html {
     let ctx = use_context::<Ctx>().expect("context");
-    let c = use_state(|| Customer::new("", "", Nature::Enterprise, vec![]));
+    let c = use_state(Draft::default);
+    let me = ctx.store.borrow().session.user.username.clone();
+    let draft_key = crate::drafts::key(&me, "register");
+    crate::drafts::use_draft(draft_key.clone(), c.clone());
     let error = use_state(|| None::<String>);
-    let set = |f: fn(&mut Customer, String)| {
+    let set = |f: fn(&mut Draft, String)| {
         let c = c.clone();
         Callback::from(move |e: Event| {
             let mut x = (*c).clone();
@@ -37,7 +52,13 @@ pub fn register_screen() -> Html {
         })
     };
     let onsubmit = {
-        let (c, error, store, go) = (c.clone(), error.clone(), ctx.store.clone(), ctx.go.clone());
+        let (c, error, store, go, draft_key) = (
+            c.clone(),
+            error.clone(),
+            ctx.store.clone(),
+            ctx.go.clone(),
+            draft_key.clone(),
+        );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let mut new = Customer::new(&c.name, &c.credit_code, c.nature.clone(), c.lines.clone());
@@ -51,10 +72,14 @@ pub fn register_screen() -> Html {
                 error.set(Some(crate::i18n::pick("客户名称必填 / a name is required")));
                 return;
             }
-            let (error, store, go) = (error.clone(), store.clone(), go.clone());
+            let (error, store, go, draft_key) =
+                (error.clone(), store.clone(), go.clone(), draft_key.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 match store::register(&store, &new).await {
-                    Ok(id) => go.emit(Route::Customer(id)),
+                    Ok(id) => {
+                        crate::drafts::discard(&draft_key).await;
+                        go.emit(Route::Customer(id))
+                    }
                     Err(e) => error.set(Some(e.to_string())),
                 }
             });
@@ -63,7 +88,14 @@ pub fn register_screen() -> Html {
     html! {
         <form class="register" {onsubmit}>
             <div class="toolbar">
-                <button type="button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Customers)}>{ format!("‹ {}", ctx.t(M::Back)) }</button>
+                <button type="button" onclick={let go = ctx.go.clone(); let key = draft_key.clone(); move |_| {
+                    // Leaving the form on purpose: its draft goes.
+                    let (go, key) = (go.clone(), key.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        crate::drafts::discard(&key).await;
+                        go.emit(Route::Customers);
+                    });
+                }}>{ format!("‹ {}", ctx.t(M::Back)) }</button>
                 <h2>{ ctx.t(M::Register) }</h2>
             </div>
             <p class="hint">{ ctx.t(M::RegisterHint) }</p>

@@ -20,73 +20,88 @@ pub struct Props {
 pub fn visit_form(p: &Props) -> Html {
     let ctx = use_context::<Ctx>().expect("context");
     let me = ctx.store.borrow().session.user.username.clone();
-    let visit = use_state(|| Visit {
-        id: new_id("v"),
-        date: today(),
-        visitors: vec![me.clone()],
-        ..Default::default()
+    // The visit and its follow-up as typed, kept as a draft: a reload or a
+    // killed tab loses nothing (`drafts.rs`).
+    let form = use_state(|| {
+        (
+            Visit {
+                id: new_id("v"),
+                date: today(),
+                visitors: vec![me.clone()],
+                ..Default::default()
+            },
+            FollowUp {
+                owner: me.clone(),
+                ..Default::default()
+            },
+        )
     });
-    let follow = use_state(|| FollowUp {
-        owner: me.clone(),
-        ..Default::default()
-    });
+    let draft_key = crate::drafts::key(&me, &format!("visit/{}", p.doc_id));
+    crate::drafts::use_draft(draft_key.clone(), form.clone());
+    let (visit, follow) = (&form.0, &form.1);
     let state = use_state(|| None::<Result<(), String>>);
     let Some(row) = ctx.store.borrow().row(&p.doc_id) else {
         return html! {};
     };
 
     let set = |f: fn(&mut Visit, String)| {
-        let v = visit.clone();
+        let form = form.clone();
         Callback::from(move |e: Event| {
-            let mut x = (*v).clone();
-            f(&mut x, value_of(&e));
-            v.set(x);
+            let mut x = (*form).clone();
+            f(&mut x.0, value_of(&e));
+            form.set(x);
         })
     };
     let set_f = |f: fn(&mut FollowUp, String)| {
-        let v = follow.clone();
+        let form = form.clone();
         Callback::from(move |e: Event| {
-            let mut x = (*v).clone();
-            f(&mut x, value_of(&e));
-            v.set(x);
+            let mut x = (*form).clone();
+            f(&mut x.1, value_of(&e));
+            form.set(x);
         })
     };
     let toggle_contact = |id: String| {
-        let v = visit.clone();
+        let form = form.clone();
         Callback::from(move |_| {
-            let mut x = (*v).clone();
-            if let Some(i) = x.contacts_met.iter().position(|c| *c == id) {
-                x.contacts_met.remove(i);
+            let mut x = (*form).clone();
+            let met = &mut x.0.contacts_met;
+            if let Some(i) = met.iter().position(|c| *c == id) {
+                met.remove(i);
             } else {
-                x.contacts_met.push(id.clone());
+                met.push(id.clone());
             }
-            v.set(x);
+            form.set(x);
         })
     };
     let onsubmit = {
-        let (visit, follow, state, store, doc, go) = (
-            visit.clone(),
-            follow.clone(),
+        let (form, state, store, doc, go, draft_key) = (
+            form.clone(),
             state.clone(),
             ctx.store.clone(),
             p.doc_id.clone(),
             ctx.go.clone(),
+            draft_key.clone(),
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            let mut v = (*visit).clone();
+            let (mut v, f) = (*form).clone();
             if v.date.is_empty() {
                 state.set(Some(Err("date".into())));
                 return;
             }
-            let f = (*follow).clone();
             if !f.action.trim().is_empty() {
                 v.follow_ups.push(FollowUp {
                     id: new_id("f"),
                     ..f
                 });
             }
-            let (state, store, doc, go) = (state.clone(), store.clone(), doc.clone(), go.clone());
+            let (state, store, doc, go, draft_key) = (
+                state.clone(),
+                store.clone(),
+                doc.clone(),
+                go.clone(),
+                draft_key.clone(),
+            );
             state.set(None);
             wasm_bindgen_futures::spawn_local(async move {
                 let r = store::edit(&store, &doc, |d| {
@@ -97,6 +112,7 @@ pub fn visit_form(p: &Props) -> Html {
                 .await;
                 match r.map_err(|e| e.to_string()).and_then(|x| x) {
                     Ok(()) => {
+                        crate::drafts::discard(&draft_key).await;
                         state.set(Some(Ok(())));
                         go.emit(Route::Customer(doc));
                     }
@@ -108,7 +124,14 @@ pub fn visit_form(p: &Props) -> Html {
     html! {
         <form class="visit-form" {onsubmit}>
             <div class="toolbar">
-                <button type="button" onclick={let go = ctx.go.clone(); let id = p.doc_id.clone(); move |_| go.emit(Route::Customer(id.clone()))}>{ format!("‹ {}", ctx.t(M::Back)) }</button>
+                <button type="button" onclick={let go = ctx.go.clone(); let id = p.doc_id.clone(); let key = draft_key.clone(); move |_| {
+                    // Leaving the form on purpose: its draft goes.
+                    let (go, id, key) = (go.clone(), id.clone(), key.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        crate::drafts::discard(&key).await;
+                        go.emit(Route::Customer(id));
+                    });
+                }}>{ format!("‹ {}", ctx.t(M::Back)) }</button>
                 <h2>{ format!("{} · {}", ctx.t(M::LogVisit), row.customer.name) }</h2>
             </div>
             <CreditWarning name={row.customer.name.clone()} credit_code={row.customer.credit_code.clone()} />
