@@ -61,6 +61,10 @@ messages! {
     Never => "从未", "never";
     FirstSync => "首次同步中", "First sync";
     Connecting => "连接中", "Connecting";
+    ResetPassword => "重置密码", "Reset password";
+    MoveUser => "调动", "Move";
+    Confirm => "确认", "Confirm";
+    SignsOutEverywhere => "其所有设备将立即退出登录。", "All their devices are signed out at once.";
     WhenReceived => "（服务器收到）", " (when received)";
     SystemRecord => "系统记录（导入或早期数据）", "system record (import or earlier data)";
     Back => "返回", "Back";

@@ -895,12 +895,126 @@ async fn the_center_disables_a_user_in_the_console_and_their_tablet_is_told() {
             json!([]),
         )
         .await;
+    // A password typed and the field left applies nothing (issue #31): the
+    // reset waits for its button, and every change for a confirmation.
+    admin
+        .fill("tr.user[data-user=m2] input.reset", "another-password-2")
+        .await;
+    admin.click("tr.user[data-user=m1] td").await;
+    assert_eq!(
+        admin
+            .js(
+                "return document.querySelector('tr.confirm') === null && !document.querySelector('.console .message');",
+                json!([]),
+            )
+            .await,
+        json!(true),
+        "nothing asked, nothing sent"
+    );
+    let m2 = reqwest::Client::new()
+        .post(format!("{}/api/login", server.base()))
+        .json(&json!({"username": "m2", "password": fieldbook_tests::PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(m2.status().as_u16(), 200, "m2's password unchanged");
     admin.click("tr.user[data-user=m1] button.toggle").await;
+    let question = admin
+        .wait(
+            "the confirmation",
+            T,
+            "const q = document.querySelector('tr.confirm[data-user=m1] .question'); return q && q.innerText;",
+            json!([]),
+        )
+        .await;
+    assert!(question.as_str().unwrap().contains("停用"), "{question}");
+    assert_eq!(
+        admin
+            .js(
+                "return document.querySelector('tr.user.disabled[data-user=m1]') === null",
+                json!([])
+            )
+            .await,
+        json!(true),
+        "not disabled before the confirmation"
+    );
+    admin
+        .click("tr.confirm[data-user=m1] button.confirm-yes")
+        .await;
     admin
         .wait(
             "m1 shown disabled",
             T,
             "return document.querySelector('tr.user.disabled[data-user=m1]') !== null",
+            json!([]),
+        )
+        .await;
+    // The answer is in view.
+    let in_view = admin
+        .wait(
+            "the answer in view",
+            T,
+            "const m = document.querySelector('.console .message');
+             if (!m) return false; const r = m.getBoundingClientRect();
+             return r.top >= 0 && r.bottom <= window.innerHeight;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(in_view, json!(true));
+    // Moving m2 to the west: chosen, then applied with its button, confirmed.
+    admin
+        .js(
+            "const s = document.querySelector('tr.user[data-user=m2] select.move'); s.value = 'so2';
+             s.dispatchEvent(new Event('change', {bubbles: true})); return true;",
+            json!([]),
+        )
+        .await;
+    admin.click("tr.user[data-user=m2] button.move-apply").await;
+    admin
+        .click("tr.confirm[data-user=m2] button.confirm-yes")
+        .await;
+    admin
+        .wait(
+            "m2 moved",
+            T,
+            "return document.querySelector('tr.user[data-user=m2] select.move').value === 'so2'
+                 && !document.querySelector('tr.user[data-user=m2] button.move-apply');",
+            json!([]),
+        )
+        .await;
+    let units = server
+        .get_json(&server.login("admin").await.token, "/api/users")
+        .await;
+    let m2 = units
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "m2")
+        .cloned()
+        .unwrap();
+    assert_eq!(m2["unit"], "so2", "{m2}");
+    // A user added: the form is cleared.
+    admin.fill("form.add-user input[name=username]", "m9").await;
+    admin
+        .fill("form.add-user input[name=display_name]", "新经理")
+        .await;
+    admin
+        .fill("form.add-user input[name=password]", "a-new-password-9")
+        .await;
+    admin
+        .js(
+            "const s = document.querySelector('form.add-user select[name=unit]'); s.value = 'so1';
+             s.dispatchEvent(new Event('change', {bubbles: true})); return true;",
+            json!([]),
+        )
+        .await;
+    admin.click("form.add-user button[type=submit]").await;
+    admin
+        .wait(
+            "m9 listed and the form cleared",
+            T,
+            "return document.querySelector('tr.user[data-user=m9]') !== null
+                 && document.querySelector('form.add-user input[name=username]').value === '';",
             json!([]),
         )
         .await;

@@ -13,6 +13,15 @@ use crate::i18n::M;
 use crate::screens::transfer::TransferCard;
 use crate::screens::value_of;
 
+/// A change to a user the admin asked for, waiting for their confirmation.
+#[derive(Clone, PartialEq)]
+enum Pending {
+    Disable,
+    Enable,
+    Password(String),
+    Move(String),
+}
+
 /// The new-user form: username, display name, password, role, unit.
 #[derive(Clone, Default, PartialEq)]
 struct NewUser {
@@ -44,6 +53,22 @@ pub fn console_screen() -> Html {
         ..Default::default()
     });
     let new_unit = use_state(|| (String::new(), String::new(), String::new()));
+    // Per user, the password or unit typed but not yet applied, and the
+    // change waiting for confirmation (nothing happens on a lost focus).
+    let typed = use_state(std::collections::HashMap::<String, (String, String)>::new);
+    let confirming = use_state(|| None::<(String, Pending)>);
+    // Forms cleared after a success: their inputs are keyed by this.
+    let form_generation = use_state(|| 0u32);
+    {
+        let (new_user, new_unit) = (new_user.clone(), new_unit.clone());
+        use_effect_with(*form_generation, move |_| {
+            new_user.set(NewUser {
+                role: "manager".into(),
+                ..Default::default()
+            });
+            new_unit.set(Default::default());
+        });
+    }
 
     {
         let (units, users, message, token) =
@@ -78,14 +103,28 @@ pub fn console_screen() -> Html {
         });
     }
 
-    // One POST, then the tables are read again and the answer shown.
+    // One POST, then the tables are read again and the answer shown (in a
+    // bar that stays in view); on success the forms are cleared.
     let send = {
-        let (message, reload, token) = (message.clone(), reload.clone(), token.clone());
+        let (message, reload, token, generation) = (
+            message.clone(),
+            reload.clone(),
+            token.clone(),
+            form_generation.clone(),
+        );
         Callback::from(move |(path, body): (String, serde_json::Value)| {
-            let (message, reload, token) = (message.clone(), reload.clone(), token.clone());
+            let (message, reload, token, generation) = (
+                message.clone(),
+                reload.clone(),
+                token.clone(),
+                generation.clone(),
+            );
             wasm_bindgen_futures::spawn_local(async move {
                 match http::call("POST", &path, Some(&token), Some(body.to_string())).await {
-                    Ok((200, _)) => message.set(Some(crate::i18n::pick("已保存 / saved"))),
+                    Ok((200, _)) => {
+                        message.set(Some(crate::i18n::pick("已保存 / saved")));
+                        generation.set(*generation + 1);
+                    }
                     Ok((_, body)) => message.set(Some(http::error_text(&body))),
                     Err(_) => message.set(Some(crate::i18n::pick("需要联网 / needs the network"))),
                 }
@@ -102,56 +141,96 @@ pub fn console_screen() -> Html {
             .collect::<Html>()
     };
 
+    let unit_name = |code: &str| {
+        units
+            .iter()
+            .find(|u| u.code == code)
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| code.to_string())
+    };
     let user_rows = users.iter().map(|u| {
         let name = u.username.clone();
-        let toggle = {
-            let (send, name, disabled) = (send.clone(), name.clone(), u.disabled);
-            Callback::from(move |_| {
-                send.emit((
-                    format!("/api/users/{name}"),
-                    serde_json::json!({"disabled": !disabled}),
-                ))
-            })
+        let ask = |p: Pending| {
+            let (confirming, name) = (confirming.clone(), name.clone());
+            Callback::from(move |_| confirming.set(Some((name.clone(), p.clone()))))
         };
-        let reset = {
-            let (send, name) = (send.clone(), name.clone());
+        let type_in = |password: bool| {
+            let (typed, name) = (typed.clone(), name.clone());
             Callback::from(move |e: Event| {
-                let password = value_of(&e);
-                if !password.is_empty() {
-                    send.emit((
-                        format!("/api/users/{name}"),
-                        serde_json::json!({"password": password}),
-                    ))
+                let mut t = (*typed).clone();
+                let entry = t.entry(name.clone()).or_default();
+                if password {
+                    entry.0 = value_of(&e);
+                } else {
+                    entry.1 = value_of(&e);
                 }
+                typed.set(t);
             })
         };
-        let move_to = {
-            let (send, name) = (send.clone(), name.clone());
-            Callback::from(move |e: Event| {
-                send.emit((
-                    format!("/api/users/{name}"),
-                    serde_json::json!({"unit": value_of(&e)}),
-                ))
+        let (typed_password, typed_unit) = typed.get(&name).cloned().unwrap_or_default();
+        let apply = {
+            let (send, confirming, typed, name) =
+                (send.clone(), confirming.clone(), typed.clone(), name.clone());
+            Callback::from(move |_| {
+                let Some((who, p)) = (*confirming).clone() else {
+                    return;
+                };
+                let body = match p {
+                    Pending::Disable => serde_json::json!({"disabled": true}),
+                    Pending::Enable => serde_json::json!({"disabled": false}),
+                    Pending::Password(pw) => serde_json::json!({"password": pw}),
+                    Pending::Move(unit) => serde_json::json!({"unit": unit}),
+                };
+                send.emit((format!("/api/users/{who}"), body));
+                confirming.set(None);
+                let mut t = (*typed).clone();
+                t.remove(&name);
+                typed.set(t);
             })
         };
+        let question = match &*confirming {
+            Some((who, p)) if *who == name => Some(match p {
+                Pending::Disable => format!("{} {}（{}）？{}", ctx.t(M::Disable), u.display_name, u.username, ctx.t(M::SignsOutEverywhere)),
+                Pending::Enable => format!("{} {}（{}）？", ctx.t(M::Enable), u.display_name, u.username),
+                Pending::Password(_) => format!("{} {}（{}）？{}", ctx.t(M::ResetPassword), u.display_name, u.username, ctx.t(M::SignsOutEverywhere)),
+                Pending::Move(unit) => format!("{} {}（{}）→ {}？", ctx.t(M::MoveUser), u.display_name, u.username, unit_name(unit)),
+            }),
+            _ => None,
+        };
+        let chosen_unit = if typed_unit.is_empty() { u.unit.clone() } else { typed_unit.clone() };
         html! {
+            <>
             <tr class={classes!("user", u.disabled.then_some("disabled"))} data-user={u.username.clone()}>
                 <td>{ &u.username }</td>
                 <td>{ &u.display_name }</td>
                 <td>{ u.role.as_str() }</td>
                 <td>
                     if is_admin {
-                        <select class="move" onchange={move_to}>{ unit_options(&u.unit) }</select>
-                    } else { { &u.unit } }
+                        <select class="move" onchange={type_in(false)}>{ unit_options(&chosen_unit) }</select>
+                        if chosen_unit != u.unit {
+                            <button class="move-apply" onclick={ask(Pending::Move(chosen_unit.clone()))}>{ ctx.t(M::MoveUser) }</button>
+                        }
+                    } else { { unit_name(&u.unit) } }
                 </td>
                 <td>{ u.sessions }</td>
                 if is_admin {
                     <td>
-                        <button class="toggle" onclick={toggle}>{ if u.disabled { ctx.t(M::Enable) } else { ctx.t(M::Disable) } }</button>
-                        <input class="reset" type="password" placeholder={ctx.t(M::NewPassword)} onchange={reset} />
+                        <button class="toggle" onclick={ask(if u.disabled { Pending::Enable } else { Pending::Disable })}>{ if u.disabled { ctx.t(M::Enable) } else { ctx.t(M::Disable) } }</button>
+                        <input class="reset" type="password" placeholder={ctx.t(M::NewPassword)} value={typed_password.clone()} onchange={type_in(true)} />
+                        <button class="reset-apply" disabled={typed_password.is_empty()} onclick={ask(Pending::Password(typed_password.clone()))}>{ ctx.t(M::ResetPassword) }</button>
                     </td>
                 }
             </tr>
+            if let Some(q) = question {
+                <tr class="confirm" data-user={u.username.clone()}>
+                    <td colspan="6" role="alert">
+                        <span class="question">{ q }</span>
+                        <button class="confirm-yes primary" onclick={apply}>{ ctx.t(M::Confirm) }</button>
+                        <button class="confirm-no" onclick={let c = confirming.clone(); move |_| c.set(None)}>{ ctx.t(M::Cancel) }</button>
+                    </td>
+                </tr>
+            }
+            </>
         }
     });
 
@@ -207,7 +286,7 @@ pub fn console_screen() -> Html {
                 // A manager sees only the spreadsheets here.
                 <h2>{ ctx.t(if is_manager { M::ImportExport } else { M::Console }) }</h2>
             </div>
-            if let Some(m) = &*message { <p class="message">{ m.clone() }</p> }
+            if let Some(m) = &*message { <p class="message toast" role="status">{ m.clone() }</p> }
             <TransferCard />
             if !is_manager {
             <div class="card">
@@ -218,7 +297,7 @@ pub fn console_screen() -> Html {
                 </table>
             </div>
             if is_admin {
-                <form class="card add-user" onsubmit={add_user}>
+                <form class="card add-user" onsubmit={add_user} key={format!("add-user-{}", *form_generation)}>
                     <h3>{ ctx.t(M::AddUser) }</h3>
                     <input name="username" placeholder={ctx.t(M::Username)} onchange={set_user(|n, v| n.username = v)} />
                     <input name="display_name" placeholder={ctx.t(M::Name)} onchange={set_user(|n, v| n.display_name = v)} />
@@ -243,7 +322,7 @@ pub fn console_screen() -> Html {
                     }) }
                 </table>
                 if is_admin {
-                    <form class="add-unit" onsubmit={add_unit}>
+                    <form class="add-unit" onsubmit={add_unit} key={format!("add-unit-{}", *form_generation)}>
                         <input name="code" placeholder="code" onchange={set_unit(0)} />
                         <input name="name" placeholder={ctx.t(M::Name)} onchange={set_unit(1)} />
                         <select name="parent" onchange={set_unit(2)}>
