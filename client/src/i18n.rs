@@ -61,6 +61,13 @@ messages! {
     Never => "从未", "never";
     FirstSync => "首次同步中", "First sync";
     Connecting => "连接中", "Connecting";
+    Navigate => "地图导航", "Map";
+    Showing => "显示", "showing";
+    SortByName => "按名称", "By name";
+    SortByOverdue => "逾期优先", "Overdue first";
+    SortByRevenue => "按收入", "By revenue";
+    SortByLastVisit => "最久未访优先", "Longest unvisited first";
+    LastVisit => "上次走访", "Last visit";
     ResetPassword => "重置密码", "Reset password";
     MoveUser => "调动", "Move";
     Confirm => "确认", "Confirm";

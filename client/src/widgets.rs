@@ -90,13 +90,27 @@ pub fn ledger_chart(p: &ChartProps) -> Html {
                         <rect x={format!("{:.1}", x + 2.0)} y={format!("{:.1}", h - bh)} width={format!("{:.1}", (bw - 4.0).max(1.0))} height={format!("{bh:.1}")}>
                             <title>{ format!("{month}: ¥{:.2}", *fen as f64 / 100.0) }</title>
                         </rect>
+                        // The value printed on the bar: a tablet has no hover.
+                        if *fen > 0 {
+                            <text class="value" x={format!("{:.1}", x + bw / 2.0)} y={format!("{:.1}", (h - bh - 3.0).max(9.0))} text-anchor="middle">{ compact_yuan(*fen) }</text>
+                        }
                         if i % 3 == 0 {
-                            <text x={format!("{:.1}", x + 2.0)} y={format!("{:.1}", h + 14.0)}>{ &month[2..] }</text>
+                            <text x={format!("{:.1}", x + 2.0)} y={format!("{:.1}", h + 14.0)}>{ month.get(2..).unwrap_or(month) }</text>
                         }
                     </g>
                 }
             }) }
         </svg>
+    }
+}
+
+/// A short amount for a chart label: 万 (ten thousand yuan) from 10,000 up.
+pub fn compact_yuan(fen: i64) -> String {
+    let yuan = fen as f64 / 100.0;
+    if yuan.abs() >= 10_000.0 {
+        format!("{:.1}万", yuan / 10_000.0)
+    } else {
+        format!("{yuan:.0}")
     }
 }
 

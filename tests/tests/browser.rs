@@ -2080,3 +2080,126 @@ async fn a_half_filled_visit_form_survives_a_reload_as_a_draft() {
     )
     .await;
 }
+
+/// The list sorts as chosen and says how many it shows; the customer screen
+/// opens with a summary, calls a phone number with a tap, links the address
+/// to a map and prints the chart's values (issue #31).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_sorts_and_counts_and_the_customer_is_summed_up_for_a_tablet() {
+    use fieldbook_shared::customer::{Contact, LedgerEntry};
+    let mut server = TestServer::new();
+    server.serve_client();
+    let earning = |name: &str, yuan: i64| {
+        let mut c = Customer::new(name, "", Nature::Enterprise, vec![Line::Delivery]);
+        c.address = "上海市浦东新区世纪大道100号".into();
+        c.contacts.push(Contact {
+            id: "k1".into(),
+            name: "王经理".into(),
+            phone: "138 0013 8000".into(),
+            ..Default::default()
+        });
+        for m in
+            fieldbook_shared::grading::last_twelve_months(&fieldbook_tests::date_in_days(0)[..7])
+        {
+            c.ledger.push(LedgerEntry {
+                month: m,
+                line: Line::Delivery,
+                amount_fen: yuan * 100,
+                ..Default::default()
+            });
+        }
+        c
+    };
+    server
+        .seed_customer(&earning("甲小客户", 100), "m1", None)
+        .await;
+    server
+        .seed_customer(&earning("乙大客户", 90_000), "m1", None)
+        .await;
+    server
+        .seed_customer(&earning("丙中客户", 5_000), "m1", None)
+        .await;
+    server.start().await;
+    let b = Browser::start().await;
+    login(&b, &server, "m1").await;
+    wait_text(&b, "m1's list", "丙中客户").await;
+    b.js(
+        "const s = document.querySelector('select[name=sort]'); s.value = 'revenue';
+         s.dispatchEvent(new Event('change', {bubbles: true})); return true;",
+        json!([]),
+    )
+    .await;
+    let order = b
+        .wait(
+            "the list by revenue",
+            T,
+            "const n = [...document.querySelectorAll('li.row .name')].map(e => e.innerText);
+             return n.length === 3 && n[0] === '乙大客户' && n;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(order, json!(["乙大客户", "丙中客户", "甲小客户"]));
+    let sort = b
+        .js(
+            "const s = document.querySelector('select[name=sort]'); return s.options[s.selectedIndex].text;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(sort, "按收入");
+    // A search shows how many of the three it keeps; dates are labelled.
+    b.fill("input[name=q]", "大").await;
+    let count = b
+        .wait(
+            "the count",
+            T,
+            "const c = document.querySelector('.customers .count'); return c && c.innerText;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(count, "显示 1");
+    let label = b
+        .js(
+            "return document.querySelector('li.row .last-visit').innerText",
+            json!([]),
+        )
+        .await;
+    assert!(label.as_str().unwrap().starts_with("上次走访"), "{label}");
+
+    open_customer(&b, "乙大客户").await;
+    let summary = b
+        .js(
+            "return document.querySelector('.card.summary').innerText",
+            json!([]),
+        )
+        .await;
+    let summary = summary.as_str().unwrap();
+    assert!(
+        summary.contains("¥1,080,000") && summary.contains("上次走访"),
+        "{summary}"
+    );
+    let tel = b
+        .js(
+            "return document.querySelector('tr[data-contact] a.tel').getAttribute('href')",
+            json!([]),
+        )
+        .await;
+    assert_eq!(tel, "tel:13800138000");
+    let map = b
+        .js(
+            "return document.querySelector('a.map').getAttribute('href')",
+            json!([]),
+        )
+        .await;
+    assert!(
+        map.as_str().unwrap().contains("amap.com") && map.as_str().unwrap().contains("%E4%B8%8A"),
+        "{map}"
+    );
+    let values = b
+        .js(
+            "return [...document.querySelectorAll('svg.chart text.value')].map(t => t.textContent)",
+            json!([]),
+        )
+        .await;
+    assert_eq!(values.as_array().unwrap().len(), 12, "{values}");
+    assert_eq!(values[0], "9.0万");
+}

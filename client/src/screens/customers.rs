@@ -17,10 +17,11 @@ pub fn customers_screen() -> Html {
     let grade = use_state(String::new);
     let line = use_state(String::new);
     let overdue = use_state(|| false);
+    let sort = use_state(|| "name".to_string());
 
     let rows = ctx.store.borrow().rows();
     let q = query.trim().to_lowercase();
-    let shown: Vec<_> = rows
+    let mut shown: Vec<_> = rows
         .iter()
         .filter(|r| {
             q.is_empty()
@@ -32,6 +33,18 @@ pub fn customers_screen() -> Html {
         .filter(|r| line.is_empty() || r.customer.lines.iter().any(|l| l.as_str() == line.as_str()))
         .filter(|r| !*overdue || r.cadence == Cadence::Overdue)
         .collect();
+    // Sorted as chosen (the rows come sorted by name).
+    let urgency = |c: &Cadence| match c {
+        Cadence::Overdue => 0,
+        Cadence::Due => 1,
+        Cadence::Visited => 2,
+    };
+    match sort.as_str() {
+        "overdue" => shown.sort_by_key(|r| urgency(&r.cadence)),
+        "revenue" => shown.sort_by_key(|r| std::cmp::Reverse(r.annual_fen)),
+        "last_visit" => shown.sort_by(|a, b| a.customer.last_visit().cmp(&b.customer.last_visit())),
+        _ => {}
+    }
     let set = |s: &UseStateHandle<String>| {
         let s = s.clone();
         Callback::from(move |e: Event| s.set(value_of(&e)))
@@ -40,6 +53,9 @@ pub fn customers_screen() -> Html {
         <section class="customers">
             <div class="toolbar">
                 <h2>{ format!("{} ({})", ctx.t(M::MyCustomers), rows.len()) }</h2>
+                if shown.len() != rows.len() {
+                    <span class="count">{ format!("{} {}", ctx.t(M::Showing), shown.len()) }</span>
+                }
                 <button class="reminders-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Reminders)}>{ ctx.t(M::Reminders) }</button>
                 if matches!(ctx.store.borrow().session.user.role, Role::Head | Role::Admin) {
                     <button class="reports-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Reports)}>{ ctx.t(M::Reports) }</button>
@@ -63,6 +79,11 @@ pub fn customers_screen() -> Html {
                 <select name="line" onchange={set(&line)}>
                     <option value="" selected={line.is_empty()}>{ ctx.t(M::AllLines) }</option>
                     { for Line::ALL.iter().map(|l| html! { <option value={l.as_str().to_string()} selected={*line == l.as_str()}>{ l.label_zh() }</option> }) }
+                </select>
+                <select name="sort" onchange={set(&sort)}>
+                    { for [("name", M::SortByName), ("overdue", M::SortByOverdue), ("revenue", M::SortByRevenue), ("last_visit", M::SortByLastVisit)].into_iter().map(|(v, m)| html! {
+                        <option value={v} selected={*sort == v}>{ ctx.t(m) }</option>
+                    }) }
                 </select>
                 <label class="check">
                     <input type="checkbox" name="overdue" checked={*overdue}
@@ -90,7 +111,7 @@ pub fn customers_screen() -> Html {
                                 <span>{ r.grade.label_zh() }</span>
                                 <span>{ r.level.label_zh() }</span>
                                 <span>{ r.customer.lines.iter().map(|l| l.label_zh().to_string()).collect::<Vec<_>>().join("·") }</span>
-                                <span>{ r.customer.last_visit().unwrap_or("—") }</span>
+                                <span class="last-visit">{ format!("{} {}", ctx.t(M::LastVisit), r.customer.last_visit().unwrap_or("—")) }</span>
                             </div>
                             <div class="badges">
                                 { badge }

@@ -90,7 +90,7 @@ pub fn contacts_card(p: &CardProps) -> Html {
                         let form = contact_form.clone();
                         let k2 = k.clone();
                         html! {
-                            <tr data-contact={k.id.clone()}><td>{ &k.name }</td><td>{ k.role.label_zh() }</td><td>{ &k.position }</td><td>{ &k.phone }</td><td>{ &k.birthday }</td>
+                            <tr data-contact={k.id.clone()}><td>{ &k.name }</td><td>{ k.role.label_zh() }</td><td>{ &k.position }</td><td>if k.phone.is_empty() { { "" } } else { <a class="tel" href={format!("tel:{}", k.phone.replace(' ', ""))}>{ &k.phone }</a> }</td><td>{ &k.birthday }</td>
                             <td><button class="edit" onclick={move |_| form.set(Some((false, k2.clone())))}>{ ctx.t(M::Edit) }</button></td></tr>
                         }
                     }) }

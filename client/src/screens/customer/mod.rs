@@ -46,6 +46,14 @@ pub fn customer_screen(p: &Props) -> Html {
     let c = &row.customer;
     let go = ctx.go.clone();
     let doc = p.doc_id.clone();
+    // The next visit the latest visit planned.
+    let next_visit = c
+        .visits
+        .iter()
+        .max_by(|a, b| (a.date.as_str(), a.time.as_str()).cmp(&(b.date.as_str(), b.time.as_str())))
+        .map(|v| v.next_visit.clone())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "—".into());
     html! {
         <section class="customer" data-doc={p.doc_id.clone()}>
             <div class="toolbar">
@@ -68,6 +76,14 @@ pub fn customer_screen(p: &Props) -> Html {
                     </p>
                 </div>
             }
+            // The customer at a glance, before the details.
+            <div class="card summary">
+                <span data-summary="grade">{ format!("{} {}", ctx.t(M::Grade), row.grade.label_zh()) }</span>
+                <span data-summary="revenue">{ format!("{} {}", ctx.t(M::AnnualRevenue), crate::widgets::yuan(row.annual_fen)) }</span>
+                <span data-summary="last">{ format!("{} {}", ctx.t(M::LastVisit), c.last_visit().unwrap_or("—")) }</span>
+                <span data-summary="next">{ format!("{} {}", ctx.t(M::NextVisit), next_visit) }</span>
+                <span data-summary="follow-ups" class={classes!((row.open_follow_ups > 0).then_some("todo"))}>{ format!("{} {}", ctx.t(M::OpenFollowUps), row.open_follow_ups) }</span>
+            </div>
             <profile::ProfileCard doc_id={doc.clone()} />
             <HandoverCard doc_id={doc.clone()} handovers={c.handovers.clone()} />
             <HistoryCard doc_id={doc.clone()} />

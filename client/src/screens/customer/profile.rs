@@ -73,6 +73,12 @@ pub fn profile_card(p: &CardProps) -> Html {
                 { field_row(M::Name, "name", &c.name) }
                 { field_row(M::CreditCode, "credit_code", &c.credit_code) }
                 { field_row(M::Address, "address", &c.address) }
+                if !c.address.trim().is_empty() {
+                    <div class="field map-link"><span class="label"></span>
+                        <a class="map" target="_blank" rel="noopener"
+                            href={format!("https://uri.amap.com/search?keyword={}", String::from(js_sys::encode_uri_component(c.address.trim())))}>{ ctx.t(M::Navigate) }</a>
+                    </div>
+                }
                 { field_row(M::Industry, "industry", &c.industry) }
                 <div class="field"><span class="label">{ ctx.t(M::Nature) }</span><span class="value">{ c.nature.label_zh() }</span></div>
                 <div class="field"><span class="label">{ ctx.t(M::Lines) }</span><span class="value">{ c.lines.iter().map(|l| l.label_zh()).collect::<Vec<_>>().join("、") }</span></div>
