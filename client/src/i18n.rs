@@ -61,6 +61,12 @@ messages! {
     Never => "从未", "never";
     FirstSync => "首次同步中", "First sync";
     Connecting => "连接中", "Connecting";
+    SyncPanel => "同步详情", "Sync details";
+    LastCompleteSync => "上次完成同步", "Last complete sync";
+    NothingPending => "没有待同步的修改", "Nothing waiting to sync";
+    SyncNow => "立即同步", "Sync now";
+    SyncStarted => "已开始同步", "Syncing";
+    SyncWhenOnline => "离线：网络恢复后会自动同步", "Offline: it syncs by itself when the network is back";
     Navigate => "地图导航", "Map";
     Showing => "显示", "showing";
     SortByName => "按名称", "By name";

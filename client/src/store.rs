@@ -796,34 +796,78 @@ impl Engine {
             name: name.clone(),
             reason: reason.clone(),
         };
-        let item = self.peer.unsynced_changes(id).map(|changes| {
-            // What the server had: the visits it lacks are the news.
-            let heads = self.peer.server_heads(id);
-            let before = now
-                .and_then(|d| d.fork_at(&heads).ok())
-                .and_then(|d| Customer::load(&d).ok())
-                .unwrap_or_default();
-            let mut summary: Vec<String> = customer
-                .visits
-                .iter()
-                .filter(|v| !before.visits.iter().any(|b| b.id == v.id))
-                .map(|v| format!("走访 {}：{}", v.date, v.summary))
-                .collect();
-            if summary.is_empty() {
-                summary.push(crate::i18n::pick(
-                    "客户资料的修改 / changes to the customer file",
-                ));
-            }
-            outbox::Item {
-                doc_id: id.to_string(),
-                name: name.clone(),
-                summary,
-                reason,
-                changes: outbox::to_hex(&changes),
-                refused: None,
-            }
+        let item = self.peer.unsynced_changes(id).map(|changes| outbox::Item {
+            doc_id: id.to_string(),
+            name: name.clone(),
+            summary: self.unsynced_summary(id, &customer),
+            reason,
+            changes: outbox::to_hex(&changes),
+            refused: None,
         });
         (item, lost)
+    }
+
+    /// What the server does not have of a customer, in words: the visits it
+    /// lacks, else "changes to the customer file".
+    fn unsynced_summary(&self, id: &str, customer: &Customer) -> Vec<String> {
+        let heads = self.peer.server_heads(id);
+        let before = self
+            .peer
+            .document(id)
+            .and_then(|d| d.fork_at(&heads).ok())
+            .and_then(|d| Customer::load(&d).ok())
+            .unwrap_or_default();
+        let mut summary: Vec<String> = customer
+            .visits
+            .iter()
+            .filter(|v| !before.visits.iter().any(|b| b.id == v.id))
+            .map(|v| format!("走访 {}：{}", v.date, v.summary))
+            .collect();
+        if summary.is_empty() {
+            summary.push(crate::i18n::pick(
+                "客户资料的修改 / changes to the customer file",
+            ));
+        }
+        summary
+    }
+
+    /// The customers with changes the server does not have yet, each with
+    /// its name and what changed (the sync panel).
+    pub fn pending_summary(&self) -> Vec<(String, String, Vec<String>)> {
+        self.peer
+            .document_ids()
+            .into_iter()
+            .filter(|d| self.peer.pending_changes_of(d) > 0)
+            .filter_map(|d| {
+                let customer = Customer::load(self.peer.document(&d)?).ok()?;
+                let summary = self.unsynced_summary(&d, &customer);
+                Some((d, customer.name, summary))
+            })
+            .collect()
+    }
+
+    /// Syncs every document again now (the sync panel's button): only
+    /// online, and only the leading tab, which holds the socket.
+    pub fn sync_now(store: &Store) -> bool {
+        let effects = {
+            let mut e = store.borrow_mut();
+            if !(e.leader && e.online) {
+                return false;
+            }
+            let pending: Vec<String> = e
+                .peer
+                .document_ids()
+                .into_iter()
+                .filter(|d| e.peer.pending_changes_of(d) > 0)
+                .collect();
+            for d in pending {
+                e.peer.resync(&d);
+            }
+            e.peer.take_effects()
+        };
+        report(Engine::apply(store, effects));
+        Engine::schedule_flush(store);
+        true
     }
 }
 

@@ -5,10 +5,12 @@ use yew::prelude::*;
 use crate::ctx::Ctx;
 use crate::i18n::M;
 
-/// Always visible: online/offline, unsynced changes, last sync, first-sync progress.
+/// Always visible: online/offline, unsynced changes, last sync, first-sync
+/// progress. Tapped, it opens the sync panel.
 #[function_component(StatusBar)]
 pub fn status_bar() -> Html {
     let ctx = use_context::<Ctx>().expect("context");
+    let open = use_state(|| false);
     let s = ctx.store.borrow().status();
     let last = match s.last_sync_ms {
         Some(ms) => {
@@ -28,7 +30,8 @@ pub fn status_bar() -> Html {
     let ready = s.ready_offline();
     let (kept, book) = s.kept.unwrap_or((0, 0));
     html! {
-        <div class="status" data-online={s.online.to_string()} data-pending={s.pending.to_string()} data-synced={synced.to_string()} data-pending-docs={s.pending_docs.join(" ")} data-undelivered={s.undelivered.to_string()} data-kept={kept.to_string()} data-book={book.to_string()} data-unsaved={s.unsaved.to_string()} data-ready-offline={ready.to_string()} data-persisted={s.storage.map(|x| x.0.to_string()).unwrap_or_default()} data-role={if s.leader { "leader" } else { "follower" }}>
+        <>
+        <div class="status" role="button" tabindex="0" onclick={let o = open.clone(); move |_| o.set(!*o)} data-online={s.online.to_string()} data-pending={s.pending.to_string()} data-synced={synced.to_string()} data-pending-docs={s.pending_docs.join(" ")} data-undelivered={s.undelivered.to_string()} data-kept={kept.to_string()} data-book={book.to_string()} data-unsaved={s.unsaved.to_string()} data-ready-offline={ready.to_string()} data-persisted={s.storage.map(|x| x.0.to_string()).unwrap_or_default()} data-role={if s.leader { "leader" } else { "follower" }}>
             <span class={classes!("dot", state)}></span>
             <span class="state">{ if s.online { ctx.t(M::Online) } else if s.connecting { ctx.t(M::Connecting) } else { ctx.t(M::Offline) } }</span>
             if s.undelivered > 0 {
@@ -64,6 +67,74 @@ pub fn status_bar() -> Html {
                     }
                 </span>
             }
+        </div>
+        if *open {
+            <SyncPanel />
+        }
+        </>
+    }
+}
+
+/// What the sync indicator hides: each customer with changes the server
+/// does not have yet and what they are, the last completed sync, errors in
+/// words, and 立即同步.
+#[function_component(SyncPanel)]
+fn sync_panel() -> Html {
+    let ctx = use_context::<Ctx>().expect("context");
+    let note = use_state(|| None::<M>);
+    let (s, pending) = {
+        let e = ctx.store.borrow();
+        (e.status(), e.pending_summary())
+    };
+    let last = s
+        .last_sync_ms
+        .map(|ms| {
+            let d = js_sys::Date::new(&ms.into());
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                d.get_full_year(),
+                d.get_month() + 1,
+                d.get_date(),
+                d.get_hours(),
+                d.get_minutes(),
+                d.get_seconds()
+            )
+        })
+        .unwrap_or_else(|| ctx.t(M::Never).to_string());
+    let sync_now = {
+        let (store, note) = (ctx.store.clone(), note.clone());
+        Callback::from(move |_| {
+            note.set(Some(if crate::store::Engine::sync_now(&store) {
+                M::SyncStarted
+            } else {
+                M::SyncWhenOnline
+            }))
+        })
+    };
+    html! {
+        <div class="card sync-panel">
+            <h3>{ ctx.t(M::SyncPanel) }</h3>
+            <p class="last-complete">{ format!("{}：{}", ctx.t(M::LastCompleteSync), last) }</p>
+            if pending.is_empty() {
+                <p class="nothing-pending">{ ctx.t(M::NothingPending) }</p>
+            } else {
+                <ul class="pending-list">
+                    { for pending.iter().map(|(doc, name, what)| html! {
+                        <li data-doc={doc.clone()}><strong>{ name }</strong>{ format!("：{}", what.join("；")) }</li>
+                    }) }
+                </ul>
+            }
+            if s.undelivered > 0 {
+                <p class="error">{ format!("{} {}", s.undelivered, ctx.t(M::Undelivered)) }</p>
+            }
+            if let Some(err) = &s.write_error {
+                <p class="error">{ format!("{}：{}", ctx.t(M::WriteFailed), err) }</p>
+            }
+            if let Some((false, _)) = s.storage {
+                <p class="warn">{ ctx.t(M::StorageNotKept) }</p>
+            }
+            <button class="sync-now primary" onclick={sync_now}>{ ctx.t(M::SyncNow) }</button>
+            if let Some(m) = *note { <p class="message">{ ctx.t(m) }</p> }
         </div>
     }
 }

@@ -2203,3 +2203,51 @@ async fn the_list_sorts_and_counts_and_the_customer_is_summed_up_for_a_tablet() 
     assert_eq!(values.as_array().unwrap().len(), 12, "{values}");
     assert_eq!(values[0], "9.0万");
 }
+
+/// The indicator opens a sync panel: what waits for the server, per
+/// customer and in words; the last complete sync; 立即同步, which says so
+/// offline (issue #31).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sync_panel_lists_what_waits_and_syncs_now() {
+    let (mut server, _) = server_with(&[("同步面板测试公司", "m1", None)]).await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "m1", "同步面板测试公司").await;
+    server.kill();
+    open_customer(&b, "同步面板测试公司").await;
+    log_visit(&b, "面板里列出的走访").await;
+    b.click(".status").await;
+    let listed = b
+        .wait(
+            "the panel's list",
+            T,
+            "const l = document.querySelector('.sync-panel .pending-list'); return l && l.innerText;",
+            json!([]),
+        )
+        .await;
+    let listed = listed.as_str().unwrap();
+    assert!(
+        listed.contains("同步面板测试公司") && listed.contains("面板里列出的走访"),
+        "{listed}"
+    );
+    let last = b
+        .js(
+            "return document.querySelector('.sync-panel .last-complete').innerText",
+            json!([]),
+        )
+        .await;
+    assert!(!last.as_str().unwrap().contains("从未"), "{last}");
+    b.click(".sync-panel button.sync-now").await;
+    wait_text(&b, "the offline answer", "网络恢复后会自动同步").await;
+
+    server.start().await;
+    wait_synced(&b).await;
+    b.click(".sync-panel button.sync-now").await;
+    wait_text(&b, "the online answer", "已开始同步").await;
+    b.wait(
+        "nothing pending",
+        T,
+        "return document.querySelector('.sync-panel .nothing-pending') !== null",
+        json!([]),
+    )
+    .await;
+}

@@ -262,6 +262,16 @@ impl Peer {
         ));
     }
 
+    /// Starts `doc_id`'s sync over (a user asked to sync now): a fresh sync
+    /// state, so the next message offers everything the server may lack.
+    /// Safe at any time; automerge's sync tolerates a state started anew.
+    pub fn resync(&mut self, doc_id: &str) {
+        if let Some(d) = self.docs.get_mut(doc_id) {
+            d.sync = sync::State::new();
+        }
+        self.sync_doc(doc_id);
+    }
+
     /// The transport closed.
     pub fn disconnected(&mut self, _now_ms: f64) {
         self.connected = false;
