@@ -26,6 +26,9 @@ pub struct HistoryEntry {
     pub received: bool,
     /// Username of the person whose device made it, or "" when unknown.
     pub user: String,
+    /// Their name, as people read it (a display name such as 张伟).
+    #[serde(default)]
+    pub user_name: String,
     /// The device (automerge actor), shortened.
     pub device: String,
     pub changes: Vec<FieldChange>,

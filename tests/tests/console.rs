@@ -400,6 +400,8 @@ async fn history_names_who_changed_which_field_including_offline_edits() {
     };
     let address = find("地址");
     assert_eq!(address["user"], "m1", "the offline edit is m1's");
+    // And the name people read (the display name, the username without one).
+    assert_eq!(address["user_name"], "m1");
     assert_eq!(address["changes"][0]["to"], "上海市浦东新区");
     assert_eq!(address["changes"][0]["from"], "");
     assert!(!address["at"].as_str().unwrap().is_empty());

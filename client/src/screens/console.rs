@@ -203,7 +203,7 @@ pub fn console_screen() -> Html {
             <tr class={classes!("user", u.disabled.then_some("disabled"))} data-user={u.username.clone()}>
                 <td>{ &u.username }</td>
                 <td>{ &u.display_name }</td>
-                <td>{ u.role.as_str() }</td>
+                <td>{ u.role.label_zh() }</td>
                 <td>
                     if is_admin {
                         <select class="move" onchange={type_in(false)}>{ unit_options(&chosen_unit) }</select>

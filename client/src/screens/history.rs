@@ -46,7 +46,7 @@ pub fn history_card(p: &Props) -> Html {
                     <li class="history-entry">
                         <span class="when">{ format!("{}{}", local_time(&e.at), if e.received { ctx.t(M::WhenReceived) } else { "" }) }</span>
                         { " · " }
-                        <span class="who">{ if e.user.is_empty() { ctx.t(M::SystemRecord).to_string() } else { e.user.clone() } }</span>
+                        <span class="who">{ if e.user.is_empty() { ctx.t(M::SystemRecord).to_string() } else if e.user_name.is_empty() { e.user.clone() } else { e.user_name.clone() } }</span>
                         <ul>{ for e.changes.iter().map(|c| html! {
                             <li>{ format!("{}：{} → {}", c.field, if c.from.is_empty() { "—" } else { &c.from }, if c.to.is_empty() { "—" } else { &c.to }) }</li>
                         }) }</ul>

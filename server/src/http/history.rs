@@ -89,6 +89,8 @@ pub async fn history(
                  WHERE a.actor = ?1",
             )?;
             let mut seen = c.prepare_cached("SELECT seen_ms FROM change_log WHERE hash = ?1")?;
+            let mut display =
+                c.prepare_cached("SELECT display_name FROM users WHERE username = ?1")?;
             let mut out = Vec::new();
             for (hash, actor, seconds, changes) in steps.into_iter().rev() {
                 let recorded: Option<Option<String>> =
@@ -103,6 +105,10 @@ pub async fn history(
                     user = by_actor.query_row([&actor], |r| r.get(0)).optional()?;
                 }
                 let user = user.unwrap_or_default();
+                let user_name: String = display
+                    .query_row([&user], |r| r.get(0))
+                    .optional()?
+                    .unwrap_or_default();
                 let (at, received) = if seconds > 0 {
                     (chrono::DateTime::from_timestamp(seconds, 0), false)
                 } else {
@@ -115,6 +121,7 @@ pub async fn history(
                         .unwrap_or_default(),
                     received,
                     user,
+                    user_name,
                     device: actor.chars().take(8).collect(),
                     changes,
                 });
