@@ -433,7 +433,21 @@ async fn a_confirmed_bad_credit_warning_shows_offline_when_opening_or_registerin
     )
     .await;
     b.click_text("button", "返回").await;
+    b.wait(
+        "the customer again",
+        T,
+        "return document.querySelector('section.customer') !== null && !document.querySelector('form.visit-form')",
+        json!([]),
+    )
+    .await;
     b.click_text("button", "返回").await;
+    b.wait(
+        "the list again",
+        T,
+        "return document.querySelector('section.customers') !== null",
+        json!([]),
+    )
+    .await;
     b.click_text("button", "报备新客户").await;
     b.wait(
         "the registration form",

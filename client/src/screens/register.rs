@@ -89,12 +89,11 @@ pub fn register_screen() -> Html {
         <form class="register" {onsubmit}>
             <div class="toolbar">
                 <button type="button" onclick={let go = ctx.go.clone(); let key = draft_key.clone(); move |_| {
-                    // Leaving the form on purpose: its draft goes.
-                    let (go, key) = (go.clone(), key.clone());
-                    wasm_bindgen_futures::spawn_local(async move {
-                        crate::drafts::discard(&key).await;
-                        go.emit(Route::Customers);
-                    });
+                    // Leaving the form on purpose: its draft goes (after any
+                    // save already queued: IndexedDB keeps their order).
+                    go.emit(Route::Customers);
+                    let key = key.clone();
+                    wasm_bindgen_futures::spawn_local(async move { crate::drafts::discard(&key).await });
                 }}>{ format!("‹ {}", ctx.t(M::Back)) }</button>
                 <h2>{ ctx.t(M::Register) }</h2>
             </div>

@@ -125,12 +125,11 @@ pub fn visit_form(p: &Props) -> Html {
         <form class="visit-form" {onsubmit}>
             <div class="toolbar">
                 <button type="button" onclick={let go = ctx.go.clone(); let id = p.doc_id.clone(); let key = draft_key.clone(); move |_| {
-                    // Leaving the form on purpose: its draft goes.
-                    let (go, id, key) = (go.clone(), id.clone(), key.clone());
-                    wasm_bindgen_futures::spawn_local(async move {
-                        crate::drafts::discard(&key).await;
-                        go.emit(Route::Customer(id));
-                    });
+                    // Leaving the form on purpose: its draft goes (after any
+                    // save already queued: IndexedDB keeps their order).
+                    go.emit(Route::Customer(id.clone()));
+                    let key = key.clone();
+                    wasm_bindgen_futures::spawn_local(async move { crate::drafts::discard(&key).await });
                 }}>{ format!("‹ {}", ctx.t(M::Back)) }</button>
                 <h2>{ format!("{} · {}", ctx.t(M::LogVisit), row.customer.name) }</h2>
             </div>
