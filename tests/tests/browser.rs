@@ -2216,6 +2216,16 @@ async fn the_list_sorts_and_counts_and_the_customer_is_summed_up_for_a_tablet() 
         .await;
     assert_eq!(values.as_array().unwrap().len(), 12, "{values}");
     assert_eq!(values[0], "9.0万");
+    // The index jumps to a card and keeps the screen's address.
+    b.click("button.jump[data-card=card-complaints]").await;
+    b.wait(
+        "the complaints card in view",
+        T,
+        "const r = document.getElementById('card-complaints').getBoundingClientRect();
+         return r.top >= 0 && r.top < window.innerHeight && location.hash.startsWith('#/customer/');",
+        json!([]),
+    )
+    .await;
 }
 
 /// The indicator opens a sync panel: what waits for the server, per

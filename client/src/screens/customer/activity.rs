@@ -46,17 +46,17 @@ pub fn activity_cards(p: &CardProps) -> Html {
 
     html! {
         <>
-            <div class="card">
+            <div class="card" id="card-ledger">
                 <h3>{ ctx.t(M::Ledger) }</h3>
                 <LedgerChart months={months} />
             </div>
-            <div class="card">
+            <div class="card" id="card-follow-ups">
                 <h3>{ ctx.t(M::FollowUps) }</h3>
                 <ul class="follow-ups">
                     { for follow_ups.iter().map(|(date, f)| html! { <li>{ format!("{} · {} · {} → {}", date, f.action, f.owner, f.due) }</li> }) }
                 </ul>
             </div>
-            <div class="card">
+            <div class="card" id="card-visits">
                 <h3>{ ctx.t(M::Visits) }</h3>
                 if visits.is_empty() { <p class="empty">{ ctx.t(M::NoVisits) }</p> }
                 <ul class="visits">

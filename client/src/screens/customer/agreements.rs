@@ -101,7 +101,7 @@ pub fn agreements_cards(p: &CardProps) -> Html {
     let today_s = today();
     html! {
         <>
-            <div class="card agreements">
+            <div class="card agreements" id="card-agreements">
                 <h3>{ ctx.t(M::Agreements) }</h3>
                 if let Some(m) = &*agreement_msg { <p class="message agreement-message">{ m }</p> }
                 if c.agreements.is_empty() { <p class="empty">{ ctx.t(M::NoAgreements) }</p> }

@@ -75,7 +75,7 @@ pub fn complaints_card(p: &CardProps) -> Html {
     let complaint_rules = ctx.store.borrow().rules().complaints.clone();
     let today_s = today();
     html! {
-            <div class="card complaints">
+            <div class="card complaints" id="card-complaints">
                 <h3>{ ctx.t(M::Complaints) }</h3>
                 <ul class="complaint-list">
                     { for c.complaints.iter().map(|k| {

@@ -82,7 +82,7 @@ pub fn contacts_card(p: &CardProps) -> Html {
     };
 
     html! {
-            <div class="card">
+            <div class="card" id="card-contacts">
                 <h3>{ ctx.t(M::Contacts) }</h3>
                 <table class="contacts">
                     <tr><th>{ ctx.t(M::Name) }</th><th>{ ctx.t(M::Role) }</th><th>{ ctx.t(M::Position) }</th><th>{ ctx.t(M::Phone) }</th><th>{ ctx.t(M::Birthday) }</th><th></th></tr>

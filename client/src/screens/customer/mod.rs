@@ -84,6 +84,13 @@ pub fn customer_screen(p: &Props) -> Html {
                 <span data-summary="next">{ format!("{} {}", ctx.t(M::NextVisit), next_visit) }</span>
                 <span data-summary="follow-ups" class={classes!((row.open_follow_ups > 0).then_some("todo"))}>{ format!("{} {}", ctx.t(M::OpenFollowUps), row.open_follow_ups) }</span>
             </div>
+            // An index of the cards: a tap scrolls to one (the fragment holds
+            // the screen's address, so these are buttons, not anchors).
+            <nav class="card-index">
+                { for [("card-profile", M::Profile), ("card-contacts", M::Contacts), ("card-visits", M::Visits), ("card-follow-ups", M::FollowUps), ("card-ledger", M::Ledger), ("card-complaints", M::Complaints), ("card-agreements", M::Agreements)].into_iter().map(|(id, m)| html! {
+                    <button class="jump" data-card={id} onclick={move |_| scroll_to(id)}>{ ctx.t(m) }</button>
+                }) }
+            </nav>
             <profile::ProfileCard doc_id={doc.clone()} />
             <HandoverCard doc_id={doc.clone()} handovers={c.handovers.clone()} />
             <HistoryCard doc_id={doc.clone()} />
@@ -110,4 +117,14 @@ fn save<T: 'static>(
             Err(e) => web_sys::console::error_1(&e.to_string().into()),
         }
     });
+}
+
+/// Scrolls the card with this id into view.
+fn scroll_to(id: &str) {
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+    {
+        el.scroll_into_view();
+    }
 }

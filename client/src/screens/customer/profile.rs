@@ -68,7 +68,7 @@ pub fn profile_card(p: &CardProps) -> Html {
     };
 
     html! {
-            <div class="card">
+            <div class="card" id="card-profile">
                 <h3>{ ctx.t(M::Profile) }</h3>
                 { field_row(M::Name, "name", &c.name) }
                 { field_row(M::CreditCode, "credit_code", &c.credit_code) }
