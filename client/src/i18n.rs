@@ -61,6 +61,8 @@ messages! {
     Never => "从未", "never";
     FirstSync => "首次同步中", "First sync";
     Connecting => "连接中", "Connecting";
+    CheckIn => "签到", "Check-in";
+    CheckInNow => "签到（记录时间和位置）", "Check in (time and place)";
     SyncPanel => "同步详情", "Sync details";
     LastCompleteSync => "上次完成同步", "Last complete sync";
     NothingPending => "没有待同步的修改", "Nothing waiting to sync";

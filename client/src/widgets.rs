@@ -276,3 +276,20 @@ pub fn outbox_card() -> Html {
         </div>
     }
 }
+
+/// An RFC 3339 instant as this tablet's local date and time
+/// (`YYYY-MM-DD HH:MM`); as it came if it does not parse.
+pub fn local_time(at: &str) -> String {
+    let d = js_sys::Date::new(&at.into());
+    if d.get_time().is_nan() {
+        return at.to_string();
+    }
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes()
+    )
+}

@@ -193,6 +193,20 @@ pub struct Visit {
     /// YYYY-MM-DD, or empty.
     #[autosurgeon(with = "flex::string")]
     pub next_visit: String,
+    /// Check-in 签到 at the customer's: when (RFC 3339, the tablet's clock),
+    /// empty without one.
+    #[autosurgeon(with = "flex::string")]
+    pub check_in_at: String,
+    /// Where, as the tablet's location service gave it: "lat,lon" in
+    /// degrees, empty when the location was refused or unavailable.
+    #[autosurgeon(with = "flex::string")]
+    pub check_in_position: String,
+    /// Its accuracy in metres (0 without a position).
+    #[autosurgeon(with = "flex::int")]
+    pub check_in_accuracy_m: i64,
+    /// Why there is no position (refused, unavailable), in words.
+    #[autosurgeon(with = "flex::string")]
+    pub check_in_note: String,
 }
 
 /// A follow-up action from a visit: whoever visits, follows up (谁走访谁督办).

@@ -266,6 +266,10 @@ mod tests {
                 result: "已报".into(),
             }],
             next_visit: "2026-12-15".into(),
+            check_in_at: "2026-11-22T02:30:00.000Z".into(),
+            check_in_position: "31.23040,121.47370".into(),
+            check_in_accuracy_m: 12,
+            check_in_note: String::new(),
         };
         let mut base = AutoCommit::new();
         Customer::new("甲公司", "91310000607216596x", Nature::Enterprise, vec![])

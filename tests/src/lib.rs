@@ -101,6 +101,9 @@ pub struct TestServer {
     pub unload_idle_secs: Option<u64>,
     /// `--claim-grace-secs` for the server (default: its own).
     pub claim_grace_secs: Option<u64>,
+    /// Whether the server has answered once on `addr` (from then on the
+    /// address stays: devices reconnect to it).
+    started: bool,
 }
 
 impl TestServer {
@@ -130,11 +133,7 @@ impl TestServer {
                 })
             })
             .expect("seed test users");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("free port")
-            .local_addr()
-            .expect("addr")
-            .port();
+        let port = free_port();
         TestServer {
             _dir: dir,
             db,
@@ -144,6 +143,7 @@ impl TestServer {
             static_dir: None,
             unload_idle_secs: None,
             claim_grace_secs: None,
+            started: false,
         }
     }
 
@@ -224,7 +224,26 @@ impl TestServer {
     }
 
     /// Starts (or restarts) the server process and waits until it answers.
+    /// The port was free when chosen, but a test running beside this one
+    /// may take it before the server binds it: a first start then moves to
+    /// another free port (a restart keeps its address, as devices expect).
     pub async fn start(&mut self) {
+        for _ in 0..5 {
+            match self.start_once().await {
+                Ok(()) => {
+                    self.started = true;
+                    return;
+                }
+                Err(log) if !self.started && log.contains("Address already in use") => {
+                    self.addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+                }
+                Err(log) => panic!("server exited; log:\n{log}"),
+            }
+        }
+        panic!("no free port for the server after five tries");
+    }
+
+    async fn start_once(&mut self) -> Result<(), String> {
         assert!(self.child.is_none(), "server already running");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -260,7 +279,7 @@ impl TestServer {
         self.child = Some(child);
         let url = format!("{}/api/health", self.base());
         let http = reqwest::Client::new();
-        wait_for(
+        let answered = wait_for(
             "the server to answer /api/health",
             Duration::from_secs(30),
             async || {
@@ -270,16 +289,21 @@ impl TestServer {
                     .and_then(|c| c.try_wait().ok())
                     .flatten()
                 {
-                    panic!("server exited with {status}; log:\n{}", self.log_text());
+                    return Some(Err(format!("{status}\n{}", self.log_text())));
                 }
                 http.get(&url)
                     .send()
                     .await
                     .ok()
                     .filter(|r| r.status().is_success())
+                    .map(|_| Ok(()))
             },
         )
         .await;
+        if answered.is_err() {
+            self.child = None;
+        }
+        answered
     }
 
     /// Kills the server with SIGKILL: no shutdown code runs.
@@ -629,4 +653,12 @@ pub fn date_in_days(offset: i64) -> String {
         .unwrap_or(0);
     // The operator's calendar, as the server and the tablets count days.
     fieldbook_shared::calendar::day_of(ms + offset * 86_400_000)
+}
+
+/// A port nothing listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
 }

@@ -2275,3 +2275,78 @@ async fn the_sync_panel_lists_what_waits_and_syncs_now() {
     )
     .await;
 }
+
+/// Check-in on a visit (issue #31): the time and the location the tablet
+/// gives (set through the DevTools protocol), shown on the visit with a map
+/// link; a refused location is said in words, the time kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_checks_in_with_time_and_place_and_says_when_location_is_refused() {
+    let (server, _) = server_with(&[("签到测试公司", "m1", None)]).await;
+    let b = Browser::start().await;
+    login(&b, &server, "m1").await;
+    wait_text(&b, "m1's list", "签到测试公司").await;
+    let origin = server.base();
+    b.cdp(
+        "Browser.grantPermissions",
+        json!({"origin": origin, "permissions": ["geolocation"]}),
+    )
+    .await;
+    b.cdp(
+        "Emulation.setGeolocationOverride",
+        json!({"latitude": 31.2304, "longitude": 121.4737, "accuracy": 15}),
+    )
+    .await;
+    open_customer(&b, "签到测试公司").await;
+    b.click_text("button", "记录走访").await;
+    b.click("button.check-in-button").await;
+    let shown = b
+        .wait(
+            "the check-in",
+            T,
+            "const c = document.querySelector('form.visit-form .checked-in'); return c && c.innerText;",
+            json!([]),
+        )
+        .await;
+    let shown = shown.as_str().unwrap();
+    assert!(
+        shown.contains("31.23040,121.47370") && shown.contains("±15 m"),
+        "{shown}"
+    );
+    b.fill("textarea[name=summary]", "签到后的走访").await;
+    b.click("form.visit-form button[type=submit]").await;
+    let link = b
+        .wait(
+            "the check-in on the visit",
+            T,
+            "const a = document.querySelector('li.visit .check-in a.map'); return a && a.getAttribute('href');",
+            json!([]),
+        )
+        .await;
+    assert!(
+        link.as_str()
+            .unwrap()
+            .ends_with("position=121.47370,31.23040"),
+        "{link}"
+    );
+
+    // Refused: the time is kept and the reason said.
+    b.cdp(
+        "Browser.setPermission",
+        json!({"origin": origin, "permission": {"name": "geolocation"}, "setting": "denied"}),
+    )
+    .await;
+    b.click_text("button", "记录走访").await;
+    b.click("button.check-in-button").await;
+    let refused = b
+        .wait(
+            "the refusal in words",
+            T,
+            "const c = document.querySelector('form.visit-form .checked-in'); return c && c.innerText;",
+            json!([]),
+        )
+        .await;
+    assert!(
+        refused.as_str().unwrap().contains("未获定位授权"),
+        "{refused}"
+    );
+}

@@ -44,7 +44,7 @@ pub fn history_card(p: &Props) -> Html {
             if let Some(list) = &*entries {
                 <ul>{ for list.iter().map(|e| html! {
                     <li class="history-entry">
-                        <span class="when">{ format!("{}{}", local_time(&e.at), if e.received { ctx.t(M::WhenReceived) } else { "" }) }</span>
+                        <span class="when">{ format!("{}{}", crate::widgets::local_time(&e.at), if e.received { ctx.t(M::WhenReceived) } else { "" }) }</span>
                         { " · " }
                         <span class="who">{ if e.user.is_empty() { ctx.t(M::SystemRecord).to_string() } else if e.user_name.is_empty() { e.user.clone() } else { e.user_name.clone() } }</span>
                         <ul>{ for e.changes.iter().map(|c| html! {
@@ -55,21 +55,4 @@ pub fn history_card(p: &Props) -> Html {
             }
         </div>
     }
-}
-
-/// An RFC 3339 instant as this tablet's local date and time
-/// (`YYYY-MM-DD HH:MM`); as it came if it does not parse.
-fn local_time(at: &str) -> String {
-    let d = js_sys::Date::new(&at.into());
-    if d.get_time().is_nan() {
-        return at.to_string();
-    }
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}",
-        d.get_full_year(),
-        d.get_month() + 1,
-        d.get_date(),
-        d.get_hours(),
-        d.get_minutes()
-    )
 }

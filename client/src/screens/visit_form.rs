@@ -40,6 +40,28 @@ pub fn visit_form(p: &Props) -> Html {
     crate::drafts::use_draft(draft_key.clone(), form.clone());
     let (visit, follow) = (&form.0, &form.1);
     let state = use_state(|| None::<Result<(), String>>);
+    // A check-in from the location service, copied into the visit when it
+    // arrives (the form may have changed meanwhile).
+    let check_in = use_state(|| None::<CheckIn>);
+    {
+        let form = form.clone();
+        use_effect_with((*check_in).clone(), move |ci| {
+            if let Some(ci) = ci
+                && form.0.check_in_at != ci.at
+            {
+                let mut x = (*form).clone();
+                x.0.check_in_at = ci.at.clone();
+                x.0.check_in_position = ci.position.clone();
+                x.0.check_in_accuracy_m = ci.accuracy_m;
+                x.0.check_in_note = ci.note.clone();
+                form.set(x);
+            }
+        });
+    }
+    let ask_location = {
+        let check_in = check_in.clone();
+        Callback::from(move |_| locate(check_in.clone()))
+    };
     let Some(row) = ctx.store.borrow().row(&p.doc_id) else {
         return html! {};
     };
@@ -164,8 +186,121 @@ pub fn visit_form(p: &Props) -> Html {
                 <label>{ ctx.t(M::FollowUpDue) }<input name="follow_due" type="date" value={follow.due.clone()} onchange={set_f(|f, x| f.due = x)} /></label>
             </fieldset>
             <label>{ ctx.t(M::NextVisit) }<input name="next_visit" type="date" value={visit.next_visit.clone()} onchange={set(|v, x| v.next_visit = x)} /></label>
+            <fieldset class="check-in">
+                <legend>{ ctx.t(M::CheckIn) }</legend>
+                if visit.check_in_at.is_empty() {
+                    <button type="button" class="check-in-button" onclick={ask_location}>{ ctx.t(M::CheckInNow) }</button>
+                } else {
+                    <p class="checked-in">{ check_in_text(visit) }</p>
+                }
+            </fieldset>
             if let Some(Err(e)) = &*state { <p class="error" role="alert">{ e }</p> }
             <button type="submit" class="primary">{ ctx.t(M::Save) }</button>
         </form>
+    }
+}
+
+/// A check-in as the location service answered.
+#[derive(Clone, PartialEq)]
+struct CheckIn {
+    at: String,
+    position: String,
+    accuracy_m: i64,
+    note: String,
+}
+
+/// Asks the tablet where it is (GPS works offline); the answer, or why
+/// there is none, lands in `out`. The time is the tablet's, either way.
+fn locate(out: UseStateHandle<Option<CheckIn>>) {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    fn now() -> String {
+        String::from(js_sys::Date::new_0().to_iso_string())
+    }
+    fn without(note: &str) -> CheckIn {
+        CheckIn {
+            at: now(),
+            position: String::new(),
+            accuracy_m: 0,
+            note: note.to_string(),
+        }
+    }
+    let Some(geo) = web_sys::window().and_then(|w| w.navigator().geolocation().ok()) else {
+        out.set(Some(without(&crate::i18n::pick(
+            "本设备不能定位 / this device cannot give its location",
+        ))));
+        return;
+    };
+    let ok = {
+        let out = out.clone();
+        // web-sys marks the position types unstable: read them as objects.
+        Closure::once_into_js(move |p: wasm_bindgen::JsValue| {
+            let coords = js_sys::Reflect::get(&p, &"coords".into()).unwrap_or_default();
+            let num = |k: &str| {
+                js_sys::Reflect::get(&coords, &k.into())
+                    .ok()
+                    .and_then(|v| v.as_f64())
+            };
+            out.set(Some(match (num("latitude"), num("longitude")) {
+                (Some(lat), Some(lon)) => CheckIn {
+                    at: now(),
+                    position: format!("{lat:.5},{lon:.5}"),
+                    accuracy_m: num("accuracy").unwrap_or(0.0).round() as i64,
+                    note: String::new(),
+                },
+                _ => without(&crate::i18n::pick("位置不可用 / location unavailable")),
+            }));
+        })
+    };
+    let failed = {
+        let out = out.clone();
+        Closure::once_into_js(move |e: wasm_bindgen::JsValue| {
+            let code = js_sys::Reflect::get(&e, &"code".into())
+                .ok()
+                .and_then(|c| c.as_f64())
+                .unwrap_or(2.0) as u16;
+            let why = match code {
+                1 => "未获定位授权 / location not allowed",
+                3 => "定位超时 / locating timed out",
+                _ => "位置不可用 / location unavailable",
+            };
+            out.set(Some(without(&crate::i18n::pick(why))));
+        })
+    };
+    let options = web_sys::PositionOptions::new();
+    options.set_enable_high_accuracy(true);
+    options.set_timeout(20_000);
+    if geo
+        .get_current_position_with_error_callback_and_options(
+            ok.unchecked_ref(),
+            Some(failed.unchecked_ref()),
+            &options,
+        )
+        .is_err()
+    {
+        out.set(Some(without(&crate::i18n::pick(
+            "位置不可用 / location unavailable",
+        ))));
+    }
+}
+
+/// A visit's check-in in words: when, and where or why not.
+pub fn check_in_text(v: &Visit) -> String {
+    let when = crate::widgets::local_time(&v.check_in_at);
+    if v.check_in_position.is_empty() {
+        format!(
+            "{} {} · {}",
+            crate::i18n::pick("已签到 / checked in"),
+            when,
+            v.check_in_note
+        )
+    } else {
+        format!(
+            "{} {} · {}（±{} m）",
+            crate::i18n::pick("已签到 / checked in"),
+            when,
+            v.check_in_position,
+            v.check_in_accuracy_m
+        )
     }
 }

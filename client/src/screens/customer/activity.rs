@@ -67,6 +67,14 @@ pub fn activity_cards(p: &CardProps) -> Html {
                             <div class="summary">{ &v.summary }</div>
                             if !v.needs.is_empty() { <div class="needs">{ format!("{}：{}", ctx.t(M::Needs), v.needs) }</div> }
                             if !v.next_visit.is_empty() { <div class="next">{ format!("{}：{}", ctx.t(M::NextVisit), v.next_visit) }</div> }
+                            if !v.check_in_at.is_empty() {
+                                <div class="check-in">
+                                    { crate::screens::visit_form::check_in_text(v) }
+                                    if let Some((lat, lon)) = v.check_in_position.split_once(',') {
+                                        { " " }<a class="map" target="_blank" rel="noopener" href={format!("https://uri.amap.com/marker?position={lon},{lat}")}>{ ctx.t(M::Navigate) }</a>
+                                    }
+                                </div>
+                            }
                         </li>
                     }) }
                 </ul>
