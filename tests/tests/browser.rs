@@ -2048,16 +2048,7 @@ async fn a_half_filled_visit_form_survives_a_reload_as_a_draft() {
     b.fill("textarea[name=summary]", "写到一半的走访记录").await;
     b.fill("input[name=follow_action]", "寄送合同").await;
     // The draft is kept as it is typed; give the write a moment, then reload.
-    b.wait(
-        "the draft kept",
-        T,
-        "return new Promise(ok => { const r = indexedDB.open('fieldbook-kv'); r.onsuccess = () => {
-             try { const g = r.result.transaction('kv').objectStore('kv').getAllKeys();
-                   g.onsuccess = () => ok(g.result.some(k => String(k).includes('draft.m1.visit/'))); g.onerror = () => ok(false); }
-             catch (e) { ok(false) } }; r.onerror = () => ok(false); })",
-        json!([]),
-    )
-    .await;
+    wait_visit_draft(&b, true).await;
     b.refresh().await;
     let restored = b
         .wait(
@@ -2083,16 +2074,7 @@ async fn a_half_filled_visit_form_survives_a_reload_as_a_draft() {
     b.click("form.visit-form button[type=submit]").await;
     wait_text(&b, "the saved visit", "写到一半的走访记录").await;
     // Saved: the draft is gone.
-    b.wait(
-        "the draft discarded",
-        T,
-        "return new Promise(ok => { const r = indexedDB.open('fieldbook-kv'); r.onsuccess = () => {
-             try { const g = r.result.transaction('kv').objectStore('kv').getAllKeys();
-                   g.onsuccess = () => ok(!g.result.some(k => String(k).includes('draft.m1.visit/'))); g.onerror = () => ok(false); }
-             catch (e) { ok(false) } }; r.onerror = () => ok(false); })",
-        json!([]),
-    )
-    .await;
+    wait_visit_draft(&b, false).await;
 }
 
 /// The list sorts as chosen and says how many it shows; the customer screen
@@ -2349,4 +2331,19 @@ async fn a_visit_checks_in_with_time_and_place_and_says_when_location_is_refused
         refused.as_str().unwrap().contains("未获定位授权"),
         "{refused}"
     );
+}
+
+/// Waits until m1's IndexedDB holds a visit draft (`kept`) or holds none.
+async fn wait_visit_draft(b: &Browser, kept: bool) {
+    b.wait(
+        if kept { "the draft kept" } else { "the draft discarded" },
+        T,
+        "return new Promise(ok => { const r = indexedDB.open('fieldbook-kv'); r.onsuccess = () => {
+             try { const g = r.result.transaction('kv').objectStore('kv').getAllKeys();
+                   g.onsuccess = () => ok(g.result.some(k => String(k).includes('draft.m1.visit/')) === arguments[0]);
+                   g.onerror = () => ok(false); }
+             catch (e) { ok(false) } }; r.onerror = () => ok(false); })",
+        json!([kept]),
+    )
+    .await;
 }
