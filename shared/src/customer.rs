@@ -462,6 +462,44 @@ pub fn set_field<T: Doc>(tx: &mut T, field: &str, value: &str) -> Result<(), Sch
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A customer written by the previous release has no `registered_on`
+    /// and visits without the check-in fields: it reads, with them empty.
+    #[test]
+    fn a_customer_of_the_previous_release_reads_without_the_new_fields() {
+        let mut c = Customer::new("旧版客户", "", Nature::Enterprise, vec![]);
+        c.visits.push(Visit {
+            id: "v1".into(),
+            date: "2026-10-01".into(),
+            ..Default::default()
+        });
+        let mut doc = automerge::AutoCommit::new();
+        c.create(&mut doc).unwrap();
+        // Take away what this release added, as the previous one wrote it.
+        automerge::transaction::Transactable::delete(&mut doc, automerge::ROOT, "registered_on")
+            .unwrap();
+        let visits = automerge::ReadDoc::get(&doc, automerge::ROOT, "visits")
+            .unwrap()
+            .unwrap()
+            .1;
+        let v = automerge::ReadDoc::get(&doc, &visits, 0)
+            .unwrap()
+            .unwrap()
+            .1;
+        for k in [
+            "check_in_at",
+            "check_in_position",
+            "check_in_accuracy_m",
+            "check_in_note",
+        ] {
+            automerge::transaction::Transactable::delete(&mut doc, &v, k).unwrap();
+        }
+        let read = Customer::load(&doc).unwrap();
+        assert_eq!(read.registered_on, "");
+        assert_eq!(read.visits[0].check_in_at, "");
+        assert_eq!(read.visits[0].check_in_accuracy_m, 0);
+        assert_eq!(read.visits[0].date, "2026-10-01");
+    }
     use automerge::AutoCommit;
 
     fn sample() -> Customer {
