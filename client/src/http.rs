@@ -24,6 +24,8 @@ pub async fn call(
     if let Some(t) = token {
         let _ = headers.set("authorization", &format!("Bearer {t}"));
     }
+    // Refusals come back in the app's language, not the browser's.
+    let _ = headers.set("accept-language", crate::session::lang().tag());
     init.set_headers(&headers);
     let req = web_sys::Request::new_with_str_and_init(path, &init).map_err(|_| Unreachable)?;
     let window = web_sys::window().ok_or(Unreachable)?;

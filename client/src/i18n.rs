@@ -26,6 +26,8 @@ macro_rules! messages {
 messages! {
     AppName => "大客户经理工作台", "Key-account workbench";
     Username => "用户名", "Username";
+    StaffNo => "工号", "Staff no.";
+    SetStaffNo => "保存工号", "Save staff no.";
     Password => "密码", "Password";
     LogIn => "登录", "Log in";
     LogOut => "退出登录", "Log out";
@@ -193,6 +195,14 @@ messages! {
 }
 
 impl Lang {
+    /// The language's tag for `Accept-Language`: the server answers in it.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
     /// The other language (for the switch button).
     pub fn other(self) -> Lang {
         match self {

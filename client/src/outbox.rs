@@ -98,6 +98,7 @@ pub async fn deliver(item: &Item, token: &str) -> Result<Option<String>, ()> {
     let headers = web_sys::Headers::new().map_err(|_| ())?;
     let _ = headers.set("authorization", &format!("Bearer {token}"));
     let _ = headers.set("content-type", "application/octet-stream");
+    let _ = headers.set("accept-language", crate::session::lang().tag());
     init.set_headers(&headers);
     let body = js_sys::Uint8Array::from(bytes.as_slice());
     init.set_body(&body.into());

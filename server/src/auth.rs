@@ -260,7 +260,9 @@ pub fn add_unit(
     parent: Option<&str>,
 ) -> Result<(), ServerError> {
     if code.trim().is_empty() {
-        return Err(ServerError::BadRequest("a unit needs a code".into()));
+        return Err(ServerError::BadRequest(
+            "单位需要代码 / a unit needs a code".into(),
+        ));
     }
     if let Some(p) = parent {
         let exists: bool = conn.query_row(
@@ -270,7 +272,7 @@ pub fn add_unit(
         )?;
         if !exists {
             return Err(ServerError::BadRequest(format!(
-                "parent unit {p} does not exist; add it first"
+                "上级单位 {p} 不存在，请先添加 / parent unit {p} does not exist; add it first"
             )));
         }
     }
@@ -293,12 +295,13 @@ pub fn add_user(
     let username = username.trim();
     if username.is_empty() || username.contains(char::is_whitespace) {
         return Err(ServerError::BadRequest(
-            "a username must be non-empty and contain no spaces".into(),
+            "用户名不能为空，也不能含空格 / a username must be non-empty and contain no spaces"
+                .into(),
         ));
     }
     if !role.is_known() {
         return Err(ServerError::BadRequest(format!(
-            "unknown role {role}: use manager, head or admin"
+            "没有角色 {role}：可用 manager（客户经理）、head（单位负责人）或 admin（大客中心） / unknown role {role}: use manager, head or admin"
         )));
     }
     if password.chars().count() < MIN_PASSWORD_CHARS {
@@ -316,9 +319,40 @@ pub fn add_user(
     )
     .map_err(|e| match e {
         rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-            ServerError::Conflict(format!("user {username} already exists"))
+            ServerError::Conflict(format!("用户 {username} 已存在 / user {username} already exists"))
         }
         e => e.into(),
     })?;
     Ok(conn.last_insert_rowid())
+}
+
+/// The longest staff number (工号) kept; the operator's are a dozen characters.
+pub const MAX_STAFF_NO_CHARS: usize = 32;
+
+/// Sets or clears (an empty number) a user's staff number (工号). Two users
+/// cannot share one: an import names a manager by it.
+pub fn set_staff_no(conn: &Connection, user_id: i64, staff_no: &str) -> Result<(), ServerError> {
+    let staff_no = staff_no.trim();
+    if staff_no.chars().count() > MAX_STAFF_NO_CHARS || staff_no.contains(char::is_whitespace) {
+        return Err(ServerError::BadRequest(format!(
+            "工号不能含空格，最多 {MAX_STAFF_NO_CHARS} 个字符 / a staff number has no spaces and at most {MAX_STAFF_NO_CHARS} characters"
+        )));
+    }
+    let holder: Option<String> = conn
+        .query_row(
+            "SELECT username FROM users WHERE staff_no = ?1 AND id <> ?2",
+            params![staff_no, user_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(other) = holder.filter(|_| !staff_no.is_empty()) {
+        return Err(ServerError::Conflict(format!(
+            "工号 {staff_no} 已属于 {other} / staff number {staff_no} already belongs to {other}"
+        )));
+    }
+    conn.execute(
+        "UPDATE users SET staff_no = NULLIF(?2, '') WHERE id = ?1",
+        params![user_id, staff_no],
+    )?;
+    Ok(())
 }

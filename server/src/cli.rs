@@ -100,6 +100,9 @@ pub enum UserCommand {
         /// The name shown in the app (defaults to the username).
         #[arg(long, default_value = "")]
         name: String,
+        /// The operator's staff number (工号), if it has them.
+        #[arg(long, default_value = "")]
+        staff_no: String,
     },
 }
 
@@ -174,11 +177,17 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
                     role,
                     unit,
                     name,
+                    staff_no,
                 },
         } => {
             let role = Role::parse(&role);
-            let id = Db::open(&db)?
-                .blocking(|c| auth::add_user(c, &username, &name, &password, &role, &unit))?;
+            let id = Db::open(&db)?.blocking(|c| {
+                let tx = c.transaction()?;
+                let id = auth::add_user(&tx, &username, &name, &password, &role, &unit)?;
+                auth::set_staff_no(&tx, id, &staff_no)?;
+                tx.commit()?;
+                Ok(id)
+            })?;
             println!("added user {username} (id {id}, {role}, unit {unit})");
             Ok(())
         }

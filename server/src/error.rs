@@ -55,7 +55,7 @@ impl IntoResponse for ServerError {
         };
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "request failed");
-            "the server could not complete this request; it has been logged".to_string()
+            "服务器未能完成这个请求，已记录在日志中 / the server could not complete this request; it has been logged".to_string()
         } else {
             self.to_string()
         };

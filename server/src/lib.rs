@@ -10,6 +10,7 @@ pub mod error;
 pub mod history;
 pub mod housekeeping;
 pub mod http;
+pub mod language;
 pub mod memory;
 pub mod projection;
 pub mod rules;

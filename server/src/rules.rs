@@ -61,7 +61,7 @@ pub fn set_from_file(conn: &Connection, path: &std::path::Path) -> Result<Rules,
             .map(|p| format!("  {}: {}", p.field, p.message))
             .collect();
         ServerError::BadRequest(format!(
-            "{} was not applied:\n{}",
+            "{0} 未应用 / {0} was not applied:\n{1}",
             path.display(),
             lines.join("\n")
         ))

@@ -140,7 +140,7 @@ pub fn add_agreement<T: Doc>(tx: &mut T, a: &Agreement) -> Result<(), SchemaErro
 pub fn approve<T: Doc>(tx: &mut T, id: &str, by: &str, on: &str) -> Result<(), SchemaError> {
     let Some((automerge::Value::Object(ObjType::List), list)) = tx.get(&ROOT, "agreements")? else {
         return Err(SchemaError::Invalid(
-            "the customer has no agreements".into(),
+            "这个客户没有服务协议 / the customer has no agreements".into(),
         ));
     };
     for i in 0..tx.length(&list) {
@@ -152,7 +152,7 @@ pub fn approve<T: Doc>(tx: &mut T, id: &str, by: &str, on: &str) -> Result<(), S
         }
         if flex::read_string(tx, &item, "status".into())? == "terminated" {
             return Err(SchemaError::Invalid(format!(
-                "agreement {id} was terminated"
+                "服务协议 {id} 已终止 / agreement {id} was terminated"
             )));
         }
         autosurgeon::reconcile_prop(tx, &item, "status", "active")?;
@@ -160,7 +160,9 @@ pub fn approve<T: Doc>(tx: &mut T, id: &str, by: &str, on: &str) -> Result<(), S
         autosurgeon::reconcile_prop(tx, &item, "approved_on", on)?;
         return Ok(());
     }
-    Err(SchemaError::Invalid(format!("no agreement {id}")))
+    Err(SchemaError::Invalid(format!(
+        "没有服务协议 {id} / no agreement {id}"
+    )))
 }
 
 /// Adds the plan for a year to a customer document.

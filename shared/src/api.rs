@@ -148,6 +148,9 @@ pub struct UserRow {
     pub disabled: bool,
     /// Signed-in devices (live sessions).
     pub sessions: i64,
+    /// The operator's staff number (工号), empty where the org has none.
+    #[serde(default)]
+    pub staff_no: String,
 }
 
 /// A signed-in device.

@@ -400,7 +400,7 @@ async fn an_unknown_api_path_is_a_json_404_and_the_log_file_is_plain() {
         body["error"]
             .as_str()
             .unwrap_or_default()
-            .contains("no such API path"),
+            .contains("没有这个接口"),
         "{body}"
     );
     // The app itself is still served at other paths.

@@ -1013,6 +1013,9 @@ async fn the_center_disables_a_user_in_the_console_and_their_tablet_is_told() {
         .fill("form.add-user input[name=display_name]", "新经理")
         .await;
     admin
+        .fill("form.add-user input[name=staff_no]", "E0009")
+        .await;
+    admin
         .fill("form.add-user input[name=password]", "a-new-password-9")
         .await;
     admin
@@ -1032,6 +1035,34 @@ async fn the_center_disables_a_user_in_the_console_and_their_tablet_is_told() {
             json!([]),
         )
         .await;
+    // Its staff number (工号) kept, then changed with the row's own button.
+    admin
+        .wait(
+            "m9's staff number shown",
+            T,
+            "const i = document.querySelector('tr.user[data-user=m9] input.staff-no');
+             return i && i.value === 'E0009';",
+            json!([]),
+        )
+        .await;
+    admin
+        .fill("tr.user[data-user=m9] input.staff-no", "E0010")
+        .await;
+    admin
+        .click("tr.user[data-user=m9] button.staff-apply")
+        .await;
+    wait_for("m9's staff number changed on the server", T, async || {
+        let users = server
+            .get_json(&server.login("admin").await.token, "/api/users")
+            .await;
+        let m9 = users
+            .as_array()?
+            .iter()
+            .find(|u| u["username"] == "m9")?
+            .clone();
+        (m9["staff_no"] == "E0010").then_some(())
+    })
+    .await;
     // The tablet's connection is closed and it asks its user to sign in again.
     let banner = tablet
         .wait(

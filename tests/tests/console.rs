@@ -466,3 +466,96 @@ async fn the_api_is_described_by_an_openapi_document() {
     let summary = &doc["components"]["schemas"]["CustomerSummary"]["properties"];
     assert!(summary["managed_as"].is_object(), "{summary}");
 }
+
+/// Every refusal a person reads is in one language: Chinese by default (the
+/// operator's), English when the request asks for it (`Accept-Language`);
+/// the framework's own plain-text refusals too, as the same JSON shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_said_in_the_language_asked_for() {
+    let mut server = TestServer::new();
+    server.start().await;
+    let admin = server.login("admin").await.token;
+    let ask = async |language: &str, method: reqwest::Method, path: &str, body: &str| {
+        let mut req = reqwest::Client::new()
+            .request(method, format!("{}{path}", server.base()))
+            .bearer_auth(&admin)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if !language.is_empty() {
+            req = req.header("accept-language", language);
+        }
+        let res = req.send().await.expect("request");
+        let (status, kind) = (
+            res.status().as_u16(),
+            res.headers()["content-type"].to_str().unwrap().to_string(),
+        );
+        let body: Value = res.json().await.expect("a JSON refusal");
+        assert!(kind.starts_with("application/json"), "{path}: {kind}");
+        (
+            status,
+            body["error"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    let chinese = |m: &str| m.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    use reqwest::Method as M;
+    let cases = [
+        (
+            M::GET,
+            "/api/customers/nope/history",
+            "",
+            404,
+            "没有这个客户",
+            "no customer",
+        ),
+        (
+            M::GET,
+            "/api/nowhere",
+            "",
+            404,
+            "没有这个接口",
+            "no such API path",
+        ),
+        (
+            M::POST,
+            "/api/users/admin",
+            r#"{"disabled": true}"#,
+            400,
+            "不能停用自己的账号",
+            "cannot disable your own",
+        ),
+        (
+            M::POST,
+            "/api/users",
+            r#"{"username": "x"}"#,
+            422,
+            "请求无法处理",
+            "the request was refused",
+        ),
+        (
+            M::GET,
+            "/api/reports?from=2026-13&to=2026-12",
+            "",
+            400,
+            "期间应为",
+            "the period must be",
+        ),
+    ];
+    for (method, path, body, status, zh, en) in cases {
+        for language in ["", "zh-CN,zh;q=0.9", "en-US,en;q=0.9"] {
+            let (s, message) = ask(language, method.clone(), path, body).await;
+            assert_eq!(s, status, "{path} {language}: {message}");
+            if language.starts_with("en") {
+                assert!(
+                    message.contains(en) && !chinese(&message),
+                    "{path}: {message}"
+                );
+            } else {
+                assert!(
+                    message.contains(zh) && !message.contains(en),
+                    "{path}: {message}"
+                );
+                assert!(!message.contains(" / "), "one language: {message}");
+            }
+        }
+    }
+}

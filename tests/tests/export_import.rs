@@ -369,6 +369,31 @@ async fn the_offices_own_spreadsheets_import() {
         "{message}"
     );
 
+    // A staff number (工号) names one of them; two users cannot share one.
+    let admin = server.login("admin").await.token;
+    let staff = |no: &str| {
+        serde_json::json!({ "staff_no": no })
+            .to_string()
+            .into_bytes()
+    };
+    let json = "application/json";
+    let (s, row) = server
+        .post_file(&admin, "/api/users/m2", json, staff(" E0002 "))
+        .await;
+    assert_eq!((s, &row["staff_no"]), (200, &Value::from("E0002")), "{row}");
+    let (s, refusal) = server
+        .post_file(&admin, "/api/users/m3", json, staff("E0002"))
+        .await;
+    let why = refusal["error"].as_str().unwrap_or_default();
+    assert!(s == 409 && why.contains("已属于 m2"), "{s} {refusal}");
+    let csv = "客户名称,客户经理
+工号公司,E0002
+";
+    let (s, report) = server
+        .post_file(&head1, "/api/import/customers", "text/csv", csv.into())
+        .await;
+    assert_eq!((s, &report["imported"]), (200, &Value::from(1)), "{report}");
+
     // The ledger as Excel saves a CSV in China: GBK, 2026年10月, ￥ (GBK has
     // only the full-width sign) and 快递包裹.
     let csv = "统一社会信用代码,月份,业务类型,收入（元）\n\
@@ -422,6 +447,13 @@ async fn the_offices_own_spreadsheets_import() {
         .find(|c| c["name"] == "标题下的一号公司")
         .unwrap();
     assert_eq!(first_row["owner"], "m1", "张伟 is m1");
+    let by_staff_no = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "工号公司")
+        .unwrap();
+    assert_eq!(by_staff_no["owner"], "m2", "E0002 is m2");
 }
 
 /// A preview answers what an import would do and writes nothing; the

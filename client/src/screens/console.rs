@@ -27,6 +27,7 @@ enum Pending {
 struct NewUser {
     username: String,
     display_name: String,
+    staff_no: String,
     password: String,
     role: String,
     unit: String,
@@ -56,6 +57,8 @@ pub fn console_screen() -> Html {
     // Per user, the password or unit typed but not yet applied, and the
     // change waiting for confirmation (nothing happens on a lost focus).
     let typed = use_state(std::collections::HashMap::<String, (String, String)>::new);
+    // Per user, a staff number typed but not yet saved.
+    let typed_staff = use_state(std::collections::HashMap::<String, String>::new);
     let confirming = use_state(|| None::<(String, Pending)>);
     // Forms cleared after a success: their inputs are keyed by this.
     let form_generation = use_state(|| 0u32);
@@ -198,11 +201,39 @@ pub fn console_screen() -> Html {
             _ => None,
         };
         let chosen_unit = if typed_unit.is_empty() { u.unit.clone() } else { typed_unit.clone() };
+        // A staff number needs no confirmation: it signs nobody out.
+        let staff_typed = typed_staff.get(&name).cloned();
+        let type_staff = {
+            let (typed_staff, name) = (typed_staff.clone(), name.clone());
+            Callback::from(move |e: Event| {
+                let mut t = (*typed_staff).clone();
+                t.insert(name.clone(), value_of(&e).trim().to_string());
+                typed_staff.set(t);
+            })
+        };
+        let save_staff = {
+            let (send, typed_staff, name) = (send.clone(), typed_staff.clone(), name.clone());
+            Callback::from(move |_| {
+                let mut t = (*typed_staff).clone();
+                if let Some(no) = t.remove(&name) {
+                    send.emit((format!("/api/users/{name}"), serde_json::json!({"staff_no": no})));
+                }
+                typed_staff.set(t);
+            })
+        };
         html! {
             <>
             <tr class={classes!("user", u.disabled.then_some("disabled"))} data-user={u.username.clone()}>
                 <td>{ &u.username }</td>
                 <td>{ &u.display_name }</td>
+                <td class="staff-no">
+                    if is_admin {
+                        <input class="staff-no" value={staff_typed.clone().unwrap_or_else(|| u.staff_no.clone())} placeholder={ctx.t(M::StaffNo)} onchange={type_staff} />
+                        if staff_typed.as_ref().is_some_and(|s| *s != u.staff_no) {
+                            <button class="staff-apply" onclick={save_staff}>{ ctx.t(M::SetStaffNo) }</button>
+                        }
+                    } else { { &u.staff_no } }
+                </td>
                 <td>{ u.role.label_zh() }</td>
                 <td>
                     if is_admin {
@@ -223,7 +254,7 @@ pub fn console_screen() -> Html {
             </tr>
             if let Some(q) = question {
                 <tr class="confirm" data-user={u.username.clone()}>
-                    <td colspan="6" role="alert">
+                    <td colspan="7" role="alert">
                         <span class="question">{ q }</span>
                         <button class="confirm-yes primary" onclick={apply}>{ ctx.t(M::Confirm) }</button>
                         <button class="confirm-no" onclick={let c = confirming.clone(); move |_| c.set(None)}>{ ctx.t(M::Cancel) }</button>
@@ -250,7 +281,7 @@ pub fn console_screen() -> Html {
             send.emit((
                 "/api/users".into(),
                 serde_json::json!({"username": n.username, "display_name": n.display_name,
-                    "password": n.password, "role": n.role, "unit": n.unit}),
+                    "staff_no": n.staff_no, "password": n.password, "role": n.role, "unit": n.unit}),
             ));
         })
     };
@@ -292,7 +323,7 @@ pub fn console_screen() -> Html {
             <div class="card">
                 <h3>{ format!("{}（{}）", ctx.t(M::Users), users.len()) }</h3>
                 <table class="admin users">
-                    <tr><th>{ ctx.t(M::Username) }</th><th>{ ctx.t(M::Name) }</th><th>{ ctx.t(M::Role) }</th><th>{ ctx.t(M::Unit) }</th><th>{ ctx.t(M::Devices) }</th>if is_admin { <th></th> }</tr>
+                    <tr><th>{ ctx.t(M::Username) }</th><th>{ ctx.t(M::Name) }</th><th>{ ctx.t(M::StaffNo) }</th><th>{ ctx.t(M::Role) }</th><th>{ ctx.t(M::Unit) }</th><th>{ ctx.t(M::Devices) }</th>if is_admin { <th></th> }</tr>
                     { for user_rows }
                 </table>
             </div>
@@ -301,6 +332,7 @@ pub fn console_screen() -> Html {
                     <h3>{ ctx.t(M::AddUser) }</h3>
                     <input name="username" placeholder={ctx.t(M::Username)} onchange={set_user(|n, v| n.username = v)} />
                     <input name="display_name" placeholder={ctx.t(M::Name)} onchange={set_user(|n, v| n.display_name = v)} />
+                    <input name="staff_no" placeholder={ctx.t(M::StaffNo)} onchange={set_user(|n, v| n.staff_no = v)} />
                     <input name="password" type="password" placeholder={ctx.t(M::NewPassword)} onchange={set_user(|n, v| n.password = v)} />
                     <select name="role" onchange={set_user(|n, v| n.role = v)}>
                         <option value="manager" selected=true>{ "manager 客户经理" }</option>

@@ -57,11 +57,7 @@ fn send(
     };
     let _ = xhr.set_request_header("content-type", kind);
     // The server's row-by-row report in the app's language.
-    let language = match crate::session::lang() {
-        crate::i18n::Lang::En => "en",
-        crate::i18n::Lang::Zh => "zh-CN",
-    };
-    let _ = xhr.set_request_header("accept-language", language);
+    let _ = xhr.set_request_header("accept-language", crate::session::lang().tag());
     let progress = {
         let state = state.clone();
         Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {

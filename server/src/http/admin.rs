@@ -77,7 +77,7 @@ pub async fn add_unit(
     require_admin(&user)?;
     let Some(parent) = unit.parent.clone().filter(|p| !p.is_empty()) else {
         return Err(ServerError::BadRequest(
-            "a new unit needs a parent unit (the center is the top)".into(),
+            "新单位需要上级单位（大客中心是最上级） / a new unit needs a parent unit (the center is the top)".into(),
         ));
     };
     let u = unit.clone();
@@ -91,7 +91,7 @@ pub async fn add_unit(
             )?;
             if exists {
                 return Err(ServerError::Conflict(format!(
-                    "unit {} already exists",
+                    "单位 {0} 已存在 / unit {0} already exists",
                     u.code
                 )));
             }
@@ -109,7 +109,7 @@ pub async fn users(
 ) -> Result<Json<Vec<UserRow>>, ServerError> {
     if user.role == Role::Manager {
         return Err(ServerError::Forbidden(
-            "managers do not see the user list".into(),
+            "客户经理不能查看用户列表 / managers do not see the user list".into(),
         ));
     }
     let now = crate::now();
@@ -118,7 +118,8 @@ pub async fn users(
         .call(move |c| {
             let mut stmt = c.prepare(
                 "SELECT u.username, u.display_name, u.role, u.unit, u.disabled,
-                        (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?1)
+                        (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?1),
+                        COALESCE(u.staff_no, '')
                  FROM users u ORDER BY u.unit, u.username",
             )?;
             let rows = stmt
@@ -130,6 +131,7 @@ pub async fn users(
                         unit: r.get(3)?,
                         disabled: r.get::<_, i64>(4)? != 0,
                         sessions: r.get(5)?,
+                        staff_no: r.get(6)?,
                     })
                 })?
                 .collect::<Result<_, _>>()?;
@@ -152,6 +154,9 @@ pub struct NewUser {
     pub password: String,
     pub role: Role,
     pub unit: String,
+    /// The staff number (工号), if the org has them.
+    #[serde(default)]
+    pub staff_no: String,
 }
 
 /// `POST /api/users`: adds a user in an existing unit.
@@ -171,14 +176,18 @@ pub async fn add_user(
         .db
         .call(move |c| {
             require_unit(c, &n.unit)?;
-            auth::add_user(
-                c,
+            let tx = c.transaction()?;
+            let id = auth::add_user(
+                &tx,
                 &n.username,
                 &n.display_name,
                 &n.password,
                 &n.role,
                 &n.unit,
-            )
+            )?;
+            auth::set_staff_no(&tx, id, &n.staff_no)?;
+            tx.commit()?;
+            Ok(id)
         })
         .await?;
     state.acl.set_user(
@@ -205,7 +214,7 @@ fn require_unit(c: &Connection, unit: &str) -> Result<(), ServerError> {
         Ok(())
     } else {
         Err(ServerError::BadRequest(format!(
-            "unit {unit} does not exist; add it first"
+            "单位 {unit} 不存在，请先添加 / unit {unit} does not exist; add it first"
         )))
     }
 }
@@ -218,7 +227,8 @@ async fn row_of(state: &AppState, username: &str) -> Result<UserRow, ServerError
         .call(move |c| {
             c.query_row(
                 "SELECT u.username, u.display_name, u.role, u.unit, u.disabled,
-                        (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?2)
+                        (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?2),
+                        COALESCE(u.staff_no, '')
                  FROM users u WHERE u.username = ?1",
                 params![name, now],
                 |r| {
@@ -229,11 +239,12 @@ async fn row_of(state: &AppState, username: &str) -> Result<UserRow, ServerError
                         unit: r.get(3)?,
                         disabled: r.get::<_, i64>(4)? != 0,
                         sessions: r.get(5)?,
+                        staff_no: r.get(6)?,
                     })
                 },
             )
             .optional()?
-            .ok_or_else(|| ServerError::NotFound(format!("no user {name}")))
+            .ok_or_else(|| ServerError::NotFound(format!("没有用户 {name} / no user {name}")))
         })
         .await
 }
@@ -248,6 +259,8 @@ pub struct UserChange {
     /// Moves the user to another unit (what they see follows at once).
     pub unit: Option<String>,
     pub display_name: Option<String>,
+    /// A new staff number (工号); empty clears it.
+    pub staff_no: Option<String>,
 }
 
 /// `POST /api/users/{username}`: disable or enable, reset the password, move
@@ -261,7 +274,7 @@ pub async fn change_user(
     require_admin(&user)?;
     if change.disabled == Some(true) && username == user.username {
         return Err(ServerError::BadRequest(
-            "you cannot disable your own account".into(),
+            "不能停用自己的账号 / you cannot disable your own account".into(),
         ));
     }
     let hash = match &change.password {
@@ -274,10 +287,11 @@ pub async fn change_user(
         None => None,
     };
     let name = username.clone();
-    let (disabled, unit, display) = (
+    let (disabled, unit, display, staff_no) = (
         change.disabled,
         change.unit.clone(),
         change.display_name.clone(),
+        change.staff_no.clone(),
     );
     let signed_out_everywhere = disabled == Some(true) || hash.is_some();
     let (id, acl_user, peers) = state
@@ -289,7 +303,9 @@ pub async fn change_user(
                     r.get(0)
                 })
                 .optional()?
-                .ok_or_else(|| ServerError::NotFound(format!("no user {name}")))?;
+                .ok_or_else(|| {
+                    ServerError::NotFound(format!("没有用户 {name} / no user {name}"))
+                })?;
             if let Some(u) = &unit {
                 require_unit(&tx, u)?;
                 tx.execute("UPDATE users SET unit = ?2 WHERE id = ?1", params![id, u])?;
@@ -311,6 +327,9 @@ pub async fn change_user(
                     "UPDATE users SET display_name = ?2 WHERE id = ?1",
                     params![id, n],
                 )?;
+            }
+            if let Some(s) = &staff_no {
+                auth::set_staff_no(&tx, id, s)?;
             }
             let peers: Vec<String> = if signed_out_everywhere {
                 let mut stmt = tx.prepare("SELECT peer_id FROM sessions WHERE user_id = ?1")?;
@@ -395,7 +414,9 @@ pub async fn revoke_session(
         .call(move |c| Ok(c.execute("DELETE FROM sessions WHERE peer_id = ?1", [peer])?))
         .await?;
     if deleted == 0 {
-        return Err(ServerError::NotFound(format!("no session {peer_id}")));
+        return Err(ServerError::NotFound(format!(
+            "没有这台设备的登录 {peer_id} / no session {peer_id}"
+        )));
     }
     state.acl.unbind_peer(&peer_id);
     tracing::info!(by = %user.username, peer = %peer_id, "device revoked");

@@ -45,7 +45,9 @@ pub async fn approve_grade(
     Json(body): Json<GradeBody>,
 ) -> Result<Json<serde_json::Value>, ServerError> {
     let Some(a) = state.acl.assignment(&doc_id) else {
-        return Err(ServerError::NotFound(format!("no customer {doc_id}")));
+        return Err(ServerError::NotFound(format!(
+            "没有这个客户 {doc_id} / no customer {doc_id}"
+        )));
     };
     let allowed = match user.role {
         Role::Admin => true,
@@ -186,7 +188,9 @@ async fn require_level_above(
         .call(move |c| crate::projection::registration::unit_of(c, &doc))
         .await?;
     let Some(unit) = unit else {
-        return Err(ServerError::NotFound(format!("no registration {doc_id}")));
+        return Err(ServerError::NotFound(format!(
+            "没有这个报备 {doc_id} / no registration {doc_id}"
+        )));
     };
     let allowed = user.role == Role::Admin
         || (user.role == Role::Head && state.acl.is_below(&unit, &user.unit));
@@ -208,7 +212,9 @@ pub async fn approve_agreement(
     Path((doc_id, agreement)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ServerError> {
     let Some(a) = state.acl.assignment(&doc_id) else {
-        return Err(ServerError::NotFound(format!("no customer {doc_id}")));
+        return Err(ServerError::NotFound(format!(
+            "没有这个客户 {doc_id} / no customer {doc_id}"
+        )));
     };
     let allowed = match user.role {
         Role::Admin => true,
@@ -220,11 +226,13 @@ pub async fn approve_agreement(
             "服务协议由客户所属单位的负责人或大客中心审批 / an agreement is approved by a head over the customer's unit, or the center".into(),
         ));
     }
-    let id: samod::DocumentId = doc_id
-        .parse()
-        .map_err(|_| ServerError::NotFound(format!("no customer {doc_id}")))?;
+    let id: samod::DocumentId = doc_id.parse().map_err(|_| {
+        ServerError::NotFound(format!("没有这个客户 {doc_id} / no customer {doc_id}"))
+    })?;
     let Some(handle) = state.repo.find(id).await? else {
-        return Err(ServerError::NotFound(format!("no customer {doc_id}")));
+        return Err(ServerError::NotFound(format!(
+            "没有这个客户 {doc_id} / no customer {doc_id}"
+        )));
     };
     let today = crate::today();
     let by = user.username.clone();

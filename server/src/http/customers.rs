@@ -124,7 +124,7 @@ pub async fn cadence(
     let month = q.month.unwrap_or_else(crate::this_month);
     if Month::parse(&month).is_none() {
         return Err(ServerError::BadRequest(format!(
-            "month must be YYYY-MM, not {month:?}"
+            "月份应写作 YYYY-MM（如 2026-10），不是 {month:?} / month must be YYYY-MM, not {month:?}"
         )));
     }
     let visible = state.acl.visible_customers(user.id);
@@ -166,7 +166,7 @@ pub async fn head_cadence(
     let quarter = q.quarter.unwrap_or(this_quarter);
     if Quarter::parse(&quarter).is_none() {
         return Err(ServerError::BadRequest(format!(
-            "quarter must be YYYY-Qn (n = 1 to 4), not {quarter:?}"
+            "季度应写作 YYYY-Qn（n 为 1 到 4，如 2026-Q4），不是 {quarter:?} / quarter must be YYYY-Qn (n = 1 to 4), not {quarter:?}"
         )));
     }
     let visible = state.acl.visible_customers(user.id);

@@ -333,7 +333,7 @@ async fn report(
         },
         other => {
             return Err(ServerError::NotFound(format!(
-                "no report {other}: use compliance, grades, growth or plans"
+                "没有报表 {other}：可用 compliance、grades、growth 或 plans / no report {other}: use compliance, grades, growth or plans"
             )));
         }
     })
@@ -350,7 +350,7 @@ pub async fn export(
 ) -> Result<Response, ServerError> {
     let Some((name, ext)) = file.rsplit_once('.') else {
         return Err(ServerError::NotFound(format!(
-            "{file}: name the format, e.g. customers.csv or customers.xlsx"
+            "{file}：请写明格式，如 customers.csv 或 customers.xlsx / {file}: name the format, e.g. customers.csv or customers.xlsx"
         )));
     };
     let sheet = match name {
@@ -361,7 +361,7 @@ pub async fn export(
             Some(which) => report(&state, &user, which, q).await?,
             None => {
                 return Err(ServerError::NotFound(format!(
-                    "no export {name}: use customers, visits, ledger or report-…"
+                    "没有导出 {name}：可用 customers、visits、ledger 或 report-… / no export {name}: use customers, visits, ledger or report-…"
                 )));
             }
         },
@@ -374,7 +374,7 @@ pub async fn export(
         ),
         other => {
             return Err(ServerError::NotFound(format!(
-                "no format {other}: use .csv or .xlsx"
+                "没有格式 {other}：可用 .csv 或 .xlsx / no format {other}: use .csv or .xlsx"
             )));
         }
     };

@@ -58,7 +58,9 @@ pub async fn assign(
     Json(body): Json<AssignBody>,
 ) -> Result<Json<Handover>, ServerError> {
     let Some(before) = state.acl.assignment(&doc_id) else {
-        return Err(ServerError::NotFound(format!("no customer {doc_id}")));
+        return Err(ServerError::NotFound(format!(
+            "没有这个客户 {doc_id} / no customer {doc_id}"
+        )));
     };
     let assistant_name = body
         .assistant
@@ -68,7 +70,7 @@ pub async fn assign(
         .map(str::to_string);
     if assistant_name.as_deref() == Some(body.primary.trim()) {
         return Err(ServerError::BadRequest(
-            "the primary and the assistant manager must be different people".into(),
+            "主客户经理和辅助客户经理须是不同的人 / the primary and the assistant manager must be different people".into(),
         ));
     }
     let primary = holder(&state, body.primary.trim()).await?;
@@ -184,12 +186,14 @@ async fn holder(state: &AppState, username: &str) -> Result<Holder, ServerError>
         })
         .await?;
     match found {
-        None => Err(ServerError::BadRequest(format!("no user {username}"))),
+        None => Err(ServerError::BadRequest(format!(
+            "没有用户 {username} / no user {username}"
+        ))),
         Some((_, _, true)) => Err(ServerError::BadRequest(format!(
-            "user {username} is disabled"
+            "用户 {username} 已停用 / user {username} is disabled"
         ))),
         Some((_, Role::Admin, _)) => Err(ServerError::BadRequest(format!(
-            "{username} is the center's admin; customers are held by managers and heads"
+            "{username} 是大客中心管理员；客户由客户经理和单位负责人维护 / {username} is the center's admin; customers are held by managers and heads"
         ))),
         Some((h, _, _)) => Ok(h),
     }
@@ -229,7 +233,9 @@ pub async fn list(
     Path(doc_id): Path<String>,
 ) -> Result<Json<Vec<Handover>>, ServerError> {
     if state.acl.access(user.id, &doc_id) == fieldbook_shared::access::Access::None {
-        return Err(ServerError::NotFound(format!("no customer {doc_id}")));
+        return Err(ServerError::NotFound(format!(
+            "没有这个客户 {doc_id} / no customer {doc_id}"
+        )));
     }
     let rows = state
         .db

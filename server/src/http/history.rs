@@ -34,13 +34,17 @@ pub async fn history(
     Path(doc_id): Path<String>,
 ) -> Result<Json<Vec<HistoryEntry>>, ServerError> {
     if state.acl.access(user.id, &doc_id) == Access::None {
-        return Err(ServerError::NotFound(format!("no customer {doc_id}")));
+        return Err(ServerError::NotFound(format!(
+            "没有这个客户 {doc_id} / no customer {doc_id}"
+        )));
     }
-    let id: DocumentId = doc_id
-        .parse()
-        .map_err(|_| ServerError::NotFound(format!("no customer {doc_id}")))?;
+    let id: DocumentId = doc_id.parse().map_err(|_| {
+        ServerError::NotFound(format!("没有这个客户 {doc_id} / no customer {doc_id}"))
+    })?;
     let Some(handle) = state.repo.find(id).await? else {
-        return Err(ServerError::NotFound(format!("no customer {doc_id}")));
+        return Err(ServerError::NotFound(format!(
+            "没有这个客户 {doc_id} / no customer {doc_id}"
+        )));
     };
     // (hash, actor, seconds, [changes]) for each change, oldest first.
     let steps = handle.with_document(|doc| {

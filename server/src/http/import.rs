@@ -728,7 +728,7 @@ pub fn customer_rows(t: &Table, aliases: &BTreeMap<String, Line>) -> Checked<Cus
         if m.is_empty() {
             bad(
                 "客户经理",
-                "请填写负责的客户经理（姓名或登录名） / name the manager (display name or username) who will hold it".into(),
+                "请填写负责的客户经理（姓名、工号或登录名） / name the manager (display name, staff number or username) who will hold it".into(),
             );
         }
         let nat_text = cell(r, nature);
@@ -911,7 +911,7 @@ const CUSTOMER_COLUMNS: [Column; 7] = [
     (
         "客户经理",
         "张伟",
-        "必填。负责的客户经理：姓名或登录名；同名的用户请写登录名",
+        "必填。负责的客户经理：姓名、工号或登录名；同名的用户请写工号或登录名",
     ),
 ];
 
@@ -953,7 +953,7 @@ pub async fn template(
         "ledger" => &LEDGER_COLUMNS,
         other => {
             return Err(ServerError::NotFound(format!(
-                "no import {other}: customers or ledger"
+                "没有导入 {other}：可用 customers 或 ledger / no import {other}: customers or ledger"
             )));
         }
     };
@@ -994,7 +994,7 @@ pub async fn template(
         }
         other => {
             return Err(ServerError::NotFound(format!(
-                "no template {other}: template.xlsx or template.csv"
+                "没有模板 {other}：可用 template.xlsx 或 template.csv / no template {other}: template.xlsx or template.csv"
             )));
         }
     };
@@ -1034,27 +1034,10 @@ async fn parse<T: Send + 'static>(
         .map_err(|e| ServerError::Internal(format!("the import parser failed: {e}")))
 }
 
-/// Whether the request asks for English (`Accept-Language: en…`); Chinese
-/// otherwise.
-fn wants_english(headers: &HeaderMap) -> bool {
-    headers
-        .get(axum::http::header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("en"))
-}
-
-/// A message written "中文 / English" in the language asked for.
-pub fn localise(message: &str, english: bool) -> String {
-    match message.split_once(" / ") {
-        Some((zh, en)) => if english { en } else { zh }.to_string(),
-        None => message.to_string(),
-    }
-}
-
 fn refused_in(mut errors: Vec<RowError>, headers: &HeaderMap) -> Response {
-    let english = wants_english(headers);
+    let english = crate::language::wants_english(headers);
     for e in &mut errors {
-        e.message = localise(&e.message, english);
+        e.message = crate::language::localise(&e.message, english);
     }
     refused(errors)
 }
@@ -1084,7 +1067,8 @@ pub async fn customers(
     }
     if !matches!(user.role, Role::Head | Role::Admin) {
         return Err(ServerError::Forbidden(
-            "customers are imported by unit heads and the center".into(),
+            "客户由单位负责人和大客中心导入 / customers are imported by unit heads and the center"
+                .into(),
         ));
     }
     let (rows, mut errors) = match parse(&state, body, customer_rows).await? {
@@ -1096,13 +1080,16 @@ pub async fn customers(
         .iter()
         .map(|r| (r.manager.clone(), r.credit_code.clone()))
         .collect();
-    // A manager as the office names them: login name, else display name
-    // (张伟); a display name two users share is refused with both, never guessed.
+    // A manager as the office names them: login name, else staff number
+    // (工号, unique), else display name (张伟); a display name two users
+    // share is refused with both, never guessed.
     let (managers, taken, ambiguous): People = state
         .db
         .call(move |c| {
-            let mut who =
-                c.prepare_cached("SELECT id, unit, role, disabled FROM users WHERE username = ?1")?;
+            let mut who = c.prepare_cached(
+                "SELECT id, unit, role, disabled FROM users WHERE username = ?1 OR staff_no = ?1
+                     ORDER BY username = ?1 DESC LIMIT 1",
+            )?;
             let mut by_name = c.prepare_cached(
                 "SELECT u.id, u.unit, u.role, u.disabled, u.username, COALESCE(n.name, u.unit)
                  FROM users u LEFT JOIN units n ON n.code = u.unit
@@ -1157,12 +1144,12 @@ pub async fn customers(
                 column: "客户经理".into(),
                 message: match ambiguous.get(&r.manager) {
                     Some(who) => format!(
-                        "“{0}”对应多位用户：{1}；请填写登录名 / {0} names several users: {1}; use the username",
+                        "“{0}”对应多位用户：{1}；请填写工号或登录名 / {0} names several users: {1}; use the staff number or the username",
                         r.manager,
                         who.join("、")
                     ),
                     None => format!(
-                        "没有名为“{0}”的用户（姓名或登录名） / there is no user {0} (display name or username)",
+                        "没有名为“{0}”的用户（姓名、工号或登录名） / there is no user {0} (display name, staff number or username)",
                         r.manager
                     ),
                 },
@@ -1440,17 +1427,6 @@ mod tests {
         let t = read_table("甲,乙\n丙,丁\n".as_bytes()).unwrap();
         let e = customer_rows(&t, &aliases()).unwrap_err();
         assert_eq!((e[0].row, e[0].column.as_str()), (1, "客户名称"));
-    }
-
-    #[test]
-    fn a_message_is_given_in_the_language_asked_for() {
-        let m = "表头缺少“收入(元)”列 / the header row has no column 收入(元) / amount";
-        assert_eq!(localise(m, false), "表头缺少“收入(元)”列");
-        assert_eq!(
-            localise(m, true),
-            "the header row has no column 收入(元) / amount"
-        );
-        assert_eq!(localise("plain", false), "plain");
     }
 
     #[test]

@@ -76,22 +76,22 @@ pub fn check(
     // Every Automerge chunk starts with these bytes; load_incremental skips
     // what it cannot read, so anything else is refused here.
     if !body.starts_with(&[0x85, 0x6f, 0x4a, 0x83]) {
-        return Err("the body is not Automerge changes".into());
+        return Err("内容不是 Automerge 修改 / the body is not Automerge changes".into());
     }
     let mut merged = current.fork();
     merged
         .load_incremental(body)
-        .map_err(|e| format!("the changes cannot be read: {e}"))?;
+        .map_err(|e| format!("无法读取这些修改（{e}） / the changes cannot be read: {e}"))?;
     if !merged.get_missing_deps(&[]).is_empty() {
         return Err(
-            "the changes depend on changes the server does not have; send every change not yet on the server"
+            "这些修改依赖服务器没有的修改；请发送所有尚未同步的修改 / the changes depend on changes the server does not have; send every change not yet on the server"
                 .into(),
         );
     }
     let new = merged.get_changes(&current.get_heads());
     if new.len() > MAX_CHANGES {
         return Err(format!(
-            "{} changes at once; at most {MAX_CHANGES}",
+            "一次 {0} 个修改，最多 {MAX_CHANGES} 个 / {0} changes at once; at most {MAX_CHANGES}",
             new.len()
         ));
     }
@@ -99,7 +99,7 @@ pub fn check(
         let after = descendants(&merged, h);
         if let Some(c) = new.iter().find(|c| after.contains(&c.hash())) {
             return Err(format!(
-                "change {} was made after this device had seen the hand-over",
+                "修改 {0} 是本设备得知移交之后做的 / change {0} was made after this device had seen the hand-over",
                 c.hash()
             ));
         }
@@ -151,11 +151,13 @@ pub async fn deliver(
     body: Bytes,
 ) -> Result<Json<LateChanges>, ServerError> {
     let standing = standing(&state, &user, &doc_id).await?;
-    let id: DocumentId = doc_id
-        .parse()
-        .map_err(|_| ServerError::NotFound(format!("no customer {doc_id}")))?;
+    let id: DocumentId = doc_id.parse().map_err(|_| {
+        ServerError::NotFound(format!("没有这个客户 {doc_id} / no customer {doc_id}"))
+    })?;
     let Some(handle) = state.repo.find(id).await? else {
-        return Err(ServerError::NotFound(format!("no customer {doc_id}")));
+        return Err(ServerError::NotFound(format!(
+            "没有这个客户 {doc_id} / no customer {doc_id}"
+        )));
     };
     let handover = match &standing {
         Standing::Writes => None,
@@ -179,14 +181,16 @@ pub async fn deliver(
     let (merged, accepted) = match checked {
         Ok(ok) => ok,
         Err(why) => {
-            let prefix = match &standing {
+            // Each language's half stays whole ("中文 / English").
+            let (zh, en) = why.split_once(" / ").unwrap_or((&why, &why));
+            let said = match &standing {
                 Standing::HandedOver { to, at, .. } => {
-                    format!("客户已于 {at} 移交给{to} / handed to {to} at {at}: ")
+                    format!("客户已于 {at} 移交给{to}：{zh} / handed to {to} at {at}: {en}")
                 }
-                Standing::Writes => String::new(),
+                Standing::Writes => why.clone(),
             };
             tracing::info!(doc = %doc_id, user = %user.username, %why, "late changes refused");
-            return Err(ServerError::Conflict(format!("{prefix}{why}")));
+            return Err(ServerError::Conflict(said));
         }
     };
     // The history names the user who delivered them; an actor already bound
@@ -231,7 +235,7 @@ pub async fn deliver(
         .await?;
     if let Some(a) = foreign {
         return Err(ServerError::Forbidden(format!(
-            "changes written as another user's device ({a}) are not taken"
+            "不接受以其他用户设备（{a}）名义写的修改 / changes written as another user's device ({a}) are not taken"
         )));
     }
     // The history names the user who delivered them (history.rs).

@@ -91,5 +91,6 @@ pub fn router(state: AppState, static_dir: Option<&std::path::Path>) -> Router {
         origins,
         web_security::check_origin,
     ))
+    .layer(axum::middleware::from_fn(crate::language::localise_errors))
     .layer(axum::middleware::from_fn(web_security::headers))
 }

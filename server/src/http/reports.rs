@@ -75,7 +75,7 @@ pub async fn compute(
     let months = reports::months_between(&from, &to);
     if months.is_empty() {
         return Err(ServerError::BadRequest(format!(
-            "the period must be two months YYYY-MM, the first not after the last (from={from:?}, to={to:?})"
+            "期间应为两个 YYYY-MM 月份，起始不晚于结束（from={from:?}，to={to:?}） / the period must be two months YYYY-MM, the first not after the last (from={from:?}, to={to:?})"
         )));
     }
     let unit = match q.unit.filter(|u| !u.is_empty()) {

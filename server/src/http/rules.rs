@@ -47,14 +47,14 @@ pub async fn replace(
 ) -> Result<Response, ServerError> {
     if user.role != Role::Admin {
         return Err(ServerError::Forbidden(
-            "only the key-account center's admin changes the rules".into(),
+            "只有大客中心管理员可以修改规则 / only the key-account center's admin changes the rules".into(),
         ));
     }
     let rules = match Rules::from_json(&body) {
         Ok(r) => r,
         Err(problems) => {
             let refused = Refused {
-                error: "the rules were not changed".into(),
+                error: "规则未修改 / the rules were not changed".into(),
                 problems,
             };
             return Ok((StatusCode::BAD_REQUEST, Json(refused)).into_response());

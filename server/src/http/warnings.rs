@@ -62,12 +62,12 @@ pub async fn report(
     let code = r.credit_code.trim().to_uppercase();
     if name.is_empty() && code.is_empty() {
         return Err(ServerError::BadRequest(
-            "a report needs the customer's name or credit code".into(),
+            "报告须写明客户名称或统一社会信用代码 / a report needs the customer's name or credit code".into(),
         ));
     }
     let Some(kind) = WarningKind::parse(&r.kind) else {
         return Err(ServerError::BadRequest(format!(
-            "unknown kind {:?}: use agency_fee_abuse, deliberate_arrears, premium_fraud or other",
+            "没有类型 {0:?}：可用 agency_fee_abuse（套取代办费）、deliberate_arrears（恶意欠费）、premium_fraud（骗取保费）或 other / unknown kind {0:?}: use agency_fee_abuse, deliberate_arrears, premium_fraud or other",
             r.kind
         )));
     };
@@ -91,7 +91,7 @@ async fn one(state: &AppState, id: i64) -> Result<ReportRow, ServerError> {
     rows(state, Some(id), None)
         .await?
         .pop()
-        .ok_or_else(|| ServerError::NotFound(format!("no report {id}")))
+        .ok_or_else(|| ServerError::NotFound(format!("没有这份报告 {id} / no report {id}")))
 }
 
 async fn rows(
@@ -182,7 +182,9 @@ async fn decide(
         })
         .await?;
     if updated == 0 {
-        return Err(ServerError::NotFound(format!("no report {id}")));
+        return Err(ServerError::NotFound(format!(
+            "没有这份报告 {id} / no report {id}"
+        )));
     }
     publish(state).await?;
     Ok(Json(one(state, id).await?))

@@ -156,11 +156,13 @@ pub fn rule(
         )
         .optional()?;
     let Some((norm, code, lines)) = row else {
-        return Err(ServerError::NotFound(format!("no registration {doc_id}")));
+        return Err(ServerError::NotFound(format!(
+            "没有这个报备 {doc_id} / no registration {doc_id}"
+        )));
     };
     if !split(&lines).contains(line) {
         return Err(ServerError::BadRequest(format!(
-            "registration {doc_id} did not claim the line {line}"
+            "报备 {doc_id} 没有申报业务 {line} / registration {doc_id} did not claim the line {line}"
         )));
     }
     tx.execute(

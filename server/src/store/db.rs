@@ -86,6 +86,9 @@ pub fn open_and_migrate(path: &Path) -> Result<Connection, ServerError> {
         ("handovers", "heads", "TEXT NOT NULL DEFAULT ''"),
         // Who delivered each change (history.rs); NULL before this column.
         ("change_log", "user_id", "INTEGER REFERENCES users(id)"),
+        // The operator's staff number (工号), where the org has one; imports
+        // name managers by it.
+        ("users", "staff_no", "TEXT"),
     ] {
         let exists: bool = conn.query_row(
             &format!("SELECT EXISTS(SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1)"),
@@ -96,6 +99,11 @@ pub fn open_and_migrate(path: &Path) -> Result<Connection, ServerError> {
             conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
         }
     }
+    // Indexes on added columns: after the columns exist.
+    conn.execute_batch(
+        "CREATE UNIQUE INDEX IF NOT EXISTS users_staff_no ON users(staff_no)
+            WHERE staff_no IS NOT NULL",
+    )?;
     Ok(conn)
 }
 
@@ -409,6 +417,60 @@ mod tests {
             })
             .unwrap();
         assert_eq!(row, ("doc".to_string(), 42, None));
+        drop(c);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A database of the release before `users.staff_no`: its users are kept,
+    /// without staff numbers, and a staff number is then unique.
+    #[test]
+    fn a_database_without_staff_numbers_is_migrated_and_keeps_its_users() {
+        let dir = std::env::temp_dir().join(format!("fb-migrate-staff-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.db");
+        let _ = std::fs::remove_file(&path);
+        {
+            let c = open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE units (code TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL,
+                    parent TEXT REFERENCES units(code));
+                 INSERT INTO units VALUES ('so-east', '东区支局', NULL);
+                 CREATE TABLE users (
+                    id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE,
+                    display_name TEXT NOT NULL, password_hash TEXT NOT NULL,
+                    role TEXT NOT NULL CHECK (role IN ('manager', 'head', 'admin')),
+                    unit TEXT NOT NULL REFERENCES units(code), book_doc TEXT,
+                    disabled INTEGER NOT NULL DEFAULT 0);
+                 INSERT INTO users (username, display_name, password_hash, role, unit)
+                    VALUES ('zhang.wei', '张伟', 'x', 'manager', 'so-east'),
+                           ('li.na', '李娜', 'x', 'manager', 'so-east');",
+            )
+            .unwrap();
+        }
+        let c = open_and_migrate(&path).unwrap();
+        let rows: Vec<(String, Option<String>)> = c
+            .prepare("SELECT display_name, staff_no FROM users ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [("张伟".to_string(), None), ("李娜".to_string(), None)]
+        );
+        crate::auth::set_staff_no(&c, 1, "E0001").unwrap();
+        assert!(matches!(
+            crate::auth::set_staff_no(&c, 2, "E0001"),
+            Err(ServerError::Conflict(_))
+        ));
+        assert!(matches!(
+            crate::auth::set_staff_no(&c, 2, "E 1"),
+            Err(ServerError::BadRequest(_))
+        ));
+        // Cleared, the number is free again.
+        crate::auth::set_staff_no(&c, 1, "").unwrap();
+        crate::auth::set_staff_no(&c, 2, "E0001").unwrap();
         drop(c);
         let _ = std::fs::remove_dir_all(&dir);
     }
