@@ -27,6 +27,9 @@ messages! {
     AppName => "大客户经理工作台", "Key-account workbench";
     Username => "用户名", "Username";
     StaffNo => "工号", "Staff no.";
+    Row => "行", "Row";
+    Column => "列", "Column";
+    Problem => "问题", "Problem";
     SetStaffNo => "保存工号", "Save staff no.";
     Password => "密码", "Password";
     LogIn => "登录", "Log in";

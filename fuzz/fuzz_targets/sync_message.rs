@@ -25,7 +25,7 @@ use libfuzzer_sys::fuzz_target;
 fn acl() -> &'static Acl {
     static ACL: OnceLock<Acl> = OnceLock::new();
     ACL.get_or_init(|| {
-        let conn = fieldbook_server::db::open_and_migrate(std::path::Path::new(":memory:"))
+        let conn = fieldbook_server::store::db::open_and_migrate(std::path::Path::new(":memory:"))
             .expect("an in-memory database");
         conn.execute_batch(
             "INSERT INTO units (code, name) VALUES ('so1', 'East');

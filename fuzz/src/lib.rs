@@ -549,7 +549,7 @@ pub fn project_customer(c: &Customer, this_month: &str, today: &str, rules: &Rul
 /// An uploaded import file, read and checked as both kinds of import, and
 /// its cells through the month and amount readers. Errors are answers.
 pub fn import_file(data: &[u8]) {
-    use fieldbook_server::import::{
+    use fieldbook_server::http::import::{
         customer_rows, ledger_rows, parse_amount, parse_month, parse_yuan, read_table,
     };
     let Ok(table) = read_table(data) else {

@@ -125,6 +125,34 @@ pub fn merge_ledger<T: Doc>(tx: &mut T, entries: &[LedgerEntry]) -> Result<(), S
     Ok(())
 }
 
+/// What [`merge_ledger`] would do with `entries`: (added, replaced) — an
+/// entry replaces one of the same month and line, already there or earlier
+/// in the same import. An import's preview says it before anything is written.
+pub fn ledger_effect<D: ReadDoc>(
+    d: &D,
+    entries: &[LedgerEntry],
+) -> Result<(usize, usize), SchemaError> {
+    let mut there = std::collections::HashSet::new();
+    if let Some((automerge::Value::Object(ObjType::List), list)) = d.get(&ROOT, "ledger")? {
+        for i in 0..d.length(&list) {
+            if let Some((automerge::Value::Object(ObjType::Map), item)) = d.get(&list, i)? {
+                let month = flex::read_string(d, &item, "month".into())?;
+                let line = flex::read_string(d, &item, "line".into())?;
+                there.insert((month, line));
+            }
+        }
+    }
+    let (mut added, mut replaced) = (0, 0);
+    for e in entries {
+        if there.insert((e.month.clone(), e.line.as_str().to_string())) {
+            added += 1;
+        } else {
+            replaced += 1;
+        }
+    }
+    Ok((added, replaced))
+}
+
 /// Records a hand-over on the customer document.
 pub fn add_handover<T: Doc>(tx: &mut T, h: &Handover) -> Result<(), SchemaError> {
     flex::append(tx, &ROOT, "handovers", h)
@@ -673,17 +701,17 @@ mod tests {
             entry("2026-10", Line::Delivery, 200),
         ];
         c.create(&mut doc).unwrap();
-        merge_ledger(
-            &mut doc,
-            &[
-                entry("2026-10", Line::Delivery, 250),
-                entry("2026-10", Line::Finance, 30),
-                entry("2026-11", Line::Delivery, 300),
-                // The same month and line again in one import: the later wins.
-                entry("2026-11", Line::Delivery, 310),
-            ],
-        )
-        .unwrap();
+        let import = [
+            entry("2026-10", Line::Delivery, 250),
+            entry("2026-10", Line::Finance, 30),
+            entry("2026-11", Line::Delivery, 300),
+            // The same month and line again in one import: the later wins.
+            entry("2026-11", Line::Delivery, 310),
+        ];
+        // The preview's count: two added, one replaced there, one replaced
+        // within the import.
+        assert_eq!(ledger_effect(&doc, &import).unwrap(), (2, 2));
+        merge_ledger(&mut doc, &import).unwrap();
         let got: Vec<_> = Customer::load(&doc)
             .unwrap()
             .ledger

@@ -78,6 +78,18 @@ async fn main() {
     )
     .await;
     b.screenshot(&out.join("5-import-export.png")).await;
+    // A ledger with mistakes: the preview lists them row by row.
+    let bad = "客户名称,月份,业务类型,收入(万元)\n没有这个客户,2026-10,寄递,1.5\n没有这个客户,2026-13,快递包裹,abc\n";
+    b.choose_file("input[name=import-ledger]", "台帐.csv", bad)
+        .await;
+    b.wait(
+        "the problems",
+        t,
+        "return document.querySelector('table.import-errors')",
+        json!([]),
+    )
+    .await;
+    b.screenshot(&out.join("5b-import-refused.png")).await;
     // Portrait, as a tablet held upright.
     b.set_window_size(800, 1280).await;
     b.goto(&server.base()).await;

@@ -124,7 +124,10 @@ async fn sync_refuses_missing_and_bad_tokens_and_accepts_all_three_token_forms()
     assert_eq!(res.status(), 401);
     let body: serde_json::Value = res.json().await.unwrap();
     // In Chinese unless the request asks for English (language.rs).
-    assert!(body["error"].as_str().unwrap().contains("请先登录"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("请先登录"),
+        "{body}"
+    );
     let bad_login = reqwest::Client::new()
         .post(format!("{}/api/login", server.base()))
         .json(&serde_json::json!({"username": "m1", "password": "wrong"}))

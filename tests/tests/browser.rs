@@ -1237,21 +1237,32 @@ async fn a_manager_imports_the_ledger_and_sees_every_bad_row_first() {
     let bad = "统一社会信用代码,月份,业务类型,收入(元)\n91310000LEDGER0001,2026-09,寄递,100\n91310000LEDGER0001,2026-13,寄递,abc\n";
     b.choose_file("input[name=import-ledger]", "ledger.csv", bad)
         .await;
-    let result = b
+    // Every problem in a table: the row, the column as the file writes it, what.
+    let problems = b
         .wait(
-            "the refusal",
+            "the refusal, row by row",
             T,
-            "const r = document.querySelector('pre.import-result'); return r && r.innerText;",
+            "const r = document.querySelector('.import-result.refused');
+             const rows = [...document.querySelectorAll('table.import-errors tr.error')];
+             return r && r.innerText.includes('未导入') && rows.length > 0
+                 && rows.map(tr => [...tr.cells].map(td => td.innerText));",
             json!([]),
         )
         .await;
-    let result = result.as_str().unwrap();
+    let problems: Vec<Vec<String>> = serde_json::from_value(problems).unwrap();
+    let at: Vec<(&str, &str)> = problems
+        .iter()
+        .map(|p| (p[0].as_str(), p[1].as_str()))
+        .collect();
+    assert_eq!(at, [("3", "月份"), ("3", "收入(元)")], "{problems:?}");
     assert!(
-        result.contains("未导入")
-            && result.contains("第3行 月份")
-            && result.contains("第3行 收入(元)"),
-        "{result}"
+        problems[0][2].contains("2026-13"),
+        "names the value: {problems:?}"
     );
+    if let Ok(dir) = std::env::var("FIELDBOOK_SCREENSHOTS") {
+        b.screenshot(&std::path::Path::new(&dir).join("import-refused.png"))
+            .await;
+    }
     assert_eq!(
         b.js(
             "return document.querySelector('button.confirm-import') === null",
@@ -1268,7 +1279,9 @@ async fn a_manager_imports_the_ledger_and_sees_every_bad_row_first() {
     b.wait(
         "the preview",
         T,
-        "const r = document.querySelector('pre.import-result'); return r && r.innerText.includes('将导入 2 行');",
+        "const r = document.querySelector('.import-result');
+         return r && r.innerText.includes('将导入 2 行') && r.innerText.includes('新增 2 个月份')
+             && document.querySelector('table.import-errors') === null;",
         json!([]),
     )
     .await;
@@ -1288,7 +1301,7 @@ async fn a_manager_imports_the_ledger_and_sees_every_bad_row_first() {
     b.wait(
         "the import",
         T,
-        "const r = document.querySelector('pre.import-result'); return r && r.innerText.includes('已导入 2 行');",
+        "const r = document.querySelector('.import-result'); return r && r.innerText.includes('已导入 2 行');",
         json!([]),
     )
     .await;

@@ -488,6 +488,45 @@ async fn a_preview_writes_nothing_and_the_templates_explain_each_column() {
     let (s, report) = upload(&server, &head1, "/api/import/customers", csv.into()).await;
     assert_eq!((s, &report["imported"]), (200, &Value::from(1)), "{report}");
 
+    // A ledger preview says which months it adds and which it replaces.
+    let ledger = "客户名称,月份,业务类型,收入
+预览公司,2026-09,寄递,100
+预览公司,2026-10,寄递,200
+";
+    let (s, _) = upload(&server, &head1, "/api/import/ledger", ledger.into()).await;
+    assert_eq!(s, 200);
+    let again = "客户名称,月份,业务类型,收入
+预览公司,2026-10,寄递,250
+预览公司,2026-11,寄递,300
+预览公司,2026-11,金融,30
+";
+    let (s, report) = upload(
+        &server,
+        &head1,
+        "/api/import/ledger?dry_run=true",
+        again.into(),
+    )
+    .await;
+    assert_eq!(s, 200, "{report}");
+    assert_eq!(
+        [
+            &report["would_import"],
+            &report["customers"],
+            &report["ledger_added"],
+            &report["ledger_replaced"],
+            &report["imported"]
+        ],
+        [3, 1, 2, 1, 0].map(Value::from).each_ref(),
+        "{report}"
+    );
+    // Had the preview written, all three would now be replacements.
+    let (s, report) = upload(&server, &head1, "/api/import/ledger", again.into()).await;
+    assert_eq!(
+        (s, &report["imported"], &report["ledger_replaced"]),
+        (200, &Value::from(3), &Value::from(1)),
+        "{report}"
+    );
+
     let (s, mime, xlsx) = get(&server, &head1, "/api/import/ledger/template.xlsx").await;
     assert_eq!(s, 200);
     assert!(mime.contains("spreadsheetml"), "{mime}");

@@ -154,6 +154,13 @@ fn test(args: &[String]) -> Result {
         .env("CARGO_TARGET_DIR", target_dir().join("vendor")));
     let _ = std::fs::remove_dir_all(&samod);
     tested?;
+    // The fuzz targets are their own workspace (cargo-fuzz's layout): a
+    // check keeps them compiling when the server's modules move (only
+    // `cargo xtask fuzz` runs them, with the nightly sanitizer).
+    sh(Command::new(cargo())
+        .args(["check", "--all-targets", "--manifest-path"])
+        .arg(root().join("fuzz").join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir().join("fuzz-check")))?;
     sh(Command::new(cargo())
         .args(["test", "--workspace"])
         .args(args))

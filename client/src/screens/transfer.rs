@@ -16,7 +16,43 @@ enum Upload {
     Idle,
     /// Percent sent.
     Sending(u32),
-    Done(String),
+    /// What the server said, and the file's problems (row, column, what).
+    Done(String, Vec<(u64, String, String)>),
+}
+
+/// What an import did, or a preview would do, in words.
+fn summary(path: &str, v: &serde_json::Value, dry_run: bool) -> String {
+    let n = |k: &str| v[k].as_u64().unwrap_or(0);
+    let rows = if dry_run {
+        n("would_import")
+    } else {
+        n("imported")
+    };
+    let what = if path.ends_with("ledger") {
+        format!(
+            "{} 个客户，新增 {} 个月份，替换 {} 个已有月份 / {} customers, {} months added, {} already there replaced",
+            n("customers"),
+            n("ledger_added"),
+            n("ledger_replaced"),
+            n("customers"),
+            n("ledger_added"),
+            n("ledger_replaced")
+        )
+    } else {
+        format!(
+            "新建 {} 个客户 / {} new customers",
+            n("customers"),
+            n("customers")
+        )
+    };
+    let (zh, en) = what.split_once(" / ").unwrap_or((&what, &what));
+    crate::i18n::pick(&if dry_run {
+        format!(
+            "预览：检查通过，将导入 {rows} 行：{zh}（尚未导入） / preview: {rows} rows would be imported: {en} (nothing imported yet)"
+        )
+    } else {
+        format!("已导入 {rows} 行：{zh} / imported {rows} rows: {en}")
+    })
 }
 
 /// A file that passed its preview, waiting for the user to import it.
@@ -79,46 +115,39 @@ fn send(
                 path,
                 file: file.clone(),
             }));
-            let message = if ok && dry_run {
-                crate::i18n::pick(&format!(
-                    "预览：检查通过，将导入 {} 行（尚未导入） / preview: {} rows would be imported (nothing imported yet)",
-                    v["would_import"], v["would_import"]
-                ))
-            } else if ok {
-                crate::i18n::pick(&format!(
-                    "已导入 {} 行 / imported {} rows",
-                    v["imported"], v["imported"]
-                ))
+            let done = if ok {
+                Upload::Done(summary(path, &v, dry_run), Vec::new())
             } else if let Some(errors) = v["errors"].as_array() {
-                let lines: Vec<String> = errors
+                // Already in the language asked for (Accept-Language).
+                let rows: Vec<(u64, String, String)> = errors
                     .iter()
                     .map(|e| {
-                        format!(
-                            "第{}行 {}：{}",
-                            e["row"],
-                            e["column"].as_str().unwrap_or(""),
-                            // Already in the language asked for (Accept-Language).
-                            e["message"].as_str().unwrap_or("")
+                        let text = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+                        (
+                            e["row"].as_u64().unwrap_or(0),
+                            text("column"),
+                            text("message"),
                         )
                     })
                     .collect();
-                format!(
-                    "{}：\n{}",
-                    crate::i18n::pick("未导入任何数据 / nothing imported"),
-                    lines.join("\n")
-                )
+                let n = rows.len();
+                let said = crate::i18n::pick(&format!(
+                    "未导入任何数据：文件有 {n} 处问题，改正后再选择文件 / nothing imported: the file has {n} problems; correct them and choose the file again"
+                ));
+                Upload::Done(said, rows)
             } else {
-                crate::http::error_text(&text)
+                Upload::Done(crate::http::error_text(&text), Vec::new())
             };
-            state.set(Upload::Done(message));
+            state.set(done);
         })
     };
     xhr.set_onloadend(Some(done.as_ref().unchecked_ref()));
     state.set(Upload::Sending(0));
     if xhr.send_with_opt_blob(Some(&file)).is_err() {
-        state.set(Upload::Done(crate::i18n::pick(
-            "需要联网 / needs the network",
-        )));
+        state.set(Upload::Done(
+            crate::i18n::pick("需要联网 / needs the network"),
+            Vec::new(),
+        ));
     }
     // The request owns its callbacks until it ends.
     progress.forget();
@@ -201,7 +230,24 @@ pub fn transfer_card() -> Html {
             { match &*upload {
                 Upload::Idle => html! {},
                 Upload::Sending(p) => html! { <progress class="upload" max="100" value={p.to_string()}></progress> },
-                Upload::Done(m) => html! { <pre class="import-result">{ m.clone() }</pre> },
+                Upload::Done(m, problems) => html! {
+                    <>
+                    <p class={classes!("import-result", (!problems.is_empty()).then_some("refused"))} role="status">{ m.clone() }</p>
+                    if !problems.is_empty() {
+                        <table class="import-errors">
+                            <tr><th>{ ctx.t(M::Row) }</th><th>{ ctx.t(M::Column) }</th><th>{ ctx.t(M::Problem) }</th></tr>
+                            { for problems.iter().map(|(row, column, what)| html! {
+                                <tr class="error">
+                                    // Row 0 is the file as a whole.
+                                    <td>{ if *row == 0 { "—".to_string() } else { row.to_string() } }</td>
+                                    <td>{ column.clone() }</td>
+                                    <td>{ what.clone() }</td>
+                                </tr>
+                            }) }
+                        </table>
+                    }
+                    </>
+                },
             } }
             if ready.is_some() {
                 <button class="primary confirm-import" onclick={confirm}>{ crate::i18n::pick("导入 / import") }</button>

@@ -133,6 +133,11 @@ pub struct ImportReport {
     pub dry_run: bool,
     /// Rows a preview found ready to import.
     pub would_import: usize,
+    /// Customers the import creates (customers) or whose ledger it changes.
+    pub customers: usize,
+    /// Ledger months (per line) added, and already there and replaced.
+    pub ledger_added: usize,
+    pub ledger_replaced: usize,
 }
 
 /// `?dry_run=true`: check the whole file and answer what would be imported,
@@ -143,10 +148,11 @@ pub struct ImportQuery {
     pub dry_run: bool,
 }
 
-fn preview(would_import: usize) -> Response {
+fn preview(would_import: usize, customers: usize) -> Response {
     Json(ImportReport {
         dry_run: true,
         would_import,
+        customers,
         ..Default::default()
     })
     .into_response()
@@ -524,6 +530,24 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
     rows.finish()
 }
 
+/// The names a column goes by (the first is the template's).
+const NAME: &[&str] = &["客户名称", "name"];
+const MANAGER: &[&str] = &["客户经理", "manager"];
+const CREDIT_CODE: &[&str] = &["统一社会信用代码", "credit_code"];
+
+/// A column's header as the file writes it (`客户经理 `, `manager`), for
+/// errors; its first name when the file has no such column.
+pub fn as_written(headers: &[String], names: &[&str]) -> String {
+    headers
+        .iter()
+        .find(|h| {
+            let h = normalise_header(h);
+            names.iter().any(|n| normalise_header(n) == h)
+        })
+        .cloned()
+        .unwrap_or_else(|| names[0].to_string())
+}
+
 /// Finds a column by any of its names (as [`normalise_header`] reads them);
 /// `Err` names the missing column.
 fn column(t: &Table, names: &[&str]) -> Result<usize, RowError> {
@@ -701,13 +725,14 @@ pub struct CustomerRow {
 pub type Checked<T> = Result<(Vec<T>, Vec<RowError>), Vec<RowError>>;
 
 pub fn customer_rows(t: &Table, aliases: &BTreeMap<String, Line>) -> Checked<CustomerRow> {
-    let name = column(t, &["客户名称", "name"]).map_err(|e| vec![e])?;
-    let manager = column(t, &["客户经理", "manager"]).map_err(|e| vec![e])?;
-    let code = optional_column(t, &["统一社会信用代码", "credit_code"]);
+    let name = column(t, NAME).map_err(|e| vec![e])?;
+    let manager = column(t, MANAGER).map_err(|e| vec![e])?;
+    let code = optional_column(t, CREDIT_CODE);
     let nature = optional_column(t, &["客户性质", "nature"]);
     let lines = optional_column(t, &["业务类型", "lines"]);
     let address = optional_column(t, &["地址", "address"]);
     let industry = optional_column(t, &["行业", "industry"]);
+    let header = |i: Option<usize>| cell(&t.headers, i);
     let (mut out, mut errors) = (Vec::new(), Vec::new());
     for (r, &row) in t.rows.iter().zip(&t.row_numbers) {
         let mut bad = |column: &str, message: String| {
@@ -720,14 +745,14 @@ pub fn customer_rows(t: &Table, aliases: &BTreeMap<String, Line>) -> Checked<Cus
         let n = cell(r, Some(name));
         if n.is_empty() {
             bad(
-                "客户名称",
+                &header(Some(name)),
                 "请填写客户名称 / a customer needs a name".into(),
             );
         }
         let m = cell(r, Some(manager));
         if m.is_empty() {
             bad(
-                "客户经理",
+                &header(Some(manager)),
                 "请填写负责的客户经理（姓名、工号或登录名） / name the manager (display name, staff number or username) who will hold it".into(),
             );
         }
@@ -742,7 +767,7 @@ pub fn customer_rows(t: &Table, aliases: &BTreeMap<String, Line>) -> Checked<Cus
                 Some(x) => x.clone(),
                 None => {
                     bad(
-                        "客户性质",
+                        &header(nature),
                         format!(
                             "“{nat_text}”不是客户性质（企业、个人、政府机构） / {nat_text:?} is not 企业, 个人 or 政府机构"
                         ),
@@ -760,7 +785,7 @@ pub fn customer_rows(t: &Table, aliases: &BTreeMap<String, Line>) -> Checked<Cus
             match parse_line(part, aliases) {
                 Some(l) => ls.push(l),
                 None => bad(
-                    "业务类型",
+                    &header(lines),
                     format!(
                         "“{part}”不是业务类型（寄递、金融、邮务、函件，或规则中的别名） / {part:?} is not a business line (寄递, 金融, 邮务, 函件, or an alias in the rules)"
                     ),
@@ -787,7 +812,7 @@ pub fn customer_rows(t: &Table, aliases: &BTreeMap<String, Line>) -> Checked<Cus
         if let Some(first) = seen.insert(c.credit_code.clone(), c.row) {
             errors.push(RowError {
                 row: c.row,
-                column: "统一社会信用代码".into(),
+                column: header(code),
                 message: format!(
                     "与第 {first} 行的统一社会信用代码相同 / the same credit code as row {first}"
                 ),
@@ -817,8 +842,8 @@ pub fn ledger_rows(t: &Table, aliases: &BTreeMap<String, Line>) -> Checked<Ledge
             message: "表头缺少“收入(元)”或“收入(万元)”列 / the header row has no column 收入(元) / 收入(万元) / amount".into(),
         }]
     })?;
-    let name = optional_column(t, &["客户名称", "name"]);
-    let code = optional_column(t, &["统一社会信用代码", "credit_code"]);
+    let name = optional_column(t, NAME);
+    let code = optional_column(t, CREDIT_CODE);
     if name.is_none() && code.is_none() {
         return Err(vec![RowError {
             row: t.header_row,
@@ -840,7 +865,8 @@ pub fn ledger_rows(t: &Table, aliases: &BTreeMap<String, Line>) -> Checked<Ledge
         };
         let (n, c) = (cell(r, name), cell(r, code).to_uppercase());
         if n.is_empty() && c.is_empty() {
-            bad("客户名称", "请填写客户 / name the customer".into());
+            let column = as_written(&t.headers, NAME);
+            bad(&column, "请填写客户 / name the customer".into());
         }
         let m = parse_month(&cell(r, Some(month))).unwrap_or_else(|e| {
             bad(&header(month), e);
@@ -1019,19 +1045,22 @@ pub async fn template(
 /// most that parsing holds at once, and the async threads keep serving.
 static PARSING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
+/// The file's rows, checked, and its header row (for errors found later).
 async fn parse<T: Send + 'static>(
     state: &AppState,
     body: Bytes,
     rows: fn(&Table, &BTreeMap<String, Line>) -> Checked<T>,
-) -> Result<Checked<T>, ServerError> {
+) -> Result<Result<(Vec<T>, Vec<RowError>, Vec<String>), Vec<RowError>>, ServerError> {
     let aliases = state.rules.get().imports.line_aliases.clone();
     let _one_at_a_time = PARSING
         .acquire()
         .await
         .map_err(|e| ServerError::Internal(e.to_string()))?;
-    tokio::task::spawn_blocking(move || read_table(&body).and_then(|t| rows(&t, &aliases)))
-        .await
-        .map_err(|e| ServerError::Internal(format!("the import parser failed: {e}")))
+    tokio::task::spawn_blocking(move || {
+        read_table(&body).and_then(|t| rows(&t, &aliases).map(|(r, e)| (r, e, t.headers)))
+    })
+    .await
+    .map_err(|e| ServerError::Internal(format!("the import parser failed: {e}")))
 }
 
 fn refused_in(mut errors: Vec<RowError>, headers: &HeaderMap) -> Response {
@@ -1071,7 +1100,7 @@ pub async fn customers(
                 .into(),
         ));
     }
-    let (rows, mut errors) = match parse(&state, body, customer_rows).await? {
+    let (rows, mut errors, headers_written) = match parse(&state, body, customer_rows).await? {
         Ok(r) => r,
         Err(e) => return Ok(refused_in(e, &headers)),
     };
@@ -1141,7 +1170,7 @@ pub async fn customers(
         match managers.get(&r.manager) {
             None => errors.push(RowError {
                 row: r.row,
-                column: "客户经理".into(),
+                column: as_written(&headers_written, MANAGER),
                 message: match ambiguous.get(&r.manager) {
                     Some(who) => format!(
                         "“{0}”对应多位用户：{1}；请填写工号或登录名 / {0} names several users: {1}; use the staff number or the username",
@@ -1159,7 +1188,7 @@ pub async fn customers(
                 if *disabled || role == "admin" || !in_scope {
                     errors.push(RowError {
                         row: r.row,
-                        column: "客户经理".into(),
+                        column: as_written(&headers_written, MANAGER),
                         message: format!(
                             "{0} 不能接收你导入的客户（已停用、属大客中心或不在你的单位） / {0} cannot hold customers imported by you (disabled, the center, or outside your unit)",
                             r.manager
@@ -1171,7 +1200,7 @@ pub async fn customers(
         if taken.contains(&r.credit_code) {
             errors.push(RowError {
                 row: r.row,
-                column: "统一社会信用代码".into(),
+                column: as_written(&headers_written, CREDIT_CODE),
                 message: format!(
                     "统一社会信用代码为 {0} 的客户已存在 / a customer with credit code {0} already exists",
                     r.credit_code
@@ -1184,7 +1213,7 @@ pub async fn customers(
         return Ok(refused_in(errors, &headers));
     }
     if q.dry_run {
-        return Ok(preview(rows.len()));
+        return Ok(preview(rows.len(), rows.len()));
     }
     let actor = history::bind_server_actor(&state, user.id).await?;
     let mut created = Vec::new();
@@ -1241,6 +1270,7 @@ pub async fn customers(
     tracing::info!(by = %user.username, count = created.len(), "customers imported");
     Ok(Json(ImportReport {
         imported: created.len(),
+        customers: created.len(),
         ..Default::default()
     })
     .into_response())
@@ -1258,7 +1288,7 @@ pub async fn ledger(
     if let Some(refused) = crate::web_security::require_spreadsheet(&headers) {
         return Ok(refused);
     }
-    let (rows, mut errors) = match parse(&state, body, ledger_rows).await? {
+    let (rows, mut errors, headers_written) = match parse(&state, body, ledger_rows).await? {
         Ok(r) => r,
         Err(e) => return Ok(refused_in(e, &headers)),
     };
@@ -1294,10 +1324,10 @@ pub async fn ledger(
     let mut by_doc: BTreeMap<String, Vec<LedgerEntry>> = BTreeMap::new();
     for (r, docs) in rows.iter().zip(found) {
         let docs: Vec<&String> = docs.iter().filter(|d| visible.contains(*d)).collect();
-        let column = if r.credit_code.is_empty() {
-            "客户名称"
+        let (column, key) = if r.credit_code.is_empty() {
+            (as_written(&headers_written, NAME), &r.name)
         } else {
-            "统一社会信用代码"
+            (as_written(&headers_written, CREDIT_CODE), &r.credit_code)
         };
         match docs.as_slice() {
             [one] => by_doc
@@ -1306,13 +1336,17 @@ pub async fn ledger(
                 .push(r.entry.clone()),
             [] => errors.push(RowError {
                 row: r.row,
-                column: column.into(),
-                message: "no customer of yours matches".into(),
+                column,
+                message: format!(
+                    "你的客户中没有“{key}”；请先导入或登记这个客户 / no customer of yours matches {key}; import or register it first"
+                ),
             }),
             _ => errors.push(RowError {
                 row: r.row,
-                column: column.into(),
-                message: "several customers have this name; use the credit code".into(),
+                column,
+                message: format!(
+                    "有多个客户名为“{key}”；请用统一社会信用代码列指明 / several customers are named {key}; use the credit code column"
+                ),
             }),
         }
     }
@@ -1320,10 +1354,13 @@ pub async fn ledger(
         errors.sort_by_key(|e| e.row);
         return Ok(refused_in(errors, &headers));
     }
-    if q.dry_run {
-        return Ok(preview(rows.len()));
-    }
-    let mut imported = 0;
+    // A preview reads each customer's ledger to say what would be replaced;
+    // an import does the same and then writes.
+    let mut report = ImportReport {
+        dry_run: q.dry_run,
+        customers: by_doc.len(),
+        ..Default::default()
+    };
     let docs: Vec<String> = by_doc.keys().cloned().collect();
     for (doc_id, entries) in by_doc {
         let id: DocumentId = doc_id
@@ -1334,7 +1371,15 @@ pub async fn ledger(
                 "customer {doc_id} is not stored"
             )));
         };
-        imported += entries.len();
+        let (added, replaced) =
+            handle.with_document(|d| fieldbook_shared::customer::ledger_effect(d, &entries))?;
+        report.ledger_added += added;
+        report.ledger_replaced += replaced;
+        if q.dry_run {
+            report.would_import += entries.len();
+            continue;
+        }
+        report.imported += entries.len();
         history::write_for_user(&state, &handle, user.id, |d| {
             d.transact(|tx| fieldbook_shared::customer::merge_ledger(tx, &entries))
                 .map(|_| ())
@@ -1342,14 +1387,12 @@ pub async fn ledger(
         })
         .await?;
     }
-    // Answer once the revenue is in the reports and the grades.
-    crate::projection::project_now(&state, docs).await?;
-    tracing::info!(by = %user.username, rows = imported, "ledger imported");
-    Ok(Json(ImportReport {
-        imported,
-        ..Default::default()
-    })
-    .into_response())
+    if !q.dry_run {
+        // Answer once the revenue is in the reports and the grades.
+        crate::projection::project_now(&state, docs).await?;
+        tracing::info!(by = %user.username, rows = report.imported, "ledger imported");
+    }
+    Ok(Json(report).into_response())
 }
 
 #[cfg(test)]
