@@ -190,6 +190,7 @@ pub fn app() -> Html {
         Route::LogVisit(id) => html! { <VisitForm doc_id={id.clone()} /> },
         Route::Register => html! { <RegisterScreen /> },
         Route::Reminders => html! { <RemindersScreen /> },
+        Route::FollowUps => html! { <crate::screens::followups::FollowUpsScreen /> },
         Route::Console => html! { <ConsoleScreen /> },
         Route::Reports => html! { <ReportsScreen /> },
     };

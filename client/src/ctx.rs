@@ -17,6 +17,7 @@ pub enum Route {
     LogVisit(String),
     Register,
     Reminders,
+    FollowUps,
     Console,
     Reports,
 }
@@ -32,6 +33,7 @@ impl Route {
             Route::LogVisit(id) => format!("/customer/{id}/visit"),
             Route::Register => "/register".into(),
             Route::Reminders => "/reminders".into(),
+            Route::FollowUps => "/followups".into(),
             Route::Console => "/console".into(),
             Route::Reports => "/reports".into(),
         }
@@ -48,6 +50,7 @@ impl Route {
             ["customer", id, "visit"] if id_ok(id) => Route::LogVisit(id.to_string()),
             ["register"] => Route::Register,
             ["reminders"] => Route::Reminders,
+            ["followups"] => Route::FollowUps,
             ["console"] => Route::Console,
             ["reports"] => Route::Reports,
             _ => Route::Customers,
@@ -95,6 +98,7 @@ mod tests {
             Route::LogVisit("2Wwkatkkzab9CZDTmLtfB7MKoYGY".into()),
             Route::Register,
             Route::Reminders,
+            Route::FollowUps,
             Route::Console,
             Route::Reports,
         ] {

@@ -387,6 +387,15 @@ impl Engine {
         redraw(store);
     }
 
+    /// Follow-ups of this customer closed on two devices with different
+    /// results: (follow-up id, the results).
+    pub fn follow_up_conflicts(&self, doc_id: &str) -> Vec<(String, Vec<String>)> {
+        self.peer
+            .document(doc_id)
+            .map(fieldbook_shared::followups::result_conflicts)
+            .unwrap_or_default()
+    }
+
     /// What the server said about this user's registrations, by document id.
     pub fn notice(&self, doc_id: &str) -> Option<RegistrationNotice> {
         self.model.notice(doc_id)

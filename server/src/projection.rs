@@ -401,11 +401,20 @@ pub async fn reproject_all(state: &AppState) -> Result<(), ServerError> {
     Ok(())
 }
 
+/// The index tables' layout: raised when a release projects something new
+/// (2: `followup_index`), so that a database of an earlier release is
+/// projected again at its first start and the new tables are filled.
+pub const PROJECTION_FORMAT: u32 = 2;
+
 /// Projects everything again when the projections were made in another
-/// calendar month or under other rules. Answers whether it did.
+/// calendar month, under other rules or by a release with other index
+/// tables. Answers whether it did.
 pub async fn ensure_current(state: &AppState) -> Result<bool, ServerError> {
     let month = crate::this_month();
-    let basis = format!("{month} {}", state.rules.get().to_tablet_json());
+    let basis = format!(
+        "{month} v{PROJECTION_FORMAT} {}",
+        state.rules.get().to_tablet_json()
+    );
     let stale = state
         .db
         .call(move |c| {

@@ -137,6 +137,35 @@ pub struct Unit {
     pub parent: Option<String>,
 }
 
+/// A follow-up 督办 as `GET /api/followups` lists it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FollowUpRow {
+    pub doc_id: String,
+    pub customer: String,
+    /// The customer's unit (code) and its name.
+    pub unit: String,
+    pub unit_name: String,
+    pub id: String,
+    /// The visit it was raised on.
+    pub visit_date: String,
+    pub action: String,
+    /// Username, and the name shown.
+    pub owner: String,
+    pub owner_name: String,
+    pub due: String,
+    /// open, in_progress, forwarded or done (`vocab::FollowUpState`).
+    pub state: crate::vocab::FollowUpState,
+    /// Open past its due day (the shared rule, the operator's today).
+    pub overdue: bool,
+    pub forwarded_to: String,
+    pub result: String,
+    pub told_customer: bool,
+    pub told_on: String,
+    pub closed_by: String,
+    pub closed_at: String,
+}
+
 /// A user as the admin screens show them.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

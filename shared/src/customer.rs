@@ -9,7 +9,7 @@ use autosurgeon::{Doc, ReadDoc};
 use autosurgeon::{Hydrate, Reconcile, hydrate, reconcile_prop};
 
 use crate::onepass::OnePass;
-use crate::vocab::{ContactRole, Line, Nature, VisitKind};
+use crate::vocab::{ContactRole, FollowUpState, Line, Nature, VisitKind};
 use crate::{SCHEMA_VERSION, SchemaError, flex};
 
 /// The `type` of a customer document.
@@ -254,11 +254,29 @@ pub struct FollowUp {
     /// YYYY-MM-DD.
     #[autosurgeon(with = "flex::string")]
     pub due: String,
+    /// Whether it is done: kept with `state` for releases before it (which
+    /// read only this). Read the state with [`FollowUp::state`].
     #[autosurgeon(with = "flex::boolean")]
     pub closed: bool,
-    /// What was done, told to the customer.
+    /// What was done (处理结果). Written whole when the follow-up is closed,
+    /// so that two different results from two tablets stay both visible.
     #[autosurgeon(with = "flex::text")]
     pub result: String,
+    #[autosurgeon(missing = "FollowUpState::default")]
+    pub state: FollowUpState,
+    /// Where it was handed (a line's office, or a colleague), if forwarded.
+    #[autosurgeon(with = "flex::string")]
+    pub forwarded_to: String,
+    /// Whether the customer was told the result (告知客户), and on which day.
+    #[autosurgeon(with = "flex::boolean")]
+    pub told_customer: bool,
+    #[autosurgeon(with = "flex::string")]
+    pub told_on: String,
+    /// Who closed it (username), and when (RFC 3339).
+    #[autosurgeon(with = "flex::string")]
+    pub closed_by: String,
+    #[autosurgeon(with = "flex::string")]
+    pub closed_at: String,
 }
 
 /// Checks that `doc` is a customer document this build can read.
@@ -334,14 +352,7 @@ pub struct VisitOutline {
     #[autosurgeon(with = "flex::strings")]
     pub visitors: Vec<String>,
     #[autosurgeon(missing = "Vec::new")]
-    pub follow_ups: Vec<FollowUpOutline>,
-}
-
-/// Whether a follow-up is closed.
-#[derive(Debug, Clone, Default, PartialEq, Hydrate)]
-pub struct FollowUpOutline {
-    #[autosurgeon(with = "flex::boolean")]
-    pub closed: bool,
+    pub follow_ups: Vec<FollowUp>,
 }
 
 impl Outline {
@@ -362,7 +373,7 @@ impl Outline {
         self.visits
             .iter()
             .flat_map(|v| &v.follow_ups)
-            .filter(|f| !f.closed)
+            .filter(|f| f.is_open())
             .count()
     }
 }
@@ -631,11 +642,7 @@ mod tests {
                     date: v.date.clone(),
                     kind: v.kind.clone(),
                     visitors: v.visitors.clone(),
-                    follow_ups: v
-                        .follow_ups
-                        .iter()
-                        .map(|f| FollowUpOutline { closed: f.closed })
-                        .collect(),
+                    follow_ups: v.follow_ups.iter().cloned().collect(),
                 })
                 .collect(),
             ledger: whole.ledger.clone(),

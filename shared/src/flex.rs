@@ -264,6 +264,7 @@ mod tests {
                 due: "2026-11-30".into(),
                 closed: true,
                 result: "已报".into(),
+                ..Default::default()
             }],
             next_visit: "2026-12-15".into(),
             check_in_at: "2026-11-22T02:30:00.000Z".into(),

@@ -55,7 +55,7 @@ pub fn open_follow_ups(c: &Customer) -> Vec<(&str, &crate::customer::FollowUp)> 
         .flat_map(|v| {
             v.follow_ups
                 .iter()
-                .filter(|f| !f.closed)
+                .filter(|f| f.is_open())
                 .map(move |f| (v.date.as_str(), f))
         })
         .collect()

@@ -145,6 +145,17 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// Where a follow-up 督办 stands: raised, being handled, handed to a
+    /// line's office (转专业局/专业公司) and supervised from there, or done.
+    FollowUpState default Open {
+        Open = "open" / "待办",
+        InProgress = "in_progress" / "处理中",
+        Forwarded = "forwarded" / "已转办",
+        Done = "done" / "已办结",
+    }
+}
+
+vocabulary! {
     /// A Fieldbook user's role.
     Role default Manager {
         Manager = "manager" / "客户经理",

@@ -2391,3 +2391,173 @@ async fn wait_visit_draft(b: &Browser, kept: bool) {
     )
     .await;
 }
+
+/// 谁走访谁督办: a follow-up closed offline with its result, the browser
+/// killed, reopened offline: still closed, in the 督办 list too; once online
+/// the head reads it closed from `GET /api/followups` (and its export).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_closed_offline_survives_a_kill_and_reaches_the_heads_list() {
+    use fieldbook_shared::customer::{FollowUp, Visit};
+    use fieldbook_tests::date_in_days;
+    let mut server = TestServer::new();
+    server.serve_client();
+    let mut c = Customer::new("督办测试公司", "", Nature::Enterprise, vec![Line::Delivery]);
+    c.visits.push(Visit {
+        id: "v1".into(),
+        date: date_in_days(-10),
+        follow_ups: vec![FollowUp {
+            id: "f1".into(),
+            action: "寄送报价单".into(),
+            owner: "m1".into(),
+            due: date_in_days(-1),
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    server.seed_customer(&c, "m1", None).await;
+    server.start().await;
+    let head = server.login("head1").await.token;
+    let listed = |state: &'static str| {
+        let (server, head) = (&server, head.clone());
+        async move {
+            let rows = server
+                .get_json(&head, &format!("/api/followups?state={state}"))
+                .await;
+            rows.as_array().cloned().unwrap_or_default()
+        }
+    };
+    wait_for("the head's overdue list", T, async || {
+        (listed("overdue").await.len() == 1).then_some(())
+    })
+    .await;
+
+    let dir = tempfile::tempdir().expect("profile dir");
+    let profile = dir.path().join("profile");
+    let b = Browser::start_with_profile(profile.clone()).await;
+    ready_offline(&b, &server, "m1", "督办测试公司").await;
+    server.kill();
+    open_customer(&b, "督办测试公司").await;
+    let f1 = "li.follow-up[data-follow-up=f1]";
+    b.wait(
+        "the follow-up, overdue",
+        T,
+        "const f = document.querySelector(arguments[0]);
+         return f && f.innerText.includes('逾期') && f.innerText.includes('寄送报价单');",
+        json!([f1]),
+    )
+    .await;
+    b.click(&format!("{f1} button.handle-follow-up")).await;
+    b.wait(
+        "the step form",
+        T,
+        "return document.querySelector('textarea[name=follow_result]') !== null",
+        json!([]),
+    )
+    .await;
+    b.fill("textarea[name=follow_result]", "已寄出报价，客户确认收到")
+        .await;
+    b.click("button.close-follow-up").await;
+    // Shown closed only once IndexedDB has it (store::edit).
+    b.wait(
+        "the follow-up closed",
+        T,
+        "const f = document.querySelector(arguments[0]);
+         return f && f.classList.contains('done') && document.querySelector('textarea[name=follow_result]') === null;",
+        json!([f1]),
+    )
+    .await;
+    if let Ok(dir) = std::env::var("FIELDBOOK_SCREENSHOTS") {
+        b.js(
+            "document.querySelector('details.done-follow-ups').open = true;
+             document.getElementById('card-follow-ups').scrollIntoView(); return true;",
+            json!([]),
+        )
+        .await;
+        b.screenshot(&std::path::Path::new(&dir).join("follow-up-closed.png"))
+            .await;
+    }
+    b.kill();
+
+    let b = Browser::start_with_profile(profile).await;
+    b.goto(&server.base()).await;
+    wait_text(&b, "the list after the kill, offline", "督办测试公司").await;
+    open_customer(&b, "督办测试公司").await;
+    let after = b
+        .wait(
+            "still closed after the kill",
+            T,
+            "const f = document.querySelector(arguments[0]);
+             return f && f.classList.contains('done') && f.textContent;",
+            json!([f1]),
+        )
+        .await;
+    let after = after.as_str().unwrap_or_default();
+    assert!(
+        after.contains("已寄出报价") && after.contains("已告知客户") && after.contains("m1"),
+        "{after}"
+    );
+    // The 督办 list: nothing open, the follow-up under 已办结.
+    b.js("location.hash = '#/followups'; return true;", json!([]))
+        .await;
+    b.wait(
+        "the 督办 list",
+        T,
+        "return document.querySelector('section.follow-ups-list') !== null
+             && document.querySelectorAll('li.follow-up-row').length === 0;",
+        json!([]),
+    )
+    .await;
+    b.click("button.tab[data-filter=done]").await;
+    b.wait(
+        "the done tab",
+        T,
+        "return document.querySelector('li.follow-up-row[data-follow-up=f1]') !== null",
+        json!([]),
+    )
+    .await;
+
+    // Online: the head reads it closed, with the result and who closed it.
+    server.start().await;
+    wait_synced(&b).await;
+    let head = server.login("head1").await.token;
+    let done = wait_for("the head's list of done follow-ups", T, async || {
+        let rows = server.get_json(&head, "/api/followups?state=done").await;
+        let row = rows.as_array()?.iter().find(|r| r["id"] == "f1")?.clone();
+        Some(row)
+    })
+    .await;
+    assert_eq!(
+        (
+            &done["result"],
+            &done["closed_by"],
+            &done["told_customer"],
+            &done["customer"],
+            &done["overdue"]
+        ),
+        (
+            &json!("已寄出报价，客户确认收到"),
+            &json!("m1"),
+            &json!(true),
+            &json!("督办测试公司"),
+            &json!(false)
+        )
+    );
+    let overdue = server.get_json(&head, "/api/followups?state=overdue").await;
+    assert_eq!(overdue, json!([]), "no longer overdue");
+    let csv = reqwest::Client::new()
+        .get(format!(
+            "{}/api/export/followups.csv?state=done",
+            server.base()
+        ))
+        .bearer_auth(&head)
+        .send()
+        .await
+        .expect("export")
+        .text()
+        .await
+        .expect("csv");
+    assert!(
+        csv.contains("已寄出报价，客户确认收到") && csv.contains("已办结"),
+        "{csv}"
+    );
+}

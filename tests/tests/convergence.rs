@@ -318,6 +318,7 @@ fn random_edit(
                     due: date(rng, 2026, 11..=12),
                     closed: rng.random_bool(0.3),
                     result: String::new(),
+                    ..Default::default()
                 })
                 .collect();
             let contacts_met = w.contacts.keys().take(1).cloned().collect();

@@ -3,6 +3,7 @@
 pub mod console;
 pub mod customer;
 pub mod customers;
+pub mod followups;
 pub mod handover;
 pub mod history;
 pub mod login;

@@ -97,7 +97,7 @@ pub fn reminders_screen() -> Html {
             <div class="card follow-ups">
                 <h3>{ format!("{}（{}）", ctx.t(M::FollowUps), follow_ups.len()) }</h3>
                 <ul>{ for follow_ups.iter().map(|(r, f)| {
-                    let late = !f.due.is_empty() && f.due.as_str() < today.as_str();
+                    let late = f.is_overdue(&today);
                     html! {
                         <li class={classes!("link", late.then_some("late"))} onclick={go(&r.doc_id)}>
                             { format!("{} → {} · {} · {}", f.due, f.action, f.owner, r.customer.name) }

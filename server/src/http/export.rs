@@ -19,7 +19,7 @@ use crate::state::AppState;
 #[rustfmt::skip]
 pub fn routes() -> Vec<Endpoint> {
     vec![
-        ep("get", "/api/export/{file}", "customers, visits, ledger or report-{compliance,grades,growth,plans}, as .csv (UTF-8 with BOM) or .xlsx; only what the caller sees", true, &[("unit", "reports: unit code"), ("from", "reports: YYYY-MM"), ("to", "reports: YYYY-MM")], None, file, get(export)),
+        ep("get", "/api/export/{file}", "customers, visits, ledger, followups or report-{compliance,grades,growth,plans}, as .csv (UTF-8 with BOM) or .xlsx; only what the caller sees", true, &[("unit", "reports and followups: unit code"), ("from", "reports: YYYY-MM"), ("to", "reports: YYYY-MM"), ("state", "followups: open | overdue | done | all")], None, file, get(export)),
     ]
 }
 
@@ -200,6 +200,55 @@ async fn visits(state: &AppState, user: &AuthUser) -> Result<Sheet, ServerError>
     })
 }
 
+/// Follow-ups 督办 as `GET /api/followups` lists them (its `state` and `unit`).
+async fn followups(
+    state: &AppState,
+    user: &AuthUser,
+    q: ReportQuery,
+) -> Result<Sheet, ServerError> {
+    let rows = super::followups::rows(state, user, q.state.as_deref(), q.unit).await?;
+    let yes_no = |b: bool| if b { "是" } else { "否" }.to_string();
+    Ok(Sheet {
+        headers: vec![
+            "客户名称",
+            "所属单位",
+            "走访日期",
+            "督办事项",
+            "责任人",
+            "完成期限",
+            "状态",
+            "逾期",
+            "转交给",
+            "处理结果",
+            "已告知客户",
+            "告知日期",
+            "办结人",
+            "办结时间",
+        ],
+        rows: rows
+            .into_iter()
+            .map(|r| {
+                vec![
+                    r.customer,
+                    r.unit_name,
+                    r.visit_date,
+                    r.action,
+                    r.owner_name,
+                    r.due,
+                    r.state.label_zh().to_string(),
+                    yes_no(r.overdue),
+                    r.forwarded_to,
+                    r.result,
+                    yes_no(r.told_customer),
+                    r.told_on,
+                    r.closed_by,
+                    r.closed_at,
+                ]
+            })
+            .collect(),
+    })
+}
+
 async fn ledger(state: &AppState, user: &AuthUser) -> Result<Sheet, ServerError> {
     let mut rows = Vec::new();
     for doc in state.acl.visible_customers(user.id) {
@@ -339,9 +388,10 @@ async fn report(
     })
 }
 
-/// `GET /api/export/{file}`: `customers`, `visits`, `ledger` or
+/// `GET /api/export/{file}`: `customers`, `visits`, `ledger`, `followups` or
 /// `report-{compliance|grades|growth|plans}`, as `.csv` or `.xlsx`; reports take
-/// the same `unit`, `from` and `to` as `/api/reports`.
+/// the same `unit`, `from` and `to` as `/api/reports`, follow-ups the `state`
+/// and `unit` of `/api/followups`.
 pub async fn export(
     State(state): State<AppState>,
     user: AuthUser,
@@ -357,11 +407,12 @@ pub async fn export(
         "customers" => customers(&state, &user).await?,
         "visits" => visits(&state, &user).await?,
         "ledger" => ledger(&state, &user).await?,
+        "followups" => followups(&state, &user, q).await?,
         _ => match name.strip_prefix("report-") {
             Some(which) => report(&state, &user, which, q).await?,
             None => {
                 return Err(ServerError::NotFound(format!(
-                    "没有导出 {name}：可用 customers、visits、ledger 或 report-… / no export {name}: use customers, visits, ledger or report-…"
+                    "没有导出 {name}：可用 customers、visits、ledger、followups 或 report-… / no export {name}: use customers, visits, ledger, followups or report-…"
                 )));
             }
         },

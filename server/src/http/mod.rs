@@ -16,6 +16,7 @@ pub mod alerts;
 pub mod approvals;
 pub mod customers;
 pub mod export;
+pub mod followups;
 pub mod handover;
 pub mod history;
 pub mod import;
@@ -36,6 +37,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         handover::routes(),
         late::routes(),
         history::routes(),
+        followups::routes(),
         warnings::routes(),
         admin::routes(),
         reports::routes(),

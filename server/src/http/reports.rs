@@ -35,6 +35,8 @@ pub struct ReportQuery {
     /// First and last month, `YYYY-MM` (default: the last 12 complete months).
     pub from: Option<String>,
     pub to: Option<String>,
+    /// For the follow-ups' export: open, overdue, done or all (default).
+    pub state: Option<String>,
 }
 
 /// One customer's projected facts.
@@ -78,7 +80,22 @@ pub async fn compute(
             "期间应为两个 YYYY-MM 月份，起始不晚于结束（from={from:?}，to={to:?}） / the period must be two months YYYY-MM, the first not after the last (from={from:?}, to={to:?})"
         )));
     }
-    let unit = match q.unit.filter(|u| !u.is_empty()) {
+    let (unit, docs) = scope(state, user, q.unit)?;
+    let rows = state.db.call(move |c| read_rows(c, &docs)).await?;
+    let today = crate::today();
+    let rules = state.rules.get();
+    Ok(compose(rows, unit, &months, &today, &rules))
+}
+
+/// The unit a report or list is over (the caller's by default, everything
+/// for the center; a unit outside the caller's subtree is refused) and the
+/// customers in it that the caller sees.
+pub fn scope(
+    state: &AppState,
+    user: &AuthUser,
+    unit: Option<String>,
+) -> Result<(String, Vec<String>), ServerError> {
+    let unit = match unit.filter(|u| !u.is_empty()) {
         Some(u) => {
             if user.role != Role::Admin && !state.acl.is_within(&u, &user.unit) {
                 return Err(ServerError::Forbidden(format!(
@@ -102,10 +119,7 @@ pub async fn compute(
                     .is_some_and(|a| state.acl.is_within(&a.unit, &unit))
         })
         .collect();
-    let rows = state.db.call(move |c| read_rows(c, &docs)).await?;
-    let today = crate::today();
-    let rules = state.rules.get();
-    Ok(compose(rows, unit, &months, &today, &rules))
+    Ok((unit, docs))
 }
 
 fn read_rows(c: &mut rusqlite::Connection, docs: &[String]) -> Result<Vec<Row>, ServerError> {

@@ -20,6 +20,8 @@ pub struct Plan {
     pub month: String,
     pub row: CustomerRow,
     pub visits: Vec<VisitRow>,
+    /// Follow-ups 督办, as the document has them (state by the shared rule).
+    pub follow_ups: Vec<FollowUpRow>,
     /// Revenue alerts 异动/流失, as (kind, the alert as JSON).
     pub alerts: Vec<(String, String)>,
     /// Revenue by month, in fen (all lines).
@@ -61,6 +63,25 @@ pub struct VisitRow {
     pub kind: String,
     /// Usernames, comma-joined.
     pub visitors: String,
+}
+
+/// A follow-up's row in `followup_index`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUpRow {
+    pub id: String,
+    pub visit_id: String,
+    pub visit_date: String,
+    pub action: String,
+    pub owner: String,
+    pub due: String,
+    /// [`fieldbook_shared::customer::FollowUp::state`]'s word.
+    pub state: String,
+    pub forwarded_to: String,
+    pub result: String,
+    pub told_customer: bool,
+    pub told_on: String,
+    pub closed_by: String,
+    pub closed_at: String,
 }
 
 /// A complaint's row in `complaint_index`.
@@ -127,6 +148,27 @@ impl Plan {
                     date: v.date.clone(),
                     kind: v.kind.as_str().to_string(),
                     visitors: v.visitors.join(","),
+                })
+                .collect(),
+            follow_ups: c
+                .visits
+                .iter()
+                .flat_map(|v| v.follow_ups.iter().map(move |f| (v, f)))
+                .filter(|(_, f)| !f.id.is_empty())
+                .map(|(v, f)| FollowUpRow {
+                    id: f.id.clone(),
+                    visit_id: v.id.clone(),
+                    visit_date: v.date.clone(),
+                    action: f.action.clone(),
+                    owner: f.owner.clone(),
+                    due: f.due.clone(),
+                    state: f.state().as_str().to_string(),
+                    forwarded_to: f.forwarded_to.clone(),
+                    result: f.result.clone(),
+                    told_customer: f.told_customer,
+                    told_on: f.told_on.clone(),
+                    closed_by: f.closed_by.clone(),
+                    closed_at: f.closed_at.clone(),
                 })
                 .collect(),
             alerts: anomaly::alerts(&c.ledger, month, &rules.anomaly)

@@ -66,6 +66,30 @@ pub fn write(
     for v in &plan.visits {
         ins.execute(params![doc, v.id, v.date, v.kind, v.visitors])?;
     }
+    tx.execute("DELETE FROM followup_index WHERE doc_id = ?1", [doc])?;
+    let mut ins = tx.prepare_cached(
+        "INSERT OR REPLACE INTO followup_index (doc_id, id, visit_id, visit_date, action, owner, due,
+            state, forwarded_to, result, told_customer, told_on, closed_by, closed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?;
+    for f in &plan.follow_ups {
+        ins.execute(params![
+            doc,
+            f.id,
+            f.visit_id,
+            f.visit_date,
+            f.action,
+            f.owner,
+            f.due,
+            f.state,
+            f.forwarded_to,
+            f.result,
+            f.told_customer,
+            f.told_on,
+            f.closed_by,
+            f.closed_at
+        ])?;
+    }
     Ok(standing_changed)
 }
 

@@ -244,6 +244,26 @@ CREATE TABLE IF NOT EXISTS visit_index (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS visit_index_date ON visit_index(date);
 
+-- Follow-ups 督办 of each customer document (projection::plan): the heads'
+-- list and its exports. `state` is the shared rule's word.
+CREATE TABLE IF NOT EXISTS followup_index (
+    doc_id        TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    visit_id      TEXT NOT NULL,
+    visit_date    TEXT NOT NULL,
+    action        TEXT NOT NULL,
+    owner         TEXT NOT NULL,
+    due           TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    forwarded_to  TEXT NOT NULL,
+    result        TEXT NOT NULL,
+    told_customer INTEGER NOT NULL,
+    told_on       TEXT NOT NULL,
+    closed_by     TEXT NOT NULL,
+    closed_at     TEXT NOT NULL,
+    PRIMARY KEY (doc_id, id)
+) WITHOUT ROWID;
+
 -- Projection of each customer document, for search and reports.
 CREATE TABLE IF NOT EXISTS customer_index (
     doc_id       TEXT PRIMARY KEY NOT NULL,

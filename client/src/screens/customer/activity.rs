@@ -1,4 +1,5 @@
-//! The activity cards: revenue by month, open follow-ups, visits newest first.
+//! The activity cards: revenue by month, follow-ups (`followups.rs`), visits
+//! newest first.
 
 use fieldbook_shared::grading;
 use yew::prelude::*;
@@ -42,7 +43,6 @@ pub fn activity_cards(p: &CardProps) -> Html {
     visits.sort_by(|a, b| {
         (b.date.as_str(), b.time.as_str()).cmp(&(a.date.as_str(), a.time.as_str()))
     });
-    let follow_ups = fieldbook_shared::visits::open_follow_ups(c);
 
     html! {
         <>
@@ -50,12 +50,7 @@ pub fn activity_cards(p: &CardProps) -> Html {
                 <h3>{ ctx.t(M::Ledger) }</h3>
                 <LedgerChart months={months} />
             </div>
-            <div class="card" id="card-follow-ups">
-                <h3>{ ctx.t(M::FollowUps) }</h3>
-                <ul class="follow-ups">
-                    { for follow_ups.iter().map(|(date, f)| html! { <li>{ format!("{} · {} · {} → {}", date, f.action, f.owner, f.due) }</li> }) }
-                </ul>
-            </div>
+            <super::followups::FollowUpsCard doc_id={p.doc_id.clone()} />
             <div class="card" id="card-visits">
                 <h3>{ ctx.t(M::Visits) }</h3>
                 if visits.is_empty() { <p class="empty">{ ctx.t(M::NoVisits) }</p> }

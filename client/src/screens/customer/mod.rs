@@ -16,6 +16,7 @@ mod activity;
 mod agreements;
 mod complaints;
 mod contacts;
+pub mod followups;
 mod profile;
 
 #[derive(Properties, PartialEq)]
