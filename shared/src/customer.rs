@@ -642,7 +642,7 @@ mod tests {
                     date: v.date.clone(),
                     kind: v.kind.clone(),
                     visitors: v.visitors.clone(),
-                    follow_ups: v.follow_ups.iter().cloned().collect(),
+                    follow_ups: v.follow_ups.to_vec(),
                 })
                 .collect(),
             ledger: whole.ledger.clone(),
