@@ -13,12 +13,15 @@ use crate::vocab::FollowUpState;
 use crate::{SchemaError, flex};
 
 impl FollowUp {
-    /// Where it stands. A follow-up written before states were kept is done
-    /// when it was closed, else open.
+    /// Where it stands. Closed is done, whatever else was written: closing
+    /// is never undone, so a step another tablet took at the same time
+    /// cannot reopen it (and a follow-up closed by a release before states
+    /// is done too).
     pub fn state(&self) -> FollowUpState {
-        match &self.state {
-            FollowUpState::Open if self.closed => FollowUpState::Done,
-            s => s.clone(),
+        if self.closed {
+            FollowUpState::Done
+        } else {
+            self.state.clone()
         }
     }
 

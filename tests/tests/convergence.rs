@@ -23,7 +23,9 @@ use fieldbook_shared::complaints::{self, Complaint, ComplaintRules};
 use fieldbook_shared::customer::{
     self, CONTACT_FIELDS, Contact, Customer, EDITABLE_FIELDS, FollowUp, LedgerEntry, Visit,
 };
+use fieldbook_shared::followups::{self, Step};
 use fieldbook_shared::grading::{self, Grade, ManagedRules, ManagedWhy, Standing, Thresholds};
+use fieldbook_shared::vocab::FollowUpState;
 use fieldbook_shared::vocab::{ContactRole, Line, Nature, VisitKind};
 use fieldbook_shared::{anomaly, care, history, visits};
 use futures::StreamExt;
@@ -184,6 +186,8 @@ struct Written {
     agreements: BTreeMap<String, Agreement>,
     approved: BTreeSet<String>,
     plans: Vec<Plan>,
+    /// Follow-up id -> the steps taken on it (that applied where taken).
+    steps: BTreeMap<String, Vec<Step>>,
 }
 
 #[derive(Default, Debug)]
@@ -193,6 +197,8 @@ struct Stats {
     edits_while_split: u64,
     link_changes: u64,
     cases_with_conflicts: u64,
+    /// Cases where two replicas closed one follow-up with different results.
+    cases_with_result_conflicts: u64,
     cases_with_alerts: u64,
     cases_with_reminders: u64,
     levels: BTreeSet<&'static str>,
@@ -205,6 +211,7 @@ impl Stats {
         self.edits_while_split += o.edits_while_split;
         self.link_changes += o.link_changes;
         self.cases_with_conflicts += o.cases_with_conflicts;
+        self.cases_with_result_conflicts += o.cases_with_result_conflicts;
         self.cases_with_alerts += o.cases_with_alerts;
         self.cases_with_reminders += o.cases_with_reminders;
         self.levels.extend(o.levels);
@@ -309,7 +316,44 @@ fn random_edit(
 ) -> Result<Option<String>, String> {
     let tag = format!("{r}-{n}");
     Ok(match rng.random_range(0..100) {
-        0..25 => {
+        20..25 => {
+            // A step on a follow-up raised anywhere: two replicas may close
+            // the same one at once, with different results.
+            let ids: Vec<String> = w
+                .visits
+                .values()
+                .flat_map(|v| v.follow_ups.iter().map(|f| f.id.clone()))
+                .collect();
+            let Some(id) = ids.choose(rng).cloned() else {
+                return Ok(None);
+            };
+            let step = match rng.random_range(0..3) {
+                0 => Step::Start,
+                1 => Step::Forward {
+                    to: ["寄递事业部", "金融业务部", "m2"]
+                        .choose(rng)
+                        .expect("to")
+                        .to_string(),
+                },
+                _ => Step::Close {
+                    result: ["已处理", "客户撤回", format!("办结{tag}").as_str()]
+                        .choose(rng)
+                        .expect("result")
+                        .to_string(),
+                    told_customer: rng.random_bool(0.5),
+                },
+            };
+            let by = *USERS.choose(rng).expect("user");
+            if !edit(h, false, "follow-up step", |tx| {
+                followups::take(tx, &id, &step, by, TODAY, "2026-11-22T10:00:00+08:00").map(|_| ())
+            })? {
+                return Ok(None);
+            }
+            let line = format!("r{r} follow-up {id} {step:?}");
+            w.steps.entry(id).or_default().push(step);
+            Some(line)
+        }
+        0..20 => {
             let follow_ups = (0..rng.random_range(0..=2))
                 .map(|k| FollowUp {
                     id: format!("f{tag}-{k}"),
@@ -502,6 +546,7 @@ fn random_edit(
 struct Projection {
     customer: Customer,
     conflicts: Vec<(&'static str, Vec<String>)>,
+    follow_up_conflicts: Vec<(String, Vec<String>)>,
     cadence: visits::Cadence,
     open_follow_ups: Vec<(String, FollowUp)>,
     compliance: Vec<visits::Compliance>,
@@ -521,8 +566,16 @@ struct Projection {
 }
 
 fn project(h: &DocHandle, initial: &Customer) -> Result<Projection, String> {
-    let (c, conflicts) = h
-        .with_document(|d| Customer::load(&*d).map(|c| (c, customer::conflicts(&*d))))
+    let (c, conflicts, follow_up_conflicts) = h
+        .with_document(|d| {
+            Customer::load(&*d).map(|c| {
+                (
+                    c,
+                    customer::conflicts(&*d),
+                    followups::result_conflicts(&*d),
+                )
+            })
+        })
         .map_err(|e| format!("the document does not load: {e}"))?;
     let t = Thresholds::default();
     let annual = grading::annual(&c.ledger, THIS_MONTH);
@@ -576,6 +629,7 @@ fn project(h: &DocHandle, initial: &Customer) -> Result<Projection, String> {
         history: history::field_changes(initial, &c),
         customer: c,
         conflicts,
+        follow_up_conflicts,
     })
 }
 
@@ -610,10 +664,62 @@ fn short_heads(heads: &[ChangeHash]) -> String {
 
 /// Checks that every write survived in the converged customer.
 fn nothing_lost(c: &Customer, initial: &Customer, w: &Written) -> Result<(), String> {
+    // A visit as written: its follow-ups as raised (steps change the rest).
+    let as_raised = |v: &Visit| {
+        let mut v = v.clone();
+        for f in &mut v.follow_ups {
+            *f = FollowUp {
+                id: f.id.clone(),
+                action: f.action.clone(),
+                owner: f.owner.clone(),
+                due: f.due.clone(),
+                ..Default::default()
+            };
+        }
+        v
+    };
     for (id, v) in &w.visits {
-        let found: Vec<&Visit> = c.visits.iter().filter(|x| &x.id == id).collect();
-        if found != [v] {
+        let found: Vec<Visit> = c
+            .visits
+            .iter()
+            .filter(|x| &x.id == id)
+            .map(as_raised)
+            .collect();
+        if found != [as_raised(v)] {
             return Err(format!("visit {id} is {found:?}, written as {v:?}"));
+        }
+    }
+    // Every step shows: a close is never undone and keeps a written result;
+    // otherwise the state and where it went are ones a step wrote.
+    for (id, steps) in &w.steps {
+        let f = c
+            .visits
+            .iter()
+            .flat_map(|v| &v.follow_ups)
+            .find(|f| &f.id == id)
+            .ok_or_else(|| format!("follow-up {id} is gone"))?;
+        let results: Vec<&String> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Close { result, .. } => Some(result),
+                _ => None,
+            })
+            .collect();
+        if !results.is_empty() {
+            if f.state() != FollowUpState::Done || !results.contains(&&f.result) {
+                return Err(format!("follow-up {id} closed with {results:?} is {f:?}"));
+            }
+        } else if f.state() != FollowUpState::Done {
+            let states: Vec<FollowUpState> = steps
+                .iter()
+                .map(|s| match s {
+                    Step::Start => FollowUpState::InProgress,
+                    _ => FollowUpState::Forwarded,
+                })
+                .collect();
+            if !states.contains(&f.state()) {
+                return Err(format!("follow-up {id} after {steps:?} is {f:?}"));
+            }
         }
     }
     if c.visits.len() != initial.visits.len() + w.visits.len() {
@@ -884,6 +990,7 @@ async fn drive(rng: &mut StdRng, mesh: &mut Mesh, log: &mut Vec<String>) -> Resu
     }
     nothing_lost(&first.customer, &initial, &written)?;
     stats.cases_with_conflicts += u64::from(!first.conflicts.is_empty());
+    stats.cases_with_result_conflicts += u64::from(!first.follow_up_conflicts.is_empty());
     stats.cases_with_alerts += u64::from(!first.alerts.is_empty());
     stats.cases_with_reminders += u64::from(
         first
@@ -942,13 +1049,14 @@ async fn replicas_converge_under_random_edits_and_partitions() {
     failures.sort_by_key(|f| f.0);
     println!(
         "{} cases x {REPLICAS} replicas in {elapsed:.2?}: {} edits ({} during a partition), \
-         {} link changes; conflicts in {} cases, alerts in {}, birthday reminders in {}; \
-         levels seen {:?}",
+         {} link changes; conflicts in {} cases, two results for one follow-up in {}, alerts in {}, \
+         birthday reminders in {}; levels seen {:?}",
         cases.len(),
         total.edits,
         total.edits_while_split,
         total.link_changes,
         total.cases_with_conflicts,
+        total.cases_with_result_conflicts,
         total.cases_with_alerts,
         total.cases_with_reminders,
         total.levels,

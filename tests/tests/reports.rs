@@ -11,6 +11,8 @@ use fieldbook_tests::{TestServer, date_in_days, wait_for};
 use serde_json::Value;
 use std::time::Duration;
 
+const T: Duration = Duration::from_secs(20);
+
 /// A customer with revenue in each of the last 12 complete months.
 fn customer(name: &str, monthly_fen: i64) -> Customer {
     let mut c = Customer::new(
@@ -200,4 +202,115 @@ async fn reports_cover_the_subtree_and_period_and_nothing_else() {
     let (_, r) = report(&server, &m3, "").await;
     assert_eq!(r["growth"].as_array().unwrap().len(), 1);
     assert_eq!(r["growth"][0]["name"], "西区报表客户");
+}
+
+/// Follow-ups 督办 over a subtree by state; and a database of the release
+/// before `followup_index` (projected without it) fills it at its first start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_ups_are_listed_by_state_and_an_earlier_database_fills_their_table() {
+    use fieldbook_shared::customer::FollowUp;
+    let mut server = TestServer::new();
+    let mut c = Customer::new("督办列表公司", "", Nature::Enterprise, vec![Line::Delivery]);
+    let follow_up = |id: &str, due: String, closed: bool| FollowUp {
+        id: id.into(),
+        action: format!("事项{id}"),
+        owner: "m1".into(),
+        due,
+        closed,
+        ..Default::default()
+    };
+    c.visits.push(Visit {
+        id: "v1".into(),
+        date: date_in_days(-20),
+        follow_ups: vec![
+            follow_up("late", date_in_days(-2), false),
+            follow_up("soon", date_in_days(5), false),
+            // Closed by a release before states: done.
+            follow_up("old", date_in_days(-9), true),
+        ],
+        ..Default::default()
+    });
+    server.seed_customer(&c, "m1", None).await;
+    let mut west = c.clone();
+    west.name = "西区督办公司".into();
+    server.seed_customer(&west, "m3", None).await;
+    server.start().await;
+    let head = server.login("head1").await.token;
+    let ids = async |state: &str| -> Vec<String> {
+        let rows = server
+            .get_json(&head, &format!("/api/followups?state={state}"))
+            .await;
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}:{}",
+                    r["customer"].as_str().unwrap(),
+                    r["id"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    wait_for("projected", T, async || {
+        (ids("all").await.len() == 3).then_some(())
+    })
+    .await;
+    // East's head: only east's customer; overdue first.
+    assert_eq!(
+        ids("open").await,
+        ["督办列表公司:late", "督办列表公司:soon"]
+    );
+    assert_eq!(ids("overdue").await, ["督办列表公司:late"]);
+    assert_eq!(ids("done").await, ["督办列表公司:old"]);
+    let admin = server.login("admin").await.token;
+    let all = server.get_json(&admin, "/api/followups?state=open").await;
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        4,
+        "the center sees both units"
+    );
+    let bad = reqwest::Client::new()
+        .get(format!("{}/api/followups?state=late", server.base()))
+        .bearer_auth(&head)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+
+    // As an earlier release left it: projected, but without follow-ups.
+    server.kill();
+    {
+        let db = rusqlite::Connection::open(&server.db).unwrap();
+        let basis: String = db
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'projected_with'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let earlier = basis.replacen(
+            &format!(" v{} ", fieldbook_server::projection::PROJECTION_FORMAT),
+            " ",
+            1,
+        );
+        assert_ne!(earlier, basis);
+        db.execute(
+            "UPDATE settings SET value = ?1 WHERE key = 'projected_with'",
+            [&earlier],
+        )
+        .unwrap();
+        db.execute("DELETE FROM followup_index", []).unwrap();
+    }
+    server.start().await;
+    let head = server.login("head1").await.token;
+    wait_for(
+        "the follow-ups projected at the first start",
+        T,
+        async || {
+            let rows = server.get_json(&head, "/api/followups").await;
+            (rows.as_array()?.len() == 3).then_some(())
+        },
+    )
+    .await;
 }
