@@ -110,6 +110,38 @@ pub fn field_changes(before: &Customer, after: &Customer) -> Vec<FieldChange> {
             );
         }
     }
+    // Follow-ups 督办: each step shows under who took it, and when.
+    let follow_ups = |c: &Customer| -> Vec<crate::customer::FollowUp> {
+        c.visits
+            .iter()
+            .flat_map(|v| v.follow_ups.iter().cloned())
+            .collect()
+    };
+    let earlier = follow_ups(before);
+    for f in follow_ups(after) {
+        let o = earlier
+            .iter()
+            .find(|o| o.id == f.id)
+            .cloned()
+            .unwrap_or_default();
+        let name = |what: &str| format!("督办 {} · {what}", f.action);
+        push(
+            &mut out,
+            &name("状态"),
+            o.state().label_zh(),
+            f.state().label_zh(),
+        );
+        push(&mut out, &name("转交给"), &o.forwarded_to, &f.forwarded_to);
+        push(&mut out, &name("处理结果"), &o.result, &f.result);
+        let told = |x: &crate::customer::FollowUp| {
+            if x.told_customer {
+                "已告知客户"
+            } else {
+                ""
+            }
+        };
+        push(&mut out, &name("告知客户"), told(&o), told(&f));
+    }
     for k in &after.complaints {
         match before.complaints.iter().find(|o| o.id == k.id) {
             None => push(&mut out, "登记投诉", "", &k.content),
@@ -209,5 +241,37 @@ mod tests {
             ]
         );
         assert!(field_changes(&after, &after).is_empty());
+    }
+
+    #[test]
+    fn a_closed_follow_up_shows_its_state_and_result() {
+        use crate::customer::FollowUp;
+        use crate::vocab::FollowUpState;
+        let mut before = Customer::new("甲公司", "", Nature::Enterprise, vec![]);
+        before.visits.push(Visit {
+            id: "v1".into(),
+            follow_ups: vec![FollowUp {
+                id: "f1".into(),
+                action: "报价".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        let mut after = before.clone();
+        let f = &mut after.visits[0].follow_ups[0];
+        (f.state, f.closed, f.result, f.told_customer) =
+            (FollowUpState::Done, true, "已报价".into(), true);
+        let fields: Vec<(String, String)> = field_changes(&before, &after)
+            .into_iter()
+            .map(|c| (c.field, c.to))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("督办 报价 · 状态".to_string(), "已办结".to_string()),
+                ("督办 报价 · 处理结果".to_string(), "已报价".to_string()),
+                ("督办 报价 · 告知客户".to_string(), "已告知客户".to_string()),
+            ]
+        );
     }
 }

@@ -2544,6 +2544,23 @@ async fn a_follow_up_closed_offline_survives_a_kill_and_reaches_the_heads_list()
     );
     let overdue = server.get_json(&head, "/api/followups?state=overdue").await;
     assert_eq!(overdue, json!([]), "no longer overdue");
+    // The history says who closed it, and when.
+    let doc = done["doc_id"].as_str().unwrap().to_string();
+    let history = server
+        .get_json(&head, &format!("/api/customers/{doc}/history"))
+        .await;
+    let closing = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["changes"].as_array().is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["field"] == "督办 寄送报价单 · 状态" && c["to"] == "已办结")
+            })
+        })
+        .unwrap_or_else(|| panic!("the close in the history: {history}"));
+    assert_eq!(closing["user"], "m1", "{closing}");
     let csv = reqwest::Client::new()
         .get(format!(
             "{}/api/export/followups.csv?state=done",
