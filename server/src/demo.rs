@@ -285,7 +285,8 @@ fn demo_customer(i: usize, rng: &mut Lcg, today: chrono::NaiveDate) -> Customer 
                 1 + rng.below(12),
                 1 + rng.below(28)
             ),
-            personal_notes: String::new(),
+            hobbies: ["钓鱼", "羽毛球", "书法", "茶艺"][(i + k) % 4].into(),
+            ..Default::default()
         });
     }
     // Revenue spread from ordinary to diamond: a log-uniform draw of yuan per year.

@@ -1,7 +1,94 @@
 //! Care reminders 礼仪公关 (docs/domain.md, Care reminders): key contacts' birthdays and
 //! the main festivals in the coming days, so the manager can call or visit.
 
+use autosurgeon::{Doc, Hydrate, Reconcile};
+
 use crate::customer::Customer;
+use crate::{SchemaError, flex};
+
+/// A dated event in a contact's family (婚丧嫁娶, 子女升学 …).
+#[derive(
+    Debug, Clone, Default, PartialEq, Hydrate, Reconcile, serde::Serialize, serde::Deserialize,
+)]
+pub struct FamilyEvent {
+    #[key]
+    #[autosurgeon(with = "flex::string")]
+    pub id: String,
+    /// YYYY-MM-DD.
+    #[autosurgeon(with = "flex::string")]
+    pub date: String,
+    /// What it is: 婚礼, 子女升学, 乔迁 …
+    #[autosurgeon(with = "flex::string")]
+    pub occasion: String,
+    #[autosurgeon(with = "flex::string")]
+    pub note: String,
+}
+
+/// One act of care for the customer's people (客户关怀 / 礼仪公关).
+#[derive(
+    Debug, Clone, Default, PartialEq, Hydrate, Reconcile, serde::Serialize, serde::Deserialize,
+)]
+pub struct CareEntry {
+    #[key]
+    #[autosurgeon(with = "flex::string")]
+    pub id: String,
+    /// YYYY-MM-DD.
+    #[autosurgeon(with = "flex::string")]
+    pub date: String,
+    /// The occasion: a birthday, a festival, a family event, a visit …
+    #[autosurgeon(with = "flex::string")]
+    pub occasion: String,
+    /// The contact it was for, if one (id).
+    #[autosurgeon(with = "flex::string")]
+    pub contact_id: String,
+    /// What was done or given.
+    #[autosurgeon(with = "flex::string")]
+    pub what: String,
+    /// What it cost, in fen.
+    #[autosurgeon(with = "flex::int")]
+    pub cost_fen: i64,
+    /// Username of who did it.
+    #[autosurgeon(with = "flex::string")]
+    pub by: String,
+}
+
+/// Yuan as a person types them (`1200`, `1,200.5`, `¥80`) into fen,
+/// exactly; `None` for anything else (a negative amount included).
+pub fn parse_yuan(s: &str) -> Option<i64> {
+    let t: String = s
+        .trim()
+        .trim_start_matches(['¥', '￥'])
+        .trim_end_matches('元')
+        .chars()
+        .filter(|c| *c != ',' && !c.is_whitespace())
+        .collect();
+    if t.is_empty() {
+        return Some(0);
+    }
+    let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
+    let digits = |x: &str| x.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(frac) || frac.len() > 2 || whole.len() > 12 {
+        return None;
+    }
+    let frac_fen: i64 = format!("{frac:0<2}").parse().ok()?;
+    Some(whole.parse::<i64>().ok()? * 100 + frac_fen)
+}
+
+/// Records care given to a customer: a day, what was done, a cost of zero
+/// or more.
+pub fn log_care<T: Doc>(tx: &mut T, entry: &CareEntry) -> Result<(), SchemaError> {
+    if crate::calendar::Day::parse(&entry.date).is_none() || entry.what.trim().is_empty() {
+        return Err(SchemaError::Invalid(
+            "关怀记录需要日期和内容 / a care entry needs a date and what was done".into(),
+        ));
+    }
+    if entry.cost_fen < 0 {
+        return Err(SchemaError::Invalid(
+            "费用不能为负 / the cost cannot be negative".into(),
+        ));
+    }
+    flex::append(tx, &automerge::ROOT, "care_log", entry)
+}
 
 /// How far ahead reminders look, by default.
 pub const DEFAULT_DAYS: i64 = 14;
@@ -22,6 +109,12 @@ pub enum Occasion {
     Birthday { customer: String, contact: String },
     /// A festival, by its Chinese name.
     Festival(&'static str),
+    /// A dated event in a contact's family: (customer, contact, what).
+    FamilyEvent {
+        customer: String,
+        contact: String,
+        occasion: String,
+    },
 }
 
 /// Lunar festivals by Gregorian date (Spring Festival 春节, Dragon Boat 端午,
@@ -105,6 +198,21 @@ pub fn upcoming(customers: &[Customer], today: &str, days: i64) -> Vec<Reminder>
             }
         }
     }
+    // Family events fall once, on their day.
+    for c in customers {
+        for k in &c.contacts {
+            for e in &k.events {
+                push(
+                    e.date.clone(),
+                    Occasion::FamilyEvent {
+                        customer: c.name.clone(),
+                        contact: k.name.clone(),
+                        occasion: e.occasion.clone(),
+                    },
+                );
+            }
+        }
+    }
     out.sort();
     out
 }
@@ -114,6 +222,78 @@ mod tests {
     use super::*;
     use crate::customer::Contact;
     use crate::vocab::Nature;
+
+    #[test]
+    fn yuan_as_typed_into_fen() {
+        assert_eq!(parse_yuan("1200"), Some(120_000));
+        assert_eq!(parse_yuan("¥1,200.5"), Some(120_050));
+        assert_eq!(parse_yuan(" 80元 "), Some(8_000));
+        assert_eq!(parse_yuan(""), Some(0));
+        for bad in ["-5", "1.234", "abc", ".5", "1e3"] {
+            assert_eq!(parse_yuan(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_family_event_is_reminded_once_on_its_day() {
+        let mut c = Customer::new("甲", "", Nature::Enterprise, vec![]);
+        c.contacts.push(Contact {
+            id: "k".into(),
+            name: "王总".into(),
+            events: vec![FamilyEvent {
+                id: "e".into(),
+                date: "2026-11-25".into(),
+                occasion: "女儿婚礼".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        let family = |today: &str| -> Vec<(String, i64)> {
+            upcoming(std::slice::from_ref(&c), today, DEFAULT_DAYS)
+                .into_iter()
+                .filter(|r| matches!(r.what, Occasion::FamilyEvent { .. }))
+                .map(|r| (r.date, r.in_days))
+                .collect()
+        };
+        assert_eq!(family("2026-11-22"), [("2026-11-25".to_string(), 3)]);
+        assert!(family("2026-11-26").is_empty(), "past");
+        assert!(family("2025-11-22").is_empty(), "not yearly");
+    }
+
+    #[test]
+    fn care_needs_a_day_and_what_was_done() {
+        let mut doc = automerge::AutoCommit::new();
+        Customer::new("甲", "", Nature::Enterprise, vec![])
+            .create(&mut doc)
+            .unwrap();
+        let entry = CareEntry {
+            id: "g1".into(),
+            date: "2026-11-25".into(),
+            occasion: "生日".into(),
+            what: "送花篮".into(),
+            cost_fen: 30_000,
+            by: "m1".into(),
+            ..Default::default()
+        };
+        log_care(&mut doc, &entry).unwrap();
+        for bad in [
+            CareEntry {
+                what: " ".into(),
+                ..entry.clone()
+            },
+            CareEntry {
+                date: "2026-13-01".into(),
+                ..entry.clone()
+            },
+            CareEntry {
+                cost_fen: -1,
+                ..entry.clone()
+            },
+        ] {
+            assert!(log_care(&mut doc, &bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(Customer::load(&doc).unwrap().care_log, [entry]);
+    }
 
     #[test]
     fn day_numbers() {

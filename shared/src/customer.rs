@@ -60,6 +60,10 @@ pub struct Customer {
     /// Changes of manager (主辅制 hand-overs), written by the server.
     #[autosurgeon(missing = "Vec::new")]
     pub handovers: Vec<Handover>,
+    /// Customer care 客户关怀 (礼仪公关): what was done for the customer's
+    /// people, when, at what cost, by whom.
+    #[autosurgeon(missing = "Vec::new")]
+    pub care_log: Vec<crate::care::CareEntry>,
 }
 
 /// A change of the customer's primary or assistant manager (交接).
@@ -178,6 +182,15 @@ pub struct Contact {
     /// Hobbies and family notes for care visits: private to the customer's managers.
     #[autosurgeon(with = "flex::text")]
     pub personal_notes: String,
+    /// Hobbies 爱好, and family and children 家庭与子女 (for care; seen only by
+    /// those who see the customer, and in no export).
+    #[autosurgeon(with = "flex::string")]
+    pub hobbies: String,
+    #[autosurgeon(with = "flex::string")]
+    pub family: String,
+    /// Dated family events (婚丧嫁娶, 子女升学 …): the care reminders name them.
+    #[autosurgeon(missing = "Vec::new")]
+    pub events: Vec<crate::care::FamilyEvent>,
 }
 
 /// One visit record (docs/domain.md, Visit cadence). Serde: a form's draft
@@ -445,7 +458,9 @@ pub fn add_visit<T: Doc>(tx: &mut T, visit: &Visit) -> Result<(), SchemaError> {
 }
 
 /// Contact fields a person edits whole.
-pub const CONTACT_FIELDS: [&str; 5] = ["name", "role", "position", "phone", "birthday"];
+pub const CONTACT_FIELDS: [&str; 7] = [
+    "name", "role", "position", "phone", "birthday", "hobbies", "family",
+];
 
 /// Sets one field of the contact with `contact_id`: only that field changes, so two
 /// people editing different fields of one contact both keep their edit.
@@ -469,6 +484,30 @@ pub fn set_contact_field<T: Doc>(
         {
             reconcile_prop(tx, item, field, value)?;
             return Ok(());
+        }
+    }
+    Err(SchemaError::Invalid(format!("no contact {contact_id}")))
+}
+
+/// Adds a dated family event to a contact (a wedding, a child's school …).
+pub fn add_contact_event<T: Doc>(
+    tx: &mut T,
+    contact_id: &str,
+    event: &crate::care::FamilyEvent,
+) -> Result<(), SchemaError> {
+    if crate::calendar::Day::parse(&event.date).is_none() || event.occasion.trim().is_empty() {
+        return Err(SchemaError::Invalid(
+            "家庭事件需要日期和事由 / a family event needs a date and what it is".into(),
+        ));
+    }
+    let Some((automerge::Value::Object(ObjType::List), list)) = tx.get(&ROOT, "contacts")? else {
+        return Err(SchemaError::Invalid("the customer has no contacts".into()));
+    };
+    for i in 0..tx.length(&list) {
+        if let Some((automerge::Value::Object(ObjType::Map), item)) = tx.get(&list, i)?
+            && flex::read_string(tx, &item, "id".into())? == contact_id
+        {
+            return flex::append(tx, &item, "events", event);
         }
     }
     Err(SchemaError::Invalid(format!("no contact {contact_id}")))

@@ -2578,3 +2578,113 @@ async fn a_follow_up_closed_offline_survives_a_kill_and_reaches_the_heads_list()
         "{csv}"
     );
 }
+
+/// Key people and care, offline: a contact's hobbies and a family event are
+/// entered, the reminder names the event and opens the customer, where the
+/// care given is logged; online, it all reaches the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_family_event_entered_offline_is_reminded_and_the_care_logged() {
+    use fieldbook_shared::customer::Contact;
+    use fieldbook_tests::date_in_days;
+    let mut server = TestServer::new();
+    server.serve_client();
+    let mut c = Customer::new("关怀测试公司", "", Nature::Enterprise, vec![Line::Delivery]);
+    c.contacts.push(Contact {
+        id: "k1".into(),
+        name: "王总".into(),
+        ..Default::default()
+    });
+    let url = server.seed_customer(&c, "m1", None).await;
+    server.start().await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "m1", "关怀测试公司").await;
+    server.kill();
+    open_customer(&b, "关怀测试公司").await;
+
+    b.click("tr[data-contact=k1] button.edit").await;
+    b.fill("input[name=contact_hobbies]", "钓鱼、茶艺").await;
+    b.fill("input[name=contact_family]", "女儿高三").await;
+    b.click(".contact-form button.save").await;
+    b.wait(
+        "the hobbies shown",
+        T,
+        "const r = document.querySelector('tr[data-contact-personal=k1]');
+         return r && r.innerText.includes('钓鱼、茶艺') && r.innerText.includes('女儿高三');",
+        json!([]),
+    )
+    .await;
+    let day = date_in_days(3);
+    b.click("tr[data-contact=k1] button.add-event").await;
+    b.fill("input[name=event_date]", &day).await;
+    b.fill("input[name=event_occasion]", "女儿婚礼").await;
+    b.click("button.save-event").await;
+    b.wait(
+        "the event shown",
+        T,
+        "const r = document.querySelector('tr[data-contact-personal=k1]');
+         return r && r.innerText.includes(arguments[0]) && r.innerText.includes('女儿婚礼');",
+        json!([day]),
+    )
+    .await;
+
+    // The reminder names it and opens the customer.
+    b.js("location.hash = '#/reminders'; return true;", json!([]))
+        .await;
+    b.wait(
+        "the reminder",
+        T,
+        "const li = [...document.querySelectorAll('.card.care li.care-item.link')]
+             .find(li => li.innerText.includes('王总（关怀测试公司）女儿婚礼') && li.innerText.includes('3天后'));
+         if (!li) return false; li.click(); return true;",
+        json!([]),
+    )
+    .await;
+    b.wait(
+        "the customer, from the reminder",
+        T,
+        "return document.querySelector('section.customer #card-care') !== null",
+        json!([]),
+    )
+    .await;
+    b.click("button.log-care").await;
+    b.fill("input[name=care_occasion]", "婚礼").await;
+    b.js(
+        "const s = document.querySelector('select[name=care_contact]'); s.value = 'k1';
+         s.dispatchEvent(new Event('change', {bubbles: true})); return true;",
+        json!([]),
+    )
+    .await;
+    b.fill("input[name=care_what]", "送花篮和贺卡").await;
+    b.fill("input[name=care_cost]", "¥300.50").await;
+    b.click("button.save-care").await;
+    b.wait(
+        "the care logged",
+        T,
+        "const e = document.querySelector('li.care-entry');
+         return e && e.innerText.includes('送花篮和贺卡') && e.innerText.includes('王总') && e.innerText.includes('300.50');",
+        json!([]),
+    )
+    .await;
+
+    // Online: on the server, to the fen.
+    server.start().await;
+    wait_synced(&b).await;
+    let mut d = Device::login(&server, "m1").await;
+    d.connect().await;
+    let doc = d.find(&url).await.expect("customer");
+    wait_for("the care and the contact on the server", T, async || {
+        let c = Device::customer(&doc);
+        let k = c.contacts.iter().find(|k| k.id == "k1")?;
+        let g = c.care_log.first()?;
+        (k.hobbies == "钓鱼、茶艺"
+            && k.family == "女儿高三"
+            && k.events
+                .iter()
+                .any(|e| e.occasion == "女儿婚礼" && e.date == day)
+            && g.cost_fen == 30_050
+            && g.contact_id == "k1"
+            && g.by == "m1")
+            .then_some(())
+    })
+    .await;
+}

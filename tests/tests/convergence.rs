@@ -188,6 +188,9 @@ struct Written {
     plans: Vec<Plan>,
     /// Follow-up id -> the steps taken on it (that applied where taken).
     steps: BTreeMap<String, Vec<Step>>,
+    care: BTreeMap<String, care::CareEntry>,
+    /// Event id -> (contact id, the event).
+    events: BTreeMap<String, (String, care::FamilyEvent)>,
 }
 
 #[derive(Default, Debug)]
@@ -272,7 +275,9 @@ fn new_contact(rng: &mut StdRng, id: String) -> Contact {
             String::new()
         },
         personal_notes: "喜欢乒乓球".into(),
+        hobbies: "乒乓球".into(),
         id,
+        ..Default::default()
     }
 }
 
@@ -384,7 +389,45 @@ fn random_edit(
             w.visits.insert(v.id.clone(), v);
             Some(line)
         }
-        25..35 => {
+        25..28 => {
+            // Customer care logged.
+            let g = care::CareEntry {
+                id: format!("g{tag}"),
+                date: date(rng, 2026, 10..=11),
+                occasion: ["生日", "春节", "婚礼"]
+                    .choose(rng)
+                    .expect("occasion")
+                    .to_string(),
+                what: format!("送花篮{tag}"),
+                cost_fen: rng.random_range(0..100_000),
+                by: USERS.choose(rng).expect("user").to_string(),
+                ..Default::default()
+            };
+            edit(h, true, "log_care", |tx| care::log_care(tx, &g))?;
+            let line = format!("r{r} care {}", g.id);
+            w.care.insert(g.id.clone(), g);
+            Some(line)
+        }
+        28..30 => {
+            // A family event on a contact this replica has.
+            let ids: Vec<String> = w.contacts.keys().cloned().collect();
+            let id = ids.choose(rng).expect("contacts").clone();
+            let e = care::FamilyEvent {
+                id: format!("e{tag}"),
+                date: date(rng, 2026, 11..=12),
+                occasion: "子女升学".into(),
+                note: String::new(),
+            };
+            if !edit(h, false, "add_contact_event", |tx| {
+                customer::add_contact_event(tx, &id, &e)
+            })? {
+                return Ok(None);
+            }
+            let line = format!("r{r} family event {} on {id}", e.id);
+            w.events.insert(e.id.clone(), (id, e));
+            Some(line)
+        }
+        30..35 => {
             let k = new_contact(rng, format!("k{tag}"));
             edit(h, true, "add_contact", |tx| customer::add_contact(tx, &k))?;
             let line = format!("r{r} add_contact {}", k.id);
@@ -689,6 +732,31 @@ fn nothing_lost(c: &Customer, initial: &Customer, w: &Written) -> Result<(), Str
             return Err(format!("visit {id} is {found:?}, written as {v:?}"));
         }
     }
+    // Every care entry and family event, once each.
+    let logged: BTreeMap<&String, &care::CareEntry> =
+        c.care_log.iter().map(|g| (&g.id, g)).collect();
+    if logged.len() != c.care_log.len() || logged.len() != w.care.len() {
+        return Err(format!(
+            "{} care entries, {} written",
+            c.care_log.len(),
+            w.care.len()
+        ));
+    }
+    for (id, g) in &w.care {
+        if logged.get(id) != Some(&g) {
+            return Err(format!("care {id} is {:?}", logged.get(id)));
+        }
+    }
+    for (id, (contact, e)) in &w.events {
+        let on = c
+            .contacts
+            .iter()
+            .find(|k| &k.id == contact)
+            .map(|k| k.events.iter().filter(|x| &x.id == id).collect::<Vec<_>>());
+        if on != Some(vec![e]) {
+            return Err(format!("family event {id} on {contact} is {on:?}"));
+        }
+    }
     // Every step shows: a close is never undone and keeps a written result;
     // otherwise the state and where it went are ones a step wrote.
     for (id, steps) in &w.steps {
@@ -745,6 +813,8 @@ fn nothing_lost(c: &Customer, initial: &Customer, w: &Written) -> Result<(), Str
             "role" => k.role.to_string(),
             "position" => k.position.clone(),
             "phone" => k.phone.clone(),
+            "hobbies" => k.hobbies.clone(),
+            "family" => k.family.clone(),
             _ => k.birthday.clone(),
         };
         // Every write came after the contact was added, so one of them must win.

@@ -44,8 +44,26 @@ pub fn reminders_screen() -> Html {
         })
         .collect();
     alerts.sort_by(|a, b| a.1.cmp(&b.1));
-    let customers: Vec<_> = rows.iter().map(|r| r.customer.clone()).collect();
-    let care = care::upcoming(&customers, &today, care::DEFAULT_DAYS);
+    // Festivals once; each customer's people's days with the customer, so
+    // that a tap opens it to log the care given.
+    let mut care: Vec<(Option<&str>, care::Reminder)> =
+        care::upcoming(&[], &today, care::DEFAULT_DAYS)
+            .into_iter()
+            .map(|c| (None, c))
+            .collect();
+    for r in &rows {
+        care.extend(
+            care::upcoming(
+                std::slice::from_ref(&r.customer),
+                &today,
+                care::DEFAULT_DAYS,
+            )
+            .into_iter()
+            .filter(|c| !matches!(c.what, Occasion::Festival(_)))
+            .map(|c| (Some(r.doc_id.as_str()), c)),
+        );
+    }
+    care.sort_by(|a, b| a.1.cmp(&b.1));
     let today_ref = today.as_str();
     let expiring: Vec<_> = rows
         .iter()
@@ -127,12 +145,22 @@ pub fn reminders_screen() -> Html {
             </div>
             <div class="card care">
                 <h3>{ format!("{}（{}）", ctx.t(M::Care), care.len()) }</h3>
-                <ul>{ for care.iter().map(|c| {
+                <ul>{ for care.iter().map(|(doc, c)| {
                     let what = match &c.what {
                         Occasion::Birthday { customer, contact } => format!("{contact}（{customer}）生日"),
                         Occasion::Festival(name) => name.to_string(),
+                        Occasion::FamilyEvent { customer, contact, occasion } => format!("{contact}（{customer}）{occasion}"),
                     };
-                    html! { <li class="care-item">{ format!("{} · {} · {}", c.date, what, if c.in_days == 0 { "今天".to_string() } else { format!("{}天后", c.in_days) }) }</li> }
+                    let when = if c.in_days == 0 { "今天".to_string() } else { format!("{}天后", c.in_days) };
+                    match doc {
+                        Some(doc) => html! {
+                            <li class="care-item link" onclick={go(doc)}>
+                                { format!("{} · {} · {}", c.date, what, when) }
+                                <span class="badge todo">{ ctx.t(M::LogCare) }</span>
+                            </li>
+                        },
+                        None => html! { <li class="care-item">{ format!("{} · {} · {}", c.date, what, when) }</li> },
+                    }
                 }) }</ul>
             </div>
         </section>

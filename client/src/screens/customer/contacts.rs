@@ -1,5 +1,6 @@
 //! The key people card: contacts, added and edited field by field.
 
+use fieldbook_shared::care::FamilyEvent;
 use fieldbook_shared::customer::{self, Contact};
 use fieldbook_shared::vocab::ContactRole;
 use yew::prelude::*;
@@ -15,6 +16,8 @@ pub fn contacts_card(p: &CardProps) -> Html {
     let ctx = use_context::<Ctx>().expect("context");
     // The contact being added (true) or edited (false), as a draft.
     let contact_form = use_state(|| None::<(bool, Contact)>);
+    // A family event being added: (contact id, the event).
+    let event_form = use_state(|| None::<(String, FamilyEvent)>);
     let Some(row) = ctx.store.borrow().row(&p.doc_id) else {
         return Html::default();
     };
@@ -56,6 +59,8 @@ pub fn contacts_card(p: &CardProps) -> Html {
                             ("position", &before.position, &draft.position),
                             ("phone", &before.phone, &draft.phone),
                             ("birthday", &before.birthday, &draft.birthday),
+                            ("hobbies", &before.hobbies, &draft.hobbies),
+                            ("family", &before.family, &draft.family),
                         ];
                         for (field, old, new) in pairs {
                             if old != new {
@@ -68,6 +73,33 @@ pub fn contacts_card(p: &CardProps) -> Html {
                 },
                 move || form.set(None),
             );
+        })
+    };
+    let save_event = {
+        let (store, doc, form) = (ctx.store.clone(), p.doc_id.clone(), event_form.clone());
+        Callback::from(move |_| {
+            let Some((contact, event)) = (*form).clone() else {
+                return;
+            };
+            let (store, doc, form) = (store.clone(), doc.clone(), form.clone());
+            super::save(
+                store,
+                doc,
+                move |d| {
+                    d.transact(|tx| customer::add_contact_event(tx, &contact, &event))
+                        .map_err(|e| e.error.to_string())
+                },
+                move || form.set(None),
+            );
+        })
+    };
+    let set_event = |f: fn(&mut FamilyEvent, String)| {
+        let form = event_form.clone();
+        Callback::from(move |e: Event| {
+            if let Some((k, mut ev)) = (*form).clone() {
+                f(&mut ev, value_of(&e));
+                form.set(Some((k, ev)));
+            }
         })
     };
     let set_cf = |f: fn(&mut Contact, String)| {
@@ -89,9 +121,26 @@ pub fn contacts_card(p: &CardProps) -> Html {
                     { for c.contacts.iter().map(|k| {
                         let form = contact_form.clone();
                         let k2 = k.clone();
+                        let events = event_form.clone();
+                        let kid = k.id.clone();
+                        let personal = !k.hobbies.is_empty() || !k.family.is_empty() || !k.events.is_empty();
                         html! {
+                            <>
                             <tr data-contact={k.id.clone()}><td>{ &k.name }</td><td>{ k.role.label_zh() }</td><td>{ &k.position }</td><td>if k.phone.is_empty() { { "" } } else { <a class="tel" href={format!("tel:{}", k.phone.replace(' ', ""))}>{ &k.phone }</a> }</td><td>{ &k.birthday }</td>
-                            <td><button class="edit" onclick={move |_| form.set(Some((false, k2.clone())))}>{ ctx.t(M::Edit) }</button></td></tr>
+                            <td>
+                                <button class="edit" onclick={move |_| form.set(Some((false, k2.clone())))}>{ ctx.t(M::Edit) }</button>
+                                <button class="add-event" onclick={move |_| events.set(Some((kid.clone(), FamilyEvent { id: new_id("e"), ..Default::default() })))}>{ ctx.t(M::AddEvent) }</button>
+                            </td></tr>
+                            if personal {
+                                <tr class="personal" data-contact-personal={k.id.clone()}><td colspan="6">
+                                    if !k.hobbies.is_empty() { <span class="hobbies">{ format!("{}：{}", ctx.t(M::Hobbies), k.hobbies) }</span> }
+                                    if !k.family.is_empty() { <span class="family">{ format!("{}：{}", ctx.t(M::Family), k.family) }</span> }
+                                    { for k.events.iter().map(|e| html! {
+                                        <span class="event">{ format!("{} {} {}", e.date, e.occasion, e.note) }</span>
+                                    }) }
+                                </td></tr>
+                            }
+                            </>
                         }
                     }) }
                 </table>
@@ -104,8 +153,22 @@ pub fn contacts_card(p: &CardProps) -> Html {
                         <input name="contact_position" placeholder={ctx.t(M::Position)} value={draft.position.clone()} onchange={set_cf(|c, v| c.position = v)} />
                         <input name="contact_phone" type="tel" placeholder={ctx.t(M::Phone)} value={draft.phone.clone()} onchange={set_cf(|c, v| c.phone = v)} />
                         <input name="contact_birthday" type="date" value={draft.birthday.clone()} onchange={set_cf(|c, v| c.birthday = v)} />
+                        <input name="contact_hobbies" placeholder={ctx.t(M::Hobbies)} value={draft.hobbies.clone()} onchange={set_cf(|c, v| c.hobbies = v)} />
+                        <input name="contact_family" placeholder={ctx.t(M::Family)} value={draft.family.clone()} onchange={set_cf(|c, v| c.family = v)} />
                         <button class="save" onclick={save_contact}>{ ctx.t(M::Save) }</button>
                         <button onclick={let f = contact_form.clone(); move |_| f.set(None)}>{ ctx.t(M::Cancel) }</button>
+                    </div>
+                } else if let Some((_, event)) = &*event_form {
+                    <div class="event-form">
+                        <h4>{ ctx.t(M::AddEvent) }</h4>
+                        <input name="event_date" type="date" value={event.date.clone()} onchange={set_event(|e, v| e.date = v)} />
+                        <input name="event_occasion" placeholder={ctx.t(M::Occasion)} list="family-occasions" value={event.occasion.clone()} onchange={set_event(|e, v| e.occasion = v)} />
+                        <datalist id="family-occasions">
+                            { for ["婚礼", "子女升学", "乔迁", "生子", "丧事", "住院"].iter().map(|o| html! { <option value={*o} /> }) }
+                        </datalist>
+                        <input name="event_note" placeholder={ctx.t(M::Notes)} value={event.note.clone()} onchange={set_event(|e, v| e.note = v)} />
+                        <button class="save-event primary" disabled={event.date.is_empty() || event.occasion.trim().is_empty()} onclick={save_event}>{ ctx.t(M::Save) }</button>
+                        <button onclick={let f = event_form.clone(); move |_| f.set(None)}>{ ctx.t(M::Cancel) }</button>
                     </div>
                 } else {
                     <button class="add-contact" onclick={let f = contact_form.clone(); move |_| f.set(Some((true, Contact { id: new_id("c"), ..Default::default() })))}>{ ctx.t(M::AddContact) }</button>

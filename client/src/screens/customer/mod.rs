@@ -14,6 +14,7 @@ use crate::widgets::CreditWarning;
 
 mod activity;
 mod agreements;
+mod care;
 mod complaints;
 mod contacts;
 pub mod followups;
@@ -88,7 +89,7 @@ pub fn customer_screen(p: &Props) -> Html {
             // An index of the cards: a tap scrolls to one (the fragment holds
             // the screen's address, so these are buttons, not anchors).
             <nav class="card-index">
-                { for [("card-profile", M::Profile), ("card-contacts", M::Contacts), ("card-visits", M::Visits), ("card-follow-ups", M::FollowUps), ("card-ledger", M::Ledger), ("card-complaints", M::Complaints), ("card-agreements", M::Agreements)].into_iter().map(|(id, m)| html! {
+                { for [("card-profile", M::Profile), ("card-contacts", M::Contacts), ("card-care", M::CareLog), ("card-visits", M::Visits), ("card-follow-ups", M::FollowUps), ("card-ledger", M::Ledger), ("card-complaints", M::Complaints), ("card-agreements", M::Agreements)].into_iter().map(|(id, m)| html! {
                     <button class="jump" data-card={id} onclick={move |_| scroll_to(id)}>{ ctx.t(m) }</button>
                 }) }
             </nav>
@@ -96,6 +97,7 @@ pub fn customer_screen(p: &Props) -> Html {
             <HandoverCard doc_id={doc.clone()} handovers={c.handovers.clone()} />
             <HistoryCard doc_id={doc.clone()} />
             <contacts::ContactsCard doc_id={doc.clone()} />
+            <care::CareCard doc_id={doc.clone()} />
             <activity::ActivityCards doc_id={doc.clone()} />
             <complaints::ComplaintsCard doc_id={doc.clone()} />
             <agreements::AgreementsCards doc_id={doc} />
