@@ -45,6 +45,22 @@ pub struct Customer {
     /// The manager's running notes on the customer, free text.
     #[autosurgeon(with = "flex::text")]
     pub notes: String,
+    /// The customer file 客户档案 (each a field a person sets whole): credit
+    /// and payment record 信用/付款记录, years of cooperation 合作年限, growth
+    /// potential 发展潜力, preferences 偏好, business situation 经营状况.
+    #[autosurgeon(with = "flex::string")]
+    pub credit_record: String,
+    #[autosurgeon(with = "flex::string")]
+    pub cooperation_years: String,
+    #[autosurgeon(with = "flex::string")]
+    pub growth_potential: String,
+    #[autosurgeon(with = "flex::string")]
+    pub preferences: String,
+    #[autosurgeon(with = "flex::string")]
+    pub business_situation: String,
+    /// Competitors at this customer 竞争对手: who, which business, price, share.
+    #[autosurgeon(missing = "Vec::new")]
+    pub competitors: Vec<Competitor>,
     #[autosurgeon(missing = "Vec::new")]
     pub contacts: Vec<Contact>,
     #[autosurgeon(missing = "Vec::new")]
@@ -64,6 +80,36 @@ pub struct Customer {
     /// people, when, at what cost, by whom.
     #[autosurgeon(missing = "Vec::new")]
     pub care_log: Vec<crate::care::CareEntry>,
+}
+
+/// A competitor at the customer (竞争对手).
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
+pub struct Competitor {
+    #[key]
+    #[autosurgeon(with = "flex::string")]
+    pub id: String,
+    /// Who: 顺丰, 京东物流 …
+    #[autosurgeon(with = "flex::string")]
+    pub name: String,
+    /// Which business they have there.
+    #[autosurgeon(with = "flex::string")]
+    pub business: String,
+    /// Their price, as the customer told it.
+    #[autosurgeon(with = "flex::string")]
+    pub price: String,
+    /// Their share of the customer's business, as said (e.g. 约30%).
+    #[autosurgeon(with = "flex::string")]
+    pub share: String,
+}
+
+/// Adds a competitor to the customer file.
+pub fn add_competitor<T: Doc>(tx: &mut T, c: &Competitor) -> Result<(), SchemaError> {
+    if c.name.trim().is_empty() {
+        return Err(SchemaError::Invalid(
+            "请写明竞争对手是谁 / name the competitor".into(),
+        ));
+    }
+    flex::append(tx, &ROOT, "competitors", c)
 }
 
 /// A change of the customer's primary or assistant manager (交接).
@@ -229,6 +275,9 @@ pub struct Visit {
     pub complaints: String,
     #[autosurgeon(with = "flex::text")]
     pub competitor_news: String,
+    /// Difficulties the customer has with the post (用邮困难).
+    #[autosurgeon(with = "flex::text")]
+    pub mailing_difficulties: String,
     #[autosurgeon(missing = "Vec::new")]
     pub follow_ups: Vec<FollowUp>,
     /// YYYY-MM-DD, or empty.
@@ -814,7 +863,18 @@ mod tests {
 }
 
 /// Top-level fields a person edits whole, where concurrent edits are shown as a conflict.
-pub const EDITABLE_FIELDS: [&str; 5] = ["name", "credit_code", "address", "industry", "nature"];
+pub const EDITABLE_FIELDS: [&str; 10] = [
+    "name",
+    "credit_code",
+    "address",
+    "industry",
+    "nature",
+    "credit_record",
+    "cooperation_years",
+    "growth_potential",
+    "preferences",
+    "business_situation",
+];
 
 /// Fields that two devices set to different values concurrently: (field, every value).
 /// Automerge keeps all of them; the app shows them and lets the user pick one.

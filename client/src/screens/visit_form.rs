@@ -179,6 +179,7 @@ pub fn visit_form(p: &Props) -> Html {
             <label>{ ctx.t(M::Opinions) }<textarea name="opinions" value={visit.opinions.clone()} onchange={set(|v, x| v.opinions = x)} /></label>
             <label>{ ctx.t(M::ComplaintsText) }<textarea name="complaints" value={visit.complaints.clone()} onchange={set(|v, x| v.complaints = x)} /></label>
             <label>{ ctx.t(M::CompetitorNews) }<textarea name="competitor_news" value={visit.competitor_news.clone()} onchange={set(|v, x| v.competitor_news = x)} /></label>
+            <label>{ ctx.t(M::MailingDifficulties) }<textarea name="mailing_difficulties" value={visit.mailing_difficulties.clone()} onchange={set(|v, x| v.mailing_difficulties = x)} /></label>
             <fieldset class="grid">
                 <legend>{ ctx.t(M::FollowUps) }</legend>
                 <label>{ ctx.t(M::FollowUpAction) }<input name="follow_action" value={follow.action.clone()} onchange={set_f(|f, x| f.action = x)} /></label>

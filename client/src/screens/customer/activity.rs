@@ -61,6 +61,7 @@ pub fn activity_cards(p: &CardProps) -> Html {
                             <div class="purpose">{ &v.purpose }</div>
                             <div class="summary">{ &v.summary }</div>
                             if !v.needs.is_empty() { <div class="needs">{ format!("{}：{}", ctx.t(M::Needs), v.needs) }</div> }
+                            if !v.mailing_difficulties.is_empty() { <div class="difficulties">{ format!("{}：{}", ctx.t(M::MailingDifficulties), v.mailing_difficulties) }</div> }
                             if !v.next_visit.is_empty() { <div class="next">{ format!("{}：{}", ctx.t(M::NextVisit), v.next_visit) }</div> }
                             if !v.check_in_at.is_empty() {
                                 <div class="check-in">

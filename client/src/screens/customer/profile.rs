@@ -1,7 +1,7 @@
 //! The profile card: the customer's fields (each editable, conflicts shown
 //! with a choice of values), level, grade and managed-as tier.
 
-use fieldbook_shared::customer::{self};
+use fieldbook_shared::customer::{self, Competitor};
 use yew::prelude::*;
 
 use crate::ctx::Ctx;
@@ -15,6 +15,7 @@ use super::CardProps;
 pub fn profile_card(p: &CardProps) -> Html {
     let ctx = use_context::<Ctx>().expect("context");
     let editing = use_state(|| None::<(&'static str, String)>);
+    let competitor = use_state(|| None::<Competitor>);
     let Some(row) = ctx.store.borrow().row(&p.doc_id) else {
         return Html::default();
     };
@@ -36,6 +37,33 @@ pub fn profile_card(p: &CardProps) -> Html {
                 },
                 move || editing.set(None),
             );
+        })
+    };
+    let save_competitor = {
+        let (store, doc, form) = (ctx.store.clone(), p.doc_id.clone(), competitor.clone());
+        Callback::from(move |_| {
+            let Some(k) = (*form).clone() else {
+                return;
+            };
+            let (store, doc, form) = (store.clone(), doc.clone(), form.clone());
+            super::save(
+                store,
+                doc,
+                move |d| {
+                    d.transact(|tx| customer::add_competitor(tx, &k))
+                        .map_err(|e| e.error.to_string())
+                },
+                move || form.set(None),
+            );
+        })
+    };
+    let set_k = |f: fn(&mut Competitor, String)| {
+        let form = competitor.clone();
+        Callback::from(move |e: Event| {
+            if let Some(mut k) = (*form).clone() {
+                f(&mut k, value_of(&e));
+                form.set(Some(k));
+            }
         })
     };
     let field_row = |label: M, field: &'static str, value: &str| {
@@ -89,6 +117,30 @@ pub fn profile_card(p: &CardProps) -> Html {
                     if let Some((_, grade)) = &approved { { format!(" · {}：{}", ctx.t(M::Approved), grade.label_zh()) } }</span></div>
                 if let Some(m) = &managed {
                     <div class="field" data-field="managed"><span class="label">{ ctx.t(M::ManagedAs) }</span><span class="value">{ format!("{}（{}）", m.grade.label_zh(), m.why().label_zh()) }</span></div>
+                }
+                // The customer file 客户档案.
+                { field_row(M::CooperationYears, "cooperation_years", &c.cooperation_years) }
+                { field_row(M::CreditRecord, "credit_record", &c.credit_record) }
+                { field_row(M::BusinessSituation, "business_situation", &c.business_situation) }
+                { field_row(M::GrowthPotential, "growth_potential", &c.growth_potential) }
+                { field_row(M::Preferences, "preferences", &c.preferences) }
+                <div class="field competitors" data-field="competitors">
+                    <span class="label">{ ctx.t(M::Competitors) }</span>
+                    <ul class="value competitor-list">{ for c.competitors.iter().map(|k| html! {
+                        <li class="competitor">{ format!("{} · {} · {} · {}", k.name, k.business, k.price, k.share) }</li>
+                    }) }</ul>
+                </div>
+                if let Some(k) = &*competitor {
+                    <div class="competitor-form">
+                        <input name="competitor_name" placeholder={ctx.t(M::CompetitorName)} value={k.name.clone()} onchange={set_k(|k, v| k.name = v)} />
+                        <input name="competitor_business" placeholder={ctx.t(M::CompetitorBusiness)} value={k.business.clone()} onchange={set_k(|k, v| k.business = v)} />
+                        <input name="competitor_price" placeholder={ctx.t(M::CompetitorPrice)} value={k.price.clone()} onchange={set_k(|k, v| k.price = v)} />
+                        <input name="competitor_share" placeholder={ctx.t(M::CompetitorShare)} value={k.share.clone()} onchange={set_k(|k, v| k.share = v)} />
+                        <button class="primary save-competitor" disabled={k.name.trim().is_empty()} onclick={save_competitor}>{ ctx.t(M::Save) }</button>
+                        <button onclick={let f = competitor.clone(); move |_| f.set(None)}>{ ctx.t(M::Cancel) }</button>
+                    </div>
+                } else {
+                    <button class="add-competitor" onclick={let f = competitor.clone(); move |_| f.set(Some(Competitor { id: crate::screens::new_id("r"), ..Default::default() }))}>{ ctx.t(M::AddCompetitor) }</button>
                 }
             </div>
     }
