@@ -140,6 +140,8 @@ messages! {
     ComplaintsText => "投诉", "Complaints";
     CompetitorNews => "竞争对手动态", "Competitor news";
     MailingDifficulties => "用邮困难", "Difficulties with the post";
+    CustomerNo => "客户编号", "Customer no.";
+    NoNumberYet => "审批后由系统编号", "Given once approved";
     CreditRecord => "信用/付款记录", "Credit and payment record";
     CooperationYears => "合作年限", "Years of cooperation";
     GrowthPotential => "发展潜力", "Growth potential";

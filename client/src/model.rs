@@ -102,6 +102,8 @@ pub struct Model {
     notices: HashMap<String, RegistrationNotice>,
     approved: HashMap<String, (Level, Grade)>,
     managed: HashMap<String, ManagedTier>,
+    /// Customer numbers 客户编号 the server gave (by document id).
+    numbers: HashMap<String, String>,
     rules: Rules,
     warnings: WarningList,
 }
@@ -154,6 +156,11 @@ impl Model {
                     .managed
                     .iter()
                     .map(|m| (doc_id_of(&m.url), m.clone()))
+                    .collect();
+                self.numbers = book
+                    .numbers
+                    .iter()
+                    .map(|n| (doc_id_of(&n.url), n.number.clone()))
                     .collect();
                 self.approved = book
                     .grades
@@ -273,6 +280,11 @@ impl Model {
     /// The approved (level, grade) of a customer, if a head or the center fixed it.
     pub fn approved(&self, doc_id: &str) -> Option<(Level, Grade)> {
         self.approved.get(doc_id).cloned()
+    }
+
+    /// The customer's number 客户编号, once the server gave one.
+    pub fn number(&self, doc_id: &str) -> Option<&str> {
+        self.numbers.get(doc_id).map(String::as_str)
     }
 
     /// The tier a customer is managed at above its own grade, if any.

@@ -406,6 +406,11 @@ impl Engine {
         self.model.approved(doc_id)
     }
 
+    /// The customer's number 客户编号, once the server gave one.
+    pub fn number(&self, doc_id: &str) -> Option<String> {
+        self.model.number(doc_id).map(str::to_string)
+    }
+
     /// The tier a customer is managed at above its own grade, if any.
     pub fn managed(&self, doc_id: &str) -> Option<ManagedTier> {
         self.model.managed(doc_id)

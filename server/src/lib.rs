@@ -12,6 +12,7 @@ pub mod housekeeping;
 pub mod http;
 pub mod language;
 pub mod memory;
+pub mod numbers;
 pub mod projection;
 pub mod rules;
 pub mod state;

@@ -54,6 +54,12 @@ pub async fn run(state: AppState, mut changed: UnboundedReceiver<String>) {
     if let Err(e) = managed::refresh(&state).await {
         tracing::error!(error = %e, "could not update the managed-as tiers");
     }
+    // Customers approved by an earlier release have no number yet.
+    match crate::numbers::assign_missing(&state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(customers = n, "customer numbers given"),
+        Err(e) => tracing::error!(error = %e, "could not give customer numbers"),
+    }
     let mut delay = RETRY_FIRST;
     // Grades and alerts are "as of the last complete month": when the month
     // turns, every customer is projected again.

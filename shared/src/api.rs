@@ -46,6 +46,9 @@ pub struct Me {
 pub struct CustomerSummary {
     /// The document id (bs58check), as in the URL.
     pub id: String,
+    /// Its number 客户编号 (server-given), empty until approved or imported.
+    #[serde(default)]
+    pub customer_no: String,
     /// `automerge:` URL of the customer document.
     pub url: String,
     pub name: String,

@@ -35,6 +35,9 @@ pub struct Book {
     /// cross-city mail): only the server sees every customer's revenue.
     #[autosurgeon(missing = "Vec::new")]
     pub managed: Vec<ManagedTier>,
+    /// Customer numbers 客户编号 the server gave the customers listed.
+    #[autosurgeon(missing = "Vec::new")]
+    pub numbers: Vec<CustomerNumber>,
     /// Customers this user held and lost in a hand-over, newest first: the
     /// tablet shows where they went, even when it never saw the hand-over.
     #[autosurgeon(missing = "Vec::new")]
@@ -43,6 +46,15 @@ pub struct Book {
     /// grades and alerts offline exactly as the server does. Empty: defaults.
     #[autosurgeon(with = "flex::string")]
     pub rules: String,
+}
+
+/// A customer's number 客户编号 (server-owned: numbering.rs).
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
+pub struct CustomerNumber {
+    #[autosurgeon(with = "flex::string")]
+    pub url: String,
+    #[autosurgeon(with = "flex::string")]
+    pub number: String,
 }
 
 /// A customer managed above its threshold grade, and why.
@@ -133,6 +145,7 @@ impl Book {
             notices: Vec::new(),
             grades: Vec::new(),
             managed: Vec::new(),
+            numbers: Vec::new(),
             left: Vec::new(),
             rules: String::new(),
         }

@@ -271,6 +271,7 @@ mod tests {
             check_in_position: "31.23040,121.47370".into(),
             check_in_accuracy_m: 12,
             check_in_note: String::new(),
+            mailing_difficulties: "偏远网点收寄慢".into(),
         };
         let mut base = AutoCommit::new();
         Customer::new("甲公司", "91310000607216596x", Nature::Enterprise, vec![])

@@ -57,10 +57,22 @@ pub fn field_changes(before: &Customer, after: &Customer) -> Vec<FieldChange> {
         ("经营范围", &before.scope, &after.scope),
         ("备注", &before.notes, &after.notes),
         ("信用/付款记录", &before.credit_record, &after.credit_record),
-        ("合作年限", &before.cooperation_years, &after.cooperation_years),
-        ("发展潜力", &before.growth_potential, &after.growth_potential),
+        (
+            "合作年限",
+            &before.cooperation_years,
+            &after.cooperation_years,
+        ),
+        (
+            "发展潜力",
+            &before.growth_potential,
+            &after.growth_potential,
+        ),
         ("偏好", &before.preferences, &after.preferences),
-        ("经营状况", &before.business_situation, &after.business_situation),
+        (
+            "经营状况",
+            &before.business_situation,
+            &after.business_situation,
+        ),
     ] {
         push(&mut out, field, a, b);
     }
@@ -117,7 +129,12 @@ pub fn field_changes(before: &Customer, after: &Customer) -> Vec<FieldChange> {
     }
     for k in &after.competitors {
         if !before.competitors.iter().any(|o| o.id == k.id) {
-            push(&mut out, "新增竞争对手", "", &format!("{} {}", k.name, k.business));
+            push(
+                &mut out,
+                "新增竞争对手",
+                "",
+                &format!("{} {}", k.name, k.business),
+            );
         }
     }
     // Follow-ups 督办: each step shows under who took it, and when.

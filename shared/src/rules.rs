@@ -24,6 +24,8 @@ pub struct Rules {
     pub imports: ImportRules,
     /// The operator's time zone.
     pub calendar: CalendarRules,
+    /// How customer numbers 客户编号 are made (server-side).
+    pub numbers: crate::numbering::NumberRules,
 }
 
 /// The operator's time zone: which day and month it is (`shared::calendar`).
@@ -131,6 +133,9 @@ impl Rules {
         let mut v = serde_json::to_value(self).unwrap_or_default();
         if let Some(m) = v.as_object_mut() {
             m.remove("imports");
+            // Numbers are the server's to give (and a tablet of an earlier
+            // release refuses a section it does not know).
+            m.remove("numbers");
             if self.calendar == CalendarRules::default() {
                 m.remove("calendar");
             }
@@ -251,6 +256,12 @@ impl Rules {
                 field,
                 "a step's time limit is 1–365 days",
             );
+        }
+        if let Err(why) = crate::numbering::Pattern::parse(&self.numbers.pattern) {
+            problems.push(RuleProblem {
+                field: "numbers.pattern".into(),
+                message: why,
+            });
         }
         if problems.is_empty() {
             Ok(())

@@ -499,3 +499,134 @@ async fn the_level_above_can_rule_a_line_to_the_later_registration() {
     .await;
     assert_eq!(f["duplicate_lines"][0]["owner_unit"], "so2");
 }
+
+/// Customer numbers 客户编号: the rules' pattern (a bad one refused, naming
+/// its problem), a number given by the server on approval, in sequence,
+/// never before; in the tablet's book and the list; an import keeps the
+/// office's own number, refuses one already used and numbers the rest;
+/// the export has them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approved_customers_are_numbered_by_the_rules_pattern() {
+    let mut server = TestServer::new();
+    server.start().await;
+    let tok = async |u: &str| server.login(u).await.token;
+    let (m1, headco, admin, head1) = (
+        tok("m1").await,
+        tok("headco").await,
+        tok("admin").await,
+        tok("head1").await,
+    );
+    let put_rules = async |body: Value| {
+        let res = reqwest::Client::new()
+            .put(format!("{}/api/rules", server.base()))
+            .bearer_auth(&admin)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        (
+            res.status().as_u16(),
+            res.json::<Value>().await.unwrap_or(Value::Null),
+        )
+    };
+    let (s, refused) =
+        put_rules(serde_json::json!({"numbers": {"pattern": "31{city}{seq:4}"}})).await;
+    assert_eq!(s, 400, "{refused}");
+    let problem = &refused["problems"][0];
+    assert_eq!(problem["field"], "numbers.pattern", "{refused}");
+    assert!(
+        problem["message"].as_str().unwrap().contains("{city}"),
+        "{refused}"
+    );
+    let (s, _) = put_rules(serde_json::json!({"numbers": {"pattern": "31{line}{seq:4}"}})).await;
+    assert_eq!(s, 200);
+
+    let mut d = Device::login(&server, "m1").await;
+    d.connect().await;
+    let first = register_offline(&d, "编号一号公司", "", vec![Line::Delivery]).await;
+    let second = register_offline(&d, "编号二号公司", "", vec![Line::Letter, Line::Delivery]).await;
+    for url in [&first, &second] {
+        let r = row(&server, &m1, url, decided).await;
+        assert_eq!(r["customer_no"], "", "no number while pending");
+        let id = url.trim_start_matches("automerge:");
+        let approve = format!("/api/registrations/{id}/approve");
+        assert_eq!(
+            post_status(&server, &headco, &approve, Value::Null).await,
+            200
+        );
+    }
+    let number = |c: &Value| c["customer_no"].as_str().unwrap_or_default().to_string();
+    let one = number(&row(&server, &m1, &first, |c| c["customer_no"] != "").await);
+    let two = number(&row(&server, &m1, &second, |c| c["customer_no"] != "").await);
+    assert_eq!((one.as_str(), two.as_str()), ("31JD0001", "31HJ0001"));
+    // Approving again changes nothing.
+    let id = first.trim_start_matches("automerge:");
+    let approve = format!("/api/registrations/{id}/approve");
+    assert_eq!(
+        post_status(&server, &headco, &approve, Value::Null).await,
+        200
+    );
+    assert_eq!(
+        number(&row(&server, &m1, &first, |_| true).await),
+        "31JD0001"
+    );
+
+    // The tablet reads it from its book.
+    let book = d.find(&d.session.user.book_url).await.unwrap();
+    wait_for("the number in the book", T, async || {
+        book.with_document(|x| Book::load(x).ok())
+            .filter(|b| {
+                b.numbers
+                    .iter()
+                    .any(|n| n.url == first && n.number == "31JD0001")
+            })
+            .map(|_| ())
+    })
+    .await;
+
+    // An import: the office's own number kept, a used one refused, the rest numbered.
+    let upload = async |csv: &str| {
+        server
+            .post_file(
+                &head1,
+                "/api/import/customers",
+                "text/csv",
+                csv.as_bytes().to_vec(),
+            )
+            .await
+    };
+    let (s, report) =
+        upload("客户名称,客户经理,业务类型,客户编号\n导入甲,m1,寄递,31JD0001\n").await;
+    assert_eq!(s, 400, "{report}");
+    assert_eq!(report["errors"][0]["column"], "客户编号", "{report}");
+    let (s, report) =
+        upload("客户名称,客户经理,业务类型,客户编号\n导入甲,m1,寄递,OLD-7\n导入乙,m1,寄递,\n")
+            .await;
+    assert_eq!((s, &report["imported"]), (200, &Value::from(2)), "{report}");
+    let list = server.get_json(&head1, "/api/customers").await;
+    let numbered = |name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .map(number)
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        (numbered("导入甲").as_str(), numbered("导入乙").as_str()),
+        ("OLD-7", "31JD0002")
+    );
+    let csv = reqwest::Client::new()
+        .get(format!("{}/api/export/customers.csv", server.base()))
+        .bearer_auth(&head1)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.contains("客户编号") && csv.contains("OLD-7") && csv.contains("31JD0002"),
+        "{csv}"
+    );
+}

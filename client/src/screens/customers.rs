@@ -20,6 +20,7 @@ pub fn customers_screen() -> Html {
     let sort = use_state(|| "name".to_string());
 
     let rows = ctx.store.borrow().rows();
+    let number = |doc: &str| ctx.store.borrow().number(doc).unwrap_or_default();
     let q = query.trim().to_lowercase();
     let mut shown: Vec<_> = rows
         .iter()
@@ -27,6 +28,7 @@ pub fn customers_screen() -> Html {
             q.is_empty()
                 || r.customer.name.to_lowercase().contains(&q)
                 || r.customer.credit_code.to_lowercase().contains(&q)
+                || number(&r.doc_id).to_lowercase().contains(&q)
         })
         .filter(|r| level.is_empty() || r.level.as_str() == level.as_str())
         .filter(|r| grade.is_empty() || r.grade.as_str() == grade.as_str())
@@ -107,7 +109,9 @@ pub fn customers_screen() -> Html {
                     };
                     html! {
                         <li class="row" data-doc={r.doc_id.clone()} onclick={move |_| go.emit(Route::Customer(id.clone()))}>
-                            <div class="name">{ &r.customer.name }</div>
+                            <div class="name">{ &r.customer.name }
+                                if let Some(n) = ctx.store.borrow().number(&r.doc_id) { <span class="customer-no">{ n }</span> }
+                            </div>
                             <div class="meta">
                                 <span>{ r.grade.label_zh() }</span>
                                 <span>{ r.level.label_zh() }</span>

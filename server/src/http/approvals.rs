@@ -115,16 +115,27 @@ async fn decide_registration(
     )
     .await?;
     let doc = doc_id.clone();
+    let pattern = state.rules.get().numbers.pattern.clone();
+    let today = crate::today();
     state
         .db
         .call(move |c| {
-            Ok(c.execute(
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
                 "UPDATE registrations SET status = ?2 WHERE doc_id = ?1",
                 params![doc, status],
-            )
-            .map(|_| ())?)
+            )?;
+            // Approved: the customer gets its number (客户编号), once.
+            if status == "approved" {
+                crate::numbers::assign(&tx, &doc, &pattern, &today)?;
+            }
+            tx.commit()?;
+            Ok(())
         })
         .await?;
+    if status == "approved" {
+        crate::projection::books::refresh_for_customer(&state, &doc_id).await?;
+    }
     tracing::info!(user = %user.username, doc = %doc_id, status, "registration decided");
     Ok(Json(
         serde_json::json!({"doc_id": doc_id, "status": status}),

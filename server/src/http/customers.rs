@@ -41,8 +41,10 @@ pub async fn customers(
                 "SELECT c.doc_id, i.name, i.credit_code, i.nature, i.lines, p.username, a.username, c.unit,
                         i.last_visit, i.visit_count, c.registered_at, g.same_as, g.owned_lines, g.duplicate_lines,
                         i.annual_revenue_fen, i.level_proposed, i.grade_proposed,
-                        ga.level, ga.grade, g.status, i.cross_city_fen, i.managed_as, i.managed_why, i.managed_rank
+                        ga.level, ga.grade, g.status, i.cross_city_fen, i.managed_as, i.managed_why, i.managed_rank,
+                        COALESCE(n.number, '')
                  FROM customers c
+                 LEFT JOIN customer_numbers n ON n.doc_id = c.doc_id
                  LEFT JOIN grade_approvals ga ON ga.doc_id = c.doc_id
                  LEFT JOIN registrations g ON g.doc_id = c.doc_id
                  JOIN users p ON p.id = c.primary_user
@@ -57,6 +59,7 @@ pub async fn customers(
                         let lines: Option<String> = r.get(4)?;
                         Ok(CustomerSummary {
                             id: r.get(0)?,
+                            customer_no: r.get(24)?,
                             url: books::url_of(&r.get::<_, String>(0)?),
                             name: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
                             credit_code: r.get::<_, Option<String>>(2)?.unwrap_or_default(),

@@ -107,9 +107,11 @@ async fn customers(state: &AppState, user: &AuthUser) -> Result<Sheet, ServerErr
         .call(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT i.name, i.credit_code, i.nature, i.lines, i.address, i.industry, p.username, c.unit,
-                        i.last_visit, i.annual_revenue_fen, i.level_proposed, i.grade_proposed, i.managed_as
+                        i.last_visit, i.annual_revenue_fen, i.level_proposed, i.grade_proposed, i.managed_as,
+                        COALESCE(n.number, '')
                  FROM customers c JOIN users p ON p.id = c.primary_user
-                 JOIN customer_index i ON i.doc_id = c.doc_id WHERE c.doc_id = ?1",
+                 JOIN customer_index i ON i.doc_id = c.doc_id
+                 LEFT JOIN customer_numbers n ON n.doc_id = c.doc_id WHERE c.doc_id = ?1",
             )?;
             let mut out = Vec::new();
             for doc in &visible {
@@ -135,6 +137,7 @@ async fn customers(state: &AppState, user: &AuthUser) -> Result<Sheet, ServerErr
                         level_zh(&r.get::<_, String>(10)?),
                         grade_zh(&r.get::<_, String>(11)?),
                         grade_zh(&r.get::<_, String>(12)?),
+                        r.get(13)?,
                     ])
                 });
                 if let Ok(row) = row {
@@ -160,6 +163,7 @@ async fn customers(state: &AppState, user: &AuthUser) -> Result<Sheet, ServerErr
             "建议级别",
             "建议等级",
             "管理等级",
+            "客户编号",
         ],
         rows,
     })

@@ -81,6 +81,8 @@ const KNOWN_COLUMNS: &[&str] = &[
     "address",
     "行业",
     "industry",
+    "客户编号",
+    "customer_no",
     "月份",
     "month",
     "收入",
@@ -534,6 +536,7 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table, Vec<RowError>> {
 const NAME: &[&str] = &["客户名称", "name"];
 const MANAGER: &[&str] = &["客户经理", "manager"];
 const CREDIT_CODE: &[&str] = &["统一社会信用代码", "credit_code"];
+const NUMBER: &[&str] = &["客户编号", "customer_no"];
 
 /// A column's header as the file writes it (`客户经理 `, `manager`), for
 /// errors; its first name when the file has no such column.
@@ -719,6 +722,8 @@ pub struct CustomerRow {
     pub address: String,
     pub industry: String,
     pub manager: String,
+    /// The customer number the office already uses, if the file has one.
+    pub number: String,
 }
 
 /// The rows, and every problem of form (a missing column is `Err`).
@@ -732,6 +737,7 @@ pub fn customer_rows(t: &Table, aliases: &BTreeMap<String, Line>) -> Checked<Cus
     let lines = optional_column(t, &["业务类型", "lines"]);
     let address = optional_column(t, &["地址", "address"]);
     let industry = optional_column(t, &["行业", "industry"]);
+    let number = optional_column(t, NUMBER);
     let header = |i: Option<usize>| cell(&t.headers, i);
     let (mut out, mut errors) = (Vec::new(), Vec::new());
     for (r, &row) in t.rows.iter().zip(&t.row_numbers) {
@@ -801,7 +807,22 @@ pub fn customer_rows(t: &Table, aliases: &BTreeMap<String, Line>) -> Checked<Cus
             address: cell(r, address),
             industry: cell(r, industry),
             manager: m,
+            number: cell(r, number).trim().to_string(),
         });
+    }
+    // The same customer number twice in one file is a mistake too.
+    let mut numbers: BTreeMap<String, usize> = BTreeMap::new();
+    for c in out.iter().filter(|c| !c.number.is_empty()) {
+        if let Some(first) = numbers.insert(c.number.clone(), c.row) {
+            errors.push(RowError {
+                row: c.row,
+                column: header(number),
+                message: format!(
+                    "与第 {first} 行的客户编号相同：{0} / the same customer number as row {first}: {0}",
+                    c.number
+                ),
+            });
+        }
     }
     // The same credit code twice in one file is a mistake in the file.
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
@@ -919,7 +940,7 @@ pub fn ledger_rows(t: &Table, aliases: &BTreeMap<String, Line>) -> Checked<Ledge
 /// A template's columns: (header, example, what it holds).
 type Column = (&'static str, &'static str, &'static str);
 
-const CUSTOMER_COLUMNS: [Column; 7] = [
+const CUSTOMER_COLUMNS: [Column; 8] = [
     ("客户名称", "上海示例贸易有限公司", "必填。客户的全称"),
     (
         "统一社会信用代码",
@@ -938,6 +959,11 @@ const CUSTOMER_COLUMNS: [Column; 7] = [
         "客户经理",
         "张伟",
         "必填。负责的客户经理：姓名、工号或登录名；同名的用户请写工号或登录名",
+    ),
+    (
+        "客户编号",
+        "",
+        "选填。已有的客户编号照录（不能与其他客户重复）；空着由系统按规则编号",
     ),
 ];
 
@@ -975,7 +1001,7 @@ pub async fn template(
     Path((kind, file)): Path<(String, String)>,
 ) -> Result<Response, ServerError> {
     let columns = match kind.as_str() {
-        "customers" => &CUSTOMER_COLUMNS,
+        "customers" => &CUSTOMER_COLUMNS[..],
         "ledger" => &LEDGER_COLUMNS,
         other => {
             return Err(ServerError::NotFound(format!(
@@ -1208,6 +1234,37 @@ pub async fn customers(
             });
         }
     }
+    // A number the office already uses must be free.
+    let numbers: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.number.is_empty())
+        .map(|r| r.number.clone())
+        .collect();
+    let used: BTreeSet<String> = state
+        .db
+        .call(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT EXISTS(SELECT 1 FROM customer_numbers WHERE number = ?1)",
+            )?;
+            let mut used = BTreeSet::new();
+            for n in numbers {
+                if stmt.query_row([&n], |r| r.get::<_, bool>(0))? {
+                    used.insert(n);
+                }
+            }
+            Ok(used)
+        })
+        .await?;
+    for r in rows.iter().filter(|r| used.contains(&r.number)) {
+        errors.push(RowError {
+            row: r.row,
+            column: as_written(&headers_written, NUMBER),
+            message: format!(
+                "客户编号 {0} 已属于其他客户 / customer number {0} belongs to another customer",
+                r.number
+            ),
+        });
+    }
     if !errors.is_empty() {
         errors.sort_by_key(|e| e.row);
         return Ok(refused_in(errors, &headers));
@@ -1217,6 +1274,7 @@ pub async fn customers(
     }
     let actor = history::bind_server_actor(&state, user.id).await?;
     let mut created = Vec::new();
+    let mut numbering = Vec::new();
     for r in &rows {
         let (id, unit, _, _) = managers[&r.manager].clone();
         let mut c = Customer::new(&r.name, &r.credit_code, r.nature.clone(), r.lines.clone());
@@ -1229,20 +1287,28 @@ pub async fn customers(
         let hashes = history::hashes_of(&doc);
         let doc_id = state.repo.create(doc).await?.document_id().to_string();
         state.authors.note(&doc_id, hashes, user.id);
+        numbering.push((r.number.clone(), r.lines.first().cloned()));
         created.push((doc_id, id, unit));
     }
-    // One transaction registers them all.
+    // One transaction registers them all, each with its number (客户编号):
+    // the file's, else the rules' next.
     let (by, rows_to_store) = (user.id, created.clone());
+    let (pattern, today) = (state.rules.get().numbers.pattern.clone(), crate::today());
     state
         .db
         .call(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            for (doc, manager, unit) in &rows_to_store {
+            for ((doc, manager, unit), (number, line)) in rows_to_store.iter().zip(&numbering) {
                 tx.execute(
                     "INSERT INTO customers (doc_id, primary_user, assistant_user, unit, registered_by, registered_at)
                      VALUES (?1, ?2, NULL, ?3, ?4, ?5)",
                     params![doc, manager, unit, by, crate::now()],
                 )?;
+                if number.is_empty() {
+                    crate::numbers::assign_with(&tx, doc, &pattern, &today, unit, line.as_ref())?;
+                } else {
+                    crate::numbers::keep(&tx, doc, number)?;
+                }
             }
             tx.commit()?;
             Ok(())

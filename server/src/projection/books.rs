@@ -1,7 +1,9 @@
 //! Book documents: the server writes each user's list of customer documents.
 
 use automerge::Automerge;
-use fieldbook_shared::book::{ApprovedGrade, Book, LeftCustomer, ManagedTier, RegistrationNotice};
+use fieldbook_shared::book::{
+    ApprovedGrade, Book, CustomerNumber, LeftCustomer, ManagedTier, RegistrationNotice,
+};
 use fieldbook_shared::grading::{Grade, Level, ManagedWhy};
 use rusqlite::OptionalExtension;
 use samod::DocumentId;
@@ -115,17 +117,29 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
         })
         .await?;
     let visible: Vec<String> = state.acl.visible_customers(user_id);
-    let (grades, managed) = state
+    let (grades, managed, numbers) = state
         .db
         .call(move |c| {
             let mut stmt =
                 c.prepare_cached("SELECT level, grade FROM grade_approvals WHERE doc_id = ?1")?;
+            let mut number =
+                c.prepare_cached("SELECT number FROM customer_numbers WHERE doc_id = ?1")?;
+            let mut numbers = Vec::new();
             let mut tier = c.prepare_cached(
                 "SELECT managed_as, managed_why, managed_rank FROM customer_index
                  WHERE doc_id = ?1 AND managed_why <> 'threshold'",
             )?;
             let (mut grades, mut managed) = (Vec::new(), Vec::new());
             for doc in visible {
+                if let Some(n) = number
+                    .query_row([&doc], |r| r.get::<_, String>(0))
+                    .optional()?
+                {
+                    numbers.push(CustomerNumber {
+                        url: url_of(&doc),
+                        number: n,
+                    });
+                }
                 if let Some((level, grade)) = stmt
                     .query_row([&doc], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?
@@ -149,7 +163,7 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
                     ));
                 }
             }
-            Ok((grades, managed))
+            Ok((grades, managed, numbers))
         })
         .await?;
     let seen: std::collections::HashSet<String> =
@@ -201,7 +215,9 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
             || book.managed != managed
             || book.rules != rules
             || book.left != left
+            || book.numbers != numbers
         {
+            book.numbers = numbers;
             book.left = left;
             book.customers = urls;
             book.notices = notices;

@@ -244,6 +244,18 @@ CREATE TABLE IF NOT EXISTS visit_index (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS visit_index_date ON visit_index(date);
 
+-- Customer numbers 客户编号, given by the server (numbers.rs) on approval or
+-- import; and the last sequence used per number-without-its-sequence.
+CREATE TABLE IF NOT EXISTS customer_numbers (
+    doc_id      TEXT PRIMARY KEY NOT NULL,
+    number      TEXT NOT NULL UNIQUE,
+    assigned_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS number_sequences (
+    key  TEXT PRIMARY KEY NOT NULL,
+    last INTEGER NOT NULL
+) WITHOUT ROWID;
+
 -- Follow-ups 督办 of each customer document (projection::plan): the heads'
 -- list and its exports. `state` is the shared rule's word.
 CREATE TABLE IF NOT EXISTS followup_index (

@@ -22,6 +22,7 @@ pub fn profile_card(p: &CardProps) -> Html {
     let c = &row.customer;
     let approved = ctx.store.borrow().approved(&p.doc_id);
     let managed = ctx.store.borrow().managed(&p.doc_id);
+    let number = ctx.store.borrow().number(&p.doc_id);
     let save_field = {
         let store = ctx.store.clone();
         let doc = p.doc_id.clone();
@@ -98,6 +99,8 @@ pub fn profile_card(p: &CardProps) -> Html {
     html! {
             <div class="card" id="card-profile">
                 <h3>{ ctx.t(M::Profile) }</h3>
+                <div class="field" data-field="customer_no"><span class="label">{ ctx.t(M::CustomerNo) }</span>
+                    <span class="value">{ number.unwrap_or_else(|| ctx.t(M::NoNumberYet).to_string()) }</span></div>
                 { field_row(M::Name, "name", &c.name) }
                 { field_row(M::CreditCode, "credit_code", &c.credit_code) }
                 { field_row(M::Address, "address", &c.address) }
