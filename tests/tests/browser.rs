@@ -2688,3 +2688,106 @@ async fn a_family_event_entered_offline_is_reminded_and_the_care_logged() {
     })
     .await;
 }
+
+/// The customer file, offline: years of cooperation, business situation and
+/// a competitor; 用邮困难 on a visit; the customer number the server gave,
+/// shown and searchable. Online, it all reaches the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_customer_file_is_kept_offline_and_the_number_searchable() {
+    let mut server = TestServer::new();
+    server.serve_client();
+    let c = Customer::new("档案测试公司", "", Nature::Enterprise, vec![Line::Delivery]);
+    let url = server.seed_customer(&c, "m1", None).await;
+    let other = Customer::new("别的公司", "", Nature::Enterprise, vec![Line::Delivery]);
+    server.seed_customer(&other, "m1", None).await;
+    {
+        let db = rusqlite::Connection::open(&server.db).unwrap();
+        db.execute(
+            "INSERT INTO customer_numbers (doc_id, number, assigned_at) VALUES (?1, 'KH2026000042', '')",
+            [url.trim_start_matches("automerge:")],
+        )
+        .unwrap();
+    }
+    server.start().await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "m1", "档案测试公司").await;
+    server.kill();
+
+    // Searched by its number, offline.
+    b.fill("input[name=q]", "000042").await;
+    b.wait(
+        "the search by number",
+        T,
+        "const rows = [...document.querySelectorAll('li.row')];
+         return rows.length === 1 && rows[0].innerText.includes('档案测试公司') && rows[0].innerText.includes('KH2026000042');",
+        json!([]),
+    )
+    .await;
+    b.fill("input[name=q]", "").await;
+    open_customer(&b, "档案测试公司").await;
+    let shown = b
+        .wait(
+            "the number on the file",
+            T,
+            "const f = document.querySelector('[data-field=customer_no]'); return f && f.innerText;",
+            json!([]),
+        )
+        .await;
+    assert!(shown.as_str().unwrap().contains("KH2026000042"), "{shown}");
+    for (field, value) in [
+        ("cooperation_years", "8"),
+        ("business_situation", "扩张中，新开两个仓"),
+    ] {
+        b.click(&format!("[data-field={field}] button.edit")).await;
+        b.fill(&format!("input[name={field}]"), value).await;
+        b.click(&format!("[data-field={field}] button.save")).await;
+        b.wait(
+            "the field saved",
+            T,
+            "const f = document.querySelector(`[data-field=${arguments[0]}] .value`);
+             return f && f.innerText === arguments[1];",
+            json!([field, value]),
+        )
+        .await;
+    }
+    b.click("button.add-competitor").await;
+    b.fill("input[name=competitor_name]", "顺丰").await;
+    b.fill("input[name=competitor_business]", "同城快递").await;
+    b.fill("input[name=competitor_price]", "首重10元").await;
+    b.fill("input[name=competitor_share]", "约30%").await;
+    b.click("button.save-competitor").await;
+    wait_text(&b, "the competitor", "顺丰 · 同城快递 · 首重10元 · 约30%").await;
+    b.click_text("button", "记录走访").await;
+    b.wait(
+        "the visit form",
+        T,
+        "return document.querySelector('form.visit-form') !== null",
+        json!([]),
+    )
+    .await;
+    b.fill("textarea[name=summary]", "档案走访").await;
+    b.fill("input[name=purpose]", "完善档案").await;
+    b.fill("textarea[name=mailing_difficulties]", "偏远网点收寄慢")
+        .await;
+    b.click("form.visit-form button[type=submit]").await;
+    wait_text(&b, "the visit's 用邮困难", "用邮困难：偏远网点收寄慢").await;
+
+    server.start().await;
+    wait_synced(&b).await;
+    let mut d = Device::login(&server, "m1").await;
+    d.connect().await;
+    let doc = d.find(&url).await.expect("customer");
+    wait_for("the file on the server", T, async || {
+        let c = Device::customer(&doc);
+        (c.cooperation_years == "8"
+            && c.business_situation == "扩张中，新开两个仓"
+            && c.competitors
+                .iter()
+                .any(|k| k.name == "顺丰" && k.share == "约30%")
+            && c.visits
+                .iter()
+                .any(|v| v.mailing_difficulties == "偏远网点收寄慢"))
+        .then_some(())
+    })
+    .await;
+}
