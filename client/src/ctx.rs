@@ -15,9 +15,13 @@ pub enum Route {
     Customers,
     Customer(String),
     LogVisit(String),
+    /// A visit log for a planned visit (customer, plan id).
+    LogPlanned(String, String),
     Register,
     Reminders,
     FollowUps,
+    /// The itinerary and the day's work log.
+    Plan,
     Console,
     Reports,
 }
@@ -31,9 +35,11 @@ impl Route {
             Route::Customers => "/customers".into(),
             Route::Customer(id) => format!("/customer/{id}"),
             Route::LogVisit(id) => format!("/customer/{id}/visit"),
+            Route::LogPlanned(id, plan) => format!("/customer/{id}/visit/{plan}"),
             Route::Register => "/register".into(),
             Route::Reminders => "/reminders".into(),
             Route::FollowUps => "/followups".into(),
+            Route::Plan => "/plan".into(),
             Route::Console => "/console".into(),
             Route::Reports => "/reports".into(),
         }
@@ -48,9 +54,13 @@ impl Route {
         match parts.as_slice() {
             ["customer", id] if id_ok(id) => Route::Customer(id.to_string()),
             ["customer", id, "visit"] if id_ok(id) => Route::LogVisit(id.to_string()),
+            ["customer", id, "visit", plan] if id_ok(id) && plan.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {
+                Route::LogPlanned(id.to_string(), plan.to_string())
+            }
             ["register"] => Route::Register,
             ["reminders"] => Route::Reminders,
             ["followups"] => Route::FollowUps,
+            ["plan"] => Route::Plan,
             ["console"] => Route::Console,
             ["reports"] => Route::Reports,
             _ => Route::Customers,
@@ -60,7 +70,10 @@ impl Route {
     /// A form: leaving it replaces its history entry (back does not return
     /// to a form already saved).
     pub fn is_form(&self) -> bool {
-        matches!(self, Route::LogVisit(_) | Route::Register)
+        matches!(
+            self,
+            Route::LogVisit(_) | Route::LogPlanned(..) | Route::Register
+        )
     }
 }
 
@@ -96,6 +109,8 @@ mod tests {
             Route::Customers,
             Route::Customer("2Wwkatkkzab9CZDTmLtfB7MKoYGY".into()),
             Route::LogVisit("2Wwkatkkzab9CZDTmLtfB7MKoYGY".into()),
+            Route::LogPlanned("2Wwkatkkzab9CZDTmLtfB7MKoYGY".into(), "p-0a1b".into()),
+            Route::Plan,
             Route::Register,
             Route::Reminders,
             Route::FollowUps,

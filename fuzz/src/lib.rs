@@ -303,6 +303,8 @@ pub fn sample_customer(i: usize) -> Customer {
             phone: "13900000000".into(),
             birthday: ["1970-11-20", "1985-12-01"][k].into(),
             personal_notes: "喜欢钓鱼".into(),
+            hobbies: "钓鱼".into(),
+            ..Default::default()
         });
     }
     for back in 1..=24 {
@@ -338,6 +340,7 @@ pub fn sample_customer(i: usize) -> Customer {
             due: "2026-10-20".into(),
             closed: false,
             result: String::new(),
+            ..Default::default()
         }],
         next_visit: "2026-11-12".into(),
         ..Default::default()

@@ -187,6 +187,12 @@ impl Day {
         }
     }
 
+    /// The day `n` days later (earlier when negative).
+    pub fn plus(self, n: i64) -> Day {
+        let (year, month, day) = civil_from_days(self.days_since_epoch() + n);
+        Day { year, month, day }
+    }
+
     /// Days since 1970-01-01 (proleptic Gregorian; Howard Hinnant's
     /// days_from_civil).
     pub fn days_since_epoch(self) -> i64 {

@@ -80,6 +80,9 @@ pub struct Customer {
     /// people, when, at what cost, by whom.
     #[autosurgeon(missing = "Vec::new")]
     pub care_log: Vec<crate::care::CareEntry>,
+    /// Visits planned 出访计划 (`itinerary.rs`).
+    #[autosurgeon(missing = "Vec::new")]
+    pub planned_visits: Vec<crate::itinerary::PlannedVisit>,
 }
 
 /// A competitor at the customer (竞争对手).
@@ -334,11 +337,14 @@ pub struct FollowUp {
     pub told_customer: bool,
     #[autosurgeon(with = "flex::string")]
     pub told_on: String,
-    /// Who closed it (username), and when (RFC 3339).
+    /// Who closed it (username), and when (RFC 3339), and on which of the
+    /// operator's days (the work log's).
     #[autosurgeon(with = "flex::string")]
     pub closed_by: String,
     #[autosurgeon(with = "flex::string")]
     pub closed_at: String,
+    #[autosurgeon(with = "flex::string")]
+    pub closed_on: String,
 }
 
 /// Checks that `doc` is a customer document this build can read.

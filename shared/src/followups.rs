@@ -145,6 +145,7 @@ pub fn take<T: Doc>(
             )?;
             reconcile_prop(tx, &item, "closed_by", by)?;
             reconcile_prop(tx, &item, "closed_at", at)?;
+            reconcile_prop(tx, &item, "closed_on", today)?;
             reconcile_prop(tx, &item, "closed", true)?;
             FollowUpState::Done
         }

@@ -15,6 +15,7 @@ pub mod flex;
 pub mod followups;
 pub mod grading;
 pub mod history;
+pub mod itinerary;
 pub mod numbering;
 pub mod onepass;
 pub mod ownership;

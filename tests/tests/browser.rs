@@ -2791,3 +2791,105 @@ async fn the_customer_file_is_kept_offline_and_the_number_searchable() {
     })
     .await;
 }
+
+/// The itinerary, offline: tomorrow's visit planned on the customer, listed
+/// on the plan for that day, turned into a visit log in one tap (its purpose
+/// given), then shown made, and in that day's work log; online, the plan
+/// names the visit on the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_planned_offline_becomes_a_visit_log_and_fills_the_work_log() {
+    use fieldbook_tests::date_in_days;
+    let (mut server, urls) = server_with(&[("计划测试公司", "m1", None)]).await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "m1", "计划测试公司").await;
+    server.kill();
+    open_customer(&b, "计划测试公司").await;
+    let tomorrow = date_in_days(1);
+    b.click("button.plan-visit-button").await;
+    b.fill("input[name=plan_date]", &tomorrow).await;
+    b.fill("input[name=plan_purpose]", "续签洽谈").await;
+    b.click("button.save-plan").await;
+    b.wait(
+        "the plan saved",
+        T,
+        "return document.querySelector('button.plan-visit-button') !== null",
+        json!([]),
+    )
+    .await;
+
+    b.js("location.hash = '#/plan'; return true;", json!([])).await;
+    b.wait(
+        "the itinerary",
+        T,
+        "return document.querySelector('section.plan') !== null",
+        json!([]),
+    )
+    .await;
+    // Tomorrow's visit among the next seven days, then that day's plan.
+    wait_text(&b, "the week's plan", "续签洽谈").await;
+    b.fill("input[name=day]", &tomorrow).await;
+    b.wait(
+        "the day's plan, one tap from a visit log",
+        T,
+        "const li = document.querySelector('.day-plan li.planned');
+         if (!li || !li.innerText.includes('计划测试公司')) return false;
+         li.querySelector('button.log-planned').click(); return true;",
+        json!([]),
+    )
+    .await;
+    let purpose = b
+        .wait(
+            "the visit form with the plan's purpose",
+            T,
+            "const p = document.querySelector('form.visit-form input[name=purpose]');
+             return p && p.value !== '' && p.value;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(purpose, json!("续签洽谈"));
+    b.fill("form.visit-form input[name=date]", &tomorrow).await;
+    b.fill("textarea[name=summary]", "按计划走访，客户同意续签").await;
+    b.click("form.visit-form button[type=submit]").await;
+    b.wait(
+        "back on the customer",
+        T,
+        "return document.querySelector('section.customer') !== null && document.body.innerText.includes('按计划走访')",
+        json!([]),
+    )
+    .await;
+
+    b.js("location.hash = '#/plan'; return true;", json!([])).await;
+    b.wait("the itinerary again", T, "return document.querySelector('section.plan') !== null", json!([]))
+        .await;
+    b.fill("input[name=day]", &tomorrow).await;
+    let log = b
+        .wait(
+            "made, and in the day's work log",
+            T,
+            "const li = document.querySelector('.day-plan li.planned.done');
+             const log = document.querySelector('.work-log .visits');
+             return li && log && log.innerText.includes('按计划走访') && log.innerText;",
+            json!([]),
+        )
+        .await;
+    assert!(log.as_str().unwrap().contains("计划测试公司"), "{log}");
+    if let Ok(dir) = std::env::var("FIELDBOOK_SCREENSHOTS") {
+        b.screenshot(&std::path::Path::new(&dir).join("plan-and-work-log.png"))
+            .await;
+    }
+
+    server.start().await;
+    wait_synced(&b).await;
+    let mut d = Device::login(&server, "m1").await;
+    d.connect().await;
+    let doc = d.find(&urls[0]).await.expect("customer");
+    wait_for("the plan made on the server", T, async || {
+        let c = Device::customer(&doc);
+        let v = c.visits.iter().find(|v| v.summary.contains("按计划走访"))?;
+        c.planned_visits
+            .iter()
+            .any(|p| p.visit_id == v.id && p.date == tomorrow && p.purpose == "续签洽谈")
+            .then_some(())
+    })
+    .await;
+}

@@ -59,6 +59,7 @@ pub fn customers_screen() -> Html {
                     <span class="count">{ format!("{} {}", ctx.t(M::Showing), shown.len()) }</span>
                 }
                 <button class="reminders-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Reminders)}>{ ctx.t(M::Reminders) }</button>
+                <button class="plan-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Plan)}>{ ctx.t(M::ItineraryShort) }</button>
                 <button class="follow-ups-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::FollowUps)}>{ format!("{}（{}）", ctx.t(M::FollowUpsList), rows.iter().map(|r| r.open_follow_ups).sum::<usize>()) }</button>
                 if matches!(ctx.store.borrow().session.user.role, Role::Head | Role::Admin) {
                     <button class="reports-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Reports)}>{ ctx.t(M::Reports) }</button>

@@ -7,6 +7,7 @@ pub mod followups;
 pub mod handover;
 pub mod history;
 pub mod login;
+pub mod plan;
 pub mod register;
 pub mod reminders;
 pub mod reports;

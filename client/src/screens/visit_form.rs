@@ -14,6 +14,9 @@ use crate::widgets::CreditWarning;
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub doc_id: String,
+    /// The planned visit this logs (出访计划), if any.
+    #[prop_or_default]
+    pub plan: Option<String>,
 }
 
 #[function_component(VisitForm)]
@@ -37,6 +40,21 @@ pub fn visit_form(p: &Props) -> Html {
         )
     });
     let draft_key = crate::drafts::key(&me, &format!("visit/{}", p.doc_id));
+    // A planned visit gives its purpose (once, before anything is typed).
+    {
+        let (form, store, doc, plan) = (form.clone(), ctx.store.clone(), p.doc_id.clone(), p.plan.clone());
+        use_effect_with(plan.clone(), move |_| {
+            let purpose = plan.and_then(|id| {
+                let row = store.borrow().row(&doc)?;
+                row.customer.planned_visits.iter().find(|x| x.id == id).map(|x| x.purpose.clone())
+            });
+            if let Some(purpose) = purpose.filter(|_| form.0.purpose.is_empty()) {
+                let mut x = (*form).clone();
+                x.0.purpose = purpose;
+                form.set(x);
+            }
+        });
+    }
     crate::drafts::use_draft(draft_key.clone(), form.clone());
     let (visit, follow) = (&form.0, &form.1);
     let state = use_state(|| None::<Result<(), String>>);
@@ -96,13 +114,14 @@ pub fn visit_form(p: &Props) -> Html {
         })
     };
     let onsubmit = {
-        let (form, state, store, doc, go, draft_key) = (
+        let (form, state, store, doc, go, draft_key, plan) = (
             form.clone(),
             state.clone(),
             ctx.store.clone(),
             p.doc_id.clone(),
             ctx.go.clone(),
             draft_key.clone(),
+            p.plan.clone(),
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
@@ -117,19 +136,27 @@ pub fn visit_form(p: &Props) -> Html {
                     ..f
                 });
             }
-            let (state, store, doc, go, draft_key) = (
+            let (state, store, doc, go, draft_key, plan) = (
                 state.clone(),
                 store.clone(),
                 doc.clone(),
                 go.clone(),
                 draft_key.clone(),
+                plan.clone(),
             );
             state.set(None);
             wasm_bindgen_futures::spawn_local(async move {
+                // The visit, and the plan it makes, in one change.
                 let r = store::edit(&store, &doc, |d| {
-                    d.transact(|tx| customer::add_visit(tx, &v))
-                        .map(|_| ())
-                        .map_err(|e| e.error.to_string())
+                    d.transact(|tx| {
+                        customer::add_visit(tx, &v)?;
+                        match &plan {
+                            Some(id) => fieldbook_shared::itinerary::made(tx, id, &v.id),
+                            None => Ok(()),
+                        }
+                    })
+                    .map(|_| ())
+                    .map_err(|e| e.error.to_string())
                 })
                 .await;
                 match r.map_err(|e| e.to_string()).and_then(|x| x) {

@@ -63,6 +63,7 @@ pub fn customer_screen(p: &Props) -> Html {
                 <h2 class="title">{ &c.name }</h2>
                 <button class="primary" onclick={let go = go.clone(); let id = p.doc_id.clone(); move |_| go.emit(Route::LogVisit(id.clone()))}>{ ctx.t(M::LogVisit) }</button>
             </div>
+            <PlanVisit doc_id={p.doc_id.clone()} />
             <CreditWarning name={c.name.clone()} credit_code={c.credit_code.clone()} />
             if let Some(n) = ctx.store.borrow().notice(&p.doc_id).filter(|n| !n.duplicate.is_empty() || !n.same_as.is_empty()) {
                 <div class="card notice" role="alert">
@@ -102,6 +103,59 @@ pub fn customer_screen(p: &Props) -> Html {
             <complaints::ComplaintsCard doc_id={doc.clone()} />
             <agreements::AgreementsCards doc_id={doc} />
         </section>
+    }
+}
+
+/// 安排走访: a day and a purpose, planned on the customer, offline.
+#[function_component(PlanVisit)]
+fn plan_visit(p: &CardProps) -> Html {
+    let ctx = use_context::<Ctx>().expect("context");
+    let form = use_state(|| None::<fieldbook_shared::itinerary::PlannedVisit>);
+    let me = ctx.store.borrow().session.user.username.clone();
+    let set = |f: fn(&mut fieldbook_shared::itinerary::PlannedVisit, String)| {
+        let form = form.clone();
+        Callback::from(move |e: Event| {
+            if let Some(mut x) = (*form).clone() {
+                f(&mut x, crate::screens::value_of(&e));
+                form.set(Some(x));
+            }
+        })
+    };
+    let save = {
+        let (store, doc, form) = (ctx.store.clone(), p.doc_id.clone(), form.clone());
+        Callback::from(move |_| {
+            let Some(x) = (*form).clone() else { return };
+            let (store, doc, form) = (store.clone(), doc.clone(), form.clone());
+            save(
+                store,
+                doc,
+                move |d| {
+                    d.transact(|tx| fieldbook_shared::itinerary::plan(tx, &x))
+                        .map_err(|e| e.error.to_string())
+                },
+                move || form.set(None),
+            );
+        })
+    };
+    match &*form {
+        None => html! {
+            <div class="plan-visit">
+                <button class="plan-visit-button" onclick={let f = form.clone(); move |_| f.set(Some(fieldbook_shared::itinerary::PlannedVisit {
+                    id: crate::screens::new_id("p"),
+                    date: crate::store::today(),
+                    by: me.clone(),
+                    ..Default::default()
+                }))}>{ ctx.t(M::PlanVisit) }</button>
+            </div>
+        },
+        Some(x) => html! {
+            <div class="card plan-visit-form">
+                <label>{ ctx.t(M::Date) }<input type="date" name="plan_date" value={x.date.clone()} onchange={set(|x, v| x.date = v)} /></label>
+                <label>{ ctx.t(M::Purpose) }<input name="plan_purpose" value={x.purpose.clone()} onchange={set(|x, v| x.purpose = v)} /></label>
+                <button class="primary save-plan" onclick={save}>{ ctx.t(M::Save) }</button>
+                <button onclick={let f = form.clone(); move |_| f.set(None)}>{ ctx.t(M::Cancel) }</button>
+            </div>
+        },
     }
 }
 
