@@ -158,7 +158,13 @@ pub fn app() -> Html {
             let location = w.location();
             match Route::from_hash(&current_hash()) {
                 // A saved visit returns to its customer: the entry it came from.
-                Route::LogVisit(id) | Route::LogPlanned(id, _) if r == Route::Customer(id.clone()) => {
+                // A planned visit's log returns to the itinerary it came from.
+                Route::LogVisit(id) if r == Route::Customer(id.clone()) => {
+                    if let Ok(h) = w.history() {
+                        let _ = h.back();
+                    }
+                }
+                Route::LogPlanned(..) if r == Route::Plan => {
                     if let Ok(h) = w.history() {
                         let _ = h.back();
                     }
@@ -188,7 +194,9 @@ pub fn app() -> Html {
         Route::Customers => html! { <CustomersScreen /> },
         Route::Customer(id) => html! { <CustomerScreen doc_id={id.clone()} /> },
         Route::LogVisit(id) => html! { <VisitForm doc_id={id.clone()} /> },
-        Route::LogPlanned(id, plan) => html! { <VisitForm doc_id={id.clone()} plan={Some(plan.clone())} /> },
+        Route::LogPlanned(id, plan) => {
+            html! { <VisitForm doc_id={id.clone()} plan={Some(plan.clone())} /> }
+        }
         Route::Plan => html! { <crate::screens::plan::PlanScreen /> },
         Route::Register => html! { <RegisterScreen /> },
         Route::Reminders => html! { <RemindersScreen /> },

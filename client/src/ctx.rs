@@ -54,7 +54,9 @@ impl Route {
         match parts.as_slice() {
             ["customer", id] if id_ok(id) => Route::Customer(id.to_string()),
             ["customer", id, "visit"] if id_ok(id) => Route::LogVisit(id.to_string()),
-            ["customer", id, "visit", plan] if id_ok(id) && plan.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {
+            ["customer", id, "visit", plan]
+                if id_ok(id) && plan.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+            {
                 Route::LogPlanned(id.to_string(), plan.to_string())
             }
             ["register"] => Route::Register,

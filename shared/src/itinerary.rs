@@ -47,7 +47,9 @@ pub fn plan<T: Doc>(tx: &mut T, p: &PlannedVisit) -> Result<(), SchemaError> {
 
 /// Records that planned visit `plan_id` was made as visit `visit_id`.
 pub fn made<T: Doc>(tx: &mut T, plan_id: &str, visit_id: &str) -> Result<(), SchemaError> {
-    if let Some((automerge::Value::Object(ObjType::List), list)) = tx.get(&ROOT, "planned_visits")? {
+    if let Some((automerge::Value::Object(ObjType::List), list)) =
+        tx.get(&ROOT, "planned_visits")?
+    {
         for i in 0..tx.length(&list) {
             if let Some((automerge::Value::Object(ObjType::Map), item)) = tx.get(&list, i)?
                 && flex::read_string(tx, &item, "id".into())? == plan_id
@@ -83,7 +85,11 @@ pub fn itinerary(customers: &[(&str, &Customer)], me: &str, from: &str, to: &str
     let mut out = Vec::new();
     for (doc, c) in customers {
         let in_range = |d: &str| d >= from && d <= to;
-        for p in c.planned_visits.iter().filter(|p| p.by == me && in_range(&p.date)) {
+        for p in c
+            .planned_visits
+            .iter()
+            .filter(|p| p.by == me && in_range(&p.date))
+        {
             out.push(Planned {
                 date: p.date.clone(),
                 customer: c.name.clone(),
@@ -93,13 +99,15 @@ pub fn itinerary(customers: &[(&str, &Customer)], me: &str, from: &str, to: &str
                 done: !p.visit_id.is_empty(),
             });
         }
-        let latest = c
-            .visits
-            .iter()
-            .max_by(|a, b| (a.date.as_str(), a.time.as_str()).cmp(&(b.date.as_str(), b.time.as_str())));
+        let latest = c.visits.iter().max_by(|a, b| {
+            (a.date.as_str(), a.time.as_str()).cmp(&(b.date.as_str(), b.time.as_str()))
+        });
         if let Some(v) = latest.filter(|v| v.visitors.iter().any(|x| x == me))
             && in_range(&v.next_visit)
-            && !c.planned_visits.iter().any(|p| p.by == me && p.date == v.next_visit)
+            && !c
+                .planned_visits
+                .iter()
+                .any(|p| p.by == me && p.date == v.next_visit)
         {
             out.push(Planned {
                 date: v.next_visit.clone(),
@@ -165,8 +173,10 @@ pub fn work_log(customers: &[&Customer], me: &str, day: &str) -> WorkLog {
             log.care.push((c.name.clone(), g.clone()));
         }
     }
-    log.visits.sort_by(|a, b| (&a.1.time, &a.0).cmp(&(&b.1.time, &b.0)));
-    log.calls.sort_by(|a, b| (&a.1.time, &a.0).cmp(&(&b.1.time, &b.0)));
+    log.visits
+        .sort_by(|a, b| (&a.1.time, &a.0).cmp(&(&b.1.time, &b.0)));
+    log.calls
+        .sort_by(|a, b| (&a.1.time, &a.0).cmp(&(&b.1.time, &b.0)));
     log
 }
 
@@ -191,12 +201,27 @@ mod tests {
             ..Default::default()
         };
         plan(&mut doc, &p).unwrap();
-        assert!(plan(&mut doc, &PlannedVisit { date: "明天".into(), ..p.clone() }).is_err());
+        assert!(
+            plan(
+                &mut doc,
+                &PlannedVisit {
+                    date: "明天".into(),
+                    ..p.clone()
+                }
+            )
+            .is_err()
+        );
         let c = Customer::load(&doc).unwrap();
         let plans = itinerary(&[("d1", &c)], "m1", "2026-11-22", "2026-11-29");
         assert_eq!(plans.len(), 1);
-        assert_eq!((plans[0].date.as_str(), plans[0].done), ("2026-11-23", false));
-        assert!(itinerary(&[("d1", &c)], "m2", "2026-11-22", "2026-11-29").is_empty(), "mine only");
+        assert_eq!(
+            (plans[0].date.as_str(), plans[0].done),
+            ("2026-11-23", false)
+        );
+        assert!(
+            itinerary(&[("d1", &c)], "m2", "2026-11-22", "2026-11-29").is_empty(),
+            "mine only"
+        );
 
         let v = Visit {
             id: "v1".into(),
@@ -215,7 +240,10 @@ mod tests {
             .map(|p| (p.date.as_str(), p.done, p.plan_id.is_empty()))
             .collect();
         // The plan made, and the next visit the visit set.
-        assert_eq!(got, [("2026-11-23", true, false), ("2026-12-20", false, true)]);
+        assert_eq!(
+            got,
+            [("2026-11-23", true, false), ("2026-12-20", false, true)]
+        );
         let log = work_log(&[&c], "m1", "2026-11-23");
         assert_eq!(log.visits.len(), 1);
         assert!(work_log(&[&c], "m1", "2026-11-24").is_empty());
@@ -247,9 +275,17 @@ mod tests {
         });
         let log = work_log(&[&c], "m1", "2026-11-23");
         assert_eq!(
-            (log.visits.len(), log.calls.len(), log.follow_ups_closed.len(), log.care.len()),
+            (
+                log.visits.len(),
+                log.calls.len(),
+                log.follow_ups_closed.len(),
+                log.care.len()
+            ),
             (0, 1, 1, 1)
         );
-        assert!(work_log(&[&c], "m2", "2026-11-23").is_empty(), "someone else's day");
+        assert!(
+            work_log(&[&c], "m2", "2026-11-23").is_empty(),
+            "someone else's day"
+        );
     }
 }

@@ -2817,7 +2817,8 @@ async fn a_visit_planned_offline_becomes_a_visit_log_and_fills_the_work_log() {
     )
     .await;
 
-    b.js("location.hash = '#/plan'; return true;", json!([])).await;
+    b.js("location.hash = '#/plan'; return true;", json!([]))
+        .await;
     b.wait(
         "the itinerary",
         T,
@@ -2848,19 +2849,17 @@ async fn a_visit_planned_offline_becomes_a_visit_log_and_fills_the_work_log() {
         .await;
     assert_eq!(purpose, json!("续签洽谈"));
     b.fill("form.visit-form input[name=date]", &tomorrow).await;
-    b.fill("textarea[name=summary]", "按计划走访，客户同意续签").await;
+    b.fill("textarea[name=summary]", "按计划走访，客户同意续签")
+        .await;
     b.click("form.visit-form button[type=submit]").await;
+    // Saved, back on the itinerary it was started from.
     b.wait(
-        "back on the customer",
+        "back on the itinerary",
         T,
-        "return document.querySelector('section.customer') !== null && document.body.innerText.includes('按计划走访')",
+        "return document.querySelector('section.plan') !== null",
         json!([]),
     )
     .await;
-
-    b.js("location.hash = '#/plan'; return true;", json!([])).await;
-    b.wait("the itinerary again", T, "return document.querySelector('section.plan') !== null", json!([]))
-        .await;
     b.fill("input[name=day]", &tomorrow).await;
     let log = b
         .wait(

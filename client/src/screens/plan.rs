@@ -18,12 +18,18 @@ pub fn plan_screen() -> Html {
     let day = use_state(today);
     let me = ctx.store.borrow().session.user.username.clone();
     let rows = ctx.store.borrow().rows();
-    let customers: Vec<(&str, &fieldbook_shared::customer::Customer)> =
-        rows.iter().map(|r| (r.doc_id.as_str(), &r.customer)).collect();
-    let week_end = Day::parse(&day).map(|d| d.plus(7).to_string()).unwrap_or_else(|| (*day).clone());
+    let customers: Vec<(&str, &fieldbook_shared::customer::Customer)> = rows
+        .iter()
+        .map(|r| (r.doc_id.as_str(), &r.customer))
+        .collect();
+    let week_end = Day::parse(&day)
+        .map(|d| d.plus(7).to_string())
+        .unwrap_or_else(|| (*day).clone());
     let plans = itinerary::itinerary(&customers, &me, &day, &week_end);
-    let (on_day, later): (Vec<&Planned>, Vec<&Planned>) = plans.iter().partition(|p| p.date == *day);
-    let only: Vec<&fieldbook_shared::customer::Customer> = rows.iter().map(|r| &r.customer).collect();
+    let (on_day, later): (Vec<&Planned>, Vec<&Planned>) =
+        plans.iter().partition(|p| p.date == *day);
+    let only: Vec<&fieldbook_shared::customer::Customer> =
+        rows.iter().map(|r| &r.customer).collect();
     let log = itinerary::work_log(&only, &me, &day);
     let item = |p: &&Planned| {
         let go = ctx.go.clone();

@@ -42,11 +42,20 @@ pub fn visit_form(p: &Props) -> Html {
     let draft_key = crate::drafts::key(&me, &format!("visit/{}", p.doc_id));
     // A planned visit gives its purpose (once, before anything is typed).
     {
-        let (form, store, doc, plan) = (form.clone(), ctx.store.clone(), p.doc_id.clone(), p.plan.clone());
+        let (form, store, doc, plan) = (
+            form.clone(),
+            ctx.store.clone(),
+            p.doc_id.clone(),
+            p.plan.clone(),
+        );
         use_effect_with(plan.clone(), move |_| {
             let purpose = plan.and_then(|id| {
                 let row = store.borrow().row(&doc)?;
-                row.customer.planned_visits.iter().find(|x| x.id == id).map(|x| x.purpose.clone())
+                row.customer
+                    .planned_visits
+                    .iter()
+                    .find(|x| x.id == id)
+                    .map(|x| x.purpose.clone())
             });
             if let Some(purpose) = purpose.filter(|_| form.0.purpose.is_empty()) {
                 let mut x = (*form).clone();
@@ -163,7 +172,12 @@ pub fn visit_form(p: &Props) -> Html {
                     Ok(()) => {
                         crate::drafts::discard(&draft_key).await;
                         state.set(Some(Ok(())));
-                        go.emit(Route::Customer(doc));
+                        // Back where the visit was started from.
+                        go.emit(if plan.is_some() {
+                            Route::Plan
+                        } else {
+                            Route::Customer(doc)
+                        });
                     }
                     Err(e) => state.set(Some(Err(e))),
                 }
@@ -173,10 +187,10 @@ pub fn visit_form(p: &Props) -> Html {
     html! {
         <form class="visit-form" {onsubmit}>
             <div class="toolbar">
-                <button type="button" onclick={let go = ctx.go.clone(); let id = p.doc_id.clone(); let key = draft_key.clone(); move |_| {
+                <button type="button" onclick={let go = ctx.go.clone(); let id = p.doc_id.clone(); let key = draft_key.clone(); let planned = p.plan.is_some(); move |_| {
                     // Leaving the form on purpose: its draft goes (after any
                     // save already queued: IndexedDB keeps their order).
-                    go.emit(Route::Customer(id.clone()));
+                    go.emit(if planned { Route::Plan } else { Route::Customer(id.clone()) });
                     let key = key.clone();
                     wasm_bindgen_futures::spawn_local(async move { crate::drafts::discard(&key).await });
                 }}>{ format!("‹ {}", ctx.t(M::Back)) }</button>
