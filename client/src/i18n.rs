@@ -36,7 +36,7 @@ messages! {
     LogOut => "退出登录", "Log out";
     LoginNeedsNetwork => "首次登录需要联网", "The first login needs a network connection";
     MyCustomers => "我的客户", "My customers";
-    Search => "按名称或信用代码搜索", "Search by name or credit code";
+    Search => "按名称、信用代码或客户编号搜索", "Search by name, credit code or customer number";
     AllLevels => "全部级别", "All levels";
     AllGrades => "全部等级", "All grades";
     AllLines => "全部业务", "All lines";

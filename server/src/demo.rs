@@ -6,7 +6,7 @@ use std::path::Path;
 
 use automerge::Automerge;
 use fieldbook_shared::complaints::{Complaint, Step};
-use fieldbook_shared::customer::{Contact, Customer, LedgerEntry, Visit};
+use fieldbook_shared::customer::{Contact, Customer, FollowUp, LedgerEntry, Visit};
 use fieldbook_shared::grading;
 use fieldbook_shared::vocab::{ContactRole, Line, Nature, Role, VisitKind};
 use rusqlite::params;
@@ -327,6 +327,19 @@ fn demo_customer(i: usize, rng: &mut Lcg, today: chrono::NaiveDate) -> Customer 
             },
             purpose: "日常走访".into(),
             summary: "了解客户近期用邮需求，介绍寄递新产品。".into(),
+            // Some latest visits left a follow-up 督办, some already overdue.
+            follow_ups: if v == 0 && i % 3 == 1 {
+                vec![FollowUp {
+                    id: format!("f{i}"),
+                    action: ["寄送报价单", "协调上门揽收时间", "核对上月账单"][(i / 3) % 3].into(),
+                    due: (date + chrono::Duration::days(7))
+                        .format("%Y-%m-%d")
+                        .to_string(),
+                    ..Default::default()
+                }]
+            } else {
+                Vec::new()
+            },
             ..Default::default()
         });
     }

@@ -110,5 +110,50 @@ async fn main() {
     )
     .await;
     b.screenshot(&out.join("7-customer-portrait.png")).await;
+    // The field manager's loop: the customer's 督办 and care cards, the 督办
+    // list and the itinerary, upright and then landscape.
+    for (size, suffix) in [((800, 1280), "portrait"), ((1280, 800), "landscape")] {
+        b.set_window_size(size.0, size.1).await;
+        for (hash, ready, name) in [
+            ("#/followups", "section.follow-ups-list", "8-follow-ups"),
+            ("#/plan", "section.plan", "9-plan"),
+        ] {
+            b.js("location.hash = arguments[0]; return true;", json!([hash]))
+                .await;
+            b.wait(
+                name,
+                t,
+                "return document.querySelector(arguments[0])",
+                json!([ready]),
+            )
+            .await;
+            b.screenshot(&out.join(format!("{name}-{suffix}.png")))
+                .await;
+        }
+        b.js("location.hash = '#/customers'; return true;", json!([]))
+            .await;
+        b.wait(
+            "rows",
+            t,
+            "return document.querySelectorAll('li.row').length === 40",
+            json!([]),
+        )
+        .await;
+        b.click("li.row").await;
+        for (card, name) in [
+            ("card-follow-ups", "10-follow-up-card"),
+            ("card-care", "11-care-card"),
+        ] {
+            b.wait(
+                name,
+                t,
+                "const c = document.getElementById(arguments[0]); if (!c) return false; c.scrollIntoView(); return true;",
+                json!([card]),
+            )
+            .await;
+            b.screenshot(&out.join(format!("{name}-{suffix}.png")))
+                .await;
+        }
+    }
     println!("screenshots in {}", out.display());
 }

@@ -65,7 +65,7 @@ pub fn follow_ups_screen() -> Html {
                     html! {
                         <li class="link follow-up-row" data-follow-up={f.id.clone()} onclick={move |_| go.emit(Route::Customer(id.clone()))}>
                             <div class="what">{ state_badges(&ctx, f, &today) }<strong>{ &f.action }</strong>{ format!(" · {}", r.customer.name) }</div>
-                            <div class="meta">{ format!("{} {} · {} {} · {} {}", ctx.t(M::FollowUpDue), if f.due.is_empty() { "—" } else { f.due.as_str() }, ctx.t(M::FollowUpOwner), f.owner, ctx.t(M::RaisedOnVisit), visit_date) }</div>
+                            <div class="meta">{ format!("{} {} · {} {} · {} {}", ctx.t(M::FollowUpDue), if f.due.is_empty() { "—" } else { f.due.as_str() }, ctx.t(M::FollowUpOwner), if f.owner.is_empty() { "—" } else { f.owner.as_str() }, ctx.t(M::RaisedOnVisit), visit_date) }</div>
                             if !f.is_open() { <div class="result">{ format!("{}：{}", ctx.t(M::FollowUpResult), f.result) }</div> }
                         </li>
                     }

@@ -142,7 +142,7 @@ pub fn follow_ups_card(p: &CardProps) -> Html {
                     <strong>{ &f.action }</strong>
                 </div>
                 <div class="meta">
-                    { format!("{} {} · {} {} · {} {}", ctx.t(M::RaisedOnVisit), visit.date, ctx.t(M::FollowUpOwner), f.owner, ctx.t(M::FollowUpDue), if f.due.is_empty() { "—" } else { f.due.as_str() }) }
+                    { format!("{} {} · {} {} · {} {}", ctx.t(M::RaisedOnVisit), visit.date, ctx.t(M::FollowUpOwner), if f.owner.is_empty() { "—" } else { f.owner.as_str() }, ctx.t(M::FollowUpDue), if f.due.is_empty() { "—" } else { f.due.as_str() }) }
                 </div>
                 if !f.forwarded_to.is_empty() {
                     <div class="forwarded">{ format!("{}：{}", ctx.t(M::ForwardedTo), f.forwarded_to) }</div>
