@@ -230,8 +230,8 @@ messages! {
     HandOver => "客户交接", "Hand over";
     By => "经办", "by";
     Note => "说明", "Note";
-    PrimaryManager => "主办客户经理", "Primary manager";
-    AssistantManager => "协办客户经理", "Assistant manager";
+    PrimaryManager => "主客户经理", "Primary manager";
+    AssistantManager => "辅助客户经理", "Assistant manager";
     SignedOut => "登录已失效（账号被停用、设备被注销或密码已重置），请重新登录。本机未同步的修改：", "This session was ended (account disabled, device signed out or password reset); sign in again. Changes on this tablet not yet on the server:";
     SignInAgain => "重新登录", "Sign in again";
     ManagedAs => "管理等级", "Managed as";

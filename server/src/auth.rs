@@ -301,7 +301,7 @@ pub fn add_user(
     }
     if !role.is_known() {
         return Err(ServerError::BadRequest(format!(
-            "没有角色 {role}：可用 manager（客户经理）、head（单位负责人）或 admin（大客中心） / unknown role {role}: use manager, head or admin"
+            "没有角色 {role}：可用 manager（客户经理）、head（首席客户经理）或 admin（大客中心） / unknown role {role}: use manager, head or admin"
         )));
     }
     if password.chars().count() < MIN_PASSWORD_CHARS {

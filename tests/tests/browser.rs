@@ -2892,3 +2892,113 @@ async fn a_visit_planned_offline_becomes_a_visit_log_and_fills_the_work_log() {
     })
     .await;
 }
+
+/// The zh-CN screens speak Chinese: no Latin word but names, codes, units
+/// and the few words that are names themselves (Excel, CSV, the English
+/// button) on the field manager's screens and the head's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chinese_screens_show_no_english_words() {
+    use fieldbook_shared::customer::{Contact, FollowUp, Visit};
+    let mut server = TestServer::new();
+    server.serve_client();
+    let mut c = Customer::new("中文界面公司", "", Nature::Enterprise, vec![Line::Delivery]);
+    c.contacts.push(Contact {
+        id: "k1".into(),
+        name: "王总".into(),
+        hobbies: "钓鱼".into(),
+        ..Default::default()
+    });
+    c.visits.push(Visit {
+        id: "v1".into(),
+        date: fieldbook_tests::date_in_days(-3),
+        visitors: vec!["m1".into()],
+        purpose: "走访".into(),
+        follow_ups: vec![FollowUp {
+            id: "f1".into(),
+            action: "报价".into(),
+            owner: "m1".into(),
+            due: fieldbook_tests::date_in_days(-1),
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    server.seed_customer(&c, "m1", None).await;
+    server.start().await;
+    // Latin words (whole tokens: a code like so-east or a name like m1 is
+    // one token) of three letters or more, less names, codes and units.
+    let admin = server.login("admin").await.token;
+    let mut allowed: Vec<String> = ["Excel", "CSV", "English", "MB", "KB", "GB"]
+        .map(String::from)
+        .to_vec();
+    for (path, key) in [("/api/users", "username"), ("/api/units", "code")] {
+        for row in server.get_json(&admin, path).await.as_array().unwrap() {
+            allowed.push(row[key].as_str().unwrap().to_string());
+        }
+    }
+    let latin = format!(
+        "const allowed = new Set({});
+         const tokens = document.body.innerText.match(/[A-Za-z0-9._-]+/g) || [];
+         return tokens.filter(t => /^[A-Za-z]{{3,}}$/.test(t) && !allowed.has(t));",
+        json!(allowed)
+    );
+    let latin = latin.as_str();
+    let b = Browser::start().await;
+    login(&b, &server, "m1").await;
+    wait_text(&b, "the list", "中文界面公司").await;
+    let mut found = Vec::new();
+    for (hash, ready) in [
+        ("#/customers", "section.customers"),
+        ("#/reminders", "section.reminders"),
+        ("#/followups", "section.follow-ups-list"),
+        ("#/plan", "section.plan"),
+        ("#/console", "section.console"),
+    ] {
+        b.js("location.hash = arguments[0]; return true;", json!([hash]))
+            .await;
+        b.wait(
+            hash,
+            T,
+            "return document.querySelector(arguments[0]) !== null",
+            json!([ready]),
+        )
+        .await;
+        let words = b.js(latin, json!([])).await;
+        found.push((hash, words));
+    }
+    open_customer(&b, "中文界面公司").await;
+    found.push(("customer", b.js(latin, json!([])).await));
+    b.click("li.follow-up button.handle-follow-up").await;
+    found.push(("follow-up form", b.js(latin, json!([])).await));
+    b.click_text("button", "记录走访").await;
+    b.wait(
+        "the visit form",
+        T,
+        "return document.querySelector('form.visit-form') !== null",
+        json!([]),
+    )
+    .await;
+    found.push(("visit form", b.js(latin, json!([])).await));
+    // A head's reports and console.
+    let h = Browser::start().await;
+    login(&h, &server, "head1").await;
+    wait_text(&h, "the head's list", "中文界面公司").await;
+    for (hash, ready) in [
+        ("#/reports", "section.reports"),
+        ("#/console", "section.console"),
+    ] {
+        h.js("location.hash = arguments[0]; return true;", json!([hash]))
+            .await;
+        h.wait(
+            hash,
+            T,
+            "return document.querySelector(arguments[0]) !== null",
+            json!([ready]),
+        )
+        .await;
+        // The reports arrive over the network.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        found.push((hash, h.js(latin, json!([])).await));
+    }
+    let bad: Vec<_> = found.iter().filter(|(_, w)| w != &json!([])).collect();
+    assert!(bad.is_empty(), "English words on Chinese screens: {bad:?}");
+}

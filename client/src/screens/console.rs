@@ -335,9 +335,10 @@ pub fn console_screen() -> Html {
                     <input name="staff_no" placeholder={ctx.t(M::StaffNo)} onchange={set_user(|n, v| n.staff_no = v)} />
                     <input name="password" type="password" placeholder={ctx.t(M::NewPassword)} onchange={set_user(|n, v| n.password = v)} />
                     <select name="role" onchange={set_user(|n, v| n.role = v)}>
-                        <option value="manager" selected=true>{ "manager 客户经理" }</option>
-                        <option value="head">{ "head 单位负责人" }</option>
-                        <option value="admin">{ "admin 大客中心" }</option>
+                        // The role's one name (vocab.rs), as everywhere.
+                        { for Role::ALL.iter().map(|r| html! {
+                            <option value={r.as_str().to_string()} selected={*r == Role::Manager}>{ r.label_zh() }</option>
+                        }) }
                     </select>
                     <select name="unit" onchange={set_user(|n, v| n.unit = v)}>
                         <option value="">{ "—" }</option>

@@ -56,7 +56,7 @@ pub async fn approve_grade(
     };
     if !allowed {
         return Err(ServerError::Forbidden(
-            "钻石、白金客户由大客中心审批，黄金及以下由所属单位负责人审批 / diamond and platinum grades are approved by the center; gold and below by a head over the customer's unit".into(),
+            "钻石、白金客户由大客中心审批，黄金及以下由所属单位的首席客户经理审批 / diamond and platinum grades are approved by the center; gold and below by a head over the customer's unit".into(),
         ));
     }
     let (doc, who, level, grade) = (

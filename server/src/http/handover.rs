@@ -193,7 +193,7 @@ async fn holder(state: &AppState, username: &str) -> Result<Holder, ServerError>
             "用户 {username} 已停用 / user {username} is disabled"
         ))),
         Some((_, Role::Admin, _)) => Err(ServerError::BadRequest(format!(
-            "{username} 是大客中心管理员；客户由客户经理和单位负责人维护 / {username} is the center's admin; customers are held by managers and heads"
+            "{username} 是大客中心管理员；客户由客户经理和首席客户经理维护 / {username} is the center's admin; customers are held by managers and heads"
         ))),
         Some((h, _, _)) => Ok(h),
     }

@@ -1122,7 +1122,7 @@ pub async fn customers(
     }
     if !matches!(user.role, Role::Head | Role::Admin) {
         return Err(ServerError::Forbidden(
-            "客户由单位负责人和大客中心导入 / customers are imported by unit heads and the center"
+            "客户由首席客户经理和大客中心导入 / customers are imported by unit heads and the center"
                 .into(),
         ));
     }
