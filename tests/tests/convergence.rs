@@ -25,6 +25,7 @@ use fieldbook_shared::customer::{
 };
 use fieldbook_shared::followups::{self, Step};
 use fieldbook_shared::grading::{self, Grade, ManagedRules, ManagedWhy, Standing, Thresholds};
+use fieldbook_shared::itinerary;
 use fieldbook_shared::vocab::FollowUpState;
 use fieldbook_shared::vocab::{ContactRole, Line, Nature, VisitKind};
 use fieldbook_shared::{anomaly, care, history, visits};
@@ -189,6 +190,9 @@ struct Written {
     /// Follow-up id -> the steps taken on it (that applied where taken).
     steps: BTreeMap<String, Vec<Step>>,
     care: BTreeMap<String, care::CareEntry>,
+    /// Planned visits, and every visit id each was marked made as.
+    planned: BTreeMap<String, itinerary::PlannedVisit>,
+    plans_made: BTreeMap<String, BTreeSet<String>>,
     /// Event id -> (contact id, the event).
     events: BTreeMap<String, (String, care::FamilyEvent)>,
 }
@@ -408,6 +412,32 @@ fn random_edit(
             w.care.insert(g.id.clone(), g);
             Some(line)
         }
+        30..32 => {
+            // A visit planned, or a plan made (the visit it became named).
+            let plans: Vec<String> = w.plans_made.keys().cloned().collect();
+            if let Some(id) = plans.choose(rng).cloned().filter(|_| rng.random_bool(0.5)) {
+                let visit = format!("v-made-{tag}");
+                if !edit(h, false, "made", |tx| itinerary::made(tx, &id, &visit))? {
+                    return Ok(None);
+                }
+                let line = format!("r{r} plan {id} made as {visit}");
+                w.plans_made.entry(id).or_default().insert(visit);
+                Some(line)
+            } else {
+                let p = itinerary::PlannedVisit {
+                    id: format!("p{tag}"),
+                    date: date(rng, 2026, 11..=12),
+                    purpose: format!("计划{tag}"),
+                    by: USERS.choose(rng).expect("user").to_string(),
+                    visit_id: String::new(),
+                };
+                edit(h, true, "plan", |tx| itinerary::plan(tx, &p))?;
+                let line = format!("r{r} plan {}", p.id);
+                w.plans_made.insert(p.id.clone(), BTreeSet::new());
+                w.planned.insert(p.id.clone(), p);
+                Some(line)
+            }
+        }
         28..30 => {
             // A family event on a contact this replica has.
             let ids: Vec<String> = w.contacts.keys().cloned().collect();
@@ -427,7 +457,7 @@ fn random_edit(
             w.events.insert(e.id.clone(), (id, e));
             Some(line)
         }
-        30..35 => {
+        32..35 => {
             let k = new_contact(rng, format!("k{tag}"));
             edit(h, true, "add_contact", |tx| customer::add_contact(tx, &k))?;
             let line = format!("r{r} add_contact {}", k.id);
@@ -732,6 +762,31 @@ fn nothing_lost(c: &Customer, initial: &Customer, w: &Written) -> Result<(), Str
             return Err(format!("visit {id} is {found:?}, written as {v:?}"));
         }
     }
+    // Every plan once, made as one of the visits it was marked with.
+    if c.planned_visits.len() != w.planned.len() {
+        return Err(format!(
+            "{} plans, {} written",
+            c.planned_visits.len(),
+            w.planned.len()
+        ));
+    }
+    for (id, p) in &w.planned {
+        let now = c
+            .planned_visits
+            .iter()
+            .find(|x| &x.id == id)
+            .ok_or_else(|| format!("plan {id} is gone"))?;
+        let made = &w.plans_made[id];
+        let ok = if made.is_empty() {
+            now.visit_id.is_empty()
+        } else {
+            made.contains(&now.visit_id)
+        };
+        if (now.date.as_str(), now.purpose.as_str()) != (p.date.as_str(), p.purpose.as_str()) || !ok
+        {
+            return Err(format!("plan {id} is {now:?}, made as {made:?}"));
+        }
+    }
     // Every care entry and family event, once each.
     let logged: BTreeMap<&String, &care::CareEntry> =
         c.care_log.iter().map(|g| (&g.id, g)).collect();
@@ -830,7 +885,13 @@ fn nothing_lost(c: &Customer, initial: &Customer, w: &Written) -> Result<(), Str
             "credit_code" => c.credit_code.clone(),
             "address" => c.address.clone(),
             "industry" => c.industry.clone(),
-            _ => c.nature.to_string(),
+            "credit_record" => c.credit_record.clone(),
+            "cooperation_years" => c.cooperation_years.clone(),
+            "growth_potential" => c.growth_potential.clone(),
+            "preferences" => c.preferences.clone(),
+            "business_situation" => c.business_situation.clone(),
+            "nature" => c.nature.to_string(),
+            other => return Err(format!("the test does not read field {other}")),
         };
         if !values.contains(&now) {
             return Err(format!("{field} is {now:?}, written {values:?}"));
