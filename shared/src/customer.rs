@@ -633,6 +633,88 @@ mod tests {
         assert_eq!(read.visits[0].check_in_accuracy_m, 0);
         assert_eq!(read.visits[0].date, "2026-10-01");
     }
+
+    /// A customer as the release before the field manager's loop wrote it:
+    /// no customer-file fields, competitors, care log or plans; contacts
+    /// without hobbies, family or events; visits without 用邮困难; a follow-up
+    /// with only `closed`. It reads, with them empty, and the closed
+    /// follow-up is done.
+    #[test]
+    fn a_customer_of_the_release_before_the_loop_reads() {
+        use automerge::ROOT;
+        use automerge::transaction::Transactable;
+        let mut c = Customer::new("旧版客户", "", Nature::Enterprise, vec![]);
+        c.contacts.push(Contact {
+            id: "k1".into(),
+            name: "王总".into(),
+            ..Default::default()
+        });
+        c.visits.push(Visit {
+            id: "v1".into(),
+            date: "2026-10-01".into(),
+            follow_ups: vec![FollowUp {
+                id: "f1".into(),
+                action: "报价".into(),
+                closed: true,
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        let mut doc = AutoCommit::new();
+        c.create(&mut doc).unwrap();
+        let item = |doc: &AutoCommit, list: &str, obj: &automerge::ObjId| {
+            let l = automerge::ReadDoc::get(doc, obj, list).unwrap().unwrap().1;
+            automerge::ReadDoc::get(doc, &l, 0).unwrap().unwrap().1
+        };
+        for k in [
+            "credit_record",
+            "cooperation_years",
+            "growth_potential",
+            "preferences",
+            "business_situation",
+            "competitors",
+            "care_log",
+            "planned_visits",
+        ] {
+            Transactable::delete(&mut doc, ROOT, k).unwrap();
+        }
+        let k = item(&doc, "contacts", &ROOT);
+        for f in ["hobbies", "family", "events"] {
+            Transactable::delete(&mut doc, &k, f).unwrap();
+        }
+        let v = item(&doc, "visits", &ROOT);
+        Transactable::delete(&mut doc, &v, "mailing_difficulties").unwrap();
+        let f = item(&doc, "follow_ups", &v);
+        for key in [
+            "state",
+            "forwarded_to",
+            "told_customer",
+            "told_on",
+            "closed_by",
+            "closed_at",
+            "closed_on",
+        ] {
+            Transactable::delete(&mut doc, &f, key).unwrap();
+        }
+        let read = Customer::load(&doc).unwrap();
+        assert!(
+            read.competitors.is_empty()
+                && read.care_log.is_empty()
+                && read.planned_visits.is_empty()
+        );
+        assert_eq!(
+            (
+                read.cooperation_years.as_str(),
+                read.contacts[0].hobbies.as_str()
+            ),
+            ("", "")
+        );
+        assert!(read.contacts[0].events.is_empty());
+        assert_eq!(read.visits[0].mailing_difficulties, "");
+        let f = &read.visits[0].follow_ups[0];
+        assert_eq!(f.state(), crate::vocab::FollowUpState::Done);
+        assert!(!f.is_open());
+    }
     use automerge::AutoCommit;
 
     fn sample() -> Customer {
