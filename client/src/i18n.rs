@@ -125,6 +125,7 @@ messages! {
     ResultsDiffer => "两台设备记录的处理结果不同，请核实：", "Two devices recorded different results; please check:";
     NoFollowUps => "没有督办事项", "No follow-ups";
     RaisedOnVisit => "走访", "Visit";
+    ClosedInPeriod => "期内办结", "Closed in the period";
     Agreements => "服务协议", "Agreements";
     NoAgreements => "暂无协议", "No agreements yet";
     LogVisit => "记录走访", "Log a visit";

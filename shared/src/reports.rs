@@ -38,6 +38,82 @@ pub struct Reports {
     /// Agreements ending within 30 days.
     pub expiring: Vec<ExpiringRow>,
     pub online: OnlineRate,
+    /// Follow-ups 督办 per owner: open, overdue now, closed in the period.
+    #[serde(default)]
+    pub follow_ups: Vec<FollowUpTally>,
+}
+
+/// One owner's follow-ups 督办 (the shared rule: `followups.rs`).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FollowUpTally {
+    /// Username of the owner ("" when none was named).
+    pub owner: String,
+    pub open: usize,
+    pub overdue: usize,
+    /// Closed on a day of the period.
+    pub closed: usize,
+    /// Of those, the customer told the result (告知客户).
+    pub told: usize,
+}
+
+/// Follow-ups counted per owner: open and overdue as of `today`, closed in
+/// the `months` (YYYY-MM) by the day they were closed.
+pub fn follow_up_tally(
+    follow_ups: &[crate::customer::FollowUp],
+    months: &[String],
+    today: &str,
+) -> Vec<FollowUpTally> {
+    let mut by: std::collections::BTreeMap<&str, FollowUpTally> = Default::default();
+    for f in follow_ups {
+        let t = by.entry(f.owner.as_str()).or_insert_with(|| FollowUpTally {
+            owner: f.owner.clone(),
+            ..Default::default()
+        });
+        if f.is_open() {
+            t.open += 1;
+            t.overdue += usize::from(f.is_overdue(today));
+        } else if f
+            .closed_on
+            .get(0..7)
+            .is_some_and(|m| months.iter().any(|x| x == m))
+        {
+            t.closed += 1;
+            t.told += usize::from(f.told_customer);
+        }
+    }
+    by.into_values().collect()
+}
+
+#[cfg(test)]
+mod follow_up_tests {
+    use super::*;
+    use crate::customer::FollowUp;
+
+    #[test]
+    fn follow_ups_are_counted_per_owner_by_the_shared_rule() {
+        let f = |owner: &str, due: &str, closed_on: &str, told: bool| FollowUp {
+            owner: owner.into(),
+            due: due.into(),
+            closed: !closed_on.is_empty(),
+            closed_on: closed_on.into(),
+            told_customer: told,
+            ..Default::default()
+        };
+        let all = [
+            f("m1", "2026-11-01", "", false),
+            f("m1", "2026-12-01", "", false),
+            f("m1", "2026-11-01", "2026-11-05", true),
+            f("m1", "2026-10-01", "2026-10-05", true),
+            f("m2", "", "2026-11-20", false),
+        ];
+        let t = follow_up_tally(&all, &["2026-11".to_string()], "2026-11-22");
+        let got: Vec<_> = t
+            .iter()
+            .map(|t| (t.owner.as_str(), t.open, t.overdue, t.closed, t.told))
+            .collect();
+        assert_eq!(got, [("m1", 2, 1, 1, 1), ("m2", 0, 0, 1, 0)]);
+    }
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

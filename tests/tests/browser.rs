@@ -2544,6 +2544,12 @@ async fn a_follow_up_closed_offline_survives_a_kill_and_reaches_the_heads_list()
     );
     let overdue = server.get_json(&head, "/api/followups?state=overdue").await;
     assert_eq!(overdue, json!([]), "no longer overdue");
+    // And the head's report counts it closed and the customer told.
+    let reports = server.get_json(&head, "/api/reports").await;
+    assert_eq!(
+        reports["follow_ups"],
+        json!([{"owner": "m1", "open": 0, "overdue": 0, "closed": 1, "told": 1}])
+    );
     // The history says who closed it, and when.
     let doc = done["doc_id"].as_str().unwrap().to_string();
     let history = server

@@ -277,6 +277,16 @@ async fn follow_ups_are_listed_by_state_and_an_earlier_database_fills_their_tabl
         .await
         .unwrap();
     assert_eq!(bad.status().as_u16(), 400);
+    // The reports count them per owner by the same rule: m1 has two open,
+    // one of them overdue; the old one closed on no known day.
+    let (s, r) = report(&server, &head, "").await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        r["follow_ups"],
+        serde_json::json!([{"owner": "m1", "open": 2, "overdue": 1, "closed": 0, "told": 0}]),
+        "{}",
+        r["follow_ups"]
+    );
 
     // As an earlier release left it: projected, but without follow-ups.
     server.kill();

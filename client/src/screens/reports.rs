@@ -249,6 +249,18 @@ pub fn reports_screen() -> Html {
                         <h3>{ ctx.t(M::PlanVsActual) }</h3>
                         { bars("plans", &plan_rows, 150) }
                     </div>
+                    <div class="card report follow-ups" data-report="follow-ups">
+                        <h3>{ ctx.t(M::FollowUpsList) }</h3>
+                        <table class="admin follow-up-tally">
+                            <tr><th>{ ctx.t(M::FollowUpOwner) }</th><th>{ ctx.t(M::FilterOpen) }</th><th>{ ctx.t(M::FilterOverdue) }</th><th>{ ctx.t(M::ClosedInPeriod) }</th><th>{ ctx.t(M::ToldCustomer) }</th></tr>
+                            { for r.follow_ups.iter().map(|t| html! {
+                                <tr data-owner={t.owner.clone()} class={classes!((t.overdue > 0).then_some("late"))}>
+                                    <td>{ if t.owner.is_empty() { "—".to_string() } else { t.owner.clone() } }</td>
+                                    <td>{ t.open }</td><td>{ t.overdue }</td><td>{ t.closed }</td><td>{ t.told }</td>
+                                </tr>
+                            }) }
+                        </table>
+                    </div>
                     <div class="card report expiring" data-report="expiring">
                         <h3>{ format!("{}（{}）", ctx.t(M::ExpiringAgreements), r.expiring.len()) }</h3>
                         <ul>{ for r.expiring.iter().map(|e| html! {

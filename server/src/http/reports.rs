@@ -54,6 +54,7 @@ struct Row {
     complaints: Vec<ComplaintFacts>,
     plans: Vec<(String, i64)>,
     agreements: Vec<(String, String, String)>,
+    follow_ups: Vec<fieldbook_shared::customer::FollowUp>,
 }
 
 pub async fn reports(
@@ -140,6 +141,9 @@ fn read_rows(c: &mut rusqlite::Connection, docs: &[String]) -> Result<Vec<Row>, 
         c.prepare_cached("SELECT year, target_fen FROM plan_index WHERE doc_id = ?1")?;
     let mut agreements =
         c.prepare_cached("SELECT number, end_date, status FROM agreement_index WHERE doc_id = ?1")?;
+    let mut follow_ups = c.prepare_cached(
+        "SELECT owner, due, state, told_customer, closed_on FROM followup_index WHERE doc_id = ?1",
+    )?;
     let mut out = Vec::with_capacity(docs.len());
     for doc in docs {
         let Some(mut row) = base
@@ -175,6 +179,7 @@ fn read_rows(c: &mut rusqlite::Connection, docs: &[String]) -> Result<Vec<Row>, 
                     complaints: Vec::new(),
                     plans: Vec::new(),
                     agreements: Vec::new(),
+                    follow_ups: Vec::new(),
                 })
             })
             .ok()
@@ -206,6 +211,21 @@ fn read_rows(c: &mut rusqlite::Connection, docs: &[String]) -> Result<Vec<Row>, 
             .collect::<Result<_, _>>()?;
         row.agreements = agreements
             .query_map([doc], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        // As the shared rule reads them: the projected state is the effective one.
+        row.follow_ups = follow_ups
+            .query_map([doc], |r| {
+                let state = fieldbook_shared::vocab::FollowUpState::parse(&r.get::<_, String>(2)?);
+                Ok(fieldbook_shared::customer::FollowUp {
+                    owner: r.get(0)?,
+                    due: r.get(1)?,
+                    closed: state == fieldbook_shared::vocab::FollowUpState::Done,
+                    state,
+                    told_customer: r.get(3)?,
+                    closed_on: r.get(4)?,
+                    ..Default::default()
+                })
+            })?
             .collect::<Result<_, _>>()?;
         out.push(row);
     }
@@ -307,6 +327,9 @@ fn compose(
     }
     r.growth
         .sort_by_key(|g| (g.growth_percent.unwrap_or(i64::MAX), g.name.clone()));
+
+    let follow_ups: Vec<_> = rows.iter().flat_map(|row| row.follow_ups.clone()).collect();
+    r.follow_ups = reports::follow_up_tally(&follow_ups, months, today);
 
     let complaints: Vec<ComplaintFacts> =
         rows.iter().flat_map(|row| row.complaints.clone()).collect();

@@ -82,6 +82,7 @@ pub struct FollowUpRow {
     pub told_on: String,
     pub closed_by: String,
     pub closed_at: String,
+    pub closed_on: String,
 }
 
 /// A complaint's row in `complaint_index`.
@@ -169,6 +170,7 @@ impl Plan {
                     told_on: f.told_on.clone(),
                     closed_by: f.closed_by.clone(),
                     closed_at: f.closed_at.clone(),
+                    closed_on: f.closed_on.clone(),
                 })
                 .collect(),
             alerts: anomaly::alerts(&c.ledger, month, &rules.anomaly)

@@ -69,8 +69,8 @@ pub fn write(
     tx.execute("DELETE FROM followup_index WHERE doc_id = ?1", [doc])?;
     let mut ins = tx.prepare_cached(
         "INSERT OR REPLACE INTO followup_index (doc_id, id, visit_id, visit_date, action, owner, due,
-            state, forwarded_to, result, told_customer, told_on, closed_by, closed_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            state, forwarded_to, result, told_customer, told_on, closed_by, closed_at, closed_on)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?;
     for f in &plan.follow_ups {
         ins.execute(params![
@@ -87,7 +87,8 @@ pub fn write(
             f.told_customer,
             f.told_on,
             f.closed_by,
-            f.closed_at
+            f.closed_at,
+            f.closed_on
         ])?;
     }
     Ok(standing_changed)

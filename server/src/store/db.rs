@@ -273,6 +273,7 @@ CREATE TABLE IF NOT EXISTS followup_index (
     told_on       TEXT NOT NULL,
     closed_by     TEXT NOT NULL,
     closed_at     TEXT NOT NULL,
+    closed_on     TEXT NOT NULL,
     PRIMARY KEY (doc_id, id)
 ) WITHOUT ROWID;
 
