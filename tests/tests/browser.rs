@@ -81,6 +81,15 @@ async fn ready_offline(b: &Browser, server: &TestServer, user: &str, name: &str)
     wait_text(b, "the customer list after a reload", name).await;
 }
 
+/// Waits until the server's copy of the customer at `url`, as m1 reads it,
+/// satisfies `ok`.
+async fn on_server(server: &TestServer, url: &str, what: &str, ok: impl Fn(&Customer) -> bool) {
+    let mut d = Device::login(server, "m1").await;
+    d.connect().await;
+    let doc = d.find(url).await.expect("customer");
+    wait_for(what, T, async || ok(&Device::customer(&doc)).then_some(())).await;
+}
+
 async fn open_customer(b: &Browser, name: &str) {
     // From wherever the tablet is (a reload keeps the screen): the list first.
     b.js(
@@ -2678,23 +2687,22 @@ async fn a_family_event_entered_offline_is_reminded_and_the_care_logged() {
     // Online: on the server, to the fen.
     server.start().await;
     wait_synced(&b).await;
-    let mut d = Device::login(&server, "m1").await;
-    d.connect().await;
-    let doc = d.find(&url).await.expect("customer");
-    wait_for("the care and the contact on the server", T, async || {
-        let c = Device::customer(&doc);
-        let k = c.contacts.iter().find(|k| k.id == "k1")?;
-        let g = c.care_log.first()?;
-        (k.hobbies == "钓鱼、茶艺"
-            && k.family == "女儿高三"
-            && k.events
-                .iter()
-                .any(|e| e.occasion == "女儿婚礼" && e.date == day)
-            && g.cost_fen == 30_050
-            && g.contact_id == "k1"
-            && g.by == "m1")
-            .then_some(())
-    })
+    on_server(
+        &server,
+        &url,
+        "the care and the contact on the server",
+        |c| {
+            let k = c.contacts.iter().find(|k| k.id == "k1");
+            let g = c.care_log.first();
+            k.is_some_and(|k| {
+                k.hobbies == "钓鱼、茶艺"
+                    && k.family == "女儿高三"
+                    && k.events
+                        .iter()
+                        .any(|e| e.occasion == "女儿婚礼" && e.date == day)
+            }) && g.is_some_and(|g| g.cost_fen == 30_050 && g.contact_id == "k1" && g.by == "m1")
+        },
+    )
     .await;
 }
 
@@ -2783,20 +2791,15 @@ async fn the_customer_file_is_kept_offline_and_the_number_searchable() {
 
     server.start().await;
     wait_synced(&b).await;
-    let mut d = Device::login(&server, "m1").await;
-    d.connect().await;
-    let doc = d.find(&url).await.expect("customer");
-    wait_for("the file on the server", T, async || {
-        let c = Device::customer(&doc);
-        (c.cooperation_years == "8"
+    on_server(&server, &url, "the file on the server", |c| {
+        c.cooperation_years == "8"
             && c.business_situation == "扩张中，新开两个仓"
             && c.competitors
                 .iter()
                 .any(|k| k.name == "顺丰" && k.share == "约30%")
             && c.visits
                 .iter()
-                .any(|v| v.mailing_difficulties == "偏远网点收寄慢"))
-        .then_some(())
+                .any(|v| v.mailing_difficulties == "偏远网点收寄慢")
     })
     .await;
 }
@@ -2888,16 +2891,15 @@ async fn a_visit_planned_offline_becomes_a_visit_log_and_fills_the_work_log() {
 
     server.start().await;
     wait_synced(&b).await;
-    let mut d = Device::login(&server, "m1").await;
-    d.connect().await;
-    let doc = d.find(&urls[0]).await.expect("customer");
-    wait_for("the plan made on the server", T, async || {
-        let c = Device::customer(&doc);
-        let v = c.visits.iter().find(|v| v.summary.contains("按计划走访"))?;
-        c.planned_visits
+    on_server(&server, &urls[0], "the plan made on the server", |c| {
+        c.visits
             .iter()
-            .any(|p| p.visit_id == v.id && p.date == tomorrow && p.purpose == "续签洽谈")
-            .then_some(())
+            .find(|v| v.summary.contains("按计划走访"))
+            .is_some_and(|v| {
+                c.planned_visits
+                    .iter()
+                    .any(|p| p.visit_id == v.id && p.date == tomorrow && p.purpose == "续签洽谈")
+            })
     })
     .await;
 }
