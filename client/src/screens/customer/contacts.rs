@@ -75,24 +75,9 @@ pub fn contacts_card(p: &CardProps) -> Html {
             );
         })
     };
-    let save_event = {
-        let (store, doc, form) = (ctx.store.clone(), p.doc_id.clone(), event_form.clone());
-        Callback::from(move |_| {
-            let Some((contact, event)) = (*form).clone() else {
-                return;
-            };
-            let (store, doc, form) = (store.clone(), doc.clone(), form.clone());
-            super::save(
-                store,
-                doc,
-                move |d| {
-                    d.transact(|tx| customer::add_contact_event(tx, &contact, &event))
-                        .map_err(|e| e.error.to_string())
-                },
-                move || form.set(None),
-            );
-        })
-    };
+    let save_event = super::save_form(&ctx, &p.doc_id, &event_form, |tx, (contact, event)| {
+        customer::add_contact_event(tx, contact, event)
+    });
     let set_event = |f: fn(&mut FamilyEvent, String)| {
         let form = event_form.clone();
         Callback::from(move |e: Event| {

@@ -121,22 +121,9 @@ fn plan_visit(p: &CardProps) -> Html {
             }
         })
     };
-    let save = {
-        let (store, doc, form) = (ctx.store.clone(), p.doc_id.clone(), form.clone());
-        Callback::from(move |_| {
-            let Some(x) = (*form).clone() else { return };
-            let (store, doc, form) = (store.clone(), doc.clone(), form.clone());
-            save(
-                store,
-                doc,
-                move |d| {
-                    d.transact(|tx| fieldbook_shared::itinerary::plan(tx, &x))
-                        .map_err(|e| e.error.to_string())
-                },
-                move || form.set(None),
-            );
-        })
-    };
+    let save = save_form(&ctx, &p.doc_id, &form, |tx, x| {
+        fieldbook_shared::itinerary::plan(tx, x)
+    });
     match &*form {
         None => html! {
             <div class="plan-visit">
@@ -174,6 +161,41 @@ fn save<T: 'static>(
             Err(e) => web_sys::console::error_1(&e.to_string().into()),
         }
     });
+}
+
+/// A small form's Save: applies `edit` with the form's value to the
+/// customer document, then closes the form (once stored).
+fn save_form<F, E>(
+    ctx: &Ctx,
+    doc: &str,
+    form: &UseStateHandle<Option<F>>,
+    edit: E,
+) -> Callback<MouseEvent>
+where
+    F: Clone + 'static,
+    E: Fn(
+            &mut automerge::transaction::Transaction<'_>,
+            &F,
+        ) -> Result<(), fieldbook_shared::SchemaError>
+        + Clone
+        + 'static,
+{
+    let (store, doc, form) = (ctx.store.clone(), doc.to_string(), form.clone());
+    Callback::from(move |_| {
+        let Some(value) = (*form).clone() else {
+            return;
+        };
+        let (form, edit) = (form.clone(), edit.clone());
+        save(
+            store.clone(),
+            doc.clone(),
+            move |d| {
+                d.transact(|tx| edit(tx, &value))
+                    .map_err(|e| e.error.to_string())
+            },
+            move || form.set(None),
+        );
+    })
 }
 
 /// Scrolls the card with this id into view.

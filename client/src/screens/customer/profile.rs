@@ -40,24 +40,9 @@ pub fn profile_card(p: &CardProps) -> Html {
             );
         })
     };
-    let save_competitor = {
-        let (store, doc, form) = (ctx.store.clone(), p.doc_id.clone(), competitor.clone());
-        Callback::from(move |_| {
-            let Some(k) = (*form).clone() else {
-                return;
-            };
-            let (store, doc, form) = (store.clone(), doc.clone(), form.clone());
-            super::save(
-                store,
-                doc,
-                move |d| {
-                    d.transact(|tx| customer::add_competitor(tx, &k))
-                        .map_err(|e| e.error.to_string())
-                },
-                move || form.set(None),
-            );
-        })
-    };
+    let save_competitor = super::save_form(&ctx, &p.doc_id, &competitor, |tx, k| {
+        customer::add_competitor(tx, k)
+    });
     let set_k = |f: fn(&mut Competitor, String)| {
         let form = competitor.clone();
         Callback::from(move |e: Event| {
