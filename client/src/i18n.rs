@@ -126,6 +126,7 @@ messages! {
     NoFollowUps => "没有督办事项", "No follow-ups";
     RaisedOnVisit => "走访", "Visit";
     ClosedInPeriod => "期内办结", "Closed in the period";
+    StepOverdue => "超时", "Past its time limit";
     Agreements => "服务协议", "Agreements";
     NoAgreements => "暂无协议", "No agreements yet";
     LogVisit => "记录走访", "Log a visit";

@@ -119,7 +119,7 @@ pub fn reminders_screen() -> Html {
                     html! {
                         <li class={classes!("link", late.then_some("late"))} onclick={go(&r.doc_id)}>
                             { format!("{} → {} · {} · {}", f.due, f.action, f.owner, r.customer.name) }
-                            if late { <span class="badge overdue">{ ctx.t(M::Overdue) }</span> }
+                            if late { <span class="badge overdue">{ ctx.t(M::FilterOverdue) }</span> }
                         </li>
                     }
                 }) }</ul>

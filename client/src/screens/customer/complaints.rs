@@ -87,7 +87,7 @@ pub fn complaints_card(p: &CardProps) -> Html {
                             <li class="complaint" data-complaint={k.id.clone()} data-status={k.status.clone()}>
                                 <div>{ format!("{} · {} · {}", k.steps.first().map(|s| s.on.as_str()).unwrap_or(""), complaints::label_zh(&k.status), k.content) }
                                     if k.task_force { <span class="badge conflict">{ ctx.t(M::TaskForce) }</span> }
-                                    if k.overdue(&today_s, &complaint_rules) { <span class="badge overdue">{ ctx.t(M::Overdue) }</span> }
+                                    if k.overdue(&today_s, &complaint_rules) { <span class="badge overdue">{ ctx.t(M::StepOverdue) }</span> }
                                     if k.satisfaction > 0 { <span class="badge ok">{ format!("{} {}/5", ctx.t(M::Satisfaction), k.satisfaction) }</span> }
                                 </div>
                                 if open && !is_advancing {
