@@ -127,6 +127,9 @@ messages! {
     RaisedOnVisit => "走访", "Visit";
     ClosedInPeriod => "期内办结", "Closed in the period";
     StepOverdue => "超时", "Past its time limit";
+    Due => "应访", "Due";
+    VisitedCount => "已访", "Visited";
+    Rate => "达标率", "Rate";
     Agreements => "服务协议", "Agreements";
     NoAgreements => "暂无协议", "No agreements yet";
     LogVisit => "记录走访", "Log a visit";
@@ -269,6 +272,15 @@ impl Lang {
             Lang::Zh => Lang::En,
             Lang::En => Lang::Zh,
         }
+    }
+}
+
+/// One of two texts by the chosen language: for messages that hold what a
+/// person typed (a name may hold " / ", which [`pick`] would split on).
+pub fn say(zh: String, en: String) -> String {
+    match crate::session::lang() {
+        Lang::Zh => zh,
+        Lang::En => en,
     }
 }
 

@@ -835,7 +835,12 @@ impl Engine {
             .visits
             .iter()
             .filter(|v| !before.visits.iter().any(|b| b.id == v.id))
-            .map(|v| format!("走访 {}：{}", v.date, v.summary))
+            .map(|v| {
+                crate::i18n::say(
+                    format!("走访 {0}：{1}", v.date, v.summary),
+                    format!("visit {0}: {1}", v.date, v.summary),
+                )
+            })
             .collect();
         if summary.is_empty() {
             summary.push(crate::i18n::pick(

@@ -257,7 +257,7 @@ pub fn outbox_card() -> Html {
                 <h3>{ ctx.t(M::UndeliveredTitle) }</h3>
                 <ul>{ for outbox.items.iter().map(|i| html! {
                     <li class="undelivered-item" data-doc={i.doc_id.clone()}>
-                        <div>{ format!("{}：{} 的修改，{}", ctx.t(M::UndeliveredTitle), i.name, crate::i18n::pick(&i.reason)) }</div>
+                        <div>{ crate::i18n::say(format!("{0}：{1} 的修改，{2}", ctx.t(M::UndeliveredTitle), i.name, crate::i18n::pick(&i.reason)), format!("{0}: changes of {1}, {2}", ctx.t(M::UndeliveredTitle), i.name, crate::i18n::pick(&i.reason))) }</div>
                         <ul>{ for i.summary.iter().map(|s| html! { <li>{ s }</li> }) }</ul>
                         <div class="outbox-state">{ match &i.refused {
                             Some(why) => format!("{}：{}", ctx.t(M::Refused), crate::i18n::pick(why)),

@@ -113,7 +113,7 @@ pub fn handover_card(p: &Props) -> Html {
                     h.at.get(..10).unwrap_or(&h.at),
                     h.from_primary,
                     h.to_primary,
-                    if h.to_assistant.is_empty() { String::new() } else { format!("（辅：{}）", h.to_assistant) },
+                    if h.to_assistant.is_empty() { String::new() } else { crate::i18n::say(format!("（辅：{0}）", h.to_assistant), format!("(assistant: {0})", h.to_assistant)) },
                     ctx.t(M::By),
                     h.by,
                     if h.note.is_empty() { String::new() } else { format!(" · {}", h.note) },

@@ -128,11 +128,11 @@ pub fn reminders_screen() -> Html {
                 <h3>{ format!("{}（{}）", ctx.t(M::RevenueAlerts), alerts.len()) }</h3>
                 <ul>{ for alerts.iter().map(|(r, a)| {
                     let text = match a {
-                        Alert::Lost { months } => format!("疑似流失：连续{months}个月无收入"),
-                        Alert::FallMonthOnMonth { month, percent } => format!("{month} 环比下降 {percent}%"),
-                        Alert::FallYearOnYear { month, percent } => format!("{month} 同比下降 {percent}%"),
-                        Alert::RiseMonthOnMonth { month, percent } => format!("{month} 环比上升 {percent}%"),
-                        Alert::RiseYearOnYear { month, percent } => format!("{month} 同比上升 {percent}%"),
+                        Alert::Lost { months } => crate::i18n::pick(&format!("疑似流失：连续{months}个月无收入 / possibly lost: no revenue for {months} months")),
+                        Alert::FallMonthOnMonth { month, percent } => crate::i18n::pick(&format!("{month} 环比下降 {percent}% / {month} down {percent}% on the month before")),
+                        Alert::FallYearOnYear { month, percent } => crate::i18n::pick(&format!("{month} 同比下降 {percent}% / {month} down {percent}% on a year before")),
+                        Alert::RiseMonthOnMonth { month, percent } => crate::i18n::pick(&format!("{month} 环比上升 {percent}% / {month} up {percent}% on the month before")),
+                        Alert::RiseYearOnYear { month, percent } => crate::i18n::pick(&format!("{month} 同比上升 {percent}% / {month} up {percent}% on a year before")),
                     };
                     html! { <li class="link alert" onclick={go(&r.doc_id)}>{ format!("{} · {}", r.customer.name, text) }</li> }
                 }) }</ul>
@@ -140,18 +140,18 @@ pub fn reminders_screen() -> Html {
             <div class="card expiring">
                 <h3>{ format!("{}（{}）", ctx.t(M::ExpiringAgreements), expiring.len()) }</h3>
                 <ul>{ for expiring.iter().map(|(r, a, d)| html! {
-                    <li class="link" onclick={go(&r.doc_id)}>{ format!("{} · {} · {} · {}天后到期", r.customer.name, a.number, a.end, d) }</li>
+                    <li class="link" onclick={go(&r.doc_id)}>{ crate::i18n::say(format!("{0} · {1} · {2} · {3}天后到期", r.customer.name, a.number, a.end, d), format!("{0} · {1} · {2} · ends in {3} days", r.customer.name, a.number, a.end, d)) }</li>
                 }) }</ul>
             </div>
             <div class="card care">
                 <h3>{ format!("{}（{}）", ctx.t(M::Care), care.len()) }</h3>
                 <ul>{ for care.iter().map(|(doc, c)| {
                     let what = match &c.what {
-                        Occasion::Birthday { customer, contact } => format!("{contact}（{customer}）生日"),
+                        Occasion::Birthday { customer, contact } => crate::i18n::say(format!("{contact}（{customer}）生日"), format!("{contact} ({customer}): birthday")),
                         Occasion::Festival(name) => name.to_string(),
-                        Occasion::FamilyEvent { customer, contact, occasion } => format!("{contact}（{customer}）{occasion}"),
+                        Occasion::FamilyEvent { customer, contact, occasion } => crate::i18n::say(format!("{contact}（{customer}）{occasion}"), format!("{contact} ({customer}): {occasion}")),
                     };
-                    let when = if c.in_days == 0 { "今天".to_string() } else { format!("{}天后", c.in_days) };
+                    let when = crate::i18n::pick(&if c.in_days == 0 { "今天 / today".to_string() } else { format!("{0}天后 / in {0} days", c.in_days) });
                     match doc {
                         Some(doc) => html! {
                             <li class="care-item link" onclick={go(doc)}>

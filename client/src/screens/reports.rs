@@ -157,12 +157,12 @@ pub fn reports_screen() -> Html {
                     (
                         format!("{} · {}", level_zh(&g.level), grade_zh(&g.grade)),
                         g.share_permille,
-                        format!(
-                            "{:.1}% · {} · {}户",
+                        crate::i18n::pick(&format!(
+                            "{0:.1}% · {1} · {2}户 / {0:.1}% · {1} · {2} customers",
                             g.share_permille as f64 / 10.0,
                             yuan(g.revenue_fen),
                             g.customers
-                        ),
+                        )),
                     )
                 })
                 .collect();
@@ -220,7 +220,7 @@ pub fn reports_screen() -> Html {
                         <h3>{ ctx.t(M::VisitCompliance) }</h3>
                         { bars("rate", &rate_rows, 100) }
                         <table class="admin">
-                            <tr><th>{ ctx.t(M::Manager) }</th><th>{ ctx.t(M::Unit) }</th><th>{ ctx.t(M::Month) }</th><th>{ "应访" }</th><th>{ "已访" }</th><th>{ "达标率" }</th></tr>
+                            <tr><th>{ ctx.t(M::Manager) }</th><th>{ ctx.t(M::Unit) }</th><th>{ ctx.t(M::Month) }</th><th>{ ctx.t(M::Due) }</th><th>{ ctx.t(M::VisitedCount) }</th><th>{ ctx.t(M::Rate) }</th></tr>
                             { for r.unit_compliance.iter().chain(r.compliance.iter()).filter(|c| c.month == r.to).map(|c| html! {
                                 <tr><td>{ &c.manager }</td><td>{ &c.unit }</td><td>{ &c.month }</td><td>{ c.due }</td><td>{ c.visited }</td><td>{ format!("{}%", c.rate_percent) }</td></tr>
                             }) }
@@ -237,7 +237,7 @@ pub fn reports_screen() -> Html {
                                 <li>{ format!("{} · {} → {} · {}%", g.name, yuan(g.previous_fen), yuan(g.revenue_fen), g.growth_percent.unwrap_or(0)) }</li>
                             }) }
                             { for r.lost.iter().map(|g| html! {
-                                <li class="lost">{ format!("{} · 流失（上期 {}）", g.name, yuan(g.previous_fen)) }</li>
+                                <li class="lost">{ crate::i18n::say(format!("{0} · 流失（上期 {1}）", g.name, yuan(g.previous_fen)), format!("{0} · lost (before: {1})", g.name, yuan(g.previous_fen))) }</li>
                             }) }
                         </ul>
                     </div>
@@ -264,7 +264,7 @@ pub fn reports_screen() -> Html {
                     <div class="card report expiring" data-report="expiring">
                         <h3>{ format!("{}（{}）", ctx.t(M::ExpiringAgreements), r.expiring.len()) }</h3>
                         <ul>{ for r.expiring.iter().map(|e| html! {
-                            <li>{ format!("{} · {} · {} · {}天后到期", e.name, e.number, e.end, e.in_days) }</li>
+                            <li>{ crate::i18n::say(format!("{0} · {1} · {2} · {3}天后到期", e.name, e.number, e.end, e.in_days), format!("{0} · {1} · {2} · ends in {3} days", e.name, e.number, e.end, e.in_days)) }</li>
                         }) }</ul>
                     </div>
                 </>

@@ -108,8 +108,8 @@ pub fn agreements_cards(p: &CardProps) -> Html {
                 <ul>{ for c.agreements.iter().map(|a| html! {
                     <li class="agreement" data-status={a.status.clone()}>
                         { format!("{} · {} → {} · {} · {}", a.number, a.start, a.end, a.lines.iter().map(|l| Line::parse(l).label_zh().to_string()).collect::<Vec<_>>().join("、"), a.terms) }
-                        <span class="badge">{ agreement_status(&a.status) }</span>
-                        if let Some(days) = a.expires_in(&today_s) { <span class="badge overdue">{ format!("{}天后到期", days) }</span> }
+                        <span class="badge">{ crate::i18n::pick(agreement_status(&a.status)) }</span>
+                        if let Some(days) = a.expires_in(&today_s) { <span class="badge overdue">{ crate::i18n::pick(&format!("{days}天后到期 / ends in {days} days")) }</span> }
                         if !a.approved_by.is_empty() { <span class="badge ok">{ format!("{} {} {}", ctx.t(M::Approved), a.approved_by, a.approved_on) }</span> }
                         if a.status == "pending_approval" && can_approve {
                             <button class="approve-agreement" onclick={approve_agreement.reform({ let id = a.id.clone(); move |_| id.clone() })}>{ ctx.t(M::Approve) }</button>
@@ -135,7 +135,7 @@ pub fn agreements_cards(p: &CardProps) -> Html {
                     let (actual, percent) = agreements::progress(pl, &c.ledger);
                     html! {
                         <div class="plan" data-year={pl.year.clone()}>
-                            <div>{ format!("{}年 · 目标 {} · 已完成 {}（{}%）· {}", pl.year, yuan(pl.target_revenue_fen), yuan(actual), percent, pl.responsible) }</div>
+                            <div>{ crate::i18n::say(format!("{0}年 · 目标 {1} · 已完成 {2}（{3}%）· {4}", pl.year, yuan(pl.target_revenue_fen), yuan(actual), percent, pl.responsible), format!("{0} · target {1} · done {2} ({3}%) · {4}", pl.year, yuan(pl.target_revenue_fen), yuan(actual), percent, pl.responsible)) }</div>
                             <progress max="100" value={percent.clamp(0, 100).to_string()}></progress>
                             if !pl.measures.is_empty() { <div class="measures">{ &pl.measures }</div> }
                         </div>
@@ -160,9 +160,9 @@ pub fn agreements_cards(p: &CardProps) -> Html {
 
 fn agreement_status(s: &str) -> &'static str {
     match s {
-        "pending_approval" => "待审批",
-        "active" => "生效",
-        "terminated" => "已终止",
+        "pending_approval" => "待审批 / awaiting approval",
+        "active" => "生效 / in force",
+        "terminated" => "已终止 / terminated",
         _ => "—",
     }
 }

@@ -118,7 +118,7 @@ pub fn complaints_card(p: &CardProps) -> Html {
                 if let Some((channel, content)) = &*complaint_form {
                     <div class="complaint-form">
                         <select name="channel" onchange={let f = complaint_form.clone(); Callback::from(move |e: Event| if let Some(mut x) = (*f).clone() { x.0 = value_of(&e); f.set(Some(x)) })}>
-                            { for [("phone", "电话"), ("visit", "走访"), ("letter", "信函"), ("online", "网络"), ("other", "其他")].into_iter().map(|(v, l)| html! { <option value={v} selected={channel == v}>{ l }</option> }) }
+                            { for [("phone", "电话 / phone"), ("visit", "走访 / visit"), ("letter", "信函 / letter"), ("online", "网络 / online"), ("other", "其他 / other")].into_iter().map(|(v, l)| html! { <option value={v} selected={channel == v}>{ crate::i18n::pick(l) }</option> }) }
                         </select>
                         <textarea name="complaint_content" value={content.clone()}
                             onchange={let f = complaint_form.clone(); Callback::from(move |e: Event| if let Some(mut x) = (*f).clone() { x.1 = value_of(&e); f.set(Some(x)) })} />
