@@ -130,6 +130,7 @@ messages! {
     Due => "应访", "Due";
     VisitedCount => "已访", "Visited";
     Rate => "达标率", "Rate";
+    ShowAll => "显示全部", "Show all";
     Agreements => "服务协议", "Agreements";
     NoAgreements => "暂无协议", "No agreements yet";
     LogVisit => "记录走访", "Log a visit";

@@ -3013,3 +3013,37 @@ async fn chinese_screens_show_no_english_words() {
     let bad: Vec<_> = found.iter().filter(|(_, w)| w != &json!([])).collect();
     assert!(bad.is_empty(), "English words on Chinese screens: {bad:?}");
 }
+
+/// A long reminders card shows its first ten rows and a button for the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_reminders_list_shows_ten_rows_then_all() {
+    let names: Vec<String> = (1..=15).map(|i| format!("未走访客户{i:02}")).collect();
+    let customers: Vec<(&str, &str, Option<&str>)> =
+        names.iter().map(|n| (n.as_str(), "m1", None)).collect();
+    let (server, _) = server_with(&customers).await;
+    let b = Browser::start().await;
+    login(&b, &server, "m1").await;
+    wait_text(&b, "the list", "未走访客户15").await;
+    b.js("location.hash = '#/reminders'; return true;", json!([]))
+        .await;
+    let shown = b
+        .wait(
+            "ten of fifteen",
+            T,
+            "const c = document.querySelector('.card.overdue');
+             const more = c && c.querySelector('button.show-all');
+             return more && [c.querySelectorAll('li').length, more.innerText];",
+            json!([]),
+        )
+        .await;
+    assert_eq!(shown, json!([10, "显示全部（15）"]));
+    b.click(".card.overdue button.show-all").await;
+    b.wait(
+        "all fifteen",
+        T,
+        "const c = document.querySelector('.card.overdue');
+         return c.querySelectorAll('li').length === 15 && !c.querySelector('button.show-all');",
+        json!([]),
+    )
+    .await;
+}

@@ -11,9 +11,15 @@ use crate::ctx::{Ctx, Route};
 use crate::i18n::M;
 use crate::store::today;
 
+/// How many rows a reminders card shows before "show all".
+const FIRST_ROWS: usize = 10;
+
 #[function_component(RemindersScreen)]
 pub fn reminders_screen() -> Html {
     let ctx = use_context::<Ctx>().expect("context");
+    // Long lists show their first rows and a button for the rest (a head's
+    // subtree can hold a hundred reminders).
+    let expanded = use_state(std::collections::BTreeSet::<&'static str>::new);
     let rows = ctx.store.borrow().rows();
     let today = today();
     let go = |id: &str| {
@@ -92,6 +98,26 @@ pub fn reminders_screen() -> Html {
         Vec::new()
     };
 
+    let capped = |key: &'static str, rows: Vec<Html>| {
+        let total = rows.len();
+        let all = expanded.contains(key) || total <= FIRST_ROWS;
+        let more = {
+            let expanded = expanded.clone();
+            Callback::from(move |_| {
+                let mut e = (*expanded).clone();
+                e.insert(key);
+                expanded.set(e);
+            })
+        };
+        html! {
+            <>
+                <ul>{ for rows.into_iter().take(if all { total } else { FIRST_ROWS }) }</ul>
+                if !all {
+                    <button class="show-all" data-list={key} onclick={more}>{ format!("{}（{}）", ctx.t(M::ShowAll), total) }</button>
+                }
+            </>
+        }
+    };
     html! {
         <section class="reminders">
             <div class="toolbar">
@@ -100,21 +126,21 @@ pub fn reminders_screen() -> Html {
             </div>
             <div class="card overdue">
                 <h3>{ format!("{}（{}）", ctx.t(M::Overdue), overdue.len()) }</h3>
-                <ul>{ for overdue.iter().map(|r| html! {
+                { capped("overdue", overdue.iter().map(|r| html! {
                     <li class="link" onclick={go(&r.doc_id)}>{ format!("{} · {}", r.customer.name, r.customer.last_visit().unwrap_or("—")) }</li>
-                }) }</ul>
+                }).collect()) }
             </div>
             if role == Role::Head {
                 <div class="card head-due">
                     <h3>{ format!("{}（{} · {}）", ctx.t(M::HeadVisitsDue), quarter, head_due.len()) }</h3>
-                    <ul>{ for head_due.iter().map(|r| html! {
+                    { capped("head-due", head_due.iter().map(|r| html! {
                         <li class="link" onclick={go(&r.doc_id)}>{ r.customer.name.clone() }</li>
-                    }) }</ul>
+                    }).collect()) }
                 </div>
             }
             <div class="card follow-ups">
                 <h3>{ format!("{}（{}）", ctx.t(M::FollowUps), follow_ups.len()) }</h3>
-                <ul>{ for follow_ups.iter().map(|(r, f)| {
+                { capped("follow-ups", follow_ups.iter().map(|(r, f)| {
                     let late = f.is_overdue(&today);
                     html! {
                         <li class={classes!("link", late.then_some("late"))} onclick={go(&r.doc_id)}>
@@ -122,11 +148,11 @@ pub fn reminders_screen() -> Html {
                             if late { <span class="badge overdue">{ ctx.t(M::FilterOverdue) }</span> }
                         </li>
                     }
-                }) }</ul>
+                }).collect()) }
             </div>
             <div class="card alerts">
                 <h3>{ format!("{}（{}）", ctx.t(M::RevenueAlerts), alerts.len()) }</h3>
-                <ul>{ for alerts.iter().map(|(r, a)| {
+                { capped("alerts", alerts.iter().map(|(r, a)| {
                     let text = match a {
                         Alert::Lost { months } => crate::i18n::pick(&format!("疑似流失：连续{months}个月无收入 / possibly lost: no revenue for {months} months")),
                         Alert::FallMonthOnMonth { month, percent } => crate::i18n::pick(&format!("{month} 环比下降 {percent}% / {month} down {percent}% on the month before")),
@@ -135,17 +161,17 @@ pub fn reminders_screen() -> Html {
                         Alert::RiseYearOnYear { month, percent } => crate::i18n::pick(&format!("{month} 同比上升 {percent}% / {month} up {percent}% on a year before")),
                     };
                     html! { <li class="link alert" onclick={go(&r.doc_id)}>{ format!("{} · {}", r.customer.name, text) }</li> }
-                }) }</ul>
+                }).collect()) }
             </div>
             <div class="card expiring">
                 <h3>{ format!("{}（{}）", ctx.t(M::ExpiringAgreements), expiring.len()) }</h3>
-                <ul>{ for expiring.iter().map(|(r, a, d)| html! {
+                { capped("expiring", expiring.iter().map(|(r, a, d)| html! {
                     <li class="link" onclick={go(&r.doc_id)}>{ crate::i18n::say(format!("{0} · {1} · {2} · {3}天后到期", r.customer.name, a.number, a.end, d), format!("{0} · {1} · {2} · ends in {3} days", r.customer.name, a.number, a.end, d)) }</li>
-                }) }</ul>
+                }).collect()) }
             </div>
             <div class="card care">
                 <h3>{ format!("{}（{}）", ctx.t(M::Care), care.len()) }</h3>
-                <ul>{ for care.iter().map(|(doc, c)| {
+                { capped("care", care.iter().map(|(doc, c)| {
                     let what = match &c.what {
                         Occasion::Birthday { customer, contact } => crate::i18n::say(format!("{contact}（{customer}）生日"), format!("{contact} ({customer}): birthday")),
                         Occasion::Festival(name) => name.to_string(),
@@ -161,7 +187,7 @@ pub fn reminders_screen() -> Html {
                         },
                         None => html! { <li class="care-item">{ format!("{} · {} · {}", c.date, what, when) }</li> },
                     }
-                }) }</ul>
+                }).collect()) }
             </div>
         </section>
     }
