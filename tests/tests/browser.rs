@@ -3047,3 +3047,52 @@ async fn a_long_reminders_list_shows_ten_rows_then_all() {
     )
     .await;
 }
+
+/// A new build deployed while the app is open is offered, not forced: the
+/// page shows 新版本已就绪 with a button, and reloads only when asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_build_is_offered_while_the_app_is_open() {
+    // The app from a copy of the build, so that the test can deploy "another".
+    let dist = tempfile::tempdir().expect("dist copy");
+    let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../client/dist");
+    for entry in std::fs::read_dir(&built).unwrap() {
+        let e = entry.unwrap();
+        std::fs::copy(e.path(), dist.path().join(e.file_name())).unwrap();
+    }
+    let mut server = TestServer::new();
+    server.static_dir = Some(dist.path().to_path_buf());
+    let c = Customer::new("更新测试公司", "", Nature::Enterprise, vec![Line::Delivery]);
+    server.seed_customer(&c, "m1", None).await;
+    server.start().await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "m1", "更新测试公司").await;
+    // Deploy: the service worker of another build.
+    let sw = dist.path().join("sw.js");
+    let text = std::fs::read_to_string(&sw).unwrap();
+    std::fs::write(&sw, format!("{text}\n// another build\n")).unwrap();
+    // A mark on this page: gone only if the page reloads.
+    b.js(
+        "window.__same_page = true;
+         return navigator.serviceWorker.getRegistration().then(r => r.update()).then(() => true);",
+        json!([]),
+    )
+    .await;
+    let offer = b
+        .wait(
+            "the offer of the new build, on the same page",
+            T,
+            "const o = document.querySelector('.update-offer');
+             return o && window.__same_page === true && o.innerText;",
+            json!([]),
+        )
+        .await;
+    assert!(offer.as_str().unwrap().contains("新版本已就绪"), "{offer}");
+    b.click(".update-offer button").await;
+    b.wait(
+        "reloaded when asked",
+        T,
+        "return window.__same_page === undefined && document.querySelector('li.row') !== null;",
+        json!([]),
+    )
+    .await;
+}
