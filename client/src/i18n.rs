@@ -276,6 +276,11 @@ impl Lang {
     }
 }
 
+/// A vocabulary value's label in the chosen language.
+pub fn label(v: &impl fieldbook_shared::vocab::Label) -> String {
+    v.label(crate::session::lang() == Lang::En)
+}
+
 /// One of two texts by the chosen language: for messages that hold what a
 /// person typed (a name may hold " / ", which [`pick`] would split on).
 pub fn say(zh: String, en: String) -> String {

@@ -217,7 +217,7 @@ pub fn credit_warning(p: &WarningProps) -> Html {
         <div class="credit-warning" role="alert">
             <strong>{ ctx.t(M::CreditWarning) }</strong>
             { for hits.iter().map(|w| {
-                let kind = fieldbook_shared::credit::WarningKind::parse(&w.kind).map(|k| k.label_zh()).unwrap_or(w.kind.as_str());
+                let kind = fieldbook_shared::credit::WarningKind::parse(&w.kind).map(|k| crate::i18n::label(&k)).unwrap_or_else(|| w.kind.clone());
                 html! { <span class="hit">{ format!("{}（{}，{}）", w.name, kind, w.confirmed_on) }</span> }
             }) }
         </div>

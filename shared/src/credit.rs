@@ -45,11 +45,30 @@ impl WarningKind {
     }
     pub fn label_zh(self) -> &'static str {
         match self {
-            WarningKind::AgencyFeeAbuse => "滥用代理手续费",
-            WarningKind::DeliberateArrears => "恶意拖欠",
+            WarningKind::AgencyFeeAbuse => "套取代办费",
+            WarningKind::DeliberateArrears => "恶意欠费",
             WarningKind::PremiumFraud => "骗取保费",
             WarningKind::Other => "其他不良资信",
         }
+    }
+    pub fn label_en(self) -> &'static str {
+        match self {
+            WarningKind::AgencyFeeAbuse => "Agency fee abuse",
+            WarningKind::DeliberateArrears => "Deliberate arrears",
+            WarningKind::PremiumFraud => "Premium fraud",
+            WarningKind::Other => "Other bad credit",
+        }
+    }
+}
+
+impl crate::vocab::Label for WarningKind {
+    fn label(&self, english: bool) -> String {
+        if english {
+            self.label_en()
+        } else {
+            self.label_zh()
+        }
+        .to_string()
     }
 }
 

@@ -82,6 +82,14 @@ impl Level {
             Level::District => "区局级",
         }
     }
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Level::None => "Not key",
+            Level::Suboffice => "Sub-office",
+            Level::Company => "Specialised company",
+            Level::District => "District",
+        }
+    }
     /// The level named `s` (as stored); `None` for anything else.
     pub fn parse(s: &str) -> Level {
         Level::ALL
@@ -114,6 +122,15 @@ impl Grade {
             Grade::Gold => "黄金",
             Grade::Platinum => "白金",
             Grade::Diamond => "钻石",
+        }
+    }
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Grade::None => "Ungraded",
+            Grade::Ordinary => "Ordinary",
+            Grade::Gold => "Gold",
+            Grade::Platinum => "Platinum",
+            Grade::Diamond => "Diamond",
         }
     }
     /// The grade named `s` (as stored); `None` for anything else.
@@ -347,6 +364,45 @@ impl ManagedWhy {
             ManagedWhy::Threshold => "按收入标准".into(),
             ManagedWhy::Rank { rank } => format!("本市收入第{rank}名"),
             ManagedWhy::CrossCity => "异地邮件收入".into(),
+        }
+    }
+    pub fn label_en(self) -> String {
+        match self {
+            ManagedWhy::Threshold => "by revenue".into(),
+            ManagedWhy::Rank { rank } => format!("no. {rank} by revenue in the city"),
+            ManagedWhy::CrossCity => "cross-city mail revenue".into(),
+        }
+    }
+}
+
+impl crate::vocab::Label for Level {
+    fn label(&self, english: bool) -> String {
+        if english {
+            self.label_en()
+        } else {
+            self.label_zh()
+        }
+        .to_string()
+    }
+}
+
+impl crate::vocab::Label for Grade {
+    fn label(&self, english: bool) -> String {
+        if english {
+            self.label_en()
+        } else {
+            self.label_zh()
+        }
+        .to_string()
+    }
+}
+
+impl crate::vocab::Label for ManagedWhy {
+    fn label(&self, english: bool) -> String {
+        if english {
+            self.label_en()
+        } else {
+            self.label_zh()
         }
     }
 }

@@ -8,8 +8,19 @@ use automerge::ObjId;
 use autosurgeon::ReadDoc;
 use autosurgeon::{Hydrate, HydrateError, Prop, Reconcile, Reconciler};
 
+/// A value with a label in each of the app's languages.
+pub trait Label {
+    fn label(&self, english: bool) -> String;
+}
+
+impl<T: Label + ?Sized> Label for &T {
+    fn label(&self, english: bool) -> String {
+        (**self).label(english)
+    }
+}
+
 macro_rules! vocabulary {
-    ($(#[$doc:meta])* $name:ident default $default:ident { $($variant:ident = $text:literal / $zh:literal,)+ }) => {
+    ($(#[$doc:meta])* $name:ident default $default:ident { $($variant:ident = $text:literal / $zh:literal / $en:literal,)+ }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name {
@@ -34,6 +45,14 @@ macro_rules! vocabulary {
             pub fn label_zh(&self) -> &str {
                 match self {
                     $($name::$variant => $zh,)+
+                    $name::Unknown(s) => s,
+                }
+            }
+
+            /// The English label (the app's English mode).
+            pub fn label_en(&self) -> &str {
+                match self {
+                    $($name::$variant => $en,)+
                     $name::Unknown(s) => s,
                 }
             }
@@ -63,6 +82,12 @@ macro_rules! vocabulary {
                     "enum": [$($text,)+],
                     "description": "Known values; a value a newer version writes is kept as it is."
                 })
+            }
+        }
+
+        impl Label for $name {
+            fn label(&self, english: bool) -> String {
+                if english { self.label_en() } else { self.label_zh() }.to_string()
             }
         }
 
@@ -109,38 +134,38 @@ macro_rules! vocabulary {
 vocabulary! {
     /// Customer nature 客户性质.
     Nature default Enterprise {
-        Enterprise = "enterprise" / "企业",
-        Individual = "individual" / "个人",
-        Government = "government" / "政府机构",
+        Enterprise = "enterprise" / "企业" / "Enterprise",
+        Individual = "individual" / "个人" / "Individual",
+        Government = "government" / "政府机构" / "Government body",
     }
 }
 
 vocabulary! {
     /// Business line 业务类型.
     Line default Delivery {
-        Delivery = "delivery" / "寄递",
-        Finance = "finance" / "金融",
-        Postal = "postal" / "邮务",
-        Letter = "letter" / "函件",
+        Delivery = "delivery" / "寄递" / "Delivery",
+        Finance = "finance" / "金融" / "Finance",
+        Postal = "postal" / "邮务" / "Postal services",
+        Letter = "letter" / "函件" / "Letters",
     }
 }
 
 vocabulary! {
     /// How a visit was made.
     VisitKind default Onsite {
-        Onsite = "onsite" / "上门拜访",
-        Phone = "phone" / "电话询访",
-        Event = "event" / "客户活动",
+        Onsite = "onsite" / "上门拜访" / "On-site visit",
+        Phone = "phone" / "电话询访" / "Phone call",
+        Event = "event" / "客户活动" / "Customer event",
     }
 }
 
 vocabulary! {
     /// A customer contact's role.
     ContactRole default Other {
-        DecisionMaker = "decision_maker" / "决策者",
-        Handler = "handler" / "经办人",
-        FinanceHead = "finance_head" / "财务负责人",
-        Other = "other" / "其他",
+        DecisionMaker = "decision_maker" / "决策者" / "Decision maker",
+        Handler = "handler" / "经办人" / "Handler",
+        FinanceHead = "finance_head" / "财务负责人" / "Head of finance",
+        Other = "other" / "其他" / "Other",
     }
 }
 
@@ -148,19 +173,19 @@ vocabulary! {
     /// Where a follow-up 督办 stands: raised, being handled, handed to a
     /// line's office (转专业局/专业公司) and supervised from there, or done.
     FollowUpState default Open {
-        Open = "open" / "待办",
-        InProgress = "in_progress" / "处理中",
-        Forwarded = "forwarded" / "已转办",
-        Done = "done" / "已办结",
+        Open = "open" / "待办" / "Open",
+        InProgress = "in_progress" / "处理中" / "In progress",
+        Forwarded = "forwarded" / "已转办" / "Forwarded",
+        Done = "done" / "已办结" / "Done",
     }
 }
 
 vocabulary! {
     /// A Fieldbook user's role.
     Role default Manager {
-        Manager = "manager" / "客户经理",
-        Head = "head" / "首席客户经理",
-        Admin = "admin" / "大客中心管理员",
+        Manager = "manager" / "客户经理" / "Account manager",
+        Head = "head" / "首席客户经理" / "Chief account manager",
+        Admin = "admin" / "大客中心管理员" / "Key-account center admin",
     }
 }
 

@@ -429,7 +429,7 @@ async fn a_confirmed_bad_credit_warning_shows_offline_when_opening_or_registerin
     b.wait(
         "the warning on the customer",
         T,
-        "return document.querySelector('.credit-warning')?.innerText.includes('恶意拖欠')",
+        "return document.querySelector('.credit-warning')?.innerText.includes('恶意欠费')",
         json!([]),
     )
     .await;
@@ -3095,4 +3095,28 @@ async fn a_new_build_is_offered_while_the_app_is_open() {
         json!([]),
     )
     .await;
+}
+
+/// In English, the vocabularies speak English too: business lines, grades,
+/// follow-up states.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_english_screens_label_the_vocabularies_in_english() {
+    let (server, _) = server_with(&[("英文标签公司", "m1", None)]).await;
+    let b = Browser::start().await;
+    login(&b, &server, "m1").await;
+    wait_text(&b, "the list", "英文标签公司").await;
+    let meta = "const r = document.querySelector('li.row .meta'); return r && r.innerText;";
+    let zh = b.wait("the row in Chinese", T, meta, json!([])).await;
+    assert!(zh.as_str().unwrap().contains("寄递"), "{zh}");
+    b.click_text("button", "English").await;
+    let en = b
+        .wait(
+            "the row in English",
+            T,
+            "const r = document.querySelector('li.row .meta'); return r && r.innerText.includes('Delivery') && r.innerText;",
+            json!([]),
+        )
+        .await;
+    assert!(!en.as_str().unwrap().contains("寄递"), "{en}");
+    assert!(en.as_str().unwrap().contains("Ungraded"), "{en}");
 }

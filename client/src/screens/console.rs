@@ -234,7 +234,7 @@ pub fn console_screen() -> Html {
                         }
                     } else { { &u.staff_no } }
                 </td>
-                <td>{ u.role.label_zh() }</td>
+                <td>{ crate::i18n::label(&u.role) }</td>
                 <td>
                     if is_admin {
                         <select class="move" onchange={type_in(false)}>{ unit_options(&chosen_unit) }</select>
@@ -337,7 +337,7 @@ pub fn console_screen() -> Html {
                     <select name="role" onchange={set_user(|n, v| n.role = v)}>
                         // The role's one name (vocab.rs), as everywhere.
                         { for Role::ALL.iter().map(|r| html! {
-                            <option value={r.as_str().to_string()} selected={*r == Role::Manager}>{ r.label_zh() }</option>
+                            <option value={r.as_str().to_string()} selected={*r == Role::Manager}>{ crate::i18n::label(&r) }</option>
                         }) }
                     </select>
                     <select name="unit" onchange={set_user(|n, v| n.unit = v)}>

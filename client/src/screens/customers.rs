@@ -74,15 +74,15 @@ pub fn customers_screen() -> Html {
                     oninput={let q = query.clone(); Callback::from(move |e: InputEvent| q.set(value_of(&e.into())))} />
                 <select name="level" onchange={set(&level)}>
                     <option value="" selected={level.is_empty()}>{ ctx.t(M::AllLevels) }</option>
-                    { for Level::ALL.iter().map(|l| html! { <option value={l.as_str()} selected={*level == l.as_str()}>{ l.label_zh() }</option> }) }
+                    { for Level::ALL.iter().map(|l| html! { <option value={l.as_str()} selected={*level == l.as_str()}>{ crate::i18n::label(&l) }</option> }) }
                 </select>
                 <select name="grade" onchange={set(&grade)}>
                     <option value="" selected={grade.is_empty()}>{ ctx.t(M::AllGrades) }</option>
-                    { for Grade::ALL.iter().map(|g| html! { <option value={g.as_str()} selected={*grade == g.as_str()}>{ g.label_zh() }</option> }) }
+                    { for Grade::ALL.iter().map(|g| html! { <option value={g.as_str()} selected={*grade == g.as_str()}>{ crate::i18n::label(&g) }</option> }) }
                 </select>
                 <select name="line" onchange={set(&line)}>
                     <option value="" selected={line.is_empty()}>{ ctx.t(M::AllLines) }</option>
-                    { for Line::ALL.iter().map(|l| html! { <option value={l.as_str().to_string()} selected={*line == l.as_str()}>{ l.label_zh() }</option> }) }
+                    { for Line::ALL.iter().map(|l| html! { <option value={l.as_str().to_string()} selected={*line == l.as_str()}>{ crate::i18n::label(&l) }</option> }) }
                 </select>
                 <select name="sort" onchange={set(&sort)}>
                     { for [("name", M::SortByName), ("overdue", M::SortByOverdue), ("revenue", M::SortByRevenue), ("last_visit", M::SortByLastVisit)].into_iter().map(|(v, m)| html! {
@@ -114,9 +114,9 @@ pub fn customers_screen() -> Html {
                                 if let Some(n) = ctx.store.borrow().number(&r.doc_id) { <span class="customer-no">{ n }</span> }
                             </div>
                             <div class="meta">
-                                <span>{ r.grade.label_zh() }</span>
-                                <span>{ r.level.label_zh() }</span>
-                                <span>{ r.customer.lines.iter().map(|l| l.label_zh().to_string()).collect::<Vec<_>>().join("·") }</span>
+                                <span>{ crate::i18n::label(&r.grade) }</span>
+                                <span>{ crate::i18n::label(&r.level) }</span>
+                                <span>{ r.customer.lines.iter().map(|l| crate::i18n::label(&l).to_string()).collect::<Vec<_>>().join("·") }</span>
                                 <span class="last-visit">{ format!("{} {}", ctx.t(M::LastVisit), r.customer.last_visit().unwrap_or("—")) }</span>
                             </div>
                             <div class="badges">

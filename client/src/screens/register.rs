@@ -103,13 +103,13 @@ pub fn register_screen() -> Html {
             <CreditWarning name={c.name.clone()} credit_code={c.credit_code.clone()} />
             <label>{ ctx.t(M::Nature) }
                 <select name="nature" onchange={set(|c, v| c.nature = Nature::parse(&v))}>
-                    { for Nature::ALL.iter().map(|n| html! { <option value={n.as_str().to_string()} selected={c.nature == *n}>{ n.label_zh() }</option> }) }
+                    { for Nature::ALL.iter().map(|n| html! { <option value={n.as_str().to_string()} selected={c.nature == *n}>{ crate::i18n::label(&n) }</option> }) }
                 </select>
             </label>
             <fieldset>
                 <legend>{ ctx.t(M::Lines) }</legend>
                 { for Line::ALL.iter().map(|l| html! {
-                    <label class="check"><input type="checkbox" name="lines" value={l.as_str().to_string()} checked={c.lines.contains(l)} onchange={toggle(l.clone())} />{ l.label_zh() }</label>
+                    <label class="check"><input type="checkbox" name="lines" value={l.as_str().to_string()} checked={c.lines.contains(l)} onchange={toggle(l.clone())} />{ crate::i18n::label(&l) }</label>
                 }) }
             </fieldset>
             <label>{ ctx.t(M::Address) }<input name="address" value={c.address.clone()} onchange={set(|c, v| c.address = v)} /></label>

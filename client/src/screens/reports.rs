@@ -39,20 +39,20 @@ fn bars(class: &'static str, rows: &[(String, i64, String)], max: i64) -> Html {
     }
 }
 
-fn level_zh(s: &str) -> &'static str {
+fn level_zh(s: &str) -> String {
     Level::ALL
         .iter()
         .find(|l| l.as_str() == s)
-        .map(|l| l.label_zh())
-        .unwrap_or("—")
+        .map(crate::i18n::label)
+        .unwrap_or_else(|| "—".into())
 }
 
-fn grade_zh(s: &str) -> &'static str {
+fn grade_zh(s: &str) -> String {
     Grade::ALL
         .iter()
         .find(|g| g.as_str() == s)
-        .map(|g| g.label_zh())
-        .unwrap_or("—")
+        .map(crate::i18n::label)
+        .unwrap_or_else(|| "—".into())
 }
 
 #[function_component(ReportsScreen)]

@@ -202,7 +202,7 @@ pub fn visit_form(p: &Props) -> Html {
                 <label>{ ctx.t(M::Time) }<input name="time" type="time" value={visit.time.clone()} onchange={set(|v, x| v.time = x)} /></label>
                 <label>{ ctx.t(M::Kind) }
                     <select name="kind" onchange={set(|v, x| v.kind = VisitKind::parse(&x))}>
-                        { for VisitKind::ALL.iter().map(|k| html! { <option value={k.as_str().to_string()} selected={visit.kind == *k}>{ k.label_zh() }</option> }) }
+                        { for VisitKind::ALL.iter().map(|k| html! { <option value={k.as_str().to_string()} selected={visit.kind == *k}>{ crate::i18n::label(&k) }</option> }) }
                     </select>
                 </label>
                 <label>{ ctx.t(M::Visitors) }<input name="visitors" value={visit.visitors.join(", ")}
@@ -211,7 +211,7 @@ pub fn visit_form(p: &Props) -> Html {
             <fieldset>
                 <legend>{ ctx.t(M::ContactsMet) }</legend>
                 { for row.customer.contacts.iter().map(|c| html! {
-                    <label class="check"><input type="checkbox" name="contacts_met" value={c.id.clone()} checked={visit.contacts_met.contains(&c.id)} onchange={toggle_contact(c.id.clone())} />{ format!("{}（{}）", c.name, c.role.label_zh()) }</label>
+                    <label class="check"><input type="checkbox" name="contacts_met" value={c.id.clone()} checked={visit.contacts_met.contains(&c.id)} onchange={toggle_contact(c.id.clone())} />{ format!("{}（{}）", c.name, crate::i18n::label(&c.role)) }</label>
                 }) }
             </fieldset>
             <label>{ ctx.t(M::Purpose) }<input name="purpose" value={visit.purpose.clone()} onchange={set(|v, x| v.purpose = x)} /></label>

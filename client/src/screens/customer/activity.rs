@@ -57,7 +57,7 @@ pub fn activity_cards(p: &CardProps) -> Html {
                 <ul class="visits">
                     { for visits.iter().map(|v| html! {
                         <li class="visit" data-visit={v.id.clone()}>
-                            <div class="when">{ format!("{} {} · {}", v.date, v.time, v.kind.label_zh()) }</div>
+                            <div class="when">{ format!("{} {} · {}", v.date, v.time, crate::i18n::label(&v.kind)) }</div>
                             <div class="purpose">{ &v.purpose }</div>
                             <div class="summary">{ &v.summary }</div>
                             if !v.needs.is_empty() { <div class="needs">{ format!("{}：{}", ctx.t(M::Needs), v.needs) }</div> }

@@ -111,7 +111,7 @@ pub fn contacts_card(p: &CardProps) -> Html {
                         let personal = !k.hobbies.is_empty() || !k.family.is_empty() || !k.events.is_empty();
                         html! {
                             <>
-                            <tr data-contact={k.id.clone()}><td>{ &k.name }</td><td>{ k.role.label_zh() }</td><td>{ &k.position }</td><td>if k.phone.is_empty() { { "" } } else { <a class="tel" href={format!("tel:{}", k.phone.replace(' ', ""))}>{ &k.phone }</a> }</td><td>{ &k.birthday }</td>
+                            <tr data-contact={k.id.clone()}><td>{ &k.name }</td><td>{ crate::i18n::label(&k.role) }</td><td>{ &k.position }</td><td>if k.phone.is_empty() { { "" } } else { <a class="tel" href={format!("tel:{}", k.phone.replace(' ', ""))}>{ &k.phone }</a> }</td><td>{ &k.birthday }</td>
                             <td>
                                 <button class="edit" onclick={move |_| form.set(Some((false, k2.clone())))}>{ ctx.t(M::Edit) }</button>
                                 <button class="add-event" onclick={move |_| events.set(Some((kid.clone(), FamilyEvent { id: new_id("e"), ..Default::default() })))}>{ ctx.t(M::AddEvent) }</button>
@@ -133,7 +133,7 @@ pub fn contacts_card(p: &CardProps) -> Html {
                     <div class="contact-form">
                         <input name="contact_name" placeholder={ctx.t(M::Name)} value={draft.name.clone()} onchange={set_cf(|c, v| c.name = v)} />
                         <select name="contact_role" onchange={set_cf(|c, v| c.role = ContactRole::parse(&v))}>
-                            { for ContactRole::ALL.iter().map(|r| html! { <option value={r.as_str().to_string()} selected={draft.role == *r}>{ r.label_zh() }</option> }) }
+                            { for ContactRole::ALL.iter().map(|r| html! { <option value={r.as_str().to_string()} selected={draft.role == *r}>{ crate::i18n::label(&r) }</option> }) }
                         </select>
                         <input name="contact_position" placeholder={ctx.t(M::Position)} value={draft.position.clone()} onchange={set_cf(|c, v| c.position = v)} />
                         <input name="contact_phone" type="tel" placeholder={ctx.t(M::Phone)} value={draft.phone.clone()} onchange={set_cf(|c, v| c.phone = v)} />

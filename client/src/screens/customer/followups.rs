@@ -35,7 +35,7 @@ pub fn state_badges(ctx: &Ctx, f: &FollowUp, today: &str) -> Html {
     };
     html! {
         <>
-            <span class={classes!("badge", "state", class)}>{ state.label_zh().to_string() }</span>
+            <span class={classes!("badge", "state", class)}>{ crate::i18n::label(&state).to_string() }</span>
             if f.is_overdue(today) { <span class="badge overdue">{ ctx.t(M::FilterOverdue) }</span> }
         </>
     }

@@ -71,17 +71,17 @@ pub fn customer_screen(p: &Props) -> Html {
                     <p>{ ctx.t(M::AlreadyRegistered) }
                         { n.duplicate.iter().map(|d| {
                             let (line, unit) = d.split_once(':').unwrap_or((d.as_str(), ""));
-                            format!("{}（{}）", Line::parse(line).label_zh(), unit)
+                            format!("{}（{}）", crate::i18n::label(&Line::parse(line)), unit)
                         }).collect::<Vec<_>>().join("、") }
                     </p>
                     <p>{ ctx.t(M::YouOwn) }
-                        { if n.owned.is_empty() { ctx.t(M::None_).to_string() } else { n.owned.iter().map(|l| Line::parse(l).label_zh().to_string()).collect::<Vec<_>>().join("、") } }
+                        { if n.owned.is_empty() { ctx.t(M::None_).to_string() } else { n.owned.iter().map(|l| crate::i18n::label(&Line::parse(l)).to_string()).collect::<Vec<_>>().join("、") } }
                     </p>
                 </div>
             }
             // The customer at a glance, before the details.
             <div class="card summary">
-                <span data-summary="grade">{ format!("{} {}", ctx.t(M::Grade), row.grade.label_zh()) }</span>
+                <span data-summary="grade">{ format!("{} {}", ctx.t(M::Grade), crate::i18n::label(&row.grade)) }</span>
                 <span data-summary="revenue">{ format!("{} {}", ctx.t(M::AnnualRevenue), crate::widgets::yuan(row.annual_fen)) }</span>
                 <span data-summary="last">{ format!("{} {}", ctx.t(M::LastVisit), c.last_visit().unwrap_or("—")) }</span>
                 <span data-summary="next">{ format!("{} {}", ctx.t(M::NextVisit), next_visit) }</span>

@@ -96,15 +96,15 @@ pub fn profile_card(p: &CardProps) -> Html {
                     </div>
                 }
                 { field_row(M::Industry, "industry", &c.industry) }
-                <div class="field"><span class="label">{ ctx.t(M::Nature) }</span><span class="value">{ c.nature.label_zh() }</span></div>
-                <div class="field"><span class="label">{ ctx.t(M::Lines) }</span><span class="value">{ c.lines.iter().map(|l| l.label_zh()).collect::<Vec<_>>().join("、") }</span></div>
+                <div class="field"><span class="label">{ ctx.t(M::Nature) }</span><span class="value">{ crate::i18n::label(&c.nature) }</span></div>
+                <div class="field"><span class="label">{ ctx.t(M::Lines) }</span><span class="value">{ c.lines.iter().map(|l| crate::i18n::label(&l)).collect::<Vec<_>>().join("、") }</span></div>
                 <div class="field"><span class="label">{ ctx.t(M::AnnualRevenue) }</span><span class="value">{ yuan(row.annual_fen) }</span></div>
-                <div class="field" data-field="level"><span class="label">{ ctx.t(M::Level) }</span><span class="value">{ format!("{}（{}）", row.level.label_zh(), ctx.t(M::Proposed)) }
-                    if let Some((level, _)) = &approved { { format!(" · {}：{}", ctx.t(M::Approved), level.label_zh()) } }</span></div>
-                <div class="field" data-field="grade"><span class="label">{ ctx.t(M::Grade) }</span><span class="value">{ format!("{}（{}）", row.grade.label_zh(), ctx.t(M::Proposed)) }
-                    if let Some((_, grade)) = &approved { { format!(" · {}：{}", ctx.t(M::Approved), grade.label_zh()) } }</span></div>
+                <div class="field" data-field="level"><span class="label">{ ctx.t(M::Level) }</span><span class="value">{ format!("{}（{}）", crate::i18n::label(&row.level), ctx.t(M::Proposed)) }
+                    if let Some((level, _)) = &approved { { format!(" · {}：{}", ctx.t(M::Approved), crate::i18n::label(&level)) } }</span></div>
+                <div class="field" data-field="grade"><span class="label">{ ctx.t(M::Grade) }</span><span class="value">{ format!("{}（{}）", crate::i18n::label(&row.grade), ctx.t(M::Proposed)) }
+                    if let Some((_, grade)) = &approved { { format!(" · {}：{}", ctx.t(M::Approved), crate::i18n::label(&grade)) } }</span></div>
                 if let Some(m) = &managed {
-                    <div class="field" data-field="managed"><span class="label">{ ctx.t(M::ManagedAs) }</span><span class="value">{ format!("{}（{}）", m.grade.label_zh(), m.why().label_zh()) }</span></div>
+                    <div class="field" data-field="managed"><span class="label">{ ctx.t(M::ManagedAs) }</span><span class="value">{ format!("{}（{}）", crate::i18n::label(&m.grade), crate::i18n::label(&m.why())) }</span></div>
                 }
                 // The customer file 客户档案.
                 { field_row(M::CooperationYears, "cooperation_years", &c.cooperation_years) }
