@@ -61,16 +61,7 @@ impl WarningKind {
     }
 }
 
-impl crate::vocab::Label for WarningKind {
-    fn label(&self, english: bool) -> String {
-        if english {
-            self.label_en()
-        } else {
-            self.label_zh()
-        }
-        .to_string()
-    }
-}
+crate::labelled!(WarningKind);
 
 /// One confirmed warning: who, and which kind; not the case file.
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]

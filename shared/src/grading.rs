@@ -375,37 +375,7 @@ impl ManagedWhy {
     }
 }
 
-impl crate::vocab::Label for Level {
-    fn label(&self, english: bool) -> String {
-        if english {
-            self.label_en()
-        } else {
-            self.label_zh()
-        }
-        .to_string()
-    }
-}
-
-impl crate::vocab::Label for Grade {
-    fn label(&self, english: bool) -> String {
-        if english {
-            self.label_en()
-        } else {
-            self.label_zh()
-        }
-        .to_string()
-    }
-}
-
-impl crate::vocab::Label for ManagedWhy {
-    fn label(&self, english: bool) -> String {
-        if english {
-            self.label_en()
-        } else {
-            self.label_zh()
-        }
-    }
-}
+crate::labelled!(Level, Grade, ManagedWhy);
 
 /// The tier each customer of one city is managed as, in the order given: the
 /// highest of its threshold grade, its rank tier and its cross-city tier.

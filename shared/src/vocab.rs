@@ -13,6 +13,19 @@ pub trait Label {
     fn label(&self, english: bool) -> String;
 }
 
+/// `Label` for a type with `label_zh` and `label_en` (each `(self)`, any
+/// string type).
+#[macro_export]
+macro_rules! labelled {
+    ($($t:ty),+) => {
+        $(impl $crate::vocab::Label for $t {
+            fn label(&self, english: bool) -> String {
+                if english { self.label_en().to_string() } else { self.label_zh().to_string() }
+            }
+        })+
+    };
+}
+
 impl<T: Label + ?Sized> Label for &T {
     fn label(&self, english: bool) -> String {
         (**self).label(english)
@@ -85,11 +98,7 @@ macro_rules! vocabulary {
             }
         }
 
-        impl Label for $name {
-            fn label(&self, english: bool) -> String {
-                if english { self.label_en() } else { self.label_zh() }.to_string()
-            }
-        }
+        $crate::labelled!($name);
 
         impl Default for $name {
             fn default() -> Self {

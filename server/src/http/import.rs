@@ -537,6 +537,8 @@ const NAME: &[&str] = &["客户名称", "name"];
 const MANAGER: &[&str] = &["客户经理", "manager"];
 const CREDIT_CODE: &[&str] = &["统一社会信用代码", "credit_code"];
 const NUMBER: &[&str] = &["客户编号", "customer_no"];
+/// The longest customer number an import keeps.
+const MAX_NUMBER_CHARS: usize = 40;
 
 /// A column's header as the file writes it (`客户经理 `, `manager`), for
 /// errors; its first name when the file has no such column.
@@ -809,6 +811,18 @@ pub fn customer_rows(t: &Table, aliases: &BTreeMap<String, Line>) -> Checked<Cus
             manager: m,
             number: cell(r, number).trim().to_string(),
         });
+    }
+    // A number is an identifier: short, no spaces (a cell may hold 64 KB).
+    for c in out.iter().filter(|c| !c.number.is_empty()) {
+        if c.number.chars().count() > MAX_NUMBER_CHARS || c.number.contains(char::is_whitespace) {
+            errors.push(RowError {
+                row: c.row,
+                column: header(number),
+                message: format!(
+                    "客户编号不能含空格，最多 {MAX_NUMBER_CHARS} 个字符 / a customer number has no spaces and at most {MAX_NUMBER_CHARS} characters"
+                ),
+            });
+        }
     }
     // The same customer number twice in one file is a mistake too.
     let mut numbers: BTreeMap<String, usize> = BTreeMap::new();
@@ -1467,6 +1481,20 @@ mod tests {
 
     fn aliases() -> BTreeMap<String, Line> {
         fieldbook_shared::rules::ImportRules::default().line_aliases
+    }
+
+    #[test]
+    fn a_customer_number_is_kept_short_unique_and_without_spaces() {
+        let long = "K".repeat(41);
+        let csv = format!(
+            "客户名称,客户经理,客户编号\n甲,m1,OLD-1\n乙,m1,OLD-1\n丙,m1,A B\n丁,m1,{long}\n戊,m1,\n"
+        );
+        let t = read_table(csv.as_bytes()).unwrap();
+        let (rows, errors) = customer_rows(&t, &aliases()).unwrap();
+        assert_eq!(rows[0].number, "OLD-1");
+        let rows_wrong: Vec<usize> = errors.iter().map(|e| e.row).collect();
+        assert_eq!(rows_wrong, [4, 5, 3], "{errors:?}");
+        assert!(errors.iter().all(|e| e.column == "客户编号"));
     }
 
     #[test]
