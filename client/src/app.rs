@@ -203,6 +203,7 @@ pub fn app() -> Html {
         Route::FollowUps => html! { <crate::screens::followups::FollowUpsScreen /> },
         Route::Console => html! { <ConsoleScreen /> },
         Route::Reports => html! { <ReportsScreen /> },
+        Route::Approvals => html! { <crate::screens::approvals::ApprovalsScreen /> },
     };
     html! {
         <ContextProvider<Ctx> context={ctx}>

@@ -24,6 +24,8 @@ pub enum Route {
     Plan,
     Console,
     Reports,
+    /// 待审批, for heads and the center.
+    Approvals,
 }
 
 impl Route {
@@ -42,6 +44,7 @@ impl Route {
             Route::Plan => "/plan".into(),
             Route::Console => "/console".into(),
             Route::Reports => "/reports".into(),
+            Route::Approvals => "/approvals".into(),
         }
     }
 
@@ -65,6 +68,7 @@ impl Route {
             ["plan"] => Route::Plan,
             ["console"] => Route::Console,
             ["reports"] => Route::Reports,
+            ["approvals"] => Route::Approvals,
             _ => Route::Customers,
         }
     }
@@ -118,6 +122,7 @@ mod tests {
             Route::FollowUps,
             Route::Console,
             Route::Reports,
+            Route::Approvals,
         ] {
             assert_eq!(Route::from_hash(&format!("#{}", r.to_hash())), r);
         }

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use fieldbook_shared::book::{Book, ManagedTier, RegistrationNotice};
+use fieldbook_shared::book::{Book, ManagedTier, RegistrationNotice, RegistrationStatus};
 use fieldbook_shared::calendar;
 use fieldbook_shared::credit::{Warning, WarningList};
 use fieldbook_shared::customer::Customer;
@@ -104,6 +104,13 @@ pub struct Model {
     managed: HashMap<String, ManagedTier>,
     /// Customer numbers 客户编号 the server gave (by document id).
     numbers: HashMap<String, String>,
+    /// Where registrations stand, as the book says (by document id).
+    registrations: HashMap<String, RegistrationStatus>,
+    /// The user's desks the book names (document ids, oldest first).
+    desks: Vec<String>,
+    /// Whether a book has been read (until then nothing is known of
+    /// registrations).
+    book_read: bool,
     rules: Rules,
     warnings: WarningList,
 }
@@ -167,6 +174,13 @@ impl Model {
                     .iter()
                     .map(|g| (doc_id_of(&g.url), (g.level, g.grade)))
                     .collect();
+                self.registrations = book
+                    .registrations
+                    .iter()
+                    .map(|r| (doc_id_of(&r.url), r.clone()))
+                    .collect();
+                self.desks = book.desks.iter().map(|u| doc_id_of(u)).collect();
+                self.book_read = true;
                 self.notices = book
                     .notices
                     .iter()
@@ -280,6 +294,26 @@ impl Model {
     /// The approved (level, grade) of a customer, if a head or the center fixed it.
     pub fn approved(&self, doc_id: &str) -> Option<(Level, Grade)> {
         self.approved.get(doc_id).cloned()
+    }
+
+    /// Where the registration of a customer stands: as the book says, or
+    /// pending for a customer this device holds that the book does not list
+    /// yet (registered here, not yet accepted by the server); `None` for an
+    /// approved customer that is not this user's registration.
+    pub fn registration(&self, doc_id: &str) -> Option<RegistrationStatus> {
+        if let Some(r) = self.registrations.get(doc_id) {
+            return Some(r.clone());
+        }
+        (self.book_read && !self.listed.contains(doc_id)).then(|| RegistrationStatus {
+            url: format!("automerge:{doc_id}"),
+            status: "pending".into(),
+            ..RegistrationStatus::default()
+        })
+    }
+
+    /// The user's desks the book names (document ids, oldest first).
+    pub fn desks(&self) -> &[String] {
+        &self.desks
     }
 
     /// The customer's number 客户编号, once the server gave one.
@@ -443,5 +477,34 @@ mod tests {
         });
         assert!(m.row("d2").is_none());
         assert!(!m.is_kept("d2"));
+    }
+
+    #[test]
+    fn a_registration_stands_as_the_book_says_or_pending_until_listed() {
+        let mut m = Model::default();
+        assert_eq!(m.registration("d9"), None, "nothing known before a book");
+        let mut book = Book::new("m1");
+        book.customers = vec!["automerge:d1".into(), "automerge:d2".into()];
+        book.desks = vec!["automerge:k1".into()];
+        book.registrations.push(RegistrationStatus {
+            url: "automerge:d1".into(),
+            status: "rejected".into(),
+            reason: "重复报备".into(),
+            decided_by: "王主任".into(),
+            decided_at: "2026-12-05T02:00:00Z".into(),
+        });
+        m.apply(Action::Book {
+            book: Some(book),
+            now_ms: NOW,
+        });
+        let d1 = m.registration("d1").unwrap();
+        assert_eq!((d1.status.as_str(), d1.reason.as_str()), ("rejected", "重复报备"));
+        assert_eq!(m.registration("d2"), None, "listed, not named: approved");
+        assert_eq!(
+            m.registration("d3").map(|r| r.status),
+            Some("pending".to_string()),
+            "registered on this device, not yet accepted"
+        );
+        assert_eq!(m.desks(), ["k1".to_string()]);
     }
 }

@@ -136,3 +136,19 @@ pub fn save_server_heads(user: &str, heads: &[(String, Vec<String>)]) {
         let _ = st.set_item(&format!("fieldbook.heads.{user}"), &json);
     }
 }
+
+/// The desk this device created for `user` (shared/src/desk.rs), until the
+/// book names it.
+pub fn desk_id(user: &str) -> Option<String> {
+    storage()?
+        .get_item(&format!("fieldbook.desk.{user}"))
+        .ok()
+        .flatten()
+        .filter(|d| !d.is_empty())
+}
+
+pub fn set_desk_id(user: &str, doc_id: &str) {
+    if let Some(st) = storage() {
+        let _ = st.set_item(&format!("fieldbook.desk.{user}"), doc_id);
+    }
+}

@@ -13,6 +13,7 @@ use fieldbook_shared::api::LoginResponse;
 use fieldbook_shared::book::{Book, ManagedTier, RegistrationNotice};
 use fieldbook_shared::credit::{Warning, WarningList};
 use fieldbook_shared::customer::{self, Customer};
+use fieldbook_shared::desk::Desk;
 use fieldbook_shared::grading::{self};
 use fieldbook_shared::peer::chunks::{ChunkKey, Known};
 use fieldbook_shared::peer::{Effect, Peer};
@@ -406,6 +407,34 @@ impl Engine {
         self.model.approved(doc_id)
     }
 
+    /// Where a customer's registration stands (`Model::registration`).
+    pub fn registration(&self, doc_id: &str) -> Option<fieldbook_shared::book::RegistrationStatus> {
+        self.model.registration(doc_id)
+    }
+
+    /// The user's desks on this device: those the book names, then the one
+    /// this device created, if the book does not name it yet.
+    fn desk_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.model.desks().to_vec();
+        if let Some(own) = crate::session::desk_id(&self.session.user.username)
+            && !ids.contains(&own)
+        {
+            ids.push(own);
+        }
+        ids.retain(|d| self.peer.document(d).is_some());
+        ids
+    }
+
+    /// The user's desk: work-log notes, hand-ins, decisions and the
+    /// server's answers, all their desks read as one.
+    pub fn desk(&self) -> Desk {
+        Desk::merged(
+            self.desk_ids()
+                .iter()
+                .filter_map(|d| self.peer.document(d).and_then(|doc| Desk::load(doc).ok())),
+        )
+    }
+
     /// The customer's number 客户编号, once the server gave one.
     pub fn number(&self, doc_id: &str) -> Option<String> {
         self.model.number(doc_id).map(str::to_string)
@@ -588,7 +617,8 @@ impl Engine {
                             e.refresh_warnings();
                         } else if doc_id == e.book_id {
                             let update = e.read_book();
-                            for id in &update.listed {
+                            let desks = e.model.desks().to_vec();
+                            for id in update.listed.iter().chain(&desks) {
                                 if e.peer.document(id).is_none() {
                                     e.peer.find(id.clone());
                                 }
@@ -639,8 +669,9 @@ impl Engine {
                         }
                         // A listed customer missing here (its storage write had not
                         // finished when the tablet closed) is fetched again.
-                        let listed: Vec<String> =
+                        let mut listed: Vec<String> =
                             e.book_urls().iter().map(|u| doc_id_of(u)).collect();
+                        listed.extend(e.model.desks().iter().cloned());
                         for id in listed {
                             if e.peer.document(&id).is_none() {
                                 e.peer.find(id);
@@ -996,6 +1027,37 @@ pub async fn edit<R>(
     store.borrow_mut().refresh_row(doc_id);
     redraw(store);
     Ok(result)
+}
+
+/// Changes the user's desk (creating it on this device the first time),
+/// returning once IndexedDB has committed the change, as [`edit`].
+pub async fn desk_edit<R>(
+    store: &Store,
+    f: impl FnOnce(&mut Automerge) -> R,
+) -> Result<R, ClientError> {
+    let existing = store.borrow().desk_ids().into_iter().next();
+    let doc_id = match existing {
+        Some(d) => d,
+        None => {
+            let user = store.borrow().session.user.username.clone();
+            let mut doc = Automerge::new();
+            doc.transact(|tx| Desk::new(&user).create(tx))
+                .map_err(|e| ClientError::Document(format!("{:?}", e.error)))?;
+            let (id, effects) = {
+                let mut e = store.borrow_mut();
+                let id = e.peer.create_document(doc);
+                (id, e.peer.take_effects())
+            };
+            crate::session::set_desk_id(&user, &id);
+            let others = Engine::apply(store, effects);
+            Engine::flush(store).await?;
+            for p in others {
+                p.await?;
+            }
+            id
+        }
+    };
+    edit(store, &doc_id, f).await
 }
 
 /// Creates a new customer document on this device (a registration, sent when online).

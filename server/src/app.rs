@@ -76,6 +76,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         samod::Url::parse("ws://fieldbook/sync")
             .map_err(|e| ServerError::Internal(e.to_string()))?,
     )?;
+    let (desks_tx, desks_rx) = tokio::sync::mpsc::unbounded_channel();
     let state = AppState {
         db,
         acl,
@@ -84,6 +85,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         acceptor,
         rules,
         changed: changed_tx,
+        desks: desks_tx,
         authors: history::Authors::default(),
         bulk: std::sync::Arc::default(),
         sync_conns: std::sync::Arc::default(),
@@ -94,6 +96,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     books::ensure_all(&state).await?;
     warnings::publish(&state).await?;
     tokio::spawn(projection::run(state.clone(), changed_rx));
+    tokio::spawn(crate::desks::run(state.clone(), desks_rx));
     tokio::spawn(crate::memory::trim_after_frees(state.clone()));
     tokio::spawn(crate::housekeeping::run(state.clone(), config.claim_grace));
 

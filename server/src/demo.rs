@@ -184,7 +184,7 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
     repo.stop().await;
     db.blocking(|c| {
         let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        for (doc, manager, assistant, unit, customer) in &rows {
+        for (i, (doc, manager, assistant, unit, customer)) in rows.iter().enumerate() {
             tx.execute(
                 "INSERT INTO customers (doc_id, primary_user, assistant_user, unit, registered_by, registered_at)
                  VALUES (?1, ?2, ?3, ?4, ?2, ?5)",
@@ -192,7 +192,10 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
             )?;
             tx.execute("INSERT OR IGNORE INTO dirty_docs (doc_id) VALUES (?1)", [doc])?;
             // In creation order, so the originals are first and the duplicates later.
-            crate::projection::registration::record(&tx, doc, unit, &customer.into())?;
+            // The duplicates come from tablets and wait for the level above
+            // (the heads' 待审批); the rest are the book as assigned.
+            let from_tablet = i >= DEMO_CUSTOMERS;
+            crate::projection::registration::record(&tx, doc, unit, &customer.into(), from_tablet)?;
         }
         // A few confirmed bad-credit entries and one open report (docs/domain.md,
         // Bad-credit list).

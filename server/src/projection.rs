@@ -278,6 +278,8 @@ async fn project_batch(state: &AppState, docs: &[String]) -> Result<Batch, Serve
             Ok(o) => o,
             Err(SchemaError::WrongType { found, .. }) => {
                 tracing::debug!(doc = %doc, r#type = %found, "stored document is not a customer; not projected");
+                // A desk, maybe: its own task reads it.
+                let _ = state.desks.send(doc.clone());
                 others.push(doc);
                 continue;
             }
@@ -343,7 +345,8 @@ async fn project_batch(state: &AppState, docs: &[String]) -> Result<Batch, Serve
                     Holder::Nobody => None,
                 };
                 if let Some(unit) = unit {
-                    decided.extend(registration::record(&tx, doc, &unit, &(&p.outline).into())?);
+                    let from_tablet = matches!(p.holder, Holder::New(_));
+                    decided.extend(registration::record(&tx, doc, &unit, &(&p.outline).into(), from_tablet)?);
                 }
                 tx.execute("DELETE FROM dirty_docs WHERE doc_id = ?1", [doc])?;
             }

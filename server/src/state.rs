@@ -23,6 +23,8 @@ pub struct AppState {
     pub rules: rules::Current,
     /// Queues documents for the projector.
     pub changed: tokio::sync::mpsc::UnboundedSender<String>,
+    /// Queues stored documents that are not customers for `desks::run`.
+    pub desks: tokio::sync::mpsc::UnboundedSender<String>,
     /// Who sent changes to which document, to bind devices to users.
     pub authors: Authors,
     /// Documents queued by a bulk re-projection: read from storage, not

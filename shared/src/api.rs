@@ -193,3 +193,99 @@ pub struct SessionRow {
     pub created_at: String,
     pub expires_at: String,
 }
+
+/// `GET /api/approvals`: what waits for the caller's decision 待审批 (a head:
+/// their subtree; the center: everything), each item with what the data says.
+/// Each list holds at most [`INBOX_MAX`] items, oldest first; `totals` counts
+/// them all.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Inbox {
+    pub registrations: Vec<InboxRegistration>,
+    pub grades: Vec<InboxGrade>,
+    pub agreements: Vec<InboxAgreement>,
+    /// Bad-credit reports (the center only).
+    pub warnings: Vec<InboxWarning>,
+    pub totals: InboxTotals,
+}
+
+/// The most items of one kind `GET /api/approvals` lists.
+pub const INBOX_MAX: usize = 100;
+
+/// How many items of each kind wait.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct InboxTotals {
+    pub registrations: usize,
+    pub grades: usize,
+    pub agreements: usize,
+    pub warnings: usize,
+}
+
+impl InboxTotals {
+    pub fn all(&self) -> usize {
+        self.registrations + self.grades + self.agreements + self.warnings
+    }
+}
+
+/// A registration 报备 waiting for approval.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct InboxRegistration {
+    pub doc_id: String,
+    pub name: String,
+    pub credit_code: String,
+    pub lines: Vec<Line>,
+    pub unit_name: String,
+    /// Display name of the registering manager.
+    pub registered_by: String,
+    pub registered_at: String,
+    /// The earlier registration of the same customer, if any: its name and unit.
+    pub same_as: String,
+    /// Lines another unit registered first, as the unit's name and the line.
+    pub duplicate: Vec<(Line, String)>,
+}
+
+/// A customer whose level and grade, as the ledger proposes them, are not
+/// the approved ones 定级.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct InboxGrade {
+    pub doc_id: String,
+    pub name: String,
+    pub unit_name: String,
+    /// The last 12 complete months' revenue, in fen.
+    pub annual_revenue_fen: i64,
+    pub proposed_level: crate::grading::Level,
+    pub proposed_grade: crate::grading::Grade,
+    /// The approved ones, if any.
+    pub approved: Option<(crate::grading::Level, crate::grading::Grade)>,
+    /// Above the caller's authority (platinum and diamond are the center's).
+    pub center_only: bool,
+}
+
+/// A service agreement waiting for approval.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct InboxAgreement {
+    pub doc_id: String,
+    pub name: String,
+    pub unit_name: String,
+    pub agreement_id: String,
+    pub number: String,
+    pub end_date: String,
+}
+
+/// A bad-credit report waiting for the center.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct InboxWarning {
+    pub id: i64,
+    pub name: String,
+    pub credit_code: String,
+    pub kind: String,
+    pub note: String,
+    /// Display name of the reporter.
+    pub reported_by: String,
+    pub reported_at: String,
+}

@@ -42,10 +42,37 @@ pub struct Book {
     /// tablet shows where they went, even when it never saw the hand-over.
     #[autosurgeon(missing = "Vec::new")]
     pub left: Vec<LeftCustomer>,
+    /// The user's desks (`automerge:` URLs, oldest first: shared/src/desk.rs),
+    /// so that each of their devices finds them.
+    #[autosurgeon(missing = "Vec::new")]
+    pub desks: Vec<String>,
+    /// Where registrations stand 报备: every customer listed that is still
+    /// pending or was sent back, and those this user registered that were
+    /// approved. A customer not named here is approved (or never needed it).
+    #[autosurgeon(missing = "Vec::new")]
+    pub registrations: Vec<RegistrationStatus>,
     /// The operator's rules in force (`rules::Rules` as JSON), so the tablet
     /// grades and alerts offline exactly as the server does. Empty: defaults.
     #[autosurgeon(with = "flex::string")]
     pub rules: String,
+}
+
+/// Where a registration stands (server-owned: decisions.rs).
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
+pub struct RegistrationStatus {
+    #[autosurgeon(with = "flex::string")]
+    pub url: String,
+    /// "pending" 待审批, "approved" 已批准 or "rejected" 已退回.
+    #[autosurgeon(with = "flex::string")]
+    pub status: String,
+    /// Why it was sent back.
+    #[autosurgeon(with = "flex::string")]
+    pub reason: String,
+    /// Who decided (display name) and when (RFC 3339).
+    #[autosurgeon(with = "flex::string")]
+    pub decided_by: String,
+    #[autosurgeon(with = "flex::string")]
+    pub decided_at: String,
 }
 
 /// A customer's number 客户编号 (server-owned: numbering.rs).
@@ -147,6 +174,8 @@ impl Book {
             managed: Vec::new(),
             numbers: Vec::new(),
             left: Vec::new(),
+            desks: Vec::new(),
+            registrations: Vec::new(),
             rules: String::new(),
         }
     }

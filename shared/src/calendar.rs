@@ -54,6 +54,12 @@ pub fn day_at(unix_ms: i64, offset_secs: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// The operator's time of day, `HH:MM`, at `unix_ms`.
+pub fn time_of(unix_ms: i64) -> String {
+    let secs = (unix_ms.div_euclid(1000) + utc_offset_secs()).rem_euclid(86_400);
+    format!("{:02}:{:02}", secs / 3600, secs % 3600 / 60)
+}
+
 /// The operator's month, `YYYY-MM`, at `unix_ms`.
 pub fn month_of(unix_ms: i64) -> String {
     let mut day = day_of(unix_ms);

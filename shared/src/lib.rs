@@ -11,6 +11,7 @@ pub mod care;
 pub mod complaints;
 pub mod credit;
 pub mod customer;
+pub mod desk;
 pub mod flex;
 pub mod followups;
 pub mod grading;

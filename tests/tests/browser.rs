@@ -3120,3 +3120,181 @@ async fn the_english_screens_label_the_vocabularies_in_english() {
     assert!(!en.as_str().unwrap().contains("寄递"), "{en}");
     assert!(en.as_str().unwrap().contains("Ungraded"), "{en}");
 }
+
+/// The work log's own notes and the month's hand-in 月末提交 are kept on the
+/// tablet offline (through a reload), shown as waiting, and reach the
+/// server's tables once it is back, which says so on the tablet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_work_log_note_and_the_month_hand_in_are_kept_offline_and_handed_in() {
+    let (mut server, _) = server_with(&[("日志测试公司", "m1", None)]).await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "m1", "日志测试公司").await;
+    server.kill();
+    b.js("location.hash = '#/plan'; return true;", json!([]))
+        .await;
+    b.wait(
+        "the work log",
+        T,
+        "return document.querySelector('.work-log textarea[name=note]') !== null",
+        json!([]),
+    )
+    .await;
+    b.fill(".work-log textarea[name=note]", "整理本周走访材料，联系寄递专业公司")
+        .await;
+    b.click("button.add-note-button").await;
+    b.wait(
+        "the note in the day's log",
+        T,
+        "const n = document.querySelector('.work-log .notes'); return n && n.innerText.includes('联系寄递专业公司');",
+        json!([]),
+    )
+    .await;
+    b.fill("input[name=hand-in-note]", "本月走访 12 家").await;
+    b.click("button.hand-in-button").await;
+    wait_text(&b, "the hand-in waiting to sync", "待同步").await;
+    // Kept through an offline reload.
+    b.refresh().await;
+    b.wait(
+        "the note and the waiting hand-in after a reload",
+        T,
+        "const n = document.querySelector('.work-log .notes');
+         const h = document.querySelector('.hand-in-state.pending');
+         return n && h && n.innerText.includes('联系寄递专业公司');",
+        json!([]),
+    )
+    .await;
+    server.start().await;
+    let state = b
+        .wait(
+            "the server's word that it is handed in",
+            T,
+            "const h = document.querySelector('.hand-in-state.ok'); return h && h.innerText;",
+            json!([]),
+        )
+        .await;
+    assert!(state.as_str().unwrap().contains("已提交"), "{state}");
+    if let Ok(dir) = std::env::var("FIELDBOOK_SCREENSHOTS") {
+        b.screenshot(&std::path::Path::new(&dir).join("work-log-hand-in.png"))
+            .await;
+    }
+    let conn = rusqlite::Connection::open(&server.db).unwrap();
+    let note: String = conn
+        .query_row("SELECT text FROM worklog_notes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(note, "整理本周走访材料，联系寄递专业公司");
+    let word: String = conn
+        .query_row("SELECT note FROM worklog_submissions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(word, "本月走访 12 家");
+}
+
+async fn register_prospect(d: &Device, name: &str) -> String {
+    let mut doc = automerge::Automerge::new();
+    doc.transact(|tx| Customer::new(name, "", Nature::Enterprise, vec![Line::Letter]).create(tx))
+        .unwrap();
+    d.repo.create(doc).await.unwrap().url().to_string()
+}
+
+/// 待审批 on the head's tablet: the registrations of the units below, a
+/// decision taken offline shown as waiting, then what the server did — done,
+/// or not done because the center decided first — and the manager's tablet
+/// shows the registration approved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_decides_registrations_offline_and_hears_what_the_server_did() {
+    let (mut server, _) = server_with(&[("东区老客户", "m1", None)]).await;
+    let mut m1 = Device::login(&server, "m1").await;
+    m1.connect().await;
+    let a = register_prospect(&m1, "甲待批有限公司").await;
+    let c = register_prospect(&m1, "丙待批有限公司").await;
+    for url in [&a, &c] {
+        server
+            .customer_row(&m1.session.token, url, |r| {
+                r["registration_status"] == "pending"
+            })
+            .await;
+    }
+    drop(m1);
+    let id = |u: &str| u.trim_start_matches("automerge:").to_string();
+
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "headco", "东区老客户").await;
+    b.wait(
+        "the count of decisions waiting on the home screen",
+        T,
+        "const x = document.querySelector('button.approvals-button'); return x && x.innerText.includes('（2）');",
+        json!([]),
+    )
+    .await;
+    b.click("button.approvals-button").await;
+    b.wait(
+        "both registrations in the inbox",
+        T,
+        "return document.querySelectorAll('section.approvals li.registration').length === 2",
+        json!([]),
+    )
+    .await;
+    wait_text(&b, "the registering manager", "报备人").await;
+
+    server.kill();
+    b.click(&format!("li.registration[data-doc='{}'] button.approve", id(&a)))
+        .await;
+    b.fill(
+        &format!("li.registration[data-doc='{}'] input[name=reason]", id(&c)),
+        "与已有客户重复",
+    )
+    .await;
+    b.click(&format!("li.registration[data-doc='{}'] button.send-back", id(&c)))
+        .await;
+    b.wait(
+        "both decisions waiting to sync, in the inbox and among the head's decisions",
+        T,
+        "return document.querySelectorAll('li.registration .decision.pending').length === 2
+             && document.querySelectorAll('.my-decisions li.decided .decision.pending').length === 2",
+        json!([]),
+    )
+    .await;
+    // Meanwhile the center approves C: the head's return of it comes second.
+    let cid = id(&c);
+    meanwhile(&mut server, async |s| {
+        assert_eq!(
+            post_as(s, "admin", &format!("/api/registrations/{cid}/approve"), json!({})).await,
+            200
+        );
+    })
+    .await;
+    server.start().await;
+    let refused = b
+        .wait(
+            "what the server did with each",
+            T,
+            "const a = document.querySelector(`.my-decisions li[data-target='${arguments[0]}'] .decision.ok`);
+             const c = document.querySelector(`.my-decisions li[data-target='${arguments[1]}'] .decision.refused`);
+             return a && c && c.innerText;",
+            json!([id(&a), id(&c)]),
+        )
+        .await;
+    assert!(refused.as_str().unwrap().contains("已由"), "{refused}");
+    if let Ok(dir) = std::env::var("FIELDBOOK_SCREENSHOTS") {
+        b.screenshot(&std::path::Path::new(&dir).join("approvals-decided.png"))
+            .await;
+    }
+    let m1 = server.login("m1").await;
+    for url in [&a, &c] {
+        server
+            .customer_row(&m1.token, url, |r| r["registration_status"] == "approved")
+            .await;
+    }
+
+    // The manager's tablet shows the registration approved.
+    let m = Browser::start().await;
+    login(&m, &server, "m1").await;
+    wait_text(&m, "the customer list", "甲待批有限公司").await;
+    open_customer(&m, "甲待批有限公司").await;
+    m.wait(
+        "the registration approved on the manager's tablet",
+        T,
+        "const r = document.querySelector('.registration-status.approved'); return r && r.innerText.includes('报备已批准');",
+        json!([]),
+    )
+    .await;
+}

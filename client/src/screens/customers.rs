@@ -18,6 +18,28 @@ pub fn customers_screen() -> Html {
     let line = use_state(String::new);
     let overdue = use_state(|| false);
     let sort = use_state(|| "name".to_string());
+    // Heads and the center: how many decisions wait (the kept copy offline).
+    let waiting = use_state(|| None::<usize>);
+    let decides = matches!(
+        ctx.store.borrow().session.user.role,
+        Role::Head | Role::Admin
+    );
+    {
+        let (waiting, token) = (waiting.clone(), ctx.store.borrow().session.token.clone());
+        use_effect_with(decides, move |decides| {
+            if *decides {
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Ok((200, body, _)) =
+                        crate::http::get_kept("/api/approvals", &token).await
+                        && let Ok(inbox) =
+                            serde_json::from_str::<fieldbook_shared::api::Inbox>(&body)
+                    {
+                        waiting.set(Some(inbox.totals.all()));
+                    }
+                });
+            }
+        });
+    }
 
     let rows = ctx.store.borrow().rows();
     let number = |doc: &str| ctx.store.borrow().number(doc).unwrap_or_default();
@@ -61,7 +83,10 @@ pub fn customers_screen() -> Html {
                 <button class="reminders-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Reminders)}>{ ctx.t(M::Reminders) }</button>
                 <button class="plan-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Plan)}>{ ctx.t(M::ItineraryShort) }</button>
                 <button class="follow-ups-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::FollowUps)}>{ format!("{}（{}）", ctx.t(M::FollowUpsList), rows.iter().map(|r| r.open_follow_ups).sum::<usize>()) }</button>
-                if matches!(ctx.store.borrow().session.user.role, Role::Head | Role::Admin) {
+                if decides {
+                    <button class="approvals-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Approvals)}>
+                        { match *waiting { Some(n) => format!("{}（{}）", ctx.t(M::Approvals), n), None => ctx.t(M::Approvals).to_string() } }
+                    </button>
                     <button class="reports-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Reports)}>{ ctx.t(M::Reports) }</button>
                     <button class="console-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Console)}>{ ctx.t(M::Console) }</button>
                 } else {
@@ -125,6 +150,11 @@ pub fn customers_screen() -> Html {
                                     <span class="badge todo">{ format!("{} {}", r.open_follow_ups, ctx.t(M::OpenFollowUps)) }</span>
                                 }
                                 if !r.conflicts.is_empty() { <span class="badge conflict">{ "⚠" }</span> }
+                                { match ctx.store.borrow().registration(&r.doc_id).map(|x| x.status) {
+                                    Some(s) if s == "pending" => html! { <span class="badge pending-approval">{ ctx.t(M::RegPending) }</span> },
+                                    Some(s) if s == "rejected" => html! { <span class="badge returned">{ ctx.t(M::RegReturned) }</span> },
+                                    _ => html! {},
+                                } }
                                 if ctx.store.borrow().notice(&r.doc_id).is_some_and(|n| !n.duplicate.is_empty()) {
                                     <span class="badge duplicate">{ ctx.t(M::DuplicateRegistration) }</span>
                                 }

@@ -1,5 +1,6 @@
 //! One component per screen.
 
+pub mod approvals;
 pub mod console;
 pub mod customer;
 pub mod customers;

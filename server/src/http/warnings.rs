@@ -15,7 +15,6 @@ use crate::auth::AuthUser;
 use crate::error::ServerError;
 use crate::now;
 use crate::state::AppState;
-use crate::warnings::publish;
 
 /// This resource's routes (one line each: see `http::endpoints`).
 #[rustfmt::skip]
@@ -166,26 +165,6 @@ async fn decide(
     id: i64,
     status: &'static str,
 ) -> Result<Json<ReportRow>, ServerError> {
-    if user.role != Role::Admin {
-        return Err(ServerError::Forbidden(
-            "只有大客中心可以确认或驳回 / only the key-account center decides on reports".into(),
-        ));
-    }
-    let who = user.id;
-    let updated = state
-        .db
-        .call(move |c| {
-            Ok(c.execute(
-                "UPDATE credit_warnings SET status = ?2, decided_by = ?3, decided_at = ?4 WHERE id = ?1",
-                params![id, status, who, now()],
-            )?)
-        })
-        .await?;
-    if updated == 0 {
-        return Err(ServerError::NotFound(format!(
-            "没有这份报告 {id} / no report {id}"
-        )));
-    }
-    publish(state).await?;
+    crate::decisions::decide_warning(state, user, id, status).await?;
     Ok(Json(one(state, id).await?))
 }

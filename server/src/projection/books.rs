@@ -3,9 +3,10 @@
 use automerge::Automerge;
 use fieldbook_shared::book::{
     ApprovedGrade, Book, CustomerNumber, LeftCustomer, ManagedTier, RegistrationNotice,
+    RegistrationStatus,
 };
 use fieldbook_shared::grading::{Grade, Level, ManagedWhy};
-use rusqlite::OptionalExtension;
+use rusqlite::{OptionalExtension, params};
 use samod::DocumentId;
 
 use crate::error::ServerError;
@@ -198,6 +199,50 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
             ..l
         })
         .collect();
+    let visible: Vec<String> = state.acl.visible_customers(user_id);
+    let (desks, registrations) = state
+        .db
+        .call(move |c| {
+            let desks: Vec<String> = crate::desks::of_user(c, user_id)?
+                .iter()
+                .map(|d| url_of(d))
+                .collect();
+            let mut stmt = c.prepare_cached(
+                "SELECT r.status, r.reason, COALESCE(u.display_name, ''), COALESCE(r.decided_at, ''),
+                        cu.registered_by = ?2 AND r.decided_by IS NOT NULL
+                 FROM registrations r JOIN customers cu ON cu.doc_id = r.doc_id
+                 LEFT JOIN users u ON u.id = r.decided_by
+                 WHERE r.doc_id = ?1",
+            )?;
+            let mut registrations = Vec::new();
+            for doc in visible {
+                let Some((status, reason, by, at, mine)) = stmt
+                    .query_row(params![doc, user_id], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, bool>(4)?,
+                        ))
+                    })
+                    .optional()?
+                else {
+                    continue;
+                };
+                if status != "approved" || mine {
+                    registrations.push(RegistrationStatus {
+                        url: url_of(&doc),
+                        status,
+                        reason,
+                        decided_by: by,
+                        decided_at: at,
+                    });
+                }
+            }
+            Ok((desks, registrations))
+        })
+        .await?;
     let rules = state.rules.get().to_tablet_json();
     let id: DocumentId = book_doc
         .parse()
@@ -216,7 +261,11 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
             || book.rules != rules
             || book.left != left
             || book.numbers != numbers
+            || book.desks != desks
+            || book.registrations != registrations
         {
+            book.desks = desks;
+            book.registrations = registrations;
             book.numbers = numbers;
             book.left = left;
             book.customers = urls;

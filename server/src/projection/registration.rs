@@ -54,11 +54,15 @@ fn split(s: &str) -> Vec<Line> {
 
 /// Records the registration of `doc_id` by `unit` (once; later calls do nothing)
 /// and re-decides its group. Returns every document whose decision changed.
+/// `from_tablet`: registered from a tablet (报备), it waits for the level
+/// above; otherwise the server assigned it (an import, the console, the
+/// demo) and that assignment was the decision: it is approved.
 pub fn record(
     tx: &Transaction,
     doc_id: &str,
     unit: &str,
     c: &Registered<'_>,
+    from_tablet: bool,
 ) -> Result<Vec<String>, ServerError> {
     let exists: bool = tx.query_row(
         "SELECT EXISTS(SELECT 1 FROM registrations WHERE doc_id = ?1)",
@@ -71,9 +75,9 @@ pub fn record(
     let norm = ownership::normalise_name(c.name);
     let code = ownership::normalise_code(c.credit_code);
     tx.execute(
-        "INSERT INTO registrations (doc_id, unit, name, norm_name, credit_code, lines, received)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT COALESCE(MAX(received), 0) + 1 FROM registrations))",
-        params![doc_id, unit, c.name, norm, code, join(c.lines)],
+        "INSERT INTO registrations (doc_id, unit, name, norm_name, credit_code, lines, received, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT COALESCE(MAX(received), 0) + 1 FROM registrations), ?7)",
+        params![doc_id, unit, c.name, norm, code, join(c.lines), if from_tablet { "pending" } else { "approved" }],
     )?;
     decide_group(tx, &norm, &code)
 }

@@ -89,6 +89,11 @@ pub fn open_and_migrate(path: &Path) -> Result<Connection, ServerError> {
         // The operator's staff number (工号), where the org has one; imports
         // name managers by it.
         ("users", "staff_no", "TEXT"),
+        // Who decided a registration, when, and why it was sent back
+        // (NULL / '' for decisions of earlier releases).
+        ("registrations", "decided_by", "INTEGER REFERENCES users(id)"),
+        ("registrations", "decided_at", "TEXT"),
+        ("registrations", "reason", "TEXT NOT NULL DEFAULT ''"),
     ] {
         let exists: bool = conn.query_row(
             &format!("SELECT EXISTS(SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1)"),
@@ -181,6 +186,48 @@ CREATE TABLE IF NOT EXISTS registrations (
 );
 CREATE INDEX IF NOT EXISTS registrations_code ON registrations(credit_code);
 CREATE INDEX IF NOT EXISTS registrations_name ON registrations(norm_name);
+
+-- Desks 工作台 (shared/src/desk.rs): each user's own documents, by who
+-- created them; what they hold is projected below and into decisions.
+CREATE TABLE IF NOT EXISTS desks (
+    doc_id     TEXT PRIMARY KEY NOT NULL,
+    user_id    INTEGER NOT NULL REFERENCES users(id),
+    first_seen TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS desks_user ON desks(user_id);
+
+-- The free notes of the work logs 工作日志, as the desks hold them.
+CREATE TABLE IF NOT EXISTS worklog_notes (
+    doc_id  TEXT NOT NULL,
+    id      TEXT NOT NULL,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    day     TEXT NOT NULL,
+    time    TEXT NOT NULL,
+    text    TEXT NOT NULL,
+    PRIMARY KEY (doc_id, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS worklog_notes_user ON worklog_notes(user_id, day);
+
+-- Months whose work log a manager handed in 月末提交 (the latest hand-in).
+CREATE TABLE IF NOT EXISTS worklog_submissions (
+    user_id      INTEGER NOT NULL REFERENCES users(id),
+    month        TEXT NOT NULL,
+    submitted_at TEXT NOT NULL,
+    note         TEXT NOT NULL,
+    received_at  TEXT NOT NULL,
+    PRIMARY KEY (user_id, month)
+) WITHOUT ROWID;
+
+-- Requests from desks the server has answered (desk.rs): an answer is
+-- given once, even if the desk is read again before its outcome is saved.
+CREATE TABLE IF NOT EXISTS desk_answers (
+    doc_id     TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    ok         INTEGER NOT NULL,
+    message    TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    PRIMARY KEY (doc_id, request_id)
+) WITHOUT ROWID;
 
 -- Server-wide values (e.g. the id of the shared warning-list document).
 CREATE TABLE IF NOT EXISTS settings (

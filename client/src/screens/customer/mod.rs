@@ -63,6 +63,15 @@ pub fn customer_screen(p: &Props) -> Html {
                 <h2 class="title">{ &c.name }</h2>
                 <button class="primary" onclick={let go = go.clone(); let id = p.doc_id.clone(); move |_| go.emit(Route::LogVisit(id.clone()))}>{ ctx.t(M::LogVisit) }</button>
             </div>
+            if let Some(r) = ctx.store.borrow().registration(&p.doc_id) {
+                <div class={classes!("card", "registration-status", r.status.clone())} role={(r.status == "rejected").then_some("alert")}>
+                    <strong>{ ctx.t(match r.status.as_str() { "approved" => M::RegApproved, "rejected" => M::RegReturned, _ => M::RegPending }) }</strong>
+                    if !r.reason.is_empty() { <span class="reason">{ format!("：{}", r.reason) }</span> }
+                    if !r.decided_by.is_empty() {
+                        <span class="by">{ format!("（{} · {}）", r.decided_by, crate::widgets::local_time(&r.decided_at)) }</span>
+                    }
+                </div>
+            }
             <PlanVisit doc_id={p.doc_id.clone()} />
             <CreditWarning name={c.name.clone()} credit_code={c.credit_code.clone()} />
             if let Some(n) = ctx.store.borrow().notice(&p.doc_id).filter(|n| !n.duplicate.is_empty() || !n.same_as.is_empty()) {

@@ -1,0 +1,325 @@
+//! Decisions that carry authority: a registration approved or sent back, a
+//! level and grade fixed, an agreement approved, a bad-credit report ruled on.
+//! Each is one function here, taken by the REST handlers (`http/approvals.rs`,
+//! `http/warnings.rs`) and by a desk's requests (`desks.rs`: a decision taken
+//! on a tablet, maybe offline). Authority is checked here, at the moment the
+//! decision reaches the server, from the server's own tables.
+
+use fieldbook_shared::desk::Decision;
+use fieldbook_shared::grading::{Grade, Level};
+use fieldbook_shared::vocab::Role;
+use rusqlite::{OptionalExtension, params};
+
+use crate::auth::AuthUser;
+use crate::error::ServerError;
+use crate::now;
+use crate::projection::books;
+use crate::state::AppState;
+
+/// Takes `decision` as `user`; answers what was done ("中文 / English").
+pub async fn take(
+    state: &AppState,
+    user: &AuthUser,
+    decision: &Decision,
+) -> Result<String, ServerError> {
+    match decision {
+        Decision::ApproveRegistration { doc } => {
+            decide_registration(state, user, doc, "approved", "").await?;
+            Ok("报备已批准 / registration approved".into())
+        }
+        Decision::ReturnRegistration { doc, reason } => {
+            decide_registration(state, user, doc, "rejected", reason).await?;
+            Ok("报备已退回 / registration sent back".into())
+        }
+        Decision::Grade { doc, level, grade } => {
+            fix_grade(state, user, doc, *level, *grade).await?;
+            Ok(format!(
+                "已定为{}·{} / fixed as {} · {}",
+                level.label_zh(),
+                grade.label_zh(),
+                level.label_en(),
+                grade.label_en()
+            ))
+        }
+        Decision::ApproveAgreement { doc, agreement } => {
+            approve_agreement(state, user, doc, agreement).await?;
+            Ok("服务协议已批准 / agreement approved".into())
+        }
+        Decision::ConfirmWarning { report } => {
+            decide_warning(state, user, *report, "confirmed").await?;
+            Ok("不良资信已确认，已发往所有设备 / report confirmed; every device will show it".into())
+        }
+        Decision::RejectWarning { report } => {
+            decide_warning(state, user, *report, "rejected").await?;
+            Ok("不良资信报告已驳回 / report rejected".into())
+        }
+    }
+}
+
+/// Fixes a customer's level and grade. Diamond and platinum are approved at the
+/// provincial level (the center here), gold and below by the head of a unit
+/// above the customer (docs/domain.md, Levels and grades).
+pub async fn fix_grade(
+    state: &AppState,
+    user: &AuthUser,
+    doc_id: &str,
+    level: Level,
+    grade: Grade,
+) -> Result<(), ServerError> {
+    let Some(a) = state.acl.assignment(doc_id) else {
+        return Err(ServerError::NotFound(format!(
+            "没有这个客户 {doc_id} / no customer {doc_id}"
+        )));
+    };
+    let allowed = match user.role {
+        Role::Admin => true,
+        Role::Head => state.acl.is_within(&a.unit, &user.unit) && grade < Grade::Platinum,
+        _ => false,
+    };
+    if !allowed {
+        return Err(ServerError::Forbidden(
+            "钻石、白金客户由大客中心审批，黄金及以下由所属单位的首席客户经理审批 / diamond and platinum grades are approved by the center; gold and below by a head over the customer's unit".into(),
+        ));
+    }
+    let (doc, who) = (doc_id.to_string(), user.id);
+    state
+        .db
+        .call(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO grade_approvals (doc_id, level, grade, approved_by, approved_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![doc, level.as_str(), grade.as_str(), who, now()],
+            )?;
+            Ok(())
+        })
+        .await?;
+    tracing::info!(user = %user.username, doc = %doc_id, level = level.as_str(), grade = grade.as_str(), "grade approved");
+    books::refresh_for_customer(state, doc_id).await
+}
+
+/// Approves (`approved`) or sends back (`rejected`, with a reason) a
+/// registration, by a head of a unit above the registering unit or the
+/// center. A registration is decided once: a second decision is refused with
+/// who decided first, unless it is the same decision by the same person (a
+/// request delivered twice).
+pub async fn decide_registration(
+    state: &AppState,
+    user: &AuthUser,
+    doc_id: &str,
+    status: &'static str,
+    reason: &str,
+) -> Result<(), ServerError> {
+    require_level_above(
+        state,
+        user,
+        doc_id,
+        "报备须由上一级审批 / a registration is approved by the level above the registering unit",
+    )
+    .await?;
+    let (doc, who, reason) = (doc_id.to_string(), user.id, reason.to_string());
+    let pattern = state.rules.get().numbers.pattern.clone();
+    let today = crate::today();
+    let changed = state
+        .db
+        .call(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let (current, by, by_name, at): (String, Option<i64>, Option<String>, Option<String>) =
+                tx.query_row(
+                    "SELECT r.status, r.decided_by, u.display_name, r.decided_at
+                     FROM registrations r LEFT JOIN users u ON u.id = r.decided_by
+                     WHERE r.doc_id = ?1",
+                    [&doc],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )?;
+            if current != "pending" {
+                if current == status && by == Some(who) {
+                    return Ok(false);
+                }
+                let (zh, en) = if current == "approved" {
+                    ("批准", "approved")
+                } else {
+                    ("退回", "sent back")
+                };
+                let name = by_name.unwrap_or_else(|| "—".into());
+                // The operator's day, as the tablets count days.
+                let day = at
+                    .as_deref()
+                    .and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
+                    .map(|t| fieldbook_shared::calendar::day_of(t.timestamp_millis()))
+                    .unwrap_or_default();
+                return Err(ServerError::Conflict(format!(
+                    "该报备已由{name}于{day}{zh} / this registration was already {en} by {name} on {day}"
+                )));
+            }
+            tx.execute(
+                "UPDATE registrations SET status = ?2, decided_by = ?3, decided_at = ?4, reason = ?5
+                 WHERE doc_id = ?1",
+                params![doc, status, who, now(), reason],
+            )?;
+            // Approved: the customer gets its number (客户编号), once.
+            if status == "approved" {
+                crate::numbers::assign(&tx, &doc, &pattern, &today)?;
+            }
+            tx.commit()?;
+            Ok(true)
+        })
+        .await?;
+    if changed {
+        tracing::info!(user = %user.username, doc = %doc_id, status, "registration decided");
+        // Every tablet that lists the customer shows the decision.
+        books::refresh_for_customer(state, doc_id).await?;
+    }
+    Ok(())
+}
+
+/// Refuses unless `user` is the center or a head of a unit strictly above the unit that
+/// registered `doc_id` (docs/domain.md, Registration and ownership: the level above
+/// decides).
+pub async fn require_level_above(
+    state: &AppState,
+    user: &AuthUser,
+    doc_id: &str,
+    refusal: &str,
+) -> Result<(), ServerError> {
+    let doc = doc_id.to_string();
+    let unit = state
+        .db
+        .call(move |c| crate::projection::registration::unit_of(c, &doc))
+        .await?;
+    let Some(unit) = unit else {
+        return Err(ServerError::NotFound(format!(
+            "没有这个报备 {doc_id} / no registration {doc_id}"
+        )));
+    };
+    let allowed = user.role == Role::Admin
+        || (user.role == Role::Head && state.acl.is_below(&unit, &user.unit));
+    if allowed {
+        Ok(())
+    } else {
+        Err(ServerError::Forbidden(refusal.into()))
+    }
+}
+
+/// A head over the customer's unit, or the center, approves a service agreement
+/// (docs/domain.md, Service agreements: platinum and above). Recorded in the
+/// server's own table, which alone makes such an agreement active in the reports,
+/// and written on the document so every tablet shows who approved it.
+pub async fn approve_agreement(
+    state: &AppState,
+    user: &AuthUser,
+    doc_id: &str,
+    agreement: &str,
+) -> Result<(), ServerError> {
+    let Some(a) = state.acl.assignment(doc_id) else {
+        return Err(ServerError::NotFound(format!(
+            "没有这个客户 {doc_id} / no customer {doc_id}"
+        )));
+    };
+    let allowed = match user.role {
+        Role::Admin => true,
+        Role::Head => state.acl.is_within(&a.unit, &user.unit),
+        _ => false,
+    };
+    if !allowed {
+        return Err(ServerError::Forbidden(
+            "服务协议由客户所属单位的负责人或大客中心审批 / an agreement is approved by a head over the customer's unit, or the center".into(),
+        ));
+    }
+    let id: samod::DocumentId = doc_id.parse().map_err(|_| {
+        ServerError::NotFound(format!("没有这个客户 {doc_id} / no customer {doc_id}"))
+    })?;
+    let Some(handle) = state.repo.find(id).await? else {
+        return Err(ServerError::NotFound(format!(
+            "没有这个客户 {doc_id} / no customer {doc_id}"
+        )));
+    };
+    let today = crate::today();
+    let by = user.username.clone();
+    let agreement_id = agreement.to_string();
+    crate::history::write_for_user(state, &handle, user.id, |d| {
+        d.transact(|tx| fieldbook_shared::agreements::approve(tx, &agreement_id, &by, &today))
+            .map(|_| ())
+            .map_err(|e| match e.error {
+                fieldbook_shared::SchemaError::Invalid(m) => ServerError::BadRequest(m),
+                other => ServerError::Schema(other),
+            })
+    })
+    .await?;
+    let (doc, aid, who) = (doc_id.to_string(), agreement.to_string(), user.id);
+    state
+        .db
+        .call(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO agreement_approvals (doc_id, agreement_id, approved_by, approved_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![doc, aid, who, now()],
+            )?;
+            // Projected again now, so the reports read the decision.
+            c.execute("INSERT OR IGNORE INTO dirty_docs (doc_id) VALUES (?1)", [&doc])?;
+            Ok(())
+        })
+        .await?;
+    crate::projection::project_now(state, vec![doc_id.to_string()]).await?;
+    tracing::info!(user = %user.username, doc = %doc_id, %agreement, "agreement approved");
+    Ok(())
+}
+
+/// The center confirms (`confirmed`: the warning goes to every device) or
+/// rejects a bad-credit report. Decided once, as a registration.
+pub async fn decide_warning(
+    state: &AppState,
+    user: &AuthUser,
+    id: i64,
+    status: &'static str,
+) -> Result<(), ServerError> {
+    if user.role != Role::Admin {
+        return Err(ServerError::Forbidden(
+            "只有大客中心可以确认或驳回 / only the key-account center decides on reports".into(),
+        ));
+    }
+    let who = user.id;
+    let changed = state
+        .db
+        .call(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let current: Option<(String, Option<i64>, Option<String>)> = tx
+                .query_row(
+                    "SELECT w.status, w.decided_by, u.display_name
+                     FROM credit_warnings w LEFT JOIN users u ON u.id = w.decided_by
+                     WHERE w.id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((current, by, by_name)) = current else {
+                return Err(ServerError::NotFound(format!(
+                    "没有这份报告 {id} / no report {id}"
+                )));
+            };
+            if current != "reported" {
+                if current == status && by == Some(who) {
+                    return Ok(false);
+                }
+                let name = by_name.unwrap_or_else(|| "—".into());
+                let (zh, en) = if current == "confirmed" {
+                    ("确认", "confirmed")
+                } else {
+                    ("驳回", "rejected")
+                };
+                return Err(ServerError::Conflict(format!(
+                    "该报告已由{name}{zh} / this report was already {en} by {name}"
+                )));
+            }
+            tx.execute(
+                "UPDATE credit_warnings SET status = ?2, decided_by = ?3, decided_at = ?4 WHERE id = ?1",
+                params![id, status, who, now()],
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })
+        .await?;
+    if changed {
+        tracing::info!(user = %user.username, report = id, status, "bad-credit report decided");
+        crate::warnings::publish(state).await?;
+    }
+    Ok(())
+}

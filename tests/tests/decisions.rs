@@ -1,0 +1,238 @@
+//! Desks (shared/src/desk.rs): a user's own document, where their tablet
+//! keeps work-log notes and month hand-ins and records the decisions a head
+//! takes, maybe offline, for the server to carry out or refuse. Real server,
+//! real devices on websockets.
+
+use std::time::Duration;
+
+use automerge::Automerge;
+use fieldbook_shared::book::Book;
+use fieldbook_shared::customer::Customer;
+use fieldbook_shared::desk::{self, DayNote, Decision, Desk, Submission};
+use fieldbook_shared::vocab::{Line, Nature};
+use fieldbook_tests::{Device, TestServer, wait_for};
+use samod::DocHandle;
+use serde_json::Value;
+
+const T: Duration = Duration::from_secs(20);
+
+async fn register(d: &Device, name: &str) -> String {
+    let mut doc = Automerge::new();
+    doc.transact(|tx| Customer::new(name, "", Nature::Enterprise, vec![Line::Letter]).create(tx))
+        .unwrap();
+    d.repo.create(doc).await.unwrap().url().to_string()
+}
+
+/// A new desk on the device, holding `decisions` (ids r0, r1, …).
+async fn desk_with(d: &Device, user: &str, decisions: &[Decision]) -> DocHandle {
+    let mut doc = Automerge::new();
+    doc.transact(|tx| {
+        Desk::new(user).create(tx)?;
+        for (i, dec) in decisions.iter().enumerate() {
+            desk::request(tx, &dec.request(&format!("r{i}"), "2026-12-05 10:00"))?;
+        }
+        Ok::<_, fieldbook_shared::SchemaError>(())
+    })
+    .unwrap();
+    d.repo.create(doc).await.unwrap()
+}
+
+/// The desk once the server has answered `n` of its requests and hand-ins.
+async fn answered(desk: &DocHandle, n: usize) -> Desk {
+    wait_for("the server's answers in the desk", T, async || {
+        desk.with_document(|d| Desk::load(d).ok())
+            .filter(|k| k.outcomes.len() >= n)
+    })
+    .await
+}
+
+fn id_of(url: &str) -> String {
+    url.trim_start_matches("automerge:").to_string()
+}
+
+async fn status(server: &TestServer, token: &str, url: &str, want: &'static str) -> Value {
+    server
+        .customer_row(token, url, move |c| c["registration_status"] == want)
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_heads_offline_decisions_are_carried_out_or_refused_with_the_reason() {
+    let mut server = TestServer::new();
+    server.start().await;
+    let mut m1 = Device::login(&server, "m1").await;
+    m1.connect().await;
+    let a = register(&m1, "甲报备公司").await;
+    let b = register(&m1, "乙报备公司").await;
+    let c = register(&m1, "丙报备公司").await;
+    let tok = m1.session.token.clone();
+    for url in [&a, &b, &c] {
+        status(&server, &tok, url, "pending").await;
+    }
+
+    // The inbox: the head of the level above sees the three; a manager has none.
+    let headco = server.login("headco").await;
+    let inbox = server.get_json(&headco.token, "/api/approvals").await;
+    let mut names: Vec<&str> = inbox["registrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["丙报备公司", "乙报备公司", "甲报备公司"], "{inbox}");
+    assert_eq!(inbox["registrations"][0]["registered_by"], "m1");
+    assert_eq!(inbox["totals"]["registrations"], 3);
+    let refused = reqwest::Client::new()
+        .get(format!("{}/api/approvals", server.base()))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+
+    // The head decides offline: approve A, send B back, send C back.
+    let mut head = Device::login(&server, "headco").await;
+    let desk = desk_with(
+        &head,
+        "headco",
+        &[
+            Decision::ApproveRegistration { doc: id_of(&a) },
+            Decision::ReturnRegistration {
+                doc: id_of(&b),
+                reason: "名称与营业执照不符".into(),
+            },
+            Decision::ReturnRegistration {
+                doc: id_of(&c),
+                reason: "重复报备".into(),
+            },
+        ],
+    )
+    .await;
+    // Meanwhile the center approves C online: the head's return comes second.
+    let admin = server.login("admin").await;
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/registrations/{}/approve", server.base(), id_of(&c)))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+
+    head.connect().await;
+    let answers = answered(&desk, 3).await;
+    let by_id = |id: &str| answers.outcome(id).cloned().unwrap();
+    assert!(by_id("r0").ok, "{:?}", by_id("r0"));
+    assert!(by_id("r1").ok, "{:?}", by_id("r1"));
+    let late = by_id("r2");
+    assert!(!late.ok, "decided first by the center: {late:?}");
+    assert!(late.message.contains("已由"), "{}", late.message);
+    status(&server, &tok, &a, "approved").await;
+    status(&server, &tok, &b, "rejected").await;
+    status(&server, &tok, &c, "approved").await;
+
+    // The manager's tablet reads where each stands, with the reason.
+    let book = m1.find(&m1.session.user.book_url).await.unwrap();
+    let regs = wait_for("the decisions in the manager's book", T, async || {
+        book.with_document(|d| Book::load(d).ok())
+            .map(|b| b.registrations)
+            .filter(|r| r.iter().any(|s| s.url == b && s.status == "rejected"))
+    })
+    .await;
+    let of = |url: &str| regs.iter().find(|s| s.url == url).cloned().unwrap();
+    assert_eq!(of(&a).status, "approved");
+    assert_eq!(of(&b).reason, "名称与营业执照不符");
+    assert!(!of(&b).decided_by.is_empty());
+
+    // A head of the registering unit itself is not the level above: refused.
+    let mut head1 = Device::login(&server, "head1").await;
+    let d = register(&m1, "丁报备公司").await;
+    status(&server, &tok, &d, "pending").await;
+    let desk1 = desk_with(
+        &head1,
+        "head1",
+        &[Decision::ApproveRegistration { doc: id_of(&d) }],
+    )
+    .await;
+    head1.connect().await;
+    let refused = answered(&desk1, 1).await;
+    assert!(!refused.outcomes[0].ok);
+    assert!(refused.outcomes[0].message.contains("上一级"));
+    status(&server, &tok, &d, "pending").await;
+
+    // The head's book names the desk, so their other devices find it.
+    let head_book = head.find(&head.session.user.book_url).await.unwrap();
+    let desk_url = desk.url().to_string();
+    wait_for("the desk in the head's book", T, async || {
+        head_book
+            .with_document(|d| Book::load(d).ok())
+            .filter(|b| b.desks.contains(&desk_url))
+            .map(|_| ())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managers_work_log_notes_and_month_hand_in_reach_the_server() {
+    let mut server = TestServer::new();
+    server.start().await;
+    let mut m1 = Device::login(&server, "m1").await;
+    let month = fieldbook_tests::date_in_days(0)[..7].to_string();
+    let mut doc = Automerge::new();
+    doc.transact(|tx| {
+        Desk::new("m1").create(tx)?;
+        desk::add_note(
+            tx,
+            &DayNote {
+                id: "n1".into(),
+                day: format!("{month}-01"),
+                time: "17:30".into(),
+                text: "整理走访材料，联系专业公司".into(),
+            },
+        )?;
+        desk::submit(
+            tx,
+            &Submission {
+                id: "s1".into(),
+                month: month.clone(),
+                at: "2026-12-05 18:00".into(),
+                note: "本月走访 12 家".into(),
+            },
+            &month,
+        )
+    })
+    .unwrap();
+    let desk = m1.repo.create(doc).await.unwrap();
+    // A decision from a manager's desk is refused: it carries no authority.
+    desk.with_document(|d| {
+        d.transact(|tx| {
+            desk::request(
+                tx,
+                &Decision::Grade {
+                    doc: "2v8ZQ8b4tUHPmGjhc6ReXWgMTGb8".into(),
+                    level: fieldbook_shared::grading::Level::District,
+                    grade: fieldbook_shared::grading::Grade::Diamond,
+                }
+                .request("g1", "2026-12-05 18:01"),
+            )
+        })
+        .unwrap();
+    });
+    m1.connect().await;
+    let answers = answered(&desk, 2).await;
+    let handed = answers.outcome("s1").unwrap();
+    assert!(handed.ok, "{handed:?}");
+    assert!(!answers.outcome("g1").unwrap().ok);
+
+    let conn = rusqlite::Connection::open(&server.db).unwrap();
+    let note: String = conn
+        .query_row("SELECT text FROM worklog_notes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(note, "整理走访材料，联系专业公司");
+    let (m, n): (String, String) = conn
+        .query_row("SELECT month, note FROM worklog_submissions", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((m.as_str(), n.as_str()), (month.as_str(), "本月走访 12 家"));
+}
