@@ -204,6 +204,7 @@ pub fn app() -> Html {
         Route::Console => html! { <ConsoleScreen /> },
         Route::Reports => html! { <ReportsScreen /> },
         Route::Approvals => html! { <crate::screens::approvals::ApprovalsScreen /> },
+        Route::Review => html! { <crate::screens::review::ReviewScreen /> },
     };
     html! {
         <ContextProvider<Ctx> context={ctx}>

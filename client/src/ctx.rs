@@ -26,6 +26,8 @@ pub enum Route {
     Reports,
     /// 待审批, for heads and the center.
     Approvals,
+    /// 月末核实, for heads and the center.
+    Review,
 }
 
 impl Route {
@@ -45,6 +47,7 @@ impl Route {
             Route::Console => "/console".into(),
             Route::Reports => "/reports".into(),
             Route::Approvals => "/approvals".into(),
+            Route::Review => "/review".into(),
         }
     }
 
@@ -69,6 +72,7 @@ impl Route {
             ["console"] => Route::Console,
             ["reports"] => Route::Reports,
             ["approvals"] => Route::Approvals,
+            ["review"] => Route::Review,
             _ => Route::Customers,
         }
     }
@@ -123,6 +127,7 @@ mod tests {
             Route::Console,
             Route::Reports,
             Route::Approvals,
+            Route::Review,
         ] {
             assert_eq!(Route::from_hash(&format!("#{}", r.to_hash())), r);
         }

@@ -8,7 +8,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use fieldbook_shared::book::{Book, ManagedTier, RegistrationNotice, RegistrationStatus};
+use fieldbook_shared::book::{
+    Book, ManagedTier, MonthReview, RegistrationNotice, RegistrationStatus, SpotCheckNote,
+};
 use fieldbook_shared::calendar;
 use fieldbook_shared::credit::{Warning, WarningList};
 use fieldbook_shared::customer::Customer;
@@ -108,6 +110,10 @@ pub struct Model {
     registrations: HashMap<String, RegistrationStatus>,
     /// The user's desks the book names (document ids, oldest first).
     desks: Vec<String>,
+    /// Heads' reviews of this user's months, newest first.
+    reviews: Vec<MonthReview>,
+    /// Spot checks of visits, by (document id, visit id).
+    spot_checks: HashMap<(String, String), Vec<SpotCheckNote>>,
     /// Whether a book has been read (until then nothing is known of
     /// registrations).
     book_read: bool,
@@ -180,6 +186,14 @@ impl Model {
                     .map(|r| (doc_id_of(&r.url), r.clone()))
                     .collect();
                 self.desks = book.desks.iter().map(|u| doc_id_of(u)).collect();
+                self.reviews = book.reviews.clone();
+                self.spot_checks = HashMap::new();
+                for c in &book.spot_checks {
+                    self.spot_checks
+                        .entry((doc_id_of(&c.url), c.visit_id.clone()))
+                        .or_default()
+                        .push(c.clone());
+                }
                 self.book_read = true;
                 self.notices = book
                     .notices
@@ -309,6 +323,19 @@ impl Model {
             status: "pending".into(),
             ..RegistrationStatus::default()
         })
+    }
+
+    /// A head's review of this user's `month`, if one.
+    pub fn review(&self, month: &str) -> Option<&MonthReview> {
+        self.reviews.iter().find(|r| r.month == month)
+    }
+
+    /// What heads' spot checks of a visit found.
+    pub fn spot_checks(&self, doc_id: &str, visit_id: &str) -> &[SpotCheckNote] {
+        self.spot_checks
+            .get(&(doc_id.to_string(), visit_id.to_string()))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// The user's desks the book names (document ids, oldest first).
@@ -498,7 +525,10 @@ mod tests {
             now_ms: NOW,
         });
         let d1 = m.registration("d1").unwrap();
-        assert_eq!((d1.status.as_str(), d1.reason.as_str()), ("rejected", "重复报备"));
+        assert_eq!(
+            (d1.status.as_str(), d1.reason.as_str()),
+            ("rejected", "重复报备")
+        );
         assert_eq!(m.registration("d2"), None, "listed, not named: approved");
         assert_eq!(
             m.registration("d3").map(|r| r.status),

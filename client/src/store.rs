@@ -407,6 +407,20 @@ impl Engine {
         self.model.approved(doc_id)
     }
 
+    /// A head's review of this user's `month`, if one.
+    pub fn review(&self, month: &str) -> Option<fieldbook_shared::book::MonthReview> {
+        self.model.review(month).cloned()
+    }
+
+    /// What heads' spot checks of a visit found.
+    pub fn spot_checks(
+        &self,
+        doc_id: &str,
+        visit_id: &str,
+    ) -> Vec<fieldbook_shared::book::SpotCheckNote> {
+        self.model.spot_checks(doc_id, visit_id).to_vec()
+    }
+
     /// Where a customer's registration stands (`Model::registration`).
     pub fn registration(&self, doc_id: &str) -> Option<fieldbook_shared::book::RegistrationStatus> {
         self.model.registration(doc_id)

@@ -47,13 +47,73 @@ pub async fn take(
         }
         Decision::ConfirmWarning { report } => {
             decide_warning(state, user, *report, "confirmed").await?;
-            Ok("不良资信已确认，已发往所有设备 / report confirmed; every device will show it".into())
+            Ok(
+                "不良资信已确认，已发往所有设备 / report confirmed; every device will show it"
+                    .into(),
+            )
         }
         Decision::RejectWarning { report } => {
             decide_warning(state, user, *report, "rejected").await?;
             Ok("不良资信报告已驳回 / report rejected".into())
         }
+        Decision::ReviewMonth {
+            manager,
+            month,
+            comment,
+        } => {
+            review_month(state, user, manager, month, comment).await?;
+            Ok(format!("{month} 已核实 / {month} reviewed"))
+        }
+        Decision::SpotCheck {
+            doc,
+            visit,
+            comment,
+        } => {
+            spot_check(state, user, doc, visit, comment).await?;
+            Ok("抽查已记录 / spot check recorded".into())
+        }
+        Decision::ReportWarning {
+            name,
+            credit_code,
+            kind,
+            note,
+        } => {
+            report_warning(state, user, name, credit_code, *kind, note).await?;
+            Ok("已报告，等待大客中心确认 / reported; the center decides".into())
+        }
     }
+}
+
+/// Anyone reports a customer for bad credit; the center decides. Answers
+/// the report's id.
+pub async fn report_warning(
+    state: &AppState,
+    user: &AuthUser,
+    name: &str,
+    credit_code: &str,
+    kind: fieldbook_shared::credit::WarningKind,
+    note: &str,
+) -> Result<i64, ServerError> {
+    let name = name.trim().to_string();
+    let code = credit_code.trim().to_uppercase();
+    if name.is_empty() && code.is_empty() {
+        return Err(ServerError::BadRequest(
+            "报告须写明客户名称或统一社会信用代码 / a report needs the customer's name or credit code".into(),
+        ));
+    }
+    let (note, who) = (note.to_string(), user.id);
+    let id = state
+        .db
+        .call(move |c| {
+            c.execute(
+                "INSERT INTO credit_warnings (name, credit_code, kind, note, reported_by, reported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![name, code, kind.as_str(), note, who, now()],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .await?;
+    tracing::info!(user = %user.username, report = id, "bad-credit report");
+    Ok(id)
 }
 
 /// Fixes a customer's level and grade. Diamond and platinum are approved at the
@@ -322,4 +382,114 @@ pub async fn decide_warning(
         crate::warnings::publish(state).await?;
     }
     Ok(())
+}
+
+/// 月末核实: a head over the manager's unit (or the center) marks the
+/// manager's month reviewed, with a comment; a later review replaces it.
+pub async fn review_month(
+    state: &AppState,
+    user: &AuthUser,
+    manager: &str,
+    month: &str,
+    comment: &str,
+) -> Result<(), ServerError> {
+    let login = manager.to_string();
+    let found: Option<(i64, String)> = state
+        .db
+        .call(move |c| {
+            Ok(c.query_row(
+                "SELECT id, unit FROM users WHERE username = ?1",
+                [&login],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+        })
+        .await?;
+    let Some((manager_id, unit)) = found else {
+        return Err(ServerError::NotFound(format!(
+            "没有这个用户 {manager} / no user {manager}"
+        )));
+    };
+    let allowed = manager_id != user.id
+        && match user.role {
+            Role::Admin => true,
+            Role::Head => state.acl.is_within(&unit, &user.unit),
+            _ => false,
+        };
+    if !allowed {
+        return Err(ServerError::Forbidden(
+            "月末核实由客户经理所在单位的首席客户经理或大客中心进行 / a month is reviewed by a head over the manager's unit, or the center".into(),
+        ));
+    }
+    let (month, comment, who) = (month.to_string(), comment.to_string(), user.id);
+    state
+        .db
+        .call(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO month_reviews (user_id, month, reviewer_id, comment, reviewed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![manager_id, month, who, comment, now()],
+            )?;
+            Ok(())
+        })
+        .await?;
+    tracing::info!(user = %user.username, manager, "month reviewed");
+    books::refresh_user(state, manager_id).await
+}
+
+/// 抽查: a head over the customer's unit (or the center) records what a
+/// check of one visit found; every tablet that lists the customer shows it.
+pub async fn spot_check(
+    state: &AppState,
+    user: &AuthUser,
+    doc_id: &str,
+    visit: &str,
+    comment: &str,
+) -> Result<(), ServerError> {
+    let Some(a) = state.acl.assignment(doc_id) else {
+        return Err(ServerError::NotFound(format!(
+            "没有这个客户 {doc_id} / no customer {doc_id}"
+        )));
+    };
+    let allowed = match user.role {
+        Role::Admin => true,
+        Role::Head => state.acl.is_within(&a.unit, &user.unit),
+        _ => false,
+    };
+    if !allowed {
+        return Err(ServerError::Forbidden(
+            "抽查由客户所属单位的首席客户经理或大客中心进行 / a visit is spot-checked by a head over the customer's unit, or the center".into(),
+        ));
+    }
+    let (doc, v, comment, who) = (
+        doc_id.to_string(),
+        visit.to_string(),
+        comment.to_string(),
+        user.id,
+    );
+    let known = state
+        .db
+        .call(move |c| {
+            let known: bool = c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM visit_index WHERE doc_id = ?1 AND visit_id = ?2)",
+                params![doc, v],
+                |r| r.get(0),
+            )?;
+            if known {
+                c.execute(
+                    "INSERT OR REPLACE INTO spot_checks (doc_id, visit_id, reviewer_id, comment, checked_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![doc, v, who, comment, now()],
+                )?;
+            }
+            Ok(known)
+        })
+        .await?;
+    if !known {
+        return Err(ServerError::NotFound(format!(
+            "没有这次走访 {visit} / no visit {visit}"
+        )));
+    }
+    tracing::info!(user = %user.username, doc = %doc_id, visit, "visit spot-checked");
+    books::refresh_for_customer(state, doc_id).await
 }

@@ -181,9 +181,33 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
             customer.clone(),
         ));
     }
+    // Two managers' desks 工作台: a week of work-log notes and last month
+    // handed in, so the heads have logs to read (the server records them at
+    // start, as it would on sync).
+    let mut desks = Vec::new();
+    for (login, user_id) in ["zhang.wei", "li.na"]
+        .into_iter()
+        .filter_map(|u| USERS.iter().position(|x| x.0 == u).map(|i| (u, ids[i].0)))
+    {
+        let doc = demo_desk(login)?;
+        let handle = repo.create(doc).await?;
+        desks.push((handle.document_id().to_string(), user_id));
+    }
     repo.stop().await;
+    let rules = fieldbook_shared::rules::Rules::default();
+    let month = crate::this_month();
     db.blocking(|c| {
         let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for (doc, user) in &desks {
+            tx.execute(
+                "INSERT INTO claims (doc_id, user_id, claimed_at) VALUES (?1, ?2, ?3)",
+                params![doc, user, crate::now()],
+            )?;
+            tx.execute(
+                "INSERT INTO desks (doc_id, user_id, first_seen) VALUES (?1, ?2, ?3)",
+                params![doc, user, crate::now()],
+            )?;
+        }
         for (i, (doc, manager, assistant, unit, customer)) in rows.iter().enumerate() {
             tx.execute(
                 "INSERT INTO customers (doc_id, primary_user, assistant_user, unit, registered_by, registered_at)
@@ -196,6 +220,16 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
             // (the heads' 待审批); the rest are the book as assigned.
             let from_tablet = i >= DEMO_CUSTOMERS;
             crate::projection::registration::record(&tx, doc, unit, &customer.into(), from_tablet)?;
+            // Grades were fixed last round for most customers; one in twelve
+            // has a proposal waiting for its head (定级 in 待审批).
+            let a = fieldbook_shared::grading::assess(&customer.ledger, &month, &rules.grading);
+            if !from_tablet && i % 12 != 5 && (a.level, a.grade) != Default::default() {
+                tx.execute(
+                    "INSERT INTO grade_approvals (doc_id, level, grade, approved_by, approved_at)
+                     SELECT ?1, ?2, ?3, id, ?4 FROM users WHERE username = 'admin'",
+                    params![doc, a.level.as_str(), a.grade.as_str(), crate::now()],
+                )?;
+            }
         }
         // A few confirmed bad-credit entries and one open report (docs/domain.md,
         // Bad-credit list).
@@ -227,6 +261,54 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
         println!("  {u:<14} {name:<6} {role:<8} {unit}");
     }
     Ok(())
+}
+
+/// A manager's desk: notes on the last five working days and last month
+/// handed in.
+fn demo_desk(user: &str) -> Result<Automerge, ServerError> {
+    use fieldbook_shared::desk::{self, DayNote, Desk, Submission};
+    let today = chrono::Utc::now().date_naive();
+    let mut doc = Automerge::new();
+    doc.transact(|tx| {
+        Desk::new(user).create(tx)?;
+        for (n, text) in [
+            "整理本周走访材料，更新客户档案",
+            "与寄递专业公司沟通两家客户的报价",
+            "电话回访上月投诉客户，客户表示满意",
+            "参加支局周例会，汇报重点客户进展",
+            "准备下周联谊活动的邀请名单",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let day = today - chrono::Duration::days(n as i64 + 1);
+            desk::add_note(
+                tx,
+                &DayNote {
+                    id: format!("demo-note-{n}"),
+                    day: day.format("%Y-%m-%d").to_string(),
+                    time: "17:30".into(),
+                    text: (*text).into(),
+                },
+            )?;
+        }
+        let this_month = crate::this_month();
+        let last = fieldbook_shared::calendar::Month::parse(&this_month)
+            .map(|m| m.plus(-1).to_string())
+            .unwrap_or_default();
+        desk::submit(
+            tx,
+            &Submission {
+                id: "demo-hand-in".into(),
+                month: last,
+                at: format!("{} 18:00", today.format("%Y-%m-01")),
+                note: "上月走访与督办已全部记录".into(),
+            },
+            &this_month,
+        )
+    })
+    .map_err(|e| ServerError::Internal(format!("{:?}", e.error)))?;
+    Ok(doc)
 }
 
 /// `n` demo customers, the same on every run (for benchmarks and tests too).

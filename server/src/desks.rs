@@ -62,7 +62,9 @@ async fn pass(state: &AppState, doc_id: &str) {
             let _ = state.desks.send(doc_id.to_string());
         }
         Ok(false) => {}
-        Err(e) => tracing::error!(error = %e, doc = %doc_id, "a desk could not be read; it is read again at its next change or at start"),
+        Err(e) => {
+            tracing::error!(error = %e, doc = %doc_id, "a desk could not be read; it is read again at its next change or at start")
+        }
     }
 }
 
@@ -88,7 +90,11 @@ pub async fn read(state: &AppState, doc_id: &str) -> Result<bool, ServerError> {
 
     let mut outcomes = Vec::new();
     let this_month = crate::this_month();
-    for s in desk.submissions.iter().filter(|s| desk.outcome(&s.id).is_none()) {
+    for s in desk
+        .submissions
+        .iter()
+        .filter(|s| desk.outcome(&s.id).is_none())
+    {
         let outcome = match answered(state, doc_id, &s.id).await? {
             Some(o) => o,
             None => {
@@ -109,7 +115,10 @@ pub async fn read(state: &AppState, doc_id: &str) -> Result<bool, ServerError> {
                         .await?;
                     (
                         true,
-                        format!("{0} 工作日志已提交 / the work log of {0} is handed in", s.month),
+                        format!(
+                            "{0} 工作日志已提交 / the work log of {0} is handed in",
+                            s.month
+                        ),
                     )
                 } else {
                     (
@@ -139,7 +148,9 @@ pub async fn read(state: &AppState, doc_id: &str) -> Result<bool, ServerError> {
             continue;
         }
         let result = match (&user, r.decision()) {
-            (None, _) => Err("账号已停用，决定未生效 / the account is disabled; nothing was done".to_string()),
+            (None, _) => Err(
+                "账号已停用，决定未生效 / the account is disabled; nothing was done".to_string(),
+            ),
             (_, Err(why)) => Err(why),
             (Some(u), Ok(d)) => match crate::decisions::take(state, u, &d).await {
                 Ok(message) => Ok(message),
@@ -188,10 +199,12 @@ async fn owner(state: &AppState, doc_id: &str) -> Result<Option<i64>, ServerErro
     let known: Option<i64> = state
         .db
         .call(move |c| {
-            Ok(c.query_row("SELECT user_id FROM desks WHERE doc_id = ?1", [&doc], |r| {
-                r.get(0)
-            })
-            .optional()?)
+            Ok(
+                c.query_row("SELECT user_id FROM desks WHERE doc_id = ?1", [&doc], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
         })
         .await?;
     if known.is_some() {

@@ -289,3 +289,21 @@ pub struct InboxWarning {
     pub reported_by: String,
     pub reported_at: String,
 }
+
+/// One manager's month as `GET /api/worklogs` gives it to a head: whether
+/// it was handed in, the work log's free notes, and the review so far. The
+/// visits, calls, follow-ups and care of the month are in the customer
+/// documents the head's tablet holds (`itinerary::work_log`).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ManagerMonth {
+    pub username: String,
+    pub display_name: String,
+    pub unit_name: String,
+    /// When it was handed in (on the tablet) and the word to the head.
+    pub handed_in: Option<(String, String)>,
+    /// (day, time, text), in order.
+    pub notes: Vec<(String, String, String)>,
+    /// The review 月末核实: (by, comment, when), if done.
+    pub review: Option<(String, String, String)>,
+}

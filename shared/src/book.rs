@@ -51,6 +51,12 @@ pub struct Book {
     /// approved. A customer not named here is approved (or never needed it).
     #[autosurgeon(missing = "Vec::new")]
     pub registrations: Vec<RegistrationStatus>,
+    /// Heads' reviews of this user's months 月末核实, newest first (last 12).
+    #[autosurgeon(missing = "Vec::new")]
+    pub reviews: Vec<MonthReview>,
+    /// Spot checks 抽查 of visits to the customers listed (last 120 days).
+    #[autosurgeon(missing = "Vec::new")]
+    pub spot_checks: Vec<SpotCheckNote>,
     /// The operator's rules in force (`rules::Rules` as JSON), so the tablet
     /// grades and alerts offline exactly as the server does. Empty: defaults.
     #[autosurgeon(with = "flex::string")]
@@ -73,6 +79,37 @@ pub struct RegistrationStatus {
     pub decided_by: String,
     #[autosurgeon(with = "flex::string")]
     pub decided_at: String,
+}
+
+/// A head's review of a month of this user's work (server-owned).
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
+pub struct MonthReview {
+    /// YYYY-MM.
+    #[autosurgeon(with = "flex::string")]
+    pub month: String,
+    /// The reviewer's display name.
+    #[autosurgeon(with = "flex::string")]
+    pub by: String,
+    #[autosurgeon(with = "flex::string")]
+    pub comment: String,
+    /// RFC 3339.
+    #[autosurgeon(with = "flex::string")]
+    pub at: String,
+}
+
+/// What a head's check of a visit found (server-owned).
+#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
+pub struct SpotCheckNote {
+    #[autosurgeon(with = "flex::string")]
+    pub url: String,
+    #[autosurgeon(with = "flex::string")]
+    pub visit_id: String,
+    #[autosurgeon(with = "flex::string")]
+    pub by: String,
+    #[autosurgeon(with = "flex::string")]
+    pub comment: String,
+    #[autosurgeon(with = "flex::string")]
+    pub at: String,
 }
 
 /// A customer's number 客户编号 (server-owned: numbering.rs).
@@ -176,6 +213,8 @@ impl Book {
             left: Vec::new(),
             desks: Vec::new(),
             registrations: Vec::new(),
+            reviews: Vec::new(),
+            spot_checks: Vec::new(),
             rules: String::new(),
         }
     }

@@ -102,6 +102,9 @@ pub struct Request {
     /// Why (a registration sent back).
     #[autosurgeon(with = "flex::string")]
     pub reason: String,
+    /// The customer's name, in a bad-credit report.
+    #[autosurgeon(with = "flex::string")]
+    pub name: String,
     /// What it is about, as the tablet showed it (the customer's name):
     /// for the list of one's decisions only, never read by the server.
     #[autosurgeon(with = "flex::string")]
@@ -144,6 +147,26 @@ pub enum Decision {
     ConfirmWarning { report: i64 },
     /// The center rejects one.
     RejectWarning { report: i64 },
+    /// 月末核实: a head marks a manager's month reviewed, with a comment the
+    /// manager reads.
+    ReviewMonth {
+        manager: String,
+        month: String,
+        comment: String,
+    },
+    /// 抽查: a head spot-checks a visit, with what they found.
+    SpotCheck {
+        doc: String,
+        visit: String,
+        comment: String,
+    },
+    /// Anyone reports a customer for bad credit 不良资信 (the center decides).
+    ReportWarning {
+        name: String,
+        credit_code: String,
+        kind: crate::credit::WarningKind,
+        note: String,
+    },
 }
 
 impl Decision {
@@ -162,12 +185,45 @@ impl Decision {
                     target: doc.clone(),
                     value: format!("{}:{}", level.as_str(), grade.as_str()),
                     reason: String::new(),
+                    name: String::new(),
                     about: String::new(),
                 };
             }
             Decision::ApproveAgreement { doc, agreement } => {
                 ("approve_agreement", doc.clone(), agreement.as_str(), "")
             }
+            Decision::ReportWarning {
+                name,
+                credit_code,
+                kind,
+                note,
+            } => {
+                return Request {
+                    id: id.into(),
+                    at: at.into(),
+                    kind: "report_warning".into(),
+                    target: credit_code.clone(),
+                    value: kind.as_str().into(),
+                    reason: note.clone(),
+                    name: name.clone(),
+                    about: name.clone(),
+                };
+            }
+            Decision::ReviewMonth {
+                manager,
+                month,
+                comment,
+            } => (
+                "review_month",
+                manager.clone(),
+                month.as_str(),
+                comment.as_str(),
+            ),
+            Decision::SpotCheck {
+                doc,
+                visit,
+                comment,
+            } => ("spot_check", doc.clone(), visit.as_str(), comment.as_str()),
             Decision::ConfirmWarning { report } => ("confirm_warning", report.to_string(), "", ""),
             Decision::RejectWarning { report } => ("reject_warning", report.to_string(), "", ""),
         };
@@ -178,6 +234,7 @@ impl Decision {
             target,
             value: value.into(),
             reason: reason.into(),
+            name: String::new(),
             about: String::new(),
         }
     }
@@ -188,8 +245,12 @@ impl Decision {
             Decision::ApproveRegistration { doc }
             | Decision::ReturnRegistration { doc, .. }
             | Decision::Grade { doc, .. }
-            | Decision::ApproveAgreement { doc, .. } => Some(doc),
-            Decision::ConfirmWarning { .. } | Decision::RejectWarning { .. } => None,
+            | Decision::ApproveAgreement { doc, .. }
+            | Decision::SpotCheck { doc, .. } => Some(doc),
+            Decision::ReviewMonth { .. }
+            | Decision::ConfirmWarning { .. }
+            | Decision::RejectWarning { .. }
+            | Decision::ReportWarning { .. } => None,
         }
     }
 }
@@ -215,7 +276,9 @@ impl Request {
             "return_registration" => {
                 let reason = self.reason.trim();
                 if reason.is_empty() {
-                    return Err("退回报备须写明原因 / a registration is sent back with a reason".into());
+                    return Err(
+                        "退回报备须写明原因 / a registration is sent back with a reason".into(),
+                    );
                 }
                 Decision::ReturnRegistration {
                     doc: doc()?,
@@ -244,6 +307,44 @@ impl Request {
                 doc: doc()?,
                 agreement: self.value.clone(),
             },
+            "review_month" => {
+                if self.target.is_empty() || self.target.len() > 64 || !is_month(&self.value) {
+                    return Err(
+                        "核实须指明客户经理和月份 / a review names a manager and a month".into(),
+                    );
+                }
+                Decision::ReviewMonth {
+                    manager: self.target.clone(),
+                    month: self.value.clone(),
+                    comment: self.reason.trim().chars().take(NOTE_MAX_CHARS).collect(),
+                }
+            }
+            "spot_check" if !self.value.is_empty() && self.value.len() <= 64 => {
+                Decision::SpotCheck {
+                    doc: doc()?,
+                    visit: self.value.clone(),
+                    comment: self.reason.trim().chars().take(NOTE_MAX_CHARS).collect(),
+                }
+            }
+            "report_warning" => {
+                let name = self.name.trim();
+                let code = self.target.trim();
+                if name.is_empty() && code.is_empty() {
+                    return Err("报告须写明客户名称或统一社会信用代码 / a report needs the customer's name or credit code".into());
+                }
+                let Some(kind) = crate::credit::WarningKind::parse(&self.value) else {
+                    return Err(format!(
+                        "没有这种不良资信 {} / no such kind of bad credit: {}",
+                        self.value, self.value
+                    ));
+                };
+                Decision::ReportWarning {
+                    name: name.chars().take(200).collect(),
+                    credit_code: code.chars().take(40).collect(),
+                    kind,
+                    note: self.reason.chars().take(NOTE_MAX_CHARS).collect(),
+                }
+            }
             "confirm_warning" => Decision::ConfirmWarning { report: report()? },
             "reject_warning" => Decision::RejectWarning { report: report()? },
             other => {
@@ -317,8 +418,10 @@ impl Desk {
         }
         out.notes
             .sort_by(|a, b| (&a.day, &a.time, &a.id).cmp(&(&b.day, &b.time, &b.id)));
-        out.submissions.sort_by(|a, b| (&a.at, &a.id).cmp(&(&b.at, &b.id)));
-        out.requests.sort_by(|a, b| (&a.at, &a.id).cmp(&(&b.at, &b.id)));
+        out.submissions
+            .sort_by(|a, b| (&a.at, &a.id).cmp(&(&b.at, &b.id)));
+        out.requests
+            .sort_by(|a, b| (&a.at, &a.id).cmp(&(&b.at, &b.id)));
         out
     }
 
@@ -476,6 +579,7 @@ mod tests {
             target: "d1".into(),
             value: String::new(),
             reason: "  ".into(),
+            name: String::new(),
             about: String::new(),
         };
         assert!(base.decision().unwrap_err().contains("原因"));
@@ -516,6 +620,22 @@ mod tests {
             },
             Decision::ConfirmWarning { report: 7 },
             Decision::RejectWarning { report: 7 },
+            Decision::ReviewMonth {
+                manager: "zhang.wei".into(),
+                month: "2026-11".into(),
+                comment: "走访记录完整".into(),
+            },
+            Decision::SpotCheck {
+                doc: "d".into(),
+                visit: "v1".into(),
+                comment: "已电话核实".into(),
+            },
+            Decision::ReportWarning {
+                name: "快达电商有限公司".into(),
+                credit_code: String::new(),
+                kind: crate::credit::WarningKind::DeliberateArrears,
+                note: "连续三个月拒付".into(),
+            },
         ] {
             assert_eq!(d.request("i", "").decision().unwrap(), d);
         }

@@ -180,6 +180,57 @@ pub fn work_log(customers: &[&Customer], me: &str, day: &str) -> WorkLog {
     log
 }
 
+/// A manager's month as a head reviews it 月末核实: every visit (calls
+/// included) with its customer's document, the follow-ups they closed and
+/// the care they gave, by date.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MonthLog {
+    /// (document id, customer, visit).
+    pub visits: Vec<(String, String, Visit)>,
+    /// (customer, follow-up).
+    pub follow_ups_closed: Vec<(String, FollowUp)>,
+    /// (customer, entry).
+    pub care: Vec<(String, CareEntry)>,
+}
+
+/// What `who` did in `month` (YYYY-MM), by the same rules as [`work_log`].
+pub fn month_log(customers: &[(&str, &Customer)], who: &str, month: &str) -> MonthLog {
+    let in_month = |d: &str| d.get(..7) == Some(month);
+    let mut log = MonthLog::default();
+    for (doc, c) in customers {
+        for v in c
+            .visits
+            .iter()
+            .filter(|v| in_month(&v.date) && v.visitors.iter().any(|x| x == who))
+        {
+            log.visits
+                .push((doc.to_string(), c.name.clone(), v.clone()));
+        }
+        for f in c
+            .visits
+            .iter()
+            .flat_map(|v| &v.follow_ups)
+            .filter(|f| !f.is_open() && f.closed_by == who && in_month(&f.closed_on))
+        {
+            log.follow_ups_closed.push((c.name.clone(), f.clone()));
+        }
+        for g in c
+            .care_log
+            .iter()
+            .filter(|g| g.by == who && in_month(&g.date))
+        {
+            log.care.push((c.name.clone(), g.clone()));
+        }
+    }
+    log.visits
+        .sort_by(|a, b| (&a.2.date, &a.2.time, &a.1).cmp(&(&b.2.date, &b.2.time, &b.1)));
+    log.follow_ups_closed
+        .sort_by(|a, b| (&a.1.closed_on, &a.0).cmp(&(&b.1.closed_on, &b.0)));
+    log.care
+        .sort_by(|a, b| (&a.1.date, &a.0).cmp(&(&b.1.date, &b.0)));
+    log
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,5 +338,27 @@ mod tests {
             work_log(&[&c], "m2", "2026-11-23").is_empty(),
             "someone else's day"
         );
+    }
+
+    #[test]
+    fn a_month_log_holds_the_managers_visits_of_that_month_only() {
+        let mut c = Customer::new("月度公司", "", Nature::Enterprise, vec![]);
+        for (id, date, who) in [
+            ("v1", "2026-11-03", "m1"),
+            ("v2", "2026-11-20", "m2"),
+            ("v3", "2026-12-01", "m1"),
+            ("v4", "2026-11-28", "m1"),
+        ] {
+            c.visits.push(Visit {
+                id: id.into(),
+                date: date.into(),
+                visitors: vec![who.into()],
+                ..Visit::default()
+            });
+        }
+        let log = month_log(&[("d1", &c)], "m1", "2026-11");
+        let ids: Vec<&str> = log.visits.iter().map(|v| v.2.id.as_str()).collect();
+        assert_eq!(ids, ["v1", "v4"]);
+        assert_eq!(log.visits[0].0, "d1");
     }
 }

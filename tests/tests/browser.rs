@@ -2182,7 +2182,7 @@ async fn the_list_sorts_and_counts_and_the_customer_is_summed_up_for_a_tablet() 
         .wait(
             "the list by revenue",
             T,
-            "const n = [...document.querySelectorAll('li.row .name')].map(e => e.innerText);
+            "const n = [...document.querySelectorAll('li.row .name')].map(e => e.firstChild.textContent);
              return n.length === 3 && n[0] === '乙大客户' && n;",
             json!([]),
         )
@@ -3139,8 +3139,11 @@ async fn a_work_log_note_and_the_month_hand_in_are_kept_offline_and_handed_in() 
         json!([]),
     )
     .await;
-    b.fill(".work-log textarea[name=note]", "整理本周走访材料，联系寄递专业公司")
-        .await;
+    b.fill(
+        ".work-log textarea[name=note]",
+        "整理本周走访材料，联系寄递专业公司",
+    )
+    .await;
     b.click("button.add-note-button").await;
     b.wait(
         "the note in the day's log",
@@ -3236,15 +3239,21 @@ async fn a_head_decides_registrations_offline_and_hears_what_the_server_did() {
     wait_text(&b, "the registering manager", "报备人").await;
 
     server.kill();
-    b.click(&format!("li.registration[data-doc='{}'] button.approve", id(&a)))
-        .await;
+    b.click(&format!(
+        "li.registration[data-doc='{}'] button.approve",
+        id(&a)
+    ))
+    .await;
     b.fill(
         &format!("li.registration[data-doc='{}'] input[name=reason]", id(&c)),
         "与已有客户重复",
     )
     .await;
-    b.click(&format!("li.registration[data-doc='{}'] button.send-back", id(&c)))
-        .await;
+    b.click(&format!(
+        "li.registration[data-doc='{}'] button.send-back",
+        id(&c)
+    ))
+    .await;
     b.wait(
         "both decisions waiting to sync, in the inbox and among the head's decisions",
         T,
@@ -3257,7 +3266,13 @@ async fn a_head_decides_registrations_offline_and_hears_what_the_server_did() {
     let cid = id(&c);
     meanwhile(&mut server, async |s| {
         assert_eq!(
-            post_as(s, "admin", &format!("/api/registrations/{cid}/approve"), json!({})).await,
+            post_as(
+                s,
+                "admin",
+                &format!("/api/registrations/{cid}/approve"),
+                json!({})
+            )
+            .await,
             200
         );
     })
@@ -3297,4 +3312,185 @@ async fn a_head_decides_registrations_offline_and_hears_what_the_server_did() {
         json!([]),
     )
     .await;
+}
+
+/// A manager reports a customer for bad credit offline; the report reaches
+/// the center once online, the center confirms it on its 待审批 screen, and
+/// the manager's tablet then warns on the customer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_credit_report_made_offline_is_confirmed_by_the_center_on_screen() {
+    let (mut server, _) = server_with(&[("拖欠货款商贸有限公司", "m1", None)]).await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "m1", "拖欠货款商贸有限公司").await;
+    server.kill();
+    open_customer(&b, "拖欠货款商贸有限公司").await;
+    b.click("button.report-credit-button").await;
+    b.fill("select[name=credit_kind]", "deliberate_arrears")
+        .await;
+    b.fill("textarea[name=credit_note]", "连续三个月拒付运费")
+        .await;
+    b.click("button.send-report").await;
+    wait_text(&b, "the report waiting to sync", "待同步").await;
+    server.start().await;
+    b.wait(
+        "the report filed by the server",
+        T,
+        "const d = document.querySelector('.report-credit .decision.ok'); return d && d.innerText.includes('大客中心');",
+        json!([]),
+    )
+    .await;
+
+    let center = Browser::start().await;
+    login(&center, &server, "admin").await;
+    center
+        .wait(
+            "the center's home screen",
+            T,
+            "return document.querySelector('button.approvals-button') !== null",
+            json!([]),
+        )
+        .await;
+    center.click("button.approvals-button").await;
+    center
+        .wait(
+            "the report in the center's inbox",
+            T,
+            "const li = document.querySelector('li.warning'); return li && li.innerText.includes('拖欠货款商贸有限公司') && li.innerText.includes('连续三个月拒付运费');",
+            json!([]),
+        )
+        .await;
+    center.click("li.warning button.confirm").await;
+    center
+        .wait(
+            "the confirmation done",
+            T,
+            "return document.querySelector('.my-decisions li[data-kind=confirm_warning] .decision.ok') !== null",
+            json!([]),
+        )
+        .await;
+    b.wait(
+        "the warning on the manager's tablet",
+        T,
+        "const w = document.querySelector('.credit-warning'); return w && w.innerText.includes('恶意欠费');",
+        json!([]),
+    )
+    .await;
+}
+
+/// 月末核实 on the head's tablet: a manager's month with its visits' content
+/// and the hand-in; a visit spot-checked and the month marked reviewed
+/// offline, carried out once online; the manager's book then holds the
+/// review and the check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_reviews_a_managers_month_and_spot_checks_a_visit_offline() {
+    use fieldbook_shared::book::Book;
+    use fieldbook_shared::customer::{Visit, add_visit};
+    use fieldbook_shared::desk::{self, Desk, Submission};
+    let (mut server, urls) = server_with(&[("核实测试有限公司", "m1", None)]).await;
+    let today = fieldbook_tests::date_in_days(0);
+    let month = today[..7].to_string();
+    let mut m1 = Device::login(&server, "m1").await;
+    m1.connect().await;
+    let doc = m1.find(&urls[0]).await.expect("customer");
+    doc.with_document(|d| {
+        d.transact(|tx| {
+            add_visit(
+                tx,
+                &Visit {
+                    id: "v-check".into(),
+                    date: today.clone(),
+                    time: "10:00".into(),
+                    visitors: vec!["m1".into()],
+                    purpose: "年度协议回访".into(),
+                    summary: "客户同意明年继续合作".into(),
+                    ..Visit::default()
+                },
+            )
+        })
+        .unwrap();
+    });
+    m1.wait_synced(&doc).await;
+    let mut k = automerge::Automerge::new();
+    k.transact(|tx| {
+        Desk::new("m1").create(tx)?;
+        desk::submit(
+            tx,
+            &Submission {
+                id: "s1".into(),
+                month: month.clone(),
+                at: format!("{today} 18:00"),
+                note: "本月走访已全部记录".into(),
+            },
+            &month,
+        )
+    })
+    .unwrap();
+    let desk_doc = m1.repo.create(k).await.unwrap();
+    wait_for("the hand-in recorded", T, async || {
+        desk_doc
+            .with_document(|d| Desk::load(d).ok())
+            .filter(|k| k.outcome("s1").is_some_and(|o| o.ok))
+            .map(|_| ())
+    })
+    .await;
+
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "head1", "核实测试有限公司").await;
+    b.click("button.review-button").await;
+    b.wait(
+        "m1 among the managers, handed in",
+        T,
+        "const li = document.querySelector(\"li.manager[data-user='m1']\"); return li && li.innerText.includes('已提交');",
+        json!([]),
+    )
+    .await;
+    b.click("li.manager[data-user='m1'] button.pick-manager")
+        .await;
+    b.wait(
+        "m1's month with the visit's content",
+        T,
+        "const m = document.querySelector('.manager-month'); return m && m.innerText.includes('客户同意明年继续合作') && m.innerText.includes('本月走访已全部记录');",
+        json!([]),
+    )
+    .await;
+    server.kill();
+    b.click("li.month-visit button.spot-check-button").await;
+    b.fill("li.month-visit input[name=check]", "已电话向客户核实")
+        .await;
+    b.click("li.month-visit button.record-check").await;
+    b.fill("textarea[name=review_comment]", "走访记录完整，继续保持")
+        .await;
+    b.click("button.mark-reviewed").await;
+    b.wait(
+        "both waiting to sync",
+        T,
+        "return document.querySelector('li.month-visit .decision.pending') && document.querySelector('.review-box .decision.pending');",
+        json!([]),
+    )
+    .await;
+    server.start().await;
+    b.wait(
+        "both carried out",
+        T,
+        "return document.querySelector('li.month-visit .decision.ok') && document.querySelector('.review-box .decision.ok');",
+        json!([]),
+    )
+    .await;
+    if let Ok(dir) = std::env::var("FIELDBOOK_SCREENSHOTS") {
+        b.screenshot(&std::path::Path::new(&dir).join("month-review.png"))
+            .await;
+    }
+    // The manager's book: the review of the month and the visit's check.
+    let mut m1 = Device::login(&server, "m1").await;
+    m1.connect().await;
+    let book = m1.find(&m1.session.user.book_url).await.unwrap();
+    let b1 = wait_for("the review in the manager's book", T, async || {
+        book.with_document(|d| Book::load(d).ok())
+            .filter(|b| !b.reviews.is_empty() && !b.spot_checks.is_empty())
+    })
+    .await;
+    assert_eq!(b1.reviews[0].month, month);
+    assert_eq!(b1.reviews[0].comment, "走访记录完整，继续保持");
+    assert_eq!(b1.spot_checks[0].visit_id, "v-check");
+    assert_eq!(b1.spot_checks[0].comment, "已电话向客户核实");
 }

@@ -112,7 +112,11 @@ async fn a_heads_offline_decisions_are_carried_out_or_refused_with_the_reason() 
     // Meanwhile the center approves C online: the head's return comes second.
     let admin = server.login("admin").await;
     let res = reqwest::Client::new()
-        .post(format!("{}/api/registrations/{}/approve", server.base(), id_of(&c)))
+        .post(format!(
+            "{}/api/registrations/{}/approve",
+            server.base(),
+            id_of(&c)
+        ))
         .bearer_auth(&admin.token)
         .send()
         .await

@@ -22,7 +22,12 @@ use crate::widgets::yuan;
 
 /// Where the latest decision about `target` stands: (text, class), or
 /// `None` when none was taken on this device's desks. Also whether it waits.
-fn standing(ctx: &Ctx, desk: &Desk, kinds: &[&str], target: &str) -> Option<(String, &'static str)> {
+pub fn standing(
+    ctx: &Ctx,
+    desk: &Desk,
+    kinds: &[&str],
+    target: &str,
+) -> Option<(String, &'static str)> {
     let r = desk
         .requests
         .iter()
@@ -31,11 +36,15 @@ fn standing(ctx: &Ctx, desk: &Desk, kinds: &[&str], target: &str) -> Option<(Str
 }
 
 /// Where one request stands: waiting, done or not done (with the server's word).
-fn standing_of(ctx: &Ctx, desk: &Desk, r: &desk::Request) -> (String, &'static str) {
+pub fn standing_of(ctx: &Ctx, desk: &Desk, r: &desk::Request) -> (String, &'static str) {
     match desk.outcome(&r.id) {
         None => (ctx.t(M::AwaitingSync).to_string(), "pending"),
         Some(o) if o.ok => (
-            format!("{}：{}", ctx.t(M::TookEffect), crate::i18n::pick(&o.message)),
+            format!(
+                "{}：{}",
+                ctx.t(M::TookEffect),
+                crate::i18n::pick(&o.message)
+            ),
             "ok",
         ),
         Some(o) => (
@@ -47,7 +56,7 @@ fn standing_of(ctx: &Ctx, desk: &Desk, r: &desk::Request) -> (String, &'static s
 
 /// Records `decision` about `about` (a name, for the list of one's
 /// decisions) on the user's desk: a request for the server.
-fn decide(
+pub fn decide(
     store: &store::Store,
     error: UseStateHandle<Option<String>>,
     (decision, about): (Decision, String),
@@ -70,7 +79,7 @@ fn decide(
 
 /// The badge of a decision's standing; buttons are offered unless one waits
 /// or took effect.
-fn badge(s: &Option<(String, &'static str)>) -> Html {
+pub fn badge(s: &Option<(String, &'static str)>) -> Html {
     match s {
         Some((text, class)) => {
             html! { <span class={classes!("decision", *class)}>{ text.clone() }</span> }
@@ -79,7 +88,7 @@ fn badge(s: &Option<(String, &'static str)>) -> Html {
     }
 }
 
-fn open(s: &Option<(String, &'static str)>) -> bool {
+pub fn open(s: &Option<(String, &'static str)>) -> bool {
     !matches!(s, Some((_, "pending" | "ok")))
 }
 
@@ -129,6 +138,9 @@ pub fn approvals_screen() -> Html {
             "grade" => M::KindGrade,
             "approve_agreement" => M::KindApproveAgreement,
             "confirm_warning" => M::KindConfirmWarning,
+            "report_warning" => M::KindReportWarning,
+            "review_month" => M::KindReviewMonth,
+            "spot_check" => M::KindSpotCheck,
             _ => M::KindRejectWarning,
         })
     };
@@ -223,7 +235,12 @@ fn registration_item(p: &ItemProps<InboxRegistration>) -> Html {
     let doc = r.doc_id.clone();
     let approve = p.on_decide.reform({
         let (doc, name) = (doc.clone(), r.name.clone());
-        move |_| (Decision::ApproveRegistration { doc: doc.clone() }, name.clone())
+        move |_| {
+            (
+                Decision::ApproveRegistration { doc: doc.clone() },
+                name.clone(),
+            )
+        }
     });
     let send_back = p.on_decide.reform({
         let (doc, reason, name) = (doc.clone(), reason.clone(), r.name.clone());
@@ -237,7 +254,11 @@ fn registration_item(p: &ItemProps<InboxRegistration>) -> Html {
             )
         }
     });
-    let lines: Vec<String> = r.lines.iter().map(|l| crate::i18n::label(&l).to_string()).collect();
+    let lines: Vec<String> = r
+        .lines
+        .iter()
+        .map(|l| crate::i18n::label(&l).to_string())
+        .collect();
     html! {
         <li class="inbox-item registration" data-doc={doc}>
             <div class="what"><strong>{ &r.name }</strong>
@@ -272,7 +293,12 @@ fn grade_item(p: &ItemProps<InboxGrade>) -> Html {
     let chosen = use_state(|| (g.proposed_level, g.proposed_grade));
     let doc = g.doc_id.clone();
     let as_proposed = p.on_decide.reform({
-        let (doc, level, grade, name) = (doc.clone(), g.proposed_level, g.proposed_grade, g.name.clone());
+        let (doc, level, grade, name) = (
+            doc.clone(),
+            g.proposed_level,
+            g.proposed_grade,
+            g.name.clone(),
+        );
         move |_| {
             (
                 Decision::Grade {
@@ -280,7 +306,11 @@ fn grade_item(p: &ItemProps<InboxGrade>) -> Html {
                     level,
                     grade,
                 },
-                format!("{name} → {}·{}", crate::i18n::label(&level), crate::i18n::label(&grade)),
+                format!(
+                    "{name} → {}·{}",
+                    crate::i18n::label(&level),
+                    crate::i18n::label(&grade)
+                ),
             )
         }
     });
@@ -293,7 +323,11 @@ fn grade_item(p: &ItemProps<InboxGrade>) -> Html {
                     level: chosen.0,
                     grade: chosen.1,
                 },
-                format!("{name} → {}·{}", crate::i18n::label(&chosen.0), crate::i18n::label(&chosen.1)),
+                format!(
+                    "{name} → {}·{}",
+                    crate::i18n::label(&chosen.0),
+                    crate::i18n::label(&chosen.1)
+                ),
             )
         }
     });

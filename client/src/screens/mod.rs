@@ -12,6 +12,7 @@ pub mod plan;
 pub mod register;
 pub mod reminders;
 pub mod reports;
+pub mod review;
 pub mod transfer;
 pub mod visit_form;
 

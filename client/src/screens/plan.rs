@@ -127,10 +127,7 @@ pub fn plan_screen() -> Html {
     let submitted = desk.submission(&month).cloned();
     let submitted_state = submitted.as_ref().map(|s| match desk.outcome(&s.id) {
         None => (ctx.t(M::AwaitingSync).to_string(), "pending"),
-        Some(o) if o.ok => (
-            format!("{} · {}", ctx.t(M::HandedIn), s.at),
-            "ok",
-        ),
+        Some(o) if o.ok => (format!("{} · {}", ctx.t(M::HandedIn), s.at), "ok"),
         Some(o) => (
             format!("{}：{}", ctx.t(M::NotDone), crate::i18n::pick(&o.message)),
             "refused",
@@ -201,6 +198,9 @@ pub fn plan_screen() -> Html {
                 <p class={classes!("hand-in-state", submitted_state.as_ref().map(|s| s.1))}>
                     { submitted_state.as_ref().map(|s| s.0.clone()).unwrap_or_else(|| ctx.t(M::NotHandedIn).to_string()) }
                 </p>
+                if let Some(r) = ctx.store.borrow().review(&month) {
+                    <p class="month-reviewed">{ format!("{}：{}（{} · {}）", ctx.t(M::ReviewedBy), if r.comment.is_empty() { ctx.t(M::Reviewed).to_string() } else { r.comment.clone() }, r.by, crate::widgets::local_time(&r.at)) }</p>
+                }
                 if month <= this_month {
                     <input name="hand-in-note" placeholder={ctx.t(M::HandInNote)} value={(*word).clone()}
                         oninput={let w = word.clone(); Callback::from(move |e: InputEvent| w.set(value_of(&e.into())))} />

@@ -8,17 +8,17 @@ use axum::routing::{get, post};
 use fieldbook_shared::api::{
     INBOX_MAX, Inbox, InboxAgreement, InboxGrade, InboxRegistration, InboxWarning,
 };
+use fieldbook_shared::grading::{Grade, Level};
 use fieldbook_shared::vocab::{Line, Role};
 use rusqlite::OptionalExtension;
-use fieldbook_shared::grading::{Grade, Level};
 use serde::Deserialize;
 
 use super::openapi::{Endpoint, NO, ep, object, schema};
 use crate::auth::AuthUser;
-use crate::error::ServerError;
-use crate::state::AppState;
 use crate::decisions;
+use crate::error::ServerError;
 use crate::projection::books;
+use crate::state::AppState;
 
 /// This resource's routes (one line each: see `http::endpoints`).
 #[rustfmt::skip]
@@ -82,7 +82,11 @@ pub async fn reject_registration(
     body: Option<Json<RejectBody>>,
 ) -> Result<Json<serde_json::Value>, ServerError> {
     let reason = body.map(|b| b.0.reason).unwrap_or_default();
-    let reason: String = reason.trim().chars().take(fieldbook_shared::desk::NOTE_MAX_CHARS).collect();
+    let reason: String = reason
+        .trim()
+        .chars()
+        .take(fieldbook_shared::desk::NOTE_MAX_CHARS)
+        .collect();
     decide_registration(state, user, id, "rejected", &reason).await
 }
 

@@ -26,6 +26,7 @@ pub mod reports;
 pub mod rules;
 pub mod session;
 pub mod warnings;
+pub mod worklogs;
 
 /// Every route of the server.
 pub fn endpoints() -> Vec<Endpoint> {
@@ -38,6 +39,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         late::routes(),
         history::routes(),
         followups::routes(),
+        worklogs::routes(),
         warnings::routes(),
         admin::routes(),
         reports::routes(),

@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use super::openapi::{Endpoint, NO, ep, schema};
 use crate::auth::AuthUser;
 use crate::error::ServerError;
-use crate::now;
 use crate::state::AppState;
 
 /// This resource's routes (one line each: see `http::endpoints`).
@@ -57,31 +56,15 @@ pub async fn report(
     user: AuthUser,
     Json(r): Json<Report>,
 ) -> Result<(StatusCode, Json<ReportRow>), ServerError> {
-    let name = r.name.trim().to_string();
-    let code = r.credit_code.trim().to_uppercase();
-    if name.is_empty() && code.is_empty() {
-        return Err(ServerError::BadRequest(
-            "报告须写明客户名称或统一社会信用代码 / a report needs the customer's name or credit code".into(),
-        ));
-    }
     let Some(kind) = WarningKind::parse(&r.kind) else {
         return Err(ServerError::BadRequest(format!(
             "没有类型 {0:?}：可用 agency_fee_abuse（套取代办费）、deliberate_arrears（恶意欠费）、premium_fraud（骗取保费）或 other / unknown kind {0:?}: use agency_fee_abuse, deliberate_arrears, premium_fraud or other",
             r.kind
         )));
     };
-    let (note, who) = (r.note.clone(), user.id);
-    let id = state
-        .db
-        .call(move |c| {
-            c.execute(
-                "INSERT INTO credit_warnings (name, credit_code, kind, note, reported_by, reported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![name, code, kind.as_str(), note, who, now()],
-            )?;
-            Ok(c.last_insert_rowid())
-        })
-        .await?;
-    tracing::info!(user = %user.username, report = id, "bad-credit report");
+    let id =
+        crate::decisions::report_warning(&state, &user, &r.name, &r.credit_code, kind, &r.note)
+            .await?;
     let row = one(&state, id).await?;
     Ok((StatusCode::CREATED, Json(row)))
 }

@@ -2,8 +2,8 @@
 
 use automerge::Automerge;
 use fieldbook_shared::book::{
-    ApprovedGrade, Book, CustomerNumber, LeftCustomer, ManagedTier, RegistrationNotice,
-    RegistrationStatus,
+    ApprovedGrade, Book, CustomerNumber, LeftCustomer, ManagedTier, MonthReview,
+    RegistrationNotice, RegistrationStatus, SpotCheckNote,
 };
 use fieldbook_shared::grading::{Grade, Level, ManagedWhy};
 use rusqlite::{OptionalExtension, params};
@@ -243,6 +243,49 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
             Ok((desks, registrations))
         })
         .await?;
+    let visible: Vec<String> = state.acl.visible_customers(user_id);
+    let since = (chrono::Utc::now() - chrono::Duration::days(120))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let (reviews, spot_checks) = state
+        .db
+        .call(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT r.month, u.display_name, r.comment, r.reviewed_at FROM month_reviews r
+                 JOIN users u ON u.id = r.reviewer_id
+                 WHERE r.user_id = ?1 ORDER BY r.month DESC LIMIT 12",
+            )?;
+            let reviews = stmt
+                .query_map([user_id], |r| {
+                    Ok(MonthReview {
+                        month: r.get(0)?,
+                        by: r.get(1)?,
+                        comment: r.get(2)?,
+                        at: r.get(3)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut stmt = c.prepare_cached(
+                "SELECT s.visit_id, u.display_name, s.comment, s.checked_at FROM spot_checks s
+                 JOIN users u ON u.id = s.reviewer_id
+                 WHERE s.doc_id = ?1 AND s.checked_at >= ?2 ORDER BY s.checked_at",
+            )?;
+            let mut checks = Vec::new();
+            for doc in visible {
+                for row in stmt.query_map(params![doc, since], |r| {
+                    Ok(SpotCheckNote {
+                        url: url_of(&doc),
+                        visit_id: r.get(0)?,
+                        by: r.get(1)?,
+                        comment: r.get(2)?,
+                        at: r.get(3)?,
+                    })
+                })? {
+                    checks.push(row?);
+                }
+            }
+            Ok((reviews, checks))
+        })
+        .await?;
     let rules = state.rules.get().to_tablet_json();
     let id: DocumentId = book_doc
         .parse()
@@ -263,7 +306,11 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
             || book.numbers != numbers
             || book.desks != desks
             || book.registrations != registrations
+            || book.reviews != reviews
+            || book.spot_checks != spot_checks
         {
+            book.reviews = reviews;
+            book.spot_checks = spot_checks;
             book.desks = desks;
             book.registrations = registrations;
             book.numbers = numbers;

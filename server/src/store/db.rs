@@ -91,7 +91,11 @@ pub fn open_and_migrate(path: &Path) -> Result<Connection, ServerError> {
         ("users", "staff_no", "TEXT"),
         // Who decided a registration, when, and why it was sent back
         // (NULL / '' for decisions of earlier releases).
-        ("registrations", "decided_by", "INTEGER REFERENCES users(id)"),
+        (
+            "registrations",
+            "decided_by",
+            "INTEGER REFERENCES users(id)",
+        ),
         ("registrations", "decided_at", "TEXT"),
         ("registrations", "reason", "TEXT NOT NULL DEFAULT ''"),
     ] {
@@ -104,6 +108,15 @@ pub fn open_and_migrate(path: &Path) -> Result<Connection, ServerError> {
             conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
         }
     }
+    // Earlier releases recorded the customers the server assigned (imports)
+    // as pending registrations; an assignment is its own approval. Such a
+    // customer has a number (given at import), which a tablet's pending
+    // registration never has: so this changes only those, and only once.
+    conn.execute(
+        "UPDATE registrations SET status = 'approved'
+         WHERE status = 'pending' AND doc_id IN (SELECT doc_id FROM customer_numbers)",
+        [],
+    )?;
     // Indexes on added columns: after the columns exist.
     conn.execute_batch(
         "CREATE UNIQUE INDEX IF NOT EXISTS users_staff_no ON users(staff_no)
@@ -216,6 +229,26 @@ CREATE TABLE IF NOT EXISTS worklog_submissions (
     note         TEXT NOT NULL,
     received_at  TEXT NOT NULL,
     PRIMARY KEY (user_id, month)
+) WITHOUT ROWID;
+
+-- 月末核实: a head's review of a manager's month (the latest counts).
+CREATE TABLE IF NOT EXISTS month_reviews (
+    user_id     INTEGER NOT NULL REFERENCES users(id),
+    month       TEXT NOT NULL,
+    reviewer_id INTEGER NOT NULL REFERENCES users(id),
+    comment     TEXT NOT NULL,
+    reviewed_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, month)
+) WITHOUT ROWID;
+
+-- 抽查: what a head's check of a visit found.
+CREATE TABLE IF NOT EXISTS spot_checks (
+    doc_id      TEXT NOT NULL,
+    visit_id    TEXT NOT NULL,
+    reviewer_id INTEGER NOT NULL REFERENCES users(id),
+    comment     TEXT NOT NULL,
+    checked_at  TEXT NOT NULL,
+    PRIMARY KEY (doc_id, visit_id, reviewer_id)
 ) WITHOUT ROWID;
 
 -- Requests from desks the server has answered (desk.rs): an answer is
@@ -497,6 +530,56 @@ mod tests {
             })
             .unwrap();
         assert_eq!(row, ("doc".to_string(), 42, None));
+        drop(c);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A database of the release before decisions were recorded: its
+    /// registrations keep their status, gain who-decided columns (empty), and
+    /// an imported customer (numbered) recorded as pending is approved, while
+    /// a tablet's pending registration stays pending.
+    #[test]
+    fn registrations_of_the_previous_release_are_migrated() {
+        let dir = std::env::temp_dir().join(format!("fb-migrate-reg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.db");
+        let _ = std::fs::remove_file(&path);
+        {
+            let c = open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE registrations (
+                    doc_id TEXT PRIMARY KEY NOT NULL, unit TEXT NOT NULL, name TEXT NOT NULL,
+                    norm_name TEXT NOT NULL, credit_code TEXT NOT NULL, lines TEXT NOT NULL,
+                    received INTEGER NOT NULL UNIQUE, same_as TEXT,
+                    owned_lines TEXT NOT NULL DEFAULT '', duplicate_lines TEXT NOT NULL DEFAULT '',
+                    status TEXT NOT NULL DEFAULT 'pending');
+                 CREATE TABLE customer_numbers (doc_id TEXT PRIMARY KEY NOT NULL,
+                    number TEXT NOT NULL UNIQUE, assigned_at TEXT NOT NULL) WITHOUT ROWID;
+                 INSERT INTO registrations (doc_id, unit, name, norm_name, credit_code, lines, received, status)
+                    VALUES ('imported', 'so1', '导入公司', '导入', '', 'delivery', 1, 'pending'),
+                           ('tablet', 'so1', '报备公司', '报备', '', 'delivery', 2, 'pending'),
+                           ('rejected', 'so1', '退回公司', '退回', '', 'delivery', 3, 'rejected');
+                 INSERT INTO customer_numbers VALUES ('imported', 'KH2026000001', '2026-01-01');",
+            )
+            .unwrap();
+        }
+        let c = open_and_migrate(&path).unwrap();
+        let rows: Vec<(String, String, Option<i64>, String)> = c
+            .prepare("SELECT doc_id, status, decided_by, reason FROM registrations ORDER BY received")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let status: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r.0.as_str(), r.1.as_str()))
+            .collect();
+        assert_eq!(
+            status,
+            [("imported", "approved"), ("tablet", "pending"), ("rejected", "rejected")]
+        );
+        assert!(rows.iter().all(|r| r.2.is_none() && r.3.is_empty()));
         drop(c);
         let _ = std::fs::remove_dir_all(&dir);
     }

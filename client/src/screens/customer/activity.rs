@@ -71,6 +71,9 @@ pub fn activity_cards(p: &CardProps) -> Html {
                                     }
                                 </div>
                             }
+                            { for ctx.store.borrow().spot_checks(&p.doc_id, &v.id).iter().map(|c| html! {
+                                <div class="spot-check">{ format!("{}：{}（{} · {}）", ctx.t(M::SpotCheck), c.comment, c.by, crate::widgets::local_time(&c.at)) }</div>
+                            }) }
                         </li>
                     }) }
                 </ul>

@@ -17,6 +17,7 @@ mod agreements;
 mod care;
 mod complaints;
 mod contacts;
+mod credit;
 pub mod followups;
 mod profile;
 
@@ -74,6 +75,7 @@ pub fn customer_screen(p: &Props) -> Html {
             }
             <PlanVisit doc_id={p.doc_id.clone()} />
             <CreditWarning name={c.name.clone()} credit_code={c.credit_code.clone()} />
+            <credit::ReportCredit doc_id={p.doc_id.clone()} />
             if let Some(n) = ctx.store.borrow().notice(&p.doc_id).filter(|n| !n.duplicate.is_empty() || !n.same_as.is_empty()) {
                 <div class="card notice" role="alert">
                     <h3>{ ctx.t(M::RegistrationResult) }</h3>
