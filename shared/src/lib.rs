@@ -23,6 +23,7 @@ pub mod ownership;
 pub mod peer;
 pub mod reports;
 pub mod rules;
+pub mod scorecard;
 pub mod visits;
 pub mod vocab;
 

@@ -19,7 +19,7 @@ use crate::state::AppState;
 #[rustfmt::skip]
 pub fn routes() -> Vec<Endpoint> {
     vec![
-        ep("get", "/api/export/{file}", "customers, visits, ledger, followups or report-{compliance,grades,growth,plans}, as .csv (UTF-8 with BOM) or .xlsx; only what the caller sees", true, &[("unit", "reports and followups: unit code"), ("from", "reports: YYYY-MM"), ("to", "reports: YYYY-MM"), ("state", "followups: open | overdue | done | all")], None, file, get(export)),
+        ep("get", "/api/export/{file}", "customers, visits, ledger, followups, scorecard or report-{compliance,grades,growth,plans}, as .csv (UTF-8 with BOM) or .xlsx; only what the caller sees", true, &[("unit", "reports, followups, scorecard: unit code"), ("from", "reports: YYYY-MM"), ("to", "reports: YYYY-MM"), ("quarter", "reports: YYYY-Qn instead of from and to"), ("state", "followups: open | overdue | done | all"), ("period", "scorecard: YYYY-MM | YYYY-Qn | YYYY")], None, file, get(export)),
     ]
 }
 
@@ -392,6 +392,77 @@ async fn report(
     })
 }
 
+/// The scorecard 考核 (`/api/scorecard`'s `unit` and `period`): one line per
+/// manager, then per unit.
+async fn scorecard(
+    state: &AppState,
+    user: &AuthUser,
+    q: ReportQuery,
+) -> Result<Sheet, ServerError> {
+    let card = super::scorecard::compute(
+        state,
+        user,
+        super::scorecard::ScoreQuery {
+            unit: q.unit,
+            period: q.period,
+        },
+    )
+    .await?;
+    let pct = |p: Option<i64>| p.map(|p| format!("{p}%")).unwrap_or_default();
+    let line = |r: &fieldbook_shared::scorecard::ScoreRow| {
+        vec![
+            card.period.clone(),
+            r.unit.clone(),
+            r.manager.clone(),
+            r.customers.to_string(),
+            r.registered.to_string(),
+            yuan(r.revenue_fen),
+            pct(r.growth_percent),
+            pct(r.yoy_percent),
+            format!("{:.1}%", r.key_share_permille as f64 / 10.0),
+            format!("{}%", r.compliance_percent),
+            format!("{}/{}", r.follow_ups_on_time, r.follow_ups_closed),
+            format!("{}/{}", r.complaints_on_time, r.complaints),
+            if r.satisfaction_x10 > 0 {
+                format!("{:.1}", r.satisfaction_x10 as f64 / 10.0)
+            } else {
+                String::new()
+            },
+            if r.plan_target_fen > 0 {
+                format!("{}%", r.plan_percent)
+            } else {
+                String::new()
+            },
+            r.lost.to_string(),
+        ]
+    };
+    Ok(Sheet {
+        headers: vec![
+            "期间",
+            "单位",
+            "客户经理",
+            "客户数",
+            "新增报备",
+            "收入(元)",
+            "环比",
+            "同比",
+            "重点客户收入占比",
+            "走访达标率",
+            "督办按时办结",
+            "投诉按时处理",
+            "满意度",
+            "计划完成率",
+            "流失客户",
+        ],
+        rows: card
+            .managers
+            .iter()
+            .chain(card.units.iter())
+            .map(line)
+            .collect(),
+    })
+}
+
 /// `GET /api/export/{file}`: `customers`, `visits`, `ledger`, `followups` or
 /// `report-{compliance|grades|growth|plans}`, as `.csv` or `.xlsx`; reports take
 /// the same `unit`, `from` and `to` as `/api/reports`, follow-ups the `state`
@@ -412,11 +483,12 @@ pub async fn export(
         "visits" => visits(&state, &user).await?,
         "ledger" => ledger(&state, &user).await?,
         "followups" => followups(&state, &user, q).await?,
+        "scorecard" => scorecard(&state, &user, q).await?,
         _ => match name.strip_prefix("report-") {
             Some(which) => report(&state, &user, which, q).await?,
             None => {
                 return Err(ServerError::NotFound(format!(
-                    "没有导出 {name}：可用 customers、visits、ledger、followups 或 report-… / no export {name}: use customers, visits, ledger, followups or report-…"
+                    "没有导出 {name}：可用 customers、visits、ledger、followups、scorecard 或 report-… / no export {name}: use customers, visits, ledger, followups, scorecard or report-…"
                 )));
             }
         },

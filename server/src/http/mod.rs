@@ -24,6 +24,7 @@ pub mod late;
 pub mod openapi;
 pub mod reports;
 pub mod rules;
+pub mod scorecard;
 pub mod session;
 pub mod warnings;
 pub mod worklogs;
@@ -43,6 +44,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         warnings::routes(),
         admin::routes(),
         reports::routes(),
+        scorecard::routes(),
         export::routes(),
         import::routes(),
         rules::routes(),

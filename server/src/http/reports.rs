@@ -37,24 +37,29 @@ pub struct ReportQuery {
     pub to: Option<String>,
     /// For the follow-ups' export: open, overdue, done or all (default).
     pub state: Option<String>,
+    /// For the scorecard's export: YYYY-MM, YYYY-Qn or YYYY.
+    pub period: Option<String>,
+    /// For the reports' exports: a quarter YYYY-Qn, instead of `from` and
+    /// `to` (the quarterly visit report 季度走访报表).
+    pub quarter: Option<String>,
 }
 
-/// One customer's projected facts.
-struct Row {
-    id: String,
-    name: String,
-    unit: String,
-    manager: String,
-    level: String,
-    grade: String,
-    record: RecordFacts,
-    visits: Vec<String>,
-    ledger: BTreeMap<String, i64>,
-    alerts: Vec<String>,
-    complaints: Vec<ComplaintFacts>,
-    plans: Vec<(String, i64)>,
-    agreements: Vec<(String, String, String)>,
-    follow_ups: Vec<fieldbook_shared::customer::FollowUp>,
+/// One customer's projected facts (also the scorecard's: `http/scorecard.rs`).
+pub(crate) struct Row {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) unit: String,
+    pub(crate) manager: String,
+    pub(crate) level: String,
+    pub(crate) grade: String,
+    pub(crate) record: RecordFacts,
+    pub(crate) visits: Vec<String>,
+    pub(crate) ledger: BTreeMap<String, i64>,
+    pub(crate) alerts: Vec<String>,
+    pub(crate) complaints: Vec<ComplaintFacts>,
+    pub(crate) plans: Vec<(String, i64)>,
+    pub(crate) agreements: Vec<(String, String, String)>,
+    pub(crate) follow_ups: Vec<fieldbook_shared::customer::FollowUp>,
 }
 
 pub async fn reports(
@@ -73,6 +78,18 @@ pub async fn compute(
 ) -> Result<Reports, ServerError> {
     let this_month = crate::this_month();
     let last12 = grading::last_twelve_months(&this_month);
+    let mut q = q;
+    if let Some(quarter) = q.quarter.take() {
+        let Some(ms) = fieldbook_shared::calendar::Quarter::parse(&quarter)
+            .and_then(|_| fieldbook_shared::scorecard::months_of_period(&quarter))
+        else {
+            return Err(ServerError::BadRequest(format!(
+                "看不懂的季度 {quarter}：请用 YYYY-Qn / not a quarter: {quarter} (use YYYY-Qn)"
+            )));
+        };
+        q.from = ms.first().map(|m| m.to_string());
+        q.to = ms.last().map(|m| m.to_string());
+    }
     let from = q.from.unwrap_or_else(|| last12[0].clone());
     let to = q.to.unwrap_or_else(|| last12[11].clone());
     let months = reports::months_between(&from, &to);
@@ -123,7 +140,10 @@ pub fn scope(
     Ok((unit, docs))
 }
 
-fn read_rows(c: &mut rusqlite::Connection, docs: &[String]) -> Result<Vec<Row>, ServerError> {
+pub(crate) fn read_rows(
+    c: &mut rusqlite::Connection,
+    docs: &[String],
+) -> Result<Vec<Row>, ServerError> {
     let mut base = c.prepare_cached(
         "SELECT i.name, c.unit, u.username, i.level_proposed, i.grade_proposed, i.credit_code,
                 i.address, i.industry, i.contacts, i.last_change_ms, i.last_visit

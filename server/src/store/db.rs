@@ -565,19 +565,22 @@ mod tests {
         }
         let c = open_and_migrate(&path).unwrap();
         let rows: Vec<(String, String, Option<i64>, String)> = c
-            .prepare("SELECT doc_id, status, decided_by, reason FROM registrations ORDER BY received")
+            .prepare(
+                "SELECT doc_id, status, decided_by, reason FROM registrations ORDER BY received",
+            )
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        let status: Vec<(&str, &str)> = rows
-            .iter()
-            .map(|r| (r.0.as_str(), r.1.as_str()))
-            .collect();
+        let status: Vec<(&str, &str)> = rows.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
         assert_eq!(
             status,
-            [("imported", "approved"), ("tablet", "pending"), ("rejected", "rejected")]
+            [
+                ("imported", "approved"),
+                ("tablet", "pending"),
+                ("rejected", "rejected")
+            ]
         );
         assert!(rows.iter().all(|r| r.2.is_none() && r.3.is_empty()));
         drop(c);
