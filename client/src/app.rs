@@ -205,6 +205,7 @@ pub fn app() -> Html {
         Route::Reports => html! { <ReportsScreen /> },
         Route::Approvals => html! { <crate::screens::approvals::ApprovalsScreen /> },
         Route::Review => html! { <crate::screens::review::ReviewScreen /> },
+        Route::Scorecard => html! { <crate::screens::scorecard::ScorecardScreen /> },
     };
     html! {
         <ContextProvider<Ctx> context={ctx}>

@@ -28,6 +28,8 @@ pub enum Route {
     Approvals,
     /// 月末核实, for heads and the center.
     Review,
+    /// 考核, for heads and the center.
+    Scorecard,
 }
 
 impl Route {
@@ -48,6 +50,7 @@ impl Route {
             Route::Reports => "/reports".into(),
             Route::Approvals => "/approvals".into(),
             Route::Review => "/review".into(),
+            Route::Scorecard => "/scorecard".into(),
         }
     }
 
@@ -73,6 +76,7 @@ impl Route {
             ["reports"] => Route::Reports,
             ["approvals"] => Route::Approvals,
             ["review"] => Route::Review,
+            ["scorecard"] => Route::Scorecard,
             _ => Route::Customers,
         }
     }
@@ -128,6 +132,7 @@ mod tests {
             Route::Reports,
             Route::Approvals,
             Route::Review,
+            Route::Scorecard,
         ] {
             assert_eq!(Route::from_hash(&format!("#{}", r.to_hash())), r);
         }

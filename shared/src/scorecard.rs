@@ -72,6 +72,9 @@ pub struct Approval {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ScoreRow {
     pub manager: String,
+    /// The manager's display name (filled by the server).
+    #[serde(default)]
+    pub name: String,
     pub unit: String,
     /// Customers held now.
     pub customers: usize,

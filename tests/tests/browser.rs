@@ -3494,3 +3494,81 @@ async fn a_head_reviews_a_managers_month_and_spot_checks_a_visit_offline() {
     assert_eq!(b1.spot_checks[0].visit_id, "v-check");
     assert_eq!(b1.spot_checks[0].comment, "已电话向客户核实");
 }
+
+/// 考核 on the head's tablet: bars per manager and the table of figures,
+/// kept for reading offline after a reload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_reads_the_scorecard_and_keeps_it_offline() {
+    use fieldbook_shared::customer::{LedgerEntry, Visit};
+    let mut server = TestServer::new();
+    server.serve_client();
+    let today = fieldbook_tests::date_in_days(0);
+    let mut c = Customer::new("考核屏幕公司", "", Nature::Enterprise, vec![Line::Delivery]);
+    c.ledger.push(LedgerEntry {
+        month: today[..7].to_string(),
+        line: Line::Delivery,
+        amount_fen: 1_234_500,
+        ..Default::default()
+    });
+    c.visits.push(Visit {
+        id: "v1".into(),
+        date: today.clone(),
+        visitors: vec!["m1".into()],
+        ..Default::default()
+    });
+    server.seed_customer(&c, "m1", None).await;
+    server
+        .seed_customer(
+            &Customer::new("未走访公司", "", Nature::Enterprise, vec![Line::Delivery]),
+            "m2",
+            None,
+        )
+        .await;
+    server.start().await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "head1", "考核屏幕公司").await;
+    b.click("button.scorecard-button").await;
+    let m1 = b
+        .wait(
+            "m1's line in the scorecard",
+            T,
+            "const r = document.querySelector(\"table.scorecard tr[data-manager='m1']\"); return r && r.innerText;",
+            json!([]),
+        )
+        .await;
+    let m1 = m1.as_str().unwrap().to_string();
+    assert!(m1.contains("12,345") && m1.contains("100%"), "{m1}");
+    let m2 = b
+        .js(
+            "return document.querySelector(\"table.scorecard tr[data-manager='m2'] td.compliance\").innerText",
+            json!([]),
+        )
+        .await;
+    assert_eq!(m2, "0%");
+    assert!(
+        b.js(
+            "return document.querySelectorAll('.score.revenue svg g').length",
+            json!([])
+        )
+        .await
+        .as_i64()
+        .unwrap()
+            >= 2
+    );
+    if let Ok(dir) = std::env::var("FIELDBOOK_SCREENSHOTS") {
+        let dir = std::path::Path::new(&dir);
+        b.screenshot(&dir.join("scorecard-landscape.png")).await;
+        b.set_window_size(800, 1280).await;
+        b.screenshot(&dir.join("scorecard-portrait.png")).await;
+        b.set_window_size(1280, 800).await;
+    }
+    server.kill();
+    b.refresh().await;
+    b.wait(
+        "the kept scorecard offline",
+        T,
+        "const r = document.querySelector(\"table.scorecard tr[data-manager='m1']\"); return r && document.body.innerText.includes('离线');",
+        json!([]),
+    )
+    .await;
+}

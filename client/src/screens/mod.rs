@@ -13,6 +13,7 @@ pub mod register;
 pub mod reminders;
 pub mod reports;
 pub mod review;
+pub mod scorecard;
 pub mod transfer;
 pub mod visit_form;
 

@@ -15,7 +15,7 @@ use crate::screens::value_of;
 use crate::widgets::yuan;
 
 /// Horizontal bars: (label, value, text shown), scaled to `max`.
-fn bars(class: &'static str, rows: &[(String, i64, String)], max: i64) -> Html {
+pub fn bars(class: &'static str, rows: &[(String, i64, String)], max: i64) -> Html {
     let max = max.max(1) as f64;
     let (w, row_h) = (720.0, 22.0);
     let label_w = 200.0;
@@ -24,7 +24,8 @@ fn bars(class: &'static str, rows: &[(String, i64, String)], max: i64) -> Html {
         <svg class={classes!("chart", "bars", class)} viewBox={format!("0 0 {w} {h}")} role="img">
             { for rows.iter().enumerate().map(|(i, (label, v, text))| {
                 let y = i as f64 * row_h;
-                let bw = (*v).max(0) as f64 / max * (w - label_w - 90.0);
+                // Room after the longest bar for its value, at the larger portrait size.
+                let bw = (*v).max(0) as f64 / max * (w - label_w - 170.0);
                 html! {
                     <g>
                         <text x="0" y={format!("{:.1}", y + 15.0)}>{ label.clone() }</text>
@@ -295,7 +296,7 @@ pub fn reports_screen() -> Html {
 
 /// The units within `root`'s subtree (all of them without a root), in the
 /// order listed.
-fn within<'a>(units: &'a [Unit], root: &Option<String>) -> impl Iterator<Item = &'a Unit> {
+pub fn within<'a>(units: &'a [Unit], root: &Option<String>) -> impl Iterator<Item = &'a Unit> {
     units.iter().filter(move |u| {
         let Some(root) = root else { return true };
         // Walk up the parents (bounded: a loop in the data ends it).

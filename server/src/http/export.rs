@@ -414,6 +414,7 @@ async fn scorecard(
             card.period.clone(),
             r.unit.clone(),
             r.manager.clone(),
+            r.name.clone(),
             r.customers.to_string(),
             r.registered.to_string(),
             yuan(r.revenue_fen),

@@ -61,14 +61,15 @@ pub async fn compute(
         .call(move |c| super::reports::read_rows(c, &docs))
         .await?;
     // Managers and the registrations they got approved, by their unit now.
-    let (users, approvals): (Vec<(String, String, String)>, Vec<(String, String, String)>) = state
+    type Users = Vec<(String, String, String, String)>;
+    let (users, approvals): (Users, Vec<(String, String, String)>) = state
         .db
         .call(|c| {
             let mut stmt = c.prepare(
-                "SELECT username, unit, role FROM users WHERE disabled = 0 ORDER BY unit, username",
+                "SELECT username, unit, role, display_name FROM users WHERE disabled = 0 ORDER BY unit, username",
             )?;
             let users = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
             let mut stmt = c.prepare(
                 "SELECT u.username, r.unit, r.decided_at FROM registrations r
@@ -88,10 +89,10 @@ pub async fn compute(
     // The managers of the subtree, and anyone holding a customer in it.
     let manager_units: Vec<(String, String)> = users
         .iter()
-        .filter(|(name, u, role)| {
+        .filter(|(name, u, role, _)| {
             (role == "manager" && within(u)) || holders.contains(name.as_str())
         })
-        .map(|(name, u, _)| (name.clone(), u.clone()))
+        .map(|(name, u, _, _)| (name.clone(), u.clone()))
         .collect();
     let approvals: Vec<Approval> = approvals
         .into_iter()
@@ -130,6 +131,11 @@ pub async fn compute(
         &months,
         &rules.complaints,
     );
+    for row in &mut card.managers {
+        if let Some(u) = users.iter().find(|u| u.0 == row.manager) {
+            row.name = u.3.clone();
+        }
+    }
     card.unit = unit;
     card.period = period;
     Ok(card)
