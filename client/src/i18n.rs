@@ -299,8 +299,9 @@ messages! {
     CheckPlaceholder => "核实情况，如：已电话向客户核实", "What the check found, e.g. confirmed with the customer by phone";
     MonthReview => "月末核实", "Month-end review";
     Scorecard => "考核", "Scorecard";
+    Estimates => "经理估计（不参与定级与考核）", "Manager's estimates (not graded or scored)";
     Revenue => "收入", "Revenue";
-    MoM => "环比", "vs before";
+    Sequential => "环比", "vs before";
     YoY => "同比", "vs last year";
     UnitTrend => "各单位收入走势", "Revenue by unit and month";
     AllFigures => "考核明细", "Every figure";

@@ -42,8 +42,9 @@ impl Row {
         rules: &Rules,
         now_ms: i64,
     ) -> Row {
+        // A manager's estimates are shown, never graded.
         let assessed = grading::assess(
-            &customer.ledger,
+            &fieldbook_shared::customer::official(&customer.ledger),
             &calendar::month_of(now_ms),
             &rules.grading,
         );

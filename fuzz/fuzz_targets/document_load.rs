@@ -113,6 +113,7 @@ fn arbitrary_customer(u: &mut Unstructured) -> Result<Customer> {
             amount_fen: u.arbitrary()?,
             disbursed_fen: u.arbitrary()?,
             cross_city_fen: u.arbitrary()?,
+            estimate: false,
         });
     }
     for _ in 0..u.int_in_range(0..=2)? {

@@ -321,6 +321,7 @@ pub fn sample_customer(i: usize) -> Customer {
                 amount_fen: fen,
                 disbursed_fen: if *line == Line::Finance { fen * 40 } else { 0 },
                 cross_city_fen: if *line == Line::Delivery { fen / 2 } else { 0 },
+                estimate: false,
             });
         }
     }
@@ -404,6 +405,7 @@ pub fn sample_customer_doc(i: usize) -> Automerge {
                 amount_fen: 12_345,
                 disbursed_fen: 0,
                 cross_city_fen: 0,
+                estimate: false,
             }],
         )
     })
@@ -422,6 +424,7 @@ pub fn small_customer_doc() -> Automerge {
         amount_fen: 10_000,
         disbursed_fen: 0,
         cross_city_fen: 0,
+        estimate: false,
     });
     doc.transact(|tx| c.create(tx)).expect("create a customer");
     doc.transact(|tx| {

@@ -397,6 +397,7 @@ fn demo_customer(i: usize, rng: &mut Lcg, today: chrono::NaiveDate) -> Customer 
                 amount_fen: fen,
                 disbursed_fen: disbursed,
                 cross_city_fen: cross_city,
+                estimate: false,
             });
         }
     }

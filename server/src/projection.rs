@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 
 use fieldbook_shared::SchemaError;
 use fieldbook_shared::access::Assignment;
-use fieldbook_shared::customer::Outline;
+use fieldbook_shared::customer::{LedgerEntry, Outline};
 use rusqlite::{OptionalExtension, params};
 use samod::DocumentId;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -25,6 +25,7 @@ use crate::now;
 use crate::state::AppState;
 
 pub mod books;
+pub mod ledger;
 pub mod managed;
 pub mod plan;
 pub mod registration;
@@ -227,6 +228,8 @@ struct Planned {
     changes: Vec<(String, String)>,
     senders: crate::history::Senders,
     holder: Holder,
+    /// The ledger to adopt as official (its first projection under the rule).
+    adopt: Option<Vec<LedgerEntry>>,
 }
 
 /// The one pipeline, for new and known documents alike: each document is
@@ -244,17 +247,20 @@ async fn project_batch(state: &AppState, docs: &[String]) -> Result<Batch, Serve
         .partition(|d| state.acl.is_server_written(d));
     let mut others = server_written;
     let ids = customers.clone();
-    let projected: std::collections::HashMap<String, String> = state
+    type Official = std::collections::HashMap<String, Option<Vec<LedgerEntry>>>;
+    let (projected, mut official): (std::collections::HashMap<String, String>, Official) = state
         .db
         .call(move |c| {
             let mut stmt =
                 c.prepare_cached("SELECT heads FROM customer_index WHERE doc_id = ?1")?;
             let mut out = std::collections::HashMap::new();
+            let mut official = std::collections::HashMap::new();
             for d in ids {
                 let heads: Option<String> = stmt.query_row([&d], |r| r.get(0)).optional()?;
+                official.insert(d.clone(), ledger::official_of(c, &d)?);
                 out.insert(d, heads.unwrap_or_default());
             }
-            Ok(out)
+            Ok((out, official))
         })
         .await?;
     let rules = state.rules.get();
@@ -302,9 +308,26 @@ async fn project_batch(state: &AppState, docs: &[String]) -> Result<Batch, Serve
             },
         };
         let senders = crate::history::senders(state, &doc, &changes);
+        // The revenue that grades is the server's record, not the document's
+        // (projection/ledger.rs): adopted once from a customer the server
+        // assigned, none for a tablet's registration.
+        let (ledger, adopt) = match (official.remove(&doc).flatten(), &holder) {
+            (Some(entries), _) => (entries, None),
+            (None, Holder::Known(_)) => {
+                let entries = fieldbook_shared::customer::official(&outline.ledger);
+                (entries.clone(), Some(entries))
+            }
+            (None, Holder::New(_)) => (Vec::new(), Some(Vec::new())),
+            (None, Holder::Nobody) => (Vec::new(), None),
+        };
+        let graded = Outline {
+            ledger,
+            ..outline.clone()
+        };
         planned.push(Planned {
-            plan: Plan::of(&doc, &outline, &rules, &month, heads),
+            plan: Plan::of(&doc, &graded, &rules, &month, heads),
             outline,
+            adopt,
             changes,
             senders,
             holder,
@@ -325,6 +348,9 @@ async fn project_batch(state: &AppState, docs: &[String]) -> Result<Batch, Serve
             for p in &planned {
                 let doc = &p.plan.doc;
                 standing_changed |= writer::write(&tx, &p.plan, &p.changes, &p.senders)?;
+                if let Some(entries) = &p.adopt {
+                    ledger::adopt(&tx, doc, entries)?;
+                }
                 let unit = match &p.holder {
                     Holder::Known(unit) => Some(unit.clone()),
                     Holder::New(user) => {
@@ -411,9 +437,10 @@ pub async fn reproject_all(state: &AppState) -> Result<(), ServerError> {
 }
 
 /// The index tables' layout: raised when a release projects something new
-/// (2: `followup_index`), so that a database of an earlier release is
+/// (2: `followup_index`; 3: the ledger adopted into `ledger_official`), so
+/// that a database of an earlier release is
 /// projected again at its first start and the new tables are filled.
-pub const PROJECTION_FORMAT: u32 = 2;
+pub const PROJECTION_FORMAT: u32 = 3;
 
 /// Projects everything again when the projections were made in another
 /// calendar month, under other rules or by a release with other index

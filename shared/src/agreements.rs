@@ -219,6 +219,7 @@ mod tests {
             amount_fen: fen,
             disbursed_fen: 0,
             cross_city_fen: 0,
+            estimate: false,
         };
         assert_eq!(
             progress(
@@ -271,6 +272,7 @@ mod tests {
             amount_fen: fen,
             disbursed_fen: 0,
             cross_city_fen: 0,
+            estimate: false,
         };
         let plan = |target| Plan {
             year: "2026".into(),

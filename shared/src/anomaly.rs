@@ -149,6 +149,7 @@ mod tests {
             amount_fen: fen,
             disbursed_fen: 0,
             cross_city_fen: 0,
+            estimate: false,
         }
     }
 

@@ -164,6 +164,7 @@ pub fn merge_ledger<T: Doc>(tx: &mut T, entries: &[LedgerEntry]) -> Result<(), S
                 tx.put(item, "amount_fen", e.amount_fen)?;
                 tx.put(item, "disbursed_fen", e.disbursed_fen)?;
                 tx.put(item, "cross_city_fen", e.cross_city_fen)?;
+                tx.put(item, "estimate", e.estimate)?;
             }
             None => {
                 flex::append(tx, &ROOT, "ledger", e)?;
@@ -462,6 +463,17 @@ pub struct LedgerEntry {
     /// The part of `amount_fen` that is cross-city mail (异地邮件), else 0.
     #[autosurgeon(with = "flex::int")]
     pub cross_city_fen: i64,
+    /// A manager's estimate (their own import), not the office's figure:
+    /// shown as such, never graded or scored. The server grades and scores
+    /// from its own record of the imports by heads and the center, whatever
+    /// a document says (docs/domain.md, The ledger's authority).
+    #[autosurgeon(with = "flex::boolean")]
+    pub estimate: bool,
+}
+
+/// The entries that are the office's figures (not a manager's estimate).
+pub fn official(ledger: &[LedgerEntry]) -> Vec<LedgerEntry> {
+    ledger.iter().filter(|e| !e.estimate).cloned().collect()
 }
 
 impl Customer {
@@ -773,6 +785,7 @@ mod tests {
             amount_fen: 12_345,
             disbursed_fen: 100,
             cross_city_fen: 7,
+            estimate: false,
         });
         c.complaints.push(crate::complaints::Complaint {
             id: "k1".into(),

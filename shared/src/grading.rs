@@ -443,6 +443,7 @@ mod tests {
             amount_fen: 1,
             disbursed_fen: disbursed,
             cross_city_fen: 0,
+            estimate: false,
         };
         let ledger = [
             e(Line::Finance, i64::MAX),
@@ -628,6 +629,7 @@ mod tests {
             amount_fen: fen,
             disbursed_fen: 0,
             cross_city_fen: 0,
+            estimate: false,
         };
         let ledger = [
             e("2025-10", 1),

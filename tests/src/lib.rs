@@ -423,6 +423,7 @@ impl TestServer {
             amount_fen: 200_000_000,
             disbursed_fen: 0,
             cross_city_fen: 0,
+            estimate: false,
         });
         c
     }

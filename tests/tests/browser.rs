@@ -513,6 +513,7 @@ async fn reminders_show_overdue_follow_ups_revenue_drops_and_birthdays_offline()
             amount_fen: fen,
             disbursed_fen: 0,
             cross_city_fen: 0,
+            estimate: false,
         });
     }
     c.visits.push(Visit {
@@ -537,6 +538,7 @@ async fn reminders_show_overdue_follow_ups_revenue_drops_and_birthdays_offline()
             amount_fen: fen,
             disbursed_fen: 0,
             cross_city_fen: 0,
+            estimate: false,
         });
     }
     mild.visits.push(Visit {
@@ -1099,6 +1101,7 @@ async fn a_head_reads_reports_with_charts_for_their_subtree_only() {
                 amount_fen: 1_000_000,
                 disbursed_fen: 0,
                 cross_city_fen: 0,
+                estimate: false,
             });
         }
         c
@@ -2996,6 +2999,9 @@ async fn chinese_screens_show_no_english_words() {
     for (hash, ready) in [
         ("#/reports", "section.reports"),
         ("#/console", "section.console"),
+        ("#/approvals", "section.approvals"),
+        ("#/review", "section.review"),
+        ("#/scorecard", "section.scorecard-screen"),
     ] {
         h.js("location.hash = arguments[0]; return true;", json!([hash]))
             .await;

@@ -511,6 +511,7 @@ fn random_edit(
                         amount_fen: amount,
                         disbursed_fen: 0,
                         cross_city_fen: rng.random_range(0..=amount),
+                        estimate: false,
                     }
                 })
                 .collect();
@@ -529,6 +530,7 @@ fn random_edit(
                 amount_fen: rng.random_range(0..2_000_000),
                 disbursed_fen: rng.random_range(0..30_000_000),
                 cross_city_fen: 0,
+                estimate: false,
             };
             edit(h, true, "merge_ledger", |tx| {
                 customer::merge_ledger(tx, std::slice::from_ref(&e))

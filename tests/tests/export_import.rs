@@ -547,3 +547,108 @@ async fn a_preview_writes_nothing_and_the_templates_explain_each_column() {
         "{text}"
     );
 }
+
+/// The ledger's authority: revenue a tablet writes into a document, or a
+/// manager imports (their estimate), is never graded or scored; a head's
+/// import is. The manager's estimate never covers the office's figure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revenue_from_a_tablet_or_a_managers_import_is_never_graded_or_scored() {
+    use fieldbook_shared::customer::{LedgerEntry, add_ledger};
+    let (server, urls) = server_with_two_units().await;
+    let months =
+        fieldbook_shared::grading::last_twelve_months(&fieldbook_tests::date_in_days(0)[..7]);
+    let (forged_month, estimated_month, official_month) = (&months[9], &months[10], &months[11]);
+    // A tablet writes five million yuan into its customer's document.
+    let mut tablet = Device::login(&server, "m1").await;
+    tablet.connect().await;
+    let doc = tablet.find(&urls[0]).await.expect("m1's customer");
+    doc.with_document(|d| {
+        d.transact(|tx| {
+            add_ledger(
+                tx,
+                &[LedgerEntry {
+                    month: forged_month.clone(),
+                    line: Line::Delivery,
+                    amount_fen: 500_000_000,
+                    ..Default::default()
+                }],
+            )
+        })
+        .unwrap();
+    });
+    tablet.wait_synced(&doc).await;
+    // The manager imports an estimate; the head imports the office's figure.
+    let m1 = server.login("m1").await.token;
+    let estimate = format!(
+        "统一社会信用代码,月份,业务类型,收入(元)\n91310000EXPORT0001,{estimated_month},寄递,700000\n"
+    );
+    let (s, report) = upload(&server, &m1, "/api/import/ledger", estimate.into_bytes()).await;
+    assert_eq!(
+        (s, &report["estimate"]),
+        (200, &Value::from(true)),
+        "{report}"
+    );
+    let head1 = server.login("head1").await.token;
+    let official = format!(
+        "统一社会信用代码,月份,业务类型,收入(元)\n91310000EXPORT0001,{official_month},寄递,1200\n"
+    );
+    let (s, report) = upload(&server, &head1, "/api/import/ledger", official.into_bytes()).await;
+    assert_eq!(
+        (s, &report["estimate"]),
+        (200, &Value::from(false)),
+        "{report}"
+    );
+
+    // Graded from the head's figure alone.
+    let row = server
+        .customer_row(&head1, &urls[0], |c| {
+            c["annual_revenue_fen"].as_i64() > Some(0)
+        })
+        .await;
+    assert_eq!(row["annual_revenue_fen"], 120_000, "{row}");
+    assert_eq!(
+        row["grade_proposed"], "none",
+        "not the forged millions' grade"
+    );
+    let card = server
+        .get_json(
+            &head1,
+            &format!("/api/scorecard?period={}", &official_month[..4]),
+        )
+        .await;
+    let year_total: i64 = card["total"]["revenue_fen"].as_i64().unwrap();
+    assert!(
+        year_total <= 120_000,
+        "only the office's figure is scored: {card}"
+    );
+
+    // On the tablet: the estimate is marked, the office's figure is not.
+    let ledger = wait_for("both imports on the tablet", T, async || {
+        let l = Device::customer(&doc).ledger;
+        (l.len() == 3).then_some(l)
+    })
+    .await;
+    let by_month = |m: &str| ledger.iter().find(|e| e.month == m).cloned().unwrap();
+    assert!(by_month(estimated_month).estimate);
+    assert!(!by_month(official_month).estimate);
+    // A manager's estimate for a month the office has leaves it alone.
+    let over = format!(
+        "统一社会信用代码,月份,业务类型,收入(元)\n91310000EXPORT0001,{official_month},寄递,999999\n"
+    );
+    let (s, report) = upload(&server, &m1, "/api/import/ledger", over.into_bytes()).await;
+    assert_eq!(
+        (s, &report["kept_official"]),
+        (200, &Value::from(1)),
+        "{report}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(by_month(official_month).amount_fen, 120_000);
+    let l = Device::customer(&doc).ledger;
+    assert_eq!(
+        l.iter()
+            .find(|e| e.month == *official_month)
+            .unwrap()
+            .amount_fen,
+        120_000
+    );
+}

@@ -153,6 +153,7 @@ async fn levels_and_grades_are_proposed_from_the_last_twelve_months() {
             amount_fen: total_fen,
             disbursed_fen: 0,
             cross_city_fen: 0,
+            estimate: false,
         });
         c.ledger.push(LedgerEntry {
             month: "2001-01".into(),
@@ -160,6 +161,7 @@ async fn levels_and_grades_are_proposed_from_the_last_twelve_months() {
             amount_fen: 9_999_999_999,
             disbursed_fen: 0,
             cross_city_fen: 0,
+            estimate: false,
         });
         c
     };

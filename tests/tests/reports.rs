@@ -30,6 +30,7 @@ fn customer(name: &str, monthly_fen: i64) -> Customer {
             amount_fen: monthly_fen,
             disbursed_fen: 0,
             cross_city_fen: 0,
+            estimate: false,
         });
     }
     c

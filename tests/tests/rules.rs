@@ -31,6 +31,7 @@ fn earning(name: &str, yuan: i64, cross_city_yuan: i64) -> Customer {
             amount_fen: yuan * 50,
             disbursed_fen: 0,
             cross_city_fen: cross_city_yuan * 50,
+            estimate: false,
         });
     }
     c
@@ -47,6 +48,7 @@ fn with_monthly(name: &str, fen_by_month: &[i64]) -> Customer {
             amount_fen: *fen,
             disbursed_fen: 0,
             cross_city_fen: 0,
+            estimate: false,
         });
     }
     c

@@ -44,9 +44,13 @@ pub fn reminders_screen() -> Html {
     let mut alerts: Vec<_> = rows
         .iter()
         .flat_map(|r| {
-            anomaly::alerts(&r.customer.ledger, &today[..7], &rules)
-                .into_iter()
-                .map(move |a| (r, a))
+            anomaly::alerts(
+                &fieldbook_shared::customer::official(&r.customer.ledger),
+                &today[..7],
+                &rules,
+            )
+            .into_iter()
+            .map(move |a| (r, a))
         })
         .collect();
     alerts.sort_by(|a, b| a.1.cmp(&b.1));

@@ -169,7 +169,7 @@ pub fn scorecard_screen() -> Html {
             html! {
                 <>
                     <div class="card score revenue" data-score="revenue">
-                        <h3>{ format!("{} · {} · {} {} · {} {}", ctx.t(M::Revenue), yuan(card.total.revenue_fen), ctx.t(M::MoM), pct(card.total.growth_percent), ctx.t(M::YoY), pct(card.total.yoy_percent)) }</h3>
+                        <h3>{ format!("{} · {} · {} {} · {} {}", ctx.t(M::Revenue), yuan(card.total.revenue_fen), ctx.t(M::Sequential), pct(card.total.growth_percent), ctx.t(M::YoY), pct(card.total.yoy_percent)) }</h3>
                         { bars("revenue", &revenue, max_revenue) }
                     </div>
                     <div class="card score compliance" data-score="compliance">
@@ -186,7 +186,7 @@ pub fn scorecard_screen() -> Html {
                             <table class="admin scorecard">
                                 <tr>
                                     <th>{ ctx.t(M::Manager) }</th><th>{ ctx.t(M::CustomersCount) }</th><th>{ ctx.t(M::NewRegistrations) }</th>
-                                    <th>{ ctx.t(M::Revenue) }</th><th>{ ctx.t(M::MoM) }</th><th>{ ctx.t(M::YoY) }</th><th>{ ctx.t(M::KeyShare) }</th>
+                                    <th>{ ctx.t(M::Revenue) }</th><th>{ ctx.t(M::Sequential) }</th><th>{ ctx.t(M::YoY) }</th><th>{ ctx.t(M::KeyShare) }</th>
                                     <th>{ ctx.t(M::VisitCompliance) }</th><th>{ ctx.t(M::FollowUpsOnTime) }</th><th>{ ctx.t(M::ComplaintsOnTime) }</th>
                                     <th>{ ctx.t(M::Satisfaction) }</th><th>{ ctx.t(M::PlanCompletion) }</th><th>{ ctx.t(M::ChurnedCustomers) }</th>
                                 </tr>

@@ -45,6 +45,18 @@ fn summary(path: &str, v: &serde_json::Value, dry_run: bool) -> String {
             n("customers")
         )
     };
+    // A manager's ledger is their estimate: said so, with what it left alone.
+    let what = if v["estimate"].as_bool() == Some(true) {
+        format!(
+            "{}；作为经理估计，不参与定级与考核，已有正式台账的 {} 个月份未改 / {}; as your estimates: not graded or scored, {} months with the office's figure left alone",
+            what.split_once(" / ").map(|x| x.0).unwrap_or(&what),
+            n("kept_official"),
+            what.split_once(" / ").map(|x| x.1).unwrap_or(&what),
+            n("kept_official")
+        )
+    } else {
+        what
+    };
     let (zh, en) = what.split_once(" / ").unwrap_or((&what, &what));
     crate::i18n::pick(&if dry_run {
         format!(

@@ -140,6 +140,15 @@ pub struct ImportReport {
     /// Ledger months (per line) added, and already there and replaced.
     pub ledger_added: usize,
     pub ledger_replaced: usize,
+    /// A manager's ledger import: the rows are their estimates, shown as
+    /// such on the tablets, never graded or scored (the office's figures
+    /// are imported by a head or the center).
+    #[serde(default)]
+    pub estimate: bool,
+    /// Estimates left out because the office's figure for that month and
+    /// line is already there.
+    #[serde(default)]
+    pub kept_official: usize,
 }
 
 /// `?dry_run=true`: check the whole file and answer what would be imported,
@@ -945,6 +954,7 @@ pub fn ledger_rows(t: &Table, aliases: &BTreeMap<String, Line>) -> Checked<Ledge
                 amount_fen,
                 disbursed_fen,
                 cross_city_fen,
+                estimate: false,
             },
         });
     }
@@ -1435,14 +1445,19 @@ pub async fn ledger(
         return Ok(refused_in(errors, &headers));
     }
     // A preview reads each customer's ledger to say what would be replaced;
-    // an import does the same and then writes.
+    // an import does the same and then writes. A head's or the center's
+    // import is the office's figure (also kept in the server's own table,
+    // which alone grades and scores); a manager's is their estimate.
+    let official_import = matches!(user.role, Role::Head | Role::Admin);
     let mut report = ImportReport {
         dry_run: q.dry_run,
         customers: by_doc.len(),
+        estimate: !official_import,
         ..Default::default()
     };
     let docs: Vec<String> = by_doc.keys().cloned().collect();
-    for (doc_id, entries) in by_doc {
+    let mut official_rows: Vec<(String, Vec<LedgerEntry>)> = Vec::new();
+    for (doc_id, mut entries) in by_doc {
         let id: DocumentId = doc_id
             .parse()
             .map_err(|_| ServerError::Internal(format!("bad document id {doc_id}")))?;
@@ -1451,6 +1466,23 @@ pub async fn ledger(
                 "customer {doc_id} is not stored"
             )));
         };
+        for e in &mut entries {
+            e.estimate = !official_import;
+        }
+        if !official_import {
+            // An estimate never covers the office's figure.
+            let official: BTreeSet<(String, String)> = handle.with_document(|d| {
+                fieldbook_shared::customer::Customer::load(d).map(|c| {
+                    fieldbook_shared::customer::official(&c.ledger)
+                        .into_iter()
+                        .map(|e| (e.month, e.line.as_str().to_string()))
+                        .collect()
+                })
+            })?;
+            let before = entries.len();
+            entries.retain(|e| !official.contains(&(e.month.clone(), e.line.as_str().to_string())));
+            report.kept_official += before - entries.len();
+        }
         let (added, replaced) =
             handle.with_document(|d| fieldbook_shared::customer::ledger_effect(d, &entries))?;
         report.ledger_added += added;
@@ -1460,12 +1492,22 @@ pub async fn ledger(
             continue;
         }
         report.imported += entries.len();
+        if official_import {
+            official_rows.push((doc_id.clone(), entries.clone()));
+        }
         history::write_for_user(&state, &handle, user.id, |d| {
             d.transact(|tx| fieldbook_shared::customer::merge_ledger(tx, &entries))
                 .map(|_| ())
                 .map_err(|e| ServerError::Schema(e.error))
         })
         .await?;
+    }
+    if !q.dry_run && !official_rows.is_empty() {
+        let by = user.id;
+        state
+            .db
+            .call(move |c| crate::projection::ledger::record_import(c, &official_rows, by))
+            .await?;
     }
     if !q.dry_run {
         // Answer once the revenue is in the reports and the grades.

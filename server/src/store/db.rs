@@ -231,6 +231,25 @@ CREATE TABLE IF NOT EXISTS worklog_submissions (
     PRIMARY KEY (user_id, month)
 ) WITHOUT ROWID;
 
+-- The ledger as heads and the center imported it: the only revenue that
+-- grades and scores (projection/ledger.rs). A customer's document ledger is
+-- adopted once into it (ledger_adopted) when the server assigned it.
+CREATE TABLE IF NOT EXISTS ledger_official (
+    doc_id         TEXT NOT NULL,
+    month          TEXT NOT NULL,
+    line           TEXT NOT NULL,
+    amount_fen     INTEGER NOT NULL,
+    disbursed_fen  INTEGER NOT NULL,
+    cross_city_fen INTEGER NOT NULL,
+    recorded_by    INTEGER REFERENCES users(id),
+    recorded_at    TEXT NOT NULL,
+    PRIMARY KEY (doc_id, month, line)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ledger_adopted (
+    doc_id     TEXT PRIMARY KEY NOT NULL,
+    adopted_at TEXT NOT NULL
+) WITHOUT ROWID;
+
 -- 月末核实: a head's review of a manager's month (the latest counts).
 CREATE TABLE IF NOT EXISTS month_reviews (
     user_id     INTEGER NOT NULL REFERENCES users(id),

@@ -32,13 +32,16 @@ pub fn activity_cards(p: &CardProps) -> Html {
                 let fen = c
                     .ledger
                     .iter()
-                    .filter(|e| e.month == m)
+                    .filter(|e| e.month == m && !e.estimate)
                     .map(|e| e.amount_fen)
                     .sum();
                 (m, fen)
             })
             .collect::<Vec<_>>()
     };
+    // A manager's own estimates: listed apart, not in the chart, never graded.
+    let mut estimates: Vec<_> = c.ledger.iter().filter(|e| e.estimate).collect();
+    estimates.sort_by(|a, b| (&b.month, b.line.as_str()).cmp(&(&a.month, a.line.as_str())));
     let mut visits: Vec<_> = c.visits.iter().collect();
     visits.sort_by(|a, b| {
         (b.date.as_str(), b.time.as_str()).cmp(&(a.date.as_str(), a.time.as_str()))
@@ -49,6 +52,14 @@ pub fn activity_cards(p: &CardProps) -> Html {
             <div class="card" id="card-ledger">
                 <h3>{ ctx.t(M::Ledger) }</h3>
                 <LedgerChart months={months} />
+                if !estimates.is_empty() {
+                    <div class="estimates">
+                        <h4>{ ctx.t(M::Estimates) }</h4>
+                        <ul>{ for estimates.iter().map(|e| html! {
+                            <li>{ format!("{} · {} · {}", e.month, crate::i18n::label(&e.line), crate::widgets::yuan(e.amount_fen)) }</li>
+                        }) }</ul>
+                    </div>
+                }
             </div>
             <super::followups::FollowUpsCard doc_id={p.doc_id.clone()} />
             <div class="card" id="card-visits">

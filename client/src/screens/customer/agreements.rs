@@ -132,7 +132,7 @@ pub fn agreements_cards(p: &CardProps) -> Html {
             <div class="card plans">
                 <h3>{ ctx.t(M::Plan) }</h3>
                 { for c.plans.iter().map(|pl| {
-                    let (actual, percent) = agreements::progress(pl, &c.ledger);
+                    let (actual, percent) = agreements::progress(pl, &fieldbook_shared::customer::official(&c.ledger));
                     html! {
                         <div class="plan" data-year={pl.year.clone()}>
                             <div>{ crate::i18n::say(format!("{0}年 · 目标 {1} · 已完成 {2}（{3}%）· {4}", pl.year, yuan(pl.target_revenue_fen), yuan(actual), percent, pl.responsible), format!("{0} · target {1} · done {2} ({3}%) · {4}", pl.year, yuan(pl.target_revenue_fen), yuan(actual), percent, pl.responsible)) }</div>
