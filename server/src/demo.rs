@@ -432,6 +432,32 @@ fn demo_customer(i: usize, rng: &mut Lcg, today: chrono::NaiveDate) -> Customer 
     if i % 15 == 7 {
         c.complaints.push(demo_complaint(i, &c, today));
     }
+    // A satisfaction survey for two customers in three, one to seven months
+    // ago (those older than six months are due again).
+    if i % 3 != 0 {
+        let rules = fieldbook_shared::surveys::SurveyRules::default();
+        let date = today - chrono::Duration::days(30 + (i as i64 * 7) % 180);
+        c.surveys.push(fieldbook_shared::surveys::Survey {
+            id: format!("demo-survey-{i}"),
+            date: date.format("%Y-%m-%d").to_string(),
+            by: String::new(),
+            respondent: c
+                .contacts
+                .first()
+                .map(|k| k.name.clone())
+                .unwrap_or_default(),
+            answers: rules
+                .questions
+                .iter()
+                .enumerate()
+                .map(|(q, question)| fieldbook_shared::surveys::Answer {
+                    question: question.clone(),
+                    score: 3 + ((i + q) % 3) as i64,
+                })
+                .collect(),
+            comment: String::new(),
+        });
+    }
     c
 }
 

@@ -437,7 +437,8 @@ pub async fn reproject_all(state: &AppState) -> Result<(), ServerError> {
 }
 
 /// The index tables' layout: raised when a release projects something new
-/// (2: `followup_index`; 3: the ledger adopted into `ledger_official`), so
+/// (2: `followup_index`; 3: the ledger adopted into `ledger_official`, and
+/// `survey_index`), so
 /// that a database of an earlier release is
 /// projected again at its first start and the new tables are filled.
 pub const PROJECTION_FORMAT: u32 = 3;

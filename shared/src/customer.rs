@@ -83,6 +83,9 @@ pub struct Customer {
     /// Visits planned 出访计划 (`itinerary.rs`).
     #[autosurgeon(missing = "Vec::new")]
     pub planned_visits: Vec<crate::itinerary::PlannedVisit>,
+    /// Satisfaction surveys 客户满意度调查.
+    #[autosurgeon(missing = "Vec::new")]
+    pub surveys: Vec<crate::surveys::Survey>,
 }
 
 /// A competitor at the customer (竞争对手).
@@ -400,6 +403,8 @@ pub struct Outline {
     pub agreements: Vec<crate::agreements::Agreement>,
     #[autosurgeon(missing = "Vec::new")]
     pub plans: Vec<crate::agreements::Plan>,
+    #[autosurgeon(missing = "Vec::new")]
+    pub surveys: Vec<crate::surveys::Survey>,
 }
 
 /// A contact, as counted.
@@ -504,7 +509,7 @@ impl Customer {
         }
         autosurgeon::reconcile(tx, self)?;
         // Make sure the reserved lists exist so every peer can append to them.
-        for key in ["competitors"] {
+        for key in ["competitors", "surveys"] {
             if tx.get(&ROOT, key)?.is_none() {
                 tx.put_object(ROOT, key, ObjType::List)?;
             }
@@ -641,6 +646,7 @@ mod tests {
         }
         let read = Customer::load(&doc).unwrap();
         assert_eq!(read.registered_on, "");
+        assert!(read.surveys.is_empty(), "no surveys before surveys");
         assert_eq!(read.visits[0].check_in_at, "");
         assert_eq!(read.visits[0].check_in_accuracy_m, 0);
         assert_eq!(read.visits[0].date, "2026-10-01");
@@ -838,6 +844,7 @@ mod tests {
             complaints: whole.complaints.clone(),
             agreements: whole.agreements.clone(),
             plans: whole.plans.clone(),
+            surveys: whole.surveys.clone(),
         };
         assert_eq!(outline, expected);
         assert!(outline.visits[1].follow_ups[0].closed);

@@ -24,6 +24,7 @@ pub mod peer;
 pub mod reports;
 pub mod rules;
 pub mod scorecard;
+pub mod surveys;
 pub mod visits;
 pub mod vocab;
 

@@ -41,6 +41,11 @@ pub struct Reports {
     /// Follow-ups 督办 per owner: open, overdue now, closed in the period.
     #[serde(default)]
     pub follow_ups: Vec<FollowUpTally>,
+    /// Satisfaction surveys taken in the period, and their average ×10.
+    #[serde(default)]
+    pub surveys: usize,
+    #[serde(default)]
+    pub survey_x10: i64,
 }
 
 /// One owner's follow-ups 督办 (the shared rule: `followups.rs`).

@@ -26,6 +26,8 @@ pub struct Rules {
     pub calendar: CalendarRules,
     /// How customer numbers 客户编号 are made (server-side).
     pub numbers: crate::numbering::NumberRules,
+    /// Satisfaction surveys 客户满意度调查: how often, which questions.
+    pub surveys: crate::surveys::SurveyRules,
 }
 
 /// The operator's time zone: which day and month it is (`shared::calendar`).
@@ -138,6 +140,11 @@ impl Rules {
             m.remove("numbers");
             if self.calendar == CalendarRules::default() {
                 m.remove("calendar");
+            }
+            // A tablet of an earlier release refuses a section it does not
+            // know: the defaults are left out, which it reads the same.
+            if self.surveys == crate::surveys::SurveyRules::default() {
+                m.remove("surveys");
             }
         }
         v.to_string()

@@ -55,6 +55,8 @@ pub struct CustomerFacts {
     pub complaints: Vec<ComplaintFacts>,
     /// Annual plans: (year, target in fen).
     pub plans: Vec<(String, i64)>,
+    /// Satisfaction surveys: (day, average score ×10).
+    pub surveys: Vec<(String, i64)>,
 }
 
 /// A registration 报备 approved: who registered it, in which unit, and the
@@ -114,6 +116,12 @@ pub struct ScoreRow {
     pub plan_percent: i64,
     /// Customers with revenue in the months before and none in the period.
     pub lost: usize,
+    /// Satisfaction surveys taken in the period and their average score ×10
+    /// (0 when none).
+    #[serde(default)]
+    pub surveys: usize,
+    #[serde(default)]
+    pub survey_x10: i64,
 }
 
 /// The scorecard for a unit subtree and period.
@@ -187,7 +195,14 @@ fn score(
     let years: std::collections::BTreeSet<&str> =
         months.iter().filter_map(|m| m.get(0..4)).collect();
     let (mut sat_sum, mut sat_n) = (0, 0);
+    let mut survey_sum = 0;
     for c in customers {
+        for (day, average) in &c.surveys {
+            if day.get(0..7).is_some_and(|m| months.iter().any(|x| x == m)) {
+                r.surveys += 1;
+                survey_sum += average;
+            }
+        }
         let now = sum(c, months);
         r.revenue_fen += now;
         let prev = sum(c, &before);
@@ -241,6 +256,7 @@ fn score(
         .checked_div(r.visits_due)
         .unwrap_or(100) as i64;
     r.satisfaction_x10 = (sat_sum * 10).checked_div(sat_n).unwrap_or(0);
+    r.survey_x10 = survey_sum.checked_div(r.surveys as i64).unwrap_or(0);
     r.plan_percent = (r.plan_actual_fen * 100)
         .checked_div(r.plan_target_fen)
         .unwrap_or(0);
@@ -387,6 +403,12 @@ mod tests {
                 },
             ],
             plans: vec![("2026".into(), 1000)],
+            // Two surveys in Q3 (42 and 48: average 45), one before.
+            surveys: vec![
+                ("2026-07-20".into(), 42),
+                ("2026-09-02".into(), 48),
+                ("2026-03-01".into(), 10),
+            ],
         };
         let b = CustomerFacts {
             manager: "m2".into(),
@@ -397,6 +419,7 @@ mod tests {
             visits: vec![],
             complaints: vec![],
             plans: vec![],
+            surveys: vec![],
         };
         let fu = |owner: &str, due: &str, closed_on: &str| FollowUp {
             owner: owner.into(),
@@ -460,6 +483,7 @@ mod tests {
             (1000, 450, 45)
         );
         assert_eq!((m1.lost, m1.registered), (0, 0));
+        assert_eq!((m1.surveys, m1.survey_x10), (2, 45));
         let m2 = &s.managers[1];
         assert_eq!((m2.revenue_fen, m2.lost, m2.registered), (0, 1, 1));
         assert_eq!(m2.growth_percent, Some(-100));

@@ -3578,3 +3578,63 @@ async fn a_head_reads_the_scorecard_and_keeps_it_offline() {
     )
     .await;
 }
+
+/// A satisfaction survey 客户满意度调查 taken offline: due in the reminders
+/// before, not after; scored in the head's scorecard once synced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_survey_taken_offline_clears_the_reminder_and_reaches_the_scorecard() {
+    let (mut server, _) = server_with(&[("调查测试有限公司", "m1", None)]).await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "m1", "调查测试有限公司").await;
+    server.kill();
+    b.js("location.hash = '#/reminders'; return true;", json!([]))
+        .await;
+    b.wait(
+        "the survey due in the reminders",
+        T,
+        "const c = document.querySelector('.surveys-due'); return c && c.innerText.includes('调查测试有限公司');",
+        json!([]),
+    )
+    .await;
+    open_customer(&b, "调查测试有限公司").await;
+    b.click("button.start-survey").await;
+    b.fill("input[name=respondent]", "王经理").await;
+    for (i, score) in ["5", "4", "4", "5", "3"].iter().enumerate() {
+        b.fill(&format!("select[name=score-{i}]"), score).await;
+    }
+    b.fill("textarea[name=survey-comment]", "希望增加揽收频次")
+        .await;
+    b.click("button.save-survey").await;
+    b.wait(
+        "the survey saved, averaged",
+        T,
+        "const l = document.querySelector('.survey-list'); return l && l.innerText.includes('4.2') && l.innerText.includes('王经理');",
+        json!([]),
+    )
+    .await;
+    b.js("location.hash = '#/reminders'; return true;", json!([]))
+        .await;
+    b.wait(
+        "no survey due any more",
+        T,
+        "const c = document.querySelector('.surveys-due'); return c && !c.innerText.includes('调查测试有限公司');",
+        json!([]),
+    )
+    .await;
+    server.start().await;
+    wait_synced(&b).await;
+    let head = server.login("head1").await.token;
+    let month = fieldbook_tests::date_in_days(0)[..7].to_string();
+    wait_for("the survey in the scorecard", T, async || {
+        let card = server
+            .get_json(&head, &format!("/api/scorecard?period={month}"))
+            .await;
+        let m1 = card["managers"]
+            .as_array()?
+            .iter()
+            .find(|r| r["manager"] == "m1")?
+            .clone();
+        (m1["surveys"] == 1 && m1["survey_x10"] == 42).then_some(())
+    })
+    .await;
+}

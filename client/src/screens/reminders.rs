@@ -85,6 +85,12 @@ pub fn reminders_screen() -> Html {
         })
         .collect();
 
+    // Satisfaction surveys due (every six months by default).
+    let survey_rules = ctx.store.borrow().rules().surveys.clone();
+    let surveys_due: Vec<_> = rows
+        .iter()
+        .filter(|r| fieldbook_shared::surveys::due(&r.customer, &today, &survey_rules))
+        .collect();
     // A unit head visits each customer at least once a quarter, in person.
     let (me, role) = {
         let st = ctx.store.borrow();
@@ -171,6 +177,12 @@ pub fn reminders_screen() -> Html {
                 <h3>{ format!("{}（{}）", ctx.t(M::ExpiringAgreements), expiring.len()) }</h3>
                 { capped("expiring", expiring.iter().map(|(r, a, d)| html! {
                     <li class="link" onclick={go(&r.doc_id)}>{ crate::i18n::say(format!("{0} · {1} · {2} · {3}天后到期", r.customer.name, a.number, a.end, d), format!("{0} · {1} · {2} · ends in {3} days", r.customer.name, a.number, a.end, d)) }</li>
+                }).collect()) }
+            </div>
+            <div class="card surveys-due">
+                <h3>{ format!("{}（{}）", ctx.t(M::SurveysDue), surveys_due.len()) }</h3>
+                { capped("surveys-due", surveys_due.iter().map(|r| html! {
+                    <li class="link" onclick={go(&r.doc_id)}>{ format!("{} · {}", r.customer.name, r.customer.surveys.iter().map(|s| s.date.as_str()).max().unwrap_or("—")) }</li>
                 }).collect()) }
             </div>
             <div class="card care">

@@ -246,6 +246,9 @@ pub fn reports_screen() -> Html {
                         <h3>{ format!("{}：{} · 办结 {} · 超时 {} · 专项 {} · 满意度 {:.1}", ctx.t(M::Complaints), r.complaints.count, r.complaints.closed, r.complaints.overdue, r.complaints.task_force, r.complaints.satisfaction_x10 as f64 / 10.0) }</h3>
                         { bars("steps", &step_rows, step_rows.iter().map(|s| s.1).max().unwrap_or(1)) }
                     </div>
+                    <div class="card report surveys" data-report="surveys">
+                        <h3>{ format!("{}：{}", ctx.t(M::Surveys), if r.surveys > 0 { format!("{:.1}（{}）", r.survey_x10 as f64 / 10.0, r.surveys) } else { "—".into() }) }</h3>
+                    </div>
                     <div class="card report plans" data-report="plans">
                         <h3>{ ctx.t(M::PlanVsActual) }</h3>
                         { bars("plans", &plan_rows, 150) }

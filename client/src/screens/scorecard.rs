@@ -110,6 +110,7 @@ pub fn scorecard_screen() -> Html {
                 <td>{ if r.satisfaction_x10 > 0 { format!("{:.1}", r.satisfaction_x10 as f64 / 10.0) } else { "—".into() } }</td>
                 <td>{ if r.plan_target_fen > 0 { format!("{}%", r.plan_percent) } else { "—".into() } }</td>
                 <td>{ r.lost }</td>
+                <td class="survey">{ if r.surveys > 0 { format!("{:.1}（{}）", r.survey_x10 as f64 / 10.0, r.surveys) } else { "—".into() } }</td>
             </tr>
         }
     };
@@ -188,7 +189,7 @@ pub fn scorecard_screen() -> Html {
                                     <th>{ ctx.t(M::Manager) }</th><th>{ ctx.t(M::CustomersCount) }</th><th>{ ctx.t(M::NewRegistrations) }</th>
                                     <th>{ ctx.t(M::Revenue) }</th><th>{ ctx.t(M::Sequential) }</th><th>{ ctx.t(M::YoY) }</th><th>{ ctx.t(M::KeyShare) }</th>
                                     <th>{ ctx.t(M::VisitCompliance) }</th><th>{ ctx.t(M::FollowUpsOnTime) }</th><th>{ ctx.t(M::ComplaintsOnTime) }</th>
-                                    <th>{ ctx.t(M::Satisfaction) }</th><th>{ ctx.t(M::PlanCompletion) }</th><th>{ ctx.t(M::ChurnedCustomers) }</th>
+                                    <th>{ ctx.t(M::Satisfaction) }</th><th>{ ctx.t(M::PlanCompletion) }</th><th>{ ctx.t(M::ChurnedCustomers) }</th><th>{ ctx.t(M::SurveyScore) }</th>
                                 </tr>
                                 { for card.managers.iter().map(|r| row(r, if r.name.is_empty() { r.manager.clone() } else { r.name.clone() })) }
                                 { for card.units.iter().map(|r| row(r, unit_name(&r.unit))) }

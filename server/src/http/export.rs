@@ -435,6 +435,11 @@ async fn scorecard(
                 String::new()
             },
             r.lost.to_string(),
+            if r.surveys > 0 {
+                format!("{:.1}", r.survey_x10 as f64 / 10.0)
+            } else {
+                String::new()
+            },
         ]
     };
     Ok(Sheet {
@@ -442,6 +447,7 @@ async fn scorecard(
             "期间",
             "单位",
             "客户经理",
+            "姓名",
             "客户数",
             "新增报备",
             "收入(元)",
@@ -454,6 +460,7 @@ async fn scorecard(
             "满意度",
             "计划完成率",
             "流失客户",
+            "调查满意度",
         ],
         rows: card
             .managers

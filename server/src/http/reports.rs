@@ -60,6 +60,8 @@ pub(crate) struct Row {
     pub(crate) plans: Vec<(String, i64)>,
     pub(crate) agreements: Vec<(String, String, String)>,
     pub(crate) follow_ups: Vec<fieldbook_shared::customer::FollowUp>,
+    /// Satisfaction surveys: (day, average ×10).
+    pub(crate) surveys: Vec<(String, i64)>,
 }
 
 pub async fn reports(
@@ -161,6 +163,8 @@ pub(crate) fn read_rows(
         c.prepare_cached("SELECT year, target_fen FROM plan_index WHERE doc_id = ?1")?;
     let mut agreements =
         c.prepare_cached("SELECT number, end_date, status FROM agreement_index WHERE doc_id = ?1")?;
+    let mut surveys =
+        c.prepare_cached("SELECT day, average_x10 FROM survey_index WHERE doc_id = ?1")?;
     let mut follow_ups = c.prepare_cached(
         "SELECT owner, due, state, told_customer, closed_on FROM followup_index WHERE doc_id = ?1",
     )?;
@@ -200,6 +204,7 @@ pub(crate) fn read_rows(
                     plans: Vec::new(),
                     agreements: Vec::new(),
                     follow_ups: Vec::new(),
+                    surveys: Vec::new(),
                 })
             })
             .ok()
@@ -231,6 +236,9 @@ pub(crate) fn read_rows(
             .collect::<Result<_, _>>()?;
         row.agreements = agreements
             .query_map([doc], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        row.surveys = surveys
+            .query_map([doc], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
         // As the shared rule reads them: the projected state is the effective one.
         row.follow_ups = follow_ups
@@ -405,5 +413,18 @@ fn compose(
         .map(|row| row.record.clone())
         .collect();
     r.online = reports::online_rate(&key, today);
+    // Satisfaction surveys taken in the period.
+    let taken: Vec<i64> = rows
+        .iter()
+        .flat_map(|row| &row.surveys)
+        .filter(|(day, _)| day.get(0..7).is_some_and(|m| months.iter().any(|x| x == m)))
+        .map(|(_, average)| *average)
+        .collect();
+    r.surveys = taken.len();
+    r.survey_x10 = taken
+        .iter()
+        .sum::<i64>()
+        .checked_div(taken.len() as i64)
+        .unwrap_or(0);
     r
 }

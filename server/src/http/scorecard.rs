@@ -120,6 +120,7 @@ pub async fn compute(
             visits: r.visits,
             complaints: r.complaints,
             plans: r.plans,
+            surveys: r.surveys,
         })
         .collect();
     let rules = state.rules.get();

@@ -30,6 +30,8 @@ pub struct Plan {
     /// Yearly plans: (year, target in fen).
     pub plans: Vec<(String, i64)>,
     pub agreements: Vec<AgreementRow>,
+    /// Satisfaction surveys: (id, day, average score ×10).
+    pub surveys: Vec<(String, String, i64)>,
 }
 
 /// The customer's row in `customer_index` (the managed-as tier is the
@@ -205,6 +207,11 @@ impl Plan {
                 .plans
                 .iter()
                 .map(|p| (p.year.clone(), p.target_revenue_fen))
+                .collect(),
+            surveys: c
+                .surveys
+                .iter()
+                .map(|v| (v.id.clone(), v.date.clone(), v.average_x10()))
                 .collect(),
             agreements: c
                 .agreements

@@ -103,6 +103,7 @@ fn write_details(tx: &Transaction, plan: &Plan) -> rusqlite::Result<()> {
         "complaint_index",
         "plan_index",
         "agreement_index",
+        "survey_index",
     ] {
         tx.execute(&format!("DELETE FROM {table} WHERE doc_id = ?1"), [doc])?;
     }
@@ -125,6 +126,12 @@ fn write_details(tx: &Transaction, plan: &Plan) -> rusqlite::Result<()> {
             k.satisfaction,
             k.task_force
         ])?;
+    }
+    let mut ins = tx.prepare_cached(
+        "INSERT OR REPLACE INTO survey_index (doc_id, survey_id, day, average_x10) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (id, day, average) in &plan.surveys {
+        ins.execute(params![doc, id, day, average])?;
     }
     let mut ins = tx.prepare_cached(
         "INSERT OR REPLACE INTO plan_index (doc_id, year, target_fen) VALUES (?1, ?2, ?3)",

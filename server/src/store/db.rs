@@ -409,6 +409,14 @@ CREATE TABLE IF NOT EXISTS complaint_index (
     task_force   INTEGER NOT NULL,
     PRIMARY KEY (doc_id, complaint_id)
 ) WITHOUT ROWID;
+-- Satisfaction surveys 客户满意度调查: the day and the average score ×10.
+CREATE TABLE IF NOT EXISTS survey_index (
+    doc_id      TEXT NOT NULL,
+    survey_id   TEXT NOT NULL,
+    day         TEXT NOT NULL,
+    average_x10 INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, survey_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS plan_index (
     doc_id     TEXT NOT NULL,
     year       TEXT NOT NULL,

@@ -20,6 +20,7 @@ mod contacts;
 mod credit;
 pub mod followups;
 mod profile;
+mod survey;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -101,7 +102,7 @@ pub fn customer_screen(p: &Props) -> Html {
             // An index of the cards: a tap scrolls to one (the fragment holds
             // the screen's address, so these are buttons, not anchors).
             <nav class="card-index">
-                { for [("card-profile", M::Profile), ("card-contacts", M::Contacts), ("card-care", M::CareLog), ("card-visits", M::Visits), ("card-follow-ups", M::FollowUps), ("card-ledger", M::Ledger), ("card-complaints", M::Complaints), ("card-agreements", M::Agreements)].into_iter().map(|(id, m)| html! {
+                { for [("card-profile", M::Profile), ("card-contacts", M::Contacts), ("card-care", M::CareLog), ("card-visits", M::Visits), ("card-follow-ups", M::FollowUps), ("card-ledger", M::Ledger), ("card-complaints", M::Complaints), ("card-surveys", M::Surveys), ("card-agreements", M::Agreements)].into_iter().map(|(id, m)| html! {
                     <button class="jump" data-card={id} onclick={move |_| scroll_to(id)}>{ ctx.t(m) }</button>
                 }) }
             </nav>
@@ -112,6 +113,7 @@ pub fn customer_screen(p: &Props) -> Html {
             <care::CareCard doc_id={doc.clone()} />
             <activity::ActivityCards doc_id={doc.clone()} />
             <complaints::ComplaintsCard doc_id={doc.clone()} />
+            <survey::SurveyCard doc_id={doc.clone()} />
             <agreements::AgreementsCards doc_id={doc} />
         </section>
     }
