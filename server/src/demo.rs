@@ -434,7 +434,7 @@ fn demo_customer(i: usize, rng: &mut Lcg, today: chrono::NaiveDate) -> Customer 
     }
     // A satisfaction survey for two customers in three, one to seven months
     // ago (those older than six months are due again).
-    if i % 3 != 0 {
+    if !i.is_multiple_of(3) {
         let rules = fieldbook_shared::surveys::SurveyRules::default();
         let date = today - chrono::Duration::days(30 + (i as i64 * 7) % 180);
         c.surveys.push(fieldbook_shared::surveys::Survey {
