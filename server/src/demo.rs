@@ -163,7 +163,21 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
         dup.visits.clear();
         customers.push((dup, original + 3 + n));
     }
-    for (customer, slot) in &customers {
+    let manager_names: Vec<&str> = USERS
+        .iter()
+        .filter(|u| u.2 == "manager")
+        .map(|u| u.0)
+        .collect();
+    for (customer, slot) in &mut customers {
+        let slot = *slot;
+        // The customer's manager made its visits and took its survey.
+        let name = manager_names[slot % manager_names.len()];
+        for v in &mut customer.visits {
+            v.visitors = vec![name.to_string()];
+        }
+        for s in &mut customer.surveys {
+            s.by = name.to_string();
+        }
         let mut doc = Automerge::new();
         doc.transact(|tx| customer.create(tx))
             .map_err(|e| ServerError::Internal(format!("{e:?}")))?;

@@ -155,5 +155,72 @@ async fn main() {
                 .await;
         }
     }
+    // The head's loop: 待审批 (a registration from m1's tablet waits),
+    // 月末核实 (m1's month) and 考核, upright and then landscape.
+    let mut m1 = fieldbook_tests::Device::login(&server, "m1").await;
+    m1.connect().await;
+    let mut doc = automerge::Automerge::new();
+    doc.transact(|tx| {
+        fieldbook_shared::customer::Customer::new(
+            "新报备物流有限公司",
+            "91310000MA1NEW0001",
+            fieldbook_shared::vocab::Nature::Enterprise,
+            vec![fieldbook_shared::vocab::Line::Delivery],
+        )
+        .create(tx)
+    })
+    .expect("registration");
+    let _ = m1.repo.create(doc).await.expect("create");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let h = Browser::start().await;
+    h.goto(&server.base()).await;
+    h.wait(
+        "login",
+        t,
+        "return document.querySelector('input[name=username]')",
+        json!([]),
+    )
+    .await;
+    h.fill("input[name=username]", "headco").await;
+    h.fill("input[name=password]", PASSWORD).await;
+    h.click("button[type=submit]").await;
+    h.wait(
+        "the head's list",
+        t,
+        "return document.querySelectorAll('li.row').length > 0",
+        json!([]),
+    )
+    .await;
+    for (size, suffix) in [((800, 1280), "portrait"), ((1280, 800), "landscape")] {
+        h.set_window_size(size.0, size.1).await;
+        for (hash, ready, name) in [
+            ("#/approvals", "li.inbox-item", "12-approvals"),
+            ("#/review", "li.manager", "13-review"),
+            ("#/scorecard", "table.scorecard", "14-scorecard"),
+        ] {
+            h.js("location.hash = arguments[0]; return true;", json!([hash]))
+                .await;
+            h.wait(
+                name,
+                t,
+                "return document.querySelector(arguments[0])",
+                json!([ready]),
+            )
+            .await;
+            if name == "13-review" {
+                h.click("li.manager[data-user='m1'] button.pick-manager")
+                    .await;
+                h.wait(
+                    "m1's month",
+                    t,
+                    "return document.querySelector('.manager-month')",
+                    json!([]),
+                )
+                .await;
+            }
+            h.screenshot(&out.join(format!("{name}-{suffix}.png")))
+                .await;
+        }
+    }
     println!("screenshots in {}", out.display());
 }

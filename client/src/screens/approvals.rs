@@ -344,7 +344,7 @@ fn grade_item(p: &ItemProps<InboxGrade>) -> Html {
         <li class="inbox-item grade" data-doc={doc}>
             <div class="what"><strong>{ &g.name }</strong><span>{ &g.unit_name }</span></div>
             <div class="why">
-                { format!("{}：¥{} · {}：{}·{}", ctx.t(M::Revenue12), yuan(g.annual_revenue_fen), ctx.t(M::ProposedAs), crate::i18n::label(&g.proposed_level), crate::i18n::label(&g.proposed_grade)) }
+                { format!("{}：{} · {}：{}·{}", ctx.t(M::Revenue12), yuan(g.annual_revenue_fen), ctx.t(M::ProposedAs), crate::i18n::label(&g.proposed_level), crate::i18n::label(&g.proposed_grade)) }
                 if let Some((l, gr)) = g.approved { { format!(" · {}：{}·{}", ctx.t(M::CurrentlyAs), crate::i18n::label(&l), crate::i18n::label(&gr)) } }
             </div>
             { badge(&p.standing) }

@@ -325,7 +325,7 @@ pub async fn inbox(
         .filter(|(_, unit, _, _)| center || state.acl.is_below(unit, &user.unit))
         .map(|(r, ..)| r)
         .collect();
-    let grades: Vec<InboxGrade> = grades
+    let mut grades: Vec<InboxGrade> = grades
         .into_iter()
         .filter(|(_, unit)| center || state.acl.is_within(unit, &user.unit))
         .map(|(mut g, _)| {
@@ -333,6 +333,8 @@ pub async fn inbox(
             g
         })
         .collect();
+    // What the caller can decide first (the center's own after, for reading).
+    grades.sort_by_key(|g| g.center_only);
     let agreements: Vec<InboxAgreement> = agreements
         .into_iter()
         .filter(|(_, unit)| center || state.acl.is_within(unit, &user.unit))
