@@ -333,6 +333,8 @@ messages! {
     Managers => "客户经理", "Managers";
     ChooseManager => "选择一位客户经理查看其本月工作", "Choose a manager to read their month";
     KindReviewMonth => "月末核实", "Month-end review";
+    KindRuleLine => "裁定归属", "Rule a line";
+    RuleLine => "裁定归属本报备", "Rule to this registration";
     KindSpotCheck => "抽查走访", "Spot check";
     BadCreditReport => "不良资信报告", "Bad-credit report";
     BadCreditKind => "类型", "Kind";

@@ -56,6 +56,14 @@ pub async fn take(
             decide_warning(state, user, *report, "rejected").await?;
             Ok("不良资信报告已驳回 / report rejected".into())
         }
+        Decision::RuleLine { doc, line } => {
+            rule_line(state, user, doc, line).await?;
+            Ok(format!(
+                "已裁定{}归属本报备 / {} ruled to this registration",
+                line.label_zh(),
+                line.label_en()
+            ))
+        }
         Decision::ReviewMonth {
             manager,
             month,
@@ -492,4 +500,39 @@ pub async fn spot_check(
     }
     tracing::info!(user = %user.username, doc = %doc_id, visit, "visit spot-checked");
     books::refresh_for_customer(state, doc_id).await
+}
+
+/// A head above the registering unit (or the center) rules that `line`
+/// belongs to this registration, whatever the order it arrived in; the
+/// books of everyone whose registration changed show it.
+pub async fn rule_line(
+    state: &AppState,
+    user: &AuthUser,
+    doc_id: &str,
+    line: &fieldbook_shared::vocab::Line,
+) -> Result<(), ServerError> {
+    require_level_above(
+        state,
+        user,
+        doc_id,
+        "归属争议由上一级裁定 / ownership disputes are ruled by the level above",
+    )
+    .await?;
+    let (doc, l, who) = (doc_id.to_string(), line.clone(), user.id);
+    let changed = state
+        .db
+        .call(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let changed = crate::projection::registration::rule(&tx, &doc, &l, who)?;
+            tx.commit()?;
+            Ok(changed)
+        })
+        .await?;
+    tracing::info!(user = %user.username, doc = %doc_id, line = %line, "ownership ruled");
+    for d in changed {
+        if let Some(a) = state.acl.assignment(&d) {
+            books::refresh_user(state, a.primary).await?;
+        }
+    }
+    Ok(())
 }

@@ -147,6 +147,11 @@ pub enum Decision {
     ConfirmWarning { report: i64 },
     /// The center rejects one.
     RejectWarning { report: i64 },
+    /// 裁定: a line two units registered belongs to this registration.
+    RuleLine {
+        doc: String,
+        line: crate::vocab::Line,
+    },
     /// 月末核实: a head marks a manager's month reviewed, with a comment the
     /// manager reads.
     ReviewMonth {
@@ -224,6 +229,7 @@ impl Decision {
                 visit,
                 comment,
             } => ("spot_check", doc.clone(), visit.as_str(), comment.as_str()),
+            Decision::RuleLine { doc, line } => ("rule_line", doc.clone(), line.as_str(), ""),
             Decision::ConfirmWarning { report } => ("confirm_warning", report.to_string(), "", ""),
             Decision::RejectWarning { report } => ("reject_warning", report.to_string(), "", ""),
         };
@@ -246,7 +252,8 @@ impl Decision {
             | Decision::ReturnRegistration { doc, .. }
             | Decision::Grade { doc, .. }
             | Decision::ApproveAgreement { doc, .. }
-            | Decision::SpotCheck { doc, .. } => Some(doc),
+            | Decision::SpotCheck { doc, .. }
+            | Decision::RuleLine { doc, .. } => Some(doc),
             Decision::ReviewMonth { .. }
             | Decision::ConfirmWarning { .. }
             | Decision::RejectWarning { .. }
@@ -319,6 +326,12 @@ impl Request {
                     comment: self.reason.trim().chars().take(NOTE_MAX_CHARS).collect(),
                 }
             }
+            "rule_line" => match crate::vocab::Line::parse(&self.value) {
+                crate::vocab::Line::Unknown(other) => {
+                    return Err(format!("没有业务 {other} / no line {other}"));
+                }
+                line => Decision::RuleLine { doc: doc()?, line },
+            },
             "spot_check" if !self.value.is_empty() && self.value.len() <= 64 => {
                 Decision::SpotCheck {
                     doc: doc()?,
@@ -629,6 +642,10 @@ mod tests {
                 doc: "d".into(),
                 visit: "v1".into(),
                 comment: "已电话核实".into(),
+            },
+            Decision::RuleLine {
+                doc: "d".into(),
+                line: crate::vocab::Line::Finance,
             },
             Decision::ReportWarning {
                 name: "快达电商有限公司".into(),

@@ -164,6 +164,35 @@ async fn a_heads_offline_decisions_are_carried_out_or_refused_with_the_reason() 
     assert!(refused.outcomes[0].message.contains("上一级"));
     status(&server, &tok, &d, "pending").await;
 
+    // A grade within a head's authority is fixed; one above it is refused.
+    let e = register(&m1, "戊定级公司").await;
+    status(&server, &tok, &e, "pending").await;
+    let grades = desk_with(
+        &head1,
+        "head1",
+        &[
+            Decision::Grade {
+                doc: id_of(&e),
+                level: fieldbook_shared::grading::Level::Company,
+                grade: fieldbook_shared::grading::Grade::Gold,
+            },
+            Decision::Grade {
+                doc: id_of(&e),
+                level: fieldbook_shared::grading::Level::District,
+                grade: fieldbook_shared::grading::Grade::Platinum,
+            },
+        ],
+    )
+    .await;
+    let answers = answered(&grades, 2).await;
+    assert!(answers.outcome("r0").unwrap().ok, "{:?}", answers.outcomes);
+    let above = answers.outcome("r1").unwrap();
+    assert!(!above.ok && above.message.contains("大客中心"), "{above:?}");
+    let row = server
+        .customer_row(&tok, &e, |c| c["grade_approved"] == "gold")
+        .await;
+    assert_eq!(row["level_approved"], "company");
+
     // The head's book names the desk, so their other devices find it.
     let head_book = head.find(&head.session.user.book_url).await.unwrap();
     let desk_url = desk.url().to_string();
@@ -239,4 +268,85 @@ async fn a_managers_work_log_notes_and_month_hand_in_reach_the_server() {
         })
         .unwrap();
     assert_eq!((m.as_str(), n.as_str()), (month.as_str(), "本月走访 12 家"));
+}
+
+/// 裁定 from the head's desk: a line another unit registered first is ruled
+/// to the later registration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_ruled_from_a_desk_moves_to_the_later_registration() {
+    let mut server = TestServer::new();
+    server.start().await;
+    let mut m1 = Device::login(&server, "m1").await;
+    m1.connect().await;
+    let first = register(&m1, "重复报备商贸有限公司").await;
+    let tok1 = m1.session.token.clone();
+    server
+        .customer_row(&tok1, &first, |c| {
+            c["owned_lines"] == serde_json::json!(["letter"])
+        })
+        .await;
+    let mut m3 = Device::login(&server, "m3").await;
+    m3.connect().await;
+    let mut doc = Automerge::new();
+    doc.transact(|tx| {
+        Customer::new(
+            "重复报备商贸",
+            "",
+            Nature::Enterprise,
+            vec![Line::Letter, Line::Finance],
+        )
+        .create(tx)
+    })
+    .unwrap();
+    let later = m3.repo.create(doc).await.unwrap().url().to_string();
+    let tok3 = m3.session.token.clone();
+    server
+        .customer_row(&tok3, &later, |c| {
+            c["owned_lines"] == serde_json::json!(["finance"])
+        })
+        .await;
+    let headco = server.login("headco").await.token;
+    let inbox = server.get_json(&headco, "/api/approvals").await;
+    let item = inbox["registrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "重复报备商贸")
+        .cloned()
+        .expect("the later registration in the inbox");
+    assert_eq!(item["duplicate"][0][0], "letter", "{item}");
+    assert!(
+        item["same_as"]
+            .as_str()
+            .unwrap()
+            .contains("重复报备商贸有限公司"),
+        "{item}"
+    );
+
+    let mut head = Device::login(&server, "headco").await;
+    let desk = desk_with(
+        &head,
+        "headco",
+        &[Decision::RuleLine {
+            doc: id_of(&later),
+            line: Line::Letter,
+        }],
+    )
+    .await;
+    head.connect().await;
+    let answers = answered(&desk, 1).await;
+    assert!(answers.outcomes[0].ok, "{:?}", answers.outcomes);
+    let row = server
+        .customer_row(&tok3, &later, |c| {
+            c["owned_lines"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|x| x == "letter"))
+        })
+        .await;
+    assert!(
+        row["duplicate_lines"]
+            .as_array()
+            .is_none_or(|d| d.is_empty()),
+        "{row}"
+    );
 }

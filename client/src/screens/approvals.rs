@@ -140,6 +140,7 @@ pub fn approvals_screen() -> Html {
             "confirm_warning" => M::KindConfirmWarning,
             "report_warning" => M::KindReportWarning,
             "review_month" => M::KindReviewMonth,
+            "rule_line" => M::KindRuleLine,
             "spot_check" => M::KindSpotCheck,
             _ => M::KindRejectWarning,
         })
@@ -182,7 +183,8 @@ pub fn approvals_screen() -> Html {
                 if !inbox.registrations.is_empty() {
                     { section(M::Registrations, inbox.totals.registrations, inbox.registrations.len(), "registrations", html! {
                         { for inbox.registrations.iter().map(|r| html! {
-                            <RegistrationItem item={r.clone()} standing={standing(&ctx, &desk, &["approve_registration", "return_registration"], &r.doc_id)} on_decide={on_decide.clone()} />
+                            <RegistrationItem item={r.clone()} standing={standing(&ctx, &desk, &["approve_registration", "return_registration"], &r.doc_id)} on_decide={on_decide.clone()}
+                                rulings={r.duplicate.iter().map(|(line, _)| (line.clone(), desk.requests.iter().rfind(|q| q.kind == "rule_line" && q.target == r.doc_id && q.value == line.as_str()).map(|q| standing_of(&ctx, &desk, q)))).collect::<Vec<_>>()} />
                         }) }
                     }) }
                 }
@@ -225,6 +227,12 @@ struct ItemProps<T: PartialEq> {
     item: T,
     standing: Option<(String, &'static str)>,
     on_decide: Callback<(Decision, String)>,
+    /// Registrations: where a ruling of each duplicate line stands.
+    #[prop_or_default]
+    rulings: Vec<(
+        fieldbook_shared::vocab::Line,
+        Option<(String, &'static str)>,
+    )>,
 }
 
 #[function_component(RegistrationItem)]
@@ -260,7 +268,7 @@ fn registration_item(p: &ItemProps<InboxRegistration>) -> Html {
         .map(|l| crate::i18n::label(&l).to_string())
         .collect();
     html! {
-        <li class="inbox-item registration" data-doc={doc}>
+        <li class="inbox-item registration" data-doc={doc.clone()}>
             <div class="what"><strong>{ &r.name }</strong>
                 <span>{ &r.unit_name }</span>
                 <span>{ lines.join("·") }</span>
@@ -273,6 +281,22 @@ fn registration_item(p: &ItemProps<InboxRegistration>) -> Html {
                     <span class="warn">{ format!(" · {}（{}）：{}", ctx.t(M::LinesTaken), crate::i18n::label(&line), unit) }</span>
                 }) }
             </div>
+            // 裁定: a line another unit registered first may be ruled to this one.
+            { for r.duplicate.iter().map(|(line, _)| {
+                let ruled = p.rulings.iter().find(|(l, _)| l == line).and_then(|(_, s)| s.clone());
+                let rule = p.on_decide.reform({
+                    let (doc, line, name) = (doc.clone(), line.clone(), r.name.clone());
+                    move |_| (Decision::RuleLine { doc: doc.clone(), line: line.clone() }, name.clone())
+                });
+                html! {
+                    <div class="ruling" data-line={line.as_str().to_string()}>
+                        { badge(&ruled) }
+                        if open(&ruled) {
+                            <button class="rule-line" onclick={rule}>{ format!("{}：{}", ctx.t(M::RuleLine), crate::i18n::label(&line)) }</button>
+                        }
+                    </div>
+                }
+            }) }
             { badge(&p.standing) }
             if open(&p.standing) {
                 <div class="actions">

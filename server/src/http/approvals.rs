@@ -17,7 +17,6 @@ use super::openapi::{Endpoint, NO, ep, object, schema};
 use crate::auth::AuthUser;
 use crate::decisions;
 use crate::error::ServerError;
-use crate::projection::books;
 use crate::state::AppState;
 
 /// This resource's routes (one line each: see `http::endpoints`).
@@ -117,29 +116,7 @@ pub async fn rule_ownership(
     Path(doc_id): Path<String>,
     Json(body): Json<RuleBody>,
 ) -> Result<Json<serde_json::Value>, ServerError> {
-    decisions::require_level_above(
-        &state,
-        &user,
-        &doc_id,
-        "归属争议由上一级裁定 / ownership disputes are ruled by the level above",
-    )
-    .await?;
-    let (doc, line, who) = (doc_id.clone(), body.line.clone(), user.id);
-    let changed = state
-        .db
-        .call(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let changed = crate::projection::registration::rule(&tx, &doc, &line, who)?;
-            tx.commit()?;
-            Ok(changed)
-        })
-        .await?;
-    tracing::info!(user = %user.username, doc = %doc_id, line = %body.line, "ownership ruled");
-    for d in changed {
-        if let Some(a) = state.acl.assignment(&d) {
-            books::refresh_user(&state, a.primary).await?;
-        }
-    }
+    decisions::rule_line(&state, &user, &doc_id, &body.line).await?;
     Ok(Json(
         serde_json::json!({"doc_id": doc_id, "line": body.line}),
     ))
