@@ -56,6 +56,17 @@ pub async fn take(
             decide_warning(state, user, *report, "rejected").await?;
             Ok("不良资信报告已驳回 / report rejected".into())
         }
+        Decision::CreateEvent {
+            id,
+            kind,
+            title,
+            date,
+            place,
+            invitees,
+        } => {
+            let n = create_event(state, user, id, kind, title, date, place, invitees).await?;
+            Ok(format!("活动已建立，已邀请 {n} 个客户 / event held; {n} customers invited"))
+        }
         Decision::RuleLine { doc, line } => {
             rule_line(state, user, doc, line).await?;
             Ok(format!(
@@ -535,4 +546,102 @@ pub async fn rule_line(
         }
     }
     Ok(())
+}
+
+/// 联谊活动 / 座谈会: a head (customers of their subtree) or the center holds
+/// an event; it is recorded, and the invitation written on each invited
+/// customer's document (once). Answers how many were invited. The same
+/// event (id) again by its creator changes nothing.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_event(
+    state: &AppState,
+    user: &AuthUser,
+    id: &str,
+    kind: &str,
+    title: &str,
+    date: &str,
+    place: &str,
+    invitees: &[String],
+) -> Result<usize, ServerError> {
+    if !matches!(user.role, Role::Head | Role::Admin) {
+        return Err(ServerError::Forbidden(
+            "客户活动由首席客户经理或大客中心举办 / events are held by heads and the center".into(),
+        ));
+    }
+    let mut docs: Vec<String> = invitees.to_vec();
+    docs.sort();
+    docs.dedup();
+    for d in &docs {
+        let within = state
+            .acl
+            .assignment(d)
+            .is_some_and(|a| user.role == Role::Admin || state.acl.is_within(&a.unit, &user.unit));
+        if !within {
+            return Err(ServerError::Forbidden(format!(
+                "受邀客户 {d} 不在你的单位范围内 / invited customer {d} is outside your unit's subtree"
+            )));
+        }
+    }
+    let (eid, row, who) = (
+        id.to_string(),
+        (kind.to_string(), title.to_string(), date.to_string(), place.to_string()),
+        user.id,
+    );
+    let list = docs.clone();
+    state
+        .db
+        .call(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let creator: Option<i64> = tx
+                .query_row("SELECT created_by FROM events WHERE id = ?1", [&eid], |r| r.get(0))
+                .optional()?;
+            match creator {
+                Some(by) if by != who => {
+                    return Err(ServerError::Conflict(format!(
+                        "已有活动 {eid} / there is already an event {eid}"
+                    )));
+                }
+                Some(_) => {}
+                None => {
+                    tx.execute(
+                        "INSERT INTO events (id, kind, title, date, place, created_by, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![eid, row.0, row.1, row.2, row.3, who, now()],
+                    )?;
+                }
+            }
+            for d in &list {
+                tx.execute(
+                    "INSERT OR IGNORE INTO event_invitees (event_id, doc_id) VALUES (?1, ?2)",
+                    params![eid, d],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    let entry = fieldbook_shared::events::EventEntry {
+        id: id.to_string(),
+        kind: kind.to_string(),
+        title: title.to_string(),
+        date: date.to_string(),
+        place: place.to_string(),
+        ..Default::default()
+    };
+    for d in &docs {
+        let Ok(doc_id) = d.parse::<samod::DocumentId>() else {
+            continue;
+        };
+        let Some(handle) = state.repo.find(doc_id).await? else {
+            continue;
+        };
+        crate::history::write_for_user(state, &handle, user.id, |doc| {
+            doc.transact(|tx| fieldbook_shared::events::invite(tx, &entry))
+                .map(|_| ())
+                .map_err(|e| ServerError::Schema(e.error))
+        })
+        .await?;
+    }
+    tracing::info!(user = %user.username, event = %id, invited = docs.len(), "event held");
+    Ok(docs.len())
 }

@@ -307,3 +307,20 @@ pub struct ManagerMonth {
     /// The review 月末核实: (by, comment, when), if done.
     pub review: Option<(String, String, String)>,
 }
+
+/// One event 联谊活动 / 座谈会 as `GET /api/events` lists it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct EventRow {
+    pub id: String,
+    /// `gathering` | `forum`.
+    pub kind: String,
+    pub title: String,
+    pub date: String,
+    pub place: String,
+    /// Display name of who held it.
+    pub held_by: String,
+    /// Invited customers the caller sees, and of those who came.
+    pub invited: usize,
+    pub attended: usize,
+}

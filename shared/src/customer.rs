@@ -86,6 +86,10 @@ pub struct Customer {
     /// Satisfaction surveys 客户满意度调查.
     #[autosurgeon(missing = "Vec::new")]
     pub surveys: Vec<crate::surveys::Survey>,
+    /// Events 联谊活动 / 座谈会 the customer was invited to (the server writes
+    /// the invitation; the managers record who came).
+    #[autosurgeon(missing = "Vec::new")]
+    pub events: Vec<crate::events::EventEntry>,
 }
 
 /// A competitor at the customer (竞争对手).
@@ -405,6 +409,8 @@ pub struct Outline {
     pub plans: Vec<crate::agreements::Plan>,
     #[autosurgeon(missing = "Vec::new")]
     pub surveys: Vec<crate::surveys::Survey>,
+    #[autosurgeon(missing = "Vec::new")]
+    pub events: Vec<crate::events::EventEntry>,
 }
 
 /// A contact, as counted.
@@ -845,6 +851,7 @@ mod tests {
             agreements: whole.agreements.clone(),
             plans: whole.plans.clone(),
             surveys: whole.surveys.clone(),
+            events: whole.events.clone(),
         };
         assert_eq!(outline, expected);
         assert!(outline.visits[1].follow_ups[0].closed);

@@ -102,9 +102,15 @@ pub struct Request {
     /// Why (a registration sent back).
     #[autosurgeon(with = "flex::string")]
     pub reason: String,
-    /// The customer's name, in a bad-credit report.
+    /// The customer's name, in a bad-credit report; an event's title.
     #[autosurgeon(with = "flex::string")]
     pub name: String,
+    /// An event's day (YYYY-MM-DD).
+    #[autosurgeon(with = "flex::string")]
+    pub date: String,
+    /// An event's invitees (customer document ids).
+    #[autosurgeon(with = "flex::strings")]
+    pub docs: Vec<String>,
     /// What it is about, as the tablet showed it (the customer's name):
     /// for the list of one's decisions only, never read by the server.
     #[autosurgeon(with = "flex::string")]
@@ -165,6 +171,16 @@ pub enum Decision {
         visit: String,
         comment: String,
     },
+    /// 联谊活动 / 座谈会: a head or the center holds an event and invites
+    /// customers of their subtree.
+    CreateEvent {
+        id: String,
+        kind: String,
+        title: String,
+        date: String,
+        place: String,
+        invitees: Vec<String>,
+    },
     /// Anyone reports a customer for bad credit 不良资信 (the center decides).
     ReportWarning {
         name: String,
@@ -192,10 +208,33 @@ impl Decision {
                     reason: String::new(),
                     name: String::new(),
                     about: String::new(),
+                    date: String::new(),
+                    docs: Vec::new(),
                 };
             }
             Decision::ApproveAgreement { doc, agreement } => {
                 ("approve_agreement", doc.clone(), agreement.as_str(), "")
+            }
+            Decision::CreateEvent {
+                id: event,
+                kind,
+                title,
+                date,
+                place,
+                invitees,
+            } => {
+                return Request {
+                    id: id.into(),
+                    at: at.into(),
+                    kind: "create_event".into(),
+                    target: event.clone(),
+                    value: kind.clone(),
+                    reason: place.clone(),
+                    name: title.clone(),
+                    about: title.clone(),
+                    date: date.clone(),
+                    docs: invitees.clone(),
+                };
             }
             Decision::ReportWarning {
                 name,
@@ -212,6 +251,8 @@ impl Decision {
                     reason: note.clone(),
                     name: name.clone(),
                     about: name.clone(),
+                    date: String::new(),
+                    docs: Vec::new(),
                 };
             }
             Decision::ReviewMonth {
@@ -242,6 +283,8 @@ impl Decision {
             reason: reason.into(),
             name: String::new(),
             about: String::new(),
+            date: String::new(),
+            docs: Vec::new(),
         }
     }
 
@@ -255,6 +298,7 @@ impl Decision {
             | Decision::SpotCheck { doc, .. }
             | Decision::RuleLine { doc, .. } => Some(doc),
             Decision::ReviewMonth { .. }
+            | Decision::CreateEvent { .. }
             | Decision::ConfirmWarning { .. }
             | Decision::RejectWarning { .. }
             | Decision::ReportWarning { .. } => None,
@@ -337,6 +381,32 @@ impl Request {
                     doc: doc()?,
                     visit: self.value.clone(),
                     comment: self.reason.trim().chars().take(NOTE_MAX_CHARS).collect(),
+                }
+            }
+            "create_event" => {
+                let title = self.name.trim();
+                if title.is_empty()
+                    || crate::calendar::Day::parse(&self.date).is_none()
+                    || self.docs.is_empty()
+                {
+                    return Err("活动须有名称、日期和受邀客户 / an event needs a title, a day and invitees".into());
+                }
+                if !crate::events::KINDS.contains(&self.value.as_str()) {
+                    return Err(format!(
+                        "没有这种活动 {} / no such kind of event: {}",
+                        self.value, self.value
+                    ));
+                }
+                if self.target.is_empty() || self.target.len() > 64 || self.docs.len() > 500 {
+                    return Err("活动的编号或受邀客户不对 / the event's id or invitees are wrong".into());
+                }
+                Decision::CreateEvent {
+                    id: self.target.clone(),
+                    kind: self.value.clone(),
+                    title: title.chars().take(200).collect(),
+                    date: self.date.clone(),
+                    place: self.reason.trim().chars().take(200).collect(),
+                    invitees: self.docs.clone(),
                 }
             }
             "report_warning" => {
@@ -594,6 +664,8 @@ mod tests {
             reason: "  ".into(),
             name: String::new(),
             about: String::new(),
+            date: String::new(),
+            docs: Vec::new(),
         };
         assert!(base.decision().unwrap_err().contains("原因"));
         let grade = Request {
@@ -646,6 +718,14 @@ mod tests {
             Decision::RuleLine {
                 doc: "d".into(),
                 line: crate::vocab::Line::Finance,
+            },
+            Decision::CreateEvent {
+                id: "e1".into(),
+                kind: "forum".into(),
+                title: "座谈会".into(),
+                date: "2026-11-20".into(),
+                place: "会议室".into(),
+                invitees: vec!["d1".into(), "d2".into()],
             },
             Decision::ReportWarning {
                 name: "快达电商有限公司".into(),

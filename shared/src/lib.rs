@@ -12,6 +12,7 @@ pub mod complaints;
 pub mod credit;
 pub mod customer;
 pub mod desk;
+pub mod events;
 pub mod flex;
 pub mod followups;
 pub mod grading;

@@ -41,11 +41,26 @@ pub struct Reports {
     /// Follow-ups 督办 per owner: open, overdue now, closed in the period.
     #[serde(default)]
     pub follow_ups: Vec<FollowUpTally>,
+    /// Customer events per unit and half year of the period (a unit "had
+    /// one" when any of its customers was invited).
+    #[serde(default)]
+    pub events: Vec<EventHalf>,
     /// Satisfaction surveys taken in the period, and their average ×10.
     #[serde(default)]
     pub surveys: usize,
     #[serde(default)]
     pub survey_x10: i64,
+}
+
+/// A unit's customer events in a half year (`YYYY-H1` / `YYYY-H2`).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventHalf {
+    pub unit: String,
+    pub half: String,
+    /// Events its customers were invited to, and customers who came.
+    pub events: usize,
+    pub attended: usize,
 }
 
 /// One owner's follow-ups 督办 (the shared rule: `followups.rs`).

@@ -15,6 +15,7 @@ pub mod admin;
 pub mod alerts;
 pub mod approvals;
 pub mod customers;
+pub mod events;
 pub mod export;
 pub mod followups;
 pub mod handover;
@@ -40,6 +41,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         late::routes(),
         history::routes(),
         followups::routes(),
+        events::routes(),
         worklogs::routes(),
         warnings::routes(),
         admin::routes(),

@@ -1,7 +1,7 @@
 //! `GET /api/reports`: the heads' and the center's reports over a unit subtree
 //! and a period, from the projections (see `fieldbook_shared::reports`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -62,6 +62,8 @@ pub(crate) struct Row {
     pub(crate) follow_ups: Vec<fieldbook_shared::customer::FollowUp>,
     /// Satisfaction surveys: (day, average ×10).
     pub(crate) surveys: Vec<(String, i64)>,
+    /// Events it was invited to: (event id, day, attended).
+    pub(crate) events: Vec<(String, String, bool)>,
 }
 
 pub async fn reports(
@@ -165,6 +167,10 @@ pub(crate) fn read_rows(
         c.prepare_cached("SELECT number, end_date, status FROM agreement_index WHERE doc_id = ?1")?;
     let mut surveys =
         c.prepare_cached("SELECT day, average_x10 FROM survey_index WHERE doc_id = ?1")?;
+    let mut events = c.prepare_cached(
+        "SELECT e.date, i.attended, e.id FROM event_invitees i JOIN events e ON e.id = i.event_id
+         WHERE i.doc_id = ?1",
+    )?;
     let mut follow_ups = c.prepare_cached(
         "SELECT owner, due, state, told_customer, closed_on FROM followup_index WHERE doc_id = ?1",
     )?;
@@ -205,6 +211,7 @@ pub(crate) fn read_rows(
                     agreements: Vec::new(),
                     follow_ups: Vec::new(),
                     surveys: Vec::new(),
+                    events: Vec::new(),
                 })
             })
             .ok()
@@ -239,6 +246,9 @@ pub(crate) fn read_rows(
             .collect::<Result<_, _>>()?;
         row.surveys = surveys
             .query_map([doc], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        row.events = events
+            .query_map([doc], |r| Ok((r.get(2)?, r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
         // As the shared rule reads them: the projected state is the effective one.
         row.follow_ups = follow_ups
@@ -413,6 +423,32 @@ fn compose(
         .map(|row| row.record.clone())
         .collect();
     r.online = reports::online_rate(&key, today);
+    // Customer events per unit and half year of the period.
+    let halves: BTreeSet<String> = months
+        .iter()
+        .filter_map(|m| fieldbook_shared::events::half_of(m))
+        .collect();
+    let units: BTreeSet<&str> = rows.iter().map(|row| row.unit.as_str()).collect();
+    for unit in units {
+        for half in &halves {
+            let mut held = BTreeSet::new();
+            let mut came = 0;
+            for row in rows.iter().filter(|row| row.unit == unit) {
+                for (id, day, attended) in &row.events {
+                    if fieldbook_shared::events::half_of(day).as_ref() == Some(half) {
+                        held.insert(id.clone());
+                        came += usize::from(*attended);
+                    }
+                }
+            }
+            r.events.push(reports::EventHalf {
+                unit: unit.to_string(),
+                half: half.clone(),
+                events: held.len(),
+                attended: came,
+            });
+        }
+    }
     // Satisfaction surveys taken in the period.
     let taken: Vec<i64> = rows
         .iter()

@@ -32,6 +32,8 @@ pub struct Plan {
     pub agreements: Vec<AgreementRow>,
     /// Satisfaction surveys: (id, day, average score ×10).
     pub surveys: Vec<(String, String, i64)>,
+    /// Events the customer was invited to: (id, attended, who came).
+    pub events: Vec<(String, bool, String)>,
 }
 
 /// The customer's row in `customer_index` (the managed-as tier is the
@@ -212,6 +214,11 @@ impl Plan {
                 .surveys
                 .iter()
                 .map(|v| (v.id.clone(), v.date.clone(), v.average_x10()))
+                .collect(),
+            events: c
+                .events
+                .iter()
+                .map(|e| (e.id.clone(), e.attended, e.attendees.clone()))
                 .collect(),
             agreements: c
                 .agreements

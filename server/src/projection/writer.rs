@@ -127,6 +127,13 @@ fn write_details(tx: &Transaction, plan: &Plan) -> rusqlite::Result<()> {
             k.task_force
         ])?;
     }
+    // Attendance of the events the server invited it to (only those rows).
+    let mut attended = tx.prepare_cached(
+        "UPDATE event_invitees SET attended = ?3, attendees = ?4 WHERE event_id = ?1 AND doc_id = ?2",
+    )?;
+    for (id, came, who) in &plan.events {
+        attended.execute(params![id, doc, came, who])?;
+    }
     let mut ins = tx.prepare_cached(
         "INSERT OR REPLACE INTO survey_index (doc_id, survey_id, day, average_x10) VALUES (?1, ?2, ?3, ?4)",
     )?;

@@ -250,6 +250,26 @@ CREATE TABLE IF NOT EXISTS ledger_adopted (
     adopted_at TEXT NOT NULL
 ) WITHOUT ROWID;
 
+-- Customer events 联谊活动 / 座谈会 (decisions.rs::create_event) and who was
+-- invited; attendance as the customers' documents record it (projected).
+CREATE TABLE IF NOT EXISTS events (
+    id         TEXT PRIMARY KEY NOT NULL,
+    kind       TEXT NOT NULL,
+    title      TEXT NOT NULL,
+    date       TEXT NOT NULL,
+    place      TEXT NOT NULL,
+    created_by INTEGER NOT NULL REFERENCES users(id),
+    created_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_invitees (
+    event_id  TEXT NOT NULL,
+    doc_id    TEXT NOT NULL,
+    attended  INTEGER NOT NULL DEFAULT 0,
+    attendees TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (event_id, doc_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS event_invitees_doc ON event_invitees(doc_id);
+
 -- 月末核实: a head's review of a manager's month (the latest counts).
 CREATE TABLE IF NOT EXISTS month_reviews (
     user_id     INTEGER NOT NULL REFERENCES users(id),
