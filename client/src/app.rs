@@ -206,6 +206,7 @@ pub fn app() -> Html {
         Route::Approvals => html! { <crate::screens::approvals::ApprovalsScreen /> },
         Route::Review => html! { <crate::screens::review::ReviewScreen /> },
         Route::Scorecard => html! { <crate::screens::scorecard::ScorecardScreen /> },
+        Route::Events => html! { <crate::screens::events::EventsScreen /> },
     };
     html! {
         <ContextProvider<Ctx> context={ctx}>

@@ -30,6 +30,8 @@ pub enum Route {
     Review,
     /// 考核, for heads and the center.
     Scorecard,
+    /// 客户活动, for heads and the center.
+    Events,
 }
 
 impl Route {
@@ -51,6 +53,7 @@ impl Route {
             Route::Approvals => "/approvals".into(),
             Route::Review => "/review".into(),
             Route::Scorecard => "/scorecard".into(),
+            Route::Events => "/events".into(),
         }
     }
 
@@ -77,6 +80,7 @@ impl Route {
             ["approvals"] => Route::Approvals,
             ["review"] => Route::Review,
             ["scorecard"] => Route::Scorecard,
+            ["events"] => Route::Events,
             _ => Route::Customers,
         }
     }
@@ -133,6 +137,7 @@ mod tests {
             Route::Approvals,
             Route::Review,
             Route::Scorecard,
+            Route::Events,
         ] {
             assert_eq!(Route::from_hash(&format!("#{}", r.to_hash())), r);
         }

@@ -65,7 +65,9 @@ pub async fn take(
             invitees,
         } => {
             let n = create_event(state, user, id, kind, title, date, place, invitees).await?;
-            Ok(format!("活动已建立，已邀请 {n} 个客户 / event held; {n} customers invited"))
+            Ok(format!(
+                "活动已建立，已邀请 {n} 个客户 / event held; {n} customers invited"
+            ))
         }
         Decision::RuleLine { doc, line } => {
             rule_line(state, user, doc, line).await?;
@@ -584,7 +586,12 @@ pub async fn create_event(
     }
     let (eid, row, who) = (
         id.to_string(),
-        (kind.to_string(), title.to_string(), date.to_string(), place.to_string()),
+        (
+            kind.to_string(),
+            title.to_string(),
+            date.to_string(),
+            place.to_string(),
+        ),
         user.id,
     );
     let list = docs.clone();
@@ -593,7 +600,9 @@ pub async fn create_event(
         .call(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let creator: Option<i64> = tx
-                .query_row("SELECT created_by FROM events WHERE id = ?1", [&eid], |r| r.get(0))
+                .query_row("SELECT created_by FROM events WHERE id = ?1", [&eid], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             match creator {
                 Some(by) if by != who => {

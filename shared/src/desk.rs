@@ -389,7 +389,10 @@ impl Request {
                     || crate::calendar::Day::parse(&self.date).is_none()
                     || self.docs.is_empty()
                 {
-                    return Err("活动须有名称、日期和受邀客户 / an event needs a title, a day and invitees".into());
+                    return Err(
+                        "活动须有名称、日期和受邀客户 / an event needs a title, a day and invitees"
+                            .into(),
+                    );
                 }
                 if !crate::events::KINDS.contains(&self.value.as_str()) {
                     return Err(format!(
@@ -398,7 +401,9 @@ impl Request {
                     ));
                 }
                 if self.target.is_empty() || self.target.len() > 64 || self.docs.len() > 500 {
-                    return Err("活动的编号或受邀客户不对 / the event's id or invitees are wrong".into());
+                    return Err(
+                        "活动的编号或受邀客户不对 / the event's id or invitees are wrong".into(),
+                    );
                 }
                 Decision::CreateEvent {
                     id: self.target.clone(),

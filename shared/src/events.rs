@@ -52,7 +52,11 @@ pub struct EventEntry {
 /// The half year of a day: `YYYY-H1` or `YYYY-H2`.
 pub fn half_of(day: &str) -> Option<String> {
     let m = crate::calendar::Month::of_date(day)?;
-    Some(format!("{:04}-H{}", m.year, if m.month <= 6 { 1 } else { 2 }))
+    Some(format!(
+        "{:04}-H{}",
+        m.year,
+        if m.month <= 6 { 1 } else { 2 }
+    ))
 }
 
 /// Invites the customer (written by the server; once per event).

@@ -3002,6 +3002,7 @@ async fn chinese_screens_show_no_english_words() {
         ("#/approvals", "section.approvals"),
         ("#/review", "section.review"),
         ("#/scorecard", "section.scorecard-screen"),
+        ("#/events", "section.events"),
     ] {
         h.js("location.hash = arguments[0]; return true;", json!([hash]))
             .await;
@@ -3635,6 +3636,89 @@ async fn a_survey_taken_offline_clears_the_reminder_and_reaches_the_scorecard() 
             .find(|r| r["manager"] == "m1")?
             .clone();
         (m1["surveys"] == 1 && m1["survey_x10"] == 42).then_some(())
+    })
+    .await;
+}
+
+/// 客户活动: a head holds a forum offline, inviting a customer; once online
+/// the server records it and invites the customer; the manager records on
+/// the customer who came; the reports show the unit's half year had one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_holds_an_event_offline_and_the_manager_records_who_came() {
+    let (mut server, urls) = server_with(&[
+        ("活动邀请甲公司", "m1", None),
+        ("活动邀请乙公司", "m1", None),
+    ])
+    .await;
+    let invited = urls[0].trim_start_matches("automerge:").to_string();
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "headco", "活动邀请甲公司").await;
+    b.click("button.events-button").await;
+    b.wait(
+        "the events screen",
+        T,
+        "return document.querySelector('button.hold-event') !== null",
+        json!([]),
+    )
+    .await;
+    server.kill();
+    b.click("button.hold-event").await;
+    b.fill("select[name=event_kind]", "forum").await;
+    b.fill("input[name=event_title]", "下半年大客户座谈会")
+        .await;
+    b.fill("input[name=event_place]", "分公司三楼会议室").await;
+    b.click(&format!("input[name=invitee][value='{invited}']"))
+        .await;
+    b.click("button.save-event").await;
+    b.wait(
+        "the event waiting to sync",
+        T,
+        "const li = document.querySelector('li.pending-event'); return li && li.querySelector('.decision.pending') && li.innerText.includes('下半年大客户座谈会');",
+        json!([]),
+    )
+    .await;
+    server.start().await;
+    b.wait(
+        "the event held, one customer invited",
+        T,
+        "const li = [...document.querySelectorAll('li.event:not(.pending-event)')].find(l => l.innerText.includes('下半年大客户座谈会')); return li && li.innerText.includes('受邀客户：1');",
+        json!([]),
+    )
+    .await;
+
+    let m = Browser::start().await;
+    login(&m, &server, "m1").await;
+    wait_text(&m, "m1's list", "活动邀请甲公司").await;
+    open_customer(&m, "活动邀请甲公司").await;
+    m.wait(
+        "the invitation on the customer",
+        T,
+        "const c = document.querySelector('.events-card'); return c && c.innerText.includes('座谈会');",
+        json!([]),
+    )
+    .await;
+    m.click("button.record-attendance").await;
+    m.click("input[name=attended]").await;
+    m.fill("input[name=attendees]", "王总、李经理").await;
+    m.click("button.save-attendance").await;
+    m.wait(
+        "who came, recorded",
+        T,
+        "const a = document.querySelector('.attendance.came'); return a && a.innerText.includes('王总');",
+        json!([]),
+    )
+    .await;
+    let head = server.login("headco").await.token;
+    let month = fieldbook_tests::date_in_days(0)[..7].to_string();
+    wait_for("the unit's half year had one, attended", T, async || {
+        let r = server
+            .get_json(&head, &format!("/api/reports?from={month}&to={month}"))
+            .await;
+        r["events"]
+            .as_array()?
+            .iter()
+            .find(|e| e["unit"] == "so1" && e["events"] == 1 && e["attended"] == 1)
+            .map(|_| ())
     })
     .await;
 }

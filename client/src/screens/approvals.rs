@@ -141,6 +141,7 @@ pub fn approvals_screen() -> Html {
             "report_warning" => M::KindReportWarning,
             "review_month" => M::KindReviewMonth,
             "rule_line" => M::KindRuleLine,
+            "create_event" => M::KindCreateEvent,
             "spot_check" => M::KindSpotCheck,
             _ => M::KindRejectWarning,
         })

@@ -88,6 +88,7 @@ pub fn customers_screen() -> Html {
                         { match *waiting { Some(n) => format!("{}（{}）", ctx.t(M::Approvals), n), None => ctx.t(M::Approvals).to_string() } }
                     </button>
                     <button class="review-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Review)}>{ ctx.t(M::MonthReview) }</button>
+                    <button class="events-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Events)}>{ ctx.t(M::Events) }</button>
                     <button class="scorecard-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Scorecard)}>{ ctx.t(M::Scorecard) }</button>
                     <button class="reports-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Reports)}>{ ctx.t(M::Reports) }</button>
                     <button class="console-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Console)}>{ ctx.t(M::Console) }</button>

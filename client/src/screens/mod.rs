@@ -4,6 +4,7 @@ pub mod approvals;
 pub mod console;
 pub mod customer;
 pub mod customers;
+pub mod events;
 pub mod followups;
 pub mod handover;
 pub mod history;

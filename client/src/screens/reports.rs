@@ -246,6 +246,19 @@ pub fn reports_screen() -> Html {
                         <h3>{ format!("{}：{} · 办结 {} · 超时 {} · 专项 {} · 满意度 {:.1}", ctx.t(M::Complaints), r.complaints.count, r.complaints.closed, r.complaints.overdue, r.complaints.task_force, r.complaints.satisfaction_x10 as f64 / 10.0) }</h3>
                         { bars("steps", &step_rows, step_rows.iter().map(|s| s.1).max().unwrap_or(1)) }
                     </div>
+                    <div class="card report events" data-report="events">
+                        <h3>{ ctx.t(M::EventsByHalf) }</h3>
+                        <table class="admin events-by-half">
+                            <tr><th>{ ctx.t(M::Unit) }</th><th>{ ctx.t(M::HalfYear) }</th><th>{ ctx.t(M::Events) }</th><th>{ ctx.t(M::Attended) }</th></tr>
+                            { for r.events.iter().map(|e| html! {
+                                <tr data-unit={e.unit.clone()} data-half={e.half.clone()} class={classes!((e.events == 0).then_some("late"))}>
+                                    <td>{ &e.unit }</td><td>{ half_label(&e.half) }</td>
+                                    <td>{ if e.events == 0 { ctx.t(M::NoEventHeld).to_string() } else { e.events.to_string() } }</td>
+                                    <td>{ e.attended }</td>
+                                </tr>
+                            }) }
+                        </table>
+                    </div>
                     <div class="card report surveys" data-report="surveys">
                         <h3>{ format!("{}：{}", ctx.t(M::Surveys), if r.surveys > 0 { format!("{:.1}（{}）", r.survey_x10 as f64 / 10.0, r.surveys) } else { "—".into() }) }</h3>
                     </div>
@@ -294,6 +307,17 @@ pub fn reports_screen() -> Html {
             if let Some(m) = &*message { <p class="message">{ m.clone() }</p> }
             { body }
         </section>
+    }
+}
+
+/// A half year `YYYY-H1` as a person reads it: 2026年上半年, 2026 H1.
+fn half_label(half: &str) -> String {
+    match half.split_once("-H") {
+        Some((year, n)) => crate::i18n::say(
+            format!("{year}年{}半年", if n == "1" { "上" } else { "下" }),
+            format!("{year} H{n}"),
+        ),
+        None => half.to_string(),
     }
 }
 

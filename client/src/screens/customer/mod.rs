@@ -18,6 +18,7 @@ mod care;
 mod complaints;
 mod contacts;
 mod credit;
+mod events;
 pub mod followups;
 mod profile;
 mod survey;
@@ -114,6 +115,7 @@ pub fn customer_screen(p: &Props) -> Html {
             <activity::ActivityCards doc_id={doc.clone()} />
             <complaints::ComplaintsCard doc_id={doc.clone()} />
             <survey::SurveyCard doc_id={doc.clone()} />
+            <events::EventsCard doc_id={doc.clone()} />
             <agreements::AgreementsCards doc_id={doc} />
         </section>
     }
