@@ -178,6 +178,23 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
         for s in &mut customer.surveys {
             s.by = name.to_string();
         }
+        // The half-year's forum 座谈会 of 寄递专业分公司: its first customers
+        // were invited a month ago; some came.
+        if slot < 36 && slot % 12 < 6 && slot % 3 == 0 {
+            customer.events.push(fieldbook_shared::events::EventEntry {
+                id: DEMO_EVENT.into(),
+                kind: "forum".into(),
+                title: "寄递大客户座谈会".into(),
+                date: demo_event_day(),
+                place: "寄递专业分公司三楼会议室".into(),
+                attended: slot % 2 == 0,
+                attendees: if slot % 2 == 0 {
+                    "总经理、物流主管".into()
+                } else {
+                    String::new()
+                },
+            });
+        }
         let mut doc = Automerge::new();
         doc.transact(|tx| customer.create(tx))
             .map_err(|e| ServerError::Internal(format!("{e:?}")))?;
@@ -208,10 +225,33 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
         desks.push((handle.document_id().to_string(), user_id));
     }
     repo.stop().await;
+    let invited: Vec<(String, bool)> = rows
+        .iter()
+        .filter_map(|(doc, _, _, _, c)| {
+            c.events
+                .iter()
+                .find(|e| e.id == DEMO_EVENT)
+                .map(|e| (doc.clone(), e.attended))
+        })
+        .collect();
     let rules = fieldbook_shared::rules::Rules::default();
     let month = crate::this_month();
     db.blocking(|c| {
         let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if !invited.is_empty() {
+            tx.execute(
+                "INSERT INTO events (id, kind, title, date, place, created_by, created_at)
+                 SELECT ?1, 'forum', '寄递大客户座谈会', ?2, '寄递专业分公司三楼会议室', id, ?3
+                 FROM users WHERE username = 'head-delivery'",
+                params![DEMO_EVENT, demo_event_day(), crate::now()],
+            )?;
+            for (doc, came) in &invited {
+                tx.execute(
+                    "INSERT INTO event_invitees (event_id, doc_id, attended) VALUES (?1, ?2, ?3)",
+                    params![DEMO_EVENT, doc, came],
+                )?;
+            }
+        }
         for (doc, user) in &desks {
             tx.execute(
                 "INSERT INTO claims (doc_id, user_id, claimed_at) VALUES (?1, ?2, ?3)",
@@ -275,6 +315,16 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
         println!("  {u:<14} {name:<6} {role:<8} {unit}");
     }
     Ok(())
+}
+
+/// The demo's customer event.
+const DEMO_EVENT: &str = "demo-forum";
+
+/// Its day: a month ago.
+fn demo_event_day() -> String {
+    (chrono::Utc::now().date_naive() - chrono::Duration::days(30))
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 /// A manager's desk: notes on the last five working days and last month
