@@ -252,6 +252,31 @@ pub async fn decide_registration(
     Ok(())
 }
 
+/// Refuses unless `user` is the center or a head over the customer's unit
+/// (`refusal` says why); a customer nobody holds is not found.
+fn require_over_customer(
+    state: &AppState,
+    user: &AuthUser,
+    doc_id: &str,
+    refusal: &str,
+) -> Result<(), ServerError> {
+    let Some(a) = state.acl.assignment(doc_id) else {
+        return Err(ServerError::NotFound(format!(
+            "没有这个客户 {doc_id} / no customer {doc_id}"
+        )));
+    };
+    let allowed = match user.role {
+        Role::Admin => true,
+        Role::Head => state.acl.is_within(&a.unit, &user.unit),
+        _ => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ServerError::Forbidden(refusal.into()))
+    }
+}
+
 /// Refuses unless `user` is the center or a head of a unit strictly above the unit that
 /// registered `doc_id` (docs/domain.md, Registration and ownership: the level above
 /// decides).
@@ -290,21 +315,12 @@ pub async fn approve_agreement(
     doc_id: &str,
     agreement: &str,
 ) -> Result<(), ServerError> {
-    let Some(a) = state.acl.assignment(doc_id) else {
-        return Err(ServerError::NotFound(format!(
-            "没有这个客户 {doc_id} / no customer {doc_id}"
-        )));
-    };
-    let allowed = match user.role {
-        Role::Admin => true,
-        Role::Head => state.acl.is_within(&a.unit, &user.unit),
-        _ => false,
-    };
-    if !allowed {
-        return Err(ServerError::Forbidden(
-            "服务协议由客户所属单位的负责人或大客中心审批 / an agreement is approved by a head over the customer's unit, or the center".into(),
-        ));
-    }
+    require_over_customer(
+        state,
+        user,
+        doc_id,
+        "服务协议由客户所属单位的负责人或大客中心审批 / an agreement is approved by a head over the customer's unit, or the center",
+    )?;
     let id: samod::DocumentId = doc_id.parse().map_err(|_| {
         ServerError::NotFound(format!("没有这个客户 {doc_id} / no customer {doc_id}"))
     })?;
@@ -467,21 +483,12 @@ pub async fn spot_check(
     visit: &str,
     comment: &str,
 ) -> Result<(), ServerError> {
-    let Some(a) = state.acl.assignment(doc_id) else {
-        return Err(ServerError::NotFound(format!(
-            "没有这个客户 {doc_id} / no customer {doc_id}"
-        )));
-    };
-    let allowed = match user.role {
-        Role::Admin => true,
-        Role::Head => state.acl.is_within(&a.unit, &user.unit),
-        _ => false,
-    };
-    if !allowed {
-        return Err(ServerError::Forbidden(
-            "抽查由客户所属单位的首席客户经理或大客中心进行 / a visit is spot-checked by a head over the customer's unit, or the center".into(),
-        ));
-    }
+    require_over_customer(
+        state,
+        user,
+        doc_id,
+        "抽查由客户所属单位的首席客户经理或大客中心进行 / a visit is spot-checked by a head over the customer's unit, or the center",
+    )?;
     let (doc, v, comment, who) = (
         doc_id.to_string(),
         visit.to_string(),
