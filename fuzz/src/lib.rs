@@ -361,8 +361,7 @@ pub fn sample_customer(i: usize) -> Customer {
         "2026-01-01",
         "2026-12-01",
         "月结",
-        Grade::Gold,
-    ));
+        Grade::Gold, fieldbook_shared::grading::Grade::Platinum,));
     c.plans.push(Plan {
         year: "2026".into(),
         target_revenue_fen: 50_000_000,

@@ -61,9 +61,27 @@ pub struct Plan {
     pub planned_agreement_date: String,
 }
 
+/// Which agreements need a head's or the center's approval (one step).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgreementRules {
+    /// Agreements of customers of this grade and above wait for approval.
+    pub approval_from: Grade,
+}
+
+impl Default for AgreementRules {
+    fn default() -> Self {
+        AgreementRules {
+            approval_from: Grade::Platinum,
+        }
+    }
+}
+
 impl Agreement {
-    /// A new agreement: platinum and above wait for approval (docs/domain.md, Service
-    /// agreements).
+    /// A new agreement: from `approval_from` (platinum by default) up it waits
+    /// for approval (docs/domain.md, Service agreements).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: &str,
         number: &str,
@@ -72,8 +90,9 @@ impl Agreement {
         end: &str,
         terms: &str,
         grade: Grade,
+        approval_from: Grade,
     ) -> Agreement {
-        let status = if grade >= Grade::Platinum {
+        let status = if grade >= approval_from {
             "pending_approval"
         } else {
             "active"
@@ -190,6 +209,7 @@ mod tests {
             "2026-12-21",
             "九折",
             Grade::Platinum,
+            Grade::Platinum,
         );
         assert_eq!(a.status, "pending_approval");
         assert_eq!(
@@ -200,7 +220,8 @@ mod tests {
                 "2026-01-01",
                 "2026-12-21",
                 "",
-                Grade::Gold
+                Grade::Gold,
+                Grade::Platinum,
             )
             .status,
             "active"
@@ -300,6 +321,7 @@ mod tests {
             "2026-01-01",
             "2026-12-31",
             "",
+            Grade::Platinum,
             Grade::Platinum,
         );
         a.status = "terminated".into();

@@ -28,6 +28,8 @@ pub struct Rules {
     pub numbers: crate::numbering::NumberRules,
     /// Satisfaction surveys 客户满意度调查: how often, which questions.
     pub surveys: crate::surveys::SurveyRules,
+    /// Which service agreements need approval.
+    pub agreements: crate::agreements::AgreementRules,
 }
 
 /// The operator's time zone: which day and month it is (`shared::calendar`).
@@ -145,6 +147,9 @@ impl Rules {
             // know: the defaults are left out, which it reads the same.
             if self.surveys == crate::surveys::SurveyRules::default() {
                 m.remove("surveys");
+            }
+            if self.agreements == crate::agreements::AgreementRules::default() {
+                m.remove("agreements");
             }
         }
         v.to_string()

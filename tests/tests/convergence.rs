@@ -577,6 +577,7 @@ fn random_edit(
                 &date(rng, 2026, 11..=12),
                 "九折",
                 *Grade::ALL.choose(rng).expect("grade"),
+                fieldbook_shared::grading::Grade::Platinum,
             );
             edit(h, true, "add_agreement", |tx| {
                 agreements::add_agreement(tx, &a)

@@ -95,6 +95,7 @@ async fn reports_cover_the_subtree_and_period_and_nothing_else() {
         &date_in_days(10),
         "",
         Grade::Gold,
+        fieldbook_shared::grading::Grade::Platinum,
     );
     a.status = "active".into();
     east.agreements.push(a);

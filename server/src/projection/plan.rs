@@ -34,6 +34,8 @@ pub struct Plan {
     pub surveys: Vec<(String, String, i64)>,
     /// Events the customer was invited to: (id, attended, who came).
     pub events: Vec<(String, bool, String)>,
+    /// Agreements from this grade up wait for approval (the rules').
+    pub approval_from: Grade,
 }
 
 /// The customer's row in `customer_index` (the managed-as tier is the
@@ -220,6 +222,7 @@ impl Plan {
                 .iter()
                 .map(|e| (e.id.clone(), e.attended, e.attendees.clone()))
                 .collect(),
+            approval_from: rules.agreements.approval_from,
             agreements: c
                 .agreements
                 .iter()

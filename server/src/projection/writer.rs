@@ -166,6 +166,7 @@ fn write_details(tx: &Transaction, plan: &Plan) -> rusqlite::Result<()> {
             &a.status_in_document,
             grade,
             approved.exists(params![doc, a.id])?,
+            plan.approval_from,
         );
         ins.execute(params![doc, a.id, a.number, a.end, status])?;
     }
@@ -175,11 +176,16 @@ fn write_details(tx: &Transaction, plan: &Plan) -> rusqlite::Result<()> {
 /// An agreement's status as the server records it: the document's word for
 /// what a manager may decide (a draft, a termination), the server's own
 /// approvals table for what needs a head (platinum and above: docs/domain.md).
-pub fn agreement_status(in_document: &str, grade: Grade, approved: bool) -> &str {
+pub fn agreement_status(
+    in_document: &str,
+    grade: Grade,
+    approved: bool,
+    approval_from: Grade,
+) -> &str {
     match in_document {
         "terminated" => "terminated",
         _ if approved => "active",
-        "active" if grade >= Grade::Platinum => "pending_approval",
+        "active" if grade >= approval_from => "pending_approval",
         other => other,
     }
 }
@@ -191,16 +197,33 @@ mod tests {
     #[test]
     fn an_agreement_is_active_by_the_servers_approval_not_the_documents_word() {
         assert_eq!(
-            agreement_status("active", Grade::Platinum, false),
+            agreement_status("active", Grade::Platinum, false, Grade::Platinum),
             "pending_approval"
         );
-        assert_eq!(agreement_status("active", Grade::Diamond, true), "active");
-        assert_eq!(agreement_status("active", Grade::Gold, false), "active");
-        assert_eq!(agreement_status("draft", Grade::Diamond, true), "active");
         assert_eq!(
-            agreement_status("terminated", Grade::Diamond, true),
+            agreement_status("active", Grade::Diamond, true, Grade::Platinum),
+            "active"
+        );
+        assert_eq!(
+            agreement_status("active", Grade::Gold, false, Grade::Platinum),
+            "active"
+        );
+        assert_eq!(
+            agreement_status("draft", Grade::Diamond, true, Grade::Platinum),
+            "active"
+        );
+        assert_eq!(
+            agreement_status("terminated", Grade::Diamond, true, Grade::Platinum),
             "terminated"
         );
-        assert_eq!(agreement_status("draft", Grade::Gold, false), "draft");
+        assert_eq!(
+            agreement_status("draft", Grade::Gold, false, Grade::Platinum),
+            "draft"
+        );
+        // The rules may ask for approval from gold up.
+        assert_eq!(
+            agreement_status("active", Grade::Gold, false, Grade::Gold),
+            "pending_approval"
+        );
     }
 }

@@ -125,8 +125,8 @@ pub fn agreements_cards(p: &CardProps) -> Html {
                         <button class="save" onclick={save_agreement}>{ ctx.t(M::Save) }</button>
                     </div>
                 } else {
-                    <button class="add-agreement" onclick={let f = agreement_form.clone(); let lines = c.lines.iter().map(|l| l.as_str().to_string()).collect::<Vec<_>>(); let grade = row.grade;
-                        move |_| f.set(Some(agreements::Agreement::new(&new_id("a"), "", lines.clone(), &today(), "", "", grade)))}>{ ctx.t(M::AddAgreement) }</button>
+                    <button class="add-agreement" onclick={let f = agreement_form.clone(); let lines = c.lines.iter().map(|l| l.as_str().to_string()).collect::<Vec<_>>(); let grade = row.grade; let approval_from = ctx.store.borrow().rules().agreements.approval_from;
+                        move |_| f.set(Some(agreements::Agreement::new(&new_id("a"), "", lines.clone(), &today(), "", "", grade, approval_from)))}>{ ctx.t(M::AddAgreement) }</button>
                 }
             </div>
             <div class="card plans">
