@@ -301,6 +301,14 @@ messages! {
     Scorecard => "考核", "Scorecard";
     Surveys => "满意度调查", "Satisfaction surveys";
     Events => "客户活动", "Customer events";
+    HandoverRequest => "交接申请", "Hand-over request";
+    HandoverRequests => "交接申请", "Hand-over requests";
+    RequestHandover => "申请交接", "Request a hand-over";
+    HandTo => "接手的客户经理（用户名）", "Hand to (username)";
+    Why => "原因", "Why";
+    SendRequest => "提交申请", "Send the request";
+    KindRequestHandover => "申请交接", "Request a hand-over";
+    KindDecideHandover => "审批交接", "Decide a hand-over";
     HoldEvent => "举办活动", "Hold an event";
     EventKind => "活动类型", "Kind";
     EventTitle => "活动名称", "Title";

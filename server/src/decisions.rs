@@ -69,6 +69,18 @@ pub async fn take(
                 "活动已建立，已邀请 {n} 个客户 / event held; {n} customers invited"
             ))
         }
+        Decision::RequestHandover { doc, to, reason } => {
+            request_handover(state, user, doc, to, reason).await?;
+            Ok("交接申请已提交，等待负责人审批 / hand-over requested; a head decides".into())
+        }
+        Decision::DecideHandover { request, approve } => {
+            decide_handover(state, user, *request, *approve).await?;
+            Ok(if *approve {
+                "已交接 / handed over".into()
+            } else {
+                "交接申请已退回 / hand-over request sent back".into()
+            })
+        }
         Decision::RuleLine { doc, line } => {
             rule_line(state, user, doc, line).await?;
             Ok(format!(
@@ -660,4 +672,151 @@ pub async fn create_event(
     }
     tracing::info!(user = %user.username, event = %id, invited = docs.len(), "event held");
     Ok(docs.len())
+}
+
+/// A customer's primary or assistant manager asks for it to go to another
+/// manager (`to`, a username); the same request again changes nothing.
+pub async fn request_handover(
+    state: &AppState,
+    user: &AuthUser,
+    doc_id: &str,
+    to: &str,
+    reason: &str,
+) -> Result<(), ServerError> {
+    let Some(a) = state.acl.assignment(doc_id) else {
+        return Err(ServerError::NotFound(format!(
+            "没有这个客户 {doc_id} / no customer {doc_id}"
+        )));
+    };
+    if a.primary != user.id && a.assistant != Some(user.id) {
+        return Err(ServerError::Forbidden(
+            "只有客户的主、辅助客户经理可以申请交接 / only the customer's managers request a hand-over".into(),
+        ));
+    }
+    let (doc, login, reason, who) = (
+        doc_id.to_string(),
+        to.to_string(),
+        reason.to_string(),
+        user.id,
+    );
+    state
+        .db
+        .call(move |c| {
+            let to_id: Option<i64> = c
+                .query_row(
+                    "SELECT id FROM users WHERE username = ?1 AND role = 'manager' AND disabled = 0",
+                    [&login],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(to_id) = to_id else {
+                return Err(ServerError::NotFound(format!(
+                    "没有在职的客户经理 {login} / no active manager {login}"
+                )));
+            };
+            if to_id == who {
+                return Err(ServerError::BadRequest(
+                    "不能交接给自己 / a customer is not handed to oneself".into(),
+                ));
+            }
+            let pending: bool = c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM handover_requests
+                 WHERE doc_id = ?1 AND requested_by = ?2 AND to_user = ?3 AND status = 'pending')",
+                params![doc, who, to_id],
+                |r| r.get(0),
+            )?;
+            if !pending {
+                c.execute(
+                    "INSERT INTO handover_requests (doc_id, requested_by, to_user, reason, requested_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![doc, who, to_id, reason, now()],
+                )?;
+            }
+            Ok(())
+        })
+        .await?;
+    tracing::info!(user = %user.username, doc = %doc_id, to, "hand-over requested");
+    Ok(())
+}
+
+/// A head (or the center) approves a hand-over request — the hand-over is
+/// made as `POST /api/customers/{id}/assign` makes it, checking the head's
+/// authority over the customer and the new manager — or sends it back.
+pub async fn decide_handover(
+    state: &AppState,
+    user: &AuthUser,
+    request: i64,
+    approve: bool,
+) -> Result<(), ServerError> {
+    let found: Option<(String, String, String)> = state
+        .db
+        .call(move |c| {
+            Ok(c.query_row(
+                "SELECT r.doc_id, u.username, r.status FROM handover_requests r
+                 JOIN users u ON u.id = r.to_user WHERE r.id = ?1",
+                [request],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
+        })
+        .await?;
+    let Some((doc_id, to, status)) = found else {
+        return Err(ServerError::NotFound(format!(
+            "没有这个交接申请 {request} / no hand-over request {request}"
+        )));
+    };
+    if status != "pending" {
+        return Err(ServerError::Conflict(format!(
+            "这个交接申请已处理 / hand-over request {request} was already decided"
+        )));
+    }
+    require_over_customer(
+        state,
+        user,
+        &doc_id,
+        "交接由客户所属单位的负责人或大客中心审批 / a hand-over is decided by a head over the customer's unit, or the center",
+    )?;
+    if approve {
+        // The assistant stays, unless they are the one taking over.
+        let assistant = state.acl.assignment(&doc_id).and_then(|a| a.assistant);
+        let assistant_name = match assistant {
+            Some(id) => state
+                .db
+                .call(move |c| {
+                    Ok(
+                        c.query_row("SELECT username FROM users WHERE id = ?1", [id], |r| {
+                            r.get::<_, String>(0)
+                        })
+                        .optional()?,
+                    )
+                })
+                .await?
+                .filter(|a| *a != to),
+            None => None,
+        };
+        let _made = crate::http::handover::assign(
+            axum::extract::State(state.clone()),
+            user.clone(),
+            axum::extract::Path(doc_id.clone()),
+            axum::Json(crate::http::handover::AssignBody {
+                primary: to.clone(),
+                assistant: assistant_name,
+                note: "交接申请 / hand-over request".into(),
+            }),
+        )
+        .await?;
+    }
+    let (who, status) = (user.id, if approve { "approved" } else { "rejected" });
+    state
+        .db
+        .call(move |c| {
+            c.execute(
+                "UPDATE handover_requests SET status = ?2, decided_by = ?3, decided_at = ?4 WHERE id = ?1",
+                params![request, status, who, now()],
+            )?;
+            Ok(())
+        })
+        .await?;
+    tracing::info!(user = %user.username, request, status, "hand-over request decided");
+    Ok(())
 }

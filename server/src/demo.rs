@@ -252,6 +252,15 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
                 )?;
             }
         }
+        // 李娜 asks to hand one of her customers to 王芳 (交接申请).
+        if let Some((doc, _, _, _, _)) = rows.iter().find(|r| r.1 == ids[USERS.iter().position(|u| u.0 == "li.na").unwrap_or(0)].0) {
+            tx.execute(
+                "INSERT INTO handover_requests (doc_id, requested_by, to_user, reason, requested_at)
+                 SELECT ?1, a.id, b.id, '客户业务转到东区二部，由王芳跟进', ?2
+                 FROM users a, users b WHERE a.username = 'li.na' AND b.username = 'wang.fang'",
+                params![doc, crate::now()],
+            )?;
+        }
         for (doc, user) in &desks {
             tx.execute(
                 "INSERT INTO claims (doc_id, user_id, claimed_at) VALUES (?1, ?2, ?3)",
@@ -495,6 +504,25 @@ fn demo_customer(i: usize, rng: &mut Lcg, today: chrono::NaiveDate) -> Customer 
     }
     if i % 15 == 7 {
         c.complaints.push(demo_complaint(i, &c, today));
+    }
+    // A service agreement on one customer in eight, a year long, started
+    // 300 days ago: a platinum or diamond customer's waits for its head's
+    // approval (待审批); the others are active and soon expiring.
+    if i % 8 == 1 {
+        c.agreements.push(fieldbook_shared::agreements::Agreement {
+            id: format!("demo-agreement-{i}"),
+            number: format!("XY-{}-{i:03}", today.format("%Y")),
+            lines: c.lines.iter().map(|l| l.as_str().to_string()).collect(),
+            start: (today - chrono::Duration::days(300))
+                .format("%Y-%m-%d")
+                .to_string(),
+            end: (today + chrono::Duration::days(65))
+                .format("%Y-%m-%d")
+                .to_string(),
+            terms: "寄递资费九折".into(),
+            status: "active".into(),
+            ..Default::default()
+        });
     }
     // A satisfaction survey for two customers in three, one to seven months
     // ago (those older than six months are due again).

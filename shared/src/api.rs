@@ -206,7 +206,25 @@ pub struct Inbox {
     pub agreements: Vec<InboxAgreement>,
     /// Bad-credit reports (the center only).
     pub warnings: Vec<InboxWarning>,
+    /// Hand-over requests 交接申请 of customers in the caller's subtree.
+    #[serde(default)]
+    pub handovers: Vec<InboxHandover>,
     pub totals: InboxTotals,
+}
+
+/// A manager's request to hand a customer over.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct InboxHandover {
+    pub id: i64,
+    pub doc_id: String,
+    pub name: String,
+    pub unit_name: String,
+    /// Display names: who asks, and who would take over.
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+    pub requested_at: String,
 }
 
 /// The most items of one kind `GET /api/approvals` lists.
@@ -220,11 +238,13 @@ pub struct InboxTotals {
     pub grades: usize,
     pub agreements: usize,
     pub warnings: usize,
+    #[serde(default)]
+    pub handovers: usize,
 }
 
 impl InboxTotals {
     pub fn all(&self) -> usize {
-        self.registrations + self.grades + self.agreements + self.warnings
+        self.registrations + self.grades + self.agreements + self.warnings + self.handovers
     }
 }
 

@@ -181,6 +181,15 @@ pub enum Decision {
         place: String,
         invitees: Vec<String>,
     },
+    /// A customer's manager asks for it to be handed to another manager
+    /// (username), with why; a head decides.
+    RequestHandover {
+        doc: String,
+        to: String,
+        reason: String,
+    },
+    /// A head decides a hand-over request (its id in the inbox).
+    DecideHandover { request: i64, approve: bool },
     /// Anyone reports a customer for bad credit 不良资信 (the center decides).
     ReportWarning {
         name: String,
@@ -271,6 +280,18 @@ impl Decision {
                 comment,
             } => ("spot_check", doc.clone(), visit.as_str(), comment.as_str()),
             Decision::RuleLine { doc, line } => ("rule_line", doc.clone(), line.as_str(), ""),
+            Decision::RequestHandover { doc, to, reason } => (
+                "request_handover",
+                doc.clone(),
+                to.as_str(),
+                reason.as_str(),
+            ),
+            Decision::DecideHandover { request, approve } => (
+                "decide_handover",
+                request.to_string(),
+                if *approve { "approve" } else { "reject" },
+                "",
+            ),
             Decision::ConfirmWarning { report } => ("confirm_warning", report.to_string(), "", ""),
             Decision::RejectWarning { report } => ("reject_warning", report.to_string(), "", ""),
         };
@@ -296,8 +317,10 @@ impl Decision {
             | Decision::Grade { doc, .. }
             | Decision::ApproveAgreement { doc, .. }
             | Decision::SpotCheck { doc, .. }
-            | Decision::RuleLine { doc, .. } => Some(doc),
+            | Decision::RuleLine { doc, .. }
+            | Decision::RequestHandover { doc, .. } => Some(doc),
             Decision::ReviewMonth { .. }
+            | Decision::DecideHandover { .. }
             | Decision::CreateEvent { .. }
             | Decision::ConfirmWarning { .. }
             | Decision::RejectWarning { .. }
@@ -370,6 +393,29 @@ impl Request {
                     comment: self.reason.trim().chars().take(NOTE_MAX_CHARS).collect(),
                 }
             }
+            "request_handover" => {
+                let to = self.value.trim();
+                if to.is_empty() || to.len() > 64 {
+                    return Err("请写明接手的客户经理 / name the manager to hand over to".into());
+                }
+                Decision::RequestHandover {
+                    doc: doc()?,
+                    to: to.to_string(),
+                    reason: self.reason.trim().chars().take(NOTE_MAX_CHARS).collect(),
+                }
+            }
+            "decide_handover" => Decision::DecideHandover {
+                request: self.target.parse::<i64>().map_err(|_| {
+                    "请求缺少交接申请编号 / the request names no hand-over request".to_string()
+                })?,
+                approve: match self.value.as_str() {
+                    "approve" => true,
+                    "reject" => false,
+                    other => {
+                        return Err(format!("看不懂的决定 {other} / not a decision: {other}"));
+                    }
+                },
+            },
             "rule_line" => match crate::vocab::Line::parse(&self.value) {
                 crate::vocab::Line::Unknown(other) => {
                     return Err(format!("没有业务 {other} / no line {other}"));
@@ -723,6 +769,15 @@ mod tests {
             Decision::RuleLine {
                 doc: "d".into(),
                 line: crate::vocab::Line::Finance,
+            },
+            Decision::RequestHandover {
+                doc: "d".into(),
+                to: "li.na".into(),
+                reason: "调岗".into(),
+            },
+            Decision::DecideHandover {
+                request: 3,
+                approve: false,
             },
             Decision::CreateEvent {
                 id: "e1".into(),

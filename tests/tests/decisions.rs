@@ -350,3 +350,72 @@ async fn a_line_ruled_from_a_desk_moves_to_the_later_registration() {
         "{row}"
     );
 }
+
+/// 交接申请: a manager asks from their desk to hand a customer over; the head
+/// above sees it in 待审批 and approves it from theirs; the customer moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_over_requested_by_the_manager_is_approved_by_the_head() {
+    let mut server = TestServer::new();
+    let urls = server
+        .seed_customers(&[(
+            Customer::new("交接申请公司", "", Nature::Enterprise, vec![Line::Letter]),
+            "m1",
+            None,
+        )])
+        .await;
+    server.start().await;
+    let url = urls[0].clone();
+    let mut m1 = Device::login(&server, "m1").await;
+    let mut m3 = Device::login(&server, "m3").await;
+    let asks = desk_with(
+        &m1,
+        "m1",
+        &[Decision::RequestHandover {
+            doc: id_of(&url),
+            to: "m2".into(),
+            reason: "调往西区".into(),
+        }],
+    )
+    .await;
+    // Someone who is not the customer's manager cannot ask.
+    let stranger = desk_with(
+        &m3,
+        "m3",
+        &[Decision::RequestHandover {
+            doc: id_of(&url),
+            to: "m2".into(),
+            reason: String::new(),
+        }],
+    )
+    .await;
+    m1.connect().await;
+    m3.connect().await;
+    assert!(answered(&asks, 1).await.outcomes[0].ok);
+    assert!(!answered(&stranger, 1).await.outcomes[0].ok);
+
+    let headco = server.login("headco").await.token;
+    let inbox = server.get_json(&headco, "/api/approvals").await;
+    assert_eq!(inbox["totals"]["handovers"], 1, "{inbox}");
+    let request = inbox["handovers"][0]["id"].as_i64().unwrap();
+    assert_eq!(inbox["handovers"][0]["reason"], "调往西区");
+    let mut head = Device::login(&server, "headco").await;
+    let decides = desk_with(
+        &head,
+        "headco",
+        &[Decision::DecideHandover {
+            request,
+            approve: true,
+        }],
+    )
+    .await;
+    head.connect().await;
+    let answers = answered(&decides, 1).await;
+    assert!(answers.outcomes[0].ok, "{:?}", answers.outcomes);
+    let admin = server.login("admin").await.token;
+    let row = server
+        .customer_row(&admin, &url, |c| c["owner"] == "m2")
+        .await;
+    assert_eq!(row["owner"], "m2");
+    let inbox = server.get_json(&headco, "/api/approvals").await;
+    assert_eq!(inbox["totals"]["handovers"], 0);
+}

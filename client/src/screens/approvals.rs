@@ -142,6 +142,8 @@ pub fn approvals_screen() -> Html {
             "review_month" => M::KindReviewMonth,
             "rule_line" => M::KindRuleLine,
             "create_event" => M::KindCreateEvent,
+            "request_handover" => M::KindRequestHandover,
+            "decide_handover" => M::KindDecideHandover,
             "spot_check" => M::KindSpotCheck,
             _ => M::KindRejectWarning,
         })
@@ -199,6 +201,11 @@ pub fn approvals_screen() -> Html {
                 if !inbox.agreements.is_empty() {
                     { section(M::AgreementsToApprove, inbox.totals.agreements, inbox.agreements.len(), "agreements", html! {
                         { for inbox.agreements.iter().map(|a| agreement_item(&ctx, a, standing(&ctx, &desk, &["approve_agreement"], &a.doc_id), &on_decide)) }
+                    }) }
+                }
+                if !inbox.handovers.is_empty() {
+                    { section(M::HandoverRequests, inbox.totals.handovers, inbox.handovers.len(), "handovers", html! {
+                        { for inbox.handovers.iter().map(|h| handover_item(&ctx, h, standing(&ctx, &desk, &["decide_handover"], &h.id.to_string()), &on_decide)) }
                     }) }
                 }
                 if !inbox.warnings.is_empty() {
@@ -426,6 +433,57 @@ fn agreement_item(
             { badge(&standing) }
             if open(&standing) {
                 <div class="actions"><button class="primary approve" onclick={approve}>{ ctx.t(M::ApproveIt) }</button></div>
+            }
+        </li>
+    }
+}
+
+fn handover_item(
+    ctx: &Ctx,
+    h: &fieldbook_shared::api::InboxHandover,
+    standing: Option<(String, &'static str)>,
+    on_decide: &Callback<(Decision, String)>,
+) -> Html {
+    let id = h.id;
+    let approve = on_decide.reform({
+        let name = h.name.clone();
+        move |_| {
+            (
+                Decision::DecideHandover {
+                    request: id,
+                    approve: true,
+                },
+                name.clone(),
+            )
+        }
+    });
+    let reject = on_decide.reform({
+        let name = h.name.clone();
+        move |_| {
+            (
+                Decision::DecideHandover {
+                    request: id,
+                    approve: false,
+                },
+                name.clone(),
+            )
+        }
+    });
+    html! {
+        <li class="inbox-item handover" data-request={id.to_string()}>
+            <div class="what"><strong>{ &h.name }</strong><span>{ &h.unit_name }</span>
+                <span>{ format!("{} → {}", h.from, h.to) }</span>
+            </div>
+            <div class="why">
+                { crate::widgets::local_time(&h.requested_at) }
+                if !h.reason.is_empty() { { format!(" · {}", h.reason) } }
+            </div>
+            { badge(&standing) }
+            if open(&standing) {
+                <div class="actions">
+                    <button class="primary approve" onclick={approve}>{ ctx.t(M::ApproveIt) }</button>
+                    <button class="reject" onclick={reject}>{ ctx.t(M::SendBack) }</button>
+                </div>
             }
         </li>
     }

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use fieldbook_shared::api::{
-    INBOX_MAX, Inbox, InboxAgreement, InboxGrade, InboxRegistration, InboxWarning,
+    INBOX_MAX, Inbox, InboxAgreement, InboxGrade, InboxHandover, InboxRegistration, InboxWarning,
 };
 use fieldbook_shared::grading::{Grade, Level};
 use fieldbook_shared::vocab::{Line, Role};
@@ -150,7 +150,7 @@ pub async fn inbox(
     }
     let center = user.role == Role::Admin;
     type Reg = (InboxRegistration, String, Option<String>, String);
-    let (regs, grades, agreements, warnings) = state
+    let (regs, grades, agreements, warnings, handovers) = state
         .db
         .call(move |c| {
             let split = |s: String| -> Vec<String> {
@@ -293,7 +293,37 @@ pub async fn inbox(
                 })?;
                 warnings = rows.collect::<Result<Vec<_>, _>>()?;
             }
-            Ok((regs, grades, agreements, warnings))
+            let mut handovers: Vec<(InboxHandover, String)> = Vec::new();
+            {
+                let mut stmt = c.prepare(
+                    "SELECT r.id, r.doc_id, COALESCE(ci.name, ''), cu.unit, COALESCE(un.name, cu.unit),
+                            f.display_name, t.display_name, r.reason, r.requested_at
+                     FROM handover_requests r
+                     JOIN customers cu ON cu.doc_id = r.doc_id
+                     LEFT JOIN customer_index ci ON ci.doc_id = r.doc_id
+                     LEFT JOIN units un ON un.code = cu.unit
+                     JOIN users f ON f.id = r.requested_by
+                     JOIN users t ON t.id = r.to_user
+                     WHERE r.status = 'pending' ORDER BY r.id",
+                )?;
+                let mut rows = stmt.query([])?;
+                while let Some(r) = rows.next()? {
+                    handovers.push((
+                        InboxHandover {
+                            id: r.get(0)?,
+                            doc_id: r.get(1)?,
+                            name: r.get(2)?,
+                            unit_name: r.get(4)?,
+                            from: r.get(5)?,
+                            to: r.get(6)?,
+                            reason: r.get(7)?,
+                            requested_at: r.get(8)?,
+                        },
+                        r.get(3)?,
+                    ));
+                }
+            }
+            Ok((regs, grades, agreements, warnings, handovers))
         })
         .await?;
     let mut out = Inbox::default();
@@ -317,6 +347,13 @@ pub async fn inbox(
         .filter(|(_, unit)| center || state.acl.is_within(unit, &user.unit))
         .map(|(a, _)| a)
         .collect();
+    let handovers: Vec<InboxHandover> = handovers
+        .into_iter()
+        .filter(|(_, unit)| center || state.acl.is_within(unit, &user.unit))
+        .map(|(h, _)| h)
+        .collect();
+    out.totals.handovers = handovers.len();
+    out.handovers = handovers.into_iter().take(INBOX_MAX).collect();
     out.totals.registrations = regs.len();
     out.totals.grades = grades.len();
     out.totals.agreements = agreements.len();

@@ -270,6 +270,19 @@ CREATE TABLE IF NOT EXISTS event_invitees (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_invitees_doc ON event_invitees(doc_id);
 
+-- Hand-over requests 交接申请: a customer's manager asks, a head decides.
+CREATE TABLE IF NOT EXISTS handover_requests (
+    id           INTEGER PRIMARY KEY,
+    doc_id       TEXT NOT NULL,
+    requested_by INTEGER NOT NULL REFERENCES users(id),
+    to_user      INTEGER NOT NULL REFERENCES users(id),
+    reason       TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    status       TEXT NOT NULL DEFAULT 'pending',
+    decided_by   INTEGER REFERENCES users(id),
+    decided_at   TEXT
+);
+
 -- 月末核实: a head's review of a manager's month (the latest counts).
 CREATE TABLE IF NOT EXISTS month_reviews (
     user_id     INTEGER NOT NULL REFERENCES users(id),

@@ -20,6 +20,7 @@ mod contacts;
 mod credit;
 mod events;
 pub mod followups;
+mod handover_request;
 mod profile;
 mod survey;
 
@@ -78,6 +79,7 @@ pub fn customer_screen(p: &Props) -> Html {
             <PlanVisit doc_id={p.doc_id.clone()} />
             <CreditWarning name={c.name.clone()} credit_code={c.credit_code.clone()} />
             <credit::ReportCredit doc_id={p.doc_id.clone()} />
+            <handover_request::HandoverRequest doc_id={p.doc_id.clone()} />
             if let Some(n) = ctx.store.borrow().notice(&p.doc_id).filter(|n| !n.duplicate.is_empty() || !n.same_as.is_empty()) {
                 <div class="card notice" role="alert">
                     <h3>{ ctx.t(M::RegistrationResult) }</h3>
