@@ -64,7 +64,10 @@ impl Row {
 /// What happened, as the model needs to know it.
 pub enum Action {
     /// The user's book was read (`None`: not on this device yet).
-    Book { book: Option<Book>, now_ms: i64 },
+    Book {
+        book: Option<Box<Book>>,
+        now_ms: i64,
+    },
     /// A customer document changed. The model asks for it to be read now,
     /// or, while a chunk of it waits for IndexedDB, once that is committed
     /// (a customer is shown only once what is shown is stored).
@@ -456,7 +459,7 @@ mod tests {
         let mut book = Book::new("m1");
         book.rules = rules.to_tablet_json();
         let u = m.apply(Action::Book {
-            book: Some(book),
+            book: Some(Box::new(book)),
             now_ms: NOW,
         });
         assert!(u.rules_changed);
@@ -480,7 +483,7 @@ mod tests {
             grading::ManagedWhy::Rank { rank: 2 },
         ));
         let u = m.apply(Action::Book {
-            book: Some(book.clone()),
+            book: Some(Box::new(book.clone())),
             now_ms: NOW,
         });
         assert_eq!(u.listed, vec!["d1".to_string(), "d2".to_string()]);
@@ -495,7 +498,7 @@ mod tests {
         m.apply(Action::Kept("d2".into()));
         read(&mut m, "d2", customer("乙公司", 10));
         let u = m.apply(Action::Book {
-            book: Some(book),
+            book: Some(Box::new(book)),
             now_ms: NOW,
         });
         assert_eq!(u.gone, vec!["d2".to_string()]);
@@ -522,7 +525,7 @@ mod tests {
             decided_at: "2026-12-05T02:00:00Z".into(),
         });
         m.apply(Action::Book {
-            book: Some(book),
+            book: Some(Box::new(book)),
             now_ms: NOW,
         });
         let d1 = m.registration("d1").unwrap();

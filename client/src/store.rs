@@ -479,7 +479,8 @@ impl Engine {
         let book = self
             .peer
             .document(&self.book_id)
-            .and_then(|d| Book::load(d).ok());
+            .and_then(|d| Book::load(d).ok())
+            .map(Box::new);
         self.model.apply(Action::Book {
             book,
             now_ms: now_ms() as i64,
