@@ -143,6 +143,7 @@ async fn main() {
         for (card, name) in [
             ("card-follow-ups", "10-follow-up-card"),
             ("card-care", "11-care-card"),
+            ("card-surveys", "15-survey-card"),
         ] {
             b.wait(
                 name,
@@ -197,6 +198,7 @@ async fn main() {
             ("#/approvals", "li.inbox-item", "12-approvals"),
             ("#/review", "li.manager", "13-review"),
             ("#/scorecard", "table.scorecard", "14-scorecard"),
+            ("#/events", "section.events", "16-events"),
         ] {
             h.js("location.hash = arguments[0]; return true;", json!([hash]))
                 .await;

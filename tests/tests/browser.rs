@@ -3216,7 +3216,8 @@ async fn a_head_decides_registrations_offline_and_hears_what_the_server_did() {
     m1.connect().await;
     let a = register_prospect(&m1, "甲待批有限公司").await;
     let c = register_prospect(&m1, "丙待批有限公司").await;
-    for url in [&a, &c] {
+    let online = register_prospect(&m1, "乙在线批准有限公司").await;
+    for url in [&a, &c, &online] {
         server
             .customer_row(&m1.session.token, url, |r| {
                 r["registration_status"] == "pending"
@@ -3231,19 +3232,33 @@ async fn a_head_decides_registrations_offline_and_hears_what_the_server_did() {
     b.wait(
         "the count of decisions waiting on the home screen",
         T,
-        "const x = document.querySelector('button.approvals-button'); return x && x.innerText.includes('（2）');",
+        "const x = document.querySelector('button.approvals-button'); return x && x.innerText.includes('（3）');",
         json!([]),
     )
     .await;
     b.click("button.approvals-button").await;
     b.wait(
-        "both registrations in the inbox",
+        "the registrations in the inbox",
         T,
-        "return document.querySelectorAll('section.approvals li.registration').length === 2",
+        "return document.querySelectorAll('section.approvals li.registration').length === 3",
         json!([]),
     )
     .await;
     wait_text(&b, "the registering manager", "报备人").await;
+    // Online: approved at once, and gone from the inbox.
+    b.click(&format!(
+        "li.registration[data-doc='{}'] button.approve",
+        id(&online)
+    ))
+    .await;
+    b.wait(
+        "the online approval done, the inbox down to two",
+        T,
+        "return document.querySelector(`.my-decisions li[data-target='${arguments[0]}'] .decision.ok`)
+            && document.querySelectorAll('section.approvals li.registration').length === 2",
+        json!([id(&online)]),
+    )
+    .await;
 
     server.kill();
     b.click(&format!(
@@ -3301,7 +3316,7 @@ async fn a_head_decides_registrations_offline_and_hears_what_the_server_did() {
             .await;
     }
     let m1 = server.login("m1").await;
-    for url in [&a, &c] {
+    for url in [&a, &c, &online] {
         server
             .customer_row(&m1.token, url, |r| r["registration_status"] == "approved")
             .await;
