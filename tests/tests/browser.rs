@@ -3524,10 +3524,15 @@ async fn a_head_reads_the_scorecard_and_keeps_it_offline() {
     use fieldbook_shared::customer::{LedgerEntry, Visit};
     let mut server = TestServer::new();
     server.serve_client();
-    let today = fieldbook_tests::date_in_days(0);
+    // The screen opens on the last complete month.
+    let this_month =
+        fieldbook_shared::calendar::Month::parse(&fieldbook_tests::date_in_days(0)[..7])
+            .expect("month");
+    let last = this_month.plus(-1).to_string();
+    let today = format!("{last}-15");
     let mut c = Customer::new("考核屏幕公司", "", Nature::Enterprise, vec![Line::Delivery]);
     c.ledger.push(LedgerEntry {
-        month: today[..7].to_string(),
+        month: last.clone(),
         line: Line::Delivery,
         amount_fen: 1_234_500,
         ..Default::default()

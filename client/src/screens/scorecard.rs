@@ -23,8 +23,12 @@ pub fn scorecard_screen() -> Html {
     let ctx = use_context::<Ctx>().expect("context");
     let token = ctx.store.borrow().session.token.clone();
     let this_month = fieldbook_shared::calendar::month_of(js_sys::Date::now() as i64);
-    // (unit, period); the period a month, a quarter or a year.
-    let filter = use_state(|| (String::new(), this_month.clone()));
+    // (unit, period); the period a month, a quarter or a year. By default
+    // the last complete month: a month's ledger is imported after it ends.
+    let last_month = fieldbook_shared::calendar::Month::parse(&this_month)
+        .map(|m| m.plus(-1).to_string())
+        .unwrap_or_else(|| this_month.clone());
+    let filter = use_state(|| (String::new(), last_month));
     let data = use_state(|| None::<Scorecard>);
     let units = use_state(Vec::<Unit>::new);
     let message = use_state(|| None::<String>);

@@ -19,7 +19,7 @@ use crate::state::AppState;
 #[rustfmt::skip]
 pub fn routes() -> Vec<Endpoint> {
     vec![
-        ep("get", "/api/scorecard", "The scorecard 考核 per manager and unit (a head: their subtree)", true, &[("unit", "unit code (default: the caller's)"), ("period", "YYYY-MM, YYYY-Qn or YYYY (default: this month)")], None, schema::<Scorecard>, get(scorecard)),
+        ep("get", "/api/scorecard", "The scorecard 考核 per manager and unit (a head: their subtree)", true, &[("unit", "unit code (default: the caller's)"), ("period", "YYYY-MM, YYYY-Qn or YYYY (default: the last complete month)")], None, schema::<Scorecard>, get(scorecard)),
     ]
 }
 
@@ -48,7 +48,14 @@ pub async fn compute(
             "考核只属于首席客户经理和大客中心 / the scorecard is for heads and the center".into(),
         ));
     }
-    let period = q.period.unwrap_or_else(crate::this_month);
+    // By default the last complete month: a month's ledger is imported
+    // after it ends.
+    let period = q.period.unwrap_or_else(|| {
+        let this = crate::this_month();
+        fieldbook_shared::calendar::Month::parse(&this)
+            .map(|m| m.plus(-1).to_string())
+            .unwrap_or(this)
+    });
     let Some(months) = scorecard::months_of_period(&period) else {
         return Err(ServerError::BadRequest(format!(
             "看不懂的期间 {period}：请用 YYYY-MM、YYYY-Qn 或 YYYY / not a period: {period} (use YYYY-MM, YYYY-Qn or YYYY)"
