@@ -159,7 +159,9 @@ pub fn app() -> Html {
             match Route::from_hash(&current_hash()) {
                 // A saved visit returns to its customer: the entry it came from.
                 // A planned visit's log returns to the itinerary it came from.
-                Route::LogVisit(id) if r == Route::Customer(id.clone()) => {
+                Route::LogVisit(id) | Route::LogEventVisit(id, _)
+                    if r == Route::Customer(id.clone()) =>
+                {
                     if let Ok(h) = w.history() {
                         let _ = h.back();
                     }
@@ -196,6 +198,9 @@ pub fn app() -> Html {
         Route::LogVisit(id) => html! { <VisitForm doc_id={id.clone()} /> },
         Route::LogPlanned(id, plan) => {
             html! { <VisitForm doc_id={id.clone()} plan={Some(plan.clone())} /> }
+        }
+        Route::LogEventVisit(id, event) => {
+            html! { <VisitForm doc_id={id.clone()} event={Some(event.clone())} /> }
         }
         Route::Plan => html! { <crate::screens::plan::PlanScreen /> },
         Route::Register => html! { <RegisterScreen /> },

@@ -17,6 +17,9 @@ pub enum Route {
     LogVisit(String),
     /// A visit log for a planned visit (customer, plan id).
     LogPlanned(String, String),
+    /// A visit log of what came up at a customer event (customer, event id):
+    /// of kind 客户活动, its follow-ups join 督办.
+    LogEventVisit(String, String),
     Register,
     Reminders,
     FollowUps,
@@ -44,6 +47,7 @@ impl Route {
             Route::Customer(id) => format!("/customer/{id}"),
             Route::LogVisit(id) => format!("/customer/{id}/visit"),
             Route::LogPlanned(id, plan) => format!("/customer/{id}/visit/{plan}"),
+            Route::LogEventVisit(id, event) => format!("/customer/{id}/event/{event}"),
             Route::Register => "/register".into(),
             Route::Reminders => "/reminders".into(),
             Route::FollowUps => "/followups".into(),
@@ -71,6 +75,11 @@ impl Route {
             {
                 Route::LogPlanned(id.to_string(), plan.to_string())
             }
+            ["customer", id, "event", event]
+                if id_ok(id) && event.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+            {
+                Route::LogEventVisit(id.to_string(), event.to_string())
+            }
             ["register"] => Route::Register,
             ["reminders"] => Route::Reminders,
             ["followups"] => Route::FollowUps,
@@ -90,7 +99,7 @@ impl Route {
     pub fn is_form(&self) -> bool {
         matches!(
             self,
-            Route::LogVisit(_) | Route::LogPlanned(..) | Route::Register
+            Route::LogVisit(_) | Route::LogPlanned(..) | Route::LogEventVisit(..) | Route::Register
         )
     }
 }
@@ -128,6 +137,7 @@ mod tests {
             Route::Customer("2Wwkatkkzab9CZDTmLtfB7MKoYGY".into()),
             Route::LogVisit("2Wwkatkkzab9CZDTmLtfB7MKoYGY".into()),
             Route::LogPlanned("2Wwkatkkzab9CZDTmLtfB7MKoYGY".into(), "p-0a1b".into()),
+            Route::LogEventVisit("2Wwkatkkzab9CZDTmLtfB7MKoYGY".into(), "e-0a1b".into()),
             Route::Plan,
             Route::Register,
             Route::Reminders,

@@ -318,6 +318,7 @@ messages! {
     NotAttended => "尚未记录出席", "Attendance not recorded";
     WhoCame => "出席人员", "Who came";
     RecordAttendance => "记录出席", "Record attendance";
+    LogEventVisit => "记录活动走访与督办", "Log the event as a visit, with follow-ups";
     NoEvents => "还没有活动", "No events yet";
     EventsByHalf => "客户活动（每半年）", "Customer events (each half year)";
     NoEventHeld => "未举办", "none";

@@ -3728,7 +3728,46 @@ async fn a_head_holds_an_event_offline_and_the_manager_records_who_came() {
         json!([]),
     )
     .await;
+    // What came up there: a visit of kind 客户活动 with a follow-up (督办).
+    m.click("button.event-visit").await;
+    let kind = m
+        .wait(
+            "the event's visit form",
+            T,
+            "const k = document.querySelector('form.visit-form select[name=kind]');
+             const p = document.querySelector('form.visit-form input[name=purpose]');
+             return k && p && p.value === '下半年大客户座谈会' && k.value;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(kind, json!("event"));
+    m.fill("textarea[name=summary]", "客户提出希望增加揽收频次")
+        .await;
+    m.fill("input[name=follow_action]", "寄送座谈会纪要并安排揽收")
+        .await;
+    m.fill("input[name=follow_due]", &fieldbook_tests::date_in_days(7))
+        .await;
+    m.click("form.visit-form button[type=submit]").await;
+    m.wait(
+        "back on the customer, the visit saved",
+        T,
+        "return document.querySelector('section.customer') && document.body.innerText.includes('客户提出希望增加揽收频次')",
+        json!([]),
+    )
+    .await;
     let head = server.login("headco").await.token;
+    wait_for(
+        "the event's follow-up in the head's 督办",
+        T,
+        async || {
+            let list = server.get_json(&head, "/api/followups?state=open").await;
+            list.as_array()?
+                .iter()
+                .any(|f| f["action"] == "寄送座谈会纪要并安排揽收")
+                .then_some(())
+        },
+    )
+    .await;
     let month = fieldbook_tests::date_in_days(0)[..7].to_string();
     wait_for("the unit's half year had one, attended", T, async || {
         let r = server
@@ -3741,4 +3780,63 @@ async fn a_head_holds_an_event_offline_and_the_manager_records_who_came() {
             .map(|_| ())
     })
     .await;
+}
+
+/// 定级 on 待审批: a head fixes a proposal within their authority; a
+/// platinum proposal is the center's and offers the head no button.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_fixes_a_grade_within_authority_on_the_approvals_screen() {
+    use fieldbook_shared::customer::LedgerEntry;
+    let mut server = TestServer::new();
+    server.serve_client();
+    let months =
+        fieldbook_shared::grading::last_twelve_months(&fieldbook_tests::date_in_days(0)[..7]);
+    let earning = |name: &str, yuan_a_month: i64| {
+        let mut c = Customer::new(name, "", Nature::Enterprise, vec![Line::Delivery]);
+        for m in &months {
+            c.ledger.push(LedgerEntry {
+                month: m.clone(),
+                line: Line::Delivery,
+                amount_fen: yuan_a_month * 100,
+                ..Default::default()
+            });
+        }
+        c
+    };
+    let urls = server
+        .seed_customers(&[
+            (earning("黄金定级有限公司", 30_000), "m1", None),
+            (earning("白金定级有限公司", 250_000), "m1", None),
+        ])
+        .await;
+    server.start().await;
+    let id = |u: &str| u.trim_start_matches("automerge:").to_string();
+    let (gold, platinum) = (id(&urls[0]), id(&urls[1]));
+    let b = Browser::start().await;
+    login(&b, &server, "head1").await;
+    wait_text(&b, "the head's list", "黄金定级有限公司").await;
+    b.click("button.approvals-button").await;
+    b.wait(
+        "both proposals; the platinum one is the center's",
+        T,
+        "const g = document.querySelector(`li.grade[data-doc='${arguments[0]}']`);
+         const p = document.querySelector(`li.grade[data-doc='${arguments[1]}']`);
+         return g && p && g.querySelector('button.as-proposed') && p.querySelector('.center-only') && !p.querySelector('button');",
+        json!([gold, platinum]),
+    )
+    .await;
+    b.click(&format!("li.grade[data-doc='{gold}'] button.as-proposed"))
+        .await;
+    b.wait(
+        "the grade fixed",
+        T,
+        "return document.querySelector(`.my-decisions li[data-target='${arguments[0]}'] .decision.ok`) !== null",
+        json!([gold]),
+    )
+    .await;
+    let m1 = server.login("m1").await.token;
+    let row = server
+        .customer_row(&m1, &urls[0], |c| c["grade_approved"] == "gold")
+        .await;
+    assert_eq!(row["grade_proposed"], "gold");
 }

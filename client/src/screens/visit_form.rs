@@ -17,6 +17,10 @@ pub struct Props {
     /// The planned visit this logs (出访计划), if any.
     #[prop_or_default]
     pub plan: Option<String>,
+    /// The customer event this logs (客户活动), if any: the visit is of that
+    /// kind, its purpose the event's title.
+    #[prop_or_default]
+    pub event: Option<String>,
 }
 
 #[function_component(VisitForm)]
@@ -60,6 +64,31 @@ pub fn visit_form(p: &Props) -> Html {
             if let Some(purpose) = purpose.filter(|_| form.0.purpose.is_empty()) {
                 let mut x = (*form).clone();
                 x.0.purpose = purpose;
+                form.set(x);
+            }
+        });
+    }
+    // An event's visit: its kind and title (once, before anything is typed).
+    {
+        let (form, store, doc, event) = (
+            form.clone(),
+            ctx.store.clone(),
+            p.doc_id.clone(),
+            p.event.clone(),
+        );
+        use_effect_with(event.clone(), move |_| {
+            let title = event.and_then(|id| {
+                let row = store.borrow().row(&doc)?;
+                row.customer
+                    .events
+                    .iter()
+                    .find(|x| x.id == id)
+                    .map(|x| x.title.clone())
+            });
+            if let Some(title) = title.filter(|_| form.0.purpose.is_empty()) {
+                let mut x = (*form).clone();
+                x.0.kind = VisitKind::Event;
+                x.0.purpose = title;
                 form.set(x);
             }
         });

@@ -66,7 +66,7 @@ pub fn events_card(p: &CardProps) -> Html {
                                 </div>
                             } else {
                                 <button class="record-attendance" onclick={let ed = editing.clone(); let e = (*e).clone(); move |_| ed.set(Some(e.clone()))}>{ ctx.t(M::RecordAttendance) }</button>
-                                <button class="event-visit" onclick={let go = ctx.go.clone(); let id = p.doc_id.clone(); move |_| go.emit(Route::LogVisit(id.clone()))}>{ ctx.t(M::LogVisit) }</button>
+                                <button class="event-visit" onclick={let go = ctx.go.clone(); let id = p.doc_id.clone(); let ev = e.id.clone(); move |_| go.emit(Route::LogEventVisit(id.clone(), ev.clone()))}>{ ctx.t(M::LogEventVisit) }</button>
                             }
                         </li>
                     }
