@@ -50,8 +50,12 @@ impl Browser {
             .expect("start chromedriver");
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
+        // A script may wait up to two minutes for a busy page (a tablet at 4×
+        // CPU syncing a thousand customers, with another test beside it):
+        // what the tests assert is the outcome, not how fast it came.
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "timeouts": {"script": 120_000},
             "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {
                 "binary": CHROMIUM,
