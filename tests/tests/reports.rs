@@ -290,17 +290,24 @@ async fn follow_ups_are_listed_by_state_and_an_earlier_database_fills_their_tabl
         r["follow_ups"]
     );
 
-    // As an earlier release left it: projected, but without follow-ups.
+    // As an earlier release left it: projected, but without follow-ups. The
+    // projector records its basis on its first tick, after the queue it found
+    // at start; on a busy machine that may come after the lists above.
+    let db_path = server.db.clone();
+    let projected_with = || {
+        let db = rusqlite::Connection::open(&db_path).unwrap();
+        db.query_row(
+            "SELECT value FROM settings WHERE key = 'projected_with'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .ok()
+    };
+    wait_for("the projection basis recorded", T, async || projected_with()).await;
     server.kill();
     {
         let db = rusqlite::Connection::open(&server.db).unwrap();
-        let basis: String = db
-            .query_row(
-                "SELECT value FROM settings WHERE key = 'projected_with'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let basis = projected_with().unwrap();
         let earlier = basis.replacen(
             &format!(" v{} ", fieldbook_server::projection::PROJECTION_FORMAT),
             " ",
