@@ -90,6 +90,10 @@ pub struct Customer {
     /// the invitation; the managers record who came).
     #[autosurgeon(missing = "Vec::new")]
     pub events: Vec<crate::events::EventEntry>,
+    /// Photos and attachments 照片与附件: references to blobs kept apart
+    /// (`attachments.rs`).
+    #[autosurgeon(missing = "Vec::new")]
+    pub attachments: Vec<crate::attachments::Attachment>,
 }
 
 /// A competitor at the customer (竞争对手).
@@ -502,10 +506,28 @@ impl Customer {
     }
 
     /// Reads a customer document, accepting every schema version up to this build's.
-    pub fn load<D: ReadDoc>(doc: &D) -> Result<Self, SchemaError> {
+    pub fn load<D: ReadDoc + automerge::ReadDoc>(doc: &D) -> Result<Self, SchemaError> {
         check_customer(doc)?;
         // Version 1 is the first; later versions migrate older shapes forward here.
-        Ok(hydrate(&OnePass::new(doc))?)
+        let mut c: Customer = hydrate(&OnePass::new(doc))?;
+        // Lists added after the first documents were made: two devices may
+        // each have created one offline (`flex::merged_list`).
+        if let Some(v) = flex::merged_list(doc, "care_log")? {
+            c.care_log = v;
+        }
+        if let Some(v) = flex::merged_list(doc, "planned_visits")? {
+            c.planned_visits = v;
+        }
+        if let Some(v) = flex::merged_list(doc, "surveys")? {
+            c.surveys = v;
+        }
+        if let Some(v) = flex::merged_list(doc, "events")? {
+            c.events = v;
+        }
+        if let Some(v) = flex::merged_list(doc, "attachments")? {
+            c.attachments = v;
+        }
+        Ok(c)
     }
 
     /// Writes this customer as the whole content of a fresh document.
@@ -515,7 +537,7 @@ impl Customer {
         }
         autosurgeon::reconcile(tx, self)?;
         // Make sure the reserved lists exist so every peer can append to them.
-        for key in ["competitors", "surveys"] {
+        for key in ["competitors", "surveys", "attachments"] {
             if tx.get(&ROOT, key)?.is_none() {
                 tx.put_object(ROOT, key, ObjType::List)?;
             }

@@ -234,6 +234,42 @@ pub fn append<T: autosurgeon::Doc, V: Reconcile>(
     Ok(())
 }
 
+/// The items of the list at `key` of the root, from every value the key
+/// holds. A list added to the schema after a document was made is created by
+/// whichever device first appends to it; two devices doing so offline create
+/// two lists under one key, and Automerge shows only one of them. Reading
+/// every one, each item once (by `id`), loses neither device's entries.
+/// `None` when the key holds at most one value (the common case: the plain
+/// reading stands).
+pub fn merged_list<D, T>(doc: &D, key: &str) -> Result<Option<Vec<T>>, SchemaError>
+where
+    D: automerge::ReadDoc + autosurgeon::ReadDoc,
+    T: autosurgeon::Hydrate,
+{
+    let all = automerge::ReadDoc::get_all(doc, automerge::ROOT, key)?;
+    if all.len() < 2 {
+        return Ok(None);
+    }
+    let mut items = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (value, list) in all {
+        if !matches!(value, Value::Object(ObjType::List)) {
+            continue;
+        }
+        for i in 0..automerge::ReadDoc::length(doc, &list) {
+            let id = match autosurgeon::ReadDoc::get(doc, &list, i)? {
+                Some((Value::Object(ObjType::Map), item)) => read_string(doc, &item, "id".into())?,
+                _ => String::new(),
+            };
+            if !id.is_empty() && !seen.insert(id) {
+                continue;
+            }
+            items.push(autosurgeon::hydrate_prop(doc, &list, i)?);
+        }
+    }
+    Ok(Some(items))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod agreements;
+pub mod attachments;
 pub mod anomaly;
 pub mod api;
 pub mod book;
