@@ -21,6 +21,11 @@ pub enum ServerError {
     /// Too many at once (connections from one user).
     #[error("{0}")]
     TooMany(String),
+    /// A body over its limit (an attachment), or of a type not taken.
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    UnsupportedType(String),
     /// Too many failed logins: try again after this many seconds.
     #[error("登录失败次数过多，请 {0} 秒后再试 / too many failed logins: try again in {0} s")]
     Throttled(u64),
@@ -50,6 +55,8 @@ impl IntoResponse for ServerError {
             ServerError::NotFound(_) => StatusCode::NOT_FOUND,
             ServerError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ServerError::Conflict(_) => StatusCode::CONFLICT,
+            ServerError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ServerError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ServerError::TooMany(_) | ServerError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };

@@ -14,6 +14,7 @@ use openapi::{Endpoint, NO, document, ep, object};
 pub mod admin;
 pub mod alerts;
 pub mod approvals;
+pub mod attachments;
 pub mod customers;
 pub mod events;
 pub mod export;
@@ -39,6 +40,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         approvals::routes(),
         handover::routes(),
         late::routes(),
+        attachments::routes(),
         history::routes(),
         followups::routes(),
         events::routes(),

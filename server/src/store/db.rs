@@ -200,6 +200,25 @@ CREATE TABLE IF NOT EXISTS registrations (
 CREATE INDEX IF NOT EXISTS registrations_code ON registrations(credit_code);
 CREATE INDEX IF NOT EXISTS registrations_name ON registrations(norm_name);
 
+-- Photos and attachments 照片与附件 (shared/src/attachments.rs): each file
+-- once, by the SHA-256 of its bytes; and the customers it was attached to,
+-- which decide who may read it (whoever may read one of them).
+CREATE TABLE IF NOT EXISTS blobs (
+    sha256    TEXT PRIMARY KEY NOT NULL,
+    mime      TEXT NOT NULL,
+    size      INTEGER NOT NULL,
+    bytes     BLOB NOT NULL,
+    stored_at TEXT NOT NULL
+); -- a rowid table: SQLite keeps large rows poorly without one
+CREATE TABLE IF NOT EXISTS blob_customers (
+    sha256  TEXT NOT NULL,
+    doc_id  TEXT NOT NULL,
+    user_id INTEGER NOT NULL,
+    at      TEXT NOT NULL,
+    PRIMARY KEY (sha256, doc_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blob_customers_user ON blob_customers(user_id, at);
+
 -- Desks 工作台 (shared/src/desk.rs): each user's own documents, by who
 -- created them; what they hold is projected below and into decisions.
 CREATE TABLE IF NOT EXISTS desks (
