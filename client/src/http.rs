@@ -94,3 +94,57 @@ pub async fn get_kept(
         }
     }
 }
+
+/// `PUT path` with a file's bytes as the body (an attachment).
+pub async fn put_bytes(
+    path: &str,
+    token: &str,
+    mime: &str,
+    bytes: &[u8],
+) -> Result<(u16, String), Unreachable> {
+    let init = web_sys::RequestInit::new();
+    init.set_method("PUT");
+    let headers = web_sys::Headers::new().map_err(|_| Unreachable)?;
+    let _ = headers.set("content-type", mime);
+    let _ = headers.set("authorization", &format!("Bearer {token}"));
+    let _ = headers.set("accept-language", crate::session::lang().tag());
+    init.set_headers(&headers);
+    init.set_body(&js_sys::Uint8Array::from(bytes).into());
+    let req = web_sys::Request::new_with_str_and_init(path, &init).map_err(|_| Unreachable)?;
+    let window = web_sys::window().ok_or(Unreachable)?;
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_request(&req))
+        .await
+        .map_err(|_| Unreachable)?
+        .dyn_into()
+        .map_err(|_| Unreachable)?;
+    let text = match resp.text() {
+        Ok(p) => JsFuture::from(p)
+            .await
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    Ok((resp.status(), text))
+}
+
+/// `GET path` answering the body's bytes (an attachment).
+pub async fn get_bytes(path: &str, token: &str) -> Result<(u16, Vec<u8>), Unreachable> {
+    let init = web_sys::RequestInit::new();
+    init.set_method("GET");
+    let headers = web_sys::Headers::new().map_err(|_| Unreachable)?;
+    let _ = headers.set("authorization", &format!("Bearer {token}"));
+    init.set_headers(&headers);
+    let req = web_sys::Request::new_with_str_and_init(path, &init).map_err(|_| Unreachable)?;
+    let window = web_sys::window().ok_or(Unreachable)?;
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_request(&req))
+        .await
+        .map_err(|_| Unreachable)?
+        .dyn_into()
+        .map_err(|_| Unreachable)?;
+    let buf = match resp.array_buffer() {
+        Ok(p) => JsFuture::from(p).await.map_err(|_| Unreachable)?,
+        Err(_) => return Err(Unreachable),
+    };
+    Ok((resp.status(), js_sys::Uint8Array::new(&buf).to_vec()))
+}

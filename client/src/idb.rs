@@ -48,7 +48,7 @@ pub struct Idb {
 }
 
 /// Waits for an IDB request to finish.
-async fn done(req: &IdbRequest) -> Result<JsValue, ClientError> {
+pub(crate) async fn done(req: &IdbRequest) -> Result<JsValue, ClientError> {
     let promise = js_sys::Promise::new(&mut |resolve, reject| {
         let ok = Closure::once_into_js(move |_e: web_sys::Event| {
             let _ = resolve.call0(&JsValue::NULL);
@@ -73,7 +73,7 @@ async fn done(req: &IdbRequest) -> Result<JsValue, ClientError> {
 }
 
 /// Waits for a transaction to commit.
-async fn committed(tx: &web_sys::IdbTransaction) -> Result<(), ClientError> {
+pub(crate) async fn committed(tx: &web_sys::IdbTransaction) -> Result<(), ClientError> {
     let promise = js_sys::Promise::new(&mut |resolve, reject| {
         let ok = Closure::once_into_js(move |_e: web_sys::Event| {
             let _ = resolve.call0(&JsValue::NULL);
@@ -92,7 +92,7 @@ async fn committed(tx: &web_sys::IdbTransaction) -> Result<(), ClientError> {
 }
 
 /// Opens (creating if needed) database `name` with one object store.
-async fn open_db(name: &str, store: &'static str) -> Result<IdbDatabase, ClientError> {
+pub(crate) async fn open_db(name: &str, store: &'static str) -> Result<IdbDatabase, ClientError> {
     let factory = web_sys::window()
         .and_then(|w| w.indexed_db().ok().flatten())
         .ok_or("this browser has no IndexedDB")?;

@@ -1,6 +1,8 @@
 //! Fieldbook's tablet app: the field manager's whole working day, offline first.
 
 mod app;
+mod attachments;
+mod blobs;
 mod ctx;
 mod drafts;
 mod error;

@@ -113,6 +113,10 @@ pub struct Engine {
     warnings_id: String,
     /// The server refused this session (signed out, revoked or disabled).
     signed_out: bool,
+    /// Photos and attachments: what waits, what moves (`attachments.rs`).
+    pub files: crate::attachments::FileStatus,
+    /// Runs the files' passes while the engine lives.
+    files_timer: Option<gloo_timers::callback::Interval>,
 }
 
 /// Shared handle to the engine.
@@ -201,6 +205,8 @@ impl Engine {
             redraw_scheduled: false,
             warnings_id: String::new(),
             signed_out: false,
+            files: Default::default(),
+            files_timer: None,
         };
         let store = Rc::new(RefCell::new(engine));
         {
@@ -213,6 +219,18 @@ impl Engine {
                 e.refresh_row(&id);
             }
         }
+        // Files: read what waits now, then look again now and then (a
+        // weak handle: the timer ends with the engine).
+        crate::attachments::pass(&store);
+        let weak = Rc::downgrade(&store);
+        store.borrow_mut().files_timer = Some(gloo_timers::callback::Interval::new(
+            crate::attachments::PASS_EVERY_MS,
+            move || {
+                if let Some(s) = weak.upgrade() {
+                    crate::attachments::pass(&s);
+                }
+            },
+        ));
         // One sync socket per device: the tab that leads connects.
         crate::tabs::join(&store);
         keep_storage(&store);
@@ -729,6 +747,7 @@ impl Engine {
         }
         if deliver {
             deliver_outbox(store);
+            crate::attachments::pass(store);
         }
         pending
     }
@@ -991,6 +1010,13 @@ fn deliver_outbox(store: &Store) {
         store.borrow_mut().delivering = false;
         redraw(&store);
     });
+}
+
+impl Engine {
+    /// Asks the UI to redraw soon (for modules beside the store).
+    pub fn redraw_soon(store: &Store) {
+        redraw(store);
+    }
 }
 
 /// Asks the UI to redraw soon. Many sync messages arrive together (a first sync

@@ -25,17 +25,23 @@ pub fn status_bar() -> Html {
         None => ctx.t(M::Never).into(),
     };
     let state = if s.online { "online" } else { "offline" };
-    // Never "synced" while the outbox holds work the server has not taken.
-    let synced = s.online && s.pending == 0 && s.undelivered == 0;
+    let files = ctx.store.borrow().files.clone();
+    // Never "synced" while the outbox or a file holds work the server has not taken.
+    let synced = s.online && s.pending == 0 && s.undelivered == 0 && files.to_upload.is_empty();
     let ready = s.ready_offline();
     let (kept, book) = s.kept.unwrap_or((0, 0));
     html! {
         <>
-        <div class="status" role="button" tabindex="0" onclick={let o = open.clone(); move |_| o.set(!*o)} data-online={s.online.to_string()} data-pending={s.pending.to_string()} data-synced={synced.to_string()} data-pending-docs={s.pending_docs.join(" ")} data-undelivered={s.undelivered.to_string()} data-kept={kept.to_string()} data-book={book.to_string()} data-unsaved={s.unsaved.to_string()} data-ready-offline={ready.to_string()} data-persisted={s.storage.map(|x| x.0.to_string()).unwrap_or_default()} data-role={if s.leader { "leader" } else { "follower" }}>
+        <div class="status" role="button" tabindex="0" onclick={let o = open.clone(); move |_| o.set(!*o)} data-online={s.online.to_string()} data-pending={s.pending.to_string()} data-synced={synced.to_string()} data-pending-docs={s.pending_docs.join(" ")} data-undelivered={s.undelivered.to_string()} data-kept={kept.to_string()} data-book={book.to_string()} data-unsaved={s.unsaved.to_string()} data-ready-offline={ready.to_string()} data-persisted={s.storage.map(|x| x.0.to_string()).unwrap_or_default()} data-role={if s.leader { "leader" } else { "follower" }} data-files-waiting={files.to_upload.len().to_string()}>
             <span class={classes!("dot", state)}></span>
             <span class="state">{ if s.online { ctx.t(M::Online) } else if s.connecting { ctx.t(M::Connecting) } else { ctx.t(M::Offline) } }</span>
             if s.undelivered > 0 {
                 <span class="pending undelivered">{ format!("{} {}", s.undelivered, ctx.t(M::Undelivered)) }</span>
+            }
+            if let Some((done, of)) = files.progress {
+                <span class="pending files">{ format!("{} {}/{}", ctx.t(M::Uploading), done + 1, of) }</span>
+            } else if !files.to_upload.is_empty() {
+                <span class="pending files">{ format!("{} {}", files.to_upload.len(), ctx.t(M::FilesToUpload)) }</span>
             }
             if s.pending > 0 {
                 <span class="pending">{ format!("{} {}", s.pending, ctx.t(M::Unsynced)) }</span>
@@ -82,9 +88,19 @@ pub fn status_bar() -> Html {
 fn sync_panel() -> Html {
     let ctx = use_context::<Ctx>().expect("context");
     let note = use_state(|| None::<M>);
-    let (s, pending) = {
+    let (s, pending, files) = {
         let e = ctx.store.borrow();
-        (e.status(), e.pending_summary())
+        (e.status(), e.pending_summary(), e.files.clone())
+    };
+    // A file's customer and name, to list it.
+    let file_label = |doc: &str, sha256: &str| {
+        let row = ctx.store.borrow().row(doc);
+        let name = row
+            .as_ref()
+            .and_then(|r| r.customer.attachments.iter().find(|a| a.sha256 == sha256))
+            .map(|a| a.name.clone())
+            .unwrap_or_default();
+        format!("{}：{}", row.map(|r| r.customer.name).unwrap_or_default(), name)
     };
     let last = s
         .last_sync_ms
@@ -104,6 +120,7 @@ fn sync_panel() -> Html {
     let sync_now = {
         let (store, note) = (ctx.store.clone(), note.clone());
         Callback::from(move |_| {
+            crate::attachments::pass(&store);
             note.set(Some(if crate::store::Engine::sync_now(&store) {
                 M::SyncStarted
             } else {
@@ -122,6 +139,20 @@ fn sync_panel() -> Html {
                     { for pending.iter().map(|(doc, name, what)| html! {
                         <li data-doc={doc.clone()}><strong>{ name }</strong>{ format!("：{}", what.join("；")) }</li>
                     }) }
+                </ul>
+            }
+            if !files.to_upload.is_empty() {
+                <h4>{ format!("{} {}", files.to_upload.len(), ctx.t(M::FilesToUpload)) }</h4>
+                if let Some((done, of)) = files.progress {
+                    <progress class="files" max={of.to_string()} value={done.to_string()}></progress>
+                }
+                <ul class="pending-files">
+                    { for files.to_upload.iter().map(|m| html! { <li data-sha256={m.sha256.clone()}>{ file_label(&m.doc, &m.sha256) }</li> }) }
+                </ul>
+            }
+            if !files.refused.is_empty() {
+                <ul class="refused-files">
+                    { for files.refused.iter().map(|m| html! { <li class="error" data-sha256={m.sha256.clone()}>{ format!("{} {} — {}", ctx.t(M::FileRefused), file_label(&m.doc, &m.sha256), crate::i18n::pick(&m.value)) }</li> }) }
                 </ul>
             }
             if s.undelivered > 0 {

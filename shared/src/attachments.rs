@@ -89,9 +89,12 @@ pub struct Attachment {
     pub about: String,
     #[autosurgeon(with = "flex::string")]
     pub caption: String,
-    /// Username of who attached it, and when (RFC 3339, the tablet's clock).
+    /// Username of who attached it, their name then, and when (RFC 3339,
+    /// the tablet's clock).
     #[autosurgeon(with = "flex::string")]
     pub by: String,
+    #[autosurgeon(with = "flex::string")]
+    pub by_name: String,
     #[autosurgeon(with = "flex::string")]
     pub at: String,
 }

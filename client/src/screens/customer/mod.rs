@@ -14,6 +14,7 @@ use crate::widgets::CreditWarning;
 
 mod activity;
 mod agreements;
+mod attachments;
 mod care;
 mod complaints;
 mod contacts;
@@ -105,7 +106,7 @@ pub fn customer_screen(p: &Props) -> Html {
             // An index of the cards: a tap scrolls to one (the fragment holds
             // the screen's address, so these are buttons, not anchors).
             <nav class="card-index">
-                { for [("card-profile", M::Profile), ("card-contacts", M::Contacts), ("card-care", M::CareLog), ("card-visits", M::Visits), ("card-follow-ups", M::FollowUps), ("card-ledger", M::Ledger), ("card-complaints", M::Complaints), ("card-surveys", M::Surveys), ("card-agreements", M::Agreements)].into_iter().map(|(id, m)| html! {
+                { for [("card-profile", M::Profile), ("card-contacts", M::Contacts), ("card-care", M::CareLog), ("card-visits", M::Visits), ("card-follow-ups", M::FollowUps), ("card-ledger", M::Ledger), ("card-complaints", M::Complaints), ("card-surveys", M::Surveys), ("card-agreements", M::Agreements), ("card-attachments", M::Attachments)].into_iter().map(|(id, m)| html! {
                     <button class="jump" data-card={id} onclick={move |_| scroll_to(id)}>{ ctx.t(m) }</button>
                 }) }
             </nav>
@@ -118,7 +119,8 @@ pub fn customer_screen(p: &Props) -> Html {
             <complaints::ComplaintsCard doc_id={doc.clone()} />
             <survey::SurveyCard doc_id={doc.clone()} />
             <events::EventsCard doc_id={doc.clone()} />
-            <agreements::AgreementsCards doc_id={doc} />
+            <agreements::AgreementsCards doc_id={doc.clone()} />
+            <attachments::AttachmentsCard doc_id={doc} />
         </section>
     }
 }
