@@ -107,7 +107,13 @@ async fn upload(store: &Store, user: &str, token: &str) {
         store.borrow_mut().files.progress = Some((i, waiting.len()));
         crate::store::Engine::redraw_soon(store);
         let Ok(Some(bytes)) = blobs::get(user, &m.sha256).await else {
-            let _ = blobs::unmark(user, &m.doc, &m.sha256, Some("文件已不在本机 / the file is no longer on this device")).await;
+            let _ = blobs::unmark(
+                user,
+                &m.doc,
+                &m.sha256,
+                Some("文件已不在本机 / the file is no longer on this device"),
+            )
+            .await;
             continue;
         };
         match crate::http::put_bytes(&path(&m.doc, &m.sha256), token, &m.value, &bytes).await {

@@ -81,7 +81,12 @@ pub async fn get(user: &str, sha256: &str) -> Result<Option<Vec<u8>>, ClientErro
         .transaction_with_str(STORE)
         .map_err(|_| "IndexedDB transaction")?;
     let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
-    let v = done(&store.get(&key(&["b", sha256])).map_err(|_| "IndexedDB get")?).await?;
+    let v = done(
+        &store
+            .get(&key(&["b", sha256]))
+            .map_err(|_| "IndexedDB get")?,
+    )
+    .await?;
     Ok((!v.is_undefined() && !v.is_null()).then(|| Uint8Array::new(&v).to_vec()))
 }
 

@@ -100,7 +100,11 @@ fn sync_panel() -> Html {
             .and_then(|r| r.customer.attachments.iter().find(|a| a.sha256 == sha256))
             .map(|a| a.name.clone())
             .unwrap_or_default();
-        format!("{}：{}", row.map(|r| r.customer.name).unwrap_or_default(), name)
+        format!(
+            "{}：{}",
+            row.map(|r| r.customer.name).unwrap_or_default(),
+            name
+        )
     };
     let last = s
         .last_sync_ms

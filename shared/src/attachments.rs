@@ -108,7 +108,9 @@ impl Attachment {
 
 /// Whether `s` is a hex SHA-256 (what a blob is named by).
 pub fn is_hash(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The hex SHA-256 of a file's bytes.
@@ -164,11 +166,7 @@ pub fn refusal(size: usize, mime: Option<&str>) -> Option<String> {
 }
 
 /// Adds an attachment to the customer (its blob is kept apart).
-pub fn attach<T: Doc>(
-    tx: &mut T,
-    existing: usize,
-    a: &Attachment,
-) -> Result<(), SchemaError> {
+pub fn attach<T: Doc>(tx: &mut T, existing: usize, a: &Attachment) -> Result<(), SchemaError> {
     if !is_hash(&a.sha256) {
         return Err(SchemaError::Invalid(
             "附件缺少内容摘要 / the attachment has no content hash".into(),
@@ -218,7 +216,11 @@ mod tests {
         assert_eq!(type_of("text/html", "x.html"), None);
         assert_eq!(type_of("image/svg+xml", "x.svg"), None);
         assert!(refusal(5, None).unwrap().contains("PDF"));
-        assert!(refusal(MAX_BYTES + 1, Some("image/png")).unwrap().contains("10 MB"));
+        assert!(
+            refusal(MAX_BYTES + 1, Some("image/png"))
+                .unwrap()
+                .contains("10 MB")
+        );
         assert!(refusal(0, Some("image/png")).is_some());
         assert_eq!(refusal(MAX_BYTES, Some("image/png")), None);
     }

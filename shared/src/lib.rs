@@ -3,9 +3,9 @@
 
 pub mod access;
 pub mod agreements;
-pub mod attachments;
 pub mod anomaly;
 pub mod api;
+pub mod attachments;
 pub mod book;
 pub mod calendar;
 pub mod care;

@@ -100,13 +100,32 @@ async fn an_attachment_is_stored_once_checked_and_read_only_by_who_sees_the_cust
     // file over the limit: refused with the reason, nothing stored.
     let (s, body) = put(&server, &m1, east, &hash, "image/png", b"other".to_vec()).await;
     assert_eq!(s, 400);
-    assert!(body["error"].as_str().unwrap().contains("SHA-256"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("SHA-256"),
+        "{body}"
+    );
     let page = b"<script>alert(1)</script>".to_vec();
-    let (s, body) = put(&server, &m1, east, &hash_of(&page), "text/html", page.clone()).await;
+    let (s, body) = put(
+        &server,
+        &m1,
+        east,
+        &hash_of(&page),
+        "text/html",
+        page.clone(),
+    )
+    .await;
     assert_eq!(s, 415);
     assert!(body["error"].as_str().unwrap().contains("PDF"), "{body}");
     let big = vec![7u8; MAX_BYTES + 1];
-    let (s, body) = put(&server, &m1, east, &hash_of(&big), "image/jpeg", big.clone()).await;
+    let (s, body) = put(
+        &server,
+        &m1,
+        east,
+        &hash_of(&big),
+        "image/jpeg",
+        big.clone(),
+    )
+    .await;
     assert_eq!(s, 413);
     assert!(body["error"].as_str().unwrap().contains("10 MB"), "{body}");
     let (s, _, _) = get(&server, &m1, east, &hash_of(&big)).await;

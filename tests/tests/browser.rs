@@ -3847,3 +3847,178 @@ async fn a_head_fixes_a_grade_within_authority_on_the_approvals_screen() {
         .await;
     assert_eq!(row["grade_proposed"], "gold");
 }
+
+/// Puts a photo (a drawing of a business card made on a canvas, `bytes`
+/// long at least, as JPEG) into the file input matching `selector`, as the
+/// camera would.
+async fn take_photo(b: &Browser, selector: &str, pad_to: usize) {
+    let ok = b
+        .js(
+            "const el = document.querySelector(arguments[0]); if (!el) return false;
+             const c = document.createElement('canvas'); c.width = 320; c.height = 200;
+             const g = c.getContext('2d');
+             g.fillStyle = '#fdf6e3'; g.fillRect(0, 0, 320, 200);
+             g.fillStyle = '#0b6e4f'; g.fillRect(0, 0, 320, 36);
+             g.fillStyle = '#222'; g.font = '28px sans-serif'; g.fillText('Wang, Manager', 20, 110);
+             const blob = await new Promise(r => c.toBlob(r, 'image/jpeg', 0.9));
+             let bytes = new Uint8Array(await blob.arrayBuffer());
+             if (bytes.length < arguments[1]) { const big = new Uint8Array(arguments[1]); big.set(bytes); bytes = big; }
+             const dt = new DataTransfer();
+             dt.items.add(new File([bytes], 'IMG_0001.jpg', {type: 'image/jpeg'}));
+             el.files = dt.files;
+             el.dispatchEvent(new Event('change', {bubbles: true}));
+             return true;",
+            json!([selector, pad_to]),
+        )
+        .await;
+    assert_eq!(ok, json!(true), "no element {selector}");
+}
+
+/// The photos drawn on the customer screen (loaded, with a width).
+async fn photos_shown(b: &Browser, n: usize) {
+    b.wait(
+        "the photos drawn",
+        T,
+        "const imgs = [...document.querySelectorAll('li.attachment img')]; return imgs.length === arguments[0] && imgs.every(i => i.complete && i.naturalWidth === 320);",
+        json!([n]),
+    )
+    .await;
+}
+
+/// Item 5 of the tablet issue: a business card photographed offline, on the
+/// visit, in portrait; kept through a reload; refused above 10 MB before
+/// anything is kept; uploaded when the server returns; shown on the manager's
+/// other tablet, and there offline too; never given to another manager.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_taken_offline_reaches_the_server_and_the_managers_other_tablet_only() {
+    let (mut server, urls) = server_with(&[("附件照片测试公司", "m1", None)]).await;
+    let doc = urls[0].trim_start_matches("automerge:").to_string();
+    let b = Browser::start().await;
+    b.set_window_size(800, 1280).await;
+    ready_offline(&b, &server, "m1", "附件照片测试公司").await;
+    server.kill();
+    open_customer(&b, "附件照片测试公司").await;
+    log_visit(&b, "交换了名片的走访").await;
+    b.click("button.add-attachment").await;
+    // About the visit just logged, by default.
+    let about = b
+        .js("return document.querySelector('select[name=attachment-about]').selectedOptions[0].innerText", json!([]))
+        .await;
+    assert!(about.as_str().unwrap().contains("年度走访"), "{about}");
+    b.fill("input[name=attachment-caption]", "王经理的名片")
+        .await;
+    // Too large: refused in words, nothing kept, the form still open.
+    take_photo(&b, "input[name=attachment-photo]", 11 * 1024 * 1024).await;
+    wait_text(&b, "the size refusal", "超过 10 MB").await;
+    assert_eq!(
+        b.js(
+            "return document.querySelectorAll('li.attachment').length",
+            json!([])
+        )
+        .await,
+        json!(0)
+    );
+    take_photo(&b, "input[name=attachment-photo]", 0).await;
+    photos_shown(&b, 1).await;
+    wait_text(&b, "the caption and the mark", "王经理的名片").await;
+    wait_text(&b, "waiting to upload", "待上传").await;
+    // The visit's own line leads to it.
+    let link = b
+        .js("const l = document.querySelector('li.visit button.attachments-of'); return l && l.innerText", json!([]))
+        .await;
+    assert_eq!(link, json!("照片与附件 1"));
+    let shown = b
+        .js(
+            "return document.querySelector('li.attachment').innerText",
+            json!([]),
+        )
+        .await;
+    assert!(shown.as_str().unwrap().contains("年度走访"), "{shown}");
+
+    // A reload offline: the photo is read from the device.
+    b.refresh().await;
+    photos_shown(&b, 1).await;
+    b.wait(
+        "one file waiting in the indicator",
+        T,
+        "const s = document.querySelector('.status'); return s && s.dataset.filesWaiting === '1'",
+        json!([]),
+    )
+    .await;
+    if let Ok(dir) = std::env::var("FIELDBOOK_SCREENSHOTS") {
+        b.js(
+            "document.getElementById('card-attachments').scrollIntoView(); return true",
+            json!([]),
+        )
+        .await;
+        b.screenshot(&std::path::Path::new(&dir).join("attachment-offline-portrait.png"))
+            .await;
+    }
+
+    // Online: uploaded, the mark gone; on the server for m1 and their head.
+    server.start().await;
+    b.wait(
+        "the upload",
+        T,
+        "const s = document.querySelector('.status'); return s && s.dataset.filesWaiting === '0' && s.dataset.synced === 'true'",
+        json!([]),
+    )
+    .await;
+    let hash = b
+        .js(
+            "return document.querySelector('li.attachment').dataset.sha256",
+            json!([]),
+        )
+        .await;
+    let hash = hash.as_str().unwrap().to_string();
+    let file = |user: &'static str| {
+        let (server, doc, hash) = (&server, doc.clone(), hash.clone());
+        async move {
+            let token = server.login(user).await.token;
+            reqwest::Client::new()
+                .get(format!(
+                    "{}/api/customers/{doc}/attachments/{hash}",
+                    server.base()
+                ))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let got = file("m1").await;
+    assert_eq!(got.status().as_u16(), 200);
+    let bytes = got.bytes().await.unwrap();
+    assert_eq!(fieldbook_shared::attachments::hash_of(&bytes), hash);
+    assert_eq!(file("head1").await.status().as_u16(), 200);
+    assert_eq!(
+        file("m3").await.status().as_u16(),
+        404,
+        "another unit's manager"
+    );
+    on_server(&server, &urls[0], "the reference in the document", |c| {
+        c.attachments.len() == 1 && c.attachments[0].about.starts_with("visit:")
+    })
+    .await;
+
+    // The manager's other tablet: the photo is fetched, and kept for offline.
+    let other = Browser::start().await;
+    ready_offline(&other, &server, "m1", "附件照片测试公司").await;
+    open_customer(&other, "附件照片测试公司").await;
+    photos_shown(&other, 1).await;
+    server.kill();
+    other.refresh().await;
+    open_customer(&other, "附件照片测试公司").await;
+    photos_shown(&other, 1).await;
+    if let Ok(dir) = std::env::var("FIELDBOOK_SCREENSHOTS") {
+        other
+            .js(
+                "document.getElementById('card-attachments').scrollIntoView(); return true",
+                json!([]),
+            )
+            .await;
+        other
+            .screenshot(&std::path::Path::new(&dir).join("attachment-other-tablet-landscape.png"))
+            .await;
+    }
+}

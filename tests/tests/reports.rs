@@ -303,7 +303,10 @@ async fn follow_ups_are_listed_by_state_and_an_earlier_database_fills_their_tabl
         )
         .ok()
     };
-    wait_for("the projection basis recorded", T, async || projected_with()).await;
+    wait_for("the projection basis recorded", T, async || {
+        projected_with()
+    })
+    .await;
     server.kill();
     {
         let db = rusqlite::Connection::open(&server.db).unwrap();

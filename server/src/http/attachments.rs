@@ -192,8 +192,12 @@ pub async fn download(
     // Only the listed types were stored; a file is never run as a page.
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        HeaderValue::from_str(&mime)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
-    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline"));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("inline"),
+    );
     Ok(res)
 }

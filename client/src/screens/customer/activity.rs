@@ -82,6 +82,7 @@ pub fn activity_cards(p: &CardProps) -> Html {
                                     }
                                 </div>
                             }
+                            { super::attachments::link(&ctx, &row.customer, fieldbook_shared::attachments::About::Visit(v.id.clone())) }
                             { for ctx.store.borrow().spot_checks(&p.doc_id, &v.id).iter().map(|c| html! {
                                 <div class="spot-check">{ format!("{}：{}（{} · {}）", ctx.t(M::SpotCheck), c.comment, c.by, crate::widgets::local_time(&c.at)) }</div>
                             }) }

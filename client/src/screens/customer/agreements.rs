@@ -109,6 +109,7 @@ pub fn agreements_cards(p: &CardProps) -> Html {
                     <li class="agreement" data-status={a.status.clone()}>
                         { format!("{} · {} → {} · {} · {}", a.number, a.start, a.end, a.lines.iter().map(|l| crate::i18n::label(&Line::parse(l)).to_string()).collect::<Vec<_>>().join("、"), a.terms) }
                         <span class="badge">{ crate::i18n::pick(agreement_status(&a.status)) }</span>
+                        { super::attachments::link(&ctx, c, fieldbook_shared::attachments::About::Agreement(a.id.clone())) }
                         if let Some(days) = a.expires_in(&today_s) { <span class="badge overdue">{ crate::i18n::pick(&format!("{days}天后到期 / ends in {days} days")) }</span> }
                         if !a.approved_by.is_empty() { <span class="badge ok">{ format!("{} {} {}", ctx.t(M::Approved), a.approved_by, a.approved_on) }</span> }
                         if a.status == "pending_approval" && can_approve {

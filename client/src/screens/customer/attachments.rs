@@ -18,6 +18,21 @@ use crate::screens::{new_id, value_of};
 
 use super::CardProps;
 
+/// A link to the attachments about one visit, contact or agreement (none
+/// when it has none), shown on its line in its own card.
+pub fn link(ctx: &Ctx, c: &Customer, about: About) -> Html {
+    let key = about.key();
+    let n = c.attachments.iter().filter(|a| a.about == key).count();
+    if n == 0 {
+        return Html::default();
+    }
+    html! {
+        <button class="jump attachments-of" data-about={key} onclick={|_| super::scroll_to("card-attachments")}>
+            { format!("{} {n}", ctx.t(M::Attachments)) }
+        </button>
+    }
+}
+
 /// The form: what the file is about and its caption.
 #[derive(Clone, PartialEq, Default)]
 struct Form {
@@ -62,7 +77,10 @@ pub fn attachments_card(p: &CardProps) -> Html {
     let files = ctx.store.borrow().files.clone();
     let (me, my_name) = {
         let e = ctx.store.borrow();
-        (e.session.user.username.clone(), e.session.user.display_name.clone())
+        (
+            e.session.user.username.clone(),
+            e.session.user.display_name.clone(),
+        )
     };
     // A file taken or chosen: checked, kept, then referred to.
     let chosen = {
@@ -108,7 +126,10 @@ pub fn attachments_card(p: &CardProps) -> Html {
                 let sha256 = attachments::hash_of(&bytes);
                 // The file first: a reference never points at nothing here.
                 if let Err(e) = crate::blobs::keep(&me, &sha256, &bytes, Some((&doc, mime))).await {
-                    return message.set(Some(format!("{}: {e}", pick("保存到本机失败 / could not save on this device"))));
+                    return message.set(Some(format!(
+                        "{}: {e}",
+                        pick("保存到本机失败 / could not save on this device")
+                    )));
                 }
                 let a = Attachment {
                     id: new_id("att"),
@@ -185,8 +206,9 @@ pub fn attachments_card(p: &CardProps) -> Html {
                     </label>
                     <label>{ ctx.t(M::Caption) }
                         <input name="attachment-caption" value={f.caption.clone()} maxlength="200"
-                            oninput={let form = form.clone(); Callback::from(move |e: InputEvent| if let Some(mut f) = (*form).clone() {
-                                if let Some(i) = e.target_dyn_into::<web_sys::HtmlInputElement>() { f.caption = i.value(); form.set(Some(f)) }
+                            oninput={let form = form.clone(); Callback::from(move |e: InputEvent| if let (Some(mut f), Some(i)) = ((*form).clone(), e.target_dyn_into::<web_sys::HtmlInputElement>()) {
+                                f.caption = i.value();
+                                form.set(Some(f));
                             })} />
                     </label>
                     <div class="actions">

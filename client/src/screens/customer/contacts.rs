@@ -111,7 +111,7 @@ pub fn contacts_card(p: &CardProps) -> Html {
                         let personal = !k.hobbies.is_empty() || !k.family.is_empty() || !k.events.is_empty();
                         html! {
                             <>
-                            <tr data-contact={k.id.clone()}><td>{ &k.name }</td><td>{ crate::i18n::label(&k.role) }</td><td>{ &k.position }</td><td>if k.phone.is_empty() { { "" } } else { <a class="tel" href={format!("tel:{}", k.phone.replace(' ', ""))}>{ &k.phone }</a> }</td><td>{ &k.birthday }</td>
+                            <tr data-contact={k.id.clone()}><td>{ &k.name }{ super::attachments::link(&ctx, c, fieldbook_shared::attachments::About::Contact(k.id.clone())) }</td><td>{ crate::i18n::label(&k.role) }</td><td>{ &k.position }</td><td>if k.phone.is_empty() { { "" } } else { <a class="tel" href={format!("tel:{}", k.phone.replace(' ', ""))}>{ &k.phone }</a> }</td><td>{ &k.birthday }</td>
                             <td>
                                 <button class="edit" onclick={move |_| form.set(Some((false, k2.clone())))}>{ ctx.t(M::Edit) }</button>
                                 <button class="add-event" onclick={move |_| events.set(Some((kid.clone(), FamilyEvent { id: new_id("e"), ..Default::default() })))}>{ ctx.t(M::AddEvent) }</button>
