@@ -4022,3 +4022,79 @@ async fn a_photo_taken_offline_reaches_the_server_and_the_managers_other_tablet_
             .await;
     }
 }
+
+/// Item 1 of the tablet issue: each list control shows what it applies —
+/// after choosing, after opening a customer and coming back, after a reload
+/// offline — in portrait and in landscape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_filters_show_what_they_apply_after_back_and_an_offline_reload() {
+    let mut server = TestServer::new();
+    server.serve_client();
+    for (name, line) in [
+        ("寄递筛选客户甲", Line::Delivery),
+        ("函件筛选客户乙", Line::Letter),
+        ("函件筛选客户丙", Line::Letter),
+    ] {
+        let c = Customer::new(name, "", Nature::Enterprise, vec![line]);
+        server.seed_customer(&c, "m1", None).await;
+    }
+    server.start().await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "m1", "寄递筛选客户甲").await;
+    let choose = async |name: &str, value: &str| {
+        b.js(
+            "const s = document.querySelector(`select[name=${arguments[0]}]`); s.value = arguments[1];
+             s.dispatchEvent(new Event('change', {bubbles: true})); return true;",
+            json!([name, value]),
+        )
+        .await;
+    };
+    choose("line", "letter").await;
+    choose("sort", "last_visit").await;
+    // What each control shows, and the rows listed.
+    let state = async || {
+        b.wait(
+            "the filtered list",
+            T,
+            "const s = n => { const e = document.querySelector(`select[name=${n}]`); return e && [e.value, e.options[e.selectedIndex].text]; };
+             const rows = [...document.querySelectorAll('li.row')].map(r => r.innerText.split('\\n')[0]);
+             if (!s('line') || rows.length === 0) return null;
+             return [s('level'), s('line'), s('sort'), rows.length, document.querySelector('section.customers .count')?.innerText ?? ''];",
+            json!([]),
+        )
+        .await
+    };
+    let expected = json!([
+        ["", "全部级别"],
+        ["letter", "函件"],
+        ["last_visit", "最久未访优先"],
+        2,
+        "显示 2"
+    ]);
+    let mut seen = vec![];
+    for (w, h) in [(800, 1280), (1280, 800)] {
+        b.set_window_size(w, h).await;
+        seen.push(("chosen", state().await));
+        open_customer(&b, "函件筛选客户乙").await;
+        b.click_text("section.customer button", "返回").await;
+        seen.push(("back", state().await));
+    }
+    server.kill();
+    for (w, h) in [(800, 1280), (1280, 800)] {
+        b.set_window_size(w, h).await;
+        b.refresh().await;
+        seen.push(("reloaded offline", state().await));
+    }
+    for (when, got) in &seen {
+        assert_eq!(got, &expected, "{when}");
+    }
+    // Back to all: every customer again.
+    choose("line", "").await;
+    b.wait(
+        "all three",
+        T,
+        "return document.querySelectorAll('li.row').length === 3 && document.querySelector('select[name=line]').selectedOptions[0].text === '全部业务'",
+        json!([]),
+    )
+    .await;
+}

@@ -9,15 +9,95 @@ use crate::ctx::{Ctx, Route};
 use crate::i18n::M;
 use crate::screens::value_of;
 
+/// How the list is searched, filtered and sorted: one value, so what a
+/// control shows is what is applied. Kept in the tab's session storage, so
+/// opening a customer and coming back, or a reload (offline too), keeps it.
+#[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+struct View {
+    query: String,
+    level: String,
+    grade: String,
+    line: String,
+    overdue: bool,
+    sort: String,
+}
+
+const SORTS: [(&str, M); 4] = [
+    ("name", M::SortByName),
+    ("overdue", M::SortByOverdue),
+    ("revenue", M::SortByRevenue),
+    ("last_visit", M::SortByLastVisit),
+];
+
+impl Default for View {
+    fn default() -> Self {
+        View {
+            query: String::new(),
+            level: String::new(),
+            grade: String::new(),
+            line: String::new(),
+            overdue: false,
+            sort: "name".into(),
+        }
+    }
+}
+
+impl View {
+    fn key(user: &str) -> String {
+        format!("fieldbook.list.{user}")
+    }
+
+    fn storage() -> Option<web_sys::Storage> {
+        web_sys::window().and_then(|w| w.session_storage().ok().flatten())
+    }
+
+    /// As kept; a value no control offers (an older release's) is dropped,
+    /// so no control can show one thing and apply another.
+    fn load(user: &str) -> View {
+        let mut v: View = Self::storage()
+            .and_then(|s| s.get_item(&Self::key(user)).ok().flatten())
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        if !Level::ALL.iter().any(|l| l.as_str() == v.level) {
+            v.level.clear();
+        }
+        if !Grade::ALL.iter().any(|g| g.as_str() == v.grade) {
+            v.grade.clear();
+        }
+        if !Line::ALL.iter().any(|l| l.as_str() == v.line) {
+            v.line.clear();
+        }
+        if !SORTS.iter().any(|(s, _)| *s == v.sort) {
+            v.sort = "name".into();
+        }
+        v
+    }
+
+    fn save(&self, user: &str) {
+        if let (Some(s), Ok(t)) = (Self::storage(), serde_json::to_string(self)) {
+            let _ = s.set_item(&Self::key(user), &t);
+        }
+    }
+}
+
 #[function_component(CustomersScreen)]
 pub fn customers_screen() -> Html {
     let ctx = use_context::<Ctx>().expect("context");
-    let query = use_state(String::new);
-    let level = use_state(String::new);
-    let grade = use_state(String::new);
-    let line = use_state(String::new);
-    let overdue = use_state(|| false);
-    let sort = use_state(|| "name".to_string());
+    let user = ctx.store.borrow().session.user.username.clone();
+    let view = use_state(|| View::load(&user));
+    {
+        let user = user.clone();
+        use_effect_with((*view).clone(), move |v| v.save(&user));
+    }
+    let View {
+        query,
+        level,
+        grade,
+        line,
+        overdue,
+        sort,
+    } = (*view).clone();
     // Heads and the center: how many decisions wait (the kept copy offline).
     let waiting = use_state(|| None::<usize>);
     let decides = matches!(
@@ -55,7 +135,7 @@ pub fn customers_screen() -> Html {
         .filter(|r| level.is_empty() || r.level.as_str() == level.as_str())
         .filter(|r| grade.is_empty() || r.grade.as_str() == grade.as_str())
         .filter(|r| line.is_empty() || r.customer.lines.iter().any(|l| l.as_str() == line.as_str()))
-        .filter(|r| !*overdue || r.cadence == Cadence::Overdue)
+        .filter(|r| !overdue || r.cadence == Cadence::Overdue)
         .collect();
     // Sorted as chosen (the rows come sorted by name).
     let urgency = |c: &Cadence| match c {
@@ -69,9 +149,13 @@ pub fn customers_screen() -> Html {
         "last_visit" => shown.sort_by(|a, b| a.customer.last_visit().cmp(&b.customer.last_visit())),
         _ => {}
     }
-    let set = |s: &UseStateHandle<String>| {
-        let s = s.clone();
-        Callback::from(move |e: Event| s.set(value_of(&e)))
+    let set = |f: fn(&mut View, String)| {
+        let view = view.clone();
+        Callback::from(move |e: Event| {
+            let mut v = (*view).clone();
+            f(&mut v, value_of(&e));
+            view.set(v);
+        })
     };
     html! {
         <section class="customers">
@@ -98,28 +182,28 @@ pub fn customers_screen() -> Html {
                 <button class="primary" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Register)}>{ ctx.t(M::Register) }</button>
             </div>
             <div class="filters">
-                <input type="search" name="q" placeholder={ctx.t(M::Search)} value={(*query).clone()}
-                    oninput={let q = query.clone(); Callback::from(move |e: InputEvent| q.set(value_of(&e.into())))} />
-                <select name="level" onchange={set(&level)}>
+                <input type="search" name="q" placeholder={ctx.t(M::Search)} value={query.clone()}
+                    oninput={let view = view.clone(); Callback::from(move |e: InputEvent| { let mut v = (*view).clone(); v.query = value_of(&e.into()); view.set(v) })} />
+                <select name="level" onchange={set(|v, x| v.level = x)}>
                     <option value="" selected={level.is_empty()}>{ ctx.t(M::AllLevels) }</option>
-                    { for Level::ALL.iter().map(|l| html! { <option value={l.as_str()} selected={*level == l.as_str()}>{ crate::i18n::label(&l) }</option> }) }
+                    { for Level::ALL.iter().map(|l| html! { <option value={l.as_str()} selected={level == l.as_str()}>{ crate::i18n::label(&l) }</option> }) }
                 </select>
-                <select name="grade" onchange={set(&grade)}>
+                <select name="grade" onchange={set(|v, x| v.grade = x)}>
                     <option value="" selected={grade.is_empty()}>{ ctx.t(M::AllGrades) }</option>
-                    { for Grade::ALL.iter().map(|g| html! { <option value={g.as_str()} selected={*grade == g.as_str()}>{ crate::i18n::label(&g) }</option> }) }
+                    { for Grade::ALL.iter().map(|g| html! { <option value={g.as_str()} selected={grade == g.as_str()}>{ crate::i18n::label(&g) }</option> }) }
                 </select>
-                <select name="line" onchange={set(&line)}>
+                <select name="line" onchange={set(|v, x| v.line = x)}>
                     <option value="" selected={line.is_empty()}>{ ctx.t(M::AllLines) }</option>
-                    { for Line::ALL.iter().map(|l| html! { <option value={l.as_str().to_string()} selected={*line == l.as_str()}>{ crate::i18n::label(&l) }</option> }) }
+                    { for Line::ALL.iter().map(|l| html! { <option value={l.as_str().to_string()} selected={line == l.as_str()}>{ crate::i18n::label(&l) }</option> }) }
                 </select>
-                <select name="sort" onchange={set(&sort)}>
-                    { for [("name", M::SortByName), ("overdue", M::SortByOverdue), ("revenue", M::SortByRevenue), ("last_visit", M::SortByLastVisit)].into_iter().map(|(v, m)| html! {
-                        <option value={v} selected={*sort == v}>{ ctx.t(m) }</option>
+                <select name="sort" onchange={set(|v, x| v.sort = x)}>
+                    { for SORTS.into_iter().map(|(v, m)| html! {
+                        <option value={v} selected={sort == v}>{ ctx.t(m) }</option>
                     }) }
                 </select>
                 <label class="check">
-                    <input type="checkbox" name="overdue" checked={*overdue}
-                        onchange={let o = overdue.clone(); Callback::from(move |_| o.set(!*o))} />
+                    <input type="checkbox" name="overdue" checked={overdue}
+                        onchange={let view = view.clone(); Callback::from(move |_| { let mut v = (*view).clone(); v.overdue = !v.overdue; view.set(v) })} />
                     { ctx.t(M::OnlyOverdue) }
                 </label>
             </div>
