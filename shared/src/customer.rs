@@ -721,8 +721,9 @@ mod tests {
             "competitors",
             "care_log",
             "planned_visits",
+            "attachments",
         ] {
-            Transactable::delete(&mut doc, ROOT, k).unwrap();
+            let _ = Transactable::delete(&mut doc, ROOT, k);
         }
         let k = item(&doc, "contacts", &ROOT);
         for f in ["hobbies", "family", "events"] {
@@ -747,6 +748,7 @@ mod tests {
             read.competitors.is_empty()
                 && read.care_log.is_empty()
                 && read.planned_visits.is_empty()
+                && read.attachments.is_empty()
         );
         assert_eq!(
             (
