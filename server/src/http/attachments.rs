@@ -46,6 +46,36 @@ pub const MAX_BYTES_PER_USER_DAY: i64 = 1024 * 1024 * 1024;
 /// Uploads read at once: each may hold 10 MB in memory.
 static UPLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 
+/// Bodies drained at most before the connection is dropped: a sender of more
+/// than this gets no answer, only a closed connection.
+const DRAIN_AT_MOST: usize = 64 * 1024 * 1024;
+
+/// The body's bytes, `None` when over [`MAX_BYTES`] (then read to its end
+/// and dropped, never kept: memory stays at the limit).
+async fn read_bounded(body: Body) -> Result<Option<Bytes>, ServerError> {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            ServerError::BadRequest(format!("上传中断 / the upload broke off: {e}"))
+        })?;
+        seen += chunk.len();
+        if seen > DRAIN_AT_MOST {
+            return Err(ServerError::TooLarge(
+                attachments::refusal(seen, Some("image/jpeg")).unwrap_or_default(),
+            ));
+        }
+        if seen <= MAX_BYTES {
+            kept.extend_from_slice(&chunk);
+        } else {
+            kept = Vec::new();
+        }
+    }
+    Ok((seen <= MAX_BYTES).then(|| Bytes::from(kept)))
+}
+
 fn not_found() -> ServerError {
     ServerError::NotFound("没有这个附件 / no such attachment".into())
 }
@@ -58,6 +88,14 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ServerError> {
+    let _permit = UPLOADS
+        .acquire()
+        .await
+        .map_err(|_| ServerError::Internal("upload semaphore closed".into()))?;
+    // The body is read (or, past the limit, drained) before any answer: a
+    // client still sending when the answer comes would see a broken
+    // connection instead of the reason.
+    let bytes = read_bounded(body).await?;
     if !attachments::is_hash(&sha256) {
         return Err(ServerError::BadRequest(
             "附件名应为文件的 SHA-256（64 位十六进制） / name the attachment by the SHA-256 of its bytes (64 hex digits)".into(),
@@ -77,25 +115,11 @@ pub async fn upload(
             attachments::refusal(1, None).unwrap_or_default(),
         ));
     };
-    // The declared length refuses an oversize file before it is read.
-    let declared_len = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if let Some(why) = declared_len.and_then(|n| attachments::refusal(n.max(1), Some(mime))) {
-        return Err(ServerError::TooLarge(why));
-    }
-    let _permit = UPLOADS
-        .acquire()
-        .await
-        .map_err(|_| ServerError::Internal("upload semaphore closed".into()))?;
-    let bytes: Bytes = axum::body::to_bytes(body, MAX_BYTES + 1)
-        .await
-        .map_err(|_| {
-            ServerError::TooLarge(
-                attachments::refusal(MAX_BYTES + 1, Some(mime)).unwrap_or_default(),
-            )
-        })?;
+    let Some(bytes) = bytes else {
+        return Err(ServerError::TooLarge(
+            attachments::refusal(MAX_BYTES + 1, Some(mime)).unwrap_or_default(),
+        ));
+    };
     if let Some(why) = attachments::refusal(bytes.len(), Some(mime)) {
         return Err(ServerError::TooLarge(why));
     }
