@@ -22,6 +22,22 @@ pub fn app() -> Html {
     let store = use_state(|| None::<Store>);
     let error = use_state(|| None::<String>);
     let tick = use_state(|| 0u64);
+    // A remote wipe waiting from the last start is carried out first.
+    let wiped = use_state(|| None::<String>);
+    {
+        let (wiped, session, store) = (wiped.clone(), session.clone(), store.clone());
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if crate::wipe::pending().await {
+                    session.set(None);
+                    store.set(None);
+                    wiped.set(Some(crate::i18n::pick(
+                        "此设备已被管理员远程清除，本机的客户数据已全部删除 / an administrator wiped this device: every customer it held has been deleted",
+                    )));
+                }
+            });
+        });
+    }
     // The screen in the URL fragment, so reload, back and links land there.
     let route = use_state(|| Route::from_hash(&current_hash()));
     {
@@ -138,7 +154,7 @@ pub fn app() -> Html {
     let lang_button =
         html! { <button class="lang" onclick={toggle_lang}>{ t(*lang, M::Language) }</button> };
     let Some(s) = (*session).clone() else {
-        return html! { <div class="app">{ lang_button }<LoginScreen lang={*lang} on_login={on_login} /></div> };
+        return html! { <div class="app">{ lang_button }<LoginScreen lang={*lang} on_login={on_login} notice={(*wiped).clone()} /></div> };
     };
     let Some(st) = (*store).clone() else {
         let msg = (*error).clone().unwrap_or_else(|| "…".into());

@@ -84,6 +84,14 @@ messages! {
     ResetPassword => "重置密码", "Reset password";
     MoveUser => "调动", "Move";
     Confirm => "确认", "Confirm";
+    ShowDevices => "设备", "Devices";
+    Wipe => "远程清除", "Wipe remotely";
+    WipeQuestion => "远程清除这台设备？它将立即退出登录，下次联网时删除本机的全部客户数据（尚未同步的修改也会丢失）。", "Wipe this device? It is signed out at once and deletes every customer it holds when it next goes online (changes not yet synced are lost too).";
+    WipedAt => "已远程清除", "Wiped";
+    WipeConfirmed => "设备已删除数据", "the device deleted its data";
+    WipeUnconfirmed => "等待设备联网", "waiting for the device to go online";
+    SignedInSince => "登录于", "Signed in";
+    NoDevices => "没有已登录的设备", "No signed-in devices";
     SignsOutEverywhere => "其所有设备将立即退出登录。", "All their devices are signed out at once.";
     WhenReceived => "（服务器收到）", " (when received)";
     SystemRecord => "系统记录（导入或早期数据）", "system record (import or earlier data)";
@@ -94,7 +102,9 @@ messages! {
     Lines => "业务类型", "Business lines";
     Address => "地址", "Address";
     Industry => "行业", "Industry";
-    Name => "客户名称", "Name";
+    Name => "姓名", "Name";
+    CustomerName => "客户名称", "Customer name";
+    UnitName => "单位名称", "Unit name";
     Contacts => "联系人", "Contacts";
     Phone => "电话", "Phone";
     Position => "职务", "Position";

@@ -114,8 +114,15 @@ pub(crate) async fn open_db(name: &str, store: &'static str) -> Result<IdbDataba
     req.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
     let db = done(&req).await?;
     drop(upgrade);
-    db.dyn_into()
-        .map_err(|_| ClientError::from("not a database"))
+    let db: IdbDatabase = db
+        .dyn_into()
+        .map_err(|_| ClientError::from("not a database"))?;
+    // A deletion (a remote wipe, from any tab) is not held up by this
+    // connection: it closes.
+    let closing = db.clone();
+    let on_change = Closure::once_into_js(move |_e: web_sys::Event| closing.close());
+    db.set_onversionchange(Some(on_change.unchecked_ref()));
+    Ok(db)
 }
 
 const KV_DB: &str = "fieldbook-kv";
@@ -136,6 +143,21 @@ pub async fn kv_set(key: &str, value: Option<&str>) -> Result<(), ClientError> {
     }
     .map_err(|_| "IndexedDB write")?;
     committed(&tx).await
+}
+
+/// Every key of the durable key-value store.
+pub async fn kv_keys() -> Result<Vec<String>, ClientError> {
+    let db = open_db(KV_DB, KV_STORE).await?;
+    let tx = db
+        .transaction_with_str(KV_STORE)
+        .map_err(|_| "IndexedDB transaction")?;
+    let store = tx.object_store(KV_STORE).map_err(|_| "IndexedDB store")?;
+    let keys = done(&store.get_all_keys().map_err(|_| "getAllKeys")?).await?;
+    Ok(keys
+        .unchecked_into::<Array>()
+        .iter()
+        .filter_map(|k| k.as_string())
+        .collect())
 }
 
 /// The value of `key` in the durable key-value store.

@@ -16,6 +16,7 @@ mod session;
 mod store;
 mod tabs;
 mod widgets;
+mod wipe;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();

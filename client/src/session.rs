@@ -5,7 +5,7 @@ use fieldbook_shared::api::{LoginRequest, LoginResponse};
 
 use crate::error::ClientError;
 
-const KEY: &str = "fieldbook.session";
+pub const KEY: &str = "fieldbook.session";
 const LANG_KEY: &str = "fieldbook.lang";
 
 fn storage() -> Option<web_sys::Storage> {
@@ -14,6 +14,9 @@ fn storage() -> Option<web_sys::Storage> {
 
 /// The saved session, if any.
 pub fn load() -> Option<LoginResponse> {
+    if crate::wipe::waiting() {
+        return None;
+    }
     serde_json::from_str(&storage()?.get_item(KEY).ok()??).ok()
 }
 
@@ -33,6 +36,15 @@ pub fn save(s: &LoginResponse) {
 /// The session kept in IndexedDB, for when localStorage lost it (the browser
 /// was killed before writing localStorage to disk); put back in localStorage.
 pub async fn restore() -> Option<LoginResponse> {
+    if crate::wipe::waiting()
+        || crate::idb::kv_get(crate::wipe::MARK)
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+    {
+        return None;
+    }
     let json = crate::idb::kv_get(KEY).await.ok()??;
     let s: LoginResponse = serde_json::from_str(&json).ok()?;
     if let Some(st) = storage() {

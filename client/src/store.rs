@@ -1197,7 +1197,16 @@ pub fn connect(store: &Store) {
         let (s, token) = (s.clone(), s.borrow().session.token.clone());
         wasm_bindgen_futures::spawn_local(async move {
             match crate::http::call("GET", "/api/me", Some(&token), None).await {
-                Ok((401, _)) => {
+                Ok((401, body)) => {
+                    // Wiped remotely: everything of this user goes.
+                    if serde_json::from_str::<fieldbook_shared::api::ErrorBody>(&body)
+                        .is_ok_and(|e| e.wipe)
+                    {
+                        let user = s.borrow().session.user.username.clone();
+                        s.borrow_mut().leave();
+                        crate::wipe::ordered(&user, &token);
+                        return;
+                    }
                     s.borrow_mut().signed_out = true;
                     redraw(&s);
                 }

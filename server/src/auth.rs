@@ -241,15 +241,62 @@ where
                 "请先登录 / please log in: no session token was sent".into(),
             ));
         };
-        Db::from_ref(state)
-            .call(move |c| user_by_token(c, &token))
-            .await?
-            .ok_or_else(|| {
-                ServerError::Unauthorized(
-                    "登录已失效 / the session is invalid or has expired; log in again".into(),
-                )
+        let found = Db::from_ref(state)
+            .call(move |c| {
+                let user = user_by_token(c, &token)?;
+                let wiped = user.is_none() && is_wiped(c, &token)?;
+                Ok((user, wiped))
             })
+            .await?;
+        match found {
+            (Some(user), _) => Ok(user),
+            (None, true) => Err(ServerError::Wiped),
+            (None, false) => Err(ServerError::Unauthorized(
+                "登录已失效 / the session is invalid or has expired; log in again".into(),
+            )),
+        }
     }
+}
+
+/// Whether `token` was the session of a device an administrator wiped.
+pub fn is_wiped(c: &Connection, token: &str) -> Result<bool, ServerError> {
+    Ok(c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM wiped_devices WHERE token_hash = ?1)",
+        [token_hash(token)],
+        |r| r.get(0),
+    )?)
+}
+
+/// Wipes the device of session `peer_id`: the session ends and its token is
+/// remembered, so the device learns at its next call that it must delete its
+/// copy. Answers the user's id, or `None` when there is no such session.
+pub fn wipe_device(c: &mut Connection, peer_id: &str, by: i64) -> Result<Option<i64>, ServerError> {
+    let tx = c.transaction()?;
+    let Some((hash, user)): Option<(String, i64)> = tx
+        .query_row(
+            "SELECT token_hash, user_id FROM sessions WHERE peer_id = ?1",
+            [peer_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    tx.execute(
+        "INSERT OR REPLACE INTO wiped_devices (token_hash, peer_id, user_id, by_user, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        rusqlite::params![hash, peer_id, user, by, crate::now()],
+    )?;
+    tx.execute("DELETE FROM sessions WHERE peer_id = ?1", [peer_id])?;
+    tx.commit()?;
+    Ok(Some(user))
+}
+
+/// The wiped device of `token` says it has deleted its copy.
+pub fn confirm_wipe(c: &Connection, token: &str) -> Result<bool, ServerError> {
+    Ok(c.execute(
+        "UPDATE wiped_devices SET confirmed_at = ?2 WHERE token_hash = ?1 AND confirmed_at IS NULL",
+        rusqlite::params![token_hash(token), crate::now()],
+    )? > 0)
 }
 
 /// Adds a unit (its parent must exist) or leaves an existing one as it is.

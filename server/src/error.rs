@@ -26,6 +26,12 @@ pub enum ServerError {
     TooLarge(String),
     #[error("{0}")]
     UnsupportedType(String),
+    /// The token's device was wiped by an administrator (401, and the
+    /// device is told to delete its copy).
+    #[error(
+        "此设备已被管理员远程清除，本机数据已删除，请重新登录 / an administrator wiped this device: its data is deleted; log in again"
+    )]
+    Wiped,
     /// Too many failed logins: try again after this many seconds.
     #[error("登录失败次数过多，请 {0} 秒后再试 / too many failed logins: try again in {0} s")]
     Throttled(u64),
@@ -50,7 +56,7 @@ impl From<samod::Stopped> for ServerError {
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
         let status = match &self {
-            ServerError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ServerError::Unauthorized(_) | ServerError::Wiped => StatusCode::UNAUTHORIZED,
             ServerError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServerError::NotFound(_) => StatusCode::NOT_FOUND,
             ServerError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -66,7 +72,15 @@ impl IntoResponse for ServerError {
         } else {
             self.to_string()
         };
-        let mut res = (status, Json(ErrorBody { error: message })).into_response();
+        let wipe = matches!(self, ServerError::Wiped);
+        let mut res = (
+            status,
+            Json(ErrorBody {
+                error: message,
+                wipe,
+            }),
+        )
+            .into_response();
         if let ServerError::Throttled(secs) = self {
             res.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.into());

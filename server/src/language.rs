@@ -77,6 +77,7 @@ pub async fn localise_errors(req: Request, next: Next) -> Response {
         );
         serde_json::to_vec(&fieldbook_shared::api::ErrorBody {
             error: localise(&message, english),
+            wipe: false,
         })
         .ok()
     } else {

@@ -81,7 +81,14 @@ impl Origins {
 }
 
 fn refuse(status: StatusCode, message: String) -> Response {
-    (status, Json(ErrorBody { error: message })).into_response()
+    (
+        status,
+        Json(ErrorBody {
+            error: message,
+            wipe: false,
+        }),
+    )
+        .into_response()
 }
 
 /// Refuses a state-changing request (any method but GET, HEAD and OPTIONS,

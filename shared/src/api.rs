@@ -129,6 +129,10 @@ pub struct DuplicateLine {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub error: String,
+    /// The device was wiped remotely: it deletes its copy (a 401 to a
+    /// token whose device an administrator wiped).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wipe: bool,
 }
 
 /// A unit of the org tree.
@@ -192,6 +196,12 @@ pub struct SessionRow {
     pub peer_id: String,
     pub created_at: String,
     pub expires_at: String,
+    /// When an administrator wiped the device ("" if not), and when the
+    /// device said it had deleted its copy ("" until it has).
+    #[serde(default)]
+    pub wiped_at: String,
+    #[serde(default)]
+    pub wipe_confirmed_at: String,
 }
 
 /// `GET /api/approvals`: what waits for the caller's decision 待审批 (a head:

@@ -4098,3 +4098,149 @@ async fn list_filters_show_what_they_apply_after_back_and_an_offline_reload() {
     )
     .await;
 }
+
+/// What this browser holds of m1: IndexedDB databases and storage keys.
+async fn m1_traces(b: &Browser) -> serde_json::Value {
+    b.js(
+        "const dbs = (await indexedDB.databases()).map(d => d.name).filter(n => n.includes('m1')).sort();
+         const keys = [...Array(localStorage.length).keys()].map(i => localStorage.key(i)).filter(k => k.includes('.m1') || k === 'fieldbook.session');
+         return [dbs, keys];",
+        json!([]),
+    )
+    .await
+}
+
+/// Remote wipe (#30): a tablet wiped while it was offline deletes everything
+/// of its user when it comes back — the customers, a photo, a visit not yet
+/// synced, kept copies — says so, and the console shows the device said it
+/// had; the same user may log in again and gets their book back. A tablet
+/// wiped from the console while online goes the same way at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wiped_tablet_deletes_its_data_when_it_comes_back_and_the_console_shows_it() {
+    let (mut server, _) = server_with(&[("远程清除测试公司", "m1", None)]).await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "m1", "远程清除测试公司").await;
+    open_customer(&b, "远程清除测试公司").await;
+    b.click("button.add-attachment").await;
+    take_photo(&b, "input[name=attachment-photo]", 0).await;
+    photos_shown(&b, 1).await;
+    let before = m1_traces(&b).await;
+    assert_eq!(
+        before[0],
+        json!(["fieldbook-blobs-m1", "fieldbook-m1"]),
+        "{before}"
+    );
+    let peer = b
+        .js(
+            "return JSON.parse(localStorage.getItem('fieldbook.session')).peer_id",
+            json!([]),
+        )
+        .await;
+    let peer = peer.as_str().unwrap().to_string();
+
+    // Lost, offline, with a visit the server never got; wiped meanwhile.
+    server.kill();
+    log_visit(&b, "清除前未同步的走访").await;
+    meanwhile(&mut server, async |s| {
+        assert_eq!(
+            post_as(s, "admin", &format!("/api/sessions/{peer}/wipe"), json!({})).await,
+            200
+        );
+    })
+    .await;
+    server.start().await;
+    wait_text(&b, "the wipe said on the login screen", "远程清除").await;
+    b.wait(
+        "the login form",
+        T,
+        "return document.querySelector('input[name=username]') !== null",
+        json!([]),
+    )
+    .await;
+    let after = m1_traces(&b).await;
+    assert_eq!(after, json!([[], []]), "nothing of m1 is left: {after}");
+    let text = b.js("return document.body.innerText", json!([])).await;
+    assert!(!text.as_str().unwrap().contains("远程清除测试公司"));
+    // The console's list: wiped, and confirmed by the device.
+    let admin = server.login("admin").await.token;
+    let rows = server.get_json(&admin, "/api/users/m1/sessions").await;
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["peer_id"] == peer.as_str())
+        .unwrap_or_else(|| panic!("{rows}"));
+    assert!(!row["wiped_at"].as_str().unwrap().is_empty(), "{row}");
+    assert!(
+        !row["wipe_confirmed_at"].as_str().unwrap().is_empty(),
+        "{row}"
+    );
+
+    // Found again: m1 logs in, the book comes back from the server.
+    login(&b, &server, "m1").await;
+    wait_text(&b, "m1's list again", "远程清除测试公司").await;
+    wait_synced(&b).await;
+
+    // Wiped from the console while online: at once.
+    let console = Browser::start().await;
+    login(&console, &server, "admin").await;
+    console
+        .wait(
+            "the console",
+            T,
+            "return document.querySelector('button.console-button') !== null",
+            json!([]),
+        )
+        .await;
+    console.click("button.console-button").await;
+    console
+        .wait(
+            "m1's row",
+            T,
+            "return document.querySelector(\"tr.user[data-user='m1'] button.devices\") !== null",
+            json!([]),
+        )
+        .await;
+    console
+        .click("tr.user[data-user='m1'] button.devices")
+        .await;
+    console
+        .wait(
+            "the devices",
+            T,
+            "return document.querySelector('li.device:not(.wiped) button.wipe') !== null",
+            json!([]),
+        )
+        .await;
+    console.click("li.device:not(.wiped) button.wipe").await;
+    wait_text(&console, "the question", "远程清除这台设备？").await;
+    if let Ok(dir) = std::env::var("FIELDBOOK_SCREENSHOTS") {
+        console
+            .js(
+                "document.querySelector('tr.devices').scrollIntoView(); return true",
+                json!([]),
+            )
+            .await;
+        console
+            .screenshot(&std::path::Path::new(&dir).join("console-wipe.png"))
+            .await;
+    }
+    console.click("button.wipe-yes").await;
+    wait_text(&b, "the tablet wiped at once", "远程清除").await;
+    b.wait(
+        "the login form after the online wipe",
+        T,
+        "return document.querySelector('input[name=username]') !== null",
+        json!([]),
+    )
+    .await;
+    assert_eq!(m1_traces(&b).await, json!([[], []]));
+    console
+        .wait(
+            "both wipes confirmed",
+            T,
+            "return document.querySelectorAll('li.device.wiped .badge.ok').length === 2",
+            json!([]),
+        )
+        .await;
+}

@@ -228,6 +228,90 @@ async fn disabling_a_user_or_revoking_a_device_stops_its_sync_at_once() {
         ),
         "{pong:?}"
     );
+    // A signed-out device is told nothing more: only a wiped one deletes.
+    let (s, body) = call(
+        &server,
+        reqwest::Method::GET,
+        &a.token,
+        "/api/me",
+        Value::Null,
+    )
+    .await;
+    assert_eq!((s, body.get("wipe")), (401, None), "{body}");
+
+    // Wiping a device: only the center may; the device is signed out at
+    // once and told, at each call with its old token, to delete its copy;
+    // it says when it has, and the console lists both.
+    let m2 = server.login("m2").await.token;
+    let (s, _) = post(
+        &server,
+        &m2,
+        &format!("/api/sessions/{}/wipe", b.peer_id),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, 403, "a manager cannot wipe devices");
+    let (s, _) = post(
+        &server,
+        &admin,
+        "/api/sessions/no-such-peer/wipe",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, _) = post(
+        &server,
+        &admin,
+        &format!("/api/sessions/{}/wipe", b.peer_id),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(closed(&mut ws_b).await, Some(CloseCode::Policy));
+    let (s, body) = call(
+        &server,
+        reqwest::Method::GET,
+        &b.token,
+        "/api/me",
+        Value::Null,
+    )
+    .await;
+    assert_eq!((s, &body["wipe"]), (401, &Value::Bool(true)), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("远程清除"),
+        "{body}"
+    );
+    assert_eq!(
+        status_of(&server, &m2, "/api/me").await,
+        200,
+        "other devices stay"
+    );
+    let listed = server.get_json(&admin, "/api/users/m2/sessions").await;
+    let wiped: Vec<&Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["peer_id"] == b.peer_id.as_str())
+        .collect();
+    assert_eq!(wiped.len(), 1, "{listed}");
+    assert!(!wiped[0]["wiped_at"].as_str().unwrap().is_empty());
+    assert_eq!(wiped[0]["wipe_confirmed_at"], "");
+    let (s, _) = post(&server, &b.token, "/api/wiped", Value::Null).await;
+    assert_eq!(s, 200);
+    let (s, _) = post(&server, &b.token, "/api/wiped", Value::Null).await;
+    assert_eq!(s, 404, "said once");
+    let (s, _) = post(&server, &m2, "/api/wiped", Value::Null).await;
+    assert_eq!(s, 404, "a device not wiped has nothing to say");
+    let listed = server.get_json(&admin, "/api/users/m2/sessions").await;
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["peer_id"] == b.peer_id.as_str()
+                && !r["wipe_confirmed_at"].as_str().unwrap().is_empty()),
+        "{listed}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -60,6 +60,8 @@ pub fn console_screen() -> Html {
     // Per user, a staff number typed but not yet saved.
     let typed_staff = use_state(std::collections::HashMap::<String, String>::new);
     let confirming = use_state(|| None::<(String, Pending)>);
+    // The user whose devices are shown.
+    let open_devices = use_state(|| None::<String>);
     // Forms cleared after a success: their inputs are keyed by this.
     let form_generation = use_state(|| 0u32);
     {
@@ -243,7 +245,12 @@ pub fn console_screen() -> Html {
                         }
                     } else { { unit_name(&u.unit) } }
                 </td>
-                <td>{ u.sessions }</td>
+                <td>
+                    { u.sessions }
+                    if is_admin {
+                        <button class="devices" onclick={let (open, name) = (open_devices.clone(), name.clone()); move |_| open.set(if open.as_deref() == Some(name.as_str()) { None } else { Some(name.clone()) })}>{ ctx.t(M::ShowDevices) }</button>
+                    }
+                </td>
                 if is_admin {
                     <td>
                         <button class="toggle" onclick={ask(if u.disabled { Pending::Enable } else { Pending::Disable })}>{ if u.disabled { ctx.t(M::Enable) } else { ctx.t(M::Disable) } }</button>
@@ -252,6 +259,9 @@ pub fn console_screen() -> Html {
                     </td>
                 }
             </tr>
+            if open_devices.as_deref() == Some(u.username.as_str()) {
+                <tr class="devices" data-user={u.username.clone()}><td colspan="7"><Devices username={u.username.clone()} /></td></tr>
+            }
             if let Some(q) = question {
                 <tr class="confirm" data-user={u.username.clone()}>
                     <td colspan="7" role="alert">
@@ -357,7 +367,7 @@ pub fn console_screen() -> Html {
                 if is_admin {
                     <form class="add-unit" onsubmit={add_unit} key={format!("add-unit-{}", *form_generation)}>
                         <input name="code" placeholder="code" onchange={set_unit(0)} />
-                        <input name="name" placeholder={ctx.t(M::Name)} onchange={set_unit(1)} />
+                        <input name="name" placeholder={ctx.t(M::UnitName)} onchange={set_unit(1)} />
                         <select name="parent" onchange={set_unit(2)}>
                             <option value="">{ "—" }</option>
                             { unit_options(&new_unit.2) }
@@ -368,5 +378,129 @@ pub fn console_screen() -> Html {
             </div>
             }
         </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct DevicesProps {
+    username: String,
+}
+
+/// A user's signed-in devices, each with 远程清除 (after a question), and the
+/// devices wiped before: when, and whether the device has said it deleted
+/// its data.
+#[function_component(Devices)]
+fn devices(p: &DevicesProps) -> Html {
+    let ctx = use_context::<Ctx>().expect("context");
+    let rows = use_state(|| None::<Vec<fieldbook_shared::api::SessionRow>>);
+    let asking = use_state(|| None::<String>);
+    let message = use_state(|| None::<String>);
+    let token = ctx.store.borrow().session.token.clone();
+    let reload = {
+        let (rows, message, token, user) = (
+            rows.clone(),
+            message.clone(),
+            token.clone(),
+            p.username.clone(),
+        );
+        Callback::from(move |_: ()| {
+            let (rows, message, token, user) =
+                (rows.clone(), message.clone(), token.clone(), user.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match crate::http::call(
+                    "GET",
+                    &format!("/api/users/{user}/sessions"),
+                    Some(&token),
+                    None,
+                )
+                .await
+                {
+                    Ok((200, body)) => rows.set(serde_json::from_str(&body).ok()),
+                    Ok((_, body)) => message.set(Some(crate::http::error_text(&body))),
+                    Err(_) => message.set(Some(crate::i18n::pick("需要联网 / needs the network"))),
+                }
+            });
+        })
+    };
+    {
+        let reload = reload.clone();
+        use_effect_with(p.username.clone(), move |_| reload.emit(()));
+    }
+    let wipe = {
+        let (asking, message, token, reload) = (
+            asking.clone(),
+            message.clone(),
+            token.clone(),
+            reload.clone(),
+        );
+        Callback::from(move |_| {
+            let Some(peer) = (*asking).clone() else {
+                return;
+            };
+            let (message, token, reload) = (message.clone(), token.clone(), reload.clone());
+            asking.set(None);
+            wasm_bindgen_futures::spawn_local(async move {
+                match crate::http::call(
+                    "POST",
+                    &format!("/api/sessions/{peer}/wipe"),
+                    Some(&token),
+                    None,
+                )
+                .await
+                {
+                    Ok((200, _)) => reload.emit(()),
+                    Ok((_, body)) => message.set(Some(crate::http::error_text(&body))),
+                    Err(_) => message.set(Some(crate::i18n::pick("需要联网 / needs the network"))),
+                }
+            });
+        })
+    };
+    // While a wiped device has not said it deleted its data, look again.
+    let unconfirmed = rows.as_ref().is_some_and(|l| {
+        l.iter()
+            .any(|d| !d.wiped_at.is_empty() && d.wipe_confirmed_at.is_empty())
+    });
+    {
+        let reload = reload.clone();
+        use_effect_with(unconfirmed, move |waiting| {
+            let timer = waiting
+                .then(|| gloo_timers::callback::Interval::new(3_000, move || reload.emit(())));
+            move || drop(timer)
+        });
+    }
+    let Some(list) = (*rows).clone() else {
+        return html! { <p class="devices">{ (*message).clone().unwrap_or_else(|| "…".into()) }</p> };
+    };
+    html! {
+        <div class="device-list">
+            if list.is_empty() { <p class="empty">{ ctx.t(M::NoDevices) }</p> }
+            <ul>
+                { for list.iter().map(|d| html! {
+                    <li class={classes!("device", (!d.wiped_at.is_empty()).then_some("wiped"))} data-peer={d.peer_id.clone()}>
+                        <code>{ d.peer_id.chars().take(14).collect::<String>() }</code>
+                        if d.wiped_at.is_empty() {
+                            <span>{ format!(" {} {}", ctx.t(M::SignedInSince), crate::widgets::local_time(&d.created_at)) }</span>
+                            if asking.as_deref() == Some(d.peer_id.as_str()) {
+                                <div class="confirm" role="alert">
+                                    <span class="question">{ ctx.t(M::WipeQuestion) }</span>
+                                    <button class="wipe-yes primary" onclick={wipe.clone()}>{ ctx.t(M::Confirm) }</button>
+                                    <button class="wipe-no" onclick={let a = asking.clone(); move |_| a.set(None)}>{ ctx.t(M::Cancel) }</button>
+                                </div>
+                            } else {
+                                <button class="wipe" onclick={let (a, peer) = (asking.clone(), d.peer_id.clone()); move |_| a.set(Some(peer.clone()))}>{ ctx.t(M::Wipe) }</button>
+                            }
+                        } else {
+                            <span class="wiped-at">{ format!(" {} {} · ", ctx.t(M::WipedAt), crate::widgets::local_time(&d.wiped_at)) }</span>
+                            if d.wipe_confirmed_at.is_empty() {
+                                <span class="badge due">{ ctx.t(M::WipeUnconfirmed) }</span>
+                            } else {
+                                <span class="badge ok">{ format!("{} {}", ctx.t(M::WipeConfirmed), crate::widgets::local_time(&d.wipe_confirmed_at)) }</span>
+                            }
+                        }
+                    </li>
+                }) }
+            </ul>
+            if let Some(m) = &*message { <p class="error" role="alert">{ m }</p> }
+        </div>
     }
 }

@@ -11,6 +11,9 @@ use crate::session;
 pub struct Props {
     pub lang: Lang,
     pub on_login: Callback<LoginResponse>,
+    /// Why the login shows (the device was wiped remotely), if there is a why.
+    #[prop_or_default]
+    pub notice: Option<String>,
 }
 
 #[function_component(LoginScreen)]
@@ -53,6 +56,7 @@ pub fn login_screen(p: &Props) -> Html {
                 <input name="password" type="password" autocomplete="current-password" value={(*password).clone()}
                     onchange={let pw = password.clone(); Callback::from(move |e: Event| pw.set(value_of(&e)))} />
             </label>
+            if let Some(msg) = &p.notice { <p class="notice wiped" role="alert">{ msg }</p> }
             if let Some(msg) = &*error { <p class="error" role="alert">{ msg }</p> }
             <button type="submit" disabled={*busy}>{ t(l, M::LogIn) }</button>
         </form>

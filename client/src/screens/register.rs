@@ -98,7 +98,7 @@ pub fn register_screen() -> Html {
                 <h2>{ ctx.t(M::Register) }</h2>
             </div>
             <p class="hint">{ ctx.t(M::RegisterHint) }</p>
-            <label>{ format!("{}（{}）", ctx.t(M::Name), ctx.t(M::Required)) }<input name="name" required=true value={c.name.clone()} onchange={set(|c, v| c.name = v)} /></label>
+            <label>{ format!("{}（{}）", ctx.t(M::CustomerName), ctx.t(M::Required)) }<input name="name" required=true value={c.name.clone()} onchange={set(|c, v| c.name = v)} /></label>
             <label>{ ctx.t(M::CreditCode) }<input name="credit_code" value={c.credit_code.clone()} onchange={set(|c, v| c.credit_code = v)} /></label>
             <CreditWarning name={c.name.clone()} credit_code={c.credit_code.clone()} />
             <label>{ ctx.t(M::Nature) }

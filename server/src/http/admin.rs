@@ -30,6 +30,8 @@ pub fn routes() -> Vec<Endpoint> {
         ep("post", "/api/users/{username}", "Disable/enable, reset the password, move or rename a user (admin)", true, NO, Some(schema::<UserChange>), schema::<UserRow>, post(change_user)),
         ep("get", "/api/users/{username}/sessions", "A user's signed-in devices (admin)", true, NO, None, schema::<Vec<SessionRow>>, get(sessions)),
         ep("delete", "/api/sessions/{peer_id}", "Sign one device out at once (admin)", true, NO, None, object, delete(revoke_session)),
+        ep("post", "/api/sessions/{peer_id}/wipe", "Wipe a device remotely (admin): signed out at once, and told at its next call to delete its copy", true, NO, None, object, post(wipe_session)),
+        ep("post", "/api/wiped", "A wiped device says it has deleted its copy (with the wiped session's token)", false, NO, None, object, post(wiped)),
     ]
 }
 
@@ -381,9 +383,14 @@ pub async fn sessions(
         .db
         .call(move |c| {
             let mut stmt = c.prepare(
-                "SELECT s.peer_id, s.created_at, s.expires_at FROM sessions s
+                "SELECT s.peer_id, s.created_at, s.expires_at, '', '' FROM sessions s
                  JOIN users u ON u.id = s.user_id
-                 WHERE u.username = ?1 AND s.expires_at > ?2 ORDER BY s.created_at",
+                 WHERE u.username = ?1 AND s.expires_at > ?2
+                 UNION ALL
+                 SELECT w.peer_id, '', '', w.at, COALESCE(w.confirmed_at, '') FROM wiped_devices w
+                 JOIN users u ON u.id = w.user_id
+                 WHERE u.username = ?1
+                 ORDER BY 4, 2",
             )?;
             let rows = stmt
                 .query_map(params![username, now], |r| {
@@ -391,6 +398,8 @@ pub async fn sessions(
                         peer_id: r.get(0)?,
                         created_at: r.get(1)?,
                         expires_at: r.get(2)?,
+                        wiped_at: r.get(3)?,
+                        wipe_confirmed_at: r.get(4)?,
                     })
                 })?
                 .collect::<Result<_, _>>()?;
@@ -421,4 +430,52 @@ pub async fn revoke_session(
     state.acl.unbind_peer(&peer_id);
     tracing::info!(by = %user.username, peer = %peer_id, "device revoked");
     Ok(Json(serde_json::json!({"revoked": peer_id})))
+}
+
+/// `POST /api/sessions/{peer_id}/wipe`: a lost or stolen tablet. Its session
+/// ends at once (its socket closes); its token is remembered, so when it next
+/// reaches the server it is told to delete every customer it holds.
+pub async fn wipe_session(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(peer_id): Path<String>,
+) -> Result<Json<serde_json::Value>, ServerError> {
+    require_admin(&user)?;
+    let (peer, by) = (peer_id.clone(), user.id);
+    let wiped = state
+        .db
+        .call(move |c| crate::auth::wipe_device(c, &peer, by))
+        .await?;
+    if wiped.is_none() {
+        return Err(ServerError::NotFound(format!(
+            "没有这台设备的登录 {peer_id} / no session {peer_id}"
+        )));
+    }
+    state.acl.unbind_peer(&peer_id);
+    tracing::warn!(by = %user.username, peer = %peer_id, "device wiped remotely");
+    Ok(Json(serde_json::json!({"wiped": peer_id})))
+}
+
+/// `POST /api/wiped`: the wiped device, with its old token, says its copy is
+/// deleted (the console shows when).
+pub async fn wiped(
+    State(state): State<AppState>,
+    parts: axum::http::request::Parts,
+) -> Result<Json<serde_json::Value>, ServerError> {
+    let Some(token) = crate::auth::token_of(&parts) else {
+        return Err(ServerError::Unauthorized(
+            "请先登录 / please log in: no session token was sent".into(),
+        ));
+    };
+    let confirmed = state
+        .db
+        .call(move |c| crate::auth::confirm_wipe(c, &token))
+        .await?;
+    if !confirmed {
+        return Err(ServerError::NotFound(
+            "没有待确认的远程清除 / no wipe waits for this device".into(),
+        ));
+    }
+    tracing::info!("a wiped device deleted its copy");
+    Ok(Json(serde_json::json!({"confirmed": true})))
 }

@@ -200,6 +200,18 @@ CREATE TABLE IF NOT EXISTS registrations (
 CREATE INDEX IF NOT EXISTS registrations_code ON registrations(credit_code);
 CREATE INDEX IF NOT EXISTS registrations_name ON registrations(norm_name);
 
+-- Devices an administrator wiped (远程清除): the ended session's token, so
+-- the device is told at its next call to delete its copy; and when it said
+-- it had.
+CREATE TABLE IF NOT EXISTS wiped_devices (
+    token_hash   TEXT PRIMARY KEY NOT NULL,
+    peer_id      TEXT NOT NULL,
+    user_id      INTEGER NOT NULL,
+    by_user      INTEGER NOT NULL,
+    at           TEXT NOT NULL,
+    confirmed_at TEXT
+) WITHOUT ROWID;
+
 -- Photos and attachments 照片与附件 (shared/src/attachments.rs): each file
 -- once, by the SHA-256 of its bytes; and the customers it was attached to,
 -- which decide who may read it (whoever may read one of them).

@@ -86,7 +86,7 @@ pub fn profile_card(p: &CardProps) -> Html {
                 <h3>{ ctx.t(M::Profile) }</h3>
                 <div class="field" data-field="customer_no"><span class="label">{ ctx.t(M::CustomerNo) }</span>
                     <span class="value">{ number.unwrap_or_else(|| ctx.t(M::NoNumberYet).to_string()) }</span></div>
-                { field_row(M::Name, "name", &c.name) }
+                { field_row(M::CustomerName, "name", &c.name) }
                 { field_row(M::CreditCode, "credit_code", &c.credit_code) }
                 { field_row(M::Address, "address", &c.address) }
                 if !c.address.trim().is_empty() {
