@@ -22,6 +22,8 @@ pub fn app() -> Html {
     let store = use_state(|| None::<Store>);
     let error = use_state(|| None::<String>);
     let tick = use_state(|| 0u64);
+    // This tab holds the key to the device's data (`keyring.rs`).
+    let unlocked = use_state(crate::keyring::unlocked);
     // A remote wipe waiting from the last start is carried out first.
     let wiped = use_state(|| None::<String>);
     {
@@ -70,15 +72,18 @@ pub fn app() -> Html {
     }
 
     // No session in localStorage: it may have been lost with a killed browser;
-    // the copy in IndexedDB brings it back. A kept session is copied there too.
+    // the copy in IndexedDB brings it back (the login form waits for that
+    // answer). A kept session is copied there too.
+    let restoring = use_state(|| session::load().is_none());
     {
-        let session = session.clone();
+        let (session, restoring) = (session.clone(), restoring.clone());
         use_effect_with((), move |_| match (*session).clone() {
             Some(s) => session::save(&s),
             None => wasm_bindgen_futures::spawn_local(async move {
                 if let Some(s) = session::restore().await {
                     session.set(Some(s));
                 }
+                restoring.set(false);
             }),
         });
     }
@@ -88,28 +93,43 @@ pub fn app() -> Html {
         let store = store.clone();
         let error = error.clone();
         let tick = tick.clone();
-        use_effect_with((*session).clone().map(|s| s.peer_id), move |peer| {
-            if let (Some(_), Some(s)) = (peer, session::load()) {
-                // A counter, not a clock: two changes in one millisecond must both redraw.
-                static TICKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-                let notify = Callback::from(move |_| {
-                    tick.set(TICKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-                });
-                wasm_bindgen_futures::spawn_local(async move {
-                    match Engine::open(s, notify).await {
-                        Ok(st) => store.set(Some(st)),
-                        Err(e) => error.set(Some(e.to_string())),
-                    }
-                });
-            }
-        });
+        use_effect_with(
+            (*session).clone().map(|s| s.peer_id).filter(|_| *unlocked),
+            move |peer| {
+                if let (Some(_), Some(s)) = (peer, session::load()) {
+                    // A counter, not a clock: two changes in one millisecond must both redraw.
+                    static TICKS: std::sync::atomic::AtomicU64 =
+                        std::sync::atomic::AtomicU64::new(1);
+                    let notify = Callback::from(move |_| {
+                        tick.set(TICKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                    });
+                    wasm_bindgen_futures::spawn_local(async move {
+                        match Engine::open(s, notify).await {
+                            Ok(st) => store.set(Some(st)),
+                            Err(e) => error.set(Some(e.to_string())),
+                        }
+                    });
+                }
+            },
+        );
     }
 
     let on_login = {
-        let session = session.clone();
+        let (session, unlocked) = (session.clone(), unlocked.clone());
         Callback::from(move |s: LoginResponse| {
             session::save(&s);
             session.set(Some(s));
+            unlocked.set(true);
+        })
+    };
+    let on_unlocked = {
+        let (session, unlocked) = (session.clone(), unlocked.clone());
+        Callback::from(move |new: Option<LoginResponse>| {
+            if let Some(s) = new {
+                session::save(&s);
+                session.set(Some(s));
+            }
+            unlocked.set(true);
         })
     };
     let toggle_lang = {
@@ -123,6 +143,7 @@ pub fn app() -> Html {
     let logout = {
         let session = session.clone();
         let store = store.clone();
+        let unlocked = unlocked.clone();
         Callback::from(move |_| {
             // Work only in memory would be lost with the session: ask first.
             let unsaved = (*store)
@@ -145,6 +166,8 @@ pub fn app() -> Html {
             if let Some(s) = (*store).as_ref() {
                 s.borrow_mut().leave();
             }
+            crate::keyring::lock();
+            unlocked.set(false);
             session::clear();
             store.set(None);
             session.set(None);
@@ -154,8 +177,15 @@ pub fn app() -> Html {
     let lang_button =
         html! { <button class="lang" onclick={toggle_lang}>{ t(*lang, M::Language) }</button> };
     let Some(s) = (*session).clone() else {
+        if *restoring {
+            return html! { <div class="app loading">{ "…" }</div> };
+        }
         return html! { <div class="app">{ lang_button }<LoginScreen lang={*lang} on_login={on_login} notice={(*wiped).clone()} /></div> };
     };
+    if !*unlocked {
+        let out = logout.clone();
+        return html! { <div class="app">{ lang_button }<crate::screens::unlock::UnlockScreen lang={*lang} username={s.user.username.clone()} who={format!("{}（{}）· {}", s.user.display_name, s.user.username, s.user.unit_name)} on_unlocked={on_unlocked} on_logout={Callback::from(move |_| out.emit(web_sys::MouseEvent::new("click").unwrap()))} /></div> };
+    }
     let Some(st) = (*store).clone() else {
         let msg = (*error).clone().unwrap_or_else(|| "…".into());
         return html! { <div class="app loading">{ msg }</div> };

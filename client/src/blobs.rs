@@ -63,8 +63,9 @@ pub async fn keep(
         .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
         .map_err(|_| "IndexedDB transaction")?;
     let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
+    let sealed = crate::keyring::seal(bytes)?;
     store
-        .put_with_key(&Uint8Array::from(bytes).into(), &key(&["b", sha256]))
+        .put_with_key(&Uint8Array::from(&sealed[..]).into(), &key(&["b", sha256]))
         .map_err(|_| "IndexedDB put")?;
     if let Some((doc, mime)) = upload {
         store
@@ -87,7 +88,10 @@ pub async fn get(user: &str, sha256: &str) -> Result<Option<Vec<u8>>, ClientErro
             .map_err(|_| "IndexedDB get")?,
     )
     .await?;
-    Ok((!v.is_undefined() && !v.is_null()).then(|| Uint8Array::new(&v).to_vec()))
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    crate::keyring::open(&Uint8Array::new(&v).to_vec()).map(Some)
 }
 
 /// The files this device has (their hashes).
@@ -176,4 +180,37 @@ pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, ClientError> {
         .await
         .map_err(|_| ClientError::from("the file could not be read"))?;
     Ok(Uint8Array::new(&buf).to_vec())
+}
+
+/// Seals the files kept before this device's key was set up.
+pub async fn reseal(user: &str) {
+    let run = async {
+        let db = open(user).await?;
+        let tx = db
+            .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
+            .map_err(|_| "IndexedDB transaction")?;
+        let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
+        let r = range("b")?;
+        let (keys, values) = (
+            store.get_all_keys_with_key(&r).map_err(|_| "getAllKeys")?,
+            store.get_all_with_key(&r).map_err(|_| "getAll")?,
+        );
+        let (keys, values): (Array, Array) = (
+            done(&keys).await?.unchecked_into(),
+            done(&values).await?.unchecked_into(),
+        );
+        for i in 0..keys.length() {
+            let stored = Uint8Array::new(&values.get(i)).to_vec();
+            if !crate::keyring::is_sealed(&stored) {
+                let sealed = crate::keyring::seal(&stored)?;
+                store
+                    .put_with_key(&Uint8Array::from(&sealed[..]).into(), &keys.get(i))
+                    .map_err(|_| "IndexedDB put")?;
+            }
+        }
+        committed(&tx).await
+    };
+    if let Err(e) = run.await {
+        web_sys::console::error_1(&format!("files not sealed: {e}").into());
+    }
 }

@@ -26,7 +26,8 @@ where
         let (key, state, restored) = (key.clone(), state.clone(), restored.clone());
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(Some(text)) = crate::idb::kv_get(&key).await
+                if let Ok(Some(stored)) = crate::idb::kv_get(&key).await
+                    && let Ok(text) = crate::keyring::open_text(&stored)
                     && let Ok(draft) = serde_json::from_str::<T>(&text)
                 {
                     state.set(draft);
@@ -38,7 +39,10 @@ where
     {
         let value = (*state).clone();
         use_effect_with((value, *restored), move |(value, restored)| {
-            if *restored && let Ok(text) = serde_json::to_string(value) {
+            if *restored
+                && let Ok(text) = serde_json::to_string(value)
+                && let Ok(text) = crate::keyring::seal_text(&text)
+            {
                 wasm_bindgen_futures::spawn_local(async move {
                     if let Err(e) = crate::idb::kv_set(&key, Some(&text)).await {
                         web_sys::console::error_1(&format!("draft not kept: {e}").into());

@@ -73,8 +73,11 @@ pub async fn get_kept(
                     .as_string()
                     .unwrap_or_default();
                 let kept = serde_json::json!({"at": stamp, "body": body}).to_string();
-                // Full storage only loses the offline copy, never the answer.
-                let _ = st.set_item(&key, &kept);
+                // Sealed at rest like the documents (`keyring.rs`). Full
+                // storage only loses the offline copy, never the answer.
+                if let Ok(kept) = crate::keyring::seal_text(&kept) {
+                    let _ = st.set_item(&key, &kept);
+                }
             }
             Ok((200, body, None))
         }
@@ -82,6 +85,7 @@ pub async fn get_kept(
         Err(Unreachable) => {
             let kept = storage
                 .and_then(|st| st.get_item(&key).ok().flatten())
+                .and_then(|t| crate::keyring::open_text(&t).ok())
                 .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
             match kept {
                 Some(v) => Ok((

@@ -84,6 +84,9 @@ messages! {
     ResetPassword => "重置密码", "Reset password";
     MoveUser => "调动", "Move";
     Confirm => "确认", "Confirm";
+    Unlock => "解锁", "Unlock";
+    Unlocking => "正在解锁…", "Unlocking…";
+    UnlockHint => "本机数据已加密，请输入登录密码解锁（离线也可以）。", "This device's data is encrypted: enter your password to unlock it (works offline).";
     ShowDevices => "设备", "Devices";
     Wipe => "远程清除", "Wipe remotely";
     WipeQuestion => "远程清除这台设备？它将立即退出登录，下次联网时删除本机的全部客户数据（尚未同步的修改也会丢失）。", "Wipe this device? It is signed out at once and deletes every customer it holds when it next goes online (changes not yet synced are lost too).";

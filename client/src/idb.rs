@@ -45,6 +45,8 @@ impl Op {
 #[derive(Clone)]
 pub struct Idb {
     db: IdbDatabase,
+    /// A value read was not sealed (an earlier release's): `reseal` is due.
+    saw_plain: std::rc::Rc<std::cell::Cell<bool>>,
 }
 
 /// Waits for an IDB request to finish.
@@ -181,6 +183,7 @@ impl Idb {
     pub async fn open(user: &str) -> Result<Idb, ClientError> {
         Ok(Idb {
             db: open_db(&format!("{DB_NAME}-{user}"), STORE).await?,
+            saw_plain: Default::default(),
         })
     }
 
@@ -253,10 +256,52 @@ impl Idb {
         let mut out = Vec::new();
         for i in 0..keys.length() {
             if let Some((doc, key)) = Self::parse_key(&keys.get(i).unchecked_into()) {
-                out.push((doc, key, Uint8Array::new(&values.get(i)).to_vec()));
+                // Sealed at rest (`keyring.rs`); an earlier release's value as it is.
+                let stored = Uint8Array::new(&values.get(i)).to_vec();
+                if !crate::keyring::is_sealed(&stored) {
+                    self.saw_plain.set(true);
+                }
+                out.push((doc, key, crate::keyring::open(&stored)?));
             }
         }
         Ok(out)
+    }
+
+    /// Seals every value an earlier release (or a device not yet set up)
+    /// stored as it was, under the same keys, in one transaction; answers how
+    /// many. Run once the key is open.
+    pub async fn reseal(&self) -> Result<usize, ClientError> {
+        if !crate::keyring::sealing() || !self.saw_plain.get() {
+            return Ok(0);
+        }
+        self.saw_plain.set(false);
+        let tx = self
+            .db
+            .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
+            .map_err(|_| "IndexedDB transaction")?;
+        let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
+        let (keys, values) = (
+            store.get_all_keys().map_err(|_| "getAllKeys")?,
+            store.get_all().map_err(|_| "getAll")?,
+        );
+        let (keys, values): (Array, Array) = (
+            done(&keys).await?.unchecked_into(),
+            done(&values).await?.unchecked_into(),
+        );
+        let mut n = 0;
+        for i in 0..keys.length() {
+            let stored = Uint8Array::new(&values.get(i)).to_vec();
+            if crate::keyring::is_sealed(&stored) {
+                continue;
+            }
+            let sealed = crate::keyring::seal(&stored)?;
+            store
+                .put_with_key(&Uint8Array::from(&sealed[..]).into(), &keys.get(i))
+                .map_err(|_| "IndexedDB put")?;
+            n += 1;
+        }
+        committed(&tx).await?;
+        Ok(n)
     }
 
     /// Every stored document: id -> its chunks (any order loads the same).
@@ -299,8 +344,9 @@ impl Idb {
         for op in ops {
             match op {
                 Op::Put { doc, key, bytes } => {
+                    let sealed = crate::keyring::seal(bytes)?;
                     store
-                        .put_with_key(&Uint8Array::from(&bytes[..]).into(), &Self::key(doc, key))
+                        .put_with_key(&Uint8Array::from(&sealed[..]).into(), &Self::key(doc, key))
                         .map_err(|_| "IndexedDB put")?;
                 }
                 Op::Compact {
@@ -308,9 +354,10 @@ impl Idb {
                     compaction,
                     snapshot,
                 } => {
+                    let sealed = crate::keyring::seal(snapshot)?;
                     store
                         .put_with_key(
-                            &Uint8Array::from(&snapshot[..]).into(),
+                            &Uint8Array::from(&sealed[..]).into(),
                             &Self::key(doc, &compaction.write),
                         )
                         .map_err(|_| "IndexedDB put")?;
@@ -354,9 +401,10 @@ impl Idb {
             .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
             .map_err(|_| "IndexedDB transaction")?;
         let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
+        let sealed = crate::keyring::seal(snapshot)?;
         store
             .put_with_key(
-                &Uint8Array::from(snapshot).into(),
+                &Uint8Array::from(&sealed[..]).into(),
                 &Self::key(doc, &compaction.write),
             )
             .map_err(|_| "IndexedDB put")?;

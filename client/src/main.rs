@@ -9,6 +9,7 @@ mod error;
 mod http;
 mod i18n;
 mod idb;
+mod keyring;
 mod model;
 mod outbox;
 mod screens;

@@ -50,7 +50,13 @@ impl Outbox {
     /// The user's outbox as kept in IndexedDB.
     pub async fn load(user: &str) -> Outbox {
         match crate::idb::kv_get(&key(user)).await {
-            Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_default(),
+            Ok(Some(stored)) => match crate::keyring::open_text(&stored) {
+                Ok(json) => serde_json::from_str(&json).unwrap_or_default(),
+                Err(e) => {
+                    web_sys::console::error_1(&format!("outbox unreadable: {e}").into());
+                    Outbox::default()
+                }
+            },
             _ => Outbox::default(),
         }
     }
@@ -58,7 +64,7 @@ impl Outbox {
     /// Keeps it (resolves once committed).
     pub async fn save(&self, user: &str) -> Result<(), crate::error::ClientError> {
         let json = serde_json::to_string(self).map_err(|e| e.to_string())?;
-        crate::idb::kv_set(&key(user), Some(&json)).await
+        crate::idb::kv_set(&key(user), Some(&crate::keyring::seal_text(&json)?)).await
     }
 
     /// A customer left the book; `changes` are its undelivered changes.

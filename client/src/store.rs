@@ -172,6 +172,23 @@ impl Engine {
             peer.set_server_heads(&doc, heads);
         }
         let outbox = Outbox::load(&session.user.username).await;
+        // What an earlier release (or this device before its key was set
+        // up) stored as it was is sealed now, once.
+        if crate::keyring::sealing() {
+            match idb.reseal().await {
+                Ok(0) => {}
+                Ok(n) => {
+                    web_sys::console::info_1(&format!("sealed {n} stored chunks").into());
+                    if let Err(e) = outbox.save(&session.user.username).await {
+                        web_sys::console::error_1(&format!("outbox not resealed: {e}").into());
+                    }
+                    crate::blobs::reseal(&session.user.username).await;
+                }
+                Err(e) => {
+                    web_sys::console::error_1(&format!("could not seal stored data: {e}").into())
+                }
+            }
+        }
         let book_id = doc_id_of(&session.user.book_url);
         let first_sync = peer.document(&book_id).is_none();
         let engine = Engine {

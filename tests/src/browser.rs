@@ -118,6 +118,38 @@ impl Browser {
     pub async fn goto(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", json!({"url": url}))
             .await;
+        self.unlock_if_asked().await;
+    }
+
+    /// The app asks a signed-in user for their password at each start (the
+    /// tablet's data is encrypted): typed here as the user would, so tests
+    /// of other things go on. Tests of the unlock itself use
+    /// [`Browser::refresh_locked`].
+    pub async fn unlock_if_asked(&self) {
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_secs(30) {
+            let state = self
+                .js(
+                    "if (!document.querySelector('script[src*=boot]')) return 'not the app';
+                     const f = document.querySelector('form.unlock');
+                     if (f) return f.querySelector('button[type=submit]').disabled ? 'starting' : 'locked';
+                     if (document.querySelector('form.login, .status')) return 'open';
+                     return 'starting';",
+                    json!([]),
+                )
+                .await;
+            match state.as_str() {
+                Some("locked") => {
+                    self.fill("form.unlock input[name=password]", crate::PASSWORD)
+                        .await;
+                    self.click("form.unlock button[type=submit]").await;
+                    // On until the form is gone (the key derivation takes a moment).
+                }
+                Some("starting") => {}
+                _ => return,
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
 
     /// Opens a new tab of the same browser (same profile, same IndexedDB) and
@@ -175,6 +207,12 @@ impl Browser {
 
     /// Reloads the page.
     pub async fn refresh(&self) {
+        self.refresh_locked().await;
+        self.unlock_if_asked().await;
+    }
+
+    /// Reloads and leaves the app as it starts (locked, for a signed-in user).
+    pub async fn refresh_locked(&self) {
         self.call(reqwest::Method::POST, "/refresh", json!({}))
             .await;
     }

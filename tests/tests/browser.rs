@@ -3102,6 +3102,15 @@ async fn a_new_build_is_offered_while_the_app_is_open() {
         .await;
     assert!(offer.as_str().unwrap().contains("新版本已就绪"), "{offer}");
     b.click(".update-offer button").await;
+    // The new build starts locked, like any start: unlocked as the user would.
+    b.wait(
+        "the new page",
+        T,
+        "return window.__same_page === undefined && document.querySelector('.app') !== null;",
+        json!([]),
+    )
+    .await;
+    b.unlock_if_asked().await;
     b.wait(
         "reloaded when asked",
         T,
@@ -4243,4 +4252,238 @@ async fn a_wiped_tablet_deletes_its_data_when_it_comes_back_and_the_console_show
             json!([]),
         )
         .await;
+}
+
+/// Every value of m1's IndexedDB stores (chunks, files, the key-value
+/// store), each as [store, key as text, whether sealed, whether it holds any
+/// of `needles` as UTF-8].
+async fn stored_values(b: &Browser, needles: &[&str]) -> Vec<(String, String, bool, bool)> {
+    let v = b
+        .js_async(
+            "const [needles, done] = arguments;
+             const enc = new TextEncoder();
+             const has = (bytes, n) => { const nb = enc.encode(n);
+               outer: for (let i = 0; i + nb.length <= bytes.length; i++) { for (let j = 0; j < nb.length; j++) if (bytes[i + j] !== nb[j]) continue outer; return true; } return false; };
+             const asBytes = v => v instanceof Uint8Array ? v : (typeof v === 'string' ? enc.encode(v) : new Uint8Array(v));
+             const read = (db, store) => new Promise(res => { const o = indexedDB.open(db);
+               o.onsuccess = () => { if (!o.result.objectStoreNames.contains(store)) { o.result.close(); return res([]); }
+                 const s = o.result.transaction(store).objectStore(store);
+                 const k = s.getAllKeys(), v = s.getAll();
+                 v.onsuccess = () => { o.result.close(); res(k.result.map((key, i) => [store, JSON.stringify(key), asBytes(v.result[i])])); }; };
+               o.onerror = () => res([]); });
+             const all = [].concat(await read('fieldbook-m1', 'chunks'), await read('fieldbook-blobs-m1', 'blobs'), await read('fieldbook-kv', 'kv'));
+             done(all.map(([s, k, bytes]) => [s, k,
+               bytes[0] === 70 && bytes[1] === 66 && bytes[2] === 69 && bytes[3] === 49 || new TextDecoder().decode(bytes.slice(0, 5)) === 'fbe1:',
+               needles.some(n => has(bytes, n))]));",
+            json!([needles]),
+        )
+        .await;
+    serde_json::from_value(v).expect("stored values")
+}
+
+/// #30, at rest: what the tablet keeps of a manager — customers, a visit, a
+/// photo, a draft — is sealed in IndexedDB; a reload asks for the password
+/// (a wrong one is refused offline); a password reset by the center opens
+/// the data through the escrow key at the next online unlock, and from then
+/// on offline too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tablets_data_is_sealed_at_rest_and_opens_only_with_the_password() {
+    let (mut server, urls) = server_with(&[("加密测试公司", "m1", None)]).await;
+    let b = Browser::start().await;
+    ready_offline(&b, &server, "m1", "加密测试公司").await;
+    open_customer(&b, "加密测试公司").await;
+    log_visit(&b, "加密的走访内容").await;
+    b.click("button.add-attachment").await;
+    take_photo(&b, "input[name=attachment-photo]", 0).await;
+    photos_shown(&b, 1).await;
+    // A visit half typed: its draft is kept too.
+    b.click_text("button", "记录走访").await;
+    b.fill("textarea[name=summary]", "草稿里的秘密").await;
+    wait_visit_draft(&b, true).await;
+    wait_synced(&b).await;
+
+    let needles = ["加密测试公司", "加密的走访内容", "草稿里的秘密", "Wang"];
+    let values = stored_values(&b, &needles).await;
+    let chunks: Vec<_> = values.iter().filter(|v| v.0 == "chunks").collect();
+    let files: Vec<_> = values
+        .iter()
+        .filter(|v| v.0 == "blobs" && v.1.starts_with("[\"b\""))
+        .collect();
+    assert!(!chunks.is_empty() && !files.is_empty(), "{values:?}");
+    for v in chunks.iter().chain(&files) {
+        assert!(v.2 && !v.3, "sealed, and nothing readable: {v:?}");
+    }
+    let draft = values
+        .iter()
+        .find(|v| v.1.contains("fieldbook.draft.m1"))
+        .expect("the draft");
+    assert!(draft.2 && !draft.3, "{draft:?}");
+    assert!(
+        values.iter().all(|v| !v.3),
+        "no customer text anywhere: {:?}",
+        values.iter().filter(|v| v.3).collect::<Vec<_>>()
+    );
+
+    // A reload: locked, nothing shown; offline, a wrong password is refused.
+    server.kill();
+    b.refresh_locked().await;
+    b.wait(
+        "the unlock form",
+        T,
+        "return document.querySelector('form.unlock') !== null",
+        json!([]),
+    )
+    .await;
+    let text = b.js("return document.body.innerText", json!([])).await;
+    assert!(!text.as_str().unwrap().contains("加密测试公司"), "{text}");
+    if let Ok(dir) = std::env::var("FIELDBOOK_SCREENSHOTS") {
+        b.screenshot(&std::path::Path::new(&dir).join("unlock.png"))
+            .await;
+    }
+    b.fill("form.unlock input[name=password]", "not-the-password")
+        .await;
+    b.click("form.unlock button[type=submit]").await;
+    wait_text(&b, "the refusal", "密码不正确").await;
+    b.fill(
+        "form.unlock input[name=password]",
+        fieldbook_tests::PASSWORD,
+    )
+    .await;
+    b.click("form.unlock button[type=submit]").await;
+    wait_text(&b, "the list, offline, unlocked", "加密测试公司").await;
+    open_customer(&b, "加密测试公司").await;
+    photos_shown(&b, 1).await;
+
+    // The center resets m1's password meanwhile; the tablet comes back.
+    meanwhile(&mut server, async |s| {
+        assert_eq!(
+            post_as(
+                s,
+                "admin",
+                "/api/users/m1",
+                json!({"password": "a-new-password-1"})
+            )
+            .await,
+            200
+        );
+    })
+    .await;
+    server.start().await;
+    b.refresh_locked().await;
+    b.wait(
+        "the unlock form",
+        T,
+        "return document.querySelector('form.unlock') !== null",
+        json!([]),
+    )
+    .await;
+    b.fill("form.unlock input[name=password]", "a-new-password-1")
+        .await;
+    b.click("form.unlock button[type=submit]").await;
+    wait_text(&b, "unlocked with the new password, online", "加密测试公司").await;
+    wait_synced(&b).await;
+    // Rewrapped: the new password opens it offline now, the old one not.
+    server.kill();
+    b.refresh_locked().await;
+    b.wait(
+        "the unlock form",
+        T,
+        "return document.querySelector('form.unlock') !== null",
+        json!([]),
+    )
+    .await;
+    b.fill(
+        "form.unlock input[name=password]",
+        fieldbook_tests::PASSWORD,
+    )
+    .await;
+    b.click("form.unlock button[type=submit]").await;
+    wait_text(&b, "the old password refused", "密码不正确").await;
+    b.fill("form.unlock input[name=password]", "a-new-password-1")
+        .await;
+    b.click("form.unlock button[type=submit]").await;
+    wait_text(&b, "unlocked offline with the new password", "加密测试公司").await;
+    let _ = urls;
+}
+
+/// A tablet of the release before encryption: plaintext chunks and no key.
+/// Offline it opens as before; at the first online unlock the key is set up
+/// and everything it holds is sealed, nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tablet_of_the_release_before_encryption_is_sealed_at_its_first_online_unlock() {
+    let (mut server, urls) = server_with(&[("升级加密测试公司", "m1", None)]).await;
+    let doc_id = urls[0].trim_start_matches("automerge:").to_string();
+    // The earlier release's store: the session and the customer's chunk as
+    // they were (plaintext), no keyring.
+    let session = server.login("m1").await;
+    let mut d = Device::login(&server, "m1").await;
+    d.connect().await;
+    let handle = d.find(&urls[0]).await.expect("customer");
+    let snapshot = handle.with_document(|doc| doc.save());
+    drop(d);
+    let b = Browser::start().await;
+    // The app was opened here before (its service worker serves it offline).
+    b.goto(&server.base()).await;
+    b.wait(
+        "the login form",
+        T,
+        "return document.querySelector('form.login') !== null",
+        json!([]),
+    )
+    .await;
+    b.refresh().await;
+    wait_offline_ready(&b).await;
+    let hash = fieldbook_shared::peer::chunks::content_hash(&snapshot);
+    let written = b
+        .js_async(
+            "const [doc, hash, bytes, session, done] = arguments;
+             localStorage.setItem('fieldbook.session', session);
+             const open = indexedDB.open('fieldbook-m1', 1);
+             open.onupgradeneeded = () => open.result.createObjectStore('chunks');
+             open.onsuccess = () => {
+               const tx = open.result.transaction('chunks', 'readwrite');
+               tx.objectStore('chunks').put(new Uint8Array(bytes), [doc, 's', hash]);
+               tx.oncomplete = () => { open.result.close(); done('ok'); };
+             };",
+            json!([
+                doc_id,
+                hash,
+                snapshot,
+                serde_json::to_string(&session).unwrap()
+            ]),
+        )
+        .await;
+    assert_eq!(written, json!("ok"));
+    let sealed = async |b: &Browser| {
+        stored_values(b, &["升级加密测试公司"])
+            .await
+            .into_iter()
+            .filter(|v| v.0 == "chunks")
+            .map(|v| (v.2, v.3))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        sealed(&b).await,
+        [(false, true)],
+        "plaintext, as the earlier release kept it"
+    );
+
+    // Offline: the password cannot be checked, the tablet opens as before.
+    server.kill();
+    b.goto(&server.base()).await; // unlocks as the user would
+    wait_text(&b, "the list, offline", "升级加密测试公司").await;
+    open_customer(&b, "升级加密测试公司").await;
+    log_visit(&b, "升级前离线记录的走访").await;
+
+    // Online: the key is set up with the confirmed password and all is sealed.
+    server.start().await;
+    b.refresh().await;
+    wait_text(&b, "the list, online", "升级加密测试公司").await;
+    wait_synced(&b).await;
+    let after = sealed(&b).await;
+    assert!(
+        !after.is_empty() && after.iter().all(|v| *v == (true, false)),
+        "{after:?}"
+    );
+    wait_visit_on_server(&server, "m1", &urls[0], "升级前离线记录的走访").await;
 }

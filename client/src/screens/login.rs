@@ -37,7 +37,15 @@ pub fn login_screen(p: &Props) -> Html {
             busy.set(true);
             wasm_bindgen_futures::spawn_local(async move {
                 match session::login(&u, &pw).await {
-                    Ok(s) => on_login.emit(s),
+                    // The password is known now: the device's key is opened
+                    // (or set up) with it, the server having confirmed it.
+                    Ok(s) => match crate::keyring::unlock(&s.user.username, &pw, Some(&s.token)).await {
+                        Ok(()) => on_login.emit(s),
+                        Err(crate::keyring::Refused::WrongPassword) => error.set(Some(
+                            crate::i18n::pick("本机数据无法用这个密码解锁 / this device's data does not open with this password"),
+                        )),
+                        Err(crate::keyring::Refused::Other(e)) => error.set(Some(e)),
+                    },
                     Err(e) => error.set(Some(e.to_string())),
                 }
                 busy.set(false);

@@ -16,6 +16,7 @@ pub mod reports;
 pub mod review;
 pub mod scorecard;
 pub mod transfer;
+pub mod unlock;
 pub mod visit_form;
 
 use wasm_bindgen::JsCast;

@@ -21,6 +21,7 @@ pub fn routes() -> Vec<Endpoint> {
         ep("post", "/api/login", "Sign in; the answer carries the token and the peer id to use on /sync", false, NO, Some(schema::<LoginRequest>), schema::<LoginResponse>, post(login)),
         ep("post", "/api/logout", "End this session (its websocket closes)", true, NO, None, object, post(logout)),
         ep("get", "/api/me", "The signed-in user, their book and the shared warning list", true, NO, None, schema::<Me>, get(me)),
+        ep("post", "/api/device-key", "This user's escrow key for one of their devices (made on first ask): the tablet's local key is also kept wrapped under it, so a changed password does not lock the tablet out of its own data", true, NO, Some(schema::<DeviceKeyRequest>), schema::<DeviceKey>, post(device_key)),
     ]
 }
 
@@ -137,4 +138,51 @@ async fn me_of(state: &AppState, user: &AuthUser, book: &str) -> Result<Me, Serv
         book_url: books::url_of(book),
         warnings_url: books::url_of(&crate::warnings::ensure_doc(state).await?),
     })
+}
+
+/// `POST /api/device-key`: which device.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct DeviceKeyRequest {
+    /// The device's own random id (hex, 16–64 characters).
+    pub device: String,
+}
+
+/// The escrow key of a user's device.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct DeviceKey {
+    /// 32 random bytes, hex.
+    pub key: String,
+}
+
+/// `POST /api/device-key`: the same key for the same user and device every
+/// time (made at the first ask). Only the signed-in user gets their own.
+pub async fn device_key(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(req): Json<DeviceKeyRequest>,
+) -> Result<Json<DeviceKey>, ServerError> {
+    let device = req.device.trim().to_ascii_lowercase();
+    if !(16..=64).contains(&device.len()) || !device.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ServerError::BadRequest(
+            "设备标识应为 16 到 64 位十六进制 / the device id must be 16 to 64 hex digits".into(),
+        ));
+    }
+    let mut fresh = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut fresh);
+    let (id, fresh) = (user.id, hex::encode(fresh));
+    let key = state
+        .db
+        .call(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO device_keys (user_id, device, key, created_at) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![id, device, fresh, crate::now()],
+            )?;
+            Ok(c.query_row(
+                "SELECT key FROM device_keys WHERE user_id = ?1 AND device = ?2",
+                rusqlite::params![id, device],
+                |r| r.get::<_, String>(0),
+            )?)
+        })
+        .await?;
+    Ok(Json(DeviceKey { key }))
 }

@@ -200,6 +200,16 @@ CREATE TABLE IF NOT EXISTS registrations (
 CREATE INDEX IF NOT EXISTS registrations_code ON registrations(credit_code);
 CREATE INDEX IF NOT EXISTS registrations_name ON registrations(norm_name);
 
+-- Escrow keys of the tablets' local encryption keys (client/src/keyring.rs),
+-- per user and device: released only to that user, signed in.
+CREATE TABLE IF NOT EXISTS device_keys (
+    user_id    INTEGER NOT NULL,
+    device     TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, device)
+) WITHOUT ROWID;
+
 -- Devices an administrator wiped (远程清除): the ended session's token, so
 -- the device is told at its next call to delete its copy; and when it said
 -- it had.
