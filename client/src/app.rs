@@ -96,7 +96,15 @@ pub fn app() -> Html {
         use_effect_with(
             (*session).clone().map(|s| s.peer_id).filter(|_| *unlocked),
             move |peer| {
-                if let (Some(_), Some(s)) = (peer, session::load()) {
+                if let (Some(_), Some(mut s)) = (peer, session::load()) {
+                    // Unlocked: the kept token opens now.
+                    match crate::keyring::open_text(&s.token) {
+                        Ok(t) => s.token = t,
+                        Err(e) => {
+                            error.set(Some(e.to_string()));
+                            return;
+                        }
+                    }
                     // A counter, not a clock: two changes in one millisecond must both redraw.
                     static TICKS: std::sync::atomic::AtomicU64 =
                         std::sync::atomic::AtomicU64::new(1);

@@ -23,7 +23,15 @@ pub fn load() -> Option<LoginResponse> {
 /// Saves the session: in localStorage (read synchronously at start) and in
 /// IndexedDB (committed to disk at once; see [`restore`]).
 pub fn save(s: &LoginResponse) {
-    if let (Some(st), Ok(json)) = (storage(), serde_json::to_string(s)) {
+    // The token is sealed like the data (`keyring.rs`): a copied disk gives
+    // no way into the server. Already sealed, it is kept as it is.
+    let mut s = s.clone();
+    if !s.token.starts_with("fbe1:")
+        && let Ok(t) = crate::keyring::seal_text(&s.token)
+    {
+        s.token = t;
+    }
+    if let (Some(st), Ok(json)) = (storage(), serde_json::to_string(&s)) {
         let _ = st.set_item(KEY, &json);
         wasm_bindgen_futures::spawn_local(async move {
             if let Err(e) = crate::idb::kv_set(KEY, Some(&json)).await {

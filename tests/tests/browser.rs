@@ -4302,6 +4302,16 @@ async fn the_tablets_data_is_sealed_at_rest_and_opens_only_with_the_password() {
     wait_visit_draft(&b, true).await;
     wait_synced(&b).await;
 
+    let token = b
+        .js(
+            "return JSON.parse(localStorage.getItem('fieldbook.session')).token",
+            json!([]),
+        )
+        .await;
+    assert!(
+        token.as_str().unwrap().starts_with("fbe1:"),
+        "the kept token is sealed: {token}"
+    );
     let needles = ["加密测试公司", "加密的走访内容", "草稿里的秘密", "Wang"];
     let values = stored_values(&b, &needles).await;
     let chunks: Vec<_> = values.iter().filter(|v| v.0 == "chunks").collect();

@@ -643,3 +643,50 @@ async fn refusals_are_said_in_the_language_asked_for() {
         }
     }
 }
+
+/// The escrow key of a tablet's local data key (`client/src/keyring.rs`):
+/// the same for a user's device every time, another for another user or
+/// device, only to the signed-in user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_devices_escrow_key_is_its_users_alone() {
+    let mut server = TestServer::new();
+    server.start().await;
+    let (m1, m2) = (
+        server.login("m1").await.token,
+        server.login("m2").await.token,
+    );
+    let device = "0123456789abcdef0123456789abcdef";
+    let key = async |token: &str, device: &str| {
+        post(
+            &server,
+            token,
+            "/api/device-key",
+            serde_json::json!({ "device": device }),
+        )
+        .await
+    };
+    let (s, first) = key(&m1, device).await;
+    assert_eq!(s, 200);
+    let first = first["key"].as_str().unwrap().to_string();
+    assert_eq!(first.len(), 64);
+    assert_eq!(
+        key(&m1, device).await.1["key"],
+        first.as_str(),
+        "the same again"
+    );
+    // A new login of the same user on the same device: the same key.
+    let again = server.login("m1").await.token;
+    assert_eq!(key(&again, device).await.1["key"], first.as_str());
+    assert_ne!(
+        key(&m2, device).await.1["key"],
+        first.as_str(),
+        "another user's"
+    );
+    assert_ne!(
+        key(&m1, "fedcba9876543210fedcba9876543210").await.1["key"],
+        first.as_str(),
+        "another device's"
+    );
+    assert_eq!(key(&m1, "not-hex").await.0, 400);
+    assert_eq!(key("no-such-token", device).await.0, 401);
+}
