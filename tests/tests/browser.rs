@@ -908,10 +908,21 @@ async fn a_hand_over_moves_the_customer_between_two_tablets_live() {
     );
 }
 
+/// In landscape and in portrait, as a tablet is held either way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_center_disables_a_user_in_the_console_and_their_tablet_is_told() {
+    the_center_disables_a_user_in_the_console_and_their_tablet_is_told_at(1280, 800).await;
+    the_center_disables_a_user_in_the_console_and_their_tablet_is_told_at(800, 1280).await;
+}
+
+async fn the_center_disables_a_user_in_the_console_and_their_tablet_is_told_at(
+    width: u32,
+    height: u32,
+) {
     let (server, _) = server_with(&[("停用测试客户", "m1", None)]).await;
     let (admin, tablet) = (Browser::start().await, Browser::start().await);
+    admin.set_window_size(width, height).await;
+    tablet.set_window_size(width, height).await;
     login(&tablet, &server, "m1").await;
     wait_text(&tablet, "m1's list", "停用测试客户").await;
     wait_synced(&tablet).await;
@@ -2057,10 +2068,20 @@ async fn three_tabs_offline_a_tab_closed_mid_write_and_a_kill_lose_nothing_saved
 /// Each screen has an address (issue #31): a reload returns to the customer
 /// being read, offline too; back returns to the list; a saved visit form is
 /// not where back leads.
+/// In landscape and in portrait, as a tablet is held either way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_screen_has_an_address_that_reload_and_back_respect_offline_too() {
+    a_screen_has_an_address_that_reload_and_back_respect_offline_too_at(1280, 800).await;
+    a_screen_has_an_address_that_reload_and_back_respect_offline_too_at(800, 1280).await;
+}
+
+async fn a_screen_has_an_address_that_reload_and_back_respect_offline_too_at(
+    width: u32,
+    height: u32,
+) {
     let (mut server, _) = server_with(&[("地址测试公司", "m1", None)]).await;
     let b = Browser::start().await;
+    b.set_window_size(width, height).await;
     ready_offline(&b, &server, "m1", "地址测试公司").await;
     open_customer(&b, "地址测试公司").await;
     let hash = b.js("return location.hash", json!([])).await;
@@ -2093,10 +2114,17 @@ async fn a_screen_has_an_address_that_reload_and_back_respect_offline_too() {
 
 /// A visit form half filled survives a reload as a draft, offline, and the
 /// draft goes once the visit is saved; Save stays on screen (issue #31).
+/// In landscape and in portrait, as a tablet is held either way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_filled_visit_form_survives_a_reload_as_a_draft() {
+    a_half_filled_visit_form_survives_a_reload_as_a_draft_at(1280, 800).await;
+    a_half_filled_visit_form_survives_a_reload_as_a_draft_at(800, 1280).await;
+}
+
+async fn a_half_filled_visit_form_survives_a_reload_as_a_draft_at(width: u32, height: u32) {
     let (mut server, _) = server_with(&[("草稿测试公司", "m1", None)]).await;
     let b = Browser::start().await;
+    b.set_window_size(width, height).await;
     ready_offline(&b, &server, "m1", "草稿测试公司").await;
     server.kill();
     open_customer(&b, "草稿测试公司").await;
@@ -2143,8 +2171,17 @@ async fn a_half_filled_visit_form_survives_a_reload_as_a_draft() {
 /// The list sorts as chosen and says how many it shows; the customer screen
 /// opens with a summary, calls a phone number with a tap, links the address
 /// to a map and prints the chart's values (issue #31).
+/// In landscape and in portrait, as a tablet is held either way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_list_sorts_and_counts_and_the_customer_is_summed_up_for_a_tablet() {
+    the_list_sorts_and_counts_and_the_customer_is_summed_up_for_a_tablet_at(1280, 800).await;
+    the_list_sorts_and_counts_and_the_customer_is_summed_up_for_a_tablet_at(800, 1280).await;
+}
+
+async fn the_list_sorts_and_counts_and_the_customer_is_summed_up_for_a_tablet_at(
+    width: u32,
+    height: u32,
+) {
     use fieldbook_shared::customer::{Contact, LedgerEntry};
     let mut server = TestServer::new();
     server.serve_client();
@@ -2180,6 +2217,7 @@ async fn the_list_sorts_and_counts_and_the_customer_is_summed_up_for_a_tablet() 
         .await;
     server.start().await;
     let b = Browser::start().await;
+    b.set_window_size(width, height).await;
     login(&b, &server, "m1").await;
     wait_text(&b, "m1's list", "丙中客户").await;
     b.js(
@@ -2276,10 +2314,17 @@ async fn the_list_sorts_and_counts_and_the_customer_is_summed_up_for_a_tablet() 
 /// The indicator opens a sync panel: what waits for the server, per
 /// customer and in words; the last complete sync; 立即同步, which says so
 /// offline (issue #31).
+/// In landscape and in portrait, as a tablet is held either way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sync_panel_lists_what_waits_and_syncs_now() {
+    the_sync_panel_lists_what_waits_and_syncs_now_at(1280, 800).await;
+    the_sync_panel_lists_what_waits_and_syncs_now_at(800, 1280).await;
+}
+
+async fn the_sync_panel_lists_what_waits_and_syncs_now_at(width: u32, height: u32) {
     let (mut server, _) = server_with(&[("同步面板测试公司", "m1", None)]).await;
     let b = Browser::start().await;
+    b.set_window_size(width, height).await;
     ready_offline(&b, &server, "m1", "同步面板测试公司").await;
     server.kill();
     open_customer(&b, "同步面板测试公司").await;
