@@ -2369,10 +2369,20 @@ async fn the_sync_panel_lists_what_waits_and_syncs_now_at(width: u32, height: u3
 /// Check-in on a visit (issue #31): the time and the location the tablet
 /// gives (set through the DevTools protocol), shown on the visit with a map
 /// link; a refused location is said in words, the time kept.
+/// In landscape and in portrait, as a tablet is held either way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visit_checks_in_with_time_and_place_and_says_when_location_is_refused() {
+    a_visit_checks_in_with_time_and_place_and_says_when_location_is_refused_at(1280, 800).await;
+    a_visit_checks_in_with_time_and_place_and_says_when_location_is_refused_at(800, 1280).await;
+}
+
+async fn a_visit_checks_in_with_time_and_place_and_says_when_location_is_refused_at(
+    width: u32,
+    height: u32,
+) {
     let (server, _) = server_with(&[("签到测试公司", "m1", None)]).await;
     let b = Browser::start().await;
+    b.set_window_size(width, height).await;
     login(&b, &server, "m1").await;
     wait_text(&b, "m1's list", "签到测试公司").await;
     let origin = server.base();
