@@ -124,6 +124,7 @@ fn release_server(given: Option<PathBuf>) -> PathBuf {
 
 fn main() {
     let args = Args::parse();
+    servers::ensure_js_packages();
     release_server(args.server_bin.clone());
     let unload = args
         .unload_idle_secs

@@ -378,6 +378,40 @@ fn js_dir() -> PathBuf {
         .join("js")
 }
 
+/// Installs the JS reference server's npm packages when they are missing (a
+/// fresh clone has none until `cargo xtask test`), or says what to do.
+pub fn ensure_js_packages() {
+    let js = js_dir();
+    if js
+        .join("node_modules/@automerge/automerge-repo/package.json")
+        .is_file()
+    {
+        return;
+    }
+    eprintln!("installing the reference server's npm packages in {}", js.display());
+    // `npm install`, as `cargo xtask test` does: the lock pins the versions.
+    let status = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund"])
+        .current_dir(&js)
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) => {
+            eprintln!(
+                "`npm install` in {} failed ({s}): the comparison needs the JS reference server's packages; run it there by hand to see why",
+                js.display()
+            );
+            std::process::exit(2);
+        }
+        Err(e) => {
+            eprintln!(
+                "cannot run npm ({e}): install Node.js and npm (Debian: `apt-get install nodejs npm`), then run this again"
+            );
+            std::process::exit(2);
+        }
+    }
+}
+
 /// Starts the reference server and pushes the plan's documents into it through
 /// a samod client, as a device would.
 pub async fn start_reference(plan: &Plan<'_>) -> Seeded {
