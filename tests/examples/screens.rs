@@ -144,6 +144,7 @@ async fn main() {
             ("card-follow-ups", "10-follow-up-card"),
             ("card-care", "11-care-card"),
             ("card-surveys", "15-survey-card"),
+            ("card-attachments", "17-attachments-card"),
         ] {
             b.wait(
                 name,
@@ -224,5 +225,15 @@ async fn main() {
                 .await;
         }
     }
+    // The unlock form of a start (the tablet's data is sealed at rest).
+    b.refresh_locked().await;
+    b.wait(
+        "the unlock form",
+        t,
+        "return document.querySelector('form.unlock')",
+        json!([]),
+    )
+    .await;
+    b.screenshot(&out.join("18-unlock.png")).await;
     println!("screenshots in {}", out.display());
 }

@@ -388,7 +388,10 @@ pub fn ensure_js_packages() {
     {
         return;
     }
-    eprintln!("installing the reference server's npm packages in {}", js.display());
+    eprintln!(
+        "installing the reference server's npm packages in {}",
+        js.display()
+    );
     // `npm install`, as `cargo xtask test` does: the lock pins the versions.
     let status = Command::new("npm")
         .args(["install", "--no-audit", "--no-fund"])
