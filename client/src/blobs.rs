@@ -24,6 +24,19 @@ async fn open(user: &str) -> Result<IdbDatabase, ClientError> {
     open_db(&format!("fieldbook-blobs-{user}"), STORE).await
 }
 
+/// A transaction on the user's files and its store.
+async fn store_of(
+    user: &str,
+    mode: IdbTransactionMode,
+) -> Result<(web_sys::IdbTransaction, web_sys::IdbObjectStore), ClientError> {
+    let db = open(user).await?;
+    let tx = db
+        .transaction_with_str_and_mode(STORE, mode)
+        .map_err(|_| "IndexedDB transaction")?;
+    let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
+    Ok((tx, store))
+}
+
 fn key(parts: &[&str]) -> JsValue {
     let a = Array::new();
     for p in parts {
@@ -58,11 +71,7 @@ pub async fn keep(
     bytes: &[u8],
     upload: Option<(&str, &str)>,
 ) -> Result<(), ClientError> {
-    let db = open(user).await?;
-    let tx = db
-        .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
-        .map_err(|_| "IndexedDB transaction")?;
-    let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
+    let (tx, store) = store_of(user, IdbTransactionMode::Readwrite).await?;
     let sealed = crate::keyring::seal(bytes)?;
     store
         .put_with_key(&Uint8Array::from(&sealed[..]).into(), &key(&["b", sha256]))
@@ -77,11 +86,7 @@ pub async fn keep(
 
 /// The bytes of a file, if this device has them.
 pub async fn get(user: &str, sha256: &str) -> Result<Option<Vec<u8>>, ClientError> {
-    let db = open(user).await?;
-    let tx = db
-        .transaction_with_str(STORE)
-        .map_err(|_| "IndexedDB transaction")?;
-    let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
+    let (_tx, store) = store_of(user, IdbTransactionMode::Readonly).await?;
     let v = done(
         &store
             .get(&key(&["b", sha256]))
@@ -96,11 +101,7 @@ pub async fn get(user: &str, sha256: &str) -> Result<Option<Vec<u8>>, ClientErro
 
 /// The files this device has (their hashes).
 pub async fn held(user: &str) -> Result<std::collections::HashSet<String>, ClientError> {
-    let db = open(user).await?;
-    let tx = db
-        .transaction_with_str(STORE)
-        .map_err(|_| "IndexedDB transaction")?;
-    let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
+    let (_tx, store) = store_of(user, IdbTransactionMode::Readonly).await?;
     let keys = done(
         &store
             .get_all_keys_with_key(&range("b")?)
@@ -116,11 +117,7 @@ pub async fn held(user: &str) -> Result<std::collections::HashSet<String>, Clien
 
 /// The files marked `kind` ("up": to upload; "no": refused).
 pub async fn marked(user: &str, kind: &str) -> Result<Vec<Marked>, ClientError> {
-    let db = open(user).await?;
-    let tx = db
-        .transaction_with_str(STORE)
-        .map_err(|_| "IndexedDB transaction")?;
-    let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
+    let (_tx, store) = store_of(user, IdbTransactionMode::Readonly).await?;
     let r = range(kind)?;
     let (keys, values) = (
         store.get_all_keys_with_key(&r).map_err(|_| "getAllKeys")?,
@@ -149,11 +146,7 @@ pub async fn unmark(
     sha256: &str,
     refused: Option<&str>,
 ) -> Result<(), ClientError> {
-    let db = open(user).await?;
-    let tx = db
-        .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
-        .map_err(|_| "IndexedDB transaction")?;
-    let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
+    let (tx, store) = store_of(user, IdbTransactionMode::Readwrite).await?;
     store
         .delete(&key(&["up", doc, sha256]))
         .map_err(|_| "IndexedDB delete")?;
@@ -185,11 +178,7 @@ pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, ClientError> {
 /// Seals the files kept before this device's key was set up.
 pub async fn reseal(user: &str) {
     let run = async {
-        let db = open(user).await?;
-        let tx = db
-            .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
-            .map_err(|_| "IndexedDB transaction")?;
-        let store = tx.object_store(STORE).map_err(|_| "IndexedDB store")?;
+        let (tx, store) = store_of(user, IdbTransactionMode::Readwrite).await?;
         let r = range("b")?;
         let (keys, values) = (
             store.get_all_keys_with_key(&r).map_err(|_| "getAllKeys")?,

@@ -7,19 +7,33 @@ use wasm_bindgen_futures::JsFuture;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unreachable;
 
-/// `method path` with an optional JSON body and bearer token.
-pub async fn call(
+/// The body a request carries.
+enum Body<'a> {
+    None,
+    Json(String),
+    File(&'a str, &'a [u8]),
+}
+
+/// Sends `method path` (bearer token, the app's language) and answers the response.
+async fn fetch(
     method: &str,
     path: &str,
     token: Option<&str>,
-    body: Option<String>,
-) -> Result<(u16, String), Unreachable> {
+    body: Body<'_>,
+) -> Result<web_sys::Response, Unreachable> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     let headers = web_sys::Headers::new().map_err(|_| Unreachable)?;
-    if let Some(b) = body {
-        init.set_body(&b.into());
-        let _ = headers.set("content-type", "application/json");
+    match body {
+        Body::None => {}
+        Body::Json(b) => {
+            init.set_body(&b.into());
+            let _ = headers.set("content-type", "application/json");
+        }
+        Body::File(mime, bytes) => {
+            init.set_body(&js_sys::Uint8Array::from(bytes).into());
+            let _ = headers.set("content-type", mime);
+        }
     }
     if let Some(t) = token {
         let _ = headers.set("authorization", &format!("Bearer {t}"));
@@ -29,10 +43,15 @@ pub async fn call(
     init.set_headers(&headers);
     let req = web_sys::Request::new_with_str_and_init(path, &init).map_err(|_| Unreachable)?;
     let window = web_sys::window().ok_or(Unreachable)?;
-    let resp = JsFuture::from(window.fetch_with_request(&req))
+    JsFuture::from(window.fetch_with_request(&req))
         .await
-        .map_err(|_| Unreachable)?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| Unreachable)?;
+        .map_err(|_| Unreachable)?
+        .dyn_into()
+        .map_err(|_| Unreachable)
+}
+
+/// The response's status and body text.
+async fn text_of(resp: web_sys::Response) -> (u16, String) {
     let text = match resp.text() {
         Ok(p) => JsFuture::from(p)
             .await
@@ -41,7 +60,18 @@ pub async fn call(
             .unwrap_or_default(),
         Err(_) => String::new(),
     };
-    Ok((resp.status(), text))
+    (resp.status(), text)
+}
+
+/// `method path` with an optional JSON body and bearer token.
+pub async fn call(
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<String>,
+) -> Result<(u16, String), Unreachable> {
+    let body = body.map_or(Body::None, Body::Json);
+    Ok(text_of(fetch(method, path, token, body).await?).await)
 }
 
 /// The server's error message in an error answer (in the chosen language),
@@ -106,46 +136,13 @@ pub async fn put_bytes(
     mime: &str,
     bytes: &[u8],
 ) -> Result<(u16, String), Unreachable> {
-    let init = web_sys::RequestInit::new();
-    init.set_method("PUT");
-    let headers = web_sys::Headers::new().map_err(|_| Unreachable)?;
-    let _ = headers.set("content-type", mime);
-    let _ = headers.set("authorization", &format!("Bearer {token}"));
-    let _ = headers.set("accept-language", crate::session::lang().tag());
-    init.set_headers(&headers);
-    init.set_body(&js_sys::Uint8Array::from(bytes).into());
-    let req = web_sys::Request::new_with_str_and_init(path, &init).map_err(|_| Unreachable)?;
-    let window = web_sys::window().ok_or(Unreachable)?;
-    let resp: web_sys::Response = JsFuture::from(window.fetch_with_request(&req))
-        .await
-        .map_err(|_| Unreachable)?
-        .dyn_into()
-        .map_err(|_| Unreachable)?;
-    let text = match resp.text() {
-        Ok(p) => JsFuture::from(p)
-            .await
-            .ok()
-            .and_then(|v| v.as_string())
-            .unwrap_or_default(),
-        Err(_) => String::new(),
-    };
-    Ok((resp.status(), text))
+    let resp = fetch("PUT", path, Some(token), Body::File(mime, bytes)).await?;
+    Ok(text_of(resp).await)
 }
 
 /// `GET path` answering the body's bytes (an attachment).
 pub async fn get_bytes(path: &str, token: &str) -> Result<(u16, Vec<u8>), Unreachable> {
-    let init = web_sys::RequestInit::new();
-    init.set_method("GET");
-    let headers = web_sys::Headers::new().map_err(|_| Unreachable)?;
-    let _ = headers.set("authorization", &format!("Bearer {token}"));
-    init.set_headers(&headers);
-    let req = web_sys::Request::new_with_str_and_init(path, &init).map_err(|_| Unreachable)?;
-    let window = web_sys::window().ok_or(Unreachable)?;
-    let resp: web_sys::Response = JsFuture::from(window.fetch_with_request(&req))
-        .await
-        .map_err(|_| Unreachable)?
-        .dyn_into()
-        .map_err(|_| Unreachable)?;
+    let resp = fetch("GET", path, Some(token), Body::None).await?;
     let buf = match resp.array_buffer() {
         Ok(p) => JsFuture::from(p).await.map_err(|_| Unreachable)?,
         Err(_) => return Err(Unreachable),

@@ -9,9 +9,6 @@
 //! database is opened (`pending`), so no open connection holds a deletion up
 //! and a wipe cut short by a killed tab is finished at the next start.
 
-use wasm_bindgen::JsCast;
-use wasm_bindgen::prelude::*;
-
 pub const MARK: &str = "fieldbook.wipe";
 
 /// The wipe to carry out: whose data, and the token to report it with.
@@ -69,17 +66,7 @@ async fn delete_database(name: &str) -> Result<(), String> {
     let req = factory
         .delete_database(name)
         .map_err(|_| format!("cannot delete {name}"))?;
-    let promise = js_sys::Promise::new(&mut |resolve, reject| {
-        let ok = Closure::once_into_js(move |_e: web_sys::Event| {
-            let _ = resolve.call0(&JsValue::NULL);
-        });
-        let err = Closure::once_into_js(move |_e: web_sys::Event| {
-            let _ = reject.call0(&JsValue::NULL);
-        });
-        req.set_onsuccess(Some(ok.unchecked_ref()));
-        req.set_onerror(Some(err.unchecked_ref()));
-    });
-    wasm_bindgen_futures::JsFuture::from(promise)
+    crate::idb::done(&req)
         .await
         .map(|_| ())
         .map_err(|_| format!("{name} was not deleted"))
