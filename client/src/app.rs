@@ -192,7 +192,7 @@ pub fn app() -> Html {
     };
     if !*unlocked {
         let out = logout.clone();
-        return html! { <div class="app">{ lang_button }<crate::screens::unlock::UnlockScreen lang={*lang} username={s.user.username.clone()} who={format!("{}（{}）· {}", s.user.display_name, s.user.username, s.user.unit_name)} on_unlocked={on_unlocked} on_logout={Callback::from(move |_| out.emit(web_sys::MouseEvent::new("click").unwrap()))} /></div> };
+        return html! { <div class="app">{ lang_button }<crate::screens::unlock::UnlockScreen lang={*lang} username={s.user.username.clone()} who={format!("{}（{}）· {}", s.user.display_name, s.user.username, s.user.unit_name)} on_unlocked={on_unlocked} on_logout={Callback::from(move |_| if let Ok(click) = web_sys::MouseEvent::new("click") { out.emit(click) })} /></div> };
     }
     let Some(st) = (*store).clone() else {
         let msg = (*error).clone().unwrap_or_else(|| "…".into());
