@@ -4468,6 +4468,26 @@ async fn the_tablets_data_is_sealed_at_rest_and_opens_only_with_the_password() {
         .await;
     b.click("form.unlock button[type=submit]").await;
     wait_text(&b, "unlocked offline with the new password", "加密测试公司").await;
+    // Someone else at the tablet: 退出登录 from the unlock form leads to the
+    // login form; what the tablet keeps stays sealed there.
+    b.refresh_locked().await;
+    b.wait(
+        "the unlock form",
+        T,
+        "return document.querySelector('form.unlock') !== null",
+        json!([]),
+    )
+    .await;
+    b.click("form.unlock button.switch-user").await;
+    b.wait(
+        "the login form",
+        T,
+        "return document.querySelector('form.login:not(.unlock) input[name=username]') !== null",
+        json!([]),
+    )
+    .await;
+    let text = b.js("return document.body.innerText", json!([])).await;
+    assert!(!text.as_str().unwrap().contains("加密测试公司"), "{text}");
     let _ = urls;
 }
 
