@@ -8,9 +8,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
+use crate::store::sql::Connection;
 use fieldbook_shared::access::{Access, Assignment, Viewer, book_access, customer_access};
 use fieldbook_shared::vocab::Role;
-use rusqlite::Connection;
 use tokio::sync::watch;
 
 use crate::error::ServerError;
@@ -47,6 +47,9 @@ struct Tables {
 pub struct Acl {
     tables: Arc<RwLock<Tables>>,
     generation: Arc<watch::Sender<u64>>,
+    /// The other nodes, told of each change of the tables (several nodes on
+    /// PostgreSQL: `cluster.rs`).
+    cluster: Arc<std::sync::OnceLock<crate::cluster::Cluster>>,
 }
 
 impl Acl {
@@ -55,6 +58,7 @@ impl Acl {
         let acl = Acl {
             tables: Arc::default(),
             generation: Arc::new(watch::channel(0).0),
+            cluster: Arc::default(),
         };
         acl.reload(conn)?;
         Ok(acl)
@@ -65,7 +69,7 @@ impl Acl {
         let mut t = Tables::default();
         let mut stmt =
             conn.prepare("SELECT id, username, role, unit, disabled, book_doc FROM users")?;
-        let mut rows = stmt.query([])?;
+        let mut rows = stmt.query(())?;
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;
             let role: String = r.get(2)?;
@@ -83,13 +87,13 @@ impl Acl {
             }
         }
         let mut stmt = conn.prepare("SELECT code, parent FROM units")?;
-        let mut rows = stmt.query([])?;
+        let mut rows = stmt.query(())?;
         while let Some(r) = rows.next()? {
             t.units.insert(r.get(0)?, r.get(1)?);
         }
         let mut stmt =
             conn.prepare("SELECT doc_id, primary_user, assistant_user, unit FROM customers")?;
-        let mut rows = stmt.query([])?;
+        let mut rows = stmt.query(())?;
         while let Some(r) = rows.next()? {
             t.customers.insert(
                 r.get(0)?,
@@ -101,7 +105,7 @@ impl Acl {
             );
         }
         let mut stmt = conn.prepare("SELECT doc_id, user_id FROM claims")?;
-        let mut rows = stmt.query([])?;
+        let mut rows = stmt.query(())?;
         while let Some(r) = rows.next()? {
             t.claims.insert(r.get(0)?, r.get(1)?);
         }
@@ -122,7 +126,22 @@ impl Acl {
         self.generation.send_modify(|g| *g += 1);
     }
 
+    /// From now on, every change of the tables is told to the other nodes.
+    pub fn join(&self, cluster: crate::cluster::Cluster) {
+        let _ = self.cluster.set(cluster);
+    }
+
+    /// A change of the tables (which the database already holds): the other
+    /// nodes read them again.
     fn write(&self, f: impl FnOnce(&mut Tables)) {
+        self.write_here(f);
+        if let Some(c) = self.cluster.get() {
+            c.acl_changed();
+        }
+    }
+
+    /// A change of what only this node knows (its sockets and their offers).
+    fn write_here(&self, f: impl FnOnce(&mut Tables)) {
         f(&mut self.tables.write().unwrap_or_else(|e| e.into_inner()));
         self.bump();
     }
@@ -142,7 +161,7 @@ impl Acl {
                 return;
             }
         }
-        self.write(|t| {
+        self.write_here(|t| {
             t.offers
                 .entry(doc_id.to_string())
                 .or_default()
@@ -162,7 +181,15 @@ impl Acl {
     /// Forgets a signed-out or revoked device: its share policies turn to none
     /// and its open websocket closes (see `sync`).
     pub fn unbind_peer(&self, peer: &str) {
-        self.write(|t| {
+        self.unbind_peer_here(peer);
+        if let Some(c) = self.cluster.get() {
+            c.unbind(peer);
+        }
+    }
+
+    /// Forgets a device whose socket may be on this node (another node signed it out).
+    pub fn unbind_peer_here(&self, peer: &str) {
+        self.write_here(|t| {
             t.peers.remove(peer);
         });
     }
@@ -180,7 +207,7 @@ impl Acl {
 
     /// Binds an authenticated sync peer id to its user.
     pub fn bind_peer(&self, peer: &str, user_id: i64) {
-        self.write(|t| {
+        self.write_here(|t| {
             t.peers.insert(peer.to_string(), user_id);
         });
     }
@@ -202,7 +229,7 @@ impl Acl {
 
     /// Records a document every active user may read (and none may write).
     pub fn set_shared(&self, doc_id: &str) {
-        self.write(|t| {
+        self.write_here(|t| {
             t.shared.insert(doc_id.to_string());
         });
     }

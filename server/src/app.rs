@@ -10,14 +10,15 @@ use crate::acl::Acl;
 use crate::error::ServerError;
 use crate::state::AppState;
 use crate::store::db::Db;
-use crate::store::storage::SqliteStorage;
+use crate::store::sql::Location;
+use crate::store::storage::SqlStorage;
 use crate::sync::policy::Policy;
 use crate::{history, projection, projection::books, rules, warnings};
 
 /// What `serve` needs.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub db: PathBuf,
+    pub db: Location,
     pub listen: SocketAddr,
     /// The built client to serve at `/`, if present.
     pub static_dir: Option<PathBuf>,
@@ -53,7 +54,18 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     // The operator's day and month from here on are the rules' (their zone).
     rules.get().apply_calendar();
     let (changed_tx, changed_rx) = tokio::sync::mpsc::unbounded_channel();
-    let storage = SqliteStorage::open(&config.db, changed_tx.clone())?;
+    // On PostgreSQL this is one node of a cluster (cluster.rs), however many
+    // there are: its stored changes are announced to the others.
+    let node = config.db.is_postgres().then(crate::cluster::new_node_id);
+    let storage = SqlStorage::open_as(&config.db, changed_tx.clone(), node.clone())?;
+    let cluster = match &node {
+        Some(node) => {
+            let c = crate::cluster::Cluster::join(&config.db, node.clone())?;
+            acl.join(c.clone());
+            Some(c)
+        }
+        None => None,
+    };
     let repo = Repo::build_tokio()
         .with_storage(storage.clone())
         .with_peer_id(samod::PeerId::from("fieldbook-server"))
@@ -91,10 +103,14 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         sync_conns: std::sync::Arc::default(),
         throttle: crate::throttle::Throttle::default(),
         origins: std::sync::Arc::new(config.origins.clone()),
+        cluster: cluster.clone(),
     };
 
     books::ensure_all(&state).await?;
     warnings::publish(&state).await?;
+    if let Some(cluster) = cluster {
+        crate::cluster::listen(state.clone(), cluster)?;
+    }
     tokio::spawn(projection::run(state.clone(), changed_rx));
     tokio::spawn(crate::desks::run(state.clone(), desks_rx));
     tokio::spawn(crate::memory::trim_after_frees(state.clone()));

@@ -1,13 +1,13 @@
 //! Users, passwords and login sessions; `AuthUser` is the extractor that turns a
 //! token (bearer header, `?token=` or the session cookie) into a user.
 
+use crate::store::sql::{Connection, OptionalExtension, params};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use fieldbook_shared::vocab::Role;
 use rand::RngCore;
-use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use crate::error::ServerError;
@@ -132,7 +132,7 @@ fn evict_oldest_sessions(conn: &Connection, user_id: i64) -> Result<Vec<String>,
     let peers: Vec<String> = conn
         .prepare(
             "SELECT peer_id FROM sessions WHERE user_id = ?1
-             ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?2",
+             ORDER BY created_at DESC, peer_id DESC LIMIT -1 OFFSET ?2",
         )?
         .query_map(params![user_id, MAX_SESSIONS_PER_USER as i64], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
@@ -284,7 +284,7 @@ pub fn wipe_device(c: &mut Connection, peer_id: &str, by: i64) -> Result<Option<
     };
     tx.execute(
         "INSERT OR REPLACE INTO wiped_devices (token_hash, peer_id, user_id, by_user, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        rusqlite::params![hash, peer_id, user, by, crate::now()],
+        crate::sql_params![hash, peer_id, user, by, crate::now()],
     )?;
     tx.execute("DELETE FROM sessions WHERE peer_id = ?1", [peer_id])?;
     tx.commit()?;
@@ -295,7 +295,7 @@ pub fn wipe_device(c: &mut Connection, peer_id: &str, by: i64) -> Result<Option<
 pub fn confirm_wipe(c: &Connection, token: &str) -> Result<bool, ServerError> {
     Ok(c.execute(
         "UPDATE wiped_devices SET confirmed_at = ?2 WHERE token_hash = ?1 AND confirmed_at IS NULL",
-        rusqlite::params![token_hash(token), crate::now()],
+        crate::sql_params![token_hash(token), crate::now()],
     )? > 0)
 }
 
@@ -360,17 +360,19 @@ pub fn add_user(
     } else {
         display_name.trim()
     };
-    conn.execute(
-        "INSERT INTO users (username, display_name, password_hash, role, unit) VALUES (?1, ?2, ?3, ?4, ?5)",
+    conn.query_row(
+        "INSERT INTO users (username, display_name, password_hash, role, unit) VALUES (?1, ?2, ?3, ?4, ?5)
+         RETURNING id",
         params![username, display, hash_password(password)?, role.as_str(), unit],
+        |r| r.get(0),
     )
-    .map_err(|e| match e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+    .map_err(|e| {
+        if e.is_constraint() {
             ServerError::Conflict(format!("用户 {username} 已存在 / user {username} already exists"))
+        } else {
+            e.into()
         }
-        e => e.into(),
-    })?;
-    Ok(conn.last_insert_rowid())
+    })
 }
 
 /// The longest staff number (工号) kept; the operator's are a dozen characters.

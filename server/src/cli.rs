@@ -8,6 +8,7 @@ use fieldbook_shared::vocab::Role;
 
 use crate::error::ServerError;
 use crate::store::db::Db;
+use crate::store::sql::Location;
 use crate::{auth, demo, rules};
 
 #[derive(Debug, Parser)]
@@ -26,7 +27,7 @@ pub enum Command {
     /// Serve the sync endpoint, the REST API and the built client.
     Serve {
         #[arg(long, env = "FIELDBOOK_DB", default_value = "fieldbook.db")]
-        db: PathBuf,
+        db: Location,
         #[arg(long, env = "FIELDBOOK_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
         /// The built client to serve at / (made by `cargo xtask dist`).
@@ -78,7 +79,18 @@ pub enum Command {
     /// Load the demo org, users and customers (idempotent: skipped if present).
     Demo {
         #[arg(long, env = "FIELDBOOK_DB", default_value = "fieldbook.db")]
-        db: PathBuf,
+        db: Location,
+    },
+    /// Copy a SQLite deployment into an empty PostgreSQL database, then verify
+    /// it (row counts of every table, every document's heads). Stop the
+    /// server first: what it writes during the copy would not be copied.
+    Migrate {
+        /// The SQLite file.
+        #[arg(long)]
+        from: Location,
+        /// postgres://user:password@host:port/database (empty).
+        #[arg(long)]
+        to: Location,
     },
 }
 
@@ -87,7 +99,7 @@ pub enum UserCommand {
     /// Add a user; a unit that does not exist yet is created.
     Add {
         #[arg(long, env = "FIELDBOOK_DB", default_value = "fieldbook.db")]
-        db: PathBuf,
+        db: Location,
         #[arg(long)]
         username: String,
         #[arg(long)]
@@ -111,13 +123,13 @@ pub enum RulesCommand {
     /// Print the rules in force (the defaults if none were set).
     Show {
         #[arg(long, env = "FIELDBOOK_DB", default_value = "fieldbook.db")]
-        db: PathBuf,
+        db: Location,
     },
     /// Validate a JSON file and store it; settings it leaves out take the defaults.
     /// A running server picks it up at its next start (or use PUT /api/rules).
     Set {
         #[arg(long, env = "FIELDBOOK_DB", default_value = "fieldbook.db")]
-        db: PathBuf,
+        db: Location,
         file: PathBuf,
     },
 }
@@ -127,7 +139,7 @@ pub enum UnitCommand {
     /// Add a unit under an existing parent (or at the top without --parent).
     Add {
         #[arg(long, env = "FIELDBOOK_DB", default_value = "fieldbook.db")]
-        db: PathBuf,
+        db: Location,
         #[arg(long)]
         code: String,
         #[arg(long)]
@@ -222,5 +234,24 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
             Ok(())
         }
         Command::Demo { db } => demo::load(&db).await,
+        Command::Migrate { from, to } => {
+            let started = std::time::Instant::now();
+            let report = tokio::task::spawn_blocking(move || {
+                crate::store::migrate::copy(&from, &to).map(|r| (r, to))
+            })
+            .await
+            .map_err(|e| ServerError::Internal(format!("the copy stopped: {e}")))?;
+            let (report, to) = report?;
+            for (table, rows) in &report.tables {
+                println!("  {table:<24} {rows:>10} rows");
+            }
+            println!(
+                "copied into {} in {:.1} s and verified: every table's rows counted in both, {} documents with the same heads",
+                to.display(),
+                started.elapsed().as_secs_f64(),
+                report.documents
+            );
+            Ok(())
+        }
     }
 }

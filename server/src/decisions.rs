@@ -5,10 +5,10 @@
 //! on a tablet, maybe offline). Authority is checked here, at the moment the
 //! decision reaches the server, from the server's own tables.
 
+use crate::store::sql::{OptionalExtension, params};
 use fieldbook_shared::desk::Decision;
 use fieldbook_shared::grading::{Grade, Level};
 use fieldbook_shared::vocab::Role;
-use rusqlite::{OptionalExtension, params};
 
 use crate::auth::AuthUser;
 use crate::error::ServerError;
@@ -138,11 +138,12 @@ pub async fn report_warning(
     let id = state
         .db
         .call(move |c| {
-            c.execute(
-                "INSERT INTO credit_warnings (name, credit_code, kind, note, reported_by, reported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            Ok(c.query_row(
+                "INSERT INTO credit_warnings (name, credit_code, kind, note, reported_by, reported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 RETURNING id",
                 params![name, code, kind.as_str(), note, who, now()],
-            )?;
-            Ok(c.last_insert_rowid())
+                |r| r.get::<_, i64>(0),
+            )?)
         })
         .await?;
     tracing::info!(user = %user.username, report = id, "bad-credit report");
@@ -214,7 +215,7 @@ pub async fn decide_registration(
     let changed = state
         .db
         .call(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx = c.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
             let (current, by, by_name, at): (String, Option<i64>, Option<String>, Option<String>) =
                 tx.query_row(
                     "SELECT r.status, r.decided_by, u.display_name, r.decided_at
@@ -389,7 +390,7 @@ pub async fn decide_warning(
     let changed = state
         .db
         .call(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx = c.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
             let current: Option<(String, Option<i64>, Option<String>)> = tx
                 .query_row(
                     "SELECT w.status, w.decided_by, u.display_name
@@ -554,7 +555,8 @@ pub async fn rule_line(
     let changed = state
         .db
         .call(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx =
+                c.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
             let changed = crate::projection::registration::rule(&tx, &doc, &l, who)?;
             tx.commit()?;
             Ok(changed)
@@ -617,7 +619,8 @@ pub async fn create_event(
     state
         .db
         .call(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx =
+                c.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
             let creator: Option<i64> = tx
                 .query_row("SELECT created_by FROM events WHERE id = ?1", [&eid], |r| {
                     r.get(0)

@@ -2,20 +2,20 @@
 //! companies, four sub-offices, their heads and managers, and customers with two
 //! years of ledger and recent visits. Deterministic, so every run looks the same.
 
-use std::path::Path;
+use crate::store::sql::Location;
 
+use crate::store::sql::params;
 use automerge::Automerge;
 use fieldbook_shared::complaints::{Complaint, Step};
 use fieldbook_shared::customer::{Contact, Customer, FollowUp, LedgerEntry, Visit};
 use fieldbook_shared::grading;
 use fieldbook_shared::vocab::{ContactRole, Line, Nature, Role, VisitKind};
-use rusqlite::params;
 use samod::Repo;
 
 use crate::auth;
 use crate::error::ServerError;
 use crate::store::db::Db;
-use crate::store::storage::SqliteStorage;
+use crate::store::storage::SqlStorage;
 
 /// The password of every demo user.
 pub const DEMO_PASSWORD: &str = "fieldbook";
@@ -115,11 +115,11 @@ impl Lcg {
 /// How many demo customers there are.
 pub const DEMO_CUSTOMERS: usize = 300;
 
-/// Loads the demo data into the database at `path`, unless users already exist.
-pub async fn load(path: &Path) -> Result<(), ServerError> {
-    let db = Db::open(path)?;
+/// Loads the demo data into the database at `location`, unless users already exist.
+pub async fn load(location: &Location) -> Result<(), ServerError> {
+    let db = Db::open(location)?;
     let existing: i64 =
-        db.blocking(|c| Ok(c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?))?;
+        db.blocking(|c| Ok(c.query_row("SELECT COUNT(*) FROM users", (), |r| r.get(0))?))?;
     if existing > 0 {
         println!("demo: the database already has users; nothing loaded");
         return Ok(());
@@ -146,7 +146,7 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
         .collect();
 
     let (changed, _ignored) = tokio::sync::mpsc::unbounded_channel();
-    let storage = SqliteStorage::open(path, changed)?;
+    let storage = SqlStorage::open(location, changed)?;
     let repo = Repo::build_tokio().with_storage(storage).load().await;
     let mut rows = Vec::new();
     let mut customers: Vec<(Customer, usize)> = demo_customers(DEMO_CUSTOMERS)
@@ -237,7 +237,7 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
     let rules = fieldbook_shared::rules::Rules::default();
     let month = crate::this_month();
     db.blocking(|c| {
-        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = c.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
         if !invited.is_empty() {
             tx.execute(
                 "INSERT INTO events (id, kind, title, date, place, created_by, created_at)
@@ -296,19 +296,21 @@ pub async fn load(path: &Path) -> Result<(), ServerError> {
         }
         // A few confirmed bad-credit entries and one open report (docs/domain.md,
         // Bad-credit list).
-        let admin: i64 = tx.query_row("SELECT id FROM users WHERE username = 'admin'", [], |r| r.get(0))?;
-        let reporter: i64 = tx.query_row("SELECT id FROM users WHERE username = 'zhang.wei'", [], |r| r.get(0))?;
+        let admin: i64 = tx.query_row("SELECT id FROM users WHERE username = 'admin'", (), |r| r.get(0))?;
+        let reporter: i64 = tx.query_row("SELECT id FROM users WHERE username = 'zhang.wei'", (), |r| r.get(0))?;
         for (name, code, kind, status) in [
             ("鑫达物流代理有限公司", "91310000MA1BAD0001", "agency_fee_abuse", "confirmed"),
             ("恒通商贸有限公司", "91310000MA1BAD0002", "deliberate_arrears", "confirmed"),
             ("安盛保险代理有限公司", "", "premium_fraud", "confirmed"),
             ("快达电商有限公司", "", "deliberate_arrears", "reported"),
         ] {
+            let now = crate::now();
             let decided = (status == "confirmed").then_some(admin);
+            let decided_at = decided.map(|_| now.clone());
             tx.execute(
                 "INSERT INTO credit_warnings (name, credit_code, kind, note, reported_by, reported_at, status, decided_by, decided_at)
-                 VALUES (?1, ?2, ?3, '演示数据', ?4, ?5, ?6, ?7, CASE WHEN ?7 IS NULL THEN NULL ELSE ?5 END)",
-                params![name, code, kind, reporter, crate::now(), status, decided],
+                 VALUES (?1, ?2, ?3, '演示数据', ?4, ?5, ?6, ?7, ?8)",
+                params![name, code, kind, reporter, now, status, decided, decided_at],
             )?;
         }
         tx.commit()?;

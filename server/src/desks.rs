@@ -8,11 +8,11 @@
 
 use std::collections::BTreeSet;
 
+use crate::store::sql::{OptionalExtension, params};
 use automerge::ActorId;
 use fieldbook_shared::SchemaError;
 use fieldbook_shared::desk::{self, Desk, Outcome};
 use fieldbook_shared::vocab::Role;
-use rusqlite::{OptionalExtension, params};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::auth::AuthUser;
@@ -32,7 +32,7 @@ pub async fn run(state: AppState, mut rx: UnboundedReceiver<String>) {
         .call(|c| {
             let mut stmt = c.prepare("SELECT doc_id FROM desks ORDER BY doc_id")?;
             let ids = stmt
-                .query_map([], |r| r.get(0))?
+                .query_map((), |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             Ok(ids)
         })
@@ -254,7 +254,8 @@ async fn copy_work_log(
     state
         .db
         .call(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx =
+                c.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
             tx.execute("DELETE FROM worklog_notes WHERE doc_id = ?1", [&doc])?;
             {
                 let mut ins = tx.prepare_cached(
@@ -354,7 +355,7 @@ async fn active_user(state: &AppState, id: i64) -> Result<Option<AuthUser>, Serv
 }
 
 /// The desks of a user (document ids), oldest first.
-pub fn of_user(c: &rusqlite::Connection, user: i64) -> Result<Vec<String>, ServerError> {
+pub fn of_user(c: &crate::store::sql::Connection, user: i64) -> Result<Vec<String>, ServerError> {
     let mut stmt = c.prepare_cached(
         "SELECT doc_id FROM desks WHERE user_id = ?1 ORDER BY first_seen, doc_id",
     )?;

@@ -36,7 +36,7 @@ pub enum ServerError {
     #[error("登录失败次数过多，请 {0} 秒后再试 / too many failed logins: try again in {0} s")]
     Throttled(u64),
     #[error("database error: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(#[from] crate::store::sql::Error),
     #[error("document error: {0}")]
     Schema(#[from] fieldbook_shared::SchemaError),
     #[error("I/O error: {0}")]
@@ -45,6 +45,12 @@ pub enum ServerError {
     Stopped,
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<rusqlite::Error> for ServerError {
+    fn from(e: rusqlite::Error) -> Self {
+        ServerError::Db(e.into())
+    }
 }
 
 impl From<samod::Stopped> for ServerError {

@@ -10,8 +10,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::store::sql::params;
 use automerge::{ActorId, Automerge, ChangeHash, ReadDoc};
-use rusqlite::params;
 
 use crate::error::ServerError;
 use crate::state::AppState;
@@ -94,11 +94,11 @@ pub fn new_changes(doc: &Automerge, since: &str) -> Vec<(String, String)> {
 
 /// Records newly seen changes, each with the user who delivered it.
 pub fn record(
-    tx: &rusqlite::Transaction,
+    tx: &crate::store::sql::Transaction,
     doc: &str,
     changes: &[(String, String)],
     senders: &Senders,
-) -> rusqlite::Result<()> {
+) -> crate::store::sql::Result<()> {
     let now = chrono::Utc::now().timestamp_millis();
     let mut seen = tx.prepare_cached(
         "INSERT OR IGNORE INTO change_log (hash, doc_id, seen_ms, user_id)
@@ -176,7 +176,7 @@ mod tests {
         let senders = authors.take("doc1", &changes);
         assert!(authors.take("doc1", &changes).is_empty(), "taken once");
 
-        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        let mut conn = crate::store::sql::Connection::open_in_memory().unwrap();
         conn.execute_batch(
             "CREATE TABLE change_log (hash TEXT PRIMARY KEY, doc_id TEXT, seen_ms INTEGER, user_id INTEGER);",
         )

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use rusqlite::params;
+use crate::store::sql::params;
 
 use crate::error::ServerError;
 use crate::state::AppState;
@@ -33,7 +33,8 @@ pub async fn sweep(state: &AppState, grace: Duration) -> Result<Swept, ServerErr
     let (claims, sessions) = state
         .db
         .call(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx =
+                c.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
             // samod keys a document's rows "<doc id>/…"; '0' sorts right after '/'.
             let stale: Vec<String> = {
                 let mut stmt = tx.prepare(

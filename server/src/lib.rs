@@ -5,6 +5,7 @@ pub mod acl;
 pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod cluster;
 pub mod decisions;
 pub mod demo;
 pub mod desks;

@@ -5,9 +5,9 @@
 //! kept in `customer_numbers`, reaches tablets in the books and is listed,
 //! searched and exported.
 
+use crate::store::sql::{Connection, OptionalExtension, params};
 use fieldbook_shared::numbering::{Facts, Pattern};
 use fieldbook_shared::vocab::Line;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::ServerError;
 use crate::state::AppState;
@@ -132,7 +132,8 @@ pub async fn assign_missing(state: &AppState) -> Result<usize, ServerError> {
     let docs: Vec<String> = state
         .db
         .call(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx =
+                c.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
             let docs: Vec<String> = {
                 let mut stmt = tx.prepare(
                     "SELECT g.doc_id FROM registrations g JOIN customers c ON c.doc_id = g.doc_id
@@ -140,7 +141,7 @@ pub async fn assign_missing(state: &AppState) -> Result<usize, ServerError> {
                        AND NOT EXISTS (SELECT 1 FROM customer_numbers n WHERE n.doc_id = g.doc_id)
                      ORDER BY g.received",
                 )?;
-                stmt.query_map([], |r| r.get(0))?
+                stmt.query_map((), |r| r.get(0))?
                     .collect::<Result<_, _>>()?
             };
             for d in &docs {

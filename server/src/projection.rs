@@ -13,10 +13,10 @@
 
 use std::collections::BTreeSet;
 
+use crate::store::sql::{OptionalExtension, params};
 use fieldbook_shared::SchemaError;
 use fieldbook_shared::access::Assignment;
 use fieldbook_shared::customer::{LedgerEntry, Outline};
-use rusqlite::{OptionalExtension, params};
 use samod::DocumentId;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -34,21 +34,43 @@ pub mod writer;
 use plan::Plan;
 
 /// Projects dirty documents as their changes are committed, until the repo stops.
+/// Of several nodes on PostgreSQL only the one holding the projector's lock
+/// projects (`cluster.rs`); the others wait, dropping what they hear (the
+/// queue is durable: the projecting node reads it).
 pub async fn run(state: AppState, mut changed: UnboundedReceiver<String>) {
-    let leftover: Vec<String> = state
-        .db
-        .call(|c| {
-            let mut stmt = c.prepare("SELECT doc_id FROM dirty_docs")?;
-            let ids = stmt
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            Ok(ids)
-        })
-        .await
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "cannot read the projection queue");
-            Vec::new()
-        });
+    let Some(cluster) = state.cluster.clone() else {
+        project_until(&state, &mut changed, None).await;
+        return;
+    };
+    loop {
+        while !cluster.is_projector() {
+            tokio::select! {
+                next = changed.recv() => if next.is_none() { return },
+                _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
+            }
+        }
+        if !project_until(&state, &mut changed, Some(&cluster)).await {
+            return;
+        }
+    }
+}
+
+/// How often the projecting node of a cluster reads the durable queue: what
+/// other nodes marked (a rule change, an import) and what it did not hear of.
+const QUEUE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Projects until the repo stops (false) or, in a cluster, this node no
+/// longer holds the projector's lock (true).
+async fn project_until(
+    state: &AppState,
+    changed: &mut UnboundedReceiver<String>,
+    cluster: Option<&crate::cluster::Cluster>,
+) -> bool {
+    let state = state.clone();
+    let leftover: Vec<String> = dirty(&state).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot read the projection queue");
+        Vec::new()
+    });
     state.bulk_mark(&leftover);
     let mut failed = project_all(&state, leftover.into_iter().collect()).await;
     // Tiers from before this version (or a crash mid-way) are brought up to date.
@@ -65,8 +87,12 @@ pub async fn run(state: AppState, mut changed: UnboundedReceiver<String>) {
     // Grades and alerts are "as of the last complete month": when the month
     // turns, every customer is projected again.
     let mut month_check = tokio::time::interval(MONTH_CHECK);
+    let mut queue_poll = tokio::time::interval(QUEUE_POLL);
     let mut next_batch = tokio::time::Instant::now();
     loop {
+        if cluster.is_some_and(|c| !c.is_projector()) {
+            return true;
+        }
         let batch = tokio::select! {
             _ = month_check.tick() => {
                 if let Err(e) = ensure_current(&state).await {
@@ -74,8 +100,18 @@ pub async fn run(state: AppState, mut changed: UnboundedReceiver<String>) {
                 }
                 continue;
             }
+            _ = queue_poll.tick(), if cluster.is_some() => {
+                match dirty(&state).await {
+                    Ok(docs) if !docs.is_empty() => docs.into_iter().collect(),
+                    Ok(_) => continue,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot read the projection queue");
+                        continue;
+                    }
+                }
+            }
             next = changed.recv() => {
-                let Some(first) = next else { return };
+                let Some(first) = next else { return false };
                 // Busy: gather changes for a while, so a document being edited
                 // again and again is read once for many changes, not once each
                 // (reading a customer was half the server's CPU in a visit storm).
@@ -104,6 +140,20 @@ pub async fn run(state: AppState, mut changed: UnboundedReceiver<String>) {
         }
         failed.extend(again);
     }
+}
+
+/// The documents marked for projection.
+async fn dirty(state: &AppState) -> Result<Vec<String>, ServerError> {
+    state
+        .db
+        .call(|c| {
+            let mut stmt = c.prepare("SELECT doc_id FROM dirty_docs")?;
+            let ids = stmt
+                .query_map((), |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(ids)
+        })
+        .await
 }
 
 /// The least time from the end of one batch of projections to the start of
@@ -341,7 +391,7 @@ async fn project_batch(state: &AppState, docs: &[String]) -> Result<Batch, Serve
     let (standing_changed, decided, registered) = state
         .db
         .call(move |conn| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx = conn.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
             let mut standing_changed = false;
             let mut decided = Vec::new();
             let mut registered = Vec::new();
@@ -415,14 +465,15 @@ pub async fn reproject_all(state: &AppState) -> Result<(), ServerError> {
     let docs: Vec<String> = state
         .db
         .call(|c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx =
+                c.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
             tx.execute(
                 "INSERT OR IGNORE INTO dirty_docs (doc_id) SELECT doc_id FROM customers",
-                [],
+                (),
             )?;
             let docs = {
                 let mut stmt = tx.prepare("SELECT doc_id FROM customers")?;
-                stmt.query_map([], |r| r.get(0))?
+                stmt.query_map((), |r| r.get(0))?
                     .collect::<Result<_, _>>()?
             };
             tx.commit()?;
@@ -458,7 +509,7 @@ pub async fn ensure_current(state: &AppState) -> Result<bool, ServerError> {
             let last: Option<String> = c
                 .query_row(
                     "SELECT value FROM settings WHERE key = 'projected_with'",
-                    [],
+                    (),
                     |r| r.get(0),
                 )
                 .optional()?;
@@ -524,11 +575,14 @@ impl Source {
 /// would keep it loaded), else the repo's open copy (it has just changed, so
 /// it is loaded anyway).
 async fn source_of(state: &AppState, doc_id: &str) -> Result<Source, ServerError> {
-    let bulk = state
-        .bulk
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .contains(doc_id);
+    // In a cluster the repo's copy may lack what another node stored: read
+    // the union of every node's changes from storage.
+    let bulk = state.cluster.is_some()
+        || state
+            .bulk
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(doc_id);
     let not_stored = || {
         ServerError::Internal(format!(
             "document {doc_id} is marked changed but is not stored"

@@ -4,8 +4,8 @@
 
 use std::sync::{Arc, RwLock};
 
+use crate::store::sql::{Connection, OptionalExtension, params};
 use fieldbook_shared::rules::Rules;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::ServerError;
 

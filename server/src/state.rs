@@ -8,7 +8,7 @@ use axum::extract::FromRef;
 use crate::acl::Acl;
 use crate::rules;
 use crate::store::db::Db;
-use crate::store::storage::SqliteStorage;
+use crate::store::storage::SqlStorage;
 use crate::sync::authors::Authors;
 
 /// Everything a request handler can reach.
@@ -17,7 +17,7 @@ pub struct AppState {
     pub db: Db,
     pub acl: Acl,
     pub repo: Repo,
-    pub storage: SqliteStorage,
+    pub storage: SqlStorage,
     pub acceptor: AcceptorHandle,
     /// The operator's rules in force.
     pub rules: rules::Current,
@@ -28,7 +28,7 @@ pub struct AppState {
     /// Who sent changes to which document, to bind devices to users.
     pub authors: Authors,
     /// Documents queued by a bulk re-projection: read from storage, not
-    /// opened in the repo (see `SqliteStorage::load_document`).
+    /// opened in the repo (see `SqlStorage::load_document`).
     pub bulk: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     /// Open sync websockets per user (capped: see `sync::MAX_CONNECTIONS_PER_USER`).
     pub sync_conns: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>,
@@ -36,6 +36,8 @@ pub struct AppState {
     pub origins: std::sync::Arc<crate::web_security::Origins>,
     /// Failed logins per username and address.
     pub throttle: crate::throttle::Throttle,
+    /// The other nodes on the same PostgreSQL database (none on SQLite).
+    pub cluster: Option<crate::cluster::Cluster>,
 }
 
 impl AppState {

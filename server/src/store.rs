@@ -1,6 +1,9 @@
-//! The SQLite store: the database with its schema and migrations (`db`), and
+//! The store: one SQL connection over SQLite or PostgreSQL (`sql`), the schema
+//! and migrations (`db`), a SQLite deployment copied into PostgreSQL (`migrate`), and
 //! samod's document storage on it (`storage`), written by one thread in
 //! grouped commits.
 
 pub mod db;
+pub mod migrate;
+pub mod sql;
 pub mod storage;

@@ -1,9 +1,9 @@
 //! The bad-credit warning list: reports, the center's confirmation, and the shared
 //! document every user reads (see `fieldbook_shared::credit`).
 
+use crate::store::sql::{OptionalExtension, params};
 use automerge::Automerge;
 use fieldbook_shared::credit::{Warning, WarningList};
-use rusqlite::{OptionalExtension, params};
 
 use crate::error::ServerError;
 use crate::state::AppState;
@@ -59,7 +59,7 @@ pub async fn publish(state: &AppState) -> Result<(), ServerError> {
             let mut stmt = c.prepare(
                 "SELECT id, name, credit_code, kind, substr(decided_at, 1, 10) FROM credit_warnings WHERE status = 'confirmed' ORDER BY id",
             )?;
-            let rows = stmt.query_map([], |r| {
+            let rows = stmt.query_map((), |r| {
                 Ok(Warning {
                     id: r.get::<_, i64>(0)?.to_string(),
                     name: r.get(1)?,

@@ -1,6 +1,7 @@
 //! Helpers for Fieldbook's end-to-end tests: a real `fieldbook-server` process on
-//! loopback with its own SQLite file, and devices that are real samod repos
-//! syncing over real websockets.
+//! loopback with its own database (a SQLite file, or a PostgreSQL database of
+//! its own when `FIELDBOOK_TEST_POSTGRES` names a server), and devices that are
+//! real samod repos syncing over real websockets.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use automerge::Automerge;
 use fieldbook_server::store::db::Db;
-use fieldbook_server::store::storage::SqliteStorage;
+use fieldbook_server::store::sql::{Connection, Location};
+use fieldbook_server::store::storage::SqlStorage;
 use fieldbook_shared::api::LoginResponse;
 use fieldbook_shared::customer::Customer;
 use fieldbook_shared::vocab::Role;
@@ -88,10 +90,91 @@ pub fn server_binary() -> PathBuf {
     .clone()
 }
 
+/// The PostgreSQL server of the run, when it has one:
+/// `FIELDBOOK_TEST_POSTGRES=postgres://user@host:port` (`cargo xtask test`
+/// starts a throwaway cluster and sets it).
+pub fn test_postgres() -> Option<String> {
+    std::env::var("FIELDBOOK_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .map(|u| u.trim_end_matches('/').to_string())
+}
+
+/// The run's PostgreSQL server, for a test that needs one.
+pub fn require_postgres() -> String {
+    test_postgres().expect(
+        "this test needs PostgreSQL: run `cargo xtask test`, which starts a throwaway cluster \
+         (or set FIELDBOOK_TEST_POSTGRES=postgres://user@host:port)",
+    )
+}
+
+/// Whether test servers keep their data in PostgreSQL: the PostgreSQL pass
+/// of `cargo xtask test` sets `FIELDBOOK_TEST_ENGINE=postgres`.
+pub fn servers_on_postgres() -> bool {
+    std::env::var("FIELDBOOK_TEST_ENGINE").is_ok_and(|e| e == "postgres")
+}
+
+/// A database of one test on the run's PostgreSQL server; dropped with it.
+pub struct PgDatabase {
+    server: String,
+    name: String,
+}
+
+impl PgDatabase {
+    /// A new empty database on `server` (a URL without a database name).
+    pub fn create(server: &str) -> PgDatabase {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "fbtest_{}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed),
+            rand::random::<u32>()
+        );
+        Connection::open(&Location::Postgres(format!("{server}/postgres")))
+            .and_then(|c| c.execute_batch(&format!("CREATE DATABASE {name}")))
+            .unwrap_or_else(|e| panic!("create a test database on {server}: {e}"));
+        PgDatabase {
+            server: server.to_string(),
+            name,
+        }
+    }
+
+    pub fn location(&self) -> Location {
+        Location::Postgres(format!("{}/{}", self.server, self.name))
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let dropped = Connection::open(&Location::Postgres(format!("{}/postgres", self.server)))
+            .and_then(|c| {
+                c.execute_batch(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
+            });
+        if let Err(e) = dropped {
+            eprintln!("could not drop the test database {}: {e}", self.name);
+        }
+    }
+}
+
+/// A new database for a test: a SQLite file in `dir`, or a PostgreSQL
+/// database when the servers run on it (see [`servers_on_postgres`]).
+pub fn new_database(dir: &Path) -> (Location, Option<PgDatabase>) {
+    if servers_on_postgres() {
+        let pg = PgDatabase::create(&require_postgres());
+        (pg.location(), Some(pg))
+    } else {
+        (Location::Sqlite(dir.join("fieldbook.db")), None)
+    }
+}
+
 /// A real server process with its own database in a temporary directory.
 pub struct TestServer {
     _dir: tempfile::TempDir,
-    pub db: PathBuf,
+    pub db: Location,
+    _pg: Option<PgDatabase>,
     pub addr: SocketAddr,
     child: Option<Child>,
     pub log: PathBuf,
@@ -110,7 +193,19 @@ impl TestServer {
     /// A new database with the test org and users; not started yet.
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = dir.path().join("fieldbook.db");
+        let (db, pg) = new_database(dir.path());
+        Self::with_database(dir, db, pg)
+    }
+
+    /// [`TestServer::new`] on a PostgreSQL database of its own, whatever the
+    /// run's engine (tests of several nodes).
+    pub fn new_on_postgres() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pg = PgDatabase::create(&require_postgres());
+        Self::with_database(dir, pg.location(), Some(pg))
+    }
+
+    fn with_database(dir: tempfile::TempDir, db: Location, pg: Option<PgDatabase>) -> Self {
         let log = dir.path().join("server.log");
         Db::open(&db)
             .and_then(|d| {
@@ -137,12 +232,33 @@ impl TestServer {
         TestServer {
             _dir: dir,
             db,
+            _pg: pg,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             child: None,
             log,
             static_dir: None,
             unload_idle_secs: None,
             claim_grace_secs: None,
+            started: false,
+        }
+    }
+
+    /// Another server node on this one's PostgreSQL database (its own
+    /// address and log); not started yet.
+    pub fn another_node(&self) -> TestServer {
+        assert!(self.on_postgres(), "nodes share a PostgreSQL database");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("server.log");
+        TestServer {
+            _dir: dir,
+            db: self.db.clone(),
+            _pg: None,
+            addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
+            child: None,
+            log,
+            static_dir: self.static_dir.clone(),
+            unload_idle_secs: self.unload_idle_secs,
+            claim_grace_secs: self.claim_grace_secs,
             started: false,
         }
     }
@@ -170,7 +286,7 @@ impl TestServer {
             "seed customers before starting the server"
         );
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        let storage = SqliteStorage::open(&self.db, tx).expect("open storage");
+        let storage = SqlStorage::open(&self.db, tx).expect("open storage");
         let repo = Repo::build_tokio().with_storage(storage).load().await;
         let mut rows = Vec::new();
         for (customer, primary, assistant) in customers {
@@ -195,7 +311,7 @@ impl TestServer {
                             "INSERT INTO customers (doc_id, primary_user, assistant_user, unit, registered_by, registered_at)
                              SELECT ?1, p.id, (SELECT id FROM users WHERE username = ?3), p.unit, p.id, '2026-01-01T00:00:00Z'
                              FROM users p WHERE p.username = ?2",
-                            rusqlite::params![id, p, a],
+                            fieldbook_server::sql_params![id, p, a],
                         )?;
                     }
                     tx.commit()?;
@@ -252,7 +368,7 @@ impl TestServer {
             .expect("log file");
         let child = Command::new(server_binary())
             .args(["serve", "--db"])
-            .arg(&self.db)
+            .arg(self.db.to_arg())
             .args(["--listen", &self.addr.to_string(), "--static"])
             .arg(
                 self.static_dir
@@ -304,6 +420,17 @@ impl TestServer {
             self.child = None;
         }
         answered
+    }
+
+    /// A connection to the server's database (either engine), for tests that
+    /// look at or change its tables.
+    pub fn sql(&self) -> Connection {
+        Connection::open(&self.db).expect("open the server's database")
+    }
+
+    /// Whether this run keeps data in PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self.db.is_postgres()
     }
 
     /// Kills the server with SIGKILL: no shutdown code runs.
@@ -637,6 +764,17 @@ impl Device {
     pub fn customer(doc: &DocHandle) -> Customer {
         doc.with_document(|d| Customer::load(d))
             .expect("customer document")
+    }
+
+    /// The ids of a customer's visits, sorted.
+    pub fn visit_ids(doc: &DocHandle) -> Vec<String> {
+        let mut ids: Vec<String> = Self::customer(doc)
+            .visits
+            .into_iter()
+            .map(|v| v.id)
+            .collect();
+        ids.sort();
+        ids
     }
 }
 

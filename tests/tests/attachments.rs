@@ -135,9 +135,9 @@ async fn an_attachment_is_stored_once_checked_and_read_only_by_who_sees_the_cust
     let (s, body) = put(&server, &m1, east, &hash_of(&most), "application/pdf", most).await;
     assert_eq!(s, 200, "{body}");
 
-    let db = rusqlite::Connection::open(&server.db).unwrap();
+    let db = server.sql();
     let stored: i64 = db
-        .query_row("SELECT COUNT(*) FROM blobs", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM blobs", (), |r| r.get(0))
         .unwrap();
     assert_eq!(stored, 2, "the photo once, and the PDF");
 }

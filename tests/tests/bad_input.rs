@@ -306,8 +306,8 @@ async fn an_expired_token_is_refused_on_sync_and_rest() {
     let (status, _, _) = upgrade_status(&server, &session.token).await;
     assert_eq!(status, 101, "fresh token accepted");
     // The session's time runs out (as after its 30 days).
-    rusqlite::Connection::open(&server.db)
-        .unwrap()
+    server
+        .sql()
         .execute(
             "UPDATE sessions SET expires_at = '2000-01-01T00:00:00.000Z' WHERE peer_id = ?1",
             [&session.peer_id],
@@ -355,9 +355,9 @@ async fn claims_for_documents_that_never_arrive_expire() {
     }
     let db = server.db.clone();
     let claims = move || -> i64 {
-        rusqlite::Connection::open(&db)
+        fieldbook_server::store::sql::Connection::open(&db)
             .unwrap()
-            .query_row("SELECT COUNT(*) FROM claims", [], |r| r.get(0))
+            .query_row("SELECT COUNT(*) FROM claims", (), |r| r.get(0))
             .unwrap()
     };
     let made = wait_for("claims for the made-up ids", T, async || {

@@ -2783,7 +2783,7 @@ async fn the_customer_file_is_kept_offline_and_the_number_searchable() {
     let other = Customer::new("别的公司", "", Nature::Enterprise, vec![Line::Delivery]);
     server.seed_customer(&other, "m1", None).await;
     {
-        let db = rusqlite::Connection::open(&server.db).unwrap();
+        let db = server.sql();
         db.execute(
             "INSERT INTO customer_numbers (doc_id, number, assigned_at) VALUES (?1, 'KH2026000042', '')",
             [url.trim_start_matches("automerge:")],
@@ -3258,13 +3258,13 @@ async fn a_work_log_note_and_the_month_hand_in_are_kept_offline_and_handed_in() 
         b.screenshot(&std::path::Path::new(&dir).join("work-log-hand-in.png"))
             .await;
     }
-    let conn = rusqlite::Connection::open(&server.db).unwrap();
+    let conn = server.sql();
     let note: String = conn
-        .query_row("SELECT text FROM worklog_notes", [], |r| r.get(0))
+        .query_row("SELECT text FROM worklog_notes", (), |r| r.get(0))
         .unwrap();
     assert_eq!(note, "整理本周走访材料，联系寄递专业公司");
     let word: String = conn
-        .query_row("SELECT note FROM worklog_submissions", [], |r| r.get(0))
+        .query_row("SELECT note FROM worklog_submissions", (), |r| r.get(0))
         .unwrap();
     assert_eq!(word, "本月走访 12 家");
 }

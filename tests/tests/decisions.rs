@@ -257,13 +257,13 @@ async fn a_managers_work_log_notes_and_month_hand_in_reach_the_server() {
     assert!(handed.ok, "{handed:?}");
     assert!(!answers.outcome("g1").unwrap().ok);
 
-    let conn = rusqlite::Connection::open(&server.db).unwrap();
+    let conn = server.sql();
     let note: String = conn
-        .query_row("SELECT text FROM worklog_notes", [], |r| r.get(0))
+        .query_row("SELECT text FROM worklog_notes", (), |r| r.get(0))
         .unwrap();
     assert_eq!(note, "整理走访材料，联系专业公司");
     let (m, n): (String, String) = conn
-        .query_row("SELECT month, note FROM worklog_submissions", [], |r| {
+        .query_row("SELECT month, note FROM worklog_submissions", (), |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .unwrap();

@@ -297,7 +297,7 @@ async fn customers_then_their_ledger_import_back_to_back_while_tablets_sync() {
 async fn the_offices_own_spreadsheets_import() {
     let (server, _) = server_with_two_units().await;
     {
-        let c = rusqlite::Connection::open(&server.db).unwrap();
+        let c = server.sql();
         c.execute_batch(
             "UPDATE users SET display_name = '张伟' WHERE username = 'm1';
              UPDATE users SET display_name = '李娜' WHERE username IN ('m2', 'm3');",

@@ -266,11 +266,10 @@ async fn tokens_stay_out_of_rest_urls_and_sessions_are_capped_per_user() {
     for _ in 0..cap {
         last = server.login("m1").await.token;
     }
-    let sessions: i64 = rusqlite::Connection::open(&server.db)
-        .unwrap()
+    let sessions: i64 = server.sql()
         .query_row(
             "SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = 'm1'",
-            [],
+            (),
             |r| r.get(0),
         )
         .unwrap();
@@ -315,11 +314,11 @@ async fn an_approval_a_tablet_writes_is_not_an_approval() {
 
     let db = server.db.clone();
     let status = move || -> Option<String> {
-        rusqlite::Connection::open(&db)
+        fieldbook_server::store::sql::Connection::open(&db)
             .ok()?
             .query_row(
                 "SELECT status FROM agreement_index WHERE agreement_id = 'forged'",
-                [],
+                (),
                 |r| r.get(0),
             )
             .ok()

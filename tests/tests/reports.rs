@@ -295,10 +295,10 @@ async fn follow_ups_are_listed_by_state_and_an_earlier_database_fills_their_tabl
     // at start; on a busy machine that may come after the lists above.
     let db_path = server.db.clone();
     let projected_with = || {
-        let db = rusqlite::Connection::open(&db_path).unwrap();
+        let db = fieldbook_server::store::sql::Connection::open(&db_path).unwrap();
         db.query_row(
             "SELECT value FROM settings WHERE key = 'projected_with'",
-            [],
+            (),
             |r| r.get::<_, String>(0),
         )
         .ok()
@@ -309,7 +309,7 @@ async fn follow_ups_are_listed_by_state_and_an_earlier_database_fills_their_tabl
     .await;
     server.kill();
     {
-        let db = rusqlite::Connection::open(&server.db).unwrap();
+        let db = server.sql();
         let basis = projected_with().unwrap();
         let earlier = basis.replacen(
             &format!(" v{} ", fieldbook_server::projection::PROJECTION_FORMAT),
@@ -322,7 +322,7 @@ async fn follow_ups_are_listed_by_state_and_an_earlier_database_fills_their_tabl
             [&earlier],
         )
         .unwrap();
-        db.execute("DELETE FROM followup_index", []).unwrap();
+        db.execute("DELETE FROM followup_index", ()).unwrap();
     }
     server.start().await;
     let head = server.login("head1").await.token;

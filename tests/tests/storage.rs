@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use fieldbook_server::store::db::Db;
-use fieldbook_server::store::storage::SqliteStorage;
+use fieldbook_server::store::storage::SqlStorage;
 use samod::storage::{Storage, StorageKey};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -14,7 +14,7 @@ async fn a_write_waits_out_another_connections_lock_and_lands() {
     let path = dir.path().join("fieldbook.db");
     Db::open(&path).expect("create the schema");
     let (tx, mut changed) = tokio::sync::mpsc::unbounded_channel();
-    let storage = SqliteStorage::open(&path, tx).expect("open storage");
+    let storage = SqlStorage::open(&path.clone().into(), tx).expect("open storage");
 
     let other = rusqlite::Connection::open(&path).expect("second connection");
     other

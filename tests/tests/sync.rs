@@ -30,16 +30,6 @@ fn customer() -> Customer {
     )
 }
 
-fn visit_ids(doc: &samod::DocHandle) -> Vec<String> {
-    let mut ids: Vec<String> = Device::customer(doc)
-        .visits
-        .into_iter()
-        .map(|v| v.id)
-        .collect();
-    ids.sort();
-    ids
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_edits_on_two_devices_converge() {
     let mut server = TestServer::new();
@@ -90,7 +80,7 @@ async fn offline_edits_on_two_devices_converge() {
     b.connect().await;
     for doc in [&doc_a, &doc_b] {
         wait_for("both visits on both devices", T, async || {
-            (visit_ids(doc) == ["va", "vb"]).then_some(())
+            (Device::visit_ids(doc) == ["va", "vb"]).then_some(())
         })
         .await;
     }
@@ -163,7 +153,7 @@ async fn nothing_the_server_acknowledged_is_lost_when_it_is_killed() {
     wait_for(
         "the acknowledged visit to come back from the restarted server",
         T,
-        async || (visit_ids(&doc_b) == ["before-kill", "offline"]).then_some(()),
+        async || (Device::visit_ids(&doc_b) == ["before-kill", "offline"]).then_some(()),
     )
     .await;
     b.wait_synced(&doc_b).await;
@@ -173,7 +163,7 @@ async fn nothing_the_server_acknowledged_is_lost_when_it_is_killed() {
     c.connect().await;
     let doc_c = c.find(&url).await.expect("open on a fresh device");
     wait_for("both visits on a fresh device", T, async || {
-        (visit_ids(&doc_c) == ["before-kill", "offline"]).then_some(())
+        (Device::visit_ids(&doc_c) == ["before-kill", "offline"]).then_some(())
     })
     .await;
 }
@@ -489,8 +479,8 @@ async fn opening_a_stored_document_writes_nothing_back() {
     let mut server = TestServer::new();
     let url = server.seed_customer(&customer(), "m1", None).await;
     let id = url.trim_start_matches("automerge:").to_string();
-    let projected_at = |db: &std::path::Path| -> Option<String> {
-        let c = rusqlite::Connection::open(db).expect("open the database");
+    let projected_at = |db: &fieldbook_server::store::sql::Location| -> Option<String> {
+        let c = fieldbook_server::store::sql::Connection::open(db).expect("open the database");
         c.query_row(
             "SELECT projected_at FROM customer_index WHERE doc_id = ?1",
             [&id],
@@ -541,8 +531,8 @@ async fn a_large_document_is_compacted_in_proportion_to_its_size() {
     let url = server.seed_customer(&big, "m1", None).await;
     let id = url.trim_start_matches("automerge:").to_string();
     // (snapshots, incrementals) stored for the customer.
-    let stored = |db: &std::path::Path| -> (Vec<String>, usize) {
-        let c = rusqlite::Connection::open(db).expect("open the database");
+    let stored = |db: &fieldbook_server::store::sql::Location| -> (Vec<String>, usize) {
+        let c = fieldbook_server::store::sql::Connection::open(db).expect("open the database");
         let mut stmt = c
             .prepare("SELECT key FROM samod_storage WHERE key >= ?1 AND key < ?2")
             .expect("query storage");

@@ -6,6 +6,8 @@ use std::process::{Command, ExitCode};
 
 use clap::{Parser, Subcommand};
 
+mod postgres;
+
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Fieldbook's build tasks")]
 struct Cli {
@@ -161,9 +163,42 @@ fn test(args: &[String]) -> Result {
         .args(["check", "--all-targets", "--manifest-path"])
         .arg(root().join("fuzz").join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", target_dir().join("fuzz-check")))?;
+    // A throwaway PostgreSQL cluster: the tests of PostgreSQL itself
+    // (migration, several nodes) use it in the first pass; in the second,
+    // every end-to-end test's server keeps its data there, a database each.
+    let cluster = postgres::Cluster::start()?;
     sh(Command::new(cargo())
         .args(["test", "--workspace"])
-        .args(args))
+        .args(args)
+        .env("FIELDBOOK_TEST_POSTGRES", cluster.url()))?;
+    sh(Command::new(cargo())
+        .args(["test", "-p", "fieldbook-tests"])
+        .args(postgres_test_targets()?.iter().flat_map(|t| ["--test", t]))
+        .args(args)
+        .env("FIELDBOOK_TEST_POSTGRES", cluster.url())
+        .env("FIELDBOOK_TEST_ENGINE", "postgres"))
+}
+
+/// The end-to-end test files that run again on PostgreSQL: all but the
+/// browser's (they test the tablet, whatever the server stores in),
+/// `storage` (SQLite's own locking) and `postgres` (PostgreSQL's own, run
+/// once).
+fn postgres_test_targets() -> Result<Vec<String>> {
+    let dir = root().join("tests").join("tests");
+    let mut targets: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e
+                .file_name()
+                .to_string_lossy()
+                .strip_suffix(".rs")?
+                .to_string();
+            (!["browser", "storage", "postgres"].contains(&name.as_str())).then_some(name)
+        })
+        .collect();
+    targets.sort();
+    Ok(targets)
 }
 
 /// samod's integration tests that run here (not `js_interop`, which builds

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use automerge::Automerge;
 use fieldbook_server::store::db::Db;
-use fieldbook_server::store::storage::SqliteStorage;
+use fieldbook_server::store::storage::SqlStorage;
 use fieldbook_shared::book::Book;
 use fieldbook_tests::{TestServer, Wire, WsDialer};
 use futures::StreamExt;
@@ -218,16 +218,16 @@ pub async fn start_ours(plan: &Plan<'_>) -> Seeded {
                 let tx = c.transaction()?;
                 let mut ids = Vec::new();
                 for m in 0..managers {
-                    tx.execute(
+                    ids.push(tx.query_row(
                         "INSERT INTO users (username, display_name, password_hash, role, unit)
-                         VALUES (?1, ?1, ?2, 'manager', ?3)",
-                        rusqlite::params![
+                         VALUES (?1, ?1, ?2, 'manager', ?3) RETURNING id",
+                        fieldbook_server::sql_params![
                             format!("bench{m}"),
                             hash,
                             if m % 2 == 0 { "so1" } else { "so2" }
                         ],
-                    )?;
-                    ids.push(tx.last_insert_rowid());
+                        |r| r.get::<_, i64>(0),
+                    )?);
                 }
                 tx.commit()?;
                 Ok(ids)
@@ -240,7 +240,7 @@ pub async fn start_ours(plan: &Plan<'_>) -> Seeded {
     // a restore. Straight puts: a repo would keep every document it created.
     let t = Instant::now();
     let (changed, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let storage = SqliteStorage::open(&server.db, changed).expect("storage");
+    let storage = SqlStorage::open(&server.db, changed).expect("storage");
     let ids = new_ids(plan.docs.len());
     futures::stream::iter(plan.docs.iter().zip(&ids))
         .map(|(bytes, id)| storage.put(snapshot_key(id, bytes), bytes.clone()))
@@ -269,7 +269,7 @@ pub async fn start_ours(plan: &Plan<'_>) -> Seeded {
                     tx.execute(
                         "INSERT INTO customers (doc_id, primary_user, unit, registered_by, registered_at)
                          SELECT ?1, u.id, u.unit, u.id, '2026-01-01T00:00:00Z' FROM users u WHERE u.id = ?2",
-                        rusqlite::params![id, user],
+                        fieldbook_server::sql_params![id, user],
                     )?;
                 }
                 let mut creds = Vec::new();
@@ -285,7 +285,7 @@ pub async fn start_ours(plan: &Plan<'_>) -> Seeded {
                     creds.push(mine);
                 }
                 let admin_id: i64 =
-                    tx.query_row("SELECT id FROM users WHERE username = 'admin'", [], |r| {
+                    tx.query_row("SELECT id FROM users WHERE username = 'admin'", (), |r| {
                         r.get(0)
                     })?;
                 let mut admin = Vec::new();
@@ -356,11 +356,10 @@ pub fn cpu_secs_of(pid: &str) -> f64 {
 
 /// Waits until the server has projected every stored customer (its start-up
 /// work), so a workload measures only itself.
-async fn wait_startup_work(db: &Path) {
-    let db = db.to_path_buf();
+async fn wait_startup_work(db: &fieldbook_server::store::sql::Location) {
     for _ in 0..6000 {
-        let left: i64 = rusqlite::Connection::open(&db)
-            .and_then(|c| c.query_row("SELECT count(*) FROM dirty_docs", [], |r| r.get(0)))
+        let left: i64 = fieldbook_server::store::sql::Connection::open(db)
+            .and_then(|c| c.query_row("SELECT count(*) FROM dirty_docs", (), |r| r.get(0)))
             .unwrap_or(1);
         if left == 0 {
             return;

@@ -4,12 +4,12 @@
 //! are deleted (tokens refused), its peers unbound (share policy none) and its
 //! websockets closed; what it had synced stays on the server.
 
+use crate::store::sql::{Connection, OptionalExtension, params};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::routing::{delete, get, post};
 use fieldbook_shared::api::{SessionRow, Unit, UserRow};
 use fieldbook_shared::vocab::Role;
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Deserialize;
 
 use super::openapi::{Endpoint, NO, ep, object, schema};
@@ -56,7 +56,7 @@ pub async fn units(
         .call(|c| {
             let mut stmt = c.prepare("SELECT code, name, parent FROM units ORDER BY code")?;
             let rows = stmt
-                .query_map([], |r| {
+                .query_map((), |r| {
                     Ok(Unit {
                         code: r.get(0)?,
                         name: r.get(1)?,
@@ -299,7 +299,8 @@ pub async fn change_user(
     let (id, acl_user, peers) = state
         .db
         .call(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx =
+                c.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
             let id: i64 = tx
                 .query_row("SELECT id FROM users WHERE username = ?1", [&name], |r| {
                     r.get(0)

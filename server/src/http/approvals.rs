@@ -2,6 +2,7 @@
 //! from the ledger, fixed by a unit head or the center) and registrations (报备,
 //! approved by the level above the registering unit).
 
+use crate::store::sql::OptionalExtension;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
@@ -10,7 +11,6 @@ use fieldbook_shared::api::{
 };
 use fieldbook_shared::grading::{Grade, Level};
 use fieldbook_shared::vocab::{Line, Role};
-use rusqlite::OptionalExtension;
 use serde::Deserialize;
 
 use super::openapi::{Endpoint, NO, ep, object, schema};
@@ -172,7 +172,7 @@ pub async fn inbox(
                      JOIN units un ON un.code = r.unit
                      WHERE r.status = 'pending' ORDER BY r.received",
                 )?;
-                let mut rows = stmt.query([])?;
+                let mut rows = stmt.query(())?;
                 while let Some(r) = rows.next()? {
                     let lines: Vec<Line> = split(r.get(3)?).iter().map(|l| Line::parse(l)).collect();
                     regs.push((
@@ -227,7 +227,7 @@ pub async fn inbox(
                          OR (g.doc_id IS NOT NULL AND (g.level <> ci.level_proposed OR g.grade <> ci.grade_proposed)))
                      ORDER BY ci.annual_revenue_fen DESC, ci.doc_id",
                 )?;
-                let mut rows = stmt.query([])?;
+                let mut rows = stmt.query(())?;
                 while let Some(r) = rows.next()? {
                     let approved = match (r.get::<_, Option<String>>(7)?, r.get::<_, Option<String>>(8)?) {
                         (Some(l), Some(g)) => Some((Level::parse(&l), Grade::parse(&g))),
@@ -258,7 +258,7 @@ pub async fn inbox(
                      JOIN customer_index ci ON ci.doc_id = a.doc_id
                      WHERE a.status = 'pending_approval' ORDER BY a.end_date, a.doc_id",
                 )?;
-                let mut rows = stmt.query([])?;
+                let mut rows = stmt.query(())?;
                 while let Some(r) = rows.next()? {
                     agreements.push((
                         InboxAgreement {
@@ -280,7 +280,7 @@ pub async fn inbox(
                      FROM credit_warnings w JOIN users u ON u.id = w.reported_by
                      WHERE w.status = 'reported' ORDER BY w.id",
                 )?;
-                let rows = stmt.query_map([], |r| {
+                let rows = stmt.query_map((), |r| {
                     Ok(InboxWarning {
                         id: r.get(0)?,
                         name: r.get(1)?,
@@ -306,7 +306,7 @@ pub async fn inbox(
                      JOIN users t ON t.id = r.to_user
                      WHERE r.status = 'pending' ORDER BY r.id",
                 )?;
-                let mut rows = stmt.query([])?;
+                let mut rows = stmt.query(())?;
                 while let Some(r) = rows.next()? {
                     handovers.push((
                         InboxHandover {

@@ -6,6 +6,7 @@
 //! read access to a customer it was uploaded under — the same access as the
 //! document — so a photo never reaches someone who may not see its customer.
 
+use crate::store::sql::{OptionalExtension, params};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -13,7 +14,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use fieldbook_shared::access::Access;
 use fieldbook_shared::attachments::{self, MAX_BYTES};
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::openapi::{Endpoint, NO, ep, file, schema};
@@ -139,7 +139,7 @@ pub async fn upload(
     let already = state
         .db
         .call(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx = c.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
             let already: bool = tx
                 .query_row("SELECT 1 FROM blobs WHERE sha256 = ?1", [&hash], |_| Ok(()))
                 .optional()?

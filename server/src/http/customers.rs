@@ -1,13 +1,13 @@
 //! `/api/customers` and the visit cadence: what the caller may see, from the
 //! projection tables.
 
+use crate::store::sql::OptionalExtension;
 use axum::Json;
 use axum::extract::State;
 use axum::routing::get;
 use fieldbook_shared::api::{CustomerSummary, DuplicateLine};
 use fieldbook_shared::visits::{self, Compliance, HeadCompliance};
 use fieldbook_shared::vocab::{Line, Nature};
-use rusqlite::OptionalExtension;
 
 use super::openapi::{Endpoint, NO, ep, schema};
 use fieldbook_shared::calendar::{Month, Quarter};

@@ -44,7 +44,7 @@ pub async fn list(
                  ORDER BY e.date DESC, e.id",
             )?;
             let mut out: Vec<EventRow> = Vec::new();
-            let mut rows = stmt.query([])?;
+            let mut rows = stmt.query(())?;
             while let Some(r) = rows.next()? {
                 let doc: String = r.get(6)?;
                 if !docs.contains(&doc) {

@@ -5,13 +5,13 @@
 
 use std::collections::BTreeSet;
 
+use crate::store::sql::{OptionalExtension, params};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use fieldbook_shared::access::Assignment;
 use fieldbook_shared::customer::{self, Handover};
 use fieldbook_shared::vocab::Role;
-use rusqlite::{OptionalExtension, params};
 use samod::DocumentId;
 use serde::Deserialize;
 
@@ -98,7 +98,7 @@ pub async fn assign(
     let (from_primary, from_assistant, at, row) = state
         .db
         .call(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx = c.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
             let (from_p, from_a): (String, Option<String>) = tx.query_row(
                 "SELECT p.username, a.username FROM customers c
                  JOIN users p ON p.id = c.primary_user
@@ -112,13 +112,14 @@ pub async fn assign(
                 "UPDATE customers SET primary_user = ?2, assistant_user = ?3, unit = ?4 WHERE doc_id = ?1",
                 params![doc, p_id, a_id, p_unit],
             )?;
-            tx.execute(
+            let row: i64 = tx.query_row(
                 "INSERT INTO handovers (doc_id, from_primary, to_primary, from_assistant, to_assistant, at, by_user, note)
                  VALUES (?1, (SELECT id FROM users WHERE username = ?2), ?3,
-                         (SELECT id FROM users WHERE username = ?4), ?5, ?6, ?7, ?8)",
+                         (SELECT id FROM users WHERE username = ?4), ?5, ?6, ?7, ?8)
+                 RETURNING id",
                 params![doc, from_p, p_id, from_a, a_id, at, by, note],
+                |r| r.get(0),
             )?;
-            let row = tx.last_insert_rowid();
             tx.commit()?;
             Ok((from_p, from_a.unwrap_or_default(), at, row))
         })
@@ -252,7 +253,7 @@ pub async fn list(
             )?;
             let rows = stmt
                 .query_map([doc_id], |r| {
-                    let s = |i: usize| -> rusqlite::Result<String> {
+                    let s = |i: usize| -> crate::store::sql::Result<String> {
                         Ok(r.get::<_, Option<String>>(i)?.unwrap_or_default())
                     };
                     Ok(Handover {

@@ -1,6 +1,7 @@
 //! `GET /api/customers/{id}/history`: who changed which field, newest first
 //! (each change named as `history.rs` records it).
 
+use crate::store::sql::OptionalExtension;
 use automerge::ChangeHash;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -8,7 +9,6 @@ use axum::routing::get;
 use fieldbook_shared::access::Access;
 use fieldbook_shared::customer::Customer;
 use fieldbook_shared::history::{FieldChange, HistoryEntry, field_changes};
-use rusqlite::OptionalExtension;
 use samod::DocumentId;
 
 use super::openapi::{Endpoint, NO, ep, schema};

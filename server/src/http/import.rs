@@ -16,11 +16,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use std::io::Read as _;
 
+use crate::store::sql::{OptionalExtension, params};
 use calamine::{Reader, Xlsx};
 use fieldbook_shared::access::Assignment;
 use fieldbook_shared::customer::{Customer, LedgerEntry};
 use fieldbook_shared::vocab::{Line, Nature, Role};
-use rusqlite::{OptionalExtension, params};
 use samod::DocumentId;
 use serde::Serialize;
 
@@ -1321,7 +1321,7 @@ pub async fn customers(
     state
         .db
         .call(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx = c.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
             for ((doc, manager, unit), (number, line)) in rows_to_store.iter().zip(&numbering) {
                 tx.execute(
                     "INSERT INTO customers (doc_id, primary_user, assistant_user, unit, registered_by, registered_at)

@@ -9,6 +9,7 @@
 
 use std::collections::HashSet;
 
+use crate::store::sql::{OptionalExtension, params};
 use automerge::{Automerge, ChangeHash, ReadDoc};
 use axum::Json;
 use axum::body::Bytes;
@@ -16,7 +17,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, State};
 use axum::routing::post;
 use fieldbook_shared::access::Access;
-use rusqlite::{OptionalExtension, params};
 use samod::DocumentId;
 use serde::Serialize;
 
@@ -211,7 +211,8 @@ pub async fn deliver(
     let foreign: Option<String> = state
         .db
         .call(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx =
+                c.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
             for a in &actors {
                 let owner: Option<i64> = tx
                     .query_row("SELECT user_id FROM actors WHERE actor = ?1", [a], |r| {

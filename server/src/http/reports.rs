@@ -145,7 +145,7 @@ pub fn scope(
 }
 
 pub(crate) fn read_rows(
-    c: &mut rusqlite::Connection,
+    c: &mut crate::store::sql::Connection,
     docs: &[String],
 ) -> Result<Vec<Row>, ServerError> {
     let mut base = c.prepare_cached(

@@ -63,6 +63,9 @@ pub async fn replace(
     let stored = rules.clone();
     state.db.call(move |c| store(c, &stored)).await?;
     state.rules.set(rules.clone());
+    if let Some(cluster) = &state.cluster {
+        cluster.rules_changed();
+    }
     tracing::info!(user = %user.username, "rules changed");
     apply(&state).await?;
     Ok(Json(rules).into_response())

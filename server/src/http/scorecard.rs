@@ -76,7 +76,7 @@ pub async fn compute(
                 "SELECT username, unit, role, display_name FROM users WHERE disabled = 0 ORDER BY unit, username",
             )?;
             let users = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
             let mut stmt = c.prepare(
                 "SELECT u.username, r.unit, r.decided_at FROM registrations r
@@ -85,7 +85,7 @@ pub async fn compute(
                  WHERE r.status = 'approved' AND r.decided_at IS NOT NULL",
             )?;
             let approvals = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((users, approvals))
         })

@@ -1,12 +1,12 @@
 //! `/api/login`, `/api/logout`, `/api/me`: sessions and who is signed in.
 
+use crate::store::sql::OptionalExtension;
 use axum::Json;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::response::{AppendHeaders, IntoResponse};
 use axum::routing::{get, post};
 use fieldbook_shared::api::{LoginRequest, LoginResponse, Me};
-use rusqlite::OptionalExtension;
 
 use super::openapi::{Endpoint, NO, ep, object, schema};
 use crate::auth::{self, AuthUser, COOKIE, SESSION_DAYS};
@@ -175,11 +175,11 @@ pub async fn device_key(
         .call(move |c| {
             c.execute(
                 "INSERT OR IGNORE INTO device_keys (user_id, device, key, created_at) VALUES (?1, ?2, ?3, ?4)",
-                rusqlite::params![id, device, fresh, crate::now()],
+                crate::sql_params![id, device, fresh, crate::now()],
             )?;
             Ok(c.query_row(
                 "SELECT key FROM device_keys WHERE user_id = ?1 AND device = ?2",
-                rusqlite::params![id, device],
+                crate::sql_params![id, device],
                 |r| r.get::<_, String>(0),
             )?)
         })

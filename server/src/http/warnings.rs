@@ -1,13 +1,13 @@
 //! `/api/warnings`: bad-credit reports, and the center's decisions on them
 //! (which `warnings::publish` puts in the shared list every device reads).
 
+use crate::store::sql::params;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use fieldbook_shared::credit::WarningKind;
 use fieldbook_shared::vocab::Role;
-use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use super::openapi::{Endpoint, NO, ep, schema};
@@ -87,7 +87,7 @@ async fn rows(
             let mut stmt = c.prepare_cached(
                 "SELECT w.id, w.name, w.credit_code, w.kind, w.note, u.username, w.reported_at, w.status
                  FROM credit_warnings w JOIN users u ON u.id = w.reported_by
-                 WHERE (?1 IS NULL OR w.id = ?1) AND (?2 IS NULL OR w.reported_by = ?2 OR w.status = 'confirmed')
+                 WHERE (w.id = ?1 OR ?1 IS NULL) AND (w.reported_by = ?2 OR ?2 IS NULL OR w.status = 'confirmed')
                  ORDER BY w.id",
             )?;
             let rows = stmt.query_map(params![id, reporter], |r| {

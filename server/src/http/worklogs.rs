@@ -3,12 +3,12 @@
 //! subtree. The rest of a month's work (visits, follow-ups, care) the head's
 //! tablet reads from the customer documents it holds.
 
+use crate::store::sql::params;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use fieldbook_shared::api::ManagerMonth;
 use fieldbook_shared::vocab::Role;
-use rusqlite::params;
 use serde::Deserialize;
 
 use super::openapi::{Endpoint, ep, schema};
@@ -56,7 +56,7 @@ pub async fn list(
                  WHERE u.role = 'manager' AND u.disabled = 0 ORDER BY u.unit, u.username",
             )?;
             let rows = stmt
-                .query_map([], |r| {
+                .query_map((), |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -83,7 +83,7 @@ pub async fn list(
             )?;
             let mut out = Vec::new();
             for (id, username, display_name, _, unit_name) in managers {
-                use rusqlite::OptionalExtension;
+                use crate::store::sql::OptionalExtension;
                 out.push(ManagerMonth {
                     username,
                     display_name,

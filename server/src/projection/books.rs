@@ -1,12 +1,12 @@
 //! Book documents: the server writes each user's list of customer documents.
 
+use crate::store::sql::{OptionalExtension, params};
 use automerge::Automerge;
 use fieldbook_shared::book::{
     ApprovedGrade, Book, CustomerNumber, LeftCustomer, ManagedTier, MonthReview,
     RegistrationNotice, RegistrationStatus, SpotCheckNote,
 };
 use fieldbook_shared::grading::{Grade, Level, ManagedWhy};
-use rusqlite::{OptionalExtension, params};
 use samod::DocumentId;
 
 use crate::error::ServerError;
@@ -24,7 +24,7 @@ pub async fn ensure_all(state: &AppState) -> Result<(), ServerError> {
         .call(|c| {
             let mut stmt = c.prepare("SELECT id FROM users")?;
             let ids = stmt
-                .query_map([], |r| r.get(0))?
+                .query_map((), |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             Ok(ids)
         })
@@ -63,7 +63,7 @@ pub async fn ensure(state: &AppState, user_id: i64) -> Result<String, ServerErro
                 .call(move |c| {
                     c.execute(
                         "UPDATE users SET book_doc = ?1 WHERE id = ?2 AND book_doc IS NULL",
-                        rusqlite::params![stored, user_id],
+                        crate::sql_params![stored, user_id],
                     )?;
                     Ok(
                         c.query_row("SELECT book_doc FROM users WHERE id = ?1", [user_id], |r| {

@@ -9,9 +9,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::store::sql::{Connection, OptionalExtension, params};
 use fieldbook_shared::customer::LedgerEntry;
 use fieldbook_shared::vocab::Line;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::ServerError;
 
@@ -92,7 +92,7 @@ pub fn record_import(
     rows: &[(String, Vec<LedgerEntry>)],
     by: i64,
 ) -> Result<(), ServerError> {
-    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = c.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
     for (doc, entries) in rows {
         put(&tx, doc, entries, Some(by))?;
     }

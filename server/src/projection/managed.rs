@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::store::sql::params;
 use fieldbook_shared::grading::{self, Standing};
-use rusqlite::params;
 
 use crate::error::ServerError;
 use crate::projection::books;
@@ -17,7 +17,7 @@ pub async fn refresh(state: &AppState) -> Result<(), ServerError> {
     let changed: Vec<String> = state
         .db
         .call(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx = c.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
             let rows: Vec<(String, i64, i64, String, String, i64)> = {
                 // The whole operator is one city; equal revenues rank by document id.
                 let mut stmt = tx.prepare(
@@ -25,7 +25,7 @@ pub async fn refresh(state: &AppState) -> Result<(), ServerError> {
                      FROM customer_index i JOIN customers c ON c.doc_id = i.doc_id
                      ORDER BY i.doc_id",
                 )?;
-                stmt.query_map([], |r| {
+                stmt.query_map((), |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
                 })?
                 .collect::<Result<_, _>>()?

@@ -2,10 +2,10 @@
 //! it reached the server, and the ownership rule in `fieldbook_shared::ownership`
 //! decides, for the customer's whole group of registrations, who owns which line.
 
+use crate::store::sql::{OptionalExtension, Transaction, params};
 use fieldbook_shared::customer::{Customer, Outline};
 use fieldbook_shared::ownership::{self, Registration};
 use fieldbook_shared::vocab::Line;
-use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::error::ServerError;
 
@@ -177,7 +177,10 @@ pub fn rule(
 }
 
 /// The unit that registered `doc_id`.
-pub fn unit_of(conn: &rusqlite::Connection, doc_id: &str) -> Result<Option<String>, ServerError> {
+pub fn unit_of(
+    conn: &crate::store::sql::Connection,
+    doc_id: &str,
+) -> Result<Option<String>, ServerError> {
     Ok(conn
         .query_row(
             "SELECT unit FROM registrations WHERE doc_id = ?1",
@@ -197,7 +200,10 @@ pub struct Outcome {
 }
 
 /// The decision for `doc_id`, if it was registered through the server.
-pub fn outcome(conn: &rusqlite::Connection, doc_id: &str) -> Result<Option<Outcome>, ServerError> {
+pub fn outcome(
+    conn: &crate::store::sql::Connection,
+    doc_id: &str,
+) -> Result<Option<Outcome>, ServerError> {
     let row: Option<(Option<String>, String, String)> = conn
         .query_row(
             "SELECT same_as, owned_lines, duplicate_lines FROM registrations WHERE doc_id = ?1",

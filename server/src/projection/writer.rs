@@ -1,8 +1,8 @@
 //! Writes a [`Plan`] into the index tables, inside the caller's transaction
 //! (`projection::project_batch` writes a whole batch in one).
 
+use crate::store::sql::{OptionalExtension, Transaction, params};
 use fieldbook_shared::grading::Grade;
-use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::plan::Plan;
 use crate::history::Senders;
@@ -16,7 +16,7 @@ pub fn write(
     plan: &Plan,
     changes: &[(String, String)],
     senders: &Senders,
-) -> rusqlite::Result<bool> {
+) -> crate::store::sql::Result<bool> {
     let (doc, row) = (&plan.doc, &plan.row);
     let before: Option<(i64, i64, String, String, i64, String, i64)> = tx
         .query_row(
@@ -96,7 +96,7 @@ pub fn write(
 
 /// What the reports read besides the index row: revenue by month,
 /// complaints, plans and agreements.
-fn write_details(tx: &Transaction, plan: &Plan) -> rusqlite::Result<()> {
+fn write_details(tx: &Transaction, plan: &Plan) -> crate::store::sql::Result<()> {
     let doc = &plan.doc;
     for table in [
         "ledger_index",

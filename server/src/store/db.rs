@@ -1,19 +1,20 @@
-//! The SQLite database: opening it and its schema.
+//! The database (SQLite or PostgreSQL): opening it, its schema and migrations.
 
-use std::path::Path;
-
-use rusqlite::Connection;
+use crate::store::sql::{Connection, Location, TransactionBehavior, params};
 
 use crate::error::ServerError;
 
-/// Opens (creating if needed) the database at `path` with Fieldbook's settings.
-pub fn open(path: &Path) -> Result<Connection, ServerError> {
-    let conn = Connection::open(path)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    // WAL lets readers run beside the writer; FULL makes a commit survive power loss.
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
+/// Opens (creating if needed) the database at `location` with Fieldbook's
+/// settings.
+pub fn open(location: impl Into<Location>) -> Result<Connection, ServerError> {
+    let conn = Connection::open(&location.into())?;
+    if let Some(lite) = conn.sqlite() {
+        lite.busy_timeout(std::time::Duration::from_secs(10))?;
+        // WAL lets readers run beside the writer; FULL makes a commit survive power loss.
+        lite.pragma_update(None, "journal_mode", "WAL")?;
+        lite.pragma_update(None, "synchronous", "FULL")?;
+        lite.pragma_update(None, "foreign_keys", "ON")?;
+    }
     Ok(conn)
 }
 
@@ -35,70 +36,86 @@ const BRIEF_WAIT: std::time::Duration = std::time::Duration::from_micros(100);
 const BRIEF_TRIES: i32 = 100_000;
 
 /// Opens the database and brings its schema up to date.
-pub fn open_and_migrate(path: &Path) -> Result<Connection, ServerError> {
-    let conn = open(path)?;
+pub fn open_and_migrate(location: impl Into<Location>) -> Result<Connection, ServerError> {
+    let mut conn = open(location)?;
+    if conn.is_postgres() {
+        migrate_postgres(&mut conn)?;
+    } else {
+        migrate_sqlite(&conn)?;
+    }
+    Ok(conn)
+}
+
+/// Columns added after the first release of a table (SQLite's declarations).
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    (
+        "customer_index",
+        "annual_revenue_fen",
+        "INTEGER NOT NULL DEFAULT 0",
+    ),
+    (
+        "customer_index",
+        "level_proposed",
+        "TEXT NOT NULL DEFAULT 'none'",
+    ),
+    (
+        "customer_index",
+        "grade_proposed",
+        "TEXT NOT NULL DEFAULT 'none'",
+    ),
+    (
+        "customer_index",
+        "cross_city_fen",
+        "INTEGER NOT NULL DEFAULT 0",
+    ),
+    (
+        "customer_index",
+        "managed_as",
+        "TEXT NOT NULL DEFAULT 'none'",
+    ),
+    (
+        "customer_index",
+        "managed_why",
+        "TEXT NOT NULL DEFAULT 'threshold'",
+    ),
+    (
+        "customer_index",
+        "managed_rank",
+        "INTEGER NOT NULL DEFAULT 0",
+    ),
+    (
+        "customer_index",
+        "last_change_ms",
+        "INTEGER NOT NULL DEFAULT 0",
+    ),
+    ("customer_index", "heads", "TEXT NOT NULL DEFAULT ''"),
+    // The change that recorded a hand-over on the document ('' before
+    // this column: such a hand-over cannot order late changes, late.rs).
+    ("handovers", "heads", "TEXT NOT NULL DEFAULT ''"),
+    // Who delivered each change (history.rs); NULL before this column.
+    ("change_log", "user_id", "INTEGER REFERENCES users(id)"),
+    // The operator's staff number (工号), where the org has one; imports
+    // name managers by it.
+    ("users", "staff_no", "TEXT"),
+    // Who decided a registration, when, and why it was sent back
+    // (NULL / '' for decisions of earlier releases).
+    (
+        "registrations",
+        "decided_by",
+        "INTEGER REFERENCES users(id)",
+    ),
+    ("registrations", "decided_at", "TEXT"),
+    ("registrations", "reason", "TEXT NOT NULL DEFAULT ''"),
+];
+
+/// Indexes on added columns: after the columns exist.
+const ADDED_INDEXES: &str = "CREATE UNIQUE INDEX IF NOT EXISTS users_staff_no ON users(staff_no)
+    WHERE staff_no IS NOT NULL";
+
+/// SQLite: the schema, then each added column an earlier release's file lacks.
+fn migrate_sqlite(conn: &Connection) -> Result<(), ServerError> {
     conn.execute_batch(SCHEMA)?;
-    // Columns added after the first release of a table.
-    for (table, column, decl) in [
-        (
-            "customer_index",
-            "annual_revenue_fen",
-            "INTEGER NOT NULL DEFAULT 0",
-        ),
-        (
-            "customer_index",
-            "level_proposed",
-            "TEXT NOT NULL DEFAULT 'none'",
-        ),
-        (
-            "customer_index",
-            "grade_proposed",
-            "TEXT NOT NULL DEFAULT 'none'",
-        ),
-        (
-            "customer_index",
-            "cross_city_fen",
-            "INTEGER NOT NULL DEFAULT 0",
-        ),
-        (
-            "customer_index",
-            "managed_as",
-            "TEXT NOT NULL DEFAULT 'none'",
-        ),
-        (
-            "customer_index",
-            "managed_why",
-            "TEXT NOT NULL DEFAULT 'threshold'",
-        ),
-        (
-            "customer_index",
-            "managed_rank",
-            "INTEGER NOT NULL DEFAULT 0",
-        ),
-        (
-            "customer_index",
-            "last_change_ms",
-            "INTEGER NOT NULL DEFAULT 0",
-        ),
-        ("customer_index", "heads", "TEXT NOT NULL DEFAULT ''"),
-        // The change that recorded a hand-over on the document ('' before
-        // this column: such a hand-over cannot order late changes, late.rs).
-        ("handovers", "heads", "TEXT NOT NULL DEFAULT ''"),
-        // Who delivered each change (history.rs); NULL before this column.
-        ("change_log", "user_id", "INTEGER REFERENCES users(id)"),
-        // The operator's staff number (工号), where the org has one; imports
-        // name managers by it.
-        ("users", "staff_no", "TEXT"),
-        // Who decided a registration, when, and why it was sent back
-        // (NULL / '' for decisions of earlier releases).
-        (
-            "registrations",
-            "decided_by",
-            "INTEGER REFERENCES users(id)",
-        ),
-        ("registrations", "decided_at", "TEXT"),
-        ("registrations", "reason", "TEXT NOT NULL DEFAULT ''"),
-    ] {
+    for (table, column, decl) in ADDED_COLUMNS {
         let exists: bool = conn.query_row(
             &format!("SELECT EXISTS(SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1)"),
             [column],
@@ -115,14 +132,65 @@ pub fn open_and_migrate(path: &Path) -> Result<Connection, ServerError> {
     conn.execute(
         "UPDATE registrations SET status = 'approved'
          WHERE status = 'pending' AND doc_id IN (SELECT doc_id FROM customer_numbers)",
-        [],
+        (),
     )?;
-    // Indexes on added columns: after the columns exist.
+    conn.execute_batch(ADDED_INDEXES)?;
+    Ok(())
+}
+
+/// PostgreSQL's migrations, in order: version *n* is applied once, in one
+/// transaction, under an advisory lock, so nodes starting together neither
+/// race nor half-apply. A later release that changes the schema appends a
+/// version (written for both engines: SQLite's in `migrate_sqlite`).
+fn postgres_migrations() -> Vec<(i64, String)> {
+    // The added columns are re-declared IF NOT EXISTS: no notice for each.
+    let mut first = "SET LOCAL client_min_messages = warning;\n".to_string();
+    first.push_str(&crate::store::sql::pg_schema(SCHEMA));
+    for (table, column, decl) in ADDED_COLUMNS {
+        first.push_str(&format!(
+            ";\nALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {}",
+            crate::store::sql::pg_schema(decl).trim()
+        ));
+    }
+    first.push_str(";\n");
+    first.push_str(ADDED_INDEXES);
+    vec![(1, first)]
+}
+
+/// The schema version a PostgreSQL database is at (0 when new).
+pub fn postgres_version(conn: &Connection) -> Result<i64, ServerError> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        (),
+        |r| r.get(0),
+    )?)
+}
+
+fn migrate_postgres(conn: &mut Connection) -> Result<(), ServerError> {
     conn.execute_batch(
-        "CREATE UNIQUE INDEX IF NOT EXISTS users_staff_no ON users(staff_no)
-            WHERE staff_no IS NOT NULL",
-    )?;
-    Ok(conn)
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version    BIGINT PRIMARY KEY,
+            applied_at TEXT NOT NULL
+        )",
+    )
+    .or_else(|e| {
+        // Two nodes creating it at once: the loser's CREATE fails; it exists.
+        if e.is_constraint() { Ok(()) } else { Err(e) }
+    })?;
+    for (version, sql) in postgres_migrations() {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if postgres_version(&tx)? >= version {
+            continue;
+        }
+        tx.execute_batch(&sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            params![version, crate::now()],
+        )?;
+        tx.commit()?;
+        tracing::info!(version, "PostgreSQL schema migrated");
+    }
+    Ok(())
 }
 
 const SCHEMA: &str = r#"
@@ -559,10 +627,10 @@ pub struct Db {
 }
 
 impl Db {
-    /// Opens the database at `path` and migrates it.
-    pub fn open(path: &Path) -> Result<Self, ServerError> {
+    /// Opens the database at `location` and migrates it.
+    pub fn open(location: impl Into<Location>) -> Result<Self, ServerError> {
         Ok(Db {
-            conn: std::sync::Arc::new(std::sync::Mutex::new(open_and_migrate(path)?)),
+            conn: std::sync::Arc::new(std::sync::Mutex::new(open_and_migrate(location)?)),
         })
     }
 
@@ -626,7 +694,7 @@ mod tests {
         }
         let c = open_and_migrate(&path).unwrap();
         let row: (String, i64, Option<i64>) = c
-            .query_row("SELECT doc_id, seen_ms, user_id FROM change_log", [], |r| {
+            .query_row("SELECT doc_id, seen_ms, user_id FROM change_log", (), |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .unwrap();
@@ -670,7 +738,7 @@ mod tests {
                 "SELECT doc_id, status, decided_by, reason FROM registrations ORDER BY received",
             )
             .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
@@ -718,7 +786,7 @@ mod tests {
         let rows: Vec<(String, Option<String>)> = c
             .prepare("SELECT display_name, staff_no FROM users ORDER BY id")
             .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
@@ -771,7 +839,7 @@ mod tests {
         }
         let c = open_and_migrate(&path).unwrap();
         let (doc, heads): (String, String) = c
-            .query_row("SELECT doc_id, heads FROM handovers", [], |r| {
+            .query_row("SELECT doc_id, heads FROM handovers", (), |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .unwrap();

@@ -1,16 +1,15 @@
-//! samod's `Storage` on SQLite.
+//! samod's `Storage` on the database (SQLite or PostgreSQL).
 //!
-//! One writer thread commits puts in groups (many puts, one fsync) and tells the
+//! One writer thread commits puts in groups (many puts, one commit) and tells the
 //! projector which documents changed; reads run on a blocking thread with their
-//! own connection. samod's storage is infallible, so every SQLite error is logged
-//! loudly and retried: a put is never reported done before it is committed.
+//! own connection. samod's storage is infallible, so every database error is
+//! logged loudly and retried: a put is never reported done before it is committed.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::sql::{Connection, Location, OptionalExtension, params};
 use samod::storage::{Storage, StorageKey};
 use tokio::sync::{oneshot, watch};
 
@@ -35,36 +34,48 @@ struct InFlight {
     pending: BTreeSet<u64>,
 }
 
-/// SQLite-backed samod storage. Cheap to clone.
+/// samod's storage in the database. Cheap to clone.
 #[derive(Clone)]
-pub struct SqliteStorage {
+pub struct SqlStorage {
     writer: mpsc::Sender<Job>,
     reader: Arc<Mutex<Connection>>,
     in_flight: Arc<Mutex<InFlight>>,
     committed: watch::Receiver<u64>,
 }
 
-impl SqliteStorage {
+impl SqlStorage {
     /// Opens the storage on the database at `path`. `changed` receives the id of
     /// every document whose stored data changed, after the change is committed.
     pub fn open(
-        path: &Path,
+        location: &Location,
         changed: tokio::sync::mpsc::UnboundedSender<String>,
     ) -> Result<Self, ServerError> {
-        let writer_conn = db::open(path)?;
-        writer_conn.busy_handler(Some(db::wait_briefly))?;
-        let reader = db::open(path)?;
+        Self::open_as(location, changed, None)
+    }
+
+    /// [`SqlStorage::open`] for a node of a cluster (PostgreSQL): each
+    /// commit also tells the other nodes which documents it changed, in the
+    /// same transaction, so they hear of a change exactly when it is durable.
+    pub fn open_as(
+        location: &Location,
+        changed: tokio::sync::mpsc::UnboundedSender<String>,
+        node: Option<String>,
+    ) -> Result<Self, ServerError> {
+        let writer_conn = db::open(location)?;
+        if let Some(lite) = writer_conn.sqlite() {
+            lite.busy_handler(Some(db::wait_briefly))?;
+        }
+        let reader = db::open(location)?;
         let (tx, rx) = mpsc::channel::<Job>();
         let in_flight = Arc::new(Mutex::new(InFlight::default()));
         let (committed_tx, committed) = watch::channel(0u64);
         let thread_in_flight = in_flight.clone();
-        let path: PathBuf = path.to_owned();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
                 writer_loop(
                     writer_conn,
-                    &path,
+                    node,
                     rx,
                     thread_in_flight,
                     committed_tx,
@@ -72,7 +83,7 @@ impl SqliteStorage {
                 )
             })
             .map_err(|e| ServerError::Internal(format!("cannot start the storage writer: {e}")))?;
-        Ok(SqliteStorage {
+        Ok(SqlStorage {
             writer: tx,
             reader: Arc::new(Mutex::new(reader)),
             in_flight,
@@ -156,7 +167,7 @@ impl SqliteStorage {
     async fn read<T: Send + Default + 'static>(
         &self,
         what: &'static str,
-        f: impl Fn(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        f: impl Fn(&Connection) -> crate::store::sql::Result<T> + Send + 'static,
     ) -> T {
         let reader = self.reader.clone();
         let result = tokio::task::spawn_blocking(move || {
@@ -174,10 +185,10 @@ impl SqliteStorage {
     }
 }
 
-/// Retries a SQLite operation until it succeeds, logging each failure: samod's
+/// Retries a database operation until it succeeds, logging each failure: samod's
 /// storage cannot return an error, and answering "not found" for a failed read
 /// or "done" for a failed write would lose data.
-fn retry<T>(what: &str, mut f: impl FnMut() -> rusqlite::Result<T>) -> T {
+fn retry<T>(what: &str, mut f: impl FnMut() -> crate::store::sql::Result<T>) -> T {
     let mut delay = Duration::from_millis(10);
     loop {
         match f() {
@@ -198,13 +209,12 @@ fn doc_of(key: &str) -> Option<&str> {
 
 fn writer_loop(
     mut conn: Connection,
-    path: &Path,
+    node: Option<String>,
     rx: mpsc::Receiver<Job>,
     in_flight: Arc<Mutex<InFlight>>,
     committed: watch::Sender<u64>,
     changed: tokio::sync::mpsc::UnboundedSender<String>,
 ) {
-    let _ = path;
     while let Ok(first) = rx.recv() {
         // Group commit: everything already queued goes into one transaction.
         let mut batch = vec![first];
@@ -217,7 +227,8 @@ fn writer_loop(
         let mut docs = BTreeSet::new();
         retry("commit", || {
             docs.clear();
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx =
+                conn.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
             {
                 let mut put = tx.prepare_cached(
                     "INSERT OR REPLACE INTO samod_storage (key, data) VALUES (?1, ?2)",
@@ -240,6 +251,15 @@ fn writer_loop(
                         && docs.insert(doc.to_string())
                     {
                         dirty.execute(params![doc])?;
+                        if let Some(node) = &node {
+                            tx.execute(
+                                "SELECT pg_notify(?1, ?2)",
+                                [
+                                    crate::cluster::CHANNEL,
+                                    &crate::cluster::doc_payload(node, doc),
+                                ],
+                            )?;
+                        }
                     }
                 }
             }
@@ -263,7 +283,7 @@ fn writer_loop(
     }
 }
 
-impl Storage for SqliteStorage {
+impl Storage for SqlStorage {
     fn load(&self, key: StorageKey) -> impl Future<Output = Option<Vec<u8>>> + Send {
         let key = key.to_string();
         async move {

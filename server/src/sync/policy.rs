@@ -56,7 +56,7 @@ impl SharePolicy for Policy {
                         .call(move |c| {
                             c.execute(
                                 "INSERT OR IGNORE INTO claims (doc_id, user_id, claimed_at) VALUES (?1, ?2, ?3)",
-                                rusqlite::params![doc_id, user, crate::now()],
+                                crate::sql_params![doc_id, user, crate::now()],
                             )?;
                             Ok(())
                         })

@@ -1,0 +1,293 @@
+//! PostgreSQL's own tests: a SQLite deployment copied into PostgreSQL by
+//! `fieldbook-server migrate`; two server nodes on one database. (Every other end-to-end test runs a second time
+//! with its server on PostgreSQL: `cargo xtask test`.)
+
+use std::process::Command;
+use std::time::Duration;
+
+use fieldbook_server::store::sql::Location;
+use fieldbook_shared::customer::{self, Customer, Visit};
+use fieldbook_shared::vocab::{Line, Nature};
+use fieldbook_tests::raw_ws::{closed, raw};
+use fieldbook_tests::{Device, PgDatabase, TestServer, require_postgres, server_binary, wait_for};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+const T: Duration = Duration::from_secs(20);
+
+fn names(list: &serde_json::Value) -> Vec<String> {
+    let mut n: Vec<String> = list
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    n.sort();
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_deployment_migrates_into_postgres_and_serves_the_same() {
+    let postgres = require_postgres();
+    let mut server = TestServer::new();
+    assert!(
+        !server.on_postgres(),
+        "the deployment to copy is a SQLite file"
+    );
+    let east = Customer::new(
+        "迁移测试东区公司",
+        "",
+        Nature::Enterprise,
+        vec![Line::Delivery],
+    );
+    let west = Customer::new(
+        "迁移测试西区公司",
+        "",
+        Nature::Enterprise,
+        vec![Line::Postal],
+    );
+    let urls = server
+        .seed_customers(&[(east, "m1", None), (west, "m3", None)])
+        .await;
+    server.start().await;
+    // A visit synced from a tablet, so the copy holds a change made live.
+    let mut m1 = Device::login(&server, "m1").await;
+    m1.connect().await;
+    let doc = m1.find(&urls[0]).await.expect("m1's customer");
+    doc.with_document(|d| {
+        d.transact(|tx| {
+            customer::add_visit(
+                tx,
+                &Visit {
+                    id: "before-the-move".into(),
+                    date: "2026-11-30".into(),
+                    summary: "迁移前的走访".into(),
+                    ..Default::default()
+                },
+            )
+        })
+    })
+    .expect("log a visit");
+    m1.wait_synced(&doc).await;
+    let head = server.login("head1").await.token;
+    let before = wait_for("the visit projected", T, async || {
+        let list = server.get_json(&head, "/api/customers").await;
+        let row = list.as_array()?.first()?.clone();
+        (row["visit_count"] == 1).then_some(list)
+    })
+    .await;
+    let heads_before = doc.with_document(|d| d.get_heads());
+    drop(m1);
+    server.kill();
+
+    // The copy, into a new database.
+    let target = PgDatabase::create(&postgres);
+    let Location::Sqlite(file) = server.db.clone() else {
+        unreachable!("checked above")
+    };
+    let migrate = |to: &Location| {
+        Command::new(server_binary())
+            .args(["migrate", "--from"])
+            .arg(&file)
+            .arg("--to")
+            .arg(to.to_arg())
+            .output()
+            .expect("run migrate")
+    };
+    let out = migrate(&target.location());
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("verified"), "{said}");
+    // Run twice, it refuses: the target is no longer empty.
+    let again = migrate(&target.location());
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("not empty"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    // The same server, now on PostgreSQL: the same list for the head, the
+    // same passwords, and the tablet's document with the same heads.
+    server.db = target.location();
+    server.start().await;
+    assert!(server.on_postgres());
+    let head = server.login("head1").await.token;
+    let after = wait_for("the copy serving its customers", T, async || {
+        let list = server.get_json(&head, "/api/customers").await;
+        (list.as_array()?.len() == before.as_array()?.len()).then_some(list)
+    })
+    .await;
+    assert_eq!(names(&after), names(&before));
+    assert_eq!(after[0]["visit_count"], 1, "{after}");
+    let mut m1 = Device::login(&server, "m1").await;
+    m1.connect().await;
+    let doc = m1
+        .find(&urls[0])
+        .await
+        .expect("m1's customer from PostgreSQL");
+    m1.wait_synced(&doc).await;
+    let mut heads_after = doc.with_document(|d| d.get_heads());
+    let mut heads_before = heads_before;
+    heads_after.sort();
+    heads_before.sort();
+    assert_eq!(heads_after, heads_before);
+    assert!(
+        Device::customer(&doc)
+            .visits
+            .iter()
+            .any(|v| v.id == "before-the-move")
+    );
+    // m3's customer stays m3's: access came across with the tables.
+    assert!(m1.find(&urls[1]).await.is_none(), "m1 opened m3's customer");
+    server.kill();
+    drop(target);
+}
+
+fn log_visit(doc: &samod::DocHandle, id: &str) {
+    doc.with_document(|d| {
+        d.transact(|tx| {
+            customer::add_visit(
+                tx,
+                &Visit {
+                    id: id.into(),
+                    date: "2026-12-01".into(),
+                    summary: format!("走访 {id}"),
+                    ..Default::default()
+                },
+            )
+        })
+    })
+    .expect("log a visit");
+}
+
+async fn visit_count(server: &TestServer, token: &str) -> Option<i64> {
+    let list = server.get_json(token, "/api/customers").await;
+    list.as_array()?.first()?["visit_count"].as_i64()
+}
+
+async fn send(
+    server: &TestServer,
+    method: reqwest::Method,
+    token: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> u16 {
+    reqwest::Client::new()
+        .request(method, format!("{}{path}", server.base()))
+        .header("origin", server.base())
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+/// Two server nodes on one PostgreSQL database: a change accepted by one
+/// reaches a tablet on the other, sessions hold on both, a user disabled or a
+/// device signed out on one is closed on the other, the lists agree, and when
+/// a node dies the other goes on projecting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_database_serve_as_one() {
+    let mut a = TestServer::new_on_postgres();
+    let c = Customer::new("双节点公司", "", Nature::Enterprise, vec![Line::Delivery]);
+    let url = a.seed_customer(&c, "m1", Some("m2")).await;
+    a.start().await;
+    let mut b = a.another_node();
+    b.start().await;
+
+    let mut on_a = Device::login(&a, "m1").await;
+    let mut on_b = Device::login(&b, "m2").await;
+    on_a.connect().await;
+    on_b.connect().await;
+    let doc_a = on_a.find(&url).await.expect("m1 opens it on node A");
+    let doc_b = on_b.find(&url).await.expect("m2 opens it on node B");
+    log_visit(&doc_a, "from-a");
+    wait_for("node A's visit on node B's tablet", T, async || {
+        Device::visit_ids(&doc_b)
+            .contains(&"from-a".to_string())
+            .then_some(())
+    })
+    .await;
+    log_visit(&doc_b, "from-b");
+    wait_for("node B's visit on node A's tablet", T, async || {
+        (Device::visit_ids(&doc_a) == ["from-a", "from-b"]).then_some(())
+    })
+    .await;
+
+    // One database: a token from A works on B; both list what either took.
+    let head = a.login("head1").await.token;
+    for node in [&a, &b] {
+        wait_for("both visits projected", T, async || {
+            (visit_count(node, &head).await == Some(2)).then_some(())
+        })
+        .await;
+    }
+
+    // A user disabled on A: their socket on B closes.
+    let admin = a.login("admin").await.token;
+    let m3 = b.login("m3").await;
+    let mut ws = raw(&b, &m3.token).await;
+    let took = std::time::Instant::now();
+    let s = send(
+        &a,
+        reqwest::Method::POST,
+        &admin,
+        "/api/users/m3",
+        serde_json::json!({"disabled": true}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(closed(&mut ws).await, Some(CloseCode::Policy));
+    println!(
+        "disabled on node A, closed on node B after {:?}",
+        took.elapsed()
+    );
+    // A device signed out on A: its socket on B closes.
+    let m2 = b.login("m2").await;
+    let mut ws = raw(&b, &m2.token).await;
+    let took = std::time::Instant::now();
+    let s = send(
+        &a,
+        reqwest::Method::DELETE,
+        &admin,
+        &format!("/api/sessions/{}", m2.peer_id),
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(closed(&mut ws).await, Some(CloseCode::Policy));
+    println!(
+        "signed out on node A, closed on node B after {:?}",
+        took.elapsed()
+    );
+
+    // One node projects at a time: the one holding the lock.
+    const PROJECTS: &str = "this node projects for the cluster";
+    let projectors = [&a, &b]
+        .iter()
+        .filter(|n| n.log_text().contains(PROJECTS))
+        .count();
+    assert_eq!(projectors, 1, "nodes projecting at once");
+    let b_projected = b.log_text().contains(PROJECTS);
+
+    // Node A dies: B goes on, and projects what its tablet logs.
+    on_a.disconnect();
+    a.kill();
+    log_visit(&doc_b, "after-a-died");
+    on_b.wait_synced(&doc_b).await;
+    wait_for("node B projecting alone", T, async || {
+        (visit_count(&b, &head).await == Some(3)).then_some(())
+    })
+    .await;
+    assert!(
+        b_projected || b.log_text().contains(PROJECTS),
+        "node B took the projector's lock"
+    );
+    b.kill();
+}
