@@ -60,7 +60,9 @@ struct Inner {
 /// An event from another node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    Doc(String),
+    /// A document, and the storage keys its change was put under (none: read
+    /// it whole).
+    Doc(String, Vec<String>),
     Acl,
     Unbind(String),
     Rules,
@@ -74,7 +76,11 @@ impl Event {
             return None;
         }
         Some(match kind {
-            "doc" => Event::Doc(arg.to_string()),
+            "doc" => {
+                let mut words = arg.split(' ');
+                let doc = words.next()?.to_string();
+                Event::Doc(doc, words.map(str::to_string).collect())
+            }
             "acl" => Event::Acl,
             "unbind" => Event::Unbind(arg.to_string()),
             "rules" => Event::Rules,
@@ -83,10 +89,20 @@ impl Event {
     }
 }
 
-/// The payload of a document's event, for the storage writer's `pg_notify`.
-pub fn doc_payload(node: &str, doc: &str) -> String {
-    format!("doc {node} {doc}")
+/// The payload of a document's event, for the storage writer's `pg_notify`:
+/// the keys just put, unless they would not fit (NOTIFY takes 8,000 bytes),
+/// when the other nodes read the document whole.
+pub fn doc_payload(node: &str, doc: &str, keys: &[&str]) -> String {
+    let with_keys = format!("doc {node} {doc} {}", keys.join(" "));
+    if with_keys.len() <= MAX_PAYLOAD {
+        with_keys.trim_end().to_string()
+    } else {
+        format!("doc {node} {doc}")
+    }
 }
+
+/// What a NOTIFY payload may hold, with room to spare.
+const MAX_PAYLOAD: usize = 7_000;
 
 /// A node id: random, new at each start.
 pub fn new_node_id() -> String {
@@ -265,16 +281,22 @@ fn listen_once(
 async fn apply(state: AppState, mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
         while let Ok(more) = rx.try_recv() {
             batch.push(more);
         }
-        let mut docs = std::collections::BTreeSet::new();
+        let mut docs: std::collections::BTreeMap<String, Option<Vec<String>>> = Default::default();
         let (mut acl, mut rules) = (false, false);
         for e in batch {
             match e {
-                Event::Doc(d) => {
-                    docs.insert(d);
+                Event::Doc(d, keys) => {
+                    // Keys from every event of the batch; one without keys
+                    // (the list did not fit) reads the document whole.
+                    let entry = docs.entry(d).or_insert_with(|| Some(Vec::new()));
+                    match (entry.as_mut(), keys.is_empty()) {
+                        (Some(all), false) => all.extend(keys),
+                        _ => *entry = None,
+                    }
                 }
                 Event::Acl => acl = true,
                 Event::Rules => rules = true,
@@ -310,15 +332,19 @@ async fn apply(state: AppState, mut rx: tokio::sync::mpsc::UnboundedReceiver<Eve
 }
 
 /// Documents changed on other nodes: the projector hears of them, and those
-/// open here take in what is stored (their devices here then receive it).
-async fn merge_stored(state: &AppState, docs: std::collections::BTreeSet<String>) {
+/// open here take in what was stored (the chunks named, else the whole
+/// document), so their devices here receive it.
+async fn merge_stored(
+    state: &AppState,
+    docs: std::collections::BTreeMap<String, Option<Vec<String>>>,
+) {
     let open: std::collections::HashSet<String> = state
         .repo
         .loaded_documents()
         .into_iter()
         .map(|d| d.to_string())
         .collect();
-    for doc in docs {
+    for (doc, keys) in docs {
         let _ = state.changed.send(doc.clone());
         if !open.contains(&doc) {
             continue;
@@ -326,18 +352,24 @@ async fn merge_stored(state: &AppState, docs: std::collections::BTreeSet<String>
         let Ok(id) = doc.parse::<samod::DocumentId>() else {
             continue;
         };
-        let stored = match state.storage.load_document(&doc).await {
-            Ok(Some(d)) => d,
-            Ok(None) => continue,
-            Err(e) => {
-                tracing::error!(error = %e, doc, "cluster: could not read a changed document");
-                continue;
-            }
+        let chunks = match keys {
+            Some(keys) => state.storage.load_keys(keys).await,
+            None => match state.storage.load_document(&doc).await {
+                Ok(Some(d)) => vec![d.save()],
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, doc, "cluster: could not read a changed document");
+                    continue;
+                }
+            },
         };
         match state.repo.find(id).await {
             Ok(Some(handle)) => {
-                let mut stored = stored;
-                let merged = handle.with_document(|d| d.merge(&mut stored).map(|_| ()));
+                let merged = handle.with_document(|d| {
+                    chunks
+                        .iter()
+                        .try_for_each(|c| d.load_incremental(c).map(|_| ()))
+                });
                 if let Err(e) = merged {
                     tracing::error!(error = %e, doc, "cluster: could not merge a changed document");
                 }
@@ -358,7 +390,26 @@ mod tests {
     fn a_node_hears_the_others_not_itself() {
         assert_eq!(
             Event::parse("doc n1 abc", "n2"),
-            Some(Event::Doc("abc".into()))
+            Some(Event::Doc("abc".into(), vec![]))
+        );
+        assert_eq!(
+            Event::parse(
+                &doc_payload("n1", "abc", &["abc/incremental/h1", "abc/snapshot/h2"]),
+                "n2"
+            ),
+            Some(Event::Doc(
+                "abc".into(),
+                vec!["abc/incremental/h1".into(), "abc/snapshot/h2".into()]
+            ))
+        );
+        let many: Vec<String> = (0..200)
+            .map(|i| format!("abc/incremental/{i:064}"))
+            .collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(
+            doc_payload("n1", "abc", &many),
+            "doc n1 abc",
+            "too long: read it whole"
         );
         assert_eq!(Event::parse("doc n1 abc", "n1"), None);
         assert_eq!(Event::parse("acl n1 ", "n2"), Some(Event::Acl));
@@ -368,6 +419,6 @@ mod tests {
         );
         assert_eq!(Event::parse("rules n1", "n2"), Some(Event::Rules));
         assert_eq!(Event::parse("what n1 x", "n2"), None);
-        assert_eq!(doc_payload("n1", "abc"), "doc n1 abc");
+        assert_eq!(doc_payload("n1", "abc", &[]), "doc n1 abc");
     }
 }

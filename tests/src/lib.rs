@@ -103,8 +103,8 @@ pub fn test_postgres() -> Option<String> {
 /// The run's PostgreSQL server, for a test that needs one.
 pub fn require_postgres() -> String {
     test_postgres().expect(
-        "this test needs PostgreSQL: run `cargo xtask test`, which starts a throwaway cluster \
-         (or set FIELDBOOK_TEST_POSTGRES=postgres://user@host:port)",
+        "this needs PostgreSQL: run `cargo xtask test` (or `cargo xtask bench-engines`), which \
+         starts a throwaway cluster, or set FIELDBOOK_TEST_POSTGRES=postgres://user@host:port",
     )
 }
 

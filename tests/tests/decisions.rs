@@ -419,3 +419,68 @@ async fn a_hand_over_requested_by_the_manager_is_approved_by_the_head() {
     let inbox = server.get_json(&headco, "/api/approvals").await;
     assert_eq!(inbox["totals"]["handovers"], 0);
 }
+
+/// An agreement of a customer whose grade needs approval (platinum, by the
+/// rules) waits in the head's 待审批 with its number, and a head over the
+/// customer's unit approves it from there, as a desk request; a head of
+/// another unit is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agreement_waiting_for_approval_is_in_the_inbox_and_approved_from_it() {
+    let mut server = TestServer::new();
+    let mut c = TestServer::platinum_customer("协议审批公司");
+    c.agreements.push(fieldbook_shared::agreements::Agreement {
+        id: "ag1".into(),
+        number: "XY-2026-01".into(),
+        lines: vec!["delivery".into()],
+        start: "2026-12-01".into(),
+        end: "2027-11-30".into(),
+        terms: "月结九五折".into(),
+        status: "pending_approval".into(),
+        ..Default::default()
+    });
+    let url = server.seed_customer(&c, "m1", None).await;
+    server.start().await;
+    let head1 = server.login("head1").await.token;
+    let inbox = wait_for("the agreement in the inbox", T, async || {
+        let inbox = server.get_json(&head1, "/api/approvals").await;
+        (inbox["totals"]["agreements"] == 1).then_some(inbox)
+    })
+    .await;
+    assert_eq!(inbox["agreements"][0]["number"], "XY-2026-01", "{inbox}");
+    assert_eq!(inbox["agreements"][0]["name"], "协议审批公司");
+    // The head of the other unit: not theirs to approve.
+    let head2 = server.login("head2").await.token;
+    let theirs = server.get_json(&head2, "/api/approvals").await;
+    assert_eq!(theirs["totals"]["agreements"], 0, "{theirs}");
+    let mut other = Device::login(&server, "head2").await;
+    let refused = desk_with(
+        &other,
+        "head2",
+        &[Decision::ApproveAgreement {
+            doc: id_of(&url),
+            agreement: "ag1".into(),
+        }],
+    )
+    .await;
+    other.connect().await;
+    assert!(!answered(&refused, 1).await.outcomes[0].ok);
+
+    let mut head = Device::login(&server, "head1").await;
+    let desk = desk_with(
+        &head,
+        "head1",
+        &[Decision::ApproveAgreement {
+            doc: id_of(&url),
+            agreement: "ag1".into(),
+        }],
+    )
+    .await;
+    head.connect().await;
+    let answers = answered(&desk, 1).await;
+    assert!(answers.outcomes[0].ok, "{:?}", answers.outcomes);
+    wait_for("the inbox without it", T, async || {
+        let inbox = server.get_json(&head1, "/api/approvals").await;
+        (inbox["totals"]["agreements"] == 0).then_some(())
+    })
+    .await;
+}

@@ -1,5 +1,6 @@
 //! `GET /api/scorecard` against figures computed by hand, on a real server:
-//! a quarter of three customers, one handed over after the quarter and one
+//! a quarter of three customers, one handed over after the quarter (and in
+//! the middle of the current month, scored too) and one
 //! whose manager moved unit (docs/domain.md, Scorecard: a customer counts for
 //! its manager now; a manager under their unit now; a unit's line counts the
 //! customers in it).
@@ -93,11 +94,15 @@ async fn the_scorecard_of_a_quarter_matches_the_figures_by_hand() {
         closed_on: "2026-08-09".into(),
         ..Default::default()
     });
-    // B (m2, handed to m1 after the quarter): 200 yuan a month; a visit in August.
+    // B (m2, handed to m1 after the quarter, and in the middle of this
+    // month): 200 yuan a month; a visit in August, and one by m2 this month
+    // before the hand-over.
+    let this_month = fieldbook_tests::date_in_days(0)[..7].to_string();
+    let early_this_month = format!("{this_month}-01");
     let b = customer(
         "乙考核公司",
         &[("2026-07", 200), ("2026-08", 200), ("2026-09", 200)],
-        &[("2026-08-02", "m2")],
+        &[("2026-08-02", "m2"), (&early_this_month, "m2")],
     );
     // C (m3 of so2, who then moves to so1): 300 yuan in August.
     let c = customer("丙考核公司", &[("2026-08", 300)], &[]);
@@ -192,6 +197,28 @@ async fn the_scorecard_of_a_quarter_matches_the_figures_by_hand() {
         (&json!(1), &json!(30_000))
     );
     assert_eq!(all["total"]["revenue_fen"], 390_000);
+
+    // This month, with B handed over in it: B counts wholly for m1, its
+    // manager now, m2's visit before the hand-over included.
+    let (status, body) = get(
+        &server,
+        &head1,
+        &format!("/api/scorecard?period={this_month}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let month: Value = serde_json::from_str(&body).unwrap();
+    let m1 = line(&month, "managers", "manager", "m1");
+    assert_eq!(
+        (&m1["customers"], &m1["visits_due"], &m1["visits_made"]),
+        (&json!(2), &json!(2), &json!(1)),
+        "{month}"
+    );
+    let m2 = line(&month, "managers", "manager", "m2");
+    assert_eq!(
+        (&m2["customers"], &m2["visits_made"]),
+        (&json!(0), &json!(0))
+    );
 
     // A head only inside their subtree; a period that is none is refused.
     let head2 = server.login("head2").await.token;

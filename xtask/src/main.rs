@@ -47,6 +47,13 @@ enum Task {
         /// Only these targets (default: all of them).
         targets: Vec<String>,
     },
+    /// Our server's visit storm on SQLite, PostgreSQL and two PostgreSQL nodes,
+    /// side by side (`sync-bench --only engines`), in a throwaway PostgreSQL cluster.
+    BenchEngines {
+        /// Extra arguments for sync-bench (e.g. --quick, --storm 100,500).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 type Result<T = ()> = std::result::Result<T, String>;
@@ -58,6 +65,7 @@ fn main() -> ExitCode {
         Task::Dist => dist(),
         Task::VendorDiff { write } => vendor_diff(write),
         Task::Fuzz { seconds, targets } => fuzz(seconds, &targets),
+        Task::BenchEngines { args } => bench_engines(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -177,6 +185,25 @@ fn test(args: &[String]) -> Result {
         .args(args)
         .env("FIELDBOOK_TEST_POSTGRES", cluster.url())
         .env("FIELDBOOK_TEST_ENGINE", "postgres"))
+}
+
+fn bench_engines(args: &[String]) -> Result {
+    ensure_npm_packages()?;
+    let cluster = postgres::Cluster::start()?;
+    sh(Command::new(cargo())
+        .args([
+            "run",
+            "--release",
+            "-p",
+            "fieldbook-bench",
+            "--bin",
+            "sync-bench",
+            "--",
+            "--only",
+            "engines",
+        ])
+        .args(args)
+        .env("FIELDBOOK_TEST_POSTGRES", cluster.url()))
 }
 
 /// The end-to-end test files that run again on PostgreSQL: all but the

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use servers::{Kind, Plan};
+use servers::{Engine, Kind, Plan};
 
 /// The same allocator as our server's: under glibc's malloc the load generator spent
 /// about a tenth of its CPU in the allocator, and it shares the 2 cores with whichever
@@ -79,7 +79,9 @@ struct Args {
     /// Runs of the first sync per server.
     #[arg(long)]
     runs: Option<usize>,
-    /// Only these workloads: first-sync, one-visit, storm, idle, many.
+    /// Only these workloads: first-sync, one-visit, storm, idle, many, engines
+    /// (engines is never run unless named: it needs PostgreSQL, see
+    /// `cargo xtask bench-engines`).
     #[arg(long, value_delimiter = ',')]
     only: Option<Vec<String>>,
     /// Write the figures into BENCHMARKS.md (between its sync-bench markers).
@@ -145,7 +147,8 @@ async fn run(args: Args) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let q = args.quick;
-    let wants = |w: &str| args.only.as_ref().is_none_or(|o| o.iter().any(|x| x == w));
+    let named = |w: &str| args.only.as_ref().is_some_and(|o| o.iter().any(|x| x == w));
+    let wants = |w: &str| args.only.is_none() || named(w);
     let mut r = report::Report {
         quick: q,
         interval_ms: args.interval_ms,
@@ -256,6 +259,10 @@ async fn run(args: Args) {
         }
     }
 
+    if named("engines") {
+        engines(&args).await;
+    }
+
     if wants("idle") {
         let n = args.idle.unwrap_or(if q { 300 } else { 1000 });
         let docs = workloads::small(n);
@@ -348,5 +355,94 @@ async fn run(args: Args) {
     }
     if let Some(line) = r.ratio_line() {
         println!("{line}");
+    }
+}
+
+/// Our server's visit storm on SQLite, on PostgreSQL and on two nodes of one
+/// PostgreSQL database (each manager's second device on the second node, so
+/// every visit crosses nodes), alternating, the same load for each: what each
+/// engine costs per visit, and whether two nodes deliver every visit.
+async fn engines(args: &Args) {
+    let q = args.quick;
+    let sizes = args
+        .storm
+        .clone()
+        .unwrap_or(if q { vec![100] } else { vec![100, 500] });
+    let secs = args.storm_secs.unwrap_or(if q { 5 } else { 30 });
+    let rounds = args.runs.unwrap_or(if q { 1 } else { 3 });
+    let all = [Engine::Sqlite, Engine::Postgres, Engine::PostgresTwoNodes];
+    println!(
+        "engines: our server's storm, {} s each, {rounds} round(s) alternating; a visit is delivered when the manager's other device has it",
+        secs
+    );
+    for n in sizes {
+        let docs = workloads::realistic(n);
+        let plan = Plan {
+            docs: &docs,
+            owner: &|i| i,
+            managers: n,
+            sessions_per_manager: 2,
+            admin_sessions: 0,
+            keep_loaded: false,
+        };
+        let mut paced: Vec<Vec<workloads::Storm>> = vec![Vec::new(); all.len()];
+        let mut flat: Vec<Vec<workloads::Storm>> = vec![Vec::new(); all.len()];
+        for round in 0..rounds {
+            // Order rotated each round, so no engine always runs first.
+            for k in 0..all.len() {
+                let e = (k + round) % all.len();
+                let engine = all[e];
+                let s = servers::start_ours_on(&plan, engine).await;
+                let pace = Duration::from_millis(args.interval_ms);
+                let x = workloads::storm(&s, n, secs, Some(pace)).await;
+                println!(
+                    "engines, {}: {n} managers paced: {} logged, {} delivered, p50 {:.0} ms, p99 {:.0} ms, server CPU {:.2} ms a visit",
+                    engine.label(),
+                    x.offered,
+                    x.delivered,
+                    x.p50_ms,
+                    x.p99_ms,
+                    x.cpu_ms_per_visit
+                );
+                paced[e].push(x);
+                drop(s);
+                let s = servers::start_ours_on(&plan, engine).await;
+                let y = workloads::storm(&s, n, secs, None).await;
+                println!(
+                    "engines, {}: {n} managers flat out: {} logged, {} delivered, {:.1}/s, p50 {:.0} ms, p99 {:.0} ms, server CPU {:.2} ms a visit",
+                    engine.label(),
+                    y.offered,
+                    y.delivered,
+                    y.throughput,
+                    y.p50_ms,
+                    y.p99_ms,
+                    y.cpu_ms_per_visit
+                );
+                flat[e].push(y);
+            }
+        }
+        println!(
+            "| {n} managers | paced p50 / p99 (ms) | delivered | flat out visits/s | flat p50 / p99 (ms) | server CPU a visit (ms) |"
+        );
+        println!("| --- | --- | --- | --- | --- | --- |");
+        for (e, engine) in all.iter().enumerate() {
+            let med = |v: Vec<f64>| workloads::median_of(v);
+            let p = &paced[e];
+            let f = &flat[e];
+            let delivered: usize = p.iter().map(|x| x.delivered).sum::<usize>()
+                + f.iter().map(|x| x.delivered).sum::<usize>();
+            let offered: usize = p.iter().map(|x| x.offered).sum::<usize>()
+                + f.iter().map(|x| x.offered).sum::<usize>();
+            println!(
+                "| {} | {:.0} / {:.0} | {delivered} of {offered} | {:.1} | {:.0} / {:.0} | {:.2} |",
+                engine.label(),
+                med(p.iter().map(|x| x.p50_ms).collect()),
+                med(p.iter().map(|x| x.p99_ms).collect()),
+                med(f.iter().map(|x| x.throughput).collect()),
+                med(f.iter().map(|x| x.p50_ms).collect()),
+                med(f.iter().map(|x| x.p99_ms).collect()),
+                med(f.iter().map(|x| x.cpu_ms_per_visit).collect()),
+            );
+        }
     }
 }

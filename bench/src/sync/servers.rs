@@ -66,8 +66,28 @@ pub struct Seeded {
     process: Process,
 }
 
+/// Where our server keeps its data, and how many nodes serve it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+    /// Two nodes on one PostgreSQL database; each manager's second device on
+    /// the second node, so every visit crosses from one node to the other.
+    PostgresTwoNodes,
+}
+
+impl Engine {
+    pub fn label(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "SQLite",
+            Engine::Postgres => "PostgreSQL, 1 node",
+            Engine::PostgresTwoNodes => "PostgreSQL, 2 nodes",
+        }
+    }
+}
+
 enum Process {
-    Ours(TestServer),
+    Ours(Box<TestServer>, Option<Box<TestServer>>),
     Reference {
         child: Child,
         port: u16,
@@ -77,8 +97,15 @@ enum Process {
 
 impl Seeded {
     pub fn sync_url(&self) -> url::Url {
+        self.sync_url_of(0)
+    }
+
+    /// The address for a manager's `device`-th device: on two nodes the
+    /// second device is on the second node.
+    pub fn sync_url_of(&self, device: usize) -> url::Url {
         let s = match &self.process {
-            Process::Ours(s) => s.sync_url(),
+            Process::Ours(_, Some(second)) if device % 2 == 1 => second.sync_url(),
+            Process::Ours(s, _) => s.sync_url(),
             Process::Reference { port, .. } => format!("ws://127.0.0.1:{port}/"),
         };
         s.parse().expect("sync url")
@@ -86,19 +113,33 @@ impl Seeded {
 
     pub fn pid(&self) -> u32 {
         match &self.process {
-            Process::Ours(s) => s.pid().expect("server running"),
+            Process::Ours(s, _) => s.pid().expect("server running"),
             Process::Reference { child, .. } => child.id(),
         }
     }
 
-    /// CPU time the server process has used so far (user + system), in seconds.
-    pub fn cpu_secs(&self) -> f64 {
-        cpu_secs_of(&self.pid().to_string())
+    /// Every server process (two nodes: both).
+    fn pids(&self) -> Vec<u32> {
+        match &self.process {
+            Process::Ours(_, Some(second)) => {
+                vec![self.pid(), second.pid().expect("second node running")]
+            }
+            _ => vec![self.pid()],
+        }
     }
 
-    /// The server process's resident memory, in bytes.
+    /// CPU time the server processes have used so far (user + system), in
+    /// seconds. (PostgreSQL's own is not counted: see BENCHMARKS.md.)
+    pub fn cpu_secs(&self) -> f64 {
+        self.pids()
+            .iter()
+            .map(|p| cpu_secs_of(&p.to_string()))
+            .sum()
+    }
+
+    /// The server processes' resident memory, in bytes.
     pub fn rss(&self) -> u64 {
-        rss_of(self.pid())
+        self.pids().iter().map(|p| rss_of(*p)).sum()
     }
 }
 
@@ -208,7 +249,16 @@ impl Client {
 
 /// Starts our server (release build) with the plan's users, documents and sessions.
 pub async fn start_ours(plan: &Plan<'_>) -> Seeded {
-    let mut server = TestServer::new();
+    start_ours_on(plan, Engine::Sqlite).await
+}
+
+/// [`start_ours`] on `engine` (PostgreSQL needs `FIELDBOOK_TEST_POSTGRES`:
+/// `cargo xtask bench-engines` starts a throwaway cluster and sets it).
+pub async fn start_ours_on(plan: &Plan<'_>, engine: Engine) -> Seeded {
+    let mut server = match engine {
+        Engine::Sqlite => TestServer::new(),
+        Engine::Postgres | Engine::PostgresTwoNodes => TestServer::new_on_postgres(),
+    };
     // Managers in one go with one password hash: argon2 per user would take minutes.
     let hash = fieldbook_server::auth::hash_password("bench-password").expect("hash");
     let managers = plan.managers;
@@ -332,13 +382,20 @@ pub async fn start_ours(plan: &Plan<'_>) -> Seeded {
         .into_iter()
         .map(|b| b.parse().expect("book id"))
         .collect();
+    let second = if engine == Engine::PostgresTwoNodes {
+        let mut b = server.another_node();
+        b.start().await;
+        Some(Box::new(b))
+    } else {
+        None
+    };
     Seeded {
         kind: Kind::Ours,
         docs: ids,
         creds,
         admin,
         books,
-        process: Process::Ours(server),
+        process: Process::Ours(Box::new(server), second),
     }
 }
 

@@ -165,15 +165,15 @@ pub struct Storm {
 /// pace, device A logs its next visit as soon as B has the last one (flat out:
 /// what the server sustains with `n` managers busy at once).
 pub async fn storm(s: &Seeded, n: usize, secs: u64, pace: Option<Duration>) -> Storm {
-    let url = s.sync_url();
+    let (url_a, url_b) = (s.sync_url_of(0), s.sync_url_of(1));
     let within = Duration::from_secs(120);
     let set_up: Vec<Result<(Client, Client, DocHandle, DocHandle), String>> =
         futures::stream::iter(0..n)
             .map(|i| {
-                let url = &url;
+                let (url_a, url_b) = (&url_a, &url_b);
                 async move {
-                    let a = Client::try_connect(url, &s.creds[i][0], within).await?;
-                    let b = match Client::try_connect(url, &s.creds[i][1], within).await {
+                    let a = Client::try_connect(url_a, &s.creds[i][0], within).await?;
+                    let b = match Client::try_connect(url_b, &s.creds[i][1], within).await {
                         Ok(b) => b,
                         Err(e) => {
                             a.close().await;

@@ -164,6 +164,23 @@ impl SqlStorage {
         Ok(Some(doc))
     }
 
+    /// The chunks stored under `keys` (those still there), in key order.
+    pub async fn load_keys(&self, mut keys: Vec<String>) -> Vec<Vec<u8>> {
+        keys.sort();
+        keys.dedup();
+        self.read("load_keys", move |c| {
+            let mut stmt = c.prepare_cached("SELECT data FROM samod_storage WHERE key = ?1")?;
+            let mut out = Vec::new();
+            for k in &keys {
+                if let Some(d) = stmt.query_row([k], |r| r.get(0)).optional()? {
+                    out.push(d);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn read<T: Send + Default + 'static>(
         &self,
         what: &'static str,
@@ -225,10 +242,19 @@ fn writer_loop(
             }
         }
         let mut docs = BTreeSet::new();
+        // SQLite: an immediate transaction (a deferred one could not wait for
+        // the write lock). PostgreSQL: no lock beyond the rows: every write
+        // here is an upsert of a content-addressed key or a mark.
+        let behavior = if conn.is_postgres() {
+            crate::store::sql::TransactionBehavior::Deferred
+        } else {
+            crate::store::sql::TransactionBehavior::Immediate
+        };
         retry("commit", || {
             docs.clear();
-            let tx =
-                conn.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
+            // Per document, the keys put: the other nodes read just those.
+            let mut put_keys: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+            let tx = conn.transaction_with_behavior(behavior)?;
             {
                 let mut put = tx.prepare_cached(
                     "INSERT OR REPLACE INTO samod_storage (key, data) VALUES (?1, ?2)",
@@ -237,29 +263,35 @@ fn writer_loop(
                 let mut dirty =
                     tx.prepare_cached("INSERT OR IGNORE INTO dirty_docs (doc_id) VALUES (?1)")?;
                 for job in &batch {
-                    let key = match &job.write {
+                    let (key, put_key) = match &job.write {
                         Write::Put(key, data) => {
                             put.execute(params![key, data])?;
-                            key
+                            (key, true)
                         }
                         Write::Delete(key) => {
                             del.execute(params![key])?;
-                            key
+                            (key, false)
                         }
                     };
-                    if let Some(doc) = doc_of(key)
-                        && docs.insert(doc.to_string())
-                    {
-                        dirty.execute(params![doc])?;
-                        if let Some(node) = &node {
-                            tx.execute(
-                                "SELECT pg_notify(?1, ?2)",
-                                [
-                                    crate::cluster::CHANNEL,
-                                    &crate::cluster::doc_payload(node, doc),
-                                ],
-                            )?;
+                    if let Some(doc) = doc_of(key) {
+                        if docs.insert(doc.to_string()) {
+                            dirty.execute(params![doc])?;
                         }
+                        let keys = put_keys.entry(doc).or_default();
+                        if put_key {
+                            keys.push(key);
+                        }
+                    }
+                }
+                if let Some(node) = &node {
+                    for (doc, keys) in &put_keys {
+                        tx.execute(
+                            "SELECT pg_notify(?1, ?2)",
+                            [
+                                crate::cluster::CHANNEL,
+                                &crate::cluster::doc_payload(node, doc, keys),
+                            ],
+                        )?;
                     }
                 }
             }
