@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
-use crate::store::sql::Connection;
+use crate::store::sql::{Connection, OptionalExtension};
 use fieldbook_shared::access::{Access, Assignment, Viewer, book_access, customer_access};
 use fieldbook_shared::vocab::Role;
 use tokio::sync::watch;
@@ -271,6 +271,31 @@ impl Acl {
     }
 
     /// The user who holds an unregistered document, if any.
+    /// The claimant of `doc_id` as the tables hold it, for a claim another
+    /// node took (this one's cache did not hear of it); kept in the cache.
+    pub fn claimant_stored(
+        &self,
+        conn: &Connection,
+        doc_id: &str,
+    ) -> Result<Option<i64>, ServerError> {
+        if let Some(u) = self.claimant(doc_id) {
+            return Ok(Some(u));
+        }
+        let stored: Option<i64> = conn
+            .query_row(
+                "SELECT user_id FROM claims WHERE doc_id = ?1",
+                [doc_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(u) = stored {
+            self.write_here(|t| {
+                t.claims.insert(doc_id.to_string(), u);
+            });
+        }
+        Ok(stored)
+    }
+
     pub fn claimant(&self, doc_id: &str) -> Option<i64> {
         self.tables
             .read()

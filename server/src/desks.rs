@@ -210,7 +210,7 @@ async fn owner(state: &AppState, doc_id: &str) -> Result<Option<i64>, ServerErro
     if known.is_some() {
         return Ok(known);
     }
-    let Some(user) = state.acl.claimant(doc_id) else {
+    let Some(user) = crate::projection::claimant(state, doc_id).await else {
         return Ok(None);
     };
     let doc = doc_id.to_string();

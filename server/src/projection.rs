@@ -142,6 +142,25 @@ async fn project_until(
     }
 }
 
+/// Who claimed a new document: this node's cache, else the tables (in a
+/// cluster another node may have taken the claim).
+pub async fn claimant(state: &AppState, doc: &str) -> Option<i64> {
+    if let Some(u) = state.acl.claimant(doc) {
+        return Some(u);
+    }
+    // One node: its cache holds every claim.
+    state.cluster.as_ref()?;
+    let (acl, d) = (state.acl.clone(), doc.to_string());
+    state
+        .db
+        .call(move |c| acl.claimant_stored(c, &d))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, doc, "cannot read a document's claim");
+            None
+        })
+}
+
 /// The documents marked for projection.
 async fn dirty(state: &AppState) -> Result<Vec<String>, ServerError> {
     state
@@ -349,7 +368,7 @@ async fn project_batch(state: &AppState, docs: &[String]) -> Result<Batch, Serve
         };
         let holder = match state.acl.assignment(&doc) {
             Some(a) => Holder::Known(a.unit),
-            None => match state.acl.claimant(&doc) {
+            None => match claimant(state, &doc).await {
                 Some(user) => Holder::New(user),
                 None => {
                     tracing::warn!(doc = %doc, "customer document with no holder; not registered");

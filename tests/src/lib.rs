@@ -704,6 +704,14 @@ impl Device {
         }
     }
 
+    /// Goes online through `server` from now on (another node of the same
+    /// database: the session holds there too) and waits for the handshake.
+    pub async fn connect_to(&mut self, server: &TestServer) {
+        self.disconnect();
+        self.sync_url = server.sync_url().parse().expect("sync url");
+        self.connect().await;
+    }
+
     /// Goes online and waits for the handshake.
     pub async fn connect(&mut self) {
         let dialer = WsDialer {

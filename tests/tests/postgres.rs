@@ -291,3 +291,164 @@ async fn two_nodes_on_one_database_serve_as_one() {
     );
     b.kill();
 }
+
+/// A hand-over decided on node A moves the customer on node B at once: the
+/// new manager's tablet there opens it, the old one's loses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_over_on_one_node_takes_effect_on_the_other() {
+    let mut a = TestServer::new_on_postgres();
+    let c = Customer::new(
+        "交接双节点公司",
+        "",
+        Nature::Enterprise,
+        vec![Line::Delivery],
+    );
+    let url = a.seed_customer(&c, "m1", None).await;
+    a.start().await;
+    let mut b = a.another_node();
+    b.start().await;
+    let mut m3 = Device::login(&b, "m3").await;
+    m3.connect().await;
+    assert!(m3.find(&url).await.is_none(), "not m3's yet");
+    let admin = a.login("admin").await.token;
+    let id = url.trim_start_matches("automerge:");
+    let took = std::time::Instant::now();
+    let s = send(
+        &a,
+        reqwest::Method::POST,
+        &admin,
+        &format!("/api/customers/{id}/assign"),
+        serde_json::json!({"primary": "m3"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let doc = wait_for("m3 opening it on node B", T, async || m3.find(&url).await).await;
+    println!(
+        "handed over on node A, opened on node B after {:?}",
+        took.elapsed()
+    );
+    assert_eq!(Device::customer(&doc).name, "交接双节点公司");
+    let mut m1 = Device::login(&b, "m1").await;
+    m1.connect().await;
+    assert!(m1.find(&url).await.is_none(), "m1 no longer holds it");
+    a.kill();
+    b.kill();
+}
+
+/// Two offline registrations of one company reach two nodes at the same
+/// moment: one is the original, exactly once, the other is linked to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_registrations_of_one_company_on_two_nodes_have_one_first() {
+    let mut a = TestServer::new_on_postgres();
+    a.start().await;
+    let mut b = a.another_node();
+    b.start().await;
+    let mut east = Device::login(&a, "m1").await;
+    let mut west = Device::login(&b, "m3").await;
+    let register = async |d: &Device, name: &str, code: &str| {
+        let mut doc = automerge::Automerge::new();
+        doc.transact(|tx| {
+            Customer::new(name, code, Nature::Enterprise, vec![Line::Delivery]).create(tx)
+        })
+        .unwrap();
+        d.repo.create(doc).await.unwrap().url().to_string()
+    };
+    let url_east = register(&east, "双节点书店有限公司", "91310000MA1NODE01").await;
+    let url_west = register(&west, "双节点书店", "91310000ma1node01").await;
+    tokio::join!(east.connect(), west.connect());
+    let admin = a.login("admin").await.token;
+    let decided = |c: &serde_json::Value| {
+        c["owned_lines"].as_array().is_some_and(|a| !a.is_empty()) || !c["same_as"].is_null()
+    };
+    a.customer_row(&admin, &url_east, decided).await;
+    b.customer_row(&admin, &url_west, decided).await;
+    let e = a.customer_row(&admin, &url_east, decided).await;
+    let w = b.customer_row(&admin, &url_west, decided).await;
+    let originals = [&e, &w].iter().filter(|r| r["same_as"].is_null()).count();
+    assert_eq!(originals, 1, "exactly one original: {e} / {w}");
+    let (first, second) = if e["same_as"].is_null() {
+        (&e, &w)
+    } else {
+        (&w, &e)
+    };
+    assert_eq!(second["same_as"], first["url"]);
+    a.kill();
+    b.kill();
+}
+
+/// Node A killed with SIGKILL in the middle of a visit storm: its tablets
+/// go on through node B, and every visit any device logged is in the
+/// database and on both devices of each manager.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_mid_storm_loses_nothing_and_its_tablets_go_on_through_the_other() {
+    let mut a = TestServer::new_on_postgres();
+    let urls = a
+        .seed_customers(&[
+            (
+                Customer::new("风暴甲公司", "", Nature::Enterprise, vec![Line::Delivery]),
+                "m1",
+                None,
+            ),
+            (
+                Customer::new("风暴乙公司", "", Nature::Enterprise, vec![Line::Delivery]),
+                "m3",
+                None,
+            ),
+        ])
+        .await;
+    a.start().await;
+    let mut b = a.another_node();
+    b.start().await;
+    // Per manager, one device on A and one on B.
+    let mut devices = Vec::new();
+    for (user, url) in [("m1", &urls[0]), ("m3", &urls[1])] {
+        let mut on_a = Device::login(&a, user).await;
+        let mut on_b = Device::login(&b, user).await;
+        on_a.connect().await;
+        on_b.connect().await;
+        let doc_a = on_a.find(url).await.expect("open on A");
+        let doc_b = on_b.find(url).await.expect("open on B");
+        devices.push((on_a, on_b, doc_a, doc_b));
+    }
+    let mut logged = vec![Vec::new(); devices.len()];
+    for round in 0..40 {
+        for (i, (_, _, doc_a, doc_b)) in devices.iter().enumerate() {
+            let id = format!("storm-{i}-{round}");
+            // Alternately on A's device and B's.
+            log_visit(if round % 2 == 0 { doc_a } else { doc_b }, &id);
+            logged[i].push(id);
+        }
+        if round == 20 {
+            a.kill();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    // A's tablets reconnect to B (a balancer would send them there).
+    for (on_a, _, _, _) in devices.iter_mut() {
+        on_a.connect_to(&b).await;
+    }
+    for (i, (on_a, on_b, doc_a, doc_b)) in devices.iter().enumerate() {
+        on_a.wait_synced(doc_a).await;
+        on_b.wait_synced(doc_b).await;
+        let mut want = logged[i].clone();
+        want.sort();
+        wait_for("both devices with every visit", T, async || {
+            (Device::visit_ids(doc_a) == want && Device::visit_ids(doc_b) == want).then_some(())
+        })
+        .await;
+    }
+    // What the database holds, read by a fresh device through B.
+    let mut fresh = Device::login(&b, "admin").await;
+    fresh.connect().await;
+    for (i, url) in urls.iter().enumerate() {
+        let doc = fresh
+            .find(url)
+            .await
+            .expect("the customer from the database");
+        fresh.wait_synced(&doc).await;
+        let mut want = logged[i].clone();
+        want.sort();
+        assert_eq!(Device::visit_ids(&doc), want);
+    }
+    b.kill();
+}
