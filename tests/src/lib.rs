@@ -142,6 +142,30 @@ impl PgDatabase {
     pub fn location(&self) -> Location {
         Location::Postgres(format!("{}/{}", self.server, self.name))
     }
+
+    /// Cuts the database off as if its server were down: new connections
+    /// refused, open ones ended. Other tests' databases are untouched.
+    pub fn go_down(&self) {
+        self.admin(&format!(
+            "ALTER DATABASE {0} ALLOW_CONNECTIONS false;
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{0}'",
+            self.name
+        ));
+    }
+
+    /// Lets connections in again after [`PgDatabase::go_down`].
+    pub fn come_back(&self) {
+        self.admin(&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+            self.name
+        ));
+    }
+
+    fn admin(&self, sql: &str) {
+        Connection::open(&Location::Postgres(format!("{}/postgres", self.server)))
+            .and_then(|c| c.execute_batch(sql))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
 }
 
 impl Drop for PgDatabase {
@@ -426,6 +450,11 @@ impl TestServer {
     /// look at or change its tables.
     pub fn sql(&self) -> Connection {
         Connection::open(&self.db).expect("open the server's database")
+    }
+
+    /// The PostgreSQL database this server owns, if it does.
+    pub fn pg_database(&self) -> Option<&PgDatabase> {
+        self._pg.as_ref()
     }
 
     /// Whether this run keeps data in PostgreSQL.
@@ -758,14 +787,22 @@ impl Device {
 
     /// Waits until the server has every change this device has of `doc`.
     pub async fn wait_synced(&self, doc: &DocHandle) {
+        assert!(
+            self.synced_within(doc, Duration::from_secs(20)).await,
+            "timed out waiting for the server to have our changes"
+        );
+    }
+
+    /// Whether the server says it has every change of `doc` within `limit`.
+    pub async fn synced_within(&self, doc: &DocHandle, limit: Duration) -> bool {
         let conn = self
             .dialer
             .as_ref()
             .and_then(|d| d.connection_id())
             .expect("device is online");
-        tokio::time::timeout(Duration::from_secs(20), doc.they_have_our_changes(conn))
+        tokio::time::timeout(limit, doc.they_have_our_changes(conn))
             .await
-            .expect("timed out waiting for the server to have our changes");
+            .is_ok()
     }
 
     /// The customer in `doc`, read through the shared schema.

@@ -452,3 +452,51 @@ async fn a_node_killed_mid_storm_loses_nothing_and_its_tablets_go_on_through_the
     }
     b.kill();
 }
+
+/// The database goes away under a working server (its connections ended,
+/// new ones refused) and comes back: meanwhile a visit is not acknowledged;
+/// afterwards the server connects again by itself, acknowledges it, and
+/// nothing is lost across a kill of the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_going_away_acknowledges_nothing_and_loses_nothing() {
+    let mut server = TestServer::new_on_postgres();
+    let c = Customer::new("断库测试公司", "", Nature::Enterprise, vec![Line::Delivery]);
+    let url = server.seed_customer(&c, "m1", None).await;
+    server.start().await;
+    let mut m1 = Device::login(&server, "m1").await;
+    m1.connect().await;
+    let doc = m1.find(&url).await.expect("m1's customer");
+    log_visit(&doc, "before");
+    m1.wait_synced(&doc).await;
+
+    let pg = server.pg_database().expect("on PostgreSQL");
+    pg.go_down();
+    log_visit(&doc, "while-down");
+    assert!(
+        !m1.synced_within(&doc, std::time::Duration::from_secs(3))
+            .await,
+        "a visit was acknowledged while the database was away"
+    );
+    pg.come_back();
+    assert!(
+        m1.synced_within(&doc, std::time::Duration::from_secs(30))
+            .await,
+        "the server did not connect again by itself"
+    );
+    log_visit(&doc, "after");
+    m1.wait_synced(&doc).await;
+    drop(m1);
+    server.kill();
+    server.start().await;
+    let mut fresh = Device::login(&server, "m1").await;
+    fresh.connect().await;
+    let doc = fresh.find(&url).await.expect("from the database");
+    fresh.wait_synced(&doc).await;
+    assert_eq!(Device::visit_ids(&doc), ["after", "before", "while-down"]);
+    let head = server.login("head1").await.token;
+    wait_for("the visits projected", T, async || {
+        (visit_count(&server, &head).await == Some(3)).then_some(())
+    })
+    .await;
+    server.kill();
+}
