@@ -24,12 +24,11 @@ const MAX_ROWS: usize = 500;
 
 /// Copies `from` (SQLite) into `to` (PostgreSQL, empty), then verifies.
 pub fn copy(from: &Location, to: &Location) -> Result<Report, ServerError> {
-    if from.is_postgres() || !to.is_postgres() {
+    let (Some(path), true) = (from.sqlite_path(), to.is_postgres()) else {
         return Err(ServerError::BadRequest(
             "迁移从 SQLite 文件到 PostgreSQL / migrate copies a SQLite file (--from) into PostgreSQL (--to)".into(),
         ));
-    }
-    let path = from.sqlite_path().expect("checked above");
+    };
     if !path.is_file() {
         return Err(ServerError::NotFound(format!(
             "没有这个数据库文件 {0} / no database file at {0}",

@@ -627,17 +627,23 @@ struct PgClient {
 impl PgClient {
     /// The client, and the number of its connection.
     fn client(&mut self) -> Result<(&mut postgres::Client, u64)> {
-        if self.client.as_ref().is_none_or(|c| c.is_closed()) {
-            let mut client = postgres::Client::connect(&self.url, postgres::NoTls)?;
-            // Notices ("already exists, skipping") are not the server's news.
-            client.batch_execute("SET client_min_messages = warning")?;
-            self.client = Some(client);
-            self.generation += 1;
-            self.shared_generation
-                .store(self.generation, std::sync::atomic::Ordering::SeqCst);
+        if self.client.as_ref().is_some_and(|c| c.is_closed()) {
+            self.client = None;
         }
-        let generation = self.generation;
-        Ok((self.client.as_mut().expect("connected above"), generation))
+        let generation = &mut self.generation;
+        let client = match &mut self.client {
+            Some(c) => c,
+            empty => {
+                let mut fresh = postgres::Client::connect(&self.url, postgres::NoTls)?;
+                // Notices ("already exists, skipping") are not the server's news.
+                fresh.batch_execute("SET client_min_messages = warning")?;
+                *generation += 1;
+                self.shared_generation
+                    .store(*generation, std::sync::atomic::Ordering::SeqCst);
+                empty.insert(fresh)
+            }
+        };
+        Ok((client, *generation))
     }
 }
 
