@@ -2,9 +2,12 @@
 // automerge-repo-sync-server (a Repo with the Node websocket server adapter and
 // file-system storage, sharing nothing unasked), built from the npm packages.
 //
-//   node ref-server.mjs <port> <storage dir>
+//   node [--expose-gc] ref-server.mjs <port> <storage dir>
 //
-// Prints "listening <port>" once it accepts connections.
+// Prints "listening <port>" once it accepts connections. Started with
+// --expose-gc (as sync-bench does), each line "memory" on standard input makes
+// it collect garbage fully and answer "memory <heapUsed+external> <rss>" on
+// standard output: the live memory the idle benchmark compares.
 import { WebSocketServer } from "ws"
 import { Repo } from "@automerge/automerge-repo"
 import { NodeWSServerAdapter } from "@automerge/automerge-repo-network-websocket"
@@ -25,6 +28,16 @@ new Repo({
   sharePolicy: async () => false,
 })
 wss.on("listening", () => console.log(`listening ${port}`))
+
+if (typeof globalThis.gc === "function") {
+  const { createInterface } = await import("node:readline")
+  createInterface({ input: process.stdin }).on("line", (line) => {
+    if (line.trim() !== "memory") return
+    globalThis.gc()
+    const m = process.memoryUsage()
+    console.log(`memory ${m.heapUsed + m.external} ${m.rss}`)
+  })
+}
 
 // For looking into the idle-memory figure (BENCHMARKS.md), not used by the
 // benchmark itself: with REF_SERVER_GC=1 the server collects garbage at the

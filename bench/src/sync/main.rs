@@ -1,14 +1,18 @@
-//! `sync-bench`: Fieldbook's server against the reference automerge-repo sync
-//! server (Node, the npm packages), the same documents and the same load, in one
-//! run. Clients are samod repos over real websockets on loopback.
+//! `sync-bench`: Fieldbook's server against two anchors, the same documents and
+//! the same load, in one run: upstream samod 0.16 as published
+//! (`bench/samod-anchor`) and the reference automerge-repo sync server (Node,
+//! the npm packages). Clients are samod repos over real websockets on loopback.
 //!
 //! Workloads: first sync of a 300-customer book, a visit storm (N managers with
-//! two devices each), one visit's bytes and round trips, server memory per idle
-//! client, and server memory after many documents were each synced once.
+//! two devices each, alternating rounds), one visit's bytes and round trips,
+//! automerge's own cost per visit (the floor), CPU per visit as a customer's
+//! history grows, a reconnect storm, live memory per idle client, and server
+//! memory after many documents were each synced once.
 //!
-//! `--quick` finishes in under two minutes (after building) and ends with
-//! `ratio throughput=X p99=Y` (ours over the reference); `--write` puts the
-//! figures into BENCHMARKS.md.
+//! `--quick` finishes in a few minutes (after building) and ends with
+//! `ratio throughput=X p99=Y` (ours over the JS reference) and `ratio-samod
+//! throughput=X p99=Y` (ours over upstream samod); `--write` puts the figures
+//! into BENCHMARKS.md.
 
 mod report;
 mod servers;
@@ -41,19 +45,31 @@ struct Args {
     /// Each device logs a visit every this many milliseconds (±50 %).
     #[arg(long, default_value_t = 2000)]
     interval_ms: u64,
-    /// Idle clients connected for the memory-per-client figure.
-    #[arg(long)]
-    idle: Option<usize>,
+    /// Alternating rounds of each storm per server (order rotated each round).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Idle clients connected, in steps, for the memory-per-client slope
+    /// (default 1000,5000,10000; --quick 300,1000).
+    #[arg(long, value_delimiter = ',')]
+    idle: Option<Vec<usize>>,
     /// Seconds to wait before each idle reading (default 4 with --quick, else
     /// 7); longer leaves time to attach a profiler to a server.
     #[arg(long)]
     idle_settle_secs: Option<u64>,
-    /// Idle readings per server, alternating, each on a fresh server (default
-    /// 1 with --quick, else 3); the report gives their median. The reference's
-    /// RSS reading depends on when V8 last collected garbage, and one reading
-    /// of it has ranged from 1 to 27 KB per client (BENCHMARKS.md).
+    /// Tablets in the reconnect storm (default 1000; --quick 100).
     #[arg(long)]
-    idle_rounds: Option<usize>,
+    reconnect: Option<usize>,
+    /// Visits a customer already has, for CPU per visit as history grows
+    /// (default 20,200,2000; --quick 20,200).
+    #[arg(long, value_delimiter = ',')]
+    growth: Option<Vec<usize>>,
+    /// Customers and managers for reports under load (default 10000,500;
+    /// --quick 1000,100): the center's reports during a paced storm.
+    #[arg(long, value_delimiter = ',')]
+    reports: Option<Vec<usize>>,
+    /// Managers in each growth storm (flat out, 10 s; --quick 5 s).
+    #[arg(long, default_value_t = 50)]
+    growth_managers: usize,
     /// Documents for the many-documents workload.
     #[arg(long)]
     many: Option<usize>,
@@ -79,7 +95,8 @@ struct Args {
     /// Runs of the first sync per server.
     #[arg(long)]
     runs: Option<usize>,
-    /// Only these workloads: first-sync, one-visit, storm, idle, many, engines
+    /// Only these workloads: first-sync, one-visit, storm, floor, growth,
+    /// reconnect, reports, idle, many, engines
     /// (engines is never run unless named: it needs PostgreSQL, see
     /// `cargo xtask bench-engines`).
     #[arg(long, value_delimiter = ',')]
@@ -134,6 +151,17 @@ fn main() {
     // SAFETY: set before any thread reads the environment; the test harness
     // starts our server with the bench's environment.
     unsafe { std::env::set_var("FIELDBOOK_UNLOAD_IDLE_SECS", unload.to_string()) };
+    if std::env::var_os("FIELDBOOK_SERVER_LOG").is_none() {
+        // jemalloc's live bytes in our server's log after each trim: the
+        // idle workload's live-memory reading (servers::Seeded::live_memory).
+        // SAFETY: as above.
+        unsafe {
+            std::env::set_var(
+                "FIELDBOOK_SERVER_LOG",
+                "info,samod=warn,samod_core=warn,fieldbook_server::memory=debug",
+            )
+        };
+    }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -153,9 +181,11 @@ async fn run(args: Args) {
         quick: q,
         interval_ms: args.interval_ms,
         unload_idle_secs: unload,
+        rounds: args.rounds.max(1),
         ..Default::default()
     };
-    let kinds = [Kind::Ours, Kind::Reference];
+    let kinds = report::KINDS;
+    let rounds = args.rounds.max(1);
 
     if wants("first-sync") || wants("one-visit") {
         let runs = args.runs.unwrap_or(if q { 2 } else { 5 });
@@ -168,25 +198,24 @@ async fn run(args: Args) {
             admin_sessions: 0,
             keep_loaded: false,
         };
-        let ours = servers::start(Kind::Ours, &plan).await;
-        let reference = servers::start(Kind::Reference, &plan).await;
+        let mut seeded = Vec::new();
+        for kind in kinds {
+            seeded.push(servers::start(kind, &plan).await);
+        }
         if wants("first-sync") {
-            let mut times = [Vec::new(), Vec::new()];
+            let mut times = [Vec::new(), Vec::new(), Vec::new()];
             for run in 0..runs {
-                for (k, s) in [&ours, &reference].into_iter().enumerate() {
+                for (k, s) in seeded.iter().enumerate() {
                     let t = workloads::first_sync(s, run).await;
                     println!("first sync, {}: run {run}: {t:.2} s", s.kind.label());
                     times[k].push(t);
                 }
             }
-            r.first_sync = Some([
-                workloads::median_of(times[0].clone()),
-                workloads::median_of(times[1].clone()),
-            ]);
+            r.first_sync = Some(times.map(workloads::median_of));
         }
         if wants("one-visit") {
             let mut v = Vec::new();
-            for s in [&ours, &reference] {
+            for s in &seeded {
                 let x = workloads::one_visit(s).await;
                 println!(
                     "one visit, {}: {} B up in {} messages, {} B down in {} messages",
@@ -198,7 +227,7 @@ async fn run(args: Args) {
                 );
                 v.push(x);
             }
-            r.one_visit = Some([v[0], v[1]]);
+            r.one_visit = Some([v[0], v[1], v[2]]);
         }
     }
 
@@ -210,61 +239,165 @@ async fn run(args: Args) {
         let secs = args.storm_secs.unwrap_or(if q { 5 } else { 60 });
         for n in sizes {
             let docs = workloads::realistic(n);
-            let plan = Plan {
-                docs: &docs,
-                owner: &|i| i,
+            let plan = Plan::new(&docs, &|i| i, n, 2);
+            let mut set = report::StormSet {
                 managers: n,
-                sessions_per_manager: 2,
-                admin_sessions: 0,
-                keep_loaded: false,
+                ..Default::default()
             };
-            let mut paced = Vec::new();
-            let mut flat = Vec::new();
-            for kind in kinds {
-                let s = servers::start(kind, &plan).await;
-                let pace = Duration::from_millis(args.interval_ms);
-                let x = workloads::storm(&s, n, secs, Some(pace)).await;
-                println!(
-                    "storm, {}: {n} managers, a visit each every {} ms: {} logged, {} delivered, {:.1}/s, p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms",
-                    kind.label(),
-                    args.interval_ms,
-                    x.offered,
-                    x.delivered,
-                    x.throughput,
-                    x.p50_ms,
-                    x.p95_ms,
-                    x.p99_ms
-                );
-                paced.push(x);
-                // Flat out on a fresh server: one still working off the paced
-                // storm's backlog would be measured on that as well.
-                drop(s);
-                let s = servers::start(kind, &plan).await;
+            for round in 1..=rounds {
+                // Order rotated each round, so no server always runs first.
+                for i in 0..kinds.len() {
+                    let k = (i + round - 1) % kinds.len();
+                    let kind = kinds[k];
+                    let s = servers::start(kind, &plan).await;
+                    let pace = Duration::from_millis(args.interval_ms);
+                    let x = workloads::storm(&s, n, secs, Some(pace)).await;
+                    println!(
+                        "storm, {} (round {round} of {rounds}): {n} managers, a visit each every {} ms: {} logged, {} delivered, {:.1}/s, p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms",
+                        kind.label(),
+                        args.interval_ms,
+                        x.offered,
+                        x.delivered,
+                        x.throughput,
+                        x.p50_ms,
+                        x.p95_ms,
+                        x.p99_ms
+                    );
+                    set.paced[k].push(x);
+                    // Flat out on a fresh server: one still working off the paced
+                    // storm's backlog would be measured on that as well.
+                    drop(s);
+                    let s = servers::start(kind, &plan).await;
+                    let y = workloads::storm(&s, n, secs, None).await;
+                    println!(
+                        "storm, {} (round {round} of {rounds}): {n} managers flat out: {} logged, {} delivered, {:.1}/s, p50 {:.0} ms, p99 {:.0} ms, server CPU {:.2} ms a visit, load generator CPU {:.2} ms a visit",
+                        kind.label(),
+                        y.offered,
+                        y.delivered,
+                        y.throughput,
+                        y.p50_ms,
+                        y.p99_ms,
+                        y.cpu_ms_per_visit,
+                        y.load_cpu_ms_per_visit
+                    );
+                    set.flat[k].push(y);
+                }
+            }
+            r.storms.push(set);
+        }
+    }
+
+    if wants("floor") {
+        // The storm's documents: the demo's customers, 20 visits or so.
+        let doc = workloads::with_history(1, 20).remove(0);
+        let ms = workloads::floor(&doc, if q { 200 } else { 1000 });
+        println!(
+            "floor: automerge alone, one visit on a customer with 20 visits: {ms:.3} ms of server work"
+        );
+        r.floor = Some(ms);
+    }
+
+    if wants("growth") {
+        let sizes = args.growth.clone().unwrap_or(if q {
+            vec![20, 200]
+        } else {
+            vec![20, 200, 2000]
+        });
+        let n = args.growth_managers;
+        let secs = if q { 5 } else { 10 };
+        for (g, visits) in sizes.into_iter().enumerate() {
+            let docs = workloads::with_history(n, visits);
+            let plan = Plan::new(&docs, &|i| i, n, 2);
+            let mut cpu = [None; 3];
+            for i in 0..kinds.len() {
+                let k = (i + g) % kinds.len();
+                let s = servers::start(kinds[k], &plan).await;
                 let y = workloads::storm(&s, n, secs, None).await;
                 println!(
-                    "storm, {}: {n} managers flat out: {} logged, {} delivered, {:.1}/s, p50 {:.0} ms, p99 {:.0} ms, server CPU {:.2} ms a visit, load generator CPU {:.2} ms a visit",
-                    kind.label(),
-                    y.offered,
+                    "growth, {}: customers with {visits} visits, {n} managers flat out: {} delivered, {:.1}/s, server CPU {:.2} ms a visit",
+                    kinds[k].label(),
                     y.delivered,
                     y.throughput,
-                    y.p50_ms,
-                    y.p99_ms,
-                    y.cpu_ms_per_visit,
-                    y.load_cpu_ms_per_visit
+                    y.cpu_ms_per_visit
                 );
-                flat.push(y);
+                cpu[k] =
+                    (y.setup_failed.is_none() && y.delivered > 0).then_some(y.cpu_ms_per_visit);
             }
-            r.storms.push([paced[0].clone(), paced[1].clone()]);
-            r.flat.push([flat[0].clone(), flat[1].clone()]);
+            r.growth.push((visits, cpu));
         }
+    }
+
+    if wants("reconnect") {
+        let n = args.reconnect.unwrap_or(if q { 100 } else { 1000 });
+        let docs = workloads::realistic(n);
+        let plan = Plan::new(&docs, &|i| i, n, 2);
+        let mut out = Vec::new();
+        for kind in kinds {
+            let s = servers::start(kind, &plan).await;
+            let x = workloads::reconnect_storm(&s, n, 5, Duration::from_secs(120)).await;
+            println!(
+                "reconnect storm, {}: {n} tablets with 5 offline visits each: {}, {} of {} visits on the other device, {} failed connections, peak RSS {} MB",
+                kind.label(),
+                x.secs.map_or("not all within 120 s".into(), |t| format!(
+                    "all stored and delivered in {t:.1} s"
+                )),
+                x.delivered,
+                x.visits,
+                x.failed,
+                x.peak_rss / 1_000_000
+            );
+            out.push(x);
+        }
+        r.reconnect = Some([out[0].clone(), out[1].clone(), out[2].clone()]);
     }
 
     if named("engines") {
         engines(&args).await;
     }
 
+    if wants("reports") {
+        let given = args.reports.clone().unwrap_or_default();
+        let customers = given
+            .first()
+            .copied()
+            .unwrap_or(if q { 1000 } else { 10_000 });
+        let n = given.get(1).copied().unwrap_or(if q { 100 } else { 500 });
+        let docs = workloads::realistic(customers);
+        let plan = Plan {
+            docs: &docs,
+            owner: &|i| i % n,
+            managers: n,
+            sessions_per_manager: 2,
+            admin_sessions: 1,
+            keep_loaded: false,
+        };
+        let s = servers::start(Kind::Ours, &plan).await;
+        let secs = if q { 10 } else { 30 };
+        let x = workloads::reports_under_load(&s, n, secs, Duration::from_millis(args.interval_ms))
+            .await;
+        for (path, times, failed) in &x.endpoints {
+            println!(
+                "reports, fieldbook: {path} over {customers} customers during a paced storm of {n} managers: {} answers, {failed} failed, p50 {:.0} ms, p99 {:.0} ms",
+                times.len(),
+                workloads::quantile(times, 0.5),
+                workloads::quantile(times, 0.99)
+            );
+        }
+        println!(
+            "reports, fieldbook: the storm meanwhile: {} of {} delivered, p99 {:.0} ms",
+            x.storm.delivered, x.storm.offered, x.storm.p99_ms
+        );
+        r.reports = Some(x);
+    }
+
     if wants("idle") {
-        let n = args.idle.unwrap_or(if q { 300 } else { 1000 });
+        let mut sizes = args.idle.clone().unwrap_or(if q {
+            vec![300, 1000]
+        } else {
+            vec![1000, 5000, 10_000]
+        });
+        sizes.sort_unstable();
+        let n = sizes.last().copied().unwrap_or(0);
         let docs = workloads::small(n);
         let plan = Plan {
             docs: &docs,
@@ -272,32 +405,32 @@ async fn run(args: Args) {
             managers: n,
             sessions_per_manager: 1,
             admin_sessions: 4,
-            // As on the reference, every document stays loaded: the figure is
+            // As on the others, every document stays loaded: the figure is
             // then the connection's own cost (ours would otherwise load each
             // client's document again for it; see BENCHMARKS.md).
             keep_loaded: true,
         };
-        let rounds = args.idle_rounds.unwrap_or(if q { 1 } else { 3 }).max(1);
-        let mut readings: [Vec<workloads::Idle>; 2] = Default::default();
-        for round in 1..=rounds {
-            for (k, kind) in kinds.into_iter().enumerate() {
-                let s = servers::start(kind, &plan).await;
-                // Ours returns freed memory to the system at most every 3 s
-                // (server/src/memory.rs): read after it has, both times.
-                let settle =
-                    Duration::from_secs(args.idle_settle_secs.unwrap_or(if q { 4 } else { 7 }));
-                let x = workloads::idle(&s, n, settle).await;
+        // Ours returns freed memory to the system at most every 3 s
+        // (server/src/memory.rs) and logs its live bytes then: read after it has.
+        let settle = Duration::from_secs(args.idle_settle_secs.unwrap_or(if q { 4 } else { 7 }));
+        let mut curves: [report::IdleCurve; 3] = Default::default();
+        for (k, kind) in kinds.into_iter().enumerate() {
+            let mut s = servers::start(kind, &plan).await;
+            let limit = Duration::from_secs(if q { 60 } else { 180 });
+            curves[k] = workloads::idle_curve(&mut s, &sizes, settle, limit).await;
+            if let Some(why) = &curves[k].stopped {
+                println!("idle, {}: stopped: {why}", kind.label());
+            }
+            for (clients, live, rss) in &curves[k].points {
                 println!(
-                    "idle, {} (round {round} of {rounds}): {n} clients, RSS {} -> {} MB, {:.1} KB per client",
+                    "idle, {}: {clients} clients, live {} MB, RSS {} MB",
                     kind.label(),
-                    x.rss_before / 1_000_000,
-                    x.rss_after / 1_000_000,
-                    x.per_client() / 1000.0
+                    live / 1_000_000,
+                    rss / 1_000_000
                 );
-                readings[k].push(x);
             }
         }
-        r.idle = Some(readings);
+        r.idle = Some(curves);
     }
 
     if wants("many") {
@@ -318,7 +451,7 @@ async fn run(args: Args) {
         let many_kinds: &[Kind] = if args.many_ours_only {
             &[Kind::Ours]
         } else {
-            &kinds
+            &[Kind::Ours, Kind::Reference]
         };
         for &kind in many_kinds {
             let s = servers::start(kind, &plan).await;
@@ -353,7 +486,7 @@ async fn run(args: Args) {
         report::write_into_benchmarks(&text);
         println!("wrote BENCHMARKS.md");
     }
-    if let Some(line) = r.ratio_line() {
+    for line in r.ratio_lines() {
         println!("{line}");
     }
 }
@@ -377,14 +510,7 @@ async fn engines(args: &Args) {
     );
     for n in sizes {
         let docs = workloads::realistic(n);
-        let plan = Plan {
-            docs: &docs,
-            owner: &|i| i,
-            managers: n,
-            sessions_per_manager: 2,
-            admin_sessions: 0,
-            keep_loaded: false,
-        };
+        let plan = Plan::new(&docs, &|i| i, n, 2);
         let mut paced: Vec<Vec<workloads::Storm>> = vec![Vec::new(); all.len()];
         let mut flat: Vec<Vec<workloads::Storm>> = vec![Vec::new(); all.len()];
         for round in 0..rounds {

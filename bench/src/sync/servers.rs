@@ -1,6 +1,8 @@
-//! The two servers under test, seeded with the same documents: ours (the real
-//! `fieldbook-server` process, access control on) and the reference (the usual
-//! automerge-repo sync server in Node, `tests/js/ref-server.mjs`).
+//! The servers under test, seeded with the same documents: ours (the real
+//! `fieldbook-server` process, access control on), upstream samod (the
+//! published crate as a plain sync server, `bench/samod-anchor`) and the
+//! reference (the usual automerge-repo sync server in Node,
+//! `tests/js/ref-server.mjs`).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -21,6 +23,9 @@ use tokio_tungstenite::tungstenite;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Ours,
+    /// samod 0.16 as published, no patches, no access control.
+    Samod,
+    /// The JS automerge-repo sync server.
     Reference,
 }
 
@@ -28,6 +33,7 @@ impl Kind {
     pub fn label(self) -> &'static str {
         match self {
             Kind::Ours => "fieldbook",
+            Kind::Samod => "samod",
             Kind::Reference => "reference",
         }
     }
@@ -52,6 +58,26 @@ pub struct Plan<'a> {
     pub admin_sessions: usize,
     /// Ours only: never unload documents (`--unload-idle-secs 0`).
     pub keep_loaded: bool,
+}
+
+impl<'a> Plan<'a> {
+    /// `managers` with `sessions_per_manager` sessions each; documents
+    /// unloaded as usual, no admin sessions.
+    pub fn new(
+        docs: &'a [Vec<u8>],
+        owner: &'a dyn Fn(usize) -> usize,
+        managers: usize,
+        sessions_per_manager: usize,
+    ) -> Self {
+        Plan {
+            docs,
+            owner,
+            managers,
+            sessions_per_manager,
+            admin_sessions: 0,
+            keep_loaded: false,
+        }
+    }
 }
 
 /// A started, seeded server.
@@ -88,9 +114,13 @@ impl Engine {
 
 enum Process {
     Ours(Box<TestServer>, Option<Box<TestServer>>),
-    Reference {
+    /// Upstream samod or the JS reference: a child process on `port`.
+    External {
         child: Child,
         port: u16,
+        /// Its standard output after "listening" (the reference answers
+        /// "memory" requests there).
+        out: std::sync::Mutex<BufReader<std::process::ChildStdout>>,
         _dir: tempfile::TempDir,
     },
 }
@@ -106,7 +136,7 @@ impl Seeded {
         let s = match &self.process {
             Process::Ours(_, Some(second)) if device % 2 == 1 => second.sync_url(),
             Process::Ours(s, _) => s.sync_url(),
-            Process::Reference { port, .. } => format!("ws://127.0.0.1:{port}/"),
+            Process::External { port, .. } => format!("ws://127.0.0.1:{port}/"),
         };
         s.parse().expect("sync url")
     }
@@ -114,7 +144,7 @@ impl Seeded {
     pub fn pid(&self) -> u32 {
         match &self.process {
             Process::Ours(s, _) => s.pid().expect("server running"),
-            Process::Reference { child, .. } => child.id(),
+            Process::External { child, .. } => child.id(),
         }
     }
 
@@ -137,15 +167,60 @@ impl Seeded {
             .sum()
     }
 
+    /// Our server's HTTP address (the others have no HTTP API).
+    pub fn http_base(&self) -> Option<String> {
+        match &self.process {
+            Process::Ours(s, _) => Some(s.base()),
+            Process::External { .. } => None,
+        }
+    }
+
     /// The server processes' resident memory, in bytes.
     pub fn rss(&self) -> u64 {
         self.pids().iter().map(|p| rss_of(*p)).sum()
+    }
+
+    /// Live memory, as each server can tell it, in bytes: ours, jemalloc's
+    /// count of live allocations (the last one its log gives, see
+    /// `server/src/memory.rs`; the bench starts it with that logging on); the
+    /// reference, V8's heap and external memory after a full collection;
+    /// upstream samod, which reports nothing, its RSS.
+    pub fn live_memory(&mut self) -> u64 {
+        match &mut self.process {
+            Process::Ours(s, _) => s
+                .log_text()
+                .lines()
+                .rev()
+                .find(|l| l.contains("heap after returning freed memory"))
+                .and_then(|l| {
+                    l.split_whitespace()
+                        .find_map(|w| w.strip_prefix("allocated="))
+                        .and_then(|v| v.parse().ok())
+                })
+                .unwrap_or(0),
+            Process::External { child, out, .. } if self.kind == Kind::Reference => {
+                use std::io::Write;
+                let asked = child
+                    .stdin
+                    .as_mut()
+                    .is_some_and(|i| i.write_all(b"memory\n").and_then(|()| i.flush()).is_ok());
+                let mut line = String::new();
+                if asked {
+                    let _ = out.get_mut().map(|o| o.read_line(&mut line));
+                }
+                line.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0)
+            }
+            Process::External { child, .. } => rss_of(child.id()),
+        }
     }
 }
 
 impl Drop for Seeded {
     fn drop(&mut self) {
-        if let Process::Reference { child, .. } = &mut self.process {
+        if let Process::External { child, .. } = &mut self.process {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -190,17 +265,7 @@ impl Client {
         }
         let repo = builder.load().await;
         let wire = Arc::<Wire>::default();
-        let dialer = WsDialer {
-            url: url.clone(),
-            token: cred.token.clone(),
-            wire: wire.clone(),
-        };
-        let backoff = BackoffConfig {
-            initial_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(2),
-            max_retries: None,
-        };
-        let dialer = repo.dial(backoff, Arc::new(dialer)).expect("dial");
+        let dialer = dial(&repo, url, cred, wire.clone());
         match tokio::time::timeout(within, dialer.established()).await {
             Ok(Ok(_)) => Ok(Client { repo, wire, dialer }),
             Ok(Err(e)) => {
@@ -245,6 +310,31 @@ impl Client {
         self.dialer.close();
         self.repo.stop().await;
     }
+}
+
+/// Dials `url` from `repo`, retrying every 0.1 to 2 s until it connects.
+fn dial(
+    repo: &Repo,
+    url: &url::Url,
+    cred: &Cred,
+    wire: Arc<Wire>,
+) -> DialerHandle<tungstenite::Error> {
+    let dialer = WsDialer {
+        url: url.clone(),
+        token: cred.token.clone(),
+        wire,
+    };
+    let backoff = BackoffConfig {
+        initial_delay: Duration::from_millis(100),
+        max_delay: Duration::from_secs(2),
+        max_retries: None,
+    };
+    repo.dial(backoff, Arc::new(dialer)).expect("dial")
+}
+
+/// A device that was offline connecting again (its repo kept its documents).
+pub fn redial(repo: &Repo, url: &url::Url, cred: &Cred) -> DialerHandle<tungstenite::Error> {
+    dial(repo, url, cred, Arc::default())
 }
 
 /// Starts our server (release build) with the plan's users, documents and sessions.
@@ -471,9 +561,41 @@ pub fn ensure_js_packages() {
     }
 }
 
-/// Starts the reference server and pushes the plan's documents into it through
-/// a samod client, as a device would.
-pub async fn start_reference(plan: &Plan<'_>) -> Seeded {
+/// Builds upstream samod's server (`bench/samod-anchor`, a cargo project of
+/// its own so our patches do not apply) once, in release mode, or says why not.
+fn samod_anchor_bin() -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let root = js_dir().parent().and_then(Path::parent).expect("workspace root").to_path_buf();
+        let target = std::env::var("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| root.join("target"))
+            .join("samod-anchor");
+        eprintln!("building upstream samod's server (bench/samod-anchor)");
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--release", "--locked", "--manifest-path"])
+            .arg(root.join("bench/samod-anchor/Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target)
+            // Our workspace's settings are not samod-anchor's.
+            .env_remove("CARGO_TARGET_DIR")
+            .status();
+        match status {
+            Ok(s) if s.success() => target.join("release").join("samod-anchor"),
+            other => {
+                eprintln!(
+                    "building bench/samod-anchor failed ({other:?}): it needs samod 0.16.0 from crates.io; run `cargo build --release --manifest-path bench/samod-anchor/Cargo.toml` to see why"
+                );
+                std::process::exit(2);
+            }
+        }
+    })
+    .clone()
+}
+
+/// Starts the reference server or upstream samod, with the plan's documents
+/// already in its storage directory.
+pub async fn start_external(kind: Kind, plan: &Plan<'_>) -> Seeded {
     let dir = tempfile::tempdir().expect("temp dir");
     let storage = dir.path().join("storage");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -481,31 +603,41 @@ pub async fn start_reference(plan: &Plan<'_>) -> Seeded {
         .local_addr()
         .expect("addr")
         .port();
-    let mut child = Command::new("node")
-        .arg(js_dir().join("ref-server.mjs"))
+    let mut command = match kind {
+        Kind::Samod => Command::new(samod_anchor_bin()),
+        _ => {
+            let mut c = Command::new("node");
+            // --expose-gc: the idle workload collects garbage before a reading.
+            c.arg("--expose-gc").arg(js_dir().join("ref-server.mjs"));
+            c
+        }
+    };
+    let mut child = command
         .arg(port.to_string())
         .arg(&storage)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("start node (is Node.js installed and `npm ci` run in tests/js?)");
+        .unwrap_or_else(|e| panic!("starting {} failed: {e}", kind.label()));
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("reference server output");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    out.read_line(&mut line).expect("server output");
     assert!(
         line.starts_with("listening"),
-        "the reference server did not start: {line:?}"
+        "{} did not start: {line:?}",
+        kind.label()
     );
     let mut seeded = Seeded {
-        kind: Kind::Reference,
+        kind,
         docs: Vec::new(),
         creds: vec![vec![Cred::default(); plan.sessions_per_manager]; plan.managers],
         admin: vec![Cred::default(); plan.admin_sessions],
         books: Vec::new(),
-        process: Process::Reference {
+        process: Process::External {
             child,
             port,
+            out: std::sync::Mutex::new(out),
             _dir: dir,
         },
     };
@@ -533,7 +665,8 @@ pub async fn start_reference(plan: &Plan<'_>) -> Seeded {
         books.push(id);
     }
     println!(
-        "seeded the reference with {} documents in {:.1} s",
+        "seeded {} with {} documents in {:.1} s",
+        kind.label(),
         ids.len(),
         t.elapsed().as_secs_f64()
     );
@@ -577,6 +710,6 @@ fn write_reference_file(storage: &Path, id: &DocumentId, saved: &[u8]) {
 pub async fn start(kind: Kind, plan: &Plan<'_>) -> Seeded {
     match kind {
         Kind::Ours => start_ours(plan).await,
-        Kind::Reference => start_reference(plan).await,
+        Kind::Samod | Kind::Reference => start_external(kind, plan).await,
     }
 }

@@ -13,6 +13,7 @@ use futures::StreamExt;
 use rand::Rng;
 use samod::DocHandle;
 
+use crate::report::IdleCurve;
 use crate::servers::{Client, Seeded};
 
 /// Documents as saved Automerge bytes, so both servers get the very same ones.
@@ -140,7 +141,6 @@ pub async fn one_visit(s: &Seeded) -> (u64, u64, u64, u64) {
 
 #[derive(Debug, Clone, Default)]
 pub struct Storm {
-    pub managers: usize,
     /// Visits logged.
     pub offered: usize,
     /// Visits that reached the manager's second device.
@@ -165,6 +165,17 @@ pub struct Storm {
 /// pace, device A logs its next visit as soon as B has the last one (flat out:
 /// what the server sustains with `n` managers busy at once).
 pub async fn storm(s: &Seeded, n: usize, secs: u64, pace: Option<Duration>) -> Storm {
+    storm_telling(s, n, secs, pace, None).await
+}
+
+/// [`storm`], telling `started` when the devices are set up and the storm begins.
+pub async fn storm_telling(
+    s: &Seeded,
+    n: usize,
+    secs: u64,
+    pace: Option<Duration>,
+    started: Option<&tokio::sync::Notify>,
+) -> Storm {
     let (url_a, url_b) = (s.sync_url_of(0), s.sync_url_of(1));
     let within = Duration::from_secs(120);
     let set_up: Vec<Result<(Client, Client, DocHandle, DocHandle), String>> =
@@ -213,7 +224,6 @@ pub async fn storm(s: &Seeded, n: usize, secs: u64, pace: Option<Duration>) -> S
             b.close().await;
         }
         return Storm {
-            managers: n,
             setup_failed: Some(why),
             ..Default::default()
         };
@@ -227,6 +237,9 @@ pub async fn storm(s: &Seeded, n: usize, secs: u64, pace: Option<Duration>) -> S
     let cpu_before = s.cpu_secs();
     let load_cpu_before = crate::servers::cpu_secs_of("self");
     let start = Instant::now();
+    if let Some(started) = started {
+        started.notify_one();
+    }
     let end = start + Duration::from_secs(secs);
     let arrivals: Arc<Mutex<Vec<(Instant, Duration)>>> = Arc::default();
     let offered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -327,7 +340,6 @@ pub async fn storm(s: &Seeded, n: usize, secs: u64, pace: Option<Duration>) -> S
         }
     };
     let result = Storm {
-        managers: n,
         offered: offered_n,
         delivered: arr.len(),
         throughput: in_window as f64 / secs as f64,
@@ -386,50 +398,62 @@ async fn touch_counted(
     .await;
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct Idle {
-    pub clients: usize,
-    pub rss_before: u64,
-    pub rss_after: u64,
-}
-
-impl Idle {
-    pub fn per_client(&self) -> f64 {
-        (self.rss_after as f64 - self.rss_before as f64) / self.clients as f64
+/// Idle: every document is synced once first (so only connections are
+/// counted; the plan keeps every server from unloading them), then clients
+/// connect in steps up to each of `sizes`, each opening its own customer and
+/// staying idle. After each step (and once before the first) the server's
+/// live memory and RSS are read, after `settle`. A step (or the first sync
+/// of every document) not done within `limit` ends the curve there.
+pub async fn idle_curve(
+    s: &mut Seeded,
+    sizes: &[usize],
+    settle: Duration,
+    limit: Duration,
+) -> IdleCurve {
+    let mut curve = IdleCurve::default();
+    if tokio::time::timeout(limit, touch_all(s, &s.admin))
+        .await
+        .is_err()
+    {
+        curve.stopped = Some(format!(
+            "syncing its {} documents once took over {} s",
+            s.docs.len(),
+            limit.as_secs()
+        ));
+        return curve;
     }
-}
-
-/// Idle: every document is loaded once first (so only connections are
-/// counted), then `n` clients connect, each opens its customer and stays idle.
-/// Every document is synced once first, so each idle client costs its
-/// connection (the plan keeps our server from unloading the documents).
-pub async fn idle(s: &Seeded, n: usize, settle: Duration) -> Idle {
-    touch_all(s, &s.admin).await;
     tokio::time::sleep(settle).await;
-    let rss_before = s.rss();
+    curve.points.push((0, s.live_memory(), s.rss()));
     let url = s.sync_url();
-    let clients: Vec<(Client, DocHandle)> = futures::stream::iter(0..n)
-        .map(|i| {
-            let url = &url;
-            async move {
-                let c = Client::connect(url, &s.creds[i][0]).await;
-                let d = c.find(&s.docs[i]).await;
+    let mut clients: Vec<(Client, DocHandle)> = Vec::new();
+    for &n in sizes {
+        let from = clients.len();
+        let (shared, url) = (&*s, &url);
+        let step = futures::stream::iter(from..n)
+            .map(move |i| async move {
+                let c = Client::connect(url, &shared.creds[i][0]).await;
+                let d = c.find(&shared.docs[i]).await;
                 (c, d)
+            })
+            .buffer_unordered(32)
+            .collect::<Vec<_>>();
+        match tokio::time::timeout(limit, step).await {
+            Ok(more) => clients.extend(more),
+            Err(_) => {
+                curve.stopped = Some(format!(
+                    "{from} to {n} clients took over {} s",
+                    limit.as_secs()
+                ));
+                break;
             }
-        })
-        .buffer_unordered(16)
-        .collect()
-        .await;
-    tokio::time::sleep(settle).await;
-    let rss_after = s.rss();
+        }
+        tokio::time::sleep(settle).await;
+        curve.points.push((clients.len(), s.live_memory(), s.rss()));
+    }
     for (c, _) in clients {
         c.close().await;
     }
-    Idle {
-        clients: n,
-        rss_before,
-        rss_after,
-    }
+    curve
 }
 
 #[derive(Debug, Clone, Default)]
@@ -547,4 +571,294 @@ pub async fn many(s: &Seeded, idle_for: Duration, batches: usize, limit: Option<
 
 pub fn median_of(mut v: Vec<f64>) -> f64 {
     median(&mut v)
+}
+
+/// Customers with `visits` visits each: the demo's first customer (24 months
+/// of ledger, contacts), its visits replaced by `visits` of them, saved once
+/// and copied: every document holds the same bytes under its own id.
+pub fn with_history(n: usize, visits: usize) -> Vec<Vec<u8>> {
+    let mut c = fieldbook_server::demo::demo_customers(1).remove(0);
+    c.visits = (0..visits).map(|v| visit(format!("h{v}"))).collect();
+    let saved = save(&[c]).remove(0);
+    vec![saved; n]
+}
+
+/// The floor: what automerge alone costs a server per visit, in milliseconds,
+/// on `doc` (saved bytes). In process, no network, no storage, no access
+/// control: a server document with two peers (the manager's two devices);
+/// device A adds a visit; the server decodes A's message, applies it, answers A,
+/// sends it on to device B, takes B's acknowledgement, and saves what changed
+/// (`save_after` its last saved heads, as samod saves incrementally). Only the
+/// server's steps are timed. The median over `visits` visits.
+pub fn floor(doc: &[u8], visits: usize) -> f64 {
+    use automerge::sync::{Message, State, SyncDoc};
+    let load = || Automerge::load(doc).expect("fixture document");
+    let (mut server, mut a, mut b) = (load(), load(), load());
+    let (mut sa, mut sb, mut a_s, mut b_s) =
+        (State::new(), State::new(), State::new(), State::new());
+    let mut saved_heads = server.get_heads();
+    let mut times = Vec::with_capacity(visits);
+    for v in 0..=visits {
+        a.transact(|tx| customer::add_visit(tx, &visit(format!("floor-{v}"))))
+            .expect("add visit");
+        let mut spent = Duration::ZERO;
+        // Until nobody has anything to say.
+        loop {
+            let mut quiet = true;
+            // Each device's message, as bytes on the wire.
+            for (device, ds, ss) in [(&mut a, &mut a_s, &mut sa), (&mut b, &mut b_s, &mut sb)] {
+                if let Some(m) = device.generate_sync_message(ds) {
+                    quiet = false;
+                    let bytes = m.encode();
+                    let t = Instant::now();
+                    let m = Message::decode(&bytes).expect("sync message");
+                    server.receive_sync_message(ss, m).expect("apply");
+                    spent += t.elapsed();
+                }
+            }
+            for (device, ds, ss) in [(&mut a, &mut a_s, &mut sa), (&mut b, &mut b_s, &mut sb)] {
+                let t = Instant::now();
+                let out = server.generate_sync_message(ss).map(Message::encode);
+                spent += t.elapsed();
+                if let Some(bytes) = out {
+                    quiet = false;
+                    let m = Message::decode(&bytes).expect("sync message");
+                    device.receive_sync_message(ds, m).expect("apply");
+                }
+            }
+            let t = Instant::now();
+            if server.get_heads() != saved_heads {
+                let chunk = server.save_after(&saved_heads);
+                std::hint::black_box(chunk);
+                saved_heads = server.get_heads();
+            }
+            spent += t.elapsed();
+            if quiet {
+                break;
+            }
+        }
+        // The first round brings the devices' sync states up to date.
+        if v > 0 {
+            times.push(spent.as_secs_f64() * 1000.0);
+        }
+    }
+    assert_eq!(b.get_heads(), a.get_heads(), "device B has every visit");
+    median(&mut times)
+}
+
+/// One server's reconnect storm: see [`reconnect_storm`].
+#[derive(Debug, Clone, Default)]
+pub struct Reconnect {
+    pub tablets: usize,
+    /// Visits logged offline, in all.
+    pub visits: usize,
+    /// From the first reconnection until every visit was stored (the server
+    /// acknowledged it to its device) and on the manager's other device; None
+    /// when that did not happen within the limit.
+    pub secs: Option<f64>,
+    /// Visits on the other devices at the end.
+    pub delivered: usize,
+    /// Tablets that could not reconnect within the limit.
+    pub failed: usize,
+    pub peak_rss: u64,
+}
+
+/// Reconnect storm: `n` tablets (each manager's device A) sync their customer,
+/// go offline, log `per` visits each, then all reconnect within one second
+/// (the morning, or the end of an outage), while each manager's device B
+/// stays connected. Measures how long until every visit is stored and on
+/// device B, how many tablets failed to reconnect, and the server's peak RSS.
+pub async fn reconnect_storm(s: &Seeded, n: usize, per: usize, limit: Duration) -> Reconnect {
+    let url = s.sync_url();
+    let within = Duration::from_secs(120);
+    let set_up: Vec<(Client, Client, DocHandle, DocHandle)> = futures::stream::iter(0..n)
+        .map(|i| {
+            let url = &url;
+            async move {
+                let a = Client::connect(url, &s.creds[i][0]).await;
+                let b = Client::connect(url, &s.creds[i][1]).await;
+                let da = a
+                    .try_find(&s.docs[i], within)
+                    .await
+                    .expect("device A opens");
+                let db = b
+                    .try_find(&s.docs[i], within)
+                    .await
+                    .expect("device B opens");
+                (a, b, da, db)
+            }
+        })
+        // In order: device i redials with manager i's session.
+        .buffered(16)
+        .collect()
+        .await;
+    // Offline: device A's connection closed, then the visits logged.
+    for (a, _, _, _) in &set_up {
+        a.dialer.close();
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut wanted = Vec::new();
+    for (i, (_, _, da, _)) in set_up.iter().enumerate() {
+        for v in 0..per {
+            da.with_document(|d| {
+                d.transact(|tx| customer::add_visit(tx, &visit(format!("r{i}-{v}"))))
+            })
+            .expect("offline visit");
+        }
+        wanted.push(da.with_document(|d| d.get_heads()));
+    }
+    let peak = Arc::new(std::sync::atomic::AtomicU64::new(s.rss()));
+    let watching = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let pids_rss = {
+        let (peak, watching) = (peak.clone(), watching.clone());
+        let pid = s.pid();
+        tokio::spawn(async move {
+            while watching.load(Ordering::Relaxed) {
+                peak.fetch_max(crate::servers::rss_of(pid), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let start = Instant::now();
+    let failed = AtomicUsize::new(0);
+    let done = futures::future::join_all(set_up.iter().zip(&wanted).enumerate().map(
+        |(i, ((a, _, da, db), heads))| {
+            let (url, failed) = (&url, &failed);
+            async move {
+                // Spread evenly over the first second.
+                tokio::time::sleep(Duration::from_secs(1).mul_f64(i as f64 / n as f64)).await;
+                let dialer = crate::servers::redial(&a.repo, url, &s.creds[i][0]);
+                let finish = async {
+                    match tokio::time::timeout(limit, dialer.established()).await {
+                        Ok(Ok(_)) => {}
+                        _ => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            return false;
+                        }
+                    }
+                    let Some(conn) = dialer.connection_id() else {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                        return false;
+                    };
+                    da.they_have_our_changes(conn).await;
+                    let mut changes = db.changes();
+                    while !db
+                        .with_document(|d| heads.iter().all(|h| d.get_change_by_hash(h).is_some()))
+                    {
+                        changes.next().await;
+                    }
+                    true
+                };
+                let ok = tokio::time::timeout(limit, finish).await.unwrap_or(false);
+                (ok, dialer)
+            }
+        },
+    ))
+    .await;
+    let secs = start.elapsed().as_secs_f64();
+    watching.store(false, Ordering::Relaxed);
+    let _ = pids_rss.await;
+    let all = done.iter().all(|(ok, _)| *ok);
+    let delivered: usize = set_up
+        .iter()
+        .zip(&wanted)
+        .map(|((_, _, _, db), heads)| {
+            db.with_document(|d| heads.iter().all(|h| d.get_change_by_hash(h).is_some()))
+        })
+        .filter(|x| *x)
+        .count()
+        * per;
+    for (_, dialer) in done {
+        dialer.close();
+    }
+    for (a, b, _, _) in set_up {
+        a.close().await;
+        b.close().await;
+    }
+    Reconnect {
+        tablets: n,
+        visits: n * per,
+        secs: all.then_some(secs),
+        delivered,
+        failed: failed.load(Ordering::Relaxed),
+        peak_rss: peak.load(Ordering::Relaxed),
+    }
+}
+
+/// What the reports workload measured: per endpoint, its path, the answer
+/// times (ms) and the requests that failed; and the storm meanwhile.
+#[derive(Debug, Clone, Default)]
+pub struct Reports {
+    pub customers: usize,
+    pub managers: usize,
+    pub endpoints: Vec<(String, Vec<f64>, usize)>,
+    pub storm: Storm,
+}
+
+/// Reports under load (ours only: the others have no reports): while `n`
+/// managers run a paced storm, the center asks for the reports, the customer
+/// list and the scorecard over every customer, one request after another,
+/// for as long as the storm lasts.
+pub async fn reports_under_load(s: &Seeded, n: usize, secs: u64, pace: Duration) -> Reports {
+    let base = s.http_base().expect("our server");
+    let token = s.admin[0].token.clone();
+    let paths = [
+        "/api/reports".to_string(),
+        "/api/customers".to_string(),
+        "/api/scorecard?period=2026-11".to_string(),
+    ];
+    let started = tokio::sync::Notify::new();
+    let ask = async {
+        started.notified().await;
+        let end = Instant::now() + Duration::from_secs(secs);
+        let http = reqwest::Client::new();
+        let mut out: Vec<(String, Vec<f64>, usize)> =
+            paths.iter().map(|p| (p.clone(), Vec::new(), 0)).collect();
+        while Instant::now() < end {
+            for (path, times, failed) in &mut out {
+                let t = Instant::now();
+                let answer = http
+                    .get(format!("{base}{path}"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await;
+                let ok = match answer {
+                    Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                    Ok(r) => {
+                        eprintln!("reports: {path} answered {}", r.status());
+                        false
+                    }
+                    Err(e) => {
+                        eprintln!("reports: {path} failed: {e}");
+                        false
+                    }
+                };
+                if ok {
+                    times.push(t.elapsed().as_secs_f64() * 1000.0);
+                } else {
+                    *failed += 1;
+                }
+            }
+        }
+        out
+    };
+    let (storm, endpoints) =
+        tokio::join!(storm_telling(s, n, secs, Some(pace), Some(&started)), ask);
+    Reports {
+        customers: s.docs.len(),
+        managers: n,
+        endpoints,
+        storm,
+    }
+}
+
+/// The `p`-quantile of `v` (sorted here), NaN when empty.
+pub fn quantile(v: &[f64], p: f64) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
+    }
 }
