@@ -281,15 +281,45 @@ impl Report {
             let n = set.managers;
             for (k, kind) in KINDS.iter().enumerate() {
                 for (what, runs) in [("paced", &set.paced[k]), ("flat out", &set.flat[k])] {
-                    for x in runs.iter().filter_map(|x| x.setup_failed.as_ref()) {
+                    let failed: Vec<&String> = runs
+                        .iter()
+                        .filter_map(|x| x.setup_failed.as_ref())
+                        .collect();
+                    if let Some(first) = failed.first() {
                         let _ = writeln!(
                             s,
-                            "| storm {n}, {} {what}: a run not measured | {x} | | | | | |",
-                            kind.label()
+                            "| storm {n}, {} {what}: {} of {} runs not measured | {first} | | | | | |",
+                            kind.label(),
+                            failed.len(),
+                            runs.len()
                         );
                     }
                 }
             }
+            // A server none of whose runs was measured shows that, not zeros.
+            let unmeasured = |k: usize| {
+                let all = set.paced[k].iter().chain(&set.flat[k]);
+                all.clone().count() > 0 && all.clone().all(|x| x.setup_failed.is_some())
+            };
+            let row =
+                |s: &mut String, what: &str, cells: [String; 3], r: [String; 2], goal: &str| {
+                    let cells = [0, 1, 2].map(|k| {
+                        if unmeasured(k) {
+                            "not set up".to_string()
+                        } else {
+                            cells[k].clone()
+                        }
+                    });
+                    // ours / samod, ours / reference
+                    let r = [(1, &r[0]), (2, &r[1])].map(|(k, x)| {
+                        if !x.is_empty() && (unmeasured(0) || unmeasured(k)) {
+                            "–".to_string()
+                        } else {
+                            x.clone()
+                        }
+                    });
+                    row(s, what, cells, r, goal)
+                };
             let tp: Vec<(f64, f64)> = set
                 .flat
                 .iter()
@@ -376,6 +406,9 @@ impl Report {
         if let Some(rc) = &self.reconnect {
             let (n, per) = (rc[0].tablets, rc[0].visits / rc[0].tablets.max(1));
             let secs = |x: &Reconnect| {
+                if let Some(why) = &x.setup_failed {
+                    return format!("not measured: {why}");
+                }
                 x.secs.map_or(
                     format!(
                         "not all within the limit ({} of {} visits arrived)",

@@ -160,6 +160,10 @@ pub struct Storm {
     pub setup_failed: Option<String>,
 }
 
+/// How long a workload may take to connect its devices and open their
+/// customers before the server is reported as unable to.
+const SETUP_LIMIT: Duration = Duration::from_secs(240);
+
 /// Visit storm: `n` managers, each with two connected devices on one customer;
 /// device A logs a visit every `pace` (±50 %), device B waits for it. Without a
 /// pace, device A logs its next visit as soon as B has the last one (flat out:
@@ -178,11 +182,20 @@ pub async fn storm_telling(
 ) -> Storm {
     let (url_a, url_b) = (s.sync_url_of(0), s.sync_url_of(1));
     let within = Duration::from_secs(120);
+    // A server that cannot set the devices up within this is reported as
+    // such (upstream samod attaches every connection to every loaded
+    // document, so its set-up grows with devices × documents).
+    let setup_by = Instant::now() + SETUP_LIMIT;
     let set_up: Vec<Result<(Client, Client, DocHandle, DocHandle), String>> =
         futures::stream::iter(0..n)
             .map(|i| {
                 let (url_a, url_b) = (&url_a, &url_b);
                 async move {
+                    let left = setup_by.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(format!("not set up within {} s", SETUP_LIMIT.as_secs()));
+                    }
+                    let within = within.min(left);
                     let a = Client::try_connect(url_a, &s.creds[i][0], within).await?;
                     let b = match Client::try_connect(url_b, &s.creds[i][1], within).await {
                         Ok(b) => b,
@@ -661,6 +674,8 @@ pub struct Reconnect {
     /// Tablets that could not reconnect within the limit.
     pub failed: usize,
     pub peak_rss: u64,
+    /// The devices could not be set up before going offline: nothing measured.
+    pub setup_failed: Option<String>,
 }
 
 /// Reconnect storm: `n` tablets (each manager's device A) sync their customer,
@@ -671,27 +686,45 @@ pub struct Reconnect {
 pub async fn reconnect_storm(s: &Seeded, n: usize, per: usize, limit: Duration) -> Reconnect {
     let url = s.sync_url();
     let within = Duration::from_secs(120);
-    let set_up: Vec<(Client, Client, DocHandle, DocHandle)> = futures::stream::iter(0..n)
-        .map(|i| {
-            let url = &url;
-            async move {
-                let a = Client::connect(url, &s.creds[i][0]).await;
-                let b = Client::connect(url, &s.creds[i][1]).await;
-                let da = a
-                    .try_find(&s.docs[i], within)
-                    .await
-                    .expect("device A opens");
-                let db = b
-                    .try_find(&s.docs[i], within)
-                    .await
-                    .expect("device B opens");
-                (a, b, da, db)
-            }
-        })
-        // In order: device i redials with manager i's session.
-        .buffered(16)
-        .collect()
-        .await;
+    let setup_by = Instant::now() + SETUP_LIMIT;
+    let set_up: Vec<Result<(Client, Client, DocHandle, DocHandle), String>> =
+        futures::stream::iter(0..n)
+            .map(|i| {
+                let url = &url;
+                async move {
+                    let left = setup_by.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(format!("not set up within {} s", SETUP_LIMIT.as_secs()));
+                    }
+                    let within = within.min(left);
+                    let a = Client::try_connect(url, &s.creds[i][0], within).await?;
+                    let b = Client::try_connect(url, &s.creds[i][1], within).await?;
+                    let da = a.try_find(&s.docs[i], within).await?;
+                    let db = b.try_find(&s.docs[i], within).await?;
+                    Ok((a, b, da, db))
+                }
+            })
+            // In order: device i redials with manager i's session.
+            .buffered(16)
+            .collect()
+            .await;
+    let failed_setup = set_up.iter().filter(|x| x.is_err()).count();
+    let set_up: Vec<_> = set_up.into_iter().flatten().collect();
+    if failed_setup > 0 {
+        for (a, b, _, _) in set_up {
+            a.close().await;
+            b.close().await;
+        }
+        return Reconnect {
+            tablets: n,
+            visits: n * per,
+            setup_failed: Some(format!(
+                "{failed_setup} of {n} managers' devices could not connect and open their customer within {} s",
+                SETUP_LIMIT.as_secs()
+            )),
+            ..Default::default()
+        };
+    }
     // Offline: device A's connection closed, then the visits logged.
     for (a, _, _, _) in &set_up {
         a.dialer.close();
@@ -782,6 +815,7 @@ pub async fn reconnect_storm(s: &Seeded, n: usize, per: usize, limit: Duration) 
         delivered,
         failed: failed.load(Ordering::Relaxed),
         peak_rss: peak.load(Ordering::Relaxed),
+        setup_failed: None,
     }
 }
 
