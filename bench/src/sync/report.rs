@@ -432,14 +432,26 @@ impl Report {
             row(
                 &mut s,
                 "reconnect storm: failed connections",
-                [0, 1, 2].map(|k| rc[k].failed.to_string()),
+                [0, 1, 2].map(|k| {
+                    if rc[k].setup_failed.is_some() {
+                        "not set up".into()
+                    } else {
+                        rc[k].failed.to_string()
+                    }
+                }),
                 [String::new(), String::new()],
                 "0",
             );
             row(
                 &mut s,
                 "reconnect storm: peak RSS",
-                [0, 1, 2].map(|k| mb(rc[k].peak_rss)),
+                [0, 1, 2].map(|k| {
+                    if rc[k].setup_failed.is_some() {
+                        "not set up".into()
+                    } else {
+                        mb(rc[k].peak_rss)
+                    }
+                }),
                 [
                     ratio(rc[0].peak_rss as f64, rc[1].peak_rss as f64),
                     ratio(rc[0].peak_rss as f64, rc[2].peak_rss as f64),
