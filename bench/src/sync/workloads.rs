@@ -791,7 +791,10 @@ pub async fn reconnect_storm(s: &Seeded, n: usize, per: usize, limit: Duration) 
                     while !db
                         .with_document(|d| heads.iter().all(|h| d.get_change_by_hash(h).is_some()))
                     {
-                        changes.next().await;
+                        // A stream that ended would otherwise spin until the limit.
+                        if changes.next().await.is_none() {
+                            return false;
+                        }
                     }
                     true
                 };
