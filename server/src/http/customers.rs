@@ -1,7 +1,6 @@
 //! `/api/customers` and the visit cadence: what the caller may see, from the
 //! projection tables.
 
-use crate::store::sql::OptionalExtension;
 use axum::Json;
 use axum::extract::State;
 use axum::routing::get;
@@ -16,6 +15,7 @@ use crate::auth::AuthUser;
 use crate::error::ServerError;
 use crate::projection::books;
 use crate::state::AppState;
+use crate::store::by_customer::ByCustomer;
 
 /// This resource's routes (one line each: see `http::endpoints`).
 #[rustfmt::skip]
@@ -37,7 +37,12 @@ pub async fn customers(
     let rows = state
         .db
         .call(move |c| {
-            let mut stmt = c.prepare_cached(
+            // One snapshot, and one SQLite file lock, for the whole list.
+            let tx = c.transaction()?;
+            let by = ByCustomer::new(&tx, &visible)?;
+            let mut found: Vec<Option<CustomerSummary>> = visible.iter().map(|_| None).collect();
+            by.each(
+                &tx,
                 "SELECT c.doc_id, i.name, i.credit_code, i.nature, i.lines, p.username, a.username, c.unit,
                         i.last_visit, i.visit_count, c.registered_at, g.same_as, g.owned_lines, g.duplicate_lines,
                         i.annual_revenue_fen, i.level_proposed, i.grade_proposed,
@@ -49,13 +54,10 @@ pub async fn customers(
                  LEFT JOIN registrations g ON g.doc_id = c.doc_id
                  JOIN users p ON p.id = c.primary_user
                  LEFT JOIN users a ON a.id = c.assistant_user
-                 LEFT JOIN customer_index i ON i.doc_id = c.doc_id
-                 WHERE c.doc_id = ?1",
-            )?;
-            let mut out = Vec::with_capacity(visible.len());
-            for doc in &visible {
-                let row = stmt
-                    .query_row([doc], |r| {
+                 LEFT JOIN customer_index i ON i.doc_id = c.doc_id",
+                "c.doc_id",
+                "",
+                |r| {
                         let lines: Option<String> = r.get(4)?;
                         Ok(CustomerSummary {
                             id: r.get(0)?,
@@ -93,10 +95,11 @@ pub async fn customers(
                                 r.get::<_, Option<i64>>(23)?.unwrap_or(0),
                             ),
                         })
-                    })
-                    .optional()?;
-                out.extend(row);
-            }
+                },
+                |i, x| found[i] = Some(x),
+            )?;
+            tx.commit()?;
+            let mut out: Vec<CustomerSummary> = found.into_iter().flatten().collect();
             out.sort_by(|a, b| a.name.cmp(&b.name));
             Ok(out)
         })

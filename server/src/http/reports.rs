@@ -18,6 +18,7 @@ use super::openapi::{Endpoint, ep, schema};
 use crate::auth::AuthUser;
 use crate::error::ServerError;
 use crate::state::AppState;
+use crate::store::by_customer::ByCustomer;
 
 /// This resource's routes (one line each: see `http::endpoints`).
 #[rustfmt::skip]
@@ -106,7 +107,10 @@ pub async fn compute(
     let rows = state.db.call(move |c| read_rows(c, &docs)).await?;
     let today = crate::today();
     let rules = state.rules.get();
-    Ok(compose(rows, unit, &months, &today, &rules))
+    // Tens of milliseconds at 10,000 customers: off the async threads.
+    tokio::task::spawn_blocking(move || compose(rows, unit, &months, &today, &rules))
+        .await
+        .map_err(|e| ServerError::Internal(format!("the report task failed: {e}")))
 }
 
 /// The unit a report or list is over (the caller's by default, everything
@@ -148,126 +152,199 @@ pub(crate) fn read_rows(
     c: &mut crate::store::sql::Connection,
     docs: &[String],
 ) -> Result<Vec<Row>, ServerError> {
-    let mut base = c.prepare_cached(
-        "SELECT i.name, c.unit, u.username, i.level_proposed, i.grade_proposed, i.credit_code,
+    // One read transaction: one snapshot for all the tables, and SQLite takes
+    // its file lock once rather than for every statement.
+    let tx = c.transaction()?;
+    let rows = read_rows_in(&tx, docs)?;
+    tx.commit()?;
+    Ok(rows)
+}
+
+fn read_rows_in(
+    c: &crate::store::sql::Connection,
+    docs: &[String],
+) -> Result<Vec<Row>, ServerError> {
+    let by = ByCustomer::new(c, docs)?;
+    let mut rows: Vec<Option<Row>> = docs.iter().map(|_| None).collect();
+    by.each(
+        c,
+        "SELECT c.doc_id, i.name, c.unit, u.username, i.level_proposed, i.grade_proposed, i.credit_code,
                 i.address, i.industry, i.contacts, i.last_change_ms, i.last_visit
          FROM customers c JOIN users u ON u.id = c.primary_user
-         JOIN customer_index i ON i.doc_id = c.doc_id WHERE c.doc_id = ?1",
-    )?;
-    let mut visits = c.prepare_cached("SELECT date FROM visit_index WHERE doc_id = ?1")?;
-    let mut ledger =
-        c.prepare_cached("SELECT month, amount_fen FROM ledger_index WHERE doc_id = ?1")?;
-    let mut alerts = c.prepare_cached("SELECT kind FROM alerts WHERE doc_id = ?1 ORDER BY n")?;
-    let mut complaints = c.prepare_cached(
-        "SELECT status, steps, satisfaction, task_force FROM complaint_index WHERE doc_id = ?1",
-    )?;
-    let mut plans =
-        c.prepare_cached("SELECT year, target_fen FROM plan_index WHERE doc_id = ?1")?;
-    let mut agreements =
-        c.prepare_cached("SELECT number, end_date, status FROM agreement_index WHERE doc_id = ?1")?;
-    let mut surveys =
-        c.prepare_cached("SELECT day, average_x10 FROM survey_index WHERE doc_id = ?1")?;
-    let mut events = c.prepare_cached(
-        "SELECT e.date, i.attended, e.id FROM event_invitees i JOIN events e ON e.id = i.event_id
-         WHERE i.doc_id = ?1",
-    )?;
-    let mut follow_ups = c.prepare_cached(
-        "SELECT owner, due, state, told_customer, closed_on FROM followup_index WHERE doc_id = ?1",
-    )?;
-    let mut out = Vec::with_capacity(docs.len());
-    for doc in docs {
-        let Some(mut row) = base
-            .query_row([doc], |r| {
-                let last_ms: i64 = r.get(9)?;
-                let name: String = r.get(0)?;
-                Ok(Row {
-                    id: doc.clone(),
-                    name: name.clone(),
-                    unit: r.get(1)?,
-                    manager: r.get(2)?,
-                    level: r.get(3)?,
-                    grade: r.get(4)?,
-                    record: RecordFacts {
-                        id: doc.clone(),
-                        name,
-                        credit_code: r.get(5)?,
-                        address: r.get(6)?,
-                        industry: r.get(7)?,
-                        contacts: r.get(8)?,
-                        // The operator's month, as "this month" is (a
-                        // change on the 1st before 08:00 is that month's).
-                        last_change_month: if last_ms > 0 {
-                            fieldbook_shared::calendar::month_of(last_ms)
-                        } else {
-                            String::new()
-                        },
-                        last_visit: r.get(10)?,
+         JOIN customer_index i ON i.doc_id = c.doc_id",
+        "c.doc_id",
+        "",
+        |r| {
+            let id: String = r.get(0)?;
+            let last_ms: i64 = r.get(10)?;
+            let name: String = r.get(1)?;
+            Ok(Row {
+                id: id.clone(),
+                name: name.clone(),
+                unit: r.get(2)?,
+                manager: r.get(3)?,
+                level: r.get(4)?,
+                grade: r.get(5)?,
+                record: RecordFacts {
+                    id,
+                    name,
+                    credit_code: r.get(6)?,
+                    address: r.get(7)?,
+                    industry: r.get(8)?,
+                    contacts: r.get(9)?,
+                    // The operator's month, as "this month" is (a
+                    // change on the 1st before 08:00 is that month's).
+                    last_change_month: if last_ms > 0 {
+                        fieldbook_shared::calendar::month_of(last_ms)
+                    } else {
+                        String::new()
                     },
-                    visits: Vec::new(),
-                    ledger: BTreeMap::new(),
-                    alerts: Vec::new(),
-                    complaints: Vec::new(),
-                    plans: Vec::new(),
-                    agreements: Vec::new(),
-                    follow_ups: Vec::new(),
-                    surveys: Vec::new(),
-                    events: Vec::new(),
-                })
+                    last_visit: r.get(11)?,
+                },
+                visits: Vec::new(),
+                ledger: BTreeMap::new(),
+                alerts: Vec::new(),
+                complaints: Vec::new(),
+                plans: Vec::new(),
+                agreements: Vec::new(),
+                follow_ups: Vec::new(),
+                surveys: Vec::new(),
+                events: Vec::new(),
             })
-            .ok()
-        else {
-            continue; // registered but not projected yet
-        };
-        row.visits = visits
-            .query_map([doc], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        row.ledger = ledger
-            .query_map([doc], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        row.alerts = alerts
-            .query_map([doc], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        row.complaints = complaints
-            .query_map([doc], |r| {
-                let steps: String = r.get(1)?;
-                Ok(ComplaintFacts {
-                    status: r.get(0)?,
-                    steps: serde_json::from_str(&steps).unwrap_or_default(),
-                    satisfaction: r.get(2)?,
-                    task_force: r.get::<_, i64>(3)? != 0,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        row.plans = plans
-            .query_map([doc], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        row.agreements = agreements
-            .query_map([doc], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<_, _>>()?;
-        row.surveys = surveys
-            .query_map([doc], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        row.events = events
-            .query_map([doc], |r| Ok((r.get(2)?, r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        // As the shared rule reads them: the projected state is the effective one.
-        row.follow_ups = follow_ups
-            .query_map([doc], |r| {
-                let state = fieldbook_shared::vocab::FollowUpState::parse(&r.get::<_, String>(2)?);
-                Ok(fieldbook_shared::customer::FollowUp {
-                    owner: r.get(0)?,
-                    due: r.get(1)?,
-                    closed: state == fieldbook_shared::vocab::FollowUpState::Done,
-                    state,
-                    told_customer: r.get(3)?,
-                    closed_on: r.get(4)?,
-                    ..Default::default()
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        out.push(row);
-    }
-    Ok(out)
+        },
+        |i, row| rows[i] = Some(row),
+    )?;
+    // A customer registered but not projected yet has no row: what follows
+    // is dropped for it.
+    by.each(
+        c,
+        "SELECT doc_id, date FROM visit_index",
+        "doc_id",
+        "",
+        |r| r.get(1),
+        |i, v| {
+            if let Some(row) = &mut rows[i] {
+                row.visits.push(v)
+            }
+        },
+    )?;
+    by.each(
+        c,
+        "SELECT doc_id, month, amount_fen FROM ledger_index",
+        "doc_id",
+        "",
+        |r| Ok((r.get(1)?, r.get(2)?)),
+        |i, (m, a)| {
+            if let Some(row) = &mut rows[i] {
+                row.ledger.insert(m, a);
+            }
+        },
+    )?;
+    by.each(
+        c,
+        "SELECT doc_id, kind FROM alerts",
+        "doc_id",
+        "ORDER BY doc_id, n",
+        |r| r.get(1),
+        |i, k| {
+            if let Some(row) = &mut rows[i] {
+                row.alerts.push(k)
+            }
+        },
+    )?;
+    by.each(
+        c,
+        "SELECT doc_id, status, steps, satisfaction, task_force FROM complaint_index",
+        "doc_id",
+        "",
+        |r| {
+            let steps: String = r.get(2)?;
+            Ok(ComplaintFacts {
+                status: r.get(1)?,
+                steps: serde_json::from_str(&steps).unwrap_or_default(),
+                satisfaction: r.get(3)?,
+                task_force: r.get::<_, i64>(4)? != 0,
+            })
+        },
+        |i, x| {
+            if let Some(row) = &mut rows[i] {
+                row.complaints.push(x)
+            }
+        },
+    )?;
+    by.each(
+        c,
+        "SELECT doc_id, year, target_fen FROM plan_index",
+        "doc_id",
+        "",
+        |r| Ok((r.get(1)?, r.get(2)?)),
+        |i, x| {
+            if let Some(row) = &mut rows[i] {
+                row.plans.push(x)
+            }
+        },
+    )?;
+    by.each(
+        c,
+        "SELECT doc_id, number, end_date, status FROM agreement_index",
+        "doc_id",
+        "",
+        |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?)),
+        |i, x| {
+            if let Some(row) = &mut rows[i] {
+                row.agreements.push(x)
+            }
+        },
+    )?;
+    by.each(
+        c,
+        "SELECT doc_id, day, average_x10 FROM survey_index",
+        "doc_id",
+        "",
+        |r| Ok((r.get(1)?, r.get(2)?)),
+        |i, x| {
+            if let Some(row) = &mut rows[i] {
+                row.surveys.push(x)
+            }
+        },
+    )?;
+    by.each(
+        c,
+        "SELECT i.doc_id, e.date, i.attended, e.id FROM event_invitees i JOIN events e ON e.id = i.event_id",
+        "i.doc_id",
+        "",
+        |r| Ok((r.get(3)?, r.get(1)?, r.get(2)?)),
+        |i, x| {
+            if let Some(row) = &mut rows[i] {
+                row.events.push(x)
+            }
+        },
+    )?;
+    // As the shared rule reads them: the projected state is the effective one.
+    by.each(
+        c,
+        "SELECT doc_id, owner, due, state, told_customer, closed_on FROM followup_index",
+        "doc_id",
+        "",
+        |r| {
+            let state = fieldbook_shared::vocab::FollowUpState::parse(&r.get::<_, String>(3)?);
+            Ok(fieldbook_shared::customer::FollowUp {
+                owner: r.get(1)?,
+                due: r.get(2)?,
+                closed: state == fieldbook_shared::vocab::FollowUpState::Done,
+                state,
+                told_customer: r.get(4)?,
+                closed_on: r.get(5)?,
+                ..Default::default()
+            })
+        },
+        |i, x| {
+            if let Some(row) = &mut rows[i] {
+                row.follow_ups.push(x)
+            }
+        },
+    )?;
+    Ok(rows.into_iter().flatten().collect())
 }
 
 fn compose(
@@ -288,24 +365,44 @@ fn compose(
         ..Default::default()
     };
 
+    // Each customer's revenue in the period and in as many months before.
+    let revenue: Vec<(i64, i64)> = rows
+        .iter()
+        .map(|row| (sum(&row.ledger, months), sum(&row.ledger, &before)))
+        .collect();
+
     // Compliance: each manager's customers are due a visit every month.
-    let mut by_manager: BTreeMap<(String, String), Vec<&Row>> = BTreeMap::new();
-    for row in &rows {
+    // Which of the period's months each customer was visited in is found
+    // once (scanning every customer's visits for each month was most of
+    // this function).
+    let month_ix: std::collections::HashMap<&str, usize> = months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.as_str(), i))
+        .collect();
+    let mut by_manager: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    let mut visited_in = vec![false; rows.len() * months.len()];
+    for (n, row) in rows.iter().enumerate() {
         by_manager
-            .entry((row.manager.clone(), row.unit.clone()))
+            .entry((row.manager.as_str(), row.unit.as_str()))
             .or_default()
-            .push(row);
+            .push(n);
+        for d in &row.visits {
+            if let Some(&i) = d.get(0..7).and_then(|m| month_ix.get(m)) {
+                visited_in[n * months.len() + i] = true;
+            }
+        }
     }
     for ((manager, unit), customers) in &by_manager {
-        for month in months {
+        for (i, month) in months.iter().enumerate() {
             let visited = customers
                 .iter()
-                .filter(|c| c.visits.iter().any(|d| d.get(0..7) == Some(month.as_str())))
+                .filter(|&&n| visited_in[n * months.len() + i])
                 .count();
             let due = customers.len();
             r.compliance.push(ComplianceRow {
-                manager: manager.clone(),
-                unit: unit.clone(),
+                manager: manager.to_string(),
+                unit: unit.to_string(),
                 month: month.clone(),
                 due,
                 visited,
@@ -316,7 +413,7 @@ fn compose(
 
     // Levels and grades, with revenue and share.
     let mut cells: BTreeMap<(Level, Grade), (usize, i64)> = BTreeMap::new();
-    for row in &rows {
+    for (row, &(now, _)) in rows.iter().zip(&revenue) {
         let level = Level::ALL
             .into_iter()
             .find(|l| l.as_str() == row.level)
@@ -325,11 +422,10 @@ fn compose(
             .into_iter()
             .find(|g| g.as_str() == row.grade)
             .unwrap_or(Grade::None);
-        let revenue = sum(&row.ledger, months);
         let cell = cells.entry((level, grade)).or_default();
         cell.0 += 1;
-        cell.1 += revenue;
-        r.total_revenue_fen += revenue;
+        cell.1 += now;
+        r.total_revenue_fen += now;
     }
     for ((level, grade), (n, revenue)) in cells.into_iter().rev() {
         r.grades.push(GradeRow {
@@ -346,8 +442,7 @@ fn compose(
     }
 
     // Growth and churn against the same number of months before.
-    for row in &rows {
-        let (now, prev) = (sum(&row.ledger, months), sum(&row.ledger, &before));
+    for (row, &(now, prev)) in rows.iter().zip(&revenue) {
         let g = GrowthRow {
             id: row.id.clone(),
             name: row.name.clone(),
@@ -363,8 +458,10 @@ fn compose(
             r.growth.push(g);
         }
     }
-    r.growth
-        .sort_by_key(|g| (g.growth_percent.unwrap_or(i64::MAX), g.name.clone()));
+    r.growth.sort_by(|a, b| {
+        (a.growth_percent.unwrap_or(i64::MAX), &a.name)
+            .cmp(&(b.growth_percent.unwrap_or(i64::MAX), &b.name))
+    });
 
     let follow_ups: Vec<_> = rows.iter().flat_map(|row| row.follow_ups.clone()).collect();
     r.follow_ups = reports::follow_up_tally(&follow_ups, months, today);
@@ -428,26 +525,30 @@ fn compose(
         .iter()
         .filter_map(|m| fieldbook_shared::events::half_of(m))
         .collect();
-    let units: BTreeSet<&str> = rows.iter().map(|row| row.unit.as_str()).collect();
-    for unit in units {
+    // Every unit with customers gets a line for every half, held or not.
+    let mut by_half: BTreeMap<(&str, &str), (BTreeSet<&str>, usize)> = BTreeMap::new();
+    for row in &rows {
         for half in &halves {
-            let mut held = BTreeSet::new();
-            let mut came = 0;
-            for row in rows.iter().filter(|row| row.unit == unit) {
-                for (id, day, attended) in &row.events {
-                    if fieldbook_shared::events::half_of(day).as_ref() == Some(half) {
-                        held.insert(id.clone());
-                        came += usize::from(*attended);
-                    }
-                }
-            }
-            r.events.push(reports::EventHalf {
-                unit: unit.to_string(),
-                half: half.clone(),
-                events: held.len(),
-                attended: came,
-            });
+            by_half
+                .entry((row.unit.as_str(), half.as_str()))
+                .or_default();
         }
+        for (id, day, attended) in &row.events {
+            if let Some(half) = fieldbook_shared::events::half_of(day).and_then(|h| halves.get(&h))
+                && let Some(cell) = by_half.get_mut(&(row.unit.as_str(), half.as_str()))
+            {
+                cell.0.insert(id.as_str());
+                cell.1 += usize::from(*attended);
+            }
+        }
+    }
+    for ((unit, half), (held, came)) in by_half {
+        r.events.push(reports::EventHalf {
+            unit: unit.to_string(),
+            half: half.to_string(),
+            events: held.len(),
+            attended: came,
+        });
     }
     // Satisfaction surveys taken in the period.
     let taken: Vec<i64> = rows
