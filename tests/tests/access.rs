@@ -238,3 +238,49 @@ async fn books_are_written_by_the_server_alone() {
     m2.connect().await;
     assert!(m2.find(&d.session.user.book_url).await.is_none());
 }
+
+/// The server writes every user's book after it starts listening (at 10,000
+/// users writing them first kept it from answering for over 30 s), without
+/// waiting for a login: a user added while it was down gets a book from the
+/// catch-up, and so does everyone else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn books_are_written_after_the_start_without_a_login() {
+    let mut server = TestServer::new();
+    server.start().await;
+    let without_book = |server: &TestServer| -> i64 {
+        server
+            .sql()
+            .query_row(
+                "SELECT COUNT(*) FROM users WHERE book_doc IS NULL",
+                (),
+                |r| r.get(0),
+            )
+            .expect("count")
+    };
+    wait_for("every seeded user's book", T, async || {
+        (without_book(&server) == 0).then_some(())
+    })
+    .await;
+    server.kill();
+    fieldbook_server::store::db::Db::open(server.db.clone())
+        .and_then(|d| {
+            d.blocking(|c| {
+                fieldbook_server::auth::add_user(
+                    c,
+                    "latecomer",
+                    "",
+                    "a long enough password",
+                    &fieldbook_shared::vocab::Role::Manager,
+                    "so1",
+                )?;
+                Ok(())
+            })
+        })
+        .expect("add a user while the server is down");
+    assert_eq!(without_book(&server), 1);
+    server.start().await;
+    wait_for("the latecomer's book, with no login", T, async || {
+        (without_book(&server) == 0).then_some(())
+    })
+    .await;
+}

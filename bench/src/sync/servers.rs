@@ -453,25 +453,40 @@ pub async fn start_ours_on(plan: &Plan<'_>, engine: Engine) -> Seeded {
         ids.len(),
         t.elapsed().as_secs_f64()
     );
-    let ids_for_books = user_ids.clone();
-    let books: Vec<DocumentId> = Db::open(&server.db)
-        .and_then(|d| {
-            d.blocking(move |c| {
-                let mut out = Vec::new();
-                for u in &ids_for_books {
-                    let b: String =
-                        c.query_row("SELECT book_doc FROM users WHERE id = ?1", [u], |r| {
-                            r.get(0)
-                        })?;
-                    out.push(b);
-                }
-                Ok(out)
+    // The server writes the books after it starts listening: wait for them.
+    let mut books: Vec<DocumentId> = Vec::new();
+    for _ in 0..6000 {
+        let ids_for_books = user_ids.clone();
+        let read: Vec<Option<String>> = Db::open(&server.db)
+            .and_then(|d| {
+                d.blocking(move |c| {
+                    let mut out = Vec::new();
+                    for u in &ids_for_books {
+                        out.push(c.query_row(
+                            "SELECT book_doc FROM users WHERE id = ?1",
+                            [u],
+                            |r| r.get(0),
+                        )?);
+                    }
+                    Ok(out)
+                })
             })
-        })
-        .expect("books")
-        .into_iter()
-        .map(|b| b.parse().expect("book id"))
-        .collect();
+            .expect("books");
+        if read.iter().all(Option::is_some) {
+            books = read
+                .into_iter()
+                .flatten()
+                .map(|b| b.parse().expect("book id"))
+                .collect();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        books.len(),
+        user_ids.len(),
+        "the server wrote no book for some users in 10 minutes"
+    );
     let second = if engine == Engine::PostgresTwoNodes {
         let mut b = server.another_node();
         b.start().await;

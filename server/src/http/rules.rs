@@ -77,5 +77,5 @@ pub async fn apply(state: &AppState) -> Result<(), ServerError> {
     // The tiers rank revenue already projected: worked out again now, as
     // the re-projection leaves revenue, and so them, unchanged.
     crate::projection::managed::refresh(state).await?;
-    books::ensure_all(state).await
+    books::ensure_all(state).await.map(|_| ())
 }

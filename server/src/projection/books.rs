@@ -11,6 +11,7 @@ use samod::DocumentId;
 
 use crate::error::ServerError;
 use crate::state::AppState;
+use crate::store::by_customer::ByCustomer;
 
 /// The `automerge:` URL of a document id.
 pub fn url_of(doc_id: &str) -> String {
@@ -18,7 +19,7 @@ pub fn url_of(doc_id: &str) -> String {
 }
 
 /// Creates a book for every user who has none, and brings every book up to date.
-pub async fn ensure_all(state: &AppState) -> Result<(), ServerError> {
+pub async fn ensure_all(state: &AppState) -> Result<usize, ServerError> {
     let users: Vec<i64> = state
         .db
         .call(|c| {
@@ -29,10 +30,11 @@ pub async fn ensure_all(state: &AppState) -> Result<(), ServerError> {
             Ok(ids)
         })
         .await?;
+    let n = users.len();
     for user in users {
         ensure(state, user).await?;
     }
-    Ok(())
+    Ok(n)
 }
 
 /// Makes sure `user_id` has a book listing what they may open; returns its id.
@@ -121,49 +123,85 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
     let (grades, managed, numbers) = state
         .db
         .call(move |c| {
-            let mut stmt =
-                c.prepare_cached("SELECT level, grade FROM grade_approvals WHERE doc_id = ?1")?;
-            let mut number =
-                c.prepare_cached("SELECT number FROM customer_numbers WHERE doc_id = ?1")?;
+            // A head's or the center's book lists every customer: read by
+            // scan then, in one snapshot (store::by_customer).
+            let tx = c.transaction()?;
+            let by = ByCustomer::new(&tx, &visible)?;
             let mut numbers = Vec::new();
-            let mut tier = c.prepare_cached(
-                "SELECT managed_as, managed_why, managed_rank FROM customer_index
-                 WHERE doc_id = ?1 AND managed_why <> 'threshold'",
+            by.each(
+                &tx,
+                "SELECT doc_id, number FROM customer_numbers",
+                "doc_id",
+                "",
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                |i, (doc, number)| {
+                    numbers.push((
+                        i,
+                        CustomerNumber {
+                            url: url_of(&doc),
+                            number,
+                        },
+                    ))
+                },
             )?;
-            let (mut grades, mut managed) = (Vec::new(), Vec::new());
-            for doc in visible {
-                if let Some(n) = number
-                    .query_row([&doc], |r| r.get::<_, String>(0))
-                    .optional()?
-                {
-                    numbers.push(CustomerNumber {
-                        url: url_of(&doc),
-                        number: n,
-                    });
-                }
-                if let Some((level, grade)) = stmt
-                    .query_row([&doc], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?
-                {
-                    let (level, grade): (String, String) = (level, grade);
-                    grades.push(ApprovedGrade {
-                        url: url_of(&doc),
-                        level: Level::parse(&level),
-                        grade: Grade::parse(&grade),
-                    });
-                }
-                if let Some((grade, why, rank)) = tier
-                    .query_row([&doc], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                    .optional()?
-                {
-                    let (grade, why, rank): (String, String, i64) = (grade, why, rank);
-                    managed.push(ManagedTier::new(
-                        url_of(&doc),
-                        Grade::parse(&grade),
-                        ManagedWhy::from_stored(&why, rank),
-                    ));
-                }
+            let mut grades = Vec::new();
+            by.each(
+                &tx,
+                "SELECT doc_id, level, grade FROM grade_approvals",
+                "doc_id",
+                "",
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+                |i, (doc, level, grade)| {
+                    grades.push((
+                        i,
+                        ApprovedGrade {
+                            url: url_of(&doc),
+                            level: Level::parse(&level),
+                            grade: Grade::parse(&grade),
+                        },
+                    ))
+                },
+            )?;
+            let mut managed = Vec::new();
+            by.each(
+                &tx,
+                "SELECT doc_id, managed_as, managed_why, managed_rank FROM customer_index",
+                "doc_id",
+                "",
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
+                },
+                |i, (doc, grade, why, rank)| {
+                    if why != "threshold" {
+                        managed.push((
+                            i,
+                            ManagedTier::new(
+                                url_of(&doc),
+                                Grade::parse(&grade),
+                                ManagedWhy::from_stored(&why, rank),
+                            ),
+                        ))
+                    }
+                },
+            )?;
+            tx.commit()?;
+            // In the order of `visible`, whichever way they were read.
+            fn ordered<T>(mut v: Vec<(usize, T)>) -> Vec<T> {
+                v.sort_by_key(|(i, _)| *i);
+                v.into_iter().map(|(_, x)| x).collect()
             }
+            let (grades, managed, numbers) = (ordered(grades), ordered(managed), ordered(numbers));
             Ok((grades, managed, numbers))
         })
         .await?;
