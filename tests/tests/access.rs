@@ -239,10 +239,9 @@ async fn books_are_written_by_the_server_alone() {
     assert!(m2.find(&d.session.user.book_url).await.is_none());
 }
 
-/// The server writes every user's book after it starts listening (at 10,000
-/// users writing them first kept it from answering for over 30 s), without
-/// waiting for a login: a user added while it was down gets a book from the
-/// catch-up, and so does everyone else.
+/// The server writes every user's book when it starts, without waiting for a
+/// login: a user added while it was down gets a book, and so does everyone
+/// else.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn books_are_written_after_the_start_without_a_login() {
     let mut server = TestServer::new();
