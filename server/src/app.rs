@@ -106,7 +106,6 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         cluster: cluster.clone(),
     };
 
-    books::ensure_all(&state).await?;
     warnings::publish(&state).await?;
     if let Some(cluster) = cluster {
         crate::cluster::listen(state.clone(), cluster)?;
@@ -120,6 +119,25 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let addr = listener.local_addr()?;
     let app = crate::http::router(state.clone(), config.static_dir.as_deref());
     tracing::info!(%addr, db = %config.db.display(), "Fieldbook server listening");
+    // Every user's book is brought up to date after the server is listening,
+    // not before: it reads every customer each user may see, which at 10,000
+    // users kept the server from answering for over 30 s. Books are kept
+    // current while the server runs, so this only catches up on what changed
+    // while it was down; a login ensures its own user's book at once.
+    let catch_up = state.clone();
+    tokio::spawn(async move {
+        let t = std::time::Instant::now();
+        match books::ensure_all(&catch_up).await {
+            Ok(n) => tracing::info!(
+                users = n,
+                secs = t.elapsed().as_secs_f64(),
+                "every book is up to date"
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "could not bring every book up to date; each is refreshed at its user's next login or change")
+            }
+        }
+    });
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(
             listener,

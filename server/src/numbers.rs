@@ -151,8 +151,6 @@ pub async fn assign_missing(state: &AppState) -> Result<usize, ServerError> {
             Ok(docs)
         })
         .await?;
-    for d in &docs {
-        crate::projection::books::refresh_for_customer(state, d).await?;
-    }
+    crate::projection::books::refresh_for_customers(state, &docs).await?;
     Ok(docs.len())
 }

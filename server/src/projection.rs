@@ -11,6 +11,7 @@
 //! so a crash between the two never leaves a projection behind for good: dirty
 //! documents are projected again at start-up.
 
+use futures::StreamExt;
 use std::collections::BTreeSet;
 
 use crate::store::sql::{OptionalExtension, params};
@@ -72,10 +73,26 @@ async fn project_until(
         Vec::new()
     });
     state.bulk_mark(&leftover);
+    let (queued, t) = (leftover.len(), std::time::Instant::now());
     let mut failed = project_all(&state, leftover.into_iter().collect()).await;
+    if queued > 0 {
+        tracing::info!(
+            documents = queued,
+            failed = failed.len(),
+            secs = t.elapsed().as_secs_f64(),
+            "projected what was queued at start"
+        );
+    }
     // Tiers from before this version (or a crash mid-way) are brought up to date.
-    if let Err(e) = managed::refresh(&state).await {
-        tracing::error!(error = %e, "could not update the managed-as tiers");
+    let t = std::time::Instant::now();
+    match managed::refresh(&state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            customers = n,
+            secs = t.elapsed().as_secs_f64(),
+            "managed-as tiers brought up to date"
+        ),
+        Err(e) => tracing::error!(error = %e, "could not update the managed-as tiers"),
     }
     // Customers approved by an earlier release have no number yet.
     match crate::numbers::assign_missing(&state).await {
@@ -214,13 +231,11 @@ async fn project_all(state: &AppState, docs: BTreeSet<String>) -> BTreeSet<Strin
         }
     }
     failed.extend(std::mem::take(&mut outcome.failed));
-    // Books are refreshed once at the end, not after every chunk: each
-    // refresh looks through every customer.
-    for doc in &outcome.registered {
-        if let Err(e) = books::refresh_for_customer(state, doc).await {
-            tracing::error!(error = %e, doc = %doc, "could not put a new customer in the books");
-        }
-    }
+    // Books are refreshed once at the end, not after every chunk, and each
+    // user's once: each refresh looks through every customer they see.
+    outcome
+        .books_to_refresh
+        .extend(books::users_who_see_any(state, &outcome.registered));
     for user in &outcome.books_to_refresh {
         if let Err(e) = books::refresh_user(state, *user).await {
             tracing::error!(error = %e, user, "could not update a manager's book after a projection");
@@ -253,6 +268,15 @@ pub async fn project_now(state: &AppState, docs: Vec<String>) -> Result<(), Serv
         "{} imported customers are stored but not yet listed; they will be shortly",
         left.len()
     )))
+}
+
+/// Documents read at once while projecting: the machine's cores, at most 4
+/// (the writes are one transaction a batch, whatever this is).
+fn readers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4)
 }
 
 /// Documents projected in one transaction: one commit (and fsync) for this
@@ -335,12 +359,24 @@ async fn project_batch(state: &AppState, docs: &[String]) -> Result<Batch, Serve
     let rules = state.rules.get();
     let month = crate::this_month();
     let mut planned = Vec::new();
-    for doc in customers {
-        let since = projected.get(&doc).cloned().unwrap_or_default();
-        let read = match source_of(state, &doc).await {
-            Ok(source) => source.read_apart(since).await,
-            Err(e) => Err(e),
-        };
+    // Documents are read a few at a time: loading and reading one is CPU
+    // work off the async threads, and one at a time used one core of the
+    // machine's cores while a cold start projected every customer.
+    let reads: Vec<(String, Result<Read, ServerError>)> =
+        futures::stream::iter(customers.into_iter().map(|doc| {
+            let since = projected.get(&doc).cloned().unwrap_or_default();
+            async move {
+                let read = match source_of(state, &doc).await {
+                    Ok(source) => source.read_apart(since).await,
+                    Err(e) => Err(e),
+                };
+                (doc, read)
+            }
+        }))
+        .buffered(readers())
+        .collect()
+        .await;
+    for (doc, read) in reads {
         let (loaded, heads, changes) = match read {
             Ok(read) => read,
             Err(e) => {

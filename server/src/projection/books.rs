@@ -1,6 +1,7 @@
 //! Book documents: the server writes each user's list of customer documents.
 
-use crate::store::sql::{OptionalExtension, params};
+use std::collections::BTreeSet;
+
 use automerge::Automerge;
 use fieldbook_shared::book::{
     ApprovedGrade, Book, CustomerNumber, LeftCustomer, ManagedTier, MonthReview,
@@ -245,39 +246,46 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
                 .iter()
                 .map(|d| url_of(d))
                 .collect();
-            let mut stmt = c.prepare_cached(
-                "SELECT r.status, r.reason, COALESCE(u.display_name, ''), COALESCE(r.decided_at, ''),
-                        cu.registered_by = ?2 AND r.decided_by IS NOT NULL
-                 FROM registrations r JOIN customers cu ON cu.doc_id = r.doc_id
-                 LEFT JOIN users u ON u.id = r.decided_by
-                 WHERE r.doc_id = ?1",
-            )?;
+            // By scan for a head's or the center's book (store::by_customer).
+            let tx = c.transaction()?;
+            let by = ByCustomer::new(&tx, &visible)?;
             let mut registrations = Vec::new();
-            for doc in visible {
-                let Some((status, reason, by, at, mine)) = stmt
-                    .query_row(params![doc, user_id], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, bool>(4)?,
-                        ))
-                    })
-                    .optional()?
-                else {
-                    continue;
-                };
-                if status != "approved" || mine {
-                    registrations.push(RegistrationStatus {
-                        url: url_of(&doc),
-                        status,
-                        reason,
-                        decided_by: by,
-                        decided_at: at,
-                    });
-                }
-            }
+            by.each(
+                &tx,
+                "SELECT r.doc_id, r.status, r.reason, COALESCE(u.display_name, ''),
+                        COALESCE(r.decided_at, ''), cu.registered_by, r.decided_by IS NOT NULL
+                 FROM registrations r JOIN customers cu ON cu.doc_id = r.doc_id
+                 LEFT JOIN users u ON u.id = r.decided_by",
+                "r.doc_id",
+                "",
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)? == user_id && r.get::<_, bool>(6)?,
+                    ))
+                },
+                |i, (doc, status, reason, by, at, mine)| {
+                    if status != "approved" || mine {
+                        registrations.push((
+                            i,
+                            RegistrationStatus {
+                                url: url_of(&doc),
+                                status,
+                                reason,
+                                decided_by: by,
+                                decided_at: at,
+                            },
+                        ));
+                    }
+                },
+            )?;
+            tx.commit()?;
+            registrations.sort_by_key(|(i, _)| *i);
+            let registrations = registrations.into_iter().map(|(_, r)| r).collect();
             Ok((desks, registrations))
         })
         .await?;
@@ -302,25 +310,37 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
-            let mut stmt = c.prepare_cached(
-                "SELECT s.visit_id, u.display_name, s.comment, s.checked_at FROM spot_checks s
-                 JOIN users u ON u.id = s.reviewer_id
-                 WHERE s.doc_id = ?1 AND s.checked_at >= ?2 ORDER BY s.checked_at",
-            )?;
+            drop(stmt);
+            let tx = c.transaction()?;
+            let by = ByCustomer::new(&tx, &visible)?;
             let mut checks = Vec::new();
-            for doc in visible {
-                for row in stmt.query_map(params![doc, since], |r| {
+            by.each(
+                &tx,
+                "SELECT s.doc_id, s.visit_id, u.display_name, s.comment, s.checked_at
+                 FROM spot_checks s JOIN users u ON u.id = s.reviewer_id",
+                "s.doc_id",
+                "ORDER BY s.checked_at",
+                |r| {
                     Ok(SpotCheckNote {
-                        url: url_of(&doc),
-                        visit_id: r.get(0)?,
-                        by: r.get(1)?,
-                        comment: r.get(2)?,
-                        at: r.get(3)?,
+                        url: url_of(&r.get::<_, String>(0)?),
+                        visit_id: r.get(1)?,
+                        by: r.get(2)?,
+                        comment: r.get(3)?,
+                        at: r.get(4)?,
                     })
-                })? {
-                    checks.push(row?);
-                }
-            }
+                },
+                |i, note| {
+                    // The last 120 days (RFC 3339 in UTC compares as text).
+                    if note.at >= since {
+                        checks.push((i, note));
+                    }
+                },
+            )?;
+            tx.commit()?;
+            // Each customer's in the order of `visible`, each oldest first
+            // (a stable sort keeps the ORDER BY within a customer).
+            checks.sort_by_key(|(i, _)| *i);
+            let checks: Vec<SpotCheckNote> = checks.into_iter().map(|(_, n)| n).collect();
             Ok((reviews, checks))
         })
         .await?;
@@ -385,8 +405,22 @@ pub async fn refresh_user(state: &AppState, user: i64) -> Result<(), ServerError
 
 /// Refreshes the books of everyone who may now open `doc_id`.
 pub async fn refresh_for_customer(state: &AppState, doc_id: &str) -> Result<(), ServerError> {
-    for user in state.acl.users_who_see(doc_id) {
+    refresh_for_customers(state, std::slice::from_ref(&doc_id.to_string())).await
+}
+
+/// Refreshes, once each, the book of every user who sees any of `docs`. Once
+/// per user, not per customer and user: the center sees them all, and its
+/// book of 10,000 refreshed for each of 10,000 new customers was quadratic.
+pub async fn refresh_for_customers(state: &AppState, docs: &[String]) -> Result<(), ServerError> {
+    for user in users_who_see_any(state, docs) {
         refresh_user(state, user).await?;
     }
     Ok(())
+}
+
+/// Every user who sees at least one of `docs`, each once.
+pub fn users_who_see_any(state: &AppState, docs: &[String]) -> BTreeSet<i64> {
+    docs.iter()
+        .flat_map(|d| state.acl.users_who_see(d))
+        .collect()
 }

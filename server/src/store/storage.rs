@@ -156,12 +156,19 @@ impl SqlStorage {
         if chunks.is_empty() {
             return Ok(None);
         }
-        let mut doc = automerge::Automerge::new();
-        for chunk in chunks {
-            doc.load_incremental(&chunk)
-                .map_err(|e| ServerError::Internal(format!("stored document {doc_id}: {e}")))?;
-        }
-        Ok(Some(doc))
+        // Decoding is CPU work (milliseconds for a customer with history):
+        // off the async threads, so that requests are answered meanwhile.
+        let doc_id = doc_id.to_string();
+        tokio::task::spawn_blocking(move || {
+            let mut doc = automerge::Automerge::new();
+            for chunk in chunks {
+                doc.load_incremental(&chunk)
+                    .map_err(|e| ServerError::Internal(format!("stored document {doc_id}: {e}")))?;
+            }
+            Ok(Some(doc))
+        })
+        .await
+        .map_err(|e| ServerError::Internal(format!("loading a stored document failed: {e}")))?
     }
 
     /// The chunks stored under `keys` (those still there), in key order.
