@@ -49,6 +49,8 @@ async fn main() {
     let has_ready =
         "const s = document.querySelector('.status'); return !!(s && 'readyOffline' in s.dataset)";
     let mut summary = Vec::new();
+    // The last 1× browser is kept: the offline start below reopens its book.
+    let mut kept: Option<Browser> = None;
     for rate in [1, 4] {
         let (mut to_list, mut to_ready) = (Vec::new(), Vec::new());
         for run in 0..args.runs {
@@ -81,7 +83,11 @@ async fn main() {
                 "n/a".into()
             };
             println!("{rate}x CPU run {run}: {n} listed after {l:.1} s, ready offline after {r}");
-            b.kill();
+            if rate == 1 && run + 1 == args.runs {
+                kept = Some(b);
+            } else {
+                b.kill();
+            }
         }
         summary.push(format!(
             "{rate}x CPU: listed {:.1} s, ready offline {:.1} s (medians of {})",
@@ -90,7 +96,109 @@ async fn main() {
             args.runs
         ));
     }
+    if let Some(b) = kept {
+        summary.extend(offline_start(&mut server, b, n, args.runs).await);
+    }
     for s in summary {
         println!("book median {n} customers, {s}");
     }
+}
+
+/// The tab's memory with the whole book open, then starts with the server
+/// down: from pressing 解锁 to every row drawn, at 1× and 4× CPU.
+async fn offline_start(server: &mut TestServer, b: Browser, n: usize, runs: usize) -> Vec<String> {
+    let rows_drawn = "return document.querySelectorAll('li.row').length === arguments[0] ? performance.now() : null";
+    let memory = tab_memory(&b).await;
+    println!("tab memory with {n} customers listed: {memory}");
+    b.refresh().await;
+    b.wait(
+        "service worker",
+        T,
+        "return navigator.serviceWorker.controller !== null",
+        json!([]),
+    )
+    .await;
+    b.wait("every customer listed", T, rows_drawn, json!([n]))
+        .await;
+    server.kill();
+    let mut out = vec![format!("tab memory {memory}")];
+    for rate in [1, 4] {
+        b.cdp("Emulation.setCPUThrottlingRate", json!({"rate": rate}))
+            .await;
+        let mut starts = Vec::new();
+        for run in 0..runs {
+            b.refresh_locked().await;
+            b.wait(
+                "the unlock form",
+                T,
+                "return document.querySelector('form.unlock button[type=submit]') !== null",
+                json!([]),
+            )
+            .await;
+            b.fill("form.unlock input[name=password]", PASSWORD).await;
+            let pressed = b
+                .js(
+                    "document.querySelector('form.unlock button[type=submit]').click(); return performance.now();",
+                    json!([]),
+                )
+                .await
+                .as_f64()
+                .unwrap_or(f64::NAN);
+            let drawn = b
+                .wait("every customer offline", T, rows_drawn, json!([n]))
+                .await
+                .as_f64()
+                .unwrap_or(f64::NAN);
+            let ms = drawn - pressed;
+            println!("{rate}x CPU offline start run {run}: {ms:.0} ms from 解锁 to {n} rows drawn");
+            starts.push(ms);
+        }
+        out.push(format!(
+            "{rate}x CPU: offline start (解锁 to every row drawn) {:.0} ms (median of {runs})",
+            median(starts)
+        ));
+    }
+    b.kill();
+    out
+}
+
+/// The largest renderer process's resident memory (this bench runs one
+/// browser at a time, and the tab is its heaviest renderer) and the page's
+/// JavaScript heap in use.
+async fn tab_memory(b: &Browser) -> String {
+    b.cdp("Performance.enable", json!({})).await;
+    let metrics = b.cdp("Performance.getMetrics", json!({})).await;
+    let js_heap = metrics["metrics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["name"] == "JSHeapUsedSize")
+        .and_then(|m| m["value"].as_f64())
+        .unwrap_or(f64::NAN);
+    let renderer_kb = renderer_rss_kb();
+    format!(
+        "renderer RSS {} MB (the WASM module's memory included), JS heap {:.0} MB",
+        renderer_kb / 1024,
+        js_heap / 1e6
+    )
+}
+
+/// The resident memory of the largest Chromium renderer process, in KB.
+fn renderer_rss_kb() -> u64 {
+    let mut max = 0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let dir = entry.path();
+        let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+        if !String::from_utf8_lossy(&cmdline).contains("--type=renderer") {
+            continue;
+        }
+        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        let kb = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        max = max.max(kb);
+    }
+    max
 }

@@ -67,6 +67,10 @@ struct Args {
     /// --quick 1000,100): the center's reports during a paced storm.
     #[arg(long, value_delimiter = ',')]
     reports: Option<Vec<usize>>,
+    /// Customers for the cold start (default 100000; --quick 10000), about
+    /// 300 to a manager, none projected when the server starts.
+    #[arg(long)]
+    cold: Option<usize>,
     /// Managers in each growth storm (flat out, 10 s; --quick 5 s).
     #[arg(long, default_value_t = 50)]
     growth_managers: usize,
@@ -96,7 +100,7 @@ struct Args {
     #[arg(long)]
     runs: Option<usize>,
     /// Only these workloads: first-sync, one-visit, storm, floor, growth,
-    /// reconnect, reports, idle, many, engines
+    /// reconnect, reports, cold, idle, many, engines
     /// (engines is never run unless named: it needs PostgreSQL, see
     /// `cargo xtask bench-engines`).
     #[arg(long, value_delimiter = ',')]
@@ -406,6 +410,40 @@ async fn run(args: Args) {
             x.storm.delivered, x.storm.offered, x.storm.p99_ms
         );
         r.reports = Some(x);
+    }
+
+    if wants("cold") {
+        let customers = args.cold.unwrap_or(if q { 10_000 } else { 100_000 });
+        let managers = customers.div_ceil(300).max(1);
+        let t = std::time::Instant::now();
+        let docs = workloads::realistic(customers);
+        println!(
+            "cold start: {customers} realistic customers made in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        let plan = Plan {
+            docs: &docs,
+            owner: &|i| i % managers,
+            managers,
+            sessions_per_manager: 0,
+            admin_sessions: 0,
+            keep_loaded: false,
+        };
+        let u = servers::seed_ours(&plan, servers::Engine::Sqlite).await;
+        drop(docs);
+        let c = workloads::cold_start(u).await;
+        println!(
+            "cold start, fieldbook: {} customers: answering after {:.1} s; a first sync of {} customers begun then took {:.2} s ({} still queued for projection); all projected after {:.1} s, every book after {:.1} s; peak RSS {} MB",
+            c.customers,
+            c.serving,
+            c.first_sync_customers,
+            c.first_sync,
+            c.queued_after_first_sync,
+            c.projected,
+            c.books,
+            c.peak_rss_mb
+        );
+        r.cold = Some(c);
     }
 
     if wants("idle") {

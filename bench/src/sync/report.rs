@@ -74,6 +74,8 @@ pub struct Report {
     pub reconnect: Option<[Reconnect; 3]>,
     /// Ours only.
     pub reports: Option<Reports>,
+    /// Ours only: the others project nothing.
+    pub cold: Option<crate::workloads::Cold>,
 }
 
 /// A run's latency figure, or None when the run delivered less than 95 % of
@@ -483,6 +485,20 @@ impl Report {
                 latency_cell(std::slice::from_ref(x), |x| x.p99_ms),
                 x.delivered,
                 x.offered
+            );
+        }
+        if let Some(c) = &self.cold {
+            let _ = writeln!(
+                s,
+                "| cold start over {} customers none projected yet: until it answers; a 300-customer first sync begun then ({} customers, {} still queued for projection when it was done); until all projected; until every book was written; peak RSS | {:.1} s; {:.2} s; {:.1} s; {:.1} s; {} MB | no projection | no projection | | | serving ≤ 2 s, first sync ≤ 1 s, projection ≤ 120 s |",
+                c.customers,
+                c.first_sync_customers,
+                c.queued_after_first_sync,
+                c.serving,
+                c.first_sync,
+                c.projected,
+                c.books,
+                c.peak_rss_mb
             );
         }
         if let Some(c) = &self.idle {

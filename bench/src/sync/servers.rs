@@ -345,12 +345,64 @@ pub async fn start_ours(plan: &Plan<'_>) -> Seeded {
 /// [`start_ours`] on `engine` (PostgreSQL needs `FIELDBOOK_TEST_POSTGRES`:
 /// `cargo xtask bench-engines` starts a throwaway cluster and sets it).
 pub async fn start_ours_on(plan: &Plan<'_>, engine: Engine) -> Seeded {
-    let mut server = match engine {
+    let Unstarted {
+        mut server,
+        ids,
+        user_ids,
+        creds,
+        admin,
+    } = seed_ours(plan, engine).await;
+    if plan.keep_loaded {
+        server.unload_idle_secs = Some(0);
+    }
+    let t = Instant::now();
+    server.start().await;
+    wait_startup_work(&server.db).await;
+    println!(
+        "fieldbook started and projected {} customers in {:.1} s",
+        ids.len(),
+        t.elapsed().as_secs_f64()
+    );
+    // The server writes the books after it starts listening: wait for them.
+    let books = wait_books(&server.db, &user_ids).await;
+    let second = if engine == Engine::PostgresTwoNodes {
+        let mut b = server.another_node();
+        b.start().await;
+        Some(Box::new(b))
+    } else {
+        None
+    };
+    Seeded {
+        kind: Kind::Ours,
+        docs: ids,
+        creds,
+        admin,
+        books,
+        process: Process::Ours(Box::new(server), second),
+    }
+}
+
+/// Our server with a plan's data on disk, not started yet.
+pub struct Unstarted {
+    pub server: TestServer,
+    pub ids: Vec<DocumentId>,
+    pub user_ids: Vec<i64>,
+    pub creds: Vec<Vec<Cred>>,
+    pub admin: Vec<Cred>,
+}
+
+/// The managers' password in every seeded server.
+pub const PASSWORD: &str = "bench-password";
+
+/// Writes a plan's users, documents and sessions where our server keeps its
+/// data, as a restore would leave them: every document still to be projected.
+pub async fn seed_ours(plan: &Plan<'_>, engine: Engine) -> Unstarted {
+    let server = match engine {
         Engine::Sqlite => TestServer::new(),
         Engine::Postgres | Engine::PostgresTwoNodes => TestServer::new_on_postgres(),
     };
     // Managers in one go with one password hash: argon2 per user would take minutes.
-    let hash = fieldbook_server::auth::hash_password("bench-password").expect("hash");
+    let hash = fieldbook_server::auth::hash_password(PASSWORD).expect("hash");
     let managers = plan.managers;
     let user_ids: Vec<i64> = Db::open(&server.db)
         .and_then(|d| {
@@ -405,11 +457,17 @@ pub async fn start_ours_on(plan: &Plan<'_>, engine: Engine) -> Seeded {
         .and_then(|d| {
             d.blocking(move |c| {
                 let tx = c.transaction()?;
-                for (id, user) in &rows {
+                for (i, (id, user)) in rows.iter().enumerate() {
                     tx.execute(
                         "INSERT INTO customers (doc_id, primary_user, unit, registered_by, registered_at)
                          SELECT ?1, u.id, u.unit, u.id, '2026-01-01T00:00:00Z' FROM users u WHERE u.id = ?2",
                         fieldbook_server::sql_params![id, user],
+                    )?;
+                    // Its number (客户编号), as a running server's data has.
+                    tx.execute(
+                        "INSERT INTO customer_numbers (doc_id, number, assigned_at)
+                         VALUES (?1, ?2, '2026-01-01T00:00:00Z')",
+                        fieldbook_server::sql_params![id, format!("KH{i:08}")],
                     )?;
                 }
                 let mut creds = Vec::new();
@@ -442,22 +500,25 @@ pub async fn start_ours_on(plan: &Plan<'_>, engine: Engine) -> Seeded {
         })
         .expect("assign customers and open sessions");
 
-    if plan.keep_loaded {
-        server.unload_idle_secs = Some(0);
+    Unstarted {
+        server,
+        ids,
+        user_ids,
+        creds,
+        admin,
     }
-    let t = Instant::now();
-    server.start().await;
-    wait_startup_work(&server.db).await;
-    println!(
-        "fieldbook started and projected {} customers in {:.1} s",
-        ids.len(),
-        t.elapsed().as_secs_f64()
-    );
-    // The server writes the books after it starts listening: wait for them.
+}
+
+/// Waits until the server has written every user's book (it does so in the
+/// background after it starts listening); their ids, in `user_ids`' order.
+pub async fn wait_books(
+    db: &fieldbook_server::store::sql::Location,
+    user_ids: &[i64],
+) -> Vec<DocumentId> {
     let mut books: Vec<DocumentId> = Vec::new();
     for _ in 0..6000 {
-        let ids_for_books = user_ids.clone();
-        let read: Vec<Option<String>> = Db::open(&server.db)
+        let ids_for_books = user_ids.to_vec();
+        let read: Vec<Option<String>> = Db::open(db)
             .and_then(|d| {
                 d.blocking(move |c| {
                     let mut out = Vec::new();
@@ -487,21 +548,7 @@ pub async fn start_ours_on(plan: &Plan<'_>, engine: Engine) -> Seeded {
         user_ids.len(),
         "the server wrote no book for some users in 10 minutes"
     );
-    let second = if engine == Engine::PostgresTwoNodes {
-        let mut b = server.another_node();
-        b.start().await;
-        Some(Box::new(b))
-    } else {
-        None
-    };
-    Seeded {
-        kind: Kind::Ours,
-        docs: ids,
-        creds,
-        admin,
-        books,
-        process: Process::Ours(Box::new(server), second),
-    }
+    books
 }
 
 /// CPU time (user + system) process `pid` has used so far, in seconds; "self"
@@ -516,14 +563,33 @@ pub fn cpu_secs_of(pid: &str) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// Customers waiting for projection (books and other documents the server
+/// writes left out; 1 when the count cannot be read).
+pub fn customers_queued(db: &fieldbook_server::store::sql::Location) -> i64 {
+    fieldbook_server::store::sql::Connection::open(db)
+        .and_then(|c| {
+            c.query_row(
+                "SELECT count(*) FROM dirty_docs d
+                 WHERE EXISTS (SELECT 1 FROM customers c WHERE c.doc_id = d.doc_id)",
+                (),
+                |r| r.get(0),
+            )
+        })
+        .unwrap_or(1)
+}
+
+/// Documents waiting for projection (1 when the count cannot be read).
+pub fn queued(db: &fieldbook_server::store::sql::Location) -> i64 {
+    fieldbook_server::store::sql::Connection::open(db)
+        .and_then(|c| c.query_row("SELECT count(*) FROM dirty_docs", (), |r| r.get(0)))
+        .unwrap_or(1)
+}
+
 /// Waits until the server has projected every stored customer (its start-up
 /// work), so a workload measures only itself.
-async fn wait_startup_work(db: &fieldbook_server::store::sql::Location) {
+pub async fn wait_startup_work(db: &fieldbook_server::store::sql::Location) {
     for _ in 0..6000 {
-        let left: i64 = fieldbook_server::store::sql::Connection::open(db)
-            .and_then(|c| c.query_row("SELECT count(*) FROM dirty_docs", (), |r| r.get(0)))
-            .unwrap_or(1);
-        if left == 0 {
+        if queued(db) == 0 {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

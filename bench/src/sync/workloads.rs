@@ -912,3 +912,120 @@ pub fn quantile(v: &[f64], p: f64) -> f64 {
         v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
     }
 }
+
+/// A cold start: the server comes up on a store of customers none of which
+/// it has projected yet (after a restore, or the first start of a new
+/// release that projects again). Seconds from the process starting.
+#[derive(Debug, Clone, Default)]
+pub struct Cold {
+    pub customers: usize,
+    /// Until `/api/health` answered.
+    pub serving: f64,
+    /// A manager's first sync, begun as soon as the server answered: from the
+    /// login request to the book and every customer in it on the device.
+    pub first_sync: f64,
+    pub first_sync_customers: usize,
+    /// Customers still waiting for projection when that sync was done (0: it
+    /// was not measured during projection).
+    pub queued_after_first_sync: i64,
+    /// Until every customer was projected (the books' own marks left out:
+    /// projecting a book only clears its mark).
+    pub projected: f64,
+    /// Until every user's book was written.
+    pub books: f64,
+    /// The server's peak RSS (VmHWM), MB.
+    pub peak_rss_mb: u64,
+}
+
+/// Starts `u` and measures its cold start (see [`Cold`]): manager 0's tablet
+/// logs in and syncs its book the moment the server answers.
+pub async fn cold_start(u: crate::servers::Unstarted) -> Cold {
+    let crate::servers::Unstarted {
+        mut server,
+        ids,
+        user_ids,
+        ..
+    } = u;
+    let t = Instant::now();
+    server.start().await;
+    let serving = t.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let login: fieldbook_shared::api::LoginResponse = reqwest::Client::new()
+        .post(format!("{}/api/login", server.base()))
+        .json(&serde_json::json!({"username": "bench0", "password": crate::servers::PASSWORD}))
+        .send()
+        .await
+        .expect("login request")
+        .error_for_status()
+        .expect("login of bench0")
+        .json()
+        .await
+        .expect("login body");
+    let cred = crate::servers::Cred {
+        token: login.token,
+        peer_id: Some(login.peer_id),
+    };
+    let url: url::Url = server.sync_url().parse().expect("sync url");
+    let client = Client::connect(&url, &cred).await;
+    let book_id: samod::DocumentId = login
+        .user
+        .book_url
+        .trim_start_matches("automerge:")
+        .parse()
+        .expect("book id");
+    let book = client.find(&book_id).await;
+    let listed = book
+        .with_document(|d| Book::load(d))
+        .expect("book")
+        .customers;
+    let found = futures::future::join_all(listed.iter().map(|u| {
+        let id: samod::DocumentId = u.trim_start_matches("automerge:").parse().expect("id");
+        let client = &client;
+        async move { client.find(&id).await }
+    }))
+    .await;
+    let first_sync = t1.elapsed().as_secs_f64();
+    let queued = crate::servers::customers_queued(&server.db);
+    client.close().await;
+    while crate::servers::customers_queued(&server.db) > 0 {
+        assert!(
+            t.elapsed() < Duration::from_secs(1800),
+            "customers not projected in 30 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let projected = t.elapsed().as_secs_f64();
+    crate::servers::wait_books(&server.db, &user_ids).await;
+    let books = t.elapsed().as_secs_f64();
+    let pid = server.pid().expect("server running");
+    let peak_rss_mb = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap_or(0)
+        / 1024;
+    // What the server says it did meanwhile, with its own timings.
+    for line in server.log_text().lines().filter(|l| {
+        [
+            "projected what was queued",
+            "managed-as tiers",
+            "every book is up to date",
+            "customer numbers given",
+        ]
+        .iter()
+        .any(|m| l.contains(m))
+    }) {
+        println!("  server: {line}");
+    }
+    Cold {
+        customers: ids.len(),
+        serving,
+        first_sync,
+        first_sync_customers: found.len(),
+        queued_after_first_sync: queued,
+        projected,
+        books,
+        peak_rss_mb,
+    }
+}
