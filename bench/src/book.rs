@@ -20,6 +20,10 @@ struct Args {
     customers: usize,
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Profile the page's first run at 1x CPU (Chromium's sampling profiler)
+    /// and print the functions that took the most time, then stop.
+    #[arg(long)]
+    profile: bool,
 }
 
 const T: Duration = Duration::from_secs(600);
@@ -44,6 +48,20 @@ async fn main() {
         .collect();
     server.seed_customers(&customers).await;
     server.start().await;
+    // The seeded customers are projected when the server starts: the tablet
+    // is measured against a server at rest, as it finds one in the morning.
+    let idle = std::time::Instant::now();
+    while queued(&server) > 0 {
+        assert!(
+            idle.elapsed() < T,
+            "the server did not project its customers"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "the server projected {n} customers in {:.1} s",
+        idle.elapsed().as_secs_f64()
+    );
     let listed = "return document.querySelectorAll('li.row').length === arguments[0]";
     let ready = "const s = document.querySelector('.status'); return s && s.dataset.readyOffline === 'true'";
     let has_ready =
@@ -69,10 +87,22 @@ async fn main() {
             .await;
             b.fill("input[name=username]", "m1").await;
             b.fill("input[name=password]", PASSWORD).await;
+            if args.profile {
+                b.cdp("Profiler.enable", json!({})).await;
+                b.cdp("Profiler.setSamplingInterval", json!({"interval": 1000}))
+                    .await;
+                b.cdp("Profiler.start", json!({})).await;
+            }
             let t0 = Instant::now();
             b.click("button[type=submit]").await;
             b.wait("every customer listed", T, listed, json!([n])).await;
             let l = t0.elapsed().as_secs_f64();
+            if args.profile {
+                let p = b.cdp("Profiler.stop", json!({})).await;
+                print_profile(&p["profile"], l);
+                b.kill();
+                return;
+            }
             to_list.push(l);
             let r = if b.js(has_ready, json!([])).await == json!(true) {
                 b.wait("the book kept offline", T, ready, json!([])).await;
@@ -102,6 +132,95 @@ async fn main() {
     for s in summary {
         println!("book median {n} customers, {s}");
     }
+}
+
+/// The functions with the most samples in a CPU profile (self time), and
+/// the callers that account for them.
+fn print_profile(p: &serde_json::Value, secs: f64) {
+    let nodes = p["nodes"].as_array().cloned().unwrap_or_default();
+    let mut hits: std::collections::HashMap<String, u64> = Default::default();
+    let mut total = 0;
+    for node in &nodes {
+        let f = &node["callFrame"];
+        let name = format!(
+            "{} ({}:{})",
+            f["functionName"].as_str().unwrap_or("?"),
+            f["url"]
+                .as_str()
+                .unwrap_or("")
+                .rsplit('/')
+                .next()
+                .unwrap_or(""),
+            f["lineNumber"]
+        );
+        let h = node["hitCount"].as_u64().unwrap_or(0);
+        total += h;
+        *hits.entry(name).or_default() += h;
+    }
+    let mut v: Vec<_> = hits.into_iter().collect();
+    v.sort_by_key(|x| std::cmp::Reverse(x.1));
+    println!("profile of {secs:.1} s, {total} samples; most self time:");
+    for (name, h) in v.iter().take(25) {
+        println!(
+            "  {:5.1} %  {name}",
+            *h as f64 * 100.0 / total.max(1) as f64
+        );
+    }
+    // Inclusive time of our own functions: each sample counted once for
+    // every distinct function on its stack.
+    let short = |n: &serde_json::Value| {
+        n["callFrame"]["functionName"]
+            .as_str()
+            .unwrap_or("?")
+            .to_string()
+    };
+    let by_id: std::collections::HashMap<u64, &serde_json::Value> = nodes
+        .iter()
+        .filter_map(|n| Some((n["id"].as_u64()?, n)))
+        .collect();
+    let mut parent: std::collections::HashMap<u64, u64> = Default::default();
+    for n in &nodes {
+        for c in n["children"].as_array().into_iter().flatten() {
+            if let (Some(c), Some(id)) = (c.as_u64(), n["id"].as_u64()) {
+                parent.insert(c, id);
+            }
+        }
+    }
+    let mut inclusive: std::collections::HashMap<String, u64> = Default::default();
+    for n in &nodes {
+        let h = n["hitCount"].as_u64().unwrap_or(0);
+        if h == 0 {
+            continue;
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut at = n["id"].as_u64();
+        while let Some(id) = at {
+            if let Some(node) = by_id.get(&id) {
+                let name = short(node);
+                if (name.contains("fieldbook") || name.contains("yew")) && seen.insert(name.clone())
+                {
+                    *inclusive.entry(name).or_default() += h;
+                }
+            }
+            at = parent.get(&id).copied();
+        }
+    }
+    let mut v: Vec<_> = inclusive.into_iter().collect();
+    v.sort_by_key(|x| std::cmp::Reverse(x.1));
+    println!("most inclusive time (ours):");
+    for (name, h) in v.iter().take(40) {
+        println!(
+            "  {:5.1} %  {name}",
+            *h as f64 * 100.0 / total.max(1) as f64
+        );
+    }
+}
+
+/// Documents the server has still to project.
+fn queued(server: &TestServer) -> i64 {
+    fieldbook_server::store::sql::Connection::open(&server.db)
+        .and_then(|c| c.query_row("SELECT count(*) FROM dirty_docs", (), |r| r.get(0)))
+        .unwrap_or(1)
 }
 
 /// The tab's memory with the whole book open, then starts with the server

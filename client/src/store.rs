@@ -72,6 +72,9 @@ impl SyncStatus {
 }
 
 /// The local repo and its connection.
+/// A book's customer URLs and the heads they were read at.
+type BookUrls = (Vec<automerge::ChangeHash>, Rc<Vec<String>>);
+
 pub struct Engine {
     pub session: LoginResponse,
     peer: Peer,
@@ -98,6 +101,10 @@ pub struct Engine {
     last_status_note: String,
     delivering: bool,
     book_id: String,
+    /// The book's customer URLs as of its heads: read again only when the
+    /// book changes. Read afresh on every sync message, a 3,000-customer
+    /// book took most of a first sync (each arrival re-read all 3,000).
+    book_cache: RefCell<Option<BookUrls>>,
     socket: Option<WebSocket>,
     online: bool,
     retry_ms: u32,
@@ -210,6 +217,7 @@ impl Engine {
             last_status_note: String::new(),
             delivering: false,
             book_id,
+            book_cache: RefCell::new(None),
             socket: None,
             online: false,
             retry_ms: 500,
@@ -266,7 +274,7 @@ impl Engine {
     }
 
     pub fn status(&self) -> SyncStatus {
-        let book: Vec<String> = self.book_urls();
+        let book = self.book_urls();
         let mut status = SyncStatus {
             leader: self.leader,
             online: self.online,
@@ -537,12 +545,19 @@ impl Engine {
         }
     }
 
-    fn book_urls(&self) -> Vec<String> {
-        self.peer
-            .document(&self.book_id)
-            .and_then(|d| Book::load(d).ok())
-            .map(|b| b.customers)
-            .unwrap_or_default()
+    fn book_urls(&self) -> Rc<Vec<String>> {
+        let Some(d) = self.peer.document(&self.book_id) else {
+            return Rc::default();
+        };
+        let heads = d.get_heads();
+        if let Some((at, urls)) = &*self.book_cache.borrow()
+            && *at == heads
+        {
+            return urls.clone();
+        }
+        let urls = Rc::new(Book::load(d).map(|b| b.customers).unwrap_or_default());
+        *self.book_cache.borrow_mut() = Some((heads, urls.clone()));
+        urls
     }
 
     /// Remembers what the server has, so "not yet on the server" survives a reload.
