@@ -978,6 +978,7 @@ pub async fn cold_start(u: crate::servers::Unstarted) -> Cold {
         .with_document(|d| Book::load(d))
         .expect("book")
         .customers;
+    assert!(!listed.is_empty(), "manager 0's book lists no customer");
     let found = futures::future::join_all(listed.iter().map(|u| {
         let id: samod::DocumentId = u.trim_start_matches("automerge:").parse().expect("id");
         let client = &client;
