@@ -24,22 +24,8 @@ pub fn app() -> Html {
     let tick = use_state(|| 0u64);
     // This tab holds the key to the device's data (`keyring.rs`).
     let unlocked = use_state(crate::keyring::unlocked);
-    // A remote wipe waiting from the last start is carried out first.
+    // A remote wipe waiting from the last start is carried out first (below).
     let wiped = use_state(|| None::<String>);
-    {
-        let (wiped, session, store) = (wiped.clone(), session.clone(), store.clone());
-        use_effect_with((), move |_| {
-            wasm_bindgen_futures::spawn_local(async move {
-                if crate::wipe::pending().await {
-                    session.set(None);
-                    store.set(None);
-                    wiped.set(Some(crate::i18n::pick(
-                        "此设备已被管理员远程清除，本机的客户数据已全部删除 / an administrator wiped this device: every customer it held has been deleted",
-                    )));
-                }
-            });
-        });
-    }
     // The screen in the URL fragment, so reload, back and links land there.
     let route = use_state(|| Route::from_hash(&current_hash()));
     {
@@ -71,20 +57,35 @@ pub fn app() -> Html {
         });
     }
 
-    // No session in localStorage: it may have been lost with a killed browser;
-    // the copy in IndexedDB brings it back (the login form waits for that
-    // answer). A kept session is copied there too.
+    // A remote wipe waiting from the last start is carried out first, and
+    // nothing else shows until it is done (a login form shown meanwhile would
+    // let someone sign in while the old user's data is still being deleted).
+    // Then, with no session in localStorage (lost with a killed browser), the
+    // copy in IndexedDB brings it back; a kept session is copied there too.
     let restoring = use_state(|| session::load().is_none());
     {
-        let (session, restoring) = (session.clone(), restoring.clone());
-        use_effect_with((), move |_| match (*session).clone() {
-            Some(s) => session::save(&s),
-            None => wasm_bindgen_futures::spawn_local(async move {
-                if let Some(s) = session::restore().await {
+        let (session, store, restoring, wiped) = (
+            session.clone(),
+            store.clone(),
+            restoring.clone(),
+            wiped.clone(),
+        );
+        use_effect_with((), move |_| {
+            let kept = (*session).clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if crate::wipe::pending().await {
+                    session.set(None);
+                    store.set(None);
+                    wiped.set(Some(crate::i18n::pick(
+                        "此设备已被管理员远程清除，本机的客户数据已全部删除 / an administrator wiped this device: every customer it held has been deleted",
+                    )));
+                } else if let Some(s) = kept {
+                    session::save(&s);
+                } else if let Some(s) = session::restore().await {
                     session.set(Some(s));
                 }
                 restoring.set(false);
-            }),
+            });
         });
     }
 

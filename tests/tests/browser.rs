@@ -4212,8 +4212,34 @@ async fn a_wiped_tablet_deletes_its_data_when_it_comes_back_and_the_console_show
         );
     })
     .await;
+    // Every request of the tablet now takes 3 s: the wipe's report to the
+    // server is slow. Meanwhile no login form may show (someone could sign
+    // in while the old user's data is still being deleted).
+    b.cdp("Network.enable", json!({})).await;
+    let slow = |latency: u32| json!({"offline": false, "latency": latency, "downloadThroughput": -1, "uploadThroughput": -1});
+    b.cdp("Network.emulateNetworkConditions", slow(3000)).await;
     server.start().await;
-    wait_text(&b, "the wipe said on the login screen", "远程清除").await;
+    b.wait(
+        "the wipe under way",
+        T,
+        "return !(await indexedDB.databases()).some(d => d.name === 'fieldbook-m1')",
+        json!([]),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let during = b
+        .js(
+            "return [document.querySelector('input[name=username]') !== null, document.body.innerText]",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        during[0],
+        json!(false),
+        "a login form while wiping: {during}"
+    );
+    b.cdp("Network.emulateNetworkConditions", slow(0)).await;
+    // Then the login form, with the reason, and nothing of m1 left.
     b.wait(
         "the login form",
         T,
@@ -4223,6 +4249,12 @@ async fn a_wiped_tablet_deletes_its_data_when_it_comes_back_and_the_console_show
     .await;
     let after = m1_traces(&b).await;
     assert_eq!(after, json!([[], []]), "nothing of m1 is left: {after}");
+    wait_text(
+        &b,
+        "the wipe said on the login screen",
+        "已被管理员远程清除",
+    )
+    .await;
     let text = b.js("return document.body.innerText", json!([])).await;
     assert!(!text.as_str().unwrap().contains("远程清除测试公司"));
     // The console's list: wiped, and confirmed by the device.
@@ -4290,7 +4322,7 @@ async fn a_wiped_tablet_deletes_its_data_when_it_comes_back_and_the_console_show
             .await;
     }
     console.click("button.wipe-yes").await;
-    wait_text(&b, "the tablet wiped at once", "远程清除").await;
+    wait_text(&b, "the tablet wiped at once", "已被管理员远程清除").await;
     b.wait(
         "the login form after the online wipe",
         T,
