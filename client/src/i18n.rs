@@ -76,6 +76,7 @@ messages! {
     SyncWhenOnline => "离线：网络恢复后会自动同步", "Offline: it syncs by itself when the network is back";
     Navigate => "地图导航", "Map";
     Showing => "显示", "showing";
+    ReadingRest => "正在读取本机的其余客户", "Reading the other customers kept here";
     SortByName => "按名称", "By name";
     SortByOverdue => "逾期优先", "Overdue first";
     SortByRevenue => "按收入", "By revenue";

@@ -74,6 +74,22 @@ pub(crate) async fn done(req: &IdbRequest) -> Result<JsValue, ClientError> {
         .map_err(|_| ClientError::from("IndexedDB result missing"))
 }
 
+/// A stored chunk of `doc`, opened (`keyring.rs`). A value no key here opens
+/// (its keyring lost with part of the browser's storage) is left where it
+/// is, not read: the document comes back from the server, and the app still
+/// opens.
+pub fn open_chunk(doc: &str, stored: &[u8]) -> Option<Vec<u8>> {
+    match crate::keyring::open(stored) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => {
+            web_sys::console::error_1(
+                &format!("a stored chunk of {doc} could not be opened: {e}").into(),
+            );
+            None
+        }
+    }
+}
+
 /// Waits for a transaction to commit.
 pub(crate) async fn committed(tx: &web_sys::IdbTransaction) -> Result<(), ClientError> {
     let promise = js_sys::Promise::new(&mut |resolve, reject| {
@@ -231,10 +247,12 @@ impl Idb {
         web_sys::IdbKeyRange::bound(&lower, &upper).map_err(|_| ClientError::from("key range"))
     }
 
-    /// The chunks under `range` (every key when `None`), as stored.
+    /// The chunks under `range` (every key when `None`), opened (`open`) or
+    /// as stored.
     async fn read(
         &self,
         range: Option<&JsValue>,
+        open: bool,
     ) -> Result<Vec<(String, ChunkKey, Vec<u8>)>, ClientError> {
         let tx = self
             .db
@@ -261,14 +279,12 @@ impl Idb {
                 if !crate::keyring::is_sealed(&stored) {
                     self.saw_plain.set(true);
                 }
-                // A value no key here opens (its keyring lost with part of
-                // the browser's storage) is left where it is, not read: the
-                // document comes back from the server, and the app still opens.
-                match crate::keyring::open(&stored) {
-                    Ok(bytes) => out.push((doc, key, bytes)),
-                    Err(e) => web_sys::console::error_1(
-                        &format!("a stored chunk of {doc} could not be opened: {e}").into(),
-                    ),
+                if !open {
+                    out.push((doc, key, stored));
+                    continue;
+                }
+                if let Some(bytes) = open_chunk(&doc, &stored) {
+                    out.push((doc, key, bytes));
                 }
             }
         }
@@ -312,12 +328,15 @@ impl Idb {
         Ok(n)
     }
 
-    /// Every stored document: id -> its chunks (any order loads the same).
+    /// Every stored document: id -> its chunks (any order loads the same),
+    /// still sealed: `open_chunk` opens them, a slice of documents at a time
+    /// (`Engine::load_slice`), so the first customers show before the last
+    /// are opened.
     pub async fn load_all(
         &self,
     ) -> Result<BTreeMap<String, Vec<(ChunkKey, Vec<u8>)>>, ClientError> {
         let mut out: BTreeMap<String, Vec<(ChunkKey, Vec<u8>)>> = BTreeMap::new();
-        for (doc, key, bytes) in self.read(None).await? {
+        for (doc, key, bytes) in self.read(None, false).await? {
             out.entry(doc).or_default().push((key, bytes));
         }
         for chunks in out.values_mut() {
@@ -330,7 +349,7 @@ impl Idb {
     pub async fn load_doc(&self, doc: &str) -> Result<Vec<(ChunkKey, Vec<u8>)>, ClientError> {
         let range: JsValue = Self::range_of(doc)?.into();
         Ok(self
-            .read(Some(&range))
+            .read(Some(&range), true)
             .await?
             .into_iter()
             .map(|(_, k, b)| (k, b))

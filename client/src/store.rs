@@ -109,6 +109,10 @@ pub struct Engine {
     online: bool,
     retry_ms: u32,
     first_sync: bool,
+    /// Stored documents still to be read at start (`load_rest`).
+    loading: usize,
+    /// The heads the server had of documents not read yet (`load_slice`).
+    server_heads: HashMap<String, Vec<automerge::ChangeHash>>,
     /// The last complete sync before this start (`session::last_sync`).
     kept_last_sync: Option<f64>,
     notify: Callback<()>,
@@ -129,6 +133,15 @@ pub struct Engine {
 /// Shared handle to the engine.
 pub type Store = Rc<RefCell<Engine>>;
 
+/// A stored document as read at start: its id and chunks.
+type StoredDoc = (String, Vec<(ChunkKey, Vec<u8>)>);
+/// A rewrite of a document's chunks, to be awaited.
+type Rewrite = Pin<Box<dyn Future<Output = Result<(), ClientError>>>>;
+
+/// Customers read before the first draw at start, and per slice after it.
+const FIRST_SLICE: usize = 150;
+const SLICE: usize = 400;
+
 pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
@@ -144,39 +157,32 @@ impl Engine {
     pub async fn open(session: LoginResponse, notify: Callback<()>) -> Result<Store, ClientError> {
         let idb = Idb::open(&session.user.username).await?;
         let kept_last_sync = crate::session::last_sync(&session.user.username);
-        let stored = idb.load_all().await?;
-        let mut peer = Peer::new(session.peer_id.clone());
-        let mut known = Known::default();
+        let mut stored = idb.load_all().await?;
+        let peer = Peer::new(session.peer_id.clone());
+        let known = Known::default();
         let mut model = Model::default();
         for doc in stored.keys() {
             model.apply(Action::Kept(doc.clone()));
         }
-        for (doc, chunks) in stored {
-            let mut bytes = Vec::with_capacity(chunks.len());
-            for (key, b) in chunks {
-                known.loaded(&doc, key);
-                bytes.push(b);
-            }
-            if let Err(e) = peer.load_document(doc.clone(), bytes) {
-                web_sys::console::error_1(
-                    &format!("document {doc} could not be loaded: {e}").into(),
-                );
-                continue;
-            }
-            // Chunks of a release before content keys: rewritten at once as
-            // one snapshot under the new keys (the old ones it replaces go in
-            // the same transaction).
-            if known.has_legacy(&doc)
-                && let Some(snapshot) = peer.document(&doc).map(|d| d.save())
-            {
-                let compaction = known.compact(&doc, &snapshot);
-                idb.compact(&doc, &compaction, &snapshot)?.await?;
+        // The book and the warnings first, then the customers: the first of
+        // them now, the rest a slice at a time after the list has drawn
+        // (`load_rest`). Reading 3,000 customers before drawing anything
+        // took most of a large book's offline start.
+        let book_id = doc_id_of(&session.user.book_url);
+        let warnings_id = doc_id_of(&session.user.warnings_url);
+        let mut order: Vec<StoredDoc> = Vec::with_capacity(stored.len());
+        for first in [&book_id, &warnings_id] {
+            if let Some(chunks) = stored.remove(first) {
+                order.push((first.clone(), chunks));
             }
         }
+        order.extend(stored);
+        let rest = order.split_off(order.len().min(FIRST_SLICE + 2));
         let mut saved_heads = HashMap::new();
+        let mut server_heads = HashMap::new();
         for (doc, heads) in crate::session::server_heads(&session.user.username) {
             saved_heads.insert(doc.clone(), heads.iter().map(|h| h.to_string()).collect());
-            peer.set_server_heads(&doc, heads);
+            server_heads.insert(doc, heads);
         }
         let outbox = Outbox::load(&session.user.username).await;
         // What an earlier release (or this device before its key was set
@@ -196,8 +202,6 @@ impl Engine {
                 }
             }
         }
-        let book_id = doc_id_of(&session.user.book_url);
-        let first_sync = peer.document(&book_id).is_none();
         let engine = Engine {
             session,
             peer,
@@ -221,7 +225,9 @@ impl Engine {
             socket: None,
             online: false,
             retry_ms: 500,
-            first_sync,
+            first_sync: false,
+            loading: rest.len(),
+            server_heads,
             kept_last_sync,
             notify,
             closures: Vec::new(),
@@ -234,14 +240,115 @@ impl Engine {
             files_timer: None,
         };
         let store = Rc::new(RefCell::new(engine));
-        {
+        let compactions = {
             let mut e = store.borrow_mut();
-            e.warnings_id = doc_id_of(&e.session.user.warnings_url);
+            e.warnings_id = warnings_id;
+            let compactions = e.load_slice(order)?;
+            e.first_sync = e.peer.document(&e.book_id).is_none();
             e.read_book();
             e.refresh_warnings();
             let ids: Vec<String> = e.peer.document_ids();
             for id in ids {
                 e.refresh_row(&id);
+            }
+            compactions
+        };
+        for c in compactions {
+            c.await?;
+        }
+        wasm_bindgen_futures::spawn_local(Engine::load_rest(Rc::downgrade(&store), rest));
+        Ok(store)
+    }
+
+    /// Loads stored documents into the peer (those it does not hold yet: a
+    /// tab's broadcast may have brought one in first) with the heads the
+    /// server had of them, and shows them; answers the rewrites of chunks
+    /// from a release before content keys, to be awaited.
+    fn load_slice(&mut self, docs: Vec<StoredDoc>) -> Result<Vec<Rewrite>, ClientError> {
+        let mut compactions: Vec<Rewrite> = Vec::new();
+        for (doc, chunks) in docs {
+            if self.peer.document(&doc).is_some() {
+                continue;
+            }
+            let mut bytes = Vec::with_capacity(chunks.len());
+            for (key, sealed) in chunks {
+                if let Some(b) = crate::idb::open_chunk(&doc, &sealed) {
+                    self.known.loaded(&doc, key);
+                    bytes.push(b);
+                }
+            }
+            if bytes.is_empty() {
+                // Nothing of it opens here: not kept, fetched again.
+                self.model.apply(Action::Forgotten {
+                    doc_id: doc,
+                    dropped: 0,
+                });
+                continue;
+            }
+            if let Err(e) = self.peer.load_document(doc.clone(), bytes) {
+                web_sys::console::error_1(
+                    &format!("document {doc} could not be loaded: {e}").into(),
+                );
+                continue;
+            }
+            if let Some(heads) = self.server_heads.remove(&doc) {
+                self.peer.set_server_heads(&doc, heads);
+            }
+            // Chunks of a release before content keys: rewritten at once as
+            // one snapshot under the new keys (the old ones it replaces go in
+            // the same transaction).
+            if self.known.has_legacy(&doc)
+                && let Some(snapshot) = self.peer.document(&doc).map(|d| d.save())
+            {
+                let compaction = self.known.compact(&doc, &snapshot);
+                compactions.push(Box::pin(self.idb.compact(&doc, &compaction, &snapshot)?));
+            }
+        }
+        Ok(compactions)
+    }
+
+    /// The rest of the stored customers, a slice at a time, each shown as it
+    /// is read; then this tab joins the device's tabs and may sync (not
+    /// before: the peer must hold every stored document first).
+    async fn load_rest(weak: std::rc::Weak<RefCell<Engine>>, rest: Vec<StoredDoc>) {
+        let mut rest = rest.into_iter().peekable();
+        while rest.peek().is_some() {
+            // Let the screen draw what is there first.
+            gloo_timers::future::TimeoutFuture::new(0).await;
+            let Some(store) = weak.upgrade() else {
+                return;
+            };
+            let slice: Vec<_> = rest.by_ref().take(SLICE).collect();
+            let ids: Vec<String> = slice.iter().map(|(d, _)| d.clone()).collect();
+            let compactions = {
+                let mut e = store.borrow_mut();
+                let c = e.load_slice(slice);
+                for id in &ids {
+                    e.refresh_row(id);
+                }
+                e.loading = e.loading.saturating_sub(ids.len());
+                c
+            };
+            match compactions {
+                Ok(c) => {
+                    for c in c {
+                        if let Err(err) = c.await {
+                            web_sys::console::error_1(&format!("{err}").into());
+                        }
+                    }
+                }
+                Err(err) => web_sys::console::error_1(&format!("{err}").into()),
+            }
+            redraw(&store);
+        }
+        let Some(store) = weak.upgrade() else {
+            return;
+        };
+        {
+            let mut e = store.borrow_mut();
+            e.loading = 0;
+            if e.signed_out {
+                return;
             }
         }
         // Files: read what waits now, then look again now and then (a
@@ -260,7 +367,12 @@ impl Engine {
         crate::tabs::join(&store);
         keep_storage(&store);
         warn_before_unload(&store);
-        Ok(store)
+        redraw(&store);
+    }
+
+    /// Stored documents not read yet (`load_rest`): the list is not complete.
+    pub fn loading(&self) -> usize {
+        self.loading
     }
 
     /// Customers in the book kept on this device, sorted by name: a customer

@@ -122,6 +122,7 @@ pub fn customers_screen() -> Html {
     }
 
     let rows = ctx.store.borrow().rows();
+    let loading = ctx.store.borrow().loading();
     let number = |doc: &str| ctx.store.borrow().number(doc).unwrap_or_default();
     let q = query.trim().to_lowercase();
     let mut shown: Vec<_> = rows
@@ -163,6 +164,9 @@ pub fn customers_screen() -> Html {
                 <h2>{ format!("{} ({})", ctx.t(M::MyCustomers), rows.len()) }</h2>
                 if shown.len() != rows.len() {
                     <span class="count">{ format!("{} {}", ctx.t(M::Showing), shown.len()) }</span>
+                }
+                if loading > 0 {
+                    <span class="count reading-rest">{ format!("{}（{}）…", ctx.t(M::ReadingRest), loading) }</span>
                 }
                 <button class="reminders-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Reminders)}>{ ctx.t(M::Reminders) }</button>
                 <button class="plan-button" onclick={let go = ctx.go.clone(); move |_| go.emit(Route::Plan)}>{ ctx.t(M::ItineraryShort) }</button>
@@ -221,7 +225,7 @@ pub fn customers_screen() -> Html {
                         Cadence::Visited => html! { <span class="badge ok">{ ctx.t(M::VisitedThisMonth) }</span> },
                     };
                     html! {
-                        <li class="row" data-doc={r.doc_id.clone()} onclick={move |_| go.emit(Route::Customer(id.clone()))}>
+                        <li class="row" key={r.doc_id.clone()} data-doc={r.doc_id.clone()} onclick={move |_| go.emit(Route::Customer(id.clone()))}>
                             <div class="name">{ &r.customer.name }
                                 if let Some(n) = ctx.store.borrow().number(&r.doc_id) { <span class="customer-no">{ n }</span> }
                             </div>

@@ -65,7 +65,9 @@ impl Doc {
     }
 
     fn recount(&mut self) {
-        self.pending = self.doc.get_changes(&self.server_heads).len();
+        // From the change graph alone: building the changes themselves (as
+        // `get_changes` does) cost a tenth of a 3,000-customer offline start.
+        self.pending = self.doc.get_changes_meta(&self.server_heads).len();
     }
 
     fn is_empty(&self) -> bool {
