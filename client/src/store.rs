@@ -111,6 +111,8 @@ pub struct Engine {
     first_sync: bool,
     /// Stored documents still to be read at start (`load_rest`).
     loading: usize,
+    /// This tab came to lead while still reading: it connects when done.
+    connect_when_read: bool,
     /// The heads the server had of documents not read yet (`load_slice`).
     server_heads: HashMap<String, Vec<automerge::ChangeHash>>,
     /// The last complete sync before this start (`session::last_sync`).
@@ -227,6 +229,7 @@ impl Engine {
             retry_ms: 500,
             first_sync: false,
             loading: rest.len(),
+            connect_when_read: false,
             server_heads,
             kept_last_sync,
             notify,
@@ -256,6 +259,10 @@ impl Engine {
         for c in compactions {
             c.await?;
         }
+        // One sync socket per device: the tab that leads connects (once the
+        // rest is read, `lead`). Joining now, this tab hears at once what
+        // the others store and tells them what it stores.
+        crate::tabs::join(&store);
         wasm_bindgen_futures::spawn_local(Engine::load_rest(Rc::downgrade(&store), rest));
         Ok(store)
     }
@@ -268,6 +275,10 @@ impl Engine {
         let mut compactions: Vec<Rewrite> = Vec::new();
         for (doc, chunks) in docs {
             if self.peer.document(&doc).is_some() {
+                // Merged already from another tab's note: its server heads still.
+                if let Some(heads) = self.server_heads.remove(&doc) {
+                    self.peer.set_server_heads(&doc, heads);
+                }
                 continue;
             }
             let mut bytes = Vec::with_capacity(chunks.len());
@@ -308,8 +319,8 @@ impl Engine {
     }
 
     /// The rest of the stored customers, a slice at a time, each shown as it
-    /// is read; then this tab joins the device's tabs and may sync (not
-    /// before: the peer must hold every stored document first).
+    /// is read; then, if this tab leads, it connects (not before: a peer
+    /// missing a stored document would ask the server for it as if new).
     async fn load_rest(weak: std::rc::Weak<RefCell<Engine>>, rest: Vec<StoredDoc>) {
         let mut rest = rest.into_iter().peekable();
         while rest.peek().is_some() {
@@ -363,8 +374,9 @@ impl Engine {
                 }
             },
         ));
-        // One sync socket per device: the tab that leads connects.
-        crate::tabs::join(&store);
+        if std::mem::take(&mut store.borrow_mut().connect_when_read) {
+            connect(&store);
+        }
         keep_storage(&store);
         warn_before_unload(&store);
         redraw(&store);
@@ -441,8 +453,16 @@ impl Engine {
 
     /// This tab now leads the device's tabs: it connects.
     pub fn lead(store: &Store) {
-        store.borrow_mut().leader = true;
-        connect(store);
+        let reading = {
+            let mut e = store.borrow_mut();
+            e.leader = true;
+            e.connect_when_read = e.loading > 0;
+            e.connect_when_read
+        };
+        // Still reading stored documents: `load_rest` connects when done.
+        if !reading {
+            connect(store);
+        }
         redraw(store);
     }
 
@@ -702,8 +722,10 @@ impl Engine {
     }
 
     fn write_server_heads(&mut self) {
-        // Only the leading tab syncs, so only it knows what the server has.
-        if !self.leader {
+        // Only the leading tab syncs, so only it knows what the server has;
+        // and not while stored documents are still being read (their saved
+        // heads would be dropped).
+        if !self.leader || self.loading > 0 {
             return;
         }
         self.saved_heads_version = self.peer.server_heads_version();
