@@ -41,6 +41,19 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Creates a document in the repo and returns once it is in storage, so
+    /// that its id may be written into a table (see `SqlStorage::wait_stored`).
+    pub async fn create_stored(
+        &self,
+        doc: automerge::Automerge,
+    ) -> Result<samod::DocHandle, crate::error::ServerError> {
+        let handle = self.repo.create(doc).await?;
+        self.storage
+            .wait_stored(&[handle.document_id().to_string()])
+            .await?;
+        Ok(handle)
+    }
+
     /// Marks documents about to be projected in bulk (see [`AppState::bulk`]).
     pub fn bulk_mark(&self, docs: &[String]) {
         self.bulk

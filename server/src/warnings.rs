@@ -29,7 +29,7 @@ pub async fn ensure_doc(state: &AppState) -> Result<String, ServerError> {
             let mut doc = Automerge::new();
             doc.transact(|tx| WarningList::new().save(tx))
                 .map_err(|e| ServerError::Internal(format!("{e:?}")))?;
-            let id = state.repo.create(doc).await?.document_id().to_string();
+            let id = state.create_stored(doc).await?.document_id().to_string();
             let stored = id.clone();
             state
                 .db

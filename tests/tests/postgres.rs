@@ -292,6 +292,60 @@ async fn two_nodes_on_one_database_serve_as_one() {
     b.kill();
 }
 
+/// Two nodes started at once on a database whose users have no books yet
+/// both make the missing books: each user ends with one stored book, which
+/// either node opens. A node once read a book id the other had written
+/// before the book was stored, and every login of that user failed; the race
+/// is a matter of milliseconds, so this test catches it only sometimes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_starting_together_give_each_user_one_book_both_open() {
+    let mut a = TestServer::new_on_postgres();
+    const MORE: usize = 100;
+    {
+        let c = a.sql();
+        for i in 0..MORE {
+            c.execute(
+                "INSERT INTO users (username, display_name, password_hash, role, unit)
+                 SELECT ?1, ?1, password_hash, role, unit FROM users WHERE username = 'm1'",
+                [format!("extra{i}")],
+            )
+            .expect("add a user");
+        }
+    }
+    let mut b = a.another_node();
+    tokio::join!(a.start(), b.start());
+    for node in [&a, &b] {
+        wait_for("the node to bring every book up to date", T, async || {
+            let log = node.log_text();
+            (log.contains("every book is up to date") || log.contains("could not bring every book"))
+                .then_some(())
+        })
+        .await;
+        assert!(
+            !node.log_text().contains("missing"),
+            "a node found a document id before the document:\n{}",
+            node.log_text()
+        );
+    }
+    let unstored: i64 = a
+        .sql()
+        .query_row(
+            "SELECT COUNT(*) FROM users u WHERE u.book_doc IS NULL OR NOT EXISTS
+             (SELECT 1 FROM samod_storage s WHERE s.key >= u.book_doc || '/' AND s.key < u.book_doc || '0')",
+            (),
+            |r| r.get(0),
+        )
+        .expect("count users without a stored book");
+    assert_eq!(unstored, 0, "users without a stored book");
+    for u in ["extra0", "extra99", "m1", "head1"] {
+        let on_a = a.login(u).await.user.book_url;
+        let on_b = b.login(u).await.user.book_url;
+        assert_eq!(on_a, on_b, "{u} has one book on both nodes");
+    }
+    a.kill();
+    b.kill();
+}
+
 /// A hand-over decided on node A moves the customer on node B at once: the
 /// new manager's tablet there opens it, the old one's loses it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

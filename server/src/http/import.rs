@@ -1314,6 +1314,9 @@ pub async fn customers(
         numbering.push((r.number.clone(), r.lines.first().cloned()));
         created.push((doc_id, id, unit));
     }
+    // Their rows name them: stored first.
+    let ids: Vec<String> = created.iter().map(|(d, _, _)| d.clone()).collect();
+    state.storage.wait_stored(&ids).await?;
     // One transaction registers them all, each with its number (客户编号):
     // the file's, else the rules' next.
     let (by, rows_to_store) = (user.id, created.clone());

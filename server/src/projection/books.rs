@@ -57,7 +57,7 @@ pub async fn ensure(state: &AppState, user_id: i64) -> Result<String, ServerErro
             let book = Book::new(&username);
             doc.transact(|tx| book.save(tx))
                 .map_err(|e| ServerError::Internal(format!("{e:?}")))?;
-            let handle = state.repo.create(doc).await?;
+            let handle = state.create_stored(doc).await?;
             let id = handle.document_id().to_string();
             let stored = id.clone();
             // Only set it if still empty: two logins at once must not make two books.

@@ -135,6 +135,49 @@ impl SqlStorage {
         }
     }
 
+    /// Waits until each of `doc_ids` has data committed to storage. samod's
+    /// `Repo::create` returns before the new document's first put is
+    /// committed; a document's id must not be written into a table (where
+    /// another node, or this one after a crash, would look for it) before
+    /// then.
+    pub async fn wait_stored(&self, doc_ids: &[String]) -> Result<(), ServerError> {
+        const PATIENCE: Duration = Duration::from_secs(60);
+        let started = std::time::Instant::now();
+        let mut missing: Vec<String> = doc_ids.to_vec();
+        loop {
+            self.barrier().await;
+            let ask = std::mem::take(&mut missing);
+            missing = self
+                .read("wait_stored", move |c| {
+                    let mut stmt = c.prepare_cached(
+                        "SELECT 1 FROM samod_storage WHERE key >= ?1 AND key < ?2 LIMIT 1",
+                    )?;
+                    let mut out = Vec::new();
+                    for id in &ask {
+                        let found = stmt
+                            .query_row([format!("{id}/"), format!("{id}0")], |_| Ok(()))
+                            .optional()?;
+                        if found.is_none() {
+                            out.push(id.clone());
+                        }
+                    }
+                    Ok(out)
+                })
+                .await;
+            if missing.is_empty() {
+                return Ok(());
+            }
+            if started.elapsed() > PATIENCE {
+                return Err(ServerError::Internal(format!(
+                    "{} new document(s) not stored after {PATIENCE:?}, first {}",
+                    missing.len(),
+                    missing[0]
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// A stored document read straight from storage, without opening it in the
     /// repo: samod keeps every document it opens (and its state for every
     /// connection) until it stops, so bulk work such as projecting every
