@@ -260,15 +260,7 @@ async fn offline_start(
             .await;
         let (mut starts, mut firsts) = (Vec::new(), Vec::new());
         for run in 0..runs {
-            b.refresh_locked().await;
-            b.wait(
-                "the unlock form",
-                T,
-                "return document.querySelector('form.unlock button[type=submit]') !== null",
-                json!([]),
-            )
-            .await;
-            b.fill("form.unlock input[name=password]", PASSWORD).await;
+            b.reload_to_unlock().await;
             if profile {
                 b.cdp("Profiler.enable", json!({})).await;
                 b.cdp("Profiler.setSamplingInterval", json!({"interval": 1000}))

@@ -221,18 +221,7 @@ async fn main() {
     let mut unlock_to_rows = Vec::new();
     let mut cold = Vec::new();
     for run in 0..args.runs {
-        b.refresh_locked().await;
-        let form_ms = b
-            .wait(
-                "the unlock form",
-                T,
-                "return document.querySelector('form.unlock button[type=submit]') ? performance.now() : null",
-                json!([]),
-            )
-            .await
-            .as_f64()
-            .unwrap_or(f64::NAN);
-        b.fill("form.unlock input[name=password]", PASSWORD).await;
+        let form_ms = b.reload_to_unlock().await;
         let pressed = b
             .js(
                 "document.querySelector('form.unlock button[type=submit]').click(); return performance.now();",

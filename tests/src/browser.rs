@@ -211,6 +211,27 @@ impl Browser {
         self.unlock_if_asked().await;
     }
 
+    /// Reloads, waits for the unlock form and types the password, leaving
+    /// the press of 解锁 to the caller (tests and benchmarks of the start
+    /// watch what follows it). Returns `performance.now()` when the form
+    /// was there.
+    pub async fn reload_to_unlock(&self) -> f64 {
+        self.refresh_locked().await;
+        let at = self
+            .wait(
+                "the unlock form",
+                Duration::from_secs(60),
+                "return document.querySelector('form.unlock button[type=submit]') ? performance.now() : null",
+                json!([]),
+            )
+            .await
+            .as_f64()
+            .unwrap_or(f64::NAN);
+        self.fill("form.unlock input[name=password]", crate::PASSWORD)
+            .await;
+        at
+    }
+
     /// Reloads and leaves the app as it starts (locked, for a signed-in user).
     pub async fn refresh_locked(&self) {
         self.call(reqwest::Method::POST, "/refresh", json!({}))

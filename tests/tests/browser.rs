@@ -1693,21 +1693,7 @@ async fn a_visit_logged_offline_before_a_hand_over_reaches_the_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_book_shown_as_kept_offline_is_all_there_after_a_kill() {
     const N: usize = 1_000;
-    let mut server = TestServer::new();
-    server.serve_client();
-    let customers: Vec<(Customer, &str, Option<&str>)> = (0..N)
-        .map(|i| {
-            let c = Customer::new(
-                &format!("大账本客户{i:04}"),
-                "",
-                Nature::Enterprise,
-                vec![Line::Delivery],
-            );
-            (c, "m1", None)
-        })
-        .collect();
-    server.seed_customers(&customers).await;
-    server.start().await;
+    let mut server = large_book_server(N, "大账本客户").await;
     for rate in [1, 4] {
         let dir = tempfile::tempdir().expect("profile dir");
         let profile = dir.path().join("profile");
@@ -1766,21 +1752,7 @@ async fn a_book_shown_as_kept_offline_is_all_there_after_a_kill() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_book_draws_its_first_customers_first_and_syncs_once_all_are_read() {
     const N: usize = 1_000;
-    let mut server = TestServer::new();
-    server.serve_client();
-    let customers: Vec<(Customer, &str, Option<&str>)> = (0..N)
-        .map(|i| {
-            let c = Customer::new(
-                &format!("分批读取客户{i:04}"),
-                "",
-                Nature::Enterprise,
-                vec![Line::Delivery],
-            );
-            (c, "m1", None)
-        })
-        .collect();
-    server.seed_customers(&customers).await;
-    server.start().await;
+    let server = large_book_server(N, "分批读取客户").await;
     let b = Browser::start().await;
     login(&b, &server, "m1").await;
     wait_offline_ready(&b).await;
@@ -1793,15 +1765,7 @@ async fn a_large_book_draws_its_first_customers_first_and_syncs_once_all_are_rea
     .await;
     b.cdp("Emulation.setCPUThrottlingRate", json!({"rate": 10}))
         .await;
-    b.refresh_locked().await;
-    b.wait(
-        "the unlock form",
-        T,
-        "return document.querySelector('form.unlock button[type=submit]') !== null",
-        json!([]),
-    )
-    .await;
-    b.fill("form.unlock input[name=password]", PASSWORD).await;
+    b.reload_to_unlock().await;
     // What the screen says after each change of the page, from 解锁 until
     // every row is there and synced (an observer: polling would wait behind
     // the reading).
@@ -1855,6 +1819,27 @@ async fn a_large_book_draws_its_first_customers_first_and_syncs_once_all_are_rea
         );
     }
     b.kill();
+}
+
+/// A started server serving the app, with `n` customers of m1's named
+/// `prefix` and a number.
+async fn large_book_server(n: usize, prefix: &str) -> TestServer {
+    let mut server = TestServer::new();
+    server.serve_client();
+    let customers: Vec<(Customer, &str, Option<&str>)> = (0..n)
+        .map(|i| {
+            let c = Customer::new(
+                &format!("{prefix}{i:04}"),
+                "",
+                Nature::Enterprise,
+                vec![Line::Delivery],
+            );
+            (c, "m1", None)
+        })
+        .collect();
+    server.seed_customers(&customers).await;
+    server.start().await;
+    server
 }
 
 /// Runs `f` against the tablet's server while the tablet cannot reach it:
