@@ -16,13 +16,14 @@
 //!   * `unbind <node> <peer>`: a device signed out or wiped: its socket closes
 //!     on whichever node holds it.
 //!   * `rules <node>`: the rules changed: every node reads them again; the
-//!     projecting node projects every customer again.
+//!     projecting node re-grades every customer (`projection/regrade.rs`).
 //! * **One projector.** A node projects only while it holds a session advisory
 //!   lock (`PROJECTOR_LOCK`) on a connection of its own; the others wait for it.
 //!   When that node dies, its connection closes, PostgreSQL frees the lock and
 //!   another node takes it and reads the durable queue (`dirty_docs`). So each
-//!   change is projected by one node, and a new month or new rules re-project
-//!   once.
+//!   change is projected by one node. New rules are applied from the tables
+//!   by the node that took them and again by the projecting node when it
+//!   hears of them (its batches of the meantime are queued again).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -315,11 +316,24 @@ async fn apply(state: AppState, mut rx: tokio::sync::mpsc::UnboundedReceiver<Eve
                     let changed = current.get() != state.rules.get();
                     state.rules.set(current.get());
                     let projector = state.cluster.as_ref().is_some_and(|c| c.is_projector());
-                    if changed
-                        && projector
-                        && let Err(e) = crate::projection::reproject_all(&state).await
-                    {
-                        tracing::error!(error = %e, "cluster: could not project again under the new rules");
+                    // The node that took the PUT re-graded; this one
+                    // does again what it projected before it heard (its
+                    // batches then written are queued again themselves).
+                    if changed && projector {
+                        let again = async {
+                            if crate::projection::regrade::regrade_all(&state)
+                                .await?
+                                .changed
+                                > 0
+                            {
+                                crate::projection::managed::refresh(&state).await?;
+                                crate::projection::books::ensure_all(&state).await?;
+                            }
+                            Ok::<_, crate::error::ServerError>(())
+                        };
+                        if let Err(e) = again.await {
+                            tracing::error!(error = %e, "cluster: could not re-grade under the new rules");
+                        }
                     }
                 }
                 Err(e) => tracing::error!(error = %e, "cluster: could not read the rules again"),

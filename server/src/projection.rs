@@ -30,6 +30,7 @@ pub mod ledger;
 pub mod managed;
 pub mod plan;
 pub mod registration;
+pub mod regrade;
 pub mod writer;
 
 use plan::Plan;
@@ -494,6 +495,12 @@ async fn project_batch(state: &AppState, docs: &[String]) -> Result<Batch, Serve
             bulk.remove(d);
         }
     }
+    // New rules or a new month while this batch was read: what it wrote is
+    // as of before, and a re-grade (`regrade.rs`) may have passed these
+    // customers already. Projected again.
+    if state.rules.get() != rules || crate::this_month() != month {
+        requeue(state, done.clone()).await?;
+    }
     for (doc, user, unit, name) in registered {
         tracing::info!(doc = %doc, user, unit = %unit, name = %name, "customer registered");
         state.acl.set_customer(
@@ -512,6 +519,31 @@ async fn project_batch(state: &AppState, docs: &[String]) -> Result<Batch, Serve
         .filter_map(|d| state.acl.assignment(d).map(|a| a.primary))
         .collect();
     Ok(out)
+}
+
+/// Queues `docs` for projection again, durably.
+pub async fn requeue(state: &AppState, docs: Vec<String>) -> Result<(), ServerError> {
+    if docs.is_empty() {
+        return Ok(());
+    }
+    let marked = docs.clone();
+    state
+        .db
+        .call(move |c| {
+            let tx =
+                c.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
+            for d in &marked {
+                tx.execute("INSERT OR IGNORE INTO dirty_docs (doc_id) VALUES (?1)", [d])?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    state.bulk_mark(&docs);
+    for d in docs {
+        let _ = state.changed.send(d);
+    }
+    Ok(())
 }
 
 /// Marks every customer for projection again (new rules, a new month) and
@@ -549,41 +581,77 @@ pub async fn reproject_all(state: &AppState) -> Result<(), ServerError> {
 /// projected again at its first start and the new tables are filled.
 pub const PROJECTION_FORMAT: u32 = 3;
 
-/// Projects everything again when the projections were made in another
+/// Brings the projections up to date when they were made in another
 /// calendar month, under other rules or by a release with other index
-/// tables. Answers whether it did.
+/// tables: the last projects every customer again; a month or rules are
+/// applied from the tables (`regrade.rs`). Then the tiers and every book.
+/// Answers whether it did anything.
 pub async fn ensure_current(state: &AppState) -> Result<bool, ServerError> {
     let month = crate::this_month();
-    let basis = format!(
-        "{month} v{PROJECTION_FORMAT} {}",
-        state.rules.get().to_tablet_json()
-    );
-    let stale = state
+    let format = format!("v{PROJECTION_FORMAT}");
+    let rules = state.rules.get().to_tablet_json();
+    let basis = format!("{month} {format} {rules}");
+    let wanted = basis.clone();
+    let last: Option<String> = state
         .db
         .call(move |c| {
-            let last: Option<String> = c
-                .query_row(
-                    "SELECT value FROM settings WHERE key = 'projected_with'",
-                    (),
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if last.as_deref() == Some(basis.as_str()) {
-                return Ok(false);
-            }
-            c.execute(
-                "INSERT INTO settings (key, value) VALUES ('projected_with', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [&basis],
-            )?;
-            Ok(true)
+            Ok(c.query_row(
+                "SELECT value FROM settings WHERE key = 'projected_with'",
+                (),
+                |r| r.get(0),
+            )
+            .optional()?)
         })
         .await?;
-    if stale {
-        tracing::info!(%month, "a new month or new rules: projecting every customer again");
+    if last.as_deref() == Some(wanted.as_str()) {
+        return Ok(false);
+    }
+    // "<month> v<format> <rules>"; a database of a release before the
+    // format, or none yet, is projected in full.
+    let same_tables = last
+        .as_deref()
+        .and_then(|l| l.split(' ').nth(1))
+        .is_some_and(|f| f == format);
+    if same_tables {
+        let t = std::time::Instant::now();
+        let r = regrade::regrade_all(state).await?;
+        tracing::info!(
+            %month,
+            customers = r.customers,
+            changed = r.changed,
+            queued = r.queued,
+            secs = t.elapsed().as_secs_f64(),
+            "a new month or new rules: grades, alerts and agreements worked out again"
+        );
+    } else {
+        tracing::info!(
+            %month,
+            "new index tables, or no projection recorded: projecting every customer again"
+        );
+        // Durable marks: a restart finishes the work.
         reproject_all(state).await?;
     }
-    Ok(stale)
+    // Recorded once done (a crash mid-way does it again at the next start),
+    // and only if the rules did not change meanwhile (their own pass then
+    // records theirs).
+    if state.rules.get().to_tablet_json() == rules {
+        state
+            .db
+            .call(move |c| {
+                c.execute(
+                    "INSERT INTO settings (key, value) VALUES ('projected_with', ?1)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [&basis],
+                )?;
+                Ok(())
+            })
+            .await?;
+    }
+    // The tiers rank revenue, which neither pass changes, under the rules
+    // in force; the books carry the rules.
+    managed::refresh(state).await?;
+    books::ensure_all(state).await?;
+    Ok(true)
 }
 
 /// Where a projection reads its document from.

@@ -276,3 +276,137 @@ async fn revenue_alerts_reach_the_manager_and_the_heads_above() {
     assert_eq!(co[1]["alert"]["kind"], "rise_month_on_month");
     assert_eq!(alerts("m2", 0).await.len(), 0, "m2 manages none of them");
 }
+
+/// Every customer's grade, revenue figures, alerts and agreement statuses
+/// as the server's tables hold them.
+fn standing(server: &TestServer) -> Vec<String> {
+    let c = server.sql();
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT doc_id || ' ' || annual_revenue_fen || ' ' || level_proposed || ' ' || grade_proposed
+                || ' ' || cross_city_fen FROM customer_index ORDER BY doc_id",
+        "SELECT doc_id || ' ' || n || ' ' || kind || ' ' || alert || ' ' || month FROM alerts ORDER BY doc_id, n",
+        "SELECT doc_id || ' ' || agreement_id || ' ' || status FROM agreement_index ORDER BY doc_id, agreement_id",
+    ] {
+        let mut stmt = c.prepare(sql).expect("prepare");
+        let rows: Vec<String> = stmt
+            .query_map((), |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        out.extend(rows);
+    }
+    out
+}
+
+/// Waits until no customer waits for projection and the server has
+/// recorded the month and rules they were projected under.
+async fn all_projected(server: &TestServer, customers: i64) {
+    wait_for("every customer projected", T, async || {
+        let c = server.sql();
+        c.query_row(
+            "SELECT 1 FROM settings WHERE key = 'projected_with' AND value LIKE '20%'",
+            (),
+            |r| r.get::<_, i64>(0),
+        )
+        .ok()?;
+        let queued: i64 = c
+            .query_row("SELECT COUNT(*) FROM dirty_docs", (), |r| r.get(0))
+            .ok()?;
+        let projected: i64 = c
+            .query_row("SELECT COUNT(*) FROM customer_index", (), |r| r.get(0))
+            .ok()?;
+        (queued == 0 && projected == customers).then_some(())
+    })
+    .await;
+}
+
+/// New rules are applied from the server's tables (the official ledger, the
+/// approvals) rather than by reading every document again, and that gives
+/// exactly what reading every document again gives: grades, revenue alerts
+/// and agreement statuses alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_rules_applied_from_the_tables_give_what_projecting_every_document_gives() {
+    let mut server = TestServer::new();
+    let mut platinum = TestServer::platinum_customer("白金协议客户");
+    platinum
+        .agreements
+        .push(fieldbook_shared::agreements::Agreement {
+            id: "ag1".into(),
+            number: "XY-2026-07".into(),
+            lines: vec!["delivery".into()],
+            start: date_in_days(-30),
+            end: date_in_days(300),
+            status: "active".into(),
+            ..Default::default()
+        });
+    let customers = [
+        (earning("三万客户", 30_000, 0), "m1", None),
+        (earning("三十万客户", 300_000, 20_000), "m1", None),
+        (platinum, "m1", None),
+        (with_monthly("下滑客户", &[200_000, 100_000]), "m1", None),
+        (with_monthly("增长客户", &[100_000, 140_000]), "m3", None),
+    ];
+    server.seed_customers(&customers).await;
+    server.start().await;
+    all_projected(&server, 5).await;
+    let before = standing(&server);
+    assert!(
+        before.iter().any(|r| r.ends_with(" ag1 pending_approval")),
+        "a platinum customer's agreement waits for approval: {before:#?}"
+    );
+
+    let admin = server.login("admin").await;
+    let (status, body) = put_rules(
+        &server,
+        &admin.token,
+        r#"{"grading": {"ordinary_fen": 5000000},
+            "anomaly": {"fall_percent": 60, "rise_percent": 50},
+            "agreements": {"approval_from": "diamond"}}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // The PUT answers once the tables are up to date.
+    let regraded = standing(&server);
+    wait_for(
+        "the log to say they were applied from the tables",
+        T,
+        async || {
+            server
+                .log_text()
+                .contains("grades, alerts and agreements worked out again")
+                .then_some(())
+        },
+    )
+    .await;
+    assert_ne!(before, regraded, "the new rules changed nothing");
+    assert!(
+        regraded.iter().any(|r| r.ends_with(" ag1 active")),
+        "below the new approval grade the agreement is active: {regraded:#?}"
+    );
+    assert!(
+        !regraded.iter().any(|r| r.contains("month_on_month")),
+        "no alert passes the new thresholds: {regraded:#?}"
+    );
+
+    // The same rules, every document read again (as after a release with new
+    // index tables): the same tables.
+    server.kill();
+    server
+        .sql()
+        .execute(
+            "UPDATE settings SET value = 'then v0 rules' WHERE key = 'projected_with'",
+            (),
+        )
+        .expect("forget how the projections were made");
+    server.start().await;
+    wait_for("every customer queued again", T, async || {
+        server
+            .log_text()
+            .contains("projecting every customer again")
+            .then_some(())
+    })
+    .await;
+    all_projected(&server, 5).await;
+    assert_eq!(standing(&server), regraded);
+}

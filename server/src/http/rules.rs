@@ -73,9 +73,11 @@ pub async fn replace(
 
 /// Re-grades every customer and rewrites every book under the rules in force.
 pub async fn apply(state: &AppState) -> Result<(), ServerError> {
-    crate::projection::ensure_current(state).await?;
-    // The tiers rank revenue already projected: worked out again now, as
-    // the re-projection leaves revenue, and so them, unchanged.
-    crate::projection::managed::refresh(state).await?;
-    books::ensure_all(state).await.map(|_| ())
+    // Re-grading ends with the tiers and the books; rules the same as
+    // before (a PUT of the same file) still rewrite any book that differs.
+    if !crate::projection::ensure_current(state).await? {
+        crate::projection::managed::refresh(state).await?;
+        books::ensure_all(state).await?;
+    }
+    Ok(())
 }

@@ -24,23 +24,28 @@ pub fn official_of(c: &Connection, doc: &str) -> Result<Option<Vec<LedgerEntry>>
     if adopted.is_none() {
         return Ok(None);
     }
-    let mut stmt = c.prepare_cached(
-        "SELECT month, line, amount_fen, disbursed_fen, cross_city_fen FROM ledger_official
-         WHERE doc_id = ?1 ORDER BY month, line",
-    )?;
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM ledger_official WHERE doc_id = ?1 ORDER BY month, line"
+    ))?;
     let rows = stmt
-        .query_map([doc], |r| {
-            Ok(LedgerEntry {
-                month: r.get(0)?,
-                line: Line::parse(&r.get::<_, String>(1)?),
-                amount_fen: r.get(2)?,
-                disbursed_fen: r.get(3)?,
-                cross_city_fen: r.get(4)?,
-                estimate: false,
-            })
-        })?
+        .query_map([doc], |r| entry_at(r, 0))?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(rows))
+}
+
+/// The columns of `ledger_official` an entry is read from, in [`entry_at`]'s order.
+pub const ENTRY_COLUMNS: &str = "month, line, amount_fen, disbursed_fen, cross_city_fen";
+
+/// An official entry from [`ENTRY_COLUMNS`] selected from column `at` on.
+pub fn entry_at(r: &crate::store::sql::Row, at: usize) -> crate::store::sql::Result<LedgerEntry> {
+    Ok(LedgerEntry {
+        month: r.get(at)?,
+        line: Line::parse(&r.get::<_, String>(at + 1)?),
+        amount_fen: r.get(at + 2)?,
+        disbursed_fen: r.get(at + 3)?,
+        cross_city_fen: r.get(at + 4)?,
+        estimate: false,
+    })
 }
 
 /// Writes `entries` as official for `doc` (a month and line again replaces

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use fieldbook_shared::anomaly;
-use fieldbook_shared::customer::Outline;
+use fieldbook_shared::customer::{LedgerEntry, Outline};
 use fieldbook_shared::grading::{self, Grade, Level};
 use fieldbook_shared::rules::Rules;
 
@@ -112,11 +112,46 @@ pub struct AgreementRow {
     pub status_in_document: String,
 }
 
+/// What the rules and the month make of a customer's official ledger: the
+/// part of a plan that a new month or new rules change (`regrade.rs` works
+/// it out again from the server's tables, without the document).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Graded {
+    /// The last twelve complete months' revenue.
+    pub annual_revenue_fen: i64,
+    pub level: Level,
+    pub grade: Grade,
+    pub cross_city_fen: i64,
+    /// Revenue alerts 异动/流失, as (kind, the alert as JSON).
+    pub alerts: Vec<(String, String)>,
+}
+
+impl Graded {
+    pub fn of(ledger: &[LedgerEntry], rules: &Rules, month: &str) -> Graded {
+        let assessed = grading::assess(ledger, month, &rules.grading);
+        Graded {
+            annual_revenue_fen: assessed.annual_fen,
+            level: assessed.level,
+            grade: assessed.grade,
+            cross_city_fen: grading::annual_cross_city(ledger, month),
+            alerts: anomaly::alerts(ledger, month, &rules.anomaly)
+                .into_iter()
+                .map(|a| {
+                    (
+                        a.kind().to_string(),
+                        serde_json::to_string(&a).unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
 impl Plan {
     /// The projection of customer `doc` (read at `heads`) under `rules`, as
     /// of the operator's month `month`.
     pub fn of(doc: &str, c: &Outline, rules: &Rules, month: &str, heads: String) -> Plan {
-        let assessed = grading::assess(&c.ledger, month, &rules.grading);
+        let graded = Graded::of(&c.ledger, rules, month);
         let mut ledger = BTreeMap::new();
         for e in &c.ledger {
             *ledger.entry(e.month.clone()).or_insert(0i64) += e.amount_fen;
@@ -141,10 +176,10 @@ impl Plan {
                 visit_count: c.visits.len() as i64,
                 last_visit: c.last_visit().map(str::to_string),
                 open_follow_ups: c.open_follow_ups() as i64,
-                annual_revenue_fen: assessed.annual_fen,
-                level: assessed.level,
-                grade: assessed.grade,
-                cross_city_fen: grading::annual_cross_city(&c.ledger, month),
+                annual_revenue_fen: graded.annual_revenue_fen,
+                level: graded.level,
+                grade: graded.grade,
+                cross_city_fen: graded.cross_city_fen,
             },
             visits: c
                 .visits
@@ -179,15 +214,7 @@ impl Plan {
                     closed_on: f.closed_on.clone(),
                 })
                 .collect(),
-            alerts: anomaly::alerts(&c.ledger, month, &rules.anomaly)
-                .into_iter()
-                .map(|a| {
-                    (
-                        a.kind().to_string(),
-                        serde_json::to_string(&a).unwrap_or_default(),
-                    )
-                })
-                .collect(),
+            alerts: graded.alerts,
             ledger,
             complaints: c
                 .complaints

@@ -52,13 +52,7 @@ pub fn write(
     )?;
     write_details(tx, plan)?;
     crate::history::record(tx, doc, changes, senders)?;
-    tx.execute("DELETE FROM alerts WHERE doc_id = ?1", [doc])?;
-    let mut ins = tx.prepare_cached(
-        "INSERT INTO alerts (doc_id, n, kind, alert, month) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    for (n, (kind, json)) in plan.alerts.iter().enumerate() {
-        ins.execute(params![doc, n as i64, kind, json, plan.month])?;
-    }
+    write_alerts(tx, doc, &plan.alerts, &plan.month)?;
     tx.execute("DELETE FROM visit_index WHERE doc_id = ?1", [doc])?;
     let mut ins = tx.prepare_cached(
         "INSERT OR REPLACE INTO visit_index (doc_id, visit_id, date, kind, visitors) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -92,6 +86,84 @@ pub fn write(
         ])?;
     }
     Ok(standing_changed)
+}
+
+/// Replaces `doc`'s revenue alerts (kind, JSON) as of `month`.
+pub fn write_alerts(
+    tx: &Transaction,
+    doc: &str,
+    alerts: &[(String, String)],
+    month: &str,
+) -> crate::store::sql::Result<()> {
+    tx.execute("DELETE FROM alerts WHERE doc_id = ?1", [doc])?;
+    let mut ins = tx.prepare_cached(
+        "INSERT INTO alerts (doc_id, n, kind, alert, month) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (n, (kind, json)) in alerts.iter().enumerate() {
+        ins.execute(params![doc, n as i64, kind, json, month])?;
+    }
+    Ok(())
+}
+
+/// The grade in force for `doc`: a person's decision, else the rules'
+/// proposal as `customer_index` has it.
+fn grade_in_force(tx: &Transaction, doc: &str) -> crate::store::sql::Result<Grade> {
+    let grade: String = tx.query_row(
+        "SELECT COALESCE((SELECT grade FROM grade_approvals WHERE doc_id = ?1),
+                         (SELECT grade_proposed FROM customer_index WHERE doc_id = ?1), 'none')",
+        [doc],
+        |r| r.get(0),
+    )?;
+    Ok(Grade::parse(&grade))
+}
+
+/// Works `doc`'s agreement statuses out again after its grade or the rules'
+/// `approval_from` changed, from what `agreement_index` holds (see
+/// [`in_document_of`]); answers how many changed.
+pub fn restatus_agreements(
+    tx: &Transaction,
+    doc: &str,
+    approval_from: Grade,
+) -> crate::store::sql::Result<usize> {
+    let grade = grade_in_force(tx, doc)?;
+    let rows: Vec<(String, String)> = {
+        let mut stmt = tx
+            .prepare_cached("SELECT agreement_id, status FROM agreement_index WHERE doc_id = ?1")?;
+        stmt.query_map([doc], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?
+    };
+    let mut approved = tx.prepare_cached(
+        "SELECT 1 FROM agreement_approvals WHERE doc_id = ?1 AND agreement_id = ?2",
+    )?;
+    let mut set = tx.prepare_cached(
+        "UPDATE agreement_index SET status = ?3 WHERE doc_id = ?1 AND agreement_id = ?2",
+    )?;
+    let mut changed = 0;
+    for (id, status) in rows {
+        let approved = approved.exists(params![doc, id])?;
+        let now = agreement_status(
+            in_document_of(&status, approved),
+            grade,
+            approved,
+            approval_from,
+        );
+        if now != status {
+            set.execute(params![doc, id, now])?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// What the document said of an agreement, from the status recorded for it
+/// and whether it was approved: the inverse of [`agreement_status`] where it
+/// matters (an approved agreement is active whatever its document says,
+/// unless terminated, so its document's word is not needed).
+pub fn in_document_of(recorded: &str, approved: bool) -> &str {
+    match recorded {
+        "pending_approval" if !approved => "active",
+        other => other,
+    }
 }
 
 /// What the reports read besides the index row: revenue by month,
@@ -153,14 +225,7 @@ fn write_details(tx: &Transaction, plan: &Plan) -> crate::store::sql::Result<()>
     let mut approved = tx.prepare_cached(
         "SELECT 1 FROM agreement_approvals WHERE doc_id = ?1 AND agreement_id = ?2",
     )?;
-    // The grade in force: a person's decision, else the rules' proposal.
-    let grade: String = tx.query_row(
-        "SELECT COALESCE((SELECT grade FROM grade_approvals WHERE doc_id = ?1),
-                         (SELECT grade_proposed FROM customer_index WHERE doc_id = ?1), 'none')",
-        [doc],
-        |r| r.get(0),
-    )?;
-    let grade = Grade::parse(&grade);
+    let grade = grade_in_force(tx, doc)?;
     for a in &plan.agreements {
         let status = agreement_status(
             &a.status_in_document,
@@ -185,7 +250,10 @@ pub fn agreement_status(
     match in_document {
         "terminated" => "terminated",
         _ if approved => "active",
-        "active" if grade >= approval_from => "pending_approval",
+        // A tablet marks an agreement pending when it sees the grade call
+        // for approval; whether it does is the server's to say.
+        "active" | "pending_approval" if grade >= approval_from => "pending_approval",
+        "pending_approval" => "active",
         other => other,
     }
 }
@@ -225,5 +293,45 @@ mod tests {
             agreement_status("active", Grade::Gold, false, Grade::Gold),
             "pending_approval"
         );
+    }
+
+    /// A new month or new rules restatus agreements from what was recorded
+    /// (`restatus_agreements`): whatever the grade and the rules were, the
+    /// recorded status and the approval give back what the document said,
+    /// as far as any later grade and rules can tell.
+    #[test]
+    fn a_recorded_status_gives_back_what_the_document_said() {
+        let grades = [
+            Grade::None,
+            Grade::Ordinary,
+            Grade::Gold,
+            Grade::Platinum,
+            Grade::Diamond,
+        ];
+        for in_document in [
+            "draft",
+            "active",
+            "pending_approval",
+            "terminated",
+            "expired",
+        ] {
+            for approved in [false, true] {
+                for &grade in &grades {
+                    for &from in &grades {
+                        let recorded = agreement_status(in_document, grade, approved, from);
+                        let again = in_document_of(recorded, approved);
+                        for &grade2 in &grades {
+                            for &from2 in &grades {
+                                assert_eq!(
+                                    agreement_status(again, grade2, approved, from2),
+                                    agreement_status(in_document, grade2, approved, from2),
+                                    "{in_document} approved={approved} {grade:?}/{from:?} then {grade2:?}/{from2:?}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
