@@ -326,8 +326,7 @@ async fn apply(state: AppState, mut rx: tokio::sync::mpsc::UnboundedReceiver<Eve
                                 .changed
                                 > 0
                             {
-                                crate::projection::managed::refresh(&state).await?;
-                                crate::projection::books::ensure_all(&state).await?;
+                                crate::projection::after_regrade(&state).await?;
                             }
                             Ok::<_, crate::error::ServerError>(())
                         };

@@ -69,6 +69,13 @@ async fn project_until(
     cluster: Option<&crate::cluster::Cluster>,
 ) -> bool {
     let state = state.clone();
+    // Projections of another month, other rules or another release's
+    // tables (or none recorded: a new or restored database) are dealt with
+    // first, so that what this queues is projected once, with the rest.
+    // The tiers and the books follow the queue, below and in `app.rs`.
+    if let Err(e) = ensure_current(&state).await {
+        tracing::error!(error = %e, "could not check how the projections were made");
+    }
     let leftover: Vec<String> = dirty(&state).await.unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot read the projection queue");
         Vec::new()
@@ -113,7 +120,12 @@ async fn project_until(
         }
         let batch = tokio::select! {
             _ = month_check.tick() => {
-                if let Err(e) = ensure_current(&state).await {
+                let done = match ensure_current(&state).await {
+                    Ok(Some(Pass::Regraded)) => after_regrade(&state).await,
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = done {
                     tracing::error!(error = %e, "could not check for a new month");
                 }
                 continue;
@@ -581,12 +593,21 @@ pub async fn reproject_all(state: &AppState) -> Result<(), ServerError> {
 /// projected again at its first start and the new tables are filled.
 pub const PROJECTION_FORMAT: u32 = 3;
 
+/// What [`ensure_current`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// Applied a new month or new rules from the tables: the tiers and the
+    /// books are the caller's to bring up to date ([`after_regrade`]).
+    Regraded,
+    /// Queued every customer for projection (its batches refresh the books).
+    Full,
+}
+
 /// Brings the projections up to date when they were made in another
 /// calendar month, under other rules or by a release with other index
-/// tables: the last projects every customer again; a month or rules are
-/// applied from the tables (`regrade.rs`). Then the tiers and every book.
-/// Answers whether it did anything.
-pub async fn ensure_current(state: &AppState) -> Result<bool, ServerError> {
+/// tables: the last queues every customer for projection; a month or rules
+/// are applied from the tables (`regrade.rs`). `None`: all was current.
+pub async fn ensure_current(state: &AppState) -> Result<Option<Pass>, ServerError> {
     let month = crate::this_month();
     let format = format!("v{PROJECTION_FORMAT}");
     let rules = state.rules.get().to_tablet_json();
@@ -604,7 +625,7 @@ pub async fn ensure_current(state: &AppState) -> Result<bool, ServerError> {
         })
         .await?;
     if last.as_deref() == Some(wanted.as_str()) {
-        return Ok(false);
+        return Ok(None);
     }
     // "<month> v<format> <rules>"; a database of a release before the
     // format, or none yet, is projected in full.
@@ -649,9 +670,28 @@ pub async fn ensure_current(state: &AppState) -> Result<bool, ServerError> {
     }
     // The tiers rank revenue, which neither pass changes, under the rules
     // in force; the books carry the rules.
-    managed::refresh(state).await?;
-    books::ensure_all(state).await?;
-    Ok(true)
+    Ok(Some(if same_tables {
+        Pass::Regraded
+    } else {
+        Pass::Full
+    }))
+}
+
+/// The managed-as tiers and every book under the rules in force, after a
+/// re-grade (the tiers rank revenue, which a re-grade leaves alone, under
+/// the rules; the books carry them).
+pub async fn after_regrade(state: &AppState) -> Result<(), ServerError> {
+    let t = std::time::Instant::now();
+    // Every book is rewritten next: the tiers' own refresh of the books
+    // that show a changed tier would write most of them twice.
+    managed::update(state).await?;
+    let users = books::ensure_all(state).await?;
+    tracing::info!(
+        users,
+        secs = t.elapsed().as_secs_f64(),
+        "the tiers and every book brought up to date under the rules in force"
+    );
+    Ok(())
 }
 
 /// Where a projection reads its document from.

@@ -12,7 +12,6 @@ use serde::Serialize;
 use super::openapi::{Endpoint, NO, ep, schema};
 use crate::auth::AuthUser;
 use crate::error::ServerError;
-use crate::projection::books;
 use crate::rules::{Current, store};
 use crate::state::AppState;
 
@@ -73,11 +72,8 @@ pub async fn replace(
 
 /// Re-grades every customer and rewrites every book under the rules in force.
 pub async fn apply(state: &AppState) -> Result<(), ServerError> {
-    // Re-grading ends with the tiers and the books; rules the same as
-    // before (a PUT of the same file) still rewrite any book that differs.
-    if !crate::projection::ensure_current(state).await? {
-        crate::projection::managed::refresh(state).await?;
-        books::ensure_all(state).await?;
-    }
-    Ok(())
+    crate::projection::ensure_current(state).await?;
+    // Whatever the pass (the same rules again: none), the tiers and the
+    // books under the rules in force.
+    crate::projection::after_regrade(state).await
 }

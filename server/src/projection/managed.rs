@@ -10,11 +10,12 @@ use crate::error::ServerError;
 use crate::projection::books;
 use crate::state::AppState;
 
-/// Works out every registered customer's managed-as tier again and updates the
-/// books of those who see a customer whose tier changed.
-pub async fn refresh(state: &AppState) -> Result<usize, ServerError> {
+/// Works out every registered customer's managed-as tier again in the
+/// tables; answers the customers whose tier changed (their users' books are
+/// the caller's: [`refresh`]).
+pub async fn update(state: &AppState) -> Result<Vec<String>, ServerError> {
     let rules = state.rules.get();
-    let changed: Vec<String> = state
+    state
         .db
         .call(move |c| {
             let tx = c.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
@@ -54,7 +55,13 @@ pub async fn refresh(state: &AppState) -> Result<usize, ServerError> {
             tx.commit()?;
             Ok(changed)
         })
-        .await?;
+        .await
+}
+
+/// Works out every registered customer's managed-as tier again and updates the
+/// books of those who see a customer whose tier changed.
+pub async fn refresh(state: &AppState) -> Result<usize, ServerError> {
+    let changed = update(state).await?;
     let users: BTreeSet<i64> = changed
         .iter()
         .flat_map(|d| state.acl.users_who_see(d))
