@@ -76,6 +76,11 @@ async fn project_until(
     if let Err(e) = ensure_current(&state).await {
         tracing::error!(error = %e, "could not check how the projections were made");
     }
+    // What was announced so far is marked in the queue read next (storage
+    // marks a document in the commit that stores it, and announces it
+    // after): announced again, every customer queued just now would be
+    // projected a second time after the queue.
+    while changed.try_recv().is_ok() {}
     let leftover: Vec<String> = dirty(&state).await.unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot read the projection queue");
         Vec::new()

@@ -71,6 +71,13 @@ struct Args {
     /// 300 to a manager, none projected when the server starts.
     #[arg(long)]
     cold: Option<usize>,
+    /// Customers and managers for the rule change (default 100000,500;
+    /// --quick 10000,100): the center's PUT /api/rules during a paced storm.
+    #[arg(long, value_delimiter = ',')]
+    rules: Option<Vec<usize>>,
+    /// Seconds the rule change's storm lasts at most (default 400; --quick 120).
+    #[arg(long)]
+    rules_secs: Option<u64>,
     /// Managers in each growth storm (flat out, 10 s; --quick 5 s).
     #[arg(long, default_value_t = 50)]
     growth_managers: usize,
@@ -100,7 +107,7 @@ struct Args {
     #[arg(long)]
     runs: Option<usize>,
     /// Only these workloads: first-sync, one-visit, storm, floor, growth,
-    /// reconnect, reports, cold, idle, many, engines
+    /// reconnect, reports, cold, rules, idle, many, engines
     /// (engines is never run unless named: it needs PostgreSQL, see
     /// `cargo xtask bench-engines`).
     #[arg(long, value_delimiter = ',')]
@@ -111,6 +118,21 @@ struct Args {
     /// Our server's binary; by default the bench builds it in release mode.
     #[arg(long, env = "FIELDBOOK_SERVER_BIN")]
     server_bin: Option<PathBuf>,
+}
+
+/// Our server started on `customers` realistic customers shared round-robin
+/// by `n` managers, each with `sessions` devices, and one admin session.
+async fn unit_of(customers: usize, n: usize, sessions: usize) -> servers::Seeded {
+    let docs = workloads::realistic(customers);
+    let plan = Plan {
+        docs: &docs,
+        owner: &|i| i % n,
+        managers: n,
+        sessions_per_manager: sessions,
+        admin_sessions: 1,
+        keep_loaded: false,
+    };
+    servers::start(Kind::Ours, &plan).await
 }
 
 /// Builds our server in release mode (what would be deployed) and points the
@@ -384,16 +406,7 @@ async fn run(args: Args) {
             .copied()
             .unwrap_or(if q { 1000 } else { 10_000 });
         let n = given.get(1).copied().unwrap_or(if q { 100 } else { 500 });
-        let docs = workloads::realistic(customers);
-        let plan = Plan {
-            docs: &docs,
-            owner: &|i| i % n,
-            managers: n,
-            sessions_per_manager: 2,
-            admin_sessions: 1,
-            keep_loaded: false,
-        };
-        let s = servers::start(Kind::Ours, &plan).await;
+        let s = unit_of(customers, n, 2).await;
         let secs = if q { 10 } else { 30 };
         let x = workloads::reports_under_load(&s, n, secs, Duration::from_millis(args.interval_ms))
             .await;
@@ -444,6 +457,34 @@ async fn run(args: Args) {
             c.peak_rss_mb
         );
         r.cold = Some(c);
+    }
+
+    if wants("rules") {
+        let given = args.rules.clone().unwrap_or_default();
+        let customers = given
+            .first()
+            .copied()
+            .unwrap_or(if q { 10_000 } else { 100_000 });
+        let n = given.get(1).copied().unwrap_or(if q { 100 } else { 500 });
+        let s = unit_of(customers, n, 3).await;
+        let secs = args.rules_secs.unwrap_or(if q { 120 } else { 400 });
+        let x =
+            workloads::rule_change_under_load(&s, n, secs, Duration::from_millis(args.interval_ms))
+                .await;
+        println!(
+            "rules, fieldbook: over {customers} customers during a paced storm of {n} managers: PUT answered in {:.2} s; no customer waiting for the new rules {:.1} s after it; {}; the storm meanwhile: {} of {} delivered, p50 {:.0} ms, p99 {:.0} ms",
+            x.put_secs,
+            x.reprojected_secs,
+            match x.tablets_secs {
+                Some(t) => format!("all {} tablets had the new rules after {t:.1} s", x.tablets),
+                None => format!("not all {} tablets had the new rules", x.tablets),
+            },
+            x.storm.delivered,
+            x.storm.offered,
+            x.storm.p50_ms,
+            x.storm.p99_ms
+        );
+        r.rules = Some(x);
     }
 
     if wants("idle") {

@@ -76,6 +76,8 @@ pub struct Report {
     pub reports: Option<Reports>,
     /// Ours only: the others project nothing.
     pub cold: Option<crate::workloads::Cold>,
+    /// Ours only: the others have no rules.
+    pub rules: Option<crate::workloads::RuleChange>,
 }
 
 /// A run's latency figure, or None when the run delivered less than 95 % of
@@ -499,6 +501,22 @@ impl Report {
                 c.projected,
                 c.books,
                 c.peak_rss_mb
+            );
+        }
+        if let Some(x) = &self.rules {
+            let _ = writeln!(
+                s,
+                "| rule change over {} customers during a paced storm of {} managers (a new month takes the same path): until the PUT was answered and no customer waited for the new rules; until every manager's connected tablet has the new rules; the storm's p99, delivered | {:.1} s; {}; {}, {} of {} | no rules | no rules | | | ≤ 60 s, ≤ 30 s, p99 ≤ 50 ms |",
+                x.customers,
+                x.managers,
+                x.reprojected_secs,
+                match x.tablets_secs {
+                    Some(t) => format!("{t:.1} s"),
+                    None => format!("not all {} within the storm", x.tablets),
+                },
+                latency_cell(std::slice::from_ref(&x.storm), |x| x.p99_ms),
+                x.storm.delivered,
+                x.storm.offered
             );
         }
         if let Some(c) = &self.idle {

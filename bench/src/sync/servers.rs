@@ -167,6 +167,22 @@ impl Seeded {
             .sum()
     }
 
+    /// Our server's log so far (the others': empty).
+    pub fn log_text(&self) -> String {
+        match &self.process {
+            Process::Ours(s, _) => s.log_text(),
+            Process::External { .. } => String::new(),
+        }
+    }
+
+    /// Our server's database (the others have none of ours).
+    pub fn db(&self) -> Option<fieldbook_server::store::sql::Location> {
+        match &self.process {
+            Process::Ours(s, _) => Some(s.db.clone()),
+            Process::External { .. } => None,
+        }
+    }
+
     /// Our server's HTTP address (the others have no HTTP API).
     pub fn http_base(&self) -> Option<String> {
         match &self.process {

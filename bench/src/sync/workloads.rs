@@ -1030,3 +1030,143 @@ pub async fn cold_start(u: crate::servers::Unstarted) -> Cold {
         peak_rss_mb,
     }
 }
+
+/// What a change of the rules cost: the center's `PUT /api/rules` during a
+/// paced storm, over a store of customers all projected already. A new
+/// month takes the same path in the server (`projection/regrade.rs`).
+#[derive(Debug, Clone, Default)]
+pub struct RuleChange {
+    pub customers: usize,
+    pub managers: usize,
+    /// The PUT's answer time (ours re-grades, then writes the tiers and
+    /// the books, before it answers).
+    pub put_secs: f64,
+    /// From the PUT until no customer waited for the new rules (at most the
+    /// storm's own customers queued for projection).
+    pub reprojected_secs: f64,
+    /// From the PUT until every manager's connected tablet had the new rules
+    /// in its book (None: not every one within the storm).
+    pub tablets_secs: Option<f64>,
+    pub tablets: usize,
+    /// The storm, which began before the PUT.
+    pub storm: Storm,
+}
+
+/// The rule-change workload (ours only): `n` managers run a paced storm, each
+/// also has a tablet holding their book; a few seconds in, the center
+/// raises the ordinary grade's threshold.
+pub async fn rule_change_under_load(s: &Seeded, n: usize, secs: u64, pace: Duration) -> RuleChange {
+    let base = s.http_base().expect("our server");
+    let db = s.db().expect("our server's database");
+    let url = s.sync_url();
+    // Each manager's third session: the tablet that holds the book.
+    let tablets: Vec<(Client, DocHandle)> = futures::stream::iter(0..n)
+        .map(|i| {
+            let url = &url;
+            async move {
+                let c = Client::connect(url, &s.creds[i][2]).await;
+                let book = c.find(&s.books[i]).await;
+                (c, book)
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let rules_of = |h: &DocHandle| h.with_document(|d| Book::load(d).map(|b| b.rules).ok());
+    let before: Vec<Option<String>> = tablets.iter().map(|(_, b)| rules_of(b)).collect();
+    let started = tokio::sync::Notify::new();
+    let change = async {
+        started.notified().await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        // Every tablet reports when its book's rules differ from before.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+        let watchers: Vec<_> = tablets
+            .iter()
+            .zip(&before)
+            .map(|((_, book), was)| {
+                let (book, was, tx) = (book.clone(), was.clone(), tx.clone());
+                tokio::spawn(async move {
+                    let mut changes = book.changes();
+                    loop {
+                        let now = book.with_document(|d| Book::load(d).map(|b| b.rules).ok());
+                        if now.is_some() && now != was {
+                            let _ = tx.send(Instant::now());
+                            return;
+                        }
+                        if changes.next().await.is_none() {
+                            return;
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        let t = Instant::now();
+        let answer = reqwest::Client::new()
+            .put(format!("{base}/api/rules"))
+            .bearer_auth(&s.admin[0].token)
+            .body(r#"{"grading": {"ordinary_fen": 5000000}}"#)
+            .send()
+            .await
+            .expect("PUT /api/rules");
+        assert!(
+            answer.status().is_success(),
+            "PUT /api/rules answered {}",
+            answer.status()
+        );
+        let put_secs = t.elapsed().as_secs_f64();
+        // The storm keeps up to its own customers queued: done when no more.
+        let limit = t + Duration::from_secs(secs);
+        while crate::servers::customers_queued(&db) > n as i64 && Instant::now() < limit {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let reprojected_secs = t.elapsed().as_secs_f64();
+        let mut last = None;
+        let mut told = 0;
+        while let Ok(Some(at)) = tokio::time::timeout_at(limit.into(), rx.recv()).await {
+            told += 1;
+            last = Some(at);
+        }
+        for w in watchers {
+            w.abort();
+        }
+        let tablets_secs = (told == tablets.len())
+            .then(|| last.map(|l| (l - t).as_secs_f64()))
+            .flatten();
+        eprintln!(
+            "rules: {told} of {} tablets had the new rules; no customer waiting for them after {reprojected_secs:.1} s",
+            tablets.len()
+        );
+        (put_secs, reprojected_secs, tablets_secs)
+    };
+    let (storm, (put_secs, reprojected_secs, tablets_secs)) = tokio::join!(
+        storm_telling(s, n, secs, Some(pace), Some(&started)),
+        change
+    );
+    for (c, _) in tablets {
+        c.close().await;
+    }
+    // What the server says it did, with its own timings.
+    for line in s.log_text().lines().filter(|l| {
+        [
+            "rules changed",
+            "worked out again",
+            "projecting every customer again",
+            "managed-as tiers",
+            "every book brought up to date",
+        ]
+        .iter()
+        .any(|m| l.contains(m))
+    }) {
+        println!("  server: {line}");
+    }
+    RuleChange {
+        customers: s.docs.len(),
+        managers: n,
+        put_secs,
+        reprojected_secs,
+        tablets_secs,
+        tablets: n,
+        storm,
+    }
+}
