@@ -188,14 +188,14 @@ impl SqlStorage {
     ) -> Result<Option<automerge::Automerge>, ServerError> {
         let (from, to) = (format!("{doc_id}/"), format!("{doc_id}0"));
         let chunks: Vec<Vec<u8>> = self
-            .read("load_document", move |c| {
+            .read_or_fail("load_document", move |c| {
                 let mut stmt = c.prepare_cached(
                     "SELECT data FROM samod_storage WHERE key >= ?1 AND key < ?2 ORDER BY key",
                 )?;
                 let rows = stmt.query_map([&from, &to], |r| r.get(0))?;
                 rows.collect()
             })
-            .await;
+            .await?;
         if chunks.is_empty() {
             return Ok(None);
         }
@@ -229,6 +229,41 @@ impl SqlStorage {
             Ok(out)
         })
         .await
+    }
+
+    /// [`SqlStorage::read`] for callers that can take an error (the
+    /// projection keeps the document queued): a few tries, then the error.
+    /// Retrying for ever, a read left running when the server stopped and
+    /// its database went away kept the process from ending.
+    async fn read_or_fail<T: Send + 'static>(
+        &self,
+        what: &'static str,
+        f: impl Fn(&Connection) -> crate::store::sql::Result<T> + Send + 'static,
+    ) -> Result<T, ServerError> {
+        let reader = self.reader.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = reader.lock().unwrap_or_else(|e| e.into_inner());
+            let mut delay = Duration::from_millis(10);
+            let mut tries = 0;
+            loop {
+                match f(&conn) {
+                    Ok(v) => return Ok(v),
+                    Err(e) if tries >= 6 => {
+                        return Err(ServerError::Internal(format!(
+                            "storage read failed during {what}: {e}"
+                        )));
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "STORAGE ERROR during {what}; retrying in {delay:?}");
+                        std::thread::sleep(delay);
+                        delay *= 2;
+                        tries += 1;
+                    }
+                }
+            }
+        })
+        .await
+        .map_err(|e| ServerError::Internal(format!("storage read task failed during {what}: {e}")))?
     }
 
     async fn read<T: Send + Default + 'static>(
