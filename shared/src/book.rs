@@ -236,6 +236,61 @@ impl Book {
         autosurgeon::reconcile(tx, self)?;
         Ok(())
     }
+
+    /// Writes into `tx` only the fields in which this book differs from
+    /// `before` (the book as `tx` holds it). A whole-book reconcile reads
+    /// every entry of every list back from the document to compare it: on
+    /// the center's book of 100,000 customers that took seconds when only
+    /// the rules had changed.
+    pub fn save_changed<T: Doc>(&self, before: &Book, tx: &mut T) -> Result<(), SchemaError> {
+        /// A field the derive writes with `flex::string`.
+        struct Str<'a>(&'a String);
+        impl Reconcile for Str<'_> {
+            type Key<'k> = autosurgeon::reconcile::NoKey;
+            fn reconcile<R: autosurgeon::Reconciler>(&self, r: R) -> Result<(), R::Error> {
+                flex::string::reconcile(self.0, r)
+            }
+        }
+        /// A field the derive writes with `flex::strings`.
+        struct Strs<'a>(&'a Vec<String>);
+        impl Reconcile for Strs<'_> {
+            type Key<'k> = autosurgeon::reconcile::NoKey;
+            fn reconcile<R: autosurgeon::Reconciler>(&self, r: R) -> Result<(), R::Error> {
+                flex::strings::reconcile(self.0, r)
+            }
+        }
+        if self.doc_type != before.doc_type
+            || self.schema != before.schema
+            || self.user != before.user
+        {
+            // Never happens for a book written by this server; stay exact.
+            return self.save(tx);
+        }
+        macro_rules! field {
+            ($name:literal, $f:ident) => {
+                if self.$f != before.$f {
+                    autosurgeon::reconcile_prop(tx, ROOT, $name, &self.$f)?;
+                }
+            };
+            ($name:literal, $f:ident, $wrap:ident) => {
+                if self.$f != before.$f {
+                    autosurgeon::reconcile_prop(tx, ROOT, $name, $wrap(&self.$f))?;
+                }
+            };
+        }
+        field!("customers", customers, Strs);
+        field!("notices", notices);
+        field!("grades", grades);
+        field!("managed", managed);
+        field!("numbers", numbers);
+        field!("left", left);
+        field!("desks", desks);
+        field!("registrations", registrations);
+        field!("reviews", reviews);
+        field!("spot_checks", spot_checks);
+        field!("rules", rules, Str);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -311,5 +366,81 @@ mod tests {
                 rank: 3,
             }
         );
+    }
+
+    /// Writing only what changed leaves the document as a whole-book save
+    /// would, field by field, and an unchanged book makes no change.
+    #[test]
+    fn saving_only_what_changed_gives_what_saving_everything_gives() {
+        let mut first = Book::new("h1");
+        first.customers = (0..50).map(|i| format!("automerge:c{i}")).collect();
+        first.grades = (0..50)
+            .map(|i| ApprovedGrade {
+                url: format!("automerge:c{i}"),
+                level: Level::Company,
+                grade: Grade::Gold,
+            })
+            .collect();
+        first.desks = vec!["automerge:d1".into()];
+        first.rules = "{}".into();
+        let mut doc = Automerge::new();
+        doc.transact::<_, _, SchemaError>(|tx| first.save(tx))
+            .unwrap();
+
+        let same = doc.get_heads();
+        doc.transact::<_, _, SchemaError>(|tx| first.save_changed(&first, tx))
+            .unwrap();
+        assert_eq!(doc.get_heads(), same, "an unchanged book made a change");
+
+        // Each field changed in turn, and several at once.
+        type Change = Box<dyn Fn(&mut Book)>;
+        let mut changes: Vec<Change> = vec![
+            Box::new(|b| b.customers.truncate(20)),
+            Box::new(|b| b.customers.push("automerge:new".into())),
+            Box::new(|b| b.grades[3].grade = Grade::Diamond),
+            Box::new(|b| {
+                b.managed.push(ManagedTier::new(
+                    "automerge:c1".into(),
+                    Grade::Platinum,
+                    ManagedWhy::CrossCity,
+                ))
+            }),
+            Box::new(|b| {
+                b.numbers.push(CustomerNumber {
+                    url: "automerge:c2".into(),
+                    number: "K-1".into(),
+                })
+            }),
+            Box::new(|b| b.desks.clear()),
+            Box::new(|b| {
+                b.reviews.push(MonthReview {
+                    month: "2026-11".into(),
+                    ..Default::default()
+                })
+            }),
+            Box::new(|b| b.rules = r#"{"grading":{}}"#.into()),
+        ];
+        changes.push(Box::new(|b| {
+            b.rules = "{ }".into();
+            b.grades.remove(0);
+            b.left.push(LeftCustomer {
+                url: "automerge:x".into(),
+                ..Default::default()
+            });
+        }));
+        let mut before = first.clone();
+        for change in changes {
+            let mut after = before.clone();
+            change(&mut after);
+            let mut whole = doc.fork();
+            whole
+                .transact::<_, _, SchemaError>(|tx| after.save(tx))
+                .unwrap();
+            doc.transact::<_, _, SchemaError>(|tx| after.save_changed(&before, tx))
+                .unwrap();
+            assert_eq!(Book::load(&doc).unwrap(), after);
+            assert_eq!(Book::load(&whole).unwrap(), after);
+            before = after;
+        }
     }
 }

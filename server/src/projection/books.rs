@@ -20,11 +20,18 @@ pub fn url_of(doc_id: &str) -> String {
 }
 
 /// Creates a book for every user who has none, and brings every book up to date.
+///
+/// Managers' books first, the center's last: a manager's book is a few
+/// hundred customers and their tablets are most of those waiting (new rules,
+/// a new month), while a head's or the center's book lists whole units.
 pub async fn ensure_all(state: &AppState) -> Result<usize, ServerError> {
     let users: Vec<i64> = state
         .db
         .call(|c| {
-            let mut stmt = c.prepare("SELECT id FROM users")?;
+            let mut stmt = c.prepare(
+                "SELECT id FROM users
+                 ORDER BY CASE role WHEN 'manager' THEN 0 WHEN 'head' THEN 1 ELSE 2 END, id",
+            )?;
             let ids = stmt
                 .query_map((), |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
@@ -85,12 +92,9 @@ pub async fn ensure(state: &AppState, user_id: i64) -> Result<String, ServerErro
 
 /// Rewrites a user's book from the access-control tables, if it differs.
 pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(), ServerError> {
-    let urls: Vec<String> = state
-        .acl
-        .visible_customers(user_id)
-        .iter()
-        .map(|d| url_of(d))
-        .collect();
+    // Worked out once: for the center it is every customer.
+    let visible = std::sync::Arc::new(state.acl.visible_customers(user_id));
+    let urls: Vec<String> = visible.iter().map(|d| url_of(d)).collect();
     let notices = state
         .db
         .call(move |c| {
@@ -120,14 +124,14 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await?;
-    let visible: Vec<String> = state.acl.visible_customers(user_id);
+    let of = visible.clone();
     let (grades, managed, numbers) = state
         .db
         .call(move |c| {
             // A head's or the center's book lists every customer: read by
             // scan then, in one snapshot (store::by_customer).
             let tx = c.transaction()?;
-            let by = ByCustomer::new(&tx, &visible)?;
+            let by = ByCustomer::new(&tx, &of)?;
             let mut numbers = Vec::new();
             by.each(
                 &tx,
@@ -206,8 +210,7 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
             Ok((grades, managed, numbers))
         })
         .await?;
-    let seen: std::collections::HashSet<String> =
-        state.acl.visible_customers(user_id).into_iter().collect();
+    let seen = visible.clone();
     let left: Vec<LeftCustomer> = state
         .db
         .call(move |c| {
@@ -232,13 +235,13 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
         })
         .await?
         .into_iter()
-        .filter(|l| !seen.contains(&l.url))
+        .filter(|l| seen.binary_search(&l.url).is_err())
         .map(|l| LeftCustomer {
             url: url_of(&l.url),
             ..l
         })
         .collect();
-    let visible: Vec<String> = state.acl.visible_customers(user_id);
+    let of = visible.clone();
     let (desks, registrations) = state
         .db
         .call(move |c| {
@@ -248,7 +251,7 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
                 .collect();
             // By scan for a head's or the center's book (store::by_customer).
             let tx = c.transaction()?;
-            let by = ByCustomer::new(&tx, &visible)?;
+            let by = ByCustomer::new(&tx, &of)?;
             let mut registrations = Vec::new();
             by.each(
                 &tx,
@@ -289,7 +292,7 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
             Ok((desks, registrations))
         })
         .await?;
-    let visible: Vec<String> = state.acl.visible_customers(user_id);
+    let of = visible.clone();
     let since = (chrono::Utc::now() - chrono::Duration::days(120))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let (reviews, spot_checks) = state
@@ -312,7 +315,7 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
                 .collect::<Result<Vec<_>, _>>()?;
             drop(stmt);
             let tx = c.transaction()?;
-            let by = ByCustomer::new(&tx, &visible)?;
+            let by = ByCustomer::new(&tx, &of)?;
             let mut checks = Vec::new();
             by.each(
                 &tx,
@@ -353,36 +356,41 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
             "book {book_doc} is missing from storage"
         )));
     };
-    handle.with_document(|doc| -> Result<(), ServerError> {
-        let mut book = Book::load(doc)?;
-        if book.customers != urls
-            || book.notices != notices
-            || book.grades != grades
-            || book.managed != managed
-            || book.rules != rules
-            || book.left != left
-            || book.numbers != numbers
-            || book.desks != desks
-            || book.registrations != registrations
-            || book.reviews != reviews
-            || book.spot_checks != spot_checks
-        {
-            book.reviews = reviews;
-            book.spot_checks = spot_checks;
-            book.desks = desks;
-            book.registrations = registrations;
-            book.numbers = numbers;
-            book.left = left;
-            book.customers = urls;
-            book.notices = notices;
-            book.grades = grades;
-            book.managed = managed;
-            book.rules = rules;
-            doc.transact(|tx| book.save(tx))
-                .map_err(|e| ServerError::Internal(format!("{e:?}")))?;
-        }
-        Ok(())
+    let want = Book {
+        customers: urls,
+        notices,
+        grades,
+        managed,
+        numbers,
+        left,
+        desks,
+        registrations,
+        reviews,
+        spot_checks,
+        rules,
+        ..Book::default()
+    };
+    // Apart from the runtime's workers: comparing and writing the center's
+    // book of every customer takes a while, and the sync tasks queued behind
+    // it would wait (the storm's latency during a rule change).
+    tokio::task::spawn_blocking(move || {
+        handle.with_document(|doc| -> Result<(), ServerError> {
+            let before = Book::load(doc)?;
+            let after = Book {
+                doc_type: before.doc_type.clone(),
+                schema: before.schema,
+                user: before.user.clone(),
+                ..want
+            };
+            if after != before {
+                doc.transact(|tx| after.save_changed(&before, tx))
+                    .map_err(|e| ServerError::Internal(format!("{e:?}")))?;
+            }
+            Ok(())
+        })
     })
+    .await
+    .map_err(|e| ServerError::Internal(format!("writing a book failed: {e}")))?
 }
 
 /// Brings one user's book up to date (creating it if the user has none yet).
