@@ -556,11 +556,16 @@ pub async fn requeue(state: &AppState, docs: Vec<String>) -> Result<(), ServerEr
             Ok(())
         })
         .await?;
+    announce(state, docs);
+    Ok(())
+}
+
+/// Tells the projector of documents marked dirty in the database.
+fn announce(state: &AppState, docs: Vec<String>) {
     state.bulk_mark(&docs);
     for d in docs {
         let _ = state.changed.send(d);
     }
-    Ok(())
 }
 
 /// Marks every customer for projection again (new rules, a new month) and
@@ -584,10 +589,7 @@ pub async fn reproject_all(state: &AppState) -> Result<(), ServerError> {
             Ok(docs)
         })
         .await?;
-    state.bulk_mark(&docs);
-    for d in docs {
-        let _ = state.changed.send(d);
-    }
+    announce(state, docs);
     Ok(())
 }
 
