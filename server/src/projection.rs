@@ -224,8 +224,32 @@ async fn project_all(state: &AppState, docs: BTreeSet<String>) -> BTreeSet<Strin
     let docs: Vec<String> = docs.into_iter().collect();
     let mut failed = BTreeSet::new();
     let mut outcome = Batch::default();
-    for chunk in docs.chunks(CHUNK) {
-        match project_batch(state, chunk).await {
+    let mut chunks = docs.chunks(CHUNK);
+    // Each chunk is written while the next one is read: reading is decoding
+    // on the blocking threads, writing is the database's, and one after the
+    // other a cold start used one of two cores.
+    let mut ahead = match chunks.next() {
+        Some(first) => Some((first, prepare(state, first).await)),
+        None => None,
+    };
+    while let Some((chunk, this)) = ahead.take() {
+        let following = chunks.next();
+        let (written, next) = futures::join!(
+            async {
+                match this {
+                    Ok(prepared) => commit(state, prepared).await,
+                    Err(e) => Err(e),
+                }
+            },
+            async {
+                match following {
+                    Some(next) => Some((next, prepare(state, next).await)),
+                    None => None,
+                }
+            }
+        );
+        ahead = next;
+        match written {
             Ok(out) => outcome.merge(out),
             // One transaction: nothing of the chunk was written. Each is tried
             // alone, so that one document that cannot be written holds up no
@@ -351,6 +375,26 @@ struct Planned {
 /// (`registration.rs`), and the dirty marks, last. Documents that cannot be
 /// read stay dirty and are returned as failed.
 async fn project_batch(state: &AppState, docs: &[String]) -> Result<Batch, ServerError> {
+    let prepared = prepare(state, docs).await?;
+    commit(state, prepared).await
+}
+
+/// A batch read and planned, waiting to be written.
+struct Prepared {
+    out: Batch,
+    /// Documents that are not customers (books, desks…): only unmarked.
+    others: Vec<String>,
+    planned: Vec<Planned>,
+    /// What the batch was planned under.
+    rules: fieldbook_shared::rules::Rules,
+    month: String,
+}
+
+/// Reads and plans a batch ([`project_batch`]'s first half). It reads the
+/// server's tables through storage's reader connection, not the
+/// application's: so the next batch is read while the last one is written
+/// (`project_all`), each batch touching only its own customers' rows.
+async fn prepare(state: &AppState, docs: &[String]) -> Result<Prepared, ServerError> {
     let mut out = Batch::default();
     let (server_written, customers): (Vec<String>, Vec<String>) = docs
         .iter()
@@ -360,8 +404,8 @@ async fn project_batch(state: &AppState, docs: &[String]) -> Result<Batch, Serve
     let ids = customers.clone();
     type Official = std::collections::HashMap<String, Option<Vec<LedgerEntry>>>;
     let (projected, mut official): (std::collections::HashMap<String, String>, Official) = state
-        .db
-        .call(move |c| {
+        .storage
+        .read_beside(move |c| {
             let mut stmt =
                 c.prepare_cached("SELECT heads FROM customer_index WHERE doc_id = ?1")?;
             let mut out = std::collections::HashMap::new();
@@ -456,6 +500,25 @@ async fn project_batch(state: &AppState, docs: &[String]) -> Result<Batch, Serve
             holder,
         });
     }
+    Ok(Prepared {
+        out,
+        others,
+        planned,
+        rules,
+        month,
+    })
+}
+
+/// Writes a prepared batch in one transaction ([`project_batch`]'s second
+/// half).
+async fn commit(state: &AppState, prepared: Prepared) -> Result<Batch, ServerError> {
+    let Prepared {
+        mut out,
+        others,
+        planned,
+        rules,
+        month,
+    } = prepared;
     let done: Vec<String> = planned
         .iter()
         .map(|p| p.plan.doc.clone())

@@ -231,6 +231,22 @@ impl SqlStorage {
         .await
     }
 
+    /// A read of the server's own tables on this store's reader connection,
+    /// beside the application's: the projector reads the next batch's rows
+    /// while the last batch is being written (`projection::project_all`).
+    pub async fn read_beside<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, ServerError> + Send + 'static,
+    ) -> Result<T, ServerError> {
+        let reader = self.reader.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = reader.lock().unwrap_or_else(|e| e.into_inner());
+            f(&conn)
+        })
+        .await
+        .map_err(|e| ServerError::Internal(format!("a read beside the writer failed: {e}")))?
+    }
+
     /// [`SqlStorage::read`] for callers that can take an error (the
     /// projection keeps the document queued): a few tries, then the error.
     /// Retrying for ever, a read left running when the server stopped and
