@@ -86,9 +86,11 @@ pub fn new_changes(doc: &Automerge, since: &str) -> Vec<(String, String)> {
         .filter_map(|h| h.parse().ok())
         .filter(|h| doc.get_change_by_hash(h).is_some())
         .collect();
-    doc.get_changes(&heads)
+    // The changes' metadata only: building every change (`get_changes`)
+    // encodes each, which for a customer never projected is all of them.
+    doc.get_changes_meta(&heads)
         .iter()
-        .map(|c| (c.hash().to_string(), c.actor_id().to_hex_string()))
+        .map(|c| (c.hash.to_string(), c.actor.to_hex_string()))
         .collect()
 }
 
@@ -121,6 +123,56 @@ mod tests {
     use super::*;
     use automerge::sync::SyncDoc;
     use fieldbook_shared::peer::wire::Message as Wire;
+
+    /// The changes since a projection's heads: each new change once, with its
+    /// actor, and none of those the heads already cover.
+    #[test]
+    fn new_changes_are_those_after_the_heads_with_their_actors() {
+        let put = |doc: &mut Automerge, v: &str| {
+            doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+                automerge::transaction::Transactable::put(tx, automerge::ROOT, "k", v).map(|_| ())
+            })
+            .unwrap();
+        };
+        let mut doc = Automerge::new().with_actor(ActorId::from(b"aaaa".as_slice()));
+        put(&mut doc, "1");
+        let first = doc.get_heads();
+        let mut other = doc.fork().with_actor(ActorId::from(b"bbbb".as_slice()));
+        put(&mut other, "2");
+        put(&mut doc, "3");
+        doc.merge(&mut other).unwrap();
+        let since = |h: &[ChangeHash]| {
+            h.iter()
+                .map(|h| h.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let all = new_changes(&doc, "");
+        let expected: Vec<(String, String)> = doc
+            .get_changes(&[])
+            .iter()
+            .map(|c| (c.hash().to_string(), c.actor_id().to_hex_string()))
+            .collect();
+        let sorted = |mut v: Vec<(String, String)>| {
+            v.sort();
+            v
+        };
+        assert_eq!(sorted(all.clone()), sorted(expected));
+        assert_eq!(all.len(), 3);
+        let later = new_changes(&doc, &since(&first));
+        assert_eq!(later.len(), 2);
+        assert!(later.iter().all(|(h, _)| h != &first[0].to_string()));
+        let actors: std::collections::BTreeSet<&str> =
+            later.iter().map(|(_, a)| a.as_str()).collect();
+        assert_eq!(
+            actors,
+            [hex::encode("aaaa"), hex::encode("bbbb")]
+                .iter()
+                .map(|s| s.as_str())
+                .collect()
+        );
+        assert!(new_changes(&doc, &since(&doc.get_heads())).is_empty());
+    }
 
     /// A sync frame carrying one change made by `actor`.
     fn frame_from(actor: &str) -> Vec<u8> {
