@@ -504,6 +504,57 @@ mod tests {
         assert_eq!(acl.decide("new", "p1").0, Access::None);
     }
 
+    /// Who sees which customers, as every book is written from it: the
+    /// same as asking `access` customer by customer, for a manager, an
+    /// assistant, a head of a parent unit, a head elsewhere, the center and
+    /// a disabled user.
+    #[test]
+    fn visible_customers_are_those_access_lets_a_user_open() {
+        let acl = acl_with_two_managers();
+        let user = |name: &str, role: Role, unit: &str, disabled: bool| UserAcl {
+            username: name.into(),
+            role,
+            unit: unit.into(),
+            disabled,
+        };
+        acl.set_unit("co1", None);
+        acl.set_unit("so1", Some("co1".into()));
+        acl.set_unit("so2", Some("co1".into()));
+        acl.set_unit("so3", None);
+        acl.set_user(4, user("h1", Role::Head, "co1", false));
+        acl.set_user(5, user("h3", Role::Head, "so3", false));
+        acl.set_user(6, user("admin", Role::Admin, "co1", false));
+        acl.set_user(7, user("gone", Role::Manager, "so1", true));
+        let assign = |primary, assistant, unit: &str| Assignment {
+            primary,
+            assistant,
+            unit: unit.into(),
+        };
+        acl.set_customer("c-b", assign(1, None, "so1"));
+        acl.set_customer("c-a", assign(3, Some(1), "so2"));
+        acl.set_customer("c-c", assign(3, None, "so2"));
+        acl.set_customer("c-d", assign(7, None, "so1"));
+        acl.set_book("book-1", 1);
+        acl.set_shared("warnings");
+        let docs = ["c-a", "c-b", "c-c", "c-d"];
+        for u in [1, 3, 4, 5, 6, 7, 99] {
+            let expected: Vec<String> = docs
+                .iter()
+                .filter(|d| acl.access(u, d) != Access::None)
+                .map(|d| d.to_string())
+                .collect();
+            assert_eq!(acl.visible_customers(u), expected, "user {u}");
+        }
+        assert_eq!(acl.visible_customers(1), ["c-a", "c-b"]);
+        assert_eq!(
+            acl.visible_customers(4).len(),
+            4,
+            "the head of the parent unit"
+        );
+        assert!(acl.visible_customers(5).is_empty(), "a head elsewhere");
+        assert!(acl.visible_customers(7).is_empty(), "a disabled user");
+    }
+
     #[test]
     fn a_closed_connection_forgets_its_offers() {
         let acl = acl_with_two_managers();
