@@ -266,6 +266,24 @@ impl Book {
             // Never happens for a book written by this server; stay exact.
             return self.save(tx);
         }
+        // Every field named: a field added to `Book` and not written below
+        // fails to compile here instead of never reaching the tablets.
+        let Book {
+            doc_type: _,
+            schema: _,
+            user: _,
+            customers: _,
+            notices: _,
+            grades: _,
+            managed: _,
+            numbers: _,
+            left: _,
+            desks: _,
+            registrations: _,
+            reviews: _,
+            spot_checks: _,
+            rules: _,
+        } = self;
         macro_rules! field {
             ($name:literal, $f:ident) => {
                 if self.$f != before.$f {
