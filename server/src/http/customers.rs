@@ -36,7 +36,7 @@ pub async fn customers(
     let visible = state.acl.visible_customers(user.id);
     let rows = state
         .db
-        .call(move |c| {
+        .read(move |c| {
             // One snapshot, and one SQLite file lock, for the whole list.
             let tx = c.transaction()?;
             let by = ByCustomer::new(&tx, &visible)?;
@@ -136,7 +136,7 @@ pub async fn cadence(
     let visible = state.acl.visible_customers(user.id);
     let rows = state
         .db
-        .call(move |c| {
+        .read(move |c| {
             let mut manager = c.prepare_cached(
                 "SELECT u.username FROM customers c JOIN users u ON u.id = c.primary_user WHERE c.doc_id = ?1",
             )?;
@@ -178,7 +178,7 @@ pub async fn head_cadence(
     let visible = state.acl.visible_customers(user.id);
     let rows = state
         .db
-        .call(move |c| {
+        .read(move |c| {
             let mut heads = c.prepare_cached(
                 "SELECT u.username FROM customers c
                  JOIN users u ON u.unit = c.unit AND u.role = 'head' AND u.disabled = 0

@@ -104,7 +104,7 @@ pub async fn compute(
         )));
     }
     let (unit, docs) = scope(state, user, q.unit)?;
-    let rows = state.db.call(move |c| read_rows(c, &docs)).await?;
+    let rows = state.db.read(move |c| read_rows(c, &docs)).await?;
     let today = crate::today();
     let rules = state.rules.get();
     // Tens of milliseconds at 10,000 customers: off the async threads.

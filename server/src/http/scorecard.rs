@@ -65,7 +65,7 @@ pub async fn compute(
     let (unit, docs) = super::reports::scope(state, user, q.unit)?;
     let rows = state
         .db
-        .call(move |c| super::reports::read_rows(c, &docs))
+        .read(move |c| super::reports::read_rows(c, &docs))
         .await?;
     // Managers and the registrations they got approved, by their unit now.
     type Users = Vec<(String, String, String, String)>;

@@ -620,18 +620,49 @@ CREATE TABLE IF NOT EXISTS alerts (
 "#;
 
 /// The application's connection (users, sessions, assignments, projections),
-/// used from async code through [`Db::call`], which runs off the async threads.
+/// used from async code through [`Db::call`], which runs off the async threads,
+/// and a second connection for the long reads of reports and lists
+/// ([`Db::read`]).
 #[derive(Clone)]
 pub struct Db {
     conn: std::sync::Arc<std::sync::Mutex<Connection>>,
+    /// Opened at the first long read (most servers' tests never make one).
+    reader: std::sync::Arc<std::sync::Mutex<Option<Connection>>>,
+    location: Location,
 }
 
 impl Db {
     /// Opens the database at `location` and migrates it.
     pub fn open(location: impl Into<Location>) -> Result<Self, ServerError> {
+        let location = location.into();
         Ok(Db {
-            conn: std::sync::Arc::new(std::sync::Mutex::new(open_and_migrate(location)?)),
+            conn: std::sync::Arc::new(std::sync::Mutex::new(open_and_migrate(location.clone())?)),
+            reader: std::sync::Arc::new(std::sync::Mutex::new(None)),
+            location,
         })
+    }
+
+    /// Runs a read of many rows (a report, a customer list, a scorecard) on
+    /// the reader connection, on a blocking thread. On the application's
+    /// connection a center's report held every other call for its 100–300 ms
+    /// (logins, decisions, the projection's commits) and waited behind them;
+    /// with SQLite's WAL, and on PostgreSQL, a second connection reads its own
+    /// snapshot beside them. `f` must not write.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, ServerError> + Send + 'static,
+    ) -> Result<T, ServerError> {
+        let reader = self.reader.clone();
+        let location = self.location.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut slot = reader.lock().unwrap_or_else(|e| e.into_inner());
+            if slot.is_none() {
+                *slot = Some(open(location)?);
+            }
+            f(slot.as_mut().expect("opened above"))
+        })
+        .await
+        .map_err(|e| ServerError::Internal(format!("database read task failed: {e}")))?
     }
 
     /// Runs `f` with the connection on a blocking thread. Transactions that write
@@ -663,6 +694,50 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A long read (a report) runs on its own connection: it is answered
+    /// while the application's connection is busy, and sees what was
+    /// committed on it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_long_read_is_not_held_by_the_application_connection() {
+        let dir = std::env::temp_dir().join(format!("fb-db-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("read.db");
+        let _ = std::fs::remove_file(&path);
+        let db = Db::open(Location::Sqlite(path)).unwrap();
+        db.call(|c| {
+            c.execute("INSERT INTO units (code, name) VALUES ('u1', 'one')", ())?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        // The application's connection is held until the read has answered.
+        let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let app = db.clone();
+        let busy = tokio::spawn(async move {
+            app.call(move |_| {
+                held_tx.send(()).ok();
+                done_rx
+                    .recv_timeout(std::time::Duration::from_secs(20))
+                    .map_err(|_| ServerError::Internal("the read never answered".into()))
+            })
+            .await
+        });
+        tokio::task::spawn_blocking(move || held_rx.recv().unwrap())
+            .await
+            .unwrap();
+        let name: String = db
+            .read(
+                |c| Ok(c.query_row("SELECT name FROM units WHERE code = 'u1'", (), |r| r.get(0))?),
+            )
+            .await
+            .unwrap();
+        assert_eq!(name, "one");
+        done_tx.send(()).unwrap();
+        busy.await.unwrap().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn the_storage_writer_tries_often_and_gives_up_late() {
