@@ -484,6 +484,19 @@ async fn run(args: Args) {
             x.storm.p50_ms,
             x.storm.p99_ms
         );
+        println!(
+            "rules, fieldbook: the storm's p99 before the PUT {:.0} ms ({} visits), from the PUT until every tablet had the new rules {:.0} ms ({} visits)",
+            x.before_put.0, x.before_put.1, x.during_change.0, x.during_change.1
+        );
+        let windows: Vec<String> = x
+            .timeline
+            .iter()
+            .map(|(at, p99, n)| format!("{at:+.0} s: {p99:.0} ms ({n})"))
+            .collect();
+        println!(
+            "rules, fieldbook: the storm's p99 by 20 s from the PUT: {}",
+            windows.join(", ")
+        );
         r.rules = Some(x);
     }
 

@@ -158,6 +158,24 @@ pub struct Storm {
     /// The devices could not all connect and open their customer (the server
     /// still working off an earlier storm, say): nothing else was measured.
     pub setup_failed: Option<String>,
+    /// Each delivered visit: when it arrived, and its latency (for a
+    /// workload that splits the storm in windows: the rule change).
+    pub arrivals: Vec<(Instant, Duration)>,
+}
+
+impl Storm {
+    /// The `p` quantile (0–1) of the latency of the visits that arrived in
+    /// `[from, to)`, in ms, and how many they were.
+    pub fn quantile_between(&self, p: f64, from: Instant, to: Instant) -> (f64, usize) {
+        let mut lat: Vec<f64> = self
+            .arrivals
+            .iter()
+            .filter(|(at, _)| *at >= from && *at < to)
+            .map(|(_, d)| d.as_secs_f64() * 1000.0)
+            .collect();
+        lat.sort_by(|a, b| a.total_cmp(b));
+        (quantile(&lat, p), lat.len())
+    }
 }
 
 /// How long a workload may take to connect its devices and open their
@@ -362,6 +380,7 @@ pub async fn storm_telling(
         cpu_ms_per_visit: cpu * 1000.0 / arr.len().max(1) as f64,
         load_cpu_ms_per_visit: load_cpu * 1000.0 / arr.len().max(1) as f64,
         setup_failed: None,
+        arrivals: arr,
     };
     for (a, b, _, _) in pairs {
         a.close().await;
@@ -1050,6 +1069,15 @@ pub struct RuleChange {
     pub tablets: usize,
     /// The storm, which began before the PUT.
     pub storm: Storm,
+    /// The storm's p99 (ms) and visits delivered before the PUT: the same
+    /// storm on the same server without a rule change, the baseline.
+    pub before_put: (f64, usize),
+    /// … and from the PUT until every tablet had the new rules (or the
+    /// storm ended).
+    pub during_change: (f64, usize),
+    /// The storm's p99 (ms) and visits in windows of 20 s, each window
+    /// named by its start in seconds from the PUT (negative: before it).
+    pub timeline: Vec<(f64, f64, usize)>,
 }
 
 /// The rule-change workload (ours only): `n` managers run a paced storm, each
@@ -1075,9 +1103,12 @@ pub async fn rule_change_under_load(s: &Seeded, n: usize, secs: u64, pace: Durat
     let rules_of = |h: &DocHandle| h.with_document(|d| Book::load(d).map(|b| b.rules).ok());
     let before: Vec<Option<String>> = tablets.iter().map(|(_, b)| rules_of(b)).collect();
     let started = tokio::sync::Notify::new();
+    // The storm runs alone for a fifth of its length (up to 30 s) first: its
+    // latency then is the baseline the change is compared with.
+    let alone = Duration::from_secs((secs / 5).clamp(3, 30));
     let change = async {
         started.notified().await;
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        tokio::time::sleep(alone).await;
         // Every tablet reports when its book's rules differ from before.
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
         let watchers: Vec<_> = tablets
@@ -1137,9 +1168,15 @@ pub async fn rule_change_under_load(s: &Seeded, n: usize, secs: u64, pace: Durat
             "rules: {told} of {} tablets had the new rules; no customer waiting for them after {reprojected_secs:.1} s",
             tablets.len()
         );
-        (put_secs, reprojected_secs, tablets_secs)
+        (
+            put_secs,
+            reprojected_secs,
+            tablets_secs,
+            t,
+            last.unwrap_or(limit),
+        )
     };
-    let (storm, (put_secs, reprojected_secs, tablets_secs)) = tokio::join!(
+    let (storm, (put_secs, reprojected_secs, tablets_secs, put_at, told_at)) = tokio::join!(
         storm_telling(s, n, secs, Some(pace), Some(&started)),
         change
     );
@@ -1167,6 +1204,22 @@ pub async fn rule_change_under_load(s: &Seeded, n: usize, secs: u64, pace: Durat
         reprojected_secs,
         tablets_secs,
         tablets: n,
+        before_put: storm.quantile_between(0.99, put_at - alone, put_at),
+        timeline: {
+            let mut windows = Vec::new();
+            let last = storm.arrivals.iter().map(|(at, _)| *at).max();
+            let mut from = put_at - alone;
+            while last.is_some_and(|l| from <= l) {
+                let to = from + Duration::from_secs(20);
+                let (p99, n) = storm.quantile_between(0.99, from, to);
+                let start = from.saturating_duration_since(put_at).as_secs_f64()
+                    - put_at.saturating_duration_since(from).as_secs_f64();
+                windows.push((start, p99, n));
+                from = to;
+            }
+            windows
+        },
+        during_change: storm.quantile_between(0.99, put_at, told_at),
         storm,
     }
 }
