@@ -95,258 +95,42 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
     // Worked out once: for the center it is every customer.
     let visible = std::sync::Arc::new(state.acl.visible_customers(user_id));
     let urls: Vec<String> = visible.iter().map(|d| url_of(d)).collect();
-    let notices = state
-        .db
-        .call(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT r.doc_id, r.same_as, r.owned_lines, r.duplicate_lines
-                 FROM registrations r JOIN customers c ON c.doc_id = r.doc_id
-                 WHERE c.registered_by = ?1 AND (r.same_as IS NOT NULL OR r.duplicate_lines <> '')
-                 ORDER BY r.doc_id",
-            )?;
-            let rows = stmt.query_map([user_id], |r| {
-                let split = |s: String| {
-                    s.split(',')
-                        .filter(|x| !x.is_empty())
-                        .map(str::to_string)
-                        .collect()
-                };
-                Ok(RegistrationNotice {
-                    url: url_of(&r.get::<_, String>(0)?),
-                    same_as: r
-                        .get::<_, Option<String>>(1)?
-                        .map(|d| url_of(&d))
-                        .unwrap_or_default(),
-                    owned: split(r.get(2)?),
-                    duplicate: split(r.get(3)?),
-                })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await?;
     let of = visible.clone();
-    let (grades, managed, numbers) = state
+    let since = (chrono::Utc::now() - chrono::Duration::days(120))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    // Every table in one read transaction on the reader connection: one
+    // snapshot for the whole book, the customers' set built once (a head's
+    // or the center's book is read by scan: store::by_customer), and the
+    // application's connection left to the projection and the requests
+    // while a pass over every book runs.
+    let read = state
         .db
-        .call(move |c| {
-            // A head's or the center's book lists every customer: read by
-            // scan then, in one snapshot (store::by_customer).
+        .read(move |c| {
             let tx = c.transaction()?;
-            let by = ByCustomer::new(&tx, &of)?;
-            let mut numbers = Vec::new();
-            by.each(
-                &tx,
-                "SELECT doc_id, number FROM customer_numbers",
-                "doc_id",
-                "",
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-                |i, (doc, number)| {
-                    numbers.push((
-                        i,
-                        CustomerNumber {
-                            url: url_of(&doc),
-                            number,
-                        },
-                    ))
-                },
-            )?;
-            let mut grades = Vec::new();
-            by.each(
-                &tx,
-                "SELECT doc_id, level, grade FROM grade_approvals",
-                "doc_id",
-                "",
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                },
-                |i, (doc, level, grade)| {
-                    grades.push((
-                        i,
-                        ApprovedGrade {
-                            url: url_of(&doc),
-                            level: Level::parse(&level),
-                            grade: Grade::parse(&grade),
-                        },
-                    ))
-                },
-            )?;
-            let mut managed = Vec::new();
-            by.each(
-                &tx,
-                "SELECT doc_id, managed_as, managed_why, managed_rank FROM customer_index",
-                "doc_id",
-                "",
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, i64>(3)?,
-                    ))
-                },
-                |i, (doc, grade, why, rank)| {
-                    if why != "threshold" {
-                        managed.push((
-                            i,
-                            ManagedTier::new(
-                                url_of(&doc),
-                                Grade::parse(&grade),
-                                ManagedWhy::from_stored(&why, rank),
-                            ),
-                        ))
-                    }
-                },
-            )?;
+            let read = read_book(&tx, user_id, &of, &since)?;
             tx.commit()?;
-            // In the order of `visible`, whichever way they were read.
-            fn ordered<T>(mut v: Vec<(usize, T)>) -> Vec<T> {
-                v.sort_by_key(|(i, _)| *i);
-                v.into_iter().map(|(_, x)| x).collect()
-            }
-            let (grades, managed, numbers) = (ordered(grades), ordered(managed), ordered(numbers));
-            Ok((grades, managed, numbers))
+            Ok(read)
         })
         .await?;
-    let seen = visible.clone();
-    let left: Vec<LeftCustomer> = state
-        .db
-        .call(move |c| {
-            // The latest hand-over of each customer this user was taken off.
-            let mut stmt = c.prepare_cached(
-                "SELECT h.doc_id, COALESCE(ci.name, ''), t.username, h.at FROM handovers h
-                 JOIN users t ON t.id = h.to_primary
-                 LEFT JOIN customer_index ci ON ci.doc_id = h.doc_id
-                 WHERE h.id IN (SELECT MAX(id) FROM handovers
-                                WHERE from_primary = ?1 OR from_assistant = ?1 GROUP BY doc_id)
-                 ORDER BY h.id DESC LIMIT 50",
-            )?;
-            let rows = stmt.query_map([user_id], |r| {
-                Ok(LeftCustomer {
-                    url: r.get(0)?,
-                    name: r.get(1)?,
-                    to: r.get(2)?,
-                    at: r.get(3)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await?
+    let BookRead {
+        notices,
+        grades,
+        managed,
+        numbers,
+        left,
+        desks,
+        registrations,
+        reviews,
+        spot_checks,
+    } = read;
+    let left: Vec<LeftCustomer> = left
         .into_iter()
-        .filter(|l| seen.binary_search(&l.url).is_err())
+        .filter(|l| visible.binary_search(&l.url).is_err())
         .map(|l| LeftCustomer {
             url: url_of(&l.url),
             ..l
         })
         .collect();
-    let of = visible.clone();
-    let (desks, registrations) = state
-        .db
-        .call(move |c| {
-            let desks: Vec<String> = crate::desks::of_user(c, user_id)?
-                .iter()
-                .map(|d| url_of(d))
-                .collect();
-            // By scan for a head's or the center's book (store::by_customer).
-            let tx = c.transaction()?;
-            let by = ByCustomer::new(&tx, &of)?;
-            let mut registrations = Vec::new();
-            by.each(
-                &tx,
-                "SELECT r.doc_id, r.status, r.reason, COALESCE(u.display_name, ''),
-                        COALESCE(r.decided_at, ''), cu.registered_by, r.decided_by IS NOT NULL
-                 FROM registrations r JOIN customers cu ON cu.doc_id = r.doc_id
-                 LEFT JOIN users u ON u.id = r.decided_by",
-                "r.doc_id",
-                "",
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, i64>(5)? == user_id && r.get::<_, bool>(6)?,
-                    ))
-                },
-                |i, (doc, status, reason, by, at, mine)| {
-                    if status != "approved" || mine {
-                        registrations.push((
-                            i,
-                            RegistrationStatus {
-                                url: url_of(&doc),
-                                status,
-                                reason,
-                                decided_by: by,
-                                decided_at: at,
-                            },
-                        ));
-                    }
-                },
-            )?;
-            tx.commit()?;
-            registrations.sort_by_key(|(i, _)| *i);
-            let registrations = registrations.into_iter().map(|(_, r)| r).collect();
-            Ok((desks, registrations))
-        })
-        .await?;
-    let of = visible.clone();
-    let since = (chrono::Utc::now() - chrono::Duration::days(120))
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let (reviews, spot_checks) = state
-        .db
-        .call(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT r.month, u.display_name, r.comment, r.reviewed_at FROM month_reviews r
-                 JOIN users u ON u.id = r.reviewer_id
-                 WHERE r.user_id = ?1 ORDER BY r.month DESC LIMIT 12",
-            )?;
-            let reviews = stmt
-                .query_map([user_id], |r| {
-                    Ok(MonthReview {
-                        month: r.get(0)?,
-                        by: r.get(1)?,
-                        comment: r.get(2)?,
-                        at: r.get(3)?,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            drop(stmt);
-            let tx = c.transaction()?;
-            let by = ByCustomer::new(&tx, &of)?;
-            let mut checks = Vec::new();
-            by.each(
-                &tx,
-                "SELECT s.doc_id, s.visit_id, u.display_name, s.comment, s.checked_at
-                 FROM spot_checks s JOIN users u ON u.id = s.reviewer_id",
-                "s.doc_id",
-                "ORDER BY s.checked_at",
-                |r| {
-                    Ok(SpotCheckNote {
-                        url: url_of(&r.get::<_, String>(0)?),
-                        visit_id: r.get(1)?,
-                        by: r.get(2)?,
-                        comment: r.get(3)?,
-                        at: r.get(4)?,
-                    })
-                },
-                |i, note| {
-                    // The last 120 days (RFC 3339 in UTC compares as text).
-                    if note.at >= since {
-                        checks.push((i, note));
-                    }
-                },
-            )?;
-            tx.commit()?;
-            // Each customer's in the order of `visible`, each oldest first
-            // (a stable sort keeps the ORDER BY within a customer).
-            checks.sort_by_key(|(i, _)| *i);
-            let checks: Vec<SpotCheckNote> = checks.into_iter().map(|(_, n)| n).collect();
-            Ok((reviews, checks))
-        })
-        .await?;
     let rules = state.rules.get().to_tablet_json();
     let id: DocumentId = book_doc
         .parse()
@@ -391,6 +175,244 @@ pub async fn refresh(state: &AppState, user_id: i64, book_doc: &str) -> Result<(
     })
     .await
     .map_err(|e| ServerError::Internal(format!("writing a book failed: {e}")))?
+}
+
+/// What a book lists besides its customers and rules, as read from the tables.
+struct BookRead {
+    notices: Vec<RegistrationNotice>,
+    grades: Vec<ApprovedGrade>,
+    managed: Vec<ManagedTier>,
+    numbers: Vec<CustomerNumber>,
+    /// Hand-overs away from the user (document ids, not yet urls).
+    left: Vec<LeftCustomer>,
+    desks: Vec<String>,
+    registrations: Vec<RegistrationStatus>,
+    reviews: Vec<MonthReview>,
+    spot_checks: Vec<SpotCheckNote>,
+}
+
+/// Reads what `user_id`'s book lists about the customers `of` (sorted; as
+/// `Acl::visible_customers` gives them); spot checks since `since`.
+fn read_book(
+    c: &crate::store::sql::Connection,
+    user_id: i64,
+    of: &[String],
+    since: &str,
+) -> Result<BookRead, ServerError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT r.doc_id, r.same_as, r.owned_lines, r.duplicate_lines
+         FROM registrations r JOIN customers c ON c.doc_id = r.doc_id
+         WHERE c.registered_by = ?1 AND (r.same_as IS NOT NULL OR r.duplicate_lines <> '')
+         ORDER BY r.doc_id",
+    )?;
+    let notices = stmt
+        .query_map([user_id], |r| {
+            let split = |s: String| {
+                s.split(',')
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            };
+            Ok(RegistrationNotice {
+                url: url_of(&r.get::<_, String>(0)?),
+                same_as: r
+                    .get::<_, Option<String>>(1)?
+                    .map(|d| url_of(&d))
+                    .unwrap_or_default(),
+                owned: split(r.get(2)?),
+                duplicate: split(r.get(3)?),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    drop(stmt);
+
+    let by = ByCustomer::new(c, of)?;
+    let mut numbers = Vec::new();
+    by.each(
+        c,
+        "SELECT doc_id, number FROM customer_numbers",
+        "doc_id",
+        "",
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        |i, (doc, number)| {
+            numbers.push((
+                i,
+                CustomerNumber {
+                    url: url_of(&doc),
+                    number,
+                },
+            ))
+        },
+    )?;
+    let mut grades = Vec::new();
+    by.each(
+        c,
+        "SELECT doc_id, level, grade FROM grade_approvals",
+        "doc_id",
+        "",
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        },
+        |i, (doc, level, grade)| {
+            grades.push((
+                i,
+                ApprovedGrade {
+                    url: url_of(&doc),
+                    level: Level::parse(&level),
+                    grade: Grade::parse(&grade),
+                },
+            ))
+        },
+    )?;
+    let mut managed = Vec::new();
+    by.each(
+        c,
+        "SELECT doc_id, managed_as, managed_why, managed_rank FROM customer_index",
+        "doc_id",
+        "",
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        },
+        |i, (doc, grade, why, rank)| {
+            if why != "threshold" {
+                managed.push((
+                    i,
+                    ManagedTier::new(
+                        url_of(&doc),
+                        Grade::parse(&grade),
+                        ManagedWhy::from_stored(&why, rank),
+                    ),
+                ))
+            }
+        },
+    )?;
+
+    // The latest hand-over of each customer this user was taken off.
+    let mut stmt = c.prepare_cached(
+        "SELECT h.doc_id, COALESCE(ci.name, ''), t.username, h.at FROM handovers h
+         JOIN users t ON t.id = h.to_primary
+         LEFT JOIN customer_index ci ON ci.doc_id = h.doc_id
+         WHERE h.id IN (SELECT MAX(id) FROM handovers
+                        WHERE from_primary = ?1 OR from_assistant = ?1 GROUP BY doc_id)
+         ORDER BY h.id DESC LIMIT 50",
+    )?;
+    let left = stmt
+        .query_map([user_id], |r| {
+            Ok(LeftCustomer {
+                url: r.get(0)?,
+                name: r.get(1)?,
+                to: r.get(2)?,
+                at: r.get(3)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    drop(stmt);
+
+    let desks: Vec<String> = crate::desks::of_user(c, user_id)?
+        .iter()
+        .map(|d| url_of(d))
+        .collect();
+    let mut registrations = Vec::new();
+    by.each(
+        c,
+        "SELECT r.doc_id, r.status, r.reason, COALESCE(u.display_name, ''),
+                COALESCE(r.decided_at, ''), cu.registered_by, r.decided_by IS NOT NULL
+         FROM registrations r JOIN customers cu ON cu.doc_id = r.doc_id
+         LEFT JOIN users u ON u.id = r.decided_by",
+        "r.doc_id",
+        "",
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, i64>(5)? == user_id && r.get::<_, bool>(6)?,
+            ))
+        },
+        |i, (doc, status, reason, by, at, mine)| {
+            if status != "approved" || mine {
+                registrations.push((
+                    i,
+                    RegistrationStatus {
+                        url: url_of(&doc),
+                        status,
+                        reason,
+                        decided_by: by,
+                        decided_at: at,
+                    },
+                ));
+            }
+        },
+    )?;
+
+    let mut stmt = c.prepare_cached(
+        "SELECT r.month, u.display_name, r.comment, r.reviewed_at FROM month_reviews r
+         JOIN users u ON u.id = r.reviewer_id
+         WHERE r.user_id = ?1 ORDER BY r.month DESC LIMIT 12",
+    )?;
+    let reviews = stmt
+        .query_map([user_id], |r| {
+            Ok(MonthReview {
+                month: r.get(0)?,
+                by: r.get(1)?,
+                comment: r.get(2)?,
+                at: r.get(3)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    drop(stmt);
+    let mut checks = Vec::new();
+    by.each(
+        c,
+        "SELECT s.doc_id, s.visit_id, u.display_name, s.comment, s.checked_at
+         FROM spot_checks s JOIN users u ON u.id = s.reviewer_id",
+        "s.doc_id",
+        "ORDER BY s.checked_at",
+        |r| {
+            Ok(SpotCheckNote {
+                url: url_of(&r.get::<_, String>(0)?),
+                visit_id: r.get(1)?,
+                by: r.get(2)?,
+                comment: r.get(3)?,
+                at: r.get(4)?,
+            })
+        },
+        |i, note| {
+            // The last 120 days (RFC 3339 in UTC compares as text).
+            if note.at.as_str() >= since {
+                checks.push((i, note));
+            }
+        },
+    )?;
+
+    // In the order of `of`, whichever way they were read; a stable sort
+    // keeps each customer's spot checks oldest first (the ORDER BY).
+    fn ordered<T>(mut v: Vec<(usize, T)>) -> Vec<T> {
+        v.sort_by_key(|(i, _)| *i);
+        v.into_iter().map(|(_, x)| x).collect()
+    }
+    Ok(BookRead {
+        notices,
+        grades: ordered(grades),
+        managed: ordered(managed),
+        numbers: ordered(numbers),
+        left,
+        desks,
+        registrations: ordered(registrations),
+        reviews,
+        spot_checks: ordered(checks),
+    })
 }
 
 /// Brings one user's book up to date (creating it if the user has none yet).
