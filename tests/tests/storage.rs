@@ -44,3 +44,35 @@ async fn a_write_waits_out_another_connections_lock_and_lands() {
     assert_eq!(storage.load(key).await.as_deref(), Some(&b"visit"[..]));
     assert_eq!(changed.recv().await.as_deref(), Some("doc1"));
 }
+
+/// Committed pages reach the database file while the server runs, copied
+/// from the write-ahead log by the checkpointer thread: the storage
+/// writer's own commits never checkpoint (a checkpoint inside its commit
+/// held up every synced change behind it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_copied_into_the_database_file_beside_the_writer() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("fieldbook.db");
+    Db::open(&path).expect("create the schema");
+    let main_file = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let (tx, _changed) = tokio::sync::mpsc::unbounded_channel();
+    let storage = SqlStorage::open(&path.clone().into(), tx).expect("open storage");
+    let before = main_file();
+    // About 2 MB of documents: far fewer pages than SQLite's own
+    // threshold (1,000), which the writer no longer acts on anyway.
+    for i in 0..64 {
+        let key = StorageKey::from_parts([format!("doc{i}"), "snapshot".into(), "x".into()])
+            .expect("key");
+        storage.put(key, vec![i as u8; 32 * 1024]).await;
+    }
+    let grown = async {
+        while main_file() < before + 1024 * 1024 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), grown)
+        .await
+        .expect("the database file did not grow: nothing was checkpointed");
+    let key = StorageKey::from_parts(["doc7", "snapshot", "x"]).expect("key");
+    assert_eq!(storage.load(key).await, Some(vec![7u8; 32 * 1024]));
+}

@@ -62,13 +62,23 @@ impl SqlStorage {
         node: Option<String>,
     ) -> Result<Self, ServerError> {
         let writer_conn = db::open(location)?;
+        let (committed_tx, committed) = watch::channel(0u64);
         if let Some(lite) = writer_conn.sqlite() {
             lite.busy_handler(Some(db::wait_briefly))?;
+            // The writer's commits never checkpoint: see `checkpoint_loop`.
+            lite.pragma_update(None, "wal_autocheckpoint", 0)?;
+            let checkpointer = db::open(location)?;
+            let stopped = committed.clone();
+            std::thread::Builder::new()
+                .name("sqlite-checkpoint".into())
+                .spawn(move || checkpoint_loop(checkpointer, stopped))
+                .map_err(|e| {
+                    ServerError::Internal(format!("cannot start the WAL checkpointer: {e}"))
+                })?;
         }
         let reader = db::open(location)?;
         let (tx, rx) = mpsc::channel::<Job>();
         let in_flight = Arc::new(Mutex::new(InFlight::default()));
-        let (committed_tx, committed) = watch::channel(0u64);
         let thread_in_flight = in_flight.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -323,6 +333,34 @@ fn retry<T>(what: &str, mut f: impl FnMut() -> crate::store::sql::Result<T>) -> 
 fn doc_of(key: &str) -> Option<&str> {
     let doc = key.split('/').next()?;
     (doc != "storage-adapter-id" && !doc.is_empty()).then_some(doc)
+}
+
+/// How often the checkpointer copies the WAL into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Copies committed pages from SQLite's write-ahead log into the database
+/// file, on its own thread and connection, until the storage writer stops.
+/// Left to SQLite, a checkpoint runs inside whichever commit finds the log
+/// past 1,000 pages: often the storage writer's, which holds up every synced
+/// change behind it (nothing is sent before its commit), for as long as
+/// copying the pages and syncing the file take: the storm's tail. A passive
+/// checkpoint waits for no reader and no writer.
+fn checkpoint_loop(conn: Connection, writer: watch::Receiver<u64>) {
+    let Some(lite) = conn.sqlite() else { return };
+    // The writer's `watch` closes when its thread ends (the storage is dropped).
+    while writer.has_changed().is_ok() {
+        std::thread::sleep(CHECKPOINT_EVERY);
+        let done = lite.query_row("PRAGMA wal_checkpoint(PASSIVE)", (), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        });
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "WAL checkpoint failed; tried again shortly");
+        }
+    }
 }
 
 fn writer_loop(
