@@ -53,39 +53,114 @@ pub fn write(
     write_details(tx, plan)?;
     crate::history::record(tx, doc, changes, senders)?;
     write_alerts(tx, doc, &plan.alerts, &plan.month)?;
-    tx.execute("DELETE FROM visit_index WHERE doc_id = ?1", [doc])?;
+    write_visits(tx, doc, &plan.visits)?;
+    write_follow_ups(tx, doc, &plan.follow_ups)?;
+    Ok(standing_changed)
+}
+
+/// Brings `doc`'s rows in `visit_index` to `visits`, writing only those that
+/// differ. A customer's visits are its history, which only grows: deleting
+/// and writing all of them at every projection held SQLite's write lock
+/// longer with each visit, and the storage writer, which every synced change
+/// waits for, waited behind it (a 400 s storm's p99 grew from 180 ms to over
+/// a second as each of its customers reached 200 visits).
+fn write_visits(
+    tx: &Transaction,
+    doc: &str,
+    visits: &[super::plan::VisitRow],
+) -> crate::store::sql::Result<()> {
+    let mut had: std::collections::HashMap<String, super::plan::VisitRow> = tx
+        .prepare_cached("SELECT visit_id, date, kind, visitors FROM visit_index WHERE doc_id = ?1")?
+        .query_map([doc], |r| {
+            Ok(super::plan::VisitRow {
+                id: r.get(0)?,
+                date: r.get(1)?,
+                kind: r.get(2)?,
+                visitors: r.get(3)?,
+            })
+        })?
+        .map(|v| v.map(|v| (v.id.clone(), v)))
+        .collect::<Result<_, _>>()?;
     let mut ins = tx.prepare_cached(
         "INSERT OR REPLACE INTO visit_index (doc_id, visit_id, date, kind, visitors) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
-    for v in &plan.visits {
-        ins.execute(params![doc, v.id, v.date, v.kind, v.visitors])?;
+    for v in visits {
+        if had.remove(&v.id).as_ref() != Some(v) {
+            ins.execute(params![doc, v.id, v.date, v.kind, v.visitors])?;
+        }
     }
-    tx.execute("DELETE FROM followup_index WHERE doc_id = ?1", [doc])?;
+    let mut del =
+        tx.prepare_cached("DELETE FROM visit_index WHERE doc_id = ?1 AND visit_id = ?2")?;
+    for id in had.keys() {
+        del.execute(params![doc, id])?;
+    }
+    Ok(())
+}
+
+/// Brings `doc`'s rows in `followup_index` to `follow_ups`, writing only those
+/// that differ (as [`write_visits`]: they grow with the visits).
+fn write_follow_ups(
+    tx: &Transaction,
+    doc: &str,
+    follow_ups: &[super::plan::FollowUpRow],
+) -> crate::store::sql::Result<()> {
+    let mut had: std::collections::HashMap<String, super::plan::FollowUpRow> = tx
+        .prepare_cached(
+            "SELECT id, visit_id, visit_date, action, owner, due, state, forwarded_to, result,
+                    told_customer, told_on, closed_by, closed_at, closed_on
+             FROM followup_index WHERE doc_id = ?1",
+        )?
+        .query_map([doc], |r| {
+            Ok(super::plan::FollowUpRow {
+                id: r.get(0)?,
+                visit_id: r.get(1)?,
+                visit_date: r.get(2)?,
+                action: r.get(3)?,
+                owner: r.get(4)?,
+                due: r.get(5)?,
+                state: r.get(6)?,
+                forwarded_to: r.get(7)?,
+                result: r.get(8)?,
+                told_customer: r.get(9)?,
+                told_on: r.get(10)?,
+                closed_by: r.get(11)?,
+                closed_at: r.get(12)?,
+                closed_on: r.get(13)?,
+            })
+        })?
+        .map(|f| f.map(|f| (f.id.clone(), f)))
+        .collect::<Result<_, _>>()?;
     let mut ins = tx.prepare_cached(
         "INSERT OR REPLACE INTO followup_index (doc_id, id, visit_id, visit_date, action, owner, due,
             state, forwarded_to, result, told_customer, told_on, closed_by, closed_at, closed_on)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?;
-    for f in &plan.follow_ups {
-        ins.execute(params![
-            doc,
-            f.id,
-            f.visit_id,
-            f.visit_date,
-            f.action,
-            f.owner,
-            f.due,
-            f.state,
-            f.forwarded_to,
-            f.result,
-            f.told_customer,
-            f.told_on,
-            f.closed_by,
-            f.closed_at,
-            f.closed_on
-        ])?;
+    for f in follow_ups {
+        if had.remove(&f.id).as_ref() != Some(f) {
+            ins.execute(params![
+                doc,
+                f.id,
+                f.visit_id,
+                f.visit_date,
+                f.action,
+                f.owner,
+                f.due,
+                f.state,
+                f.forwarded_to,
+                f.result,
+                f.told_customer,
+                f.told_on,
+                f.closed_by,
+                f.closed_at,
+                f.closed_on
+            ])?;
+        }
     }
-    Ok(standing_changed)
+    let mut del = tx.prepare_cached("DELETE FROM followup_index WHERE doc_id = ?1 AND id = ?2")?;
+    for id in had.keys() {
+        del.execute(params![doc, id])?;
+    }
+    Ok(())
 }
 
 /// Replaces `doc`'s revenue alerts (kind, JSON) as of `month`.
@@ -261,6 +336,67 @@ pub fn agreement_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::projection::plan::VisitRow;
+
+    /// A projection writes only the visit rows that changed, and leaves the
+    /// table as the document has it: new, edited and removed visits alike.
+    #[test]
+    fn only_the_visits_that_changed_are_written() {
+        let dir = std::env::temp_dir().join(format!("fb-writer-visits-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("w.db");
+        let _ = std::fs::remove_file(&path);
+        let mut c = crate::store::db::open_and_migrate(&path).expect("db");
+        let visit = |id: &str, date: &str| VisitRow {
+            id: id.into(),
+            date: date.into(),
+            kind: "visit".into(),
+            visitors: "m1".into(),
+        };
+        let mut write = |visits: &[VisitRow]| -> (u64, Vec<(String, String)>) {
+            let before = c.sqlite().expect("sqlite").total_changes();
+            let tx = c.transaction().expect("tx");
+            write_visits(&tx, "d1", visits).expect("write");
+            tx.commit().expect("commit");
+            let written = c.sqlite().expect("sqlite").total_changes() - before;
+            let rows = c
+                .prepare(
+                    "SELECT visit_id, date FROM visit_index WHERE doc_id = 'd1' ORDER BY visit_id",
+                )
+                .expect("select")
+                .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
+                .expect("rows")
+                .collect::<Result<Vec<_>, _>>()
+                .expect("read");
+            (written, rows)
+        };
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        let first: Vec<VisitRow> = (0..50)
+            .map(|i| visit(&format!("v{i:02}"), "2026-11-01"))
+            .collect();
+        assert_eq!(write(&first).0, 50);
+        // The same visits again: nothing written.
+        assert_eq!(write(&first), (0, write(&first).1));
+        // One more, one edited, one removed: three rows written.
+        let mut next = first.clone();
+        next.push(visit("v50", "2026-12-01"));
+        next[3].date = "2026-11-03".into();
+        next.remove(7);
+        let (written, rows) = write(&next);
+        assert_eq!(written, 3);
+        assert_eq!(rows.len(), 50);
+        assert!(rows.contains(&("v03".into(), "2026-11-03".into())));
+        assert!(rows.contains(&("v50".into(), "2026-12-01".into())));
+        assert!(!rows.iter().any(|(id, _)| id == "v07"));
+        // None left: every row removed.
+        let (written, rows) = write(&[]);
+        assert_eq!((written, rows), (50, pairs(&[])));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn an_agreement_is_active_by_the_servers_approval_not_the_documents_word() {
