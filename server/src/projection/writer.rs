@@ -1,7 +1,7 @@
 //! Writes a [`Plan`] into the index tables, inside the caller's transaction
 //! (`projection::project_batch` writes a whole batch in one).
 
-use crate::store::sql::{OptionalExtension, Transaction, params};
+use crate::store::sql::{OptionalExtension, Params, Row, Transaction, Value, params};
 use fieldbook_shared::grading::Grade;
 
 use super::plan::Plan;
@@ -53,112 +53,128 @@ pub fn write(
     write_details(tx, plan)?;
     crate::history::record(tx, doc, changes, senders)?;
     write_alerts(tx, doc, &plan.alerts, &plan.month)?;
-    write_visits(tx, doc, &plan.visits)?;
-    write_follow_ups(tx, doc, &plan.follow_ups)?;
+    write_items(tx, doc, &plan.visits)?;
+    write_items(tx, doc, &plan.follow_ups)?;
     Ok(standing_changed)
 }
 
-/// Brings `doc`'s rows in `visit_index` to `visits`, writing only those that
-/// differ. A customer's visits are its history, which only grows: deleting
-/// and writing all of them at every projection held SQLite's write lock
-/// longer with each visit, and the storage writer, which every synced change
-/// waits for, waited behind it (a 400 s storm's p99 grew from 180 ms to over
-/// a second as each of its customers reached 200 visits).
-fn write_visits(
-    tx: &Transaction,
-    doc: &str,
-    visits: &[super::plan::VisitRow],
-) -> crate::store::sql::Result<()> {
-    let mut had: std::collections::HashMap<String, super::plan::VisitRow> = tx
-        .prepare_cached("SELECT visit_id, date, kind, visitors FROM visit_index WHERE doc_id = ?1")?
-        .query_map([doc], |r| {
-            Ok(super::plan::VisitRow {
-                id: r.get(0)?,
-                date: r.get(1)?,
-                kind: r.get(2)?,
-                visitors: r.get(3)?,
-            })
-        })?
-        .map(|v| v.map(|v| (v.id.clone(), v)))
-        .collect::<Result<_, _>>()?;
-    let mut ins = tx.prepare_cached(
-        "INSERT OR REPLACE INTO visit_index (doc_id, visit_id, date, kind, visitors) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    for v in visits {
-        if had.remove(&v.id).as_ref() != Some(v) {
-            ins.execute(params![doc, v.id, v.date, v.kind, v.visitors])?;
-        }
-    }
-    let mut del =
-        tx.prepare_cached("DELETE FROM visit_index WHERE doc_id = ?1 AND visit_id = ?2")?;
-    for id in had.keys() {
-        del.execute(params![doc, id])?;
-    }
-    Ok(())
+/// A row of an index table with one row per item of a customer (a visit, a
+/// follow-up), keyed by `(doc_id, id)`: [`write_items`] writes only those
+/// that differ.
+trait ItemRow: PartialEq + Sized {
+    /// Selects the document's rows, `?1` the document, columns as
+    /// [`ItemRow::read`] reads them.
+    const SELECT: &'static str;
+    /// Inserts or replaces one row, `?1` the document, then
+    /// [`ItemRow::values`] in order.
+    const UPSERT: &'static str;
+    /// Deletes one row, `?1` the document, `?2` the item's id.
+    const DELETE: &'static str;
+    fn id(&self) -> &str;
+    fn read(r: &Row<'_>) -> crate::store::sql::Result<Self>;
+    fn values(&self, doc: &str) -> Vec<Value>;
 }
 
-/// Brings `doc`'s rows in `followup_index` to `follow_ups`, writing only those
-/// that differ (as [`write_visits`]: they grow with the visits).
-fn write_follow_ups(
-    tx: &Transaction,
-    doc: &str,
-    follow_ups: &[super::plan::FollowUpRow],
-) -> crate::store::sql::Result<()> {
-    let mut had: std::collections::HashMap<String, super::plan::FollowUpRow> = tx
-        .prepare_cached(
-            "SELECT id, visit_id, visit_date, action, owner, due, state, forwarded_to, result,
-                    told_customer, told_on, closed_by, closed_at, closed_on
-             FROM followup_index WHERE doc_id = ?1",
-        )?
-        .query_map([doc], |r| {
-            Ok(super::plan::FollowUpRow {
-                id: r.get(0)?,
-                visit_id: r.get(1)?,
-                visit_date: r.get(2)?,
-                action: r.get(3)?,
-                owner: r.get(4)?,
-                due: r.get(5)?,
-                state: r.get(6)?,
-                forwarded_to: r.get(7)?,
-                result: r.get(8)?,
-                told_customer: r.get(9)?,
-                told_on: r.get(10)?,
-                closed_by: r.get(11)?,
-                closed_at: r.get(12)?,
-                closed_on: r.get(13)?,
-            })
-        })?
-        .map(|f| f.map(|f| (f.id.clone(), f)))
-        .collect::<Result<_, _>>()?;
-    let mut ins = tx.prepare_cached(
+impl ItemRow for super::plan::VisitRow {
+    const SELECT: &'static str =
+        "SELECT visit_id, date, kind, visitors FROM visit_index WHERE doc_id = ?1";
+    const UPSERT: &'static str = "INSERT OR REPLACE INTO visit_index (doc_id, visit_id, date, kind, visitors) VALUES (?1, ?2, ?3, ?4, ?5)";
+    const DELETE: &'static str = "DELETE FROM visit_index WHERE doc_id = ?1 AND visit_id = ?2";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn read(r: &Row<'_>) -> crate::store::sql::Result<Self> {
+        Ok(Self {
+            id: r.get(0)?,
+            date: r.get(1)?,
+            kind: r.get(2)?,
+            visitors: r.get(3)?,
+        })
+    }
+    fn values(&self, doc: &str) -> Vec<Value> {
+        params![doc, self.id, self.date, self.kind, self.visitors].values()
+    }
+}
+
+impl ItemRow for super::plan::FollowUpRow {
+    const SELECT: &'static str =
+        "SELECT id, visit_id, visit_date, action, owner, due, state, forwarded_to, result,
+                told_customer, told_on, closed_by, closed_at, closed_on
+         FROM followup_index WHERE doc_id = ?1";
+    const UPSERT: &'static str =
         "INSERT OR REPLACE INTO followup_index (doc_id, id, visit_id, visit_date, action, owner, due,
             state, forwarded_to, result, told_customer, told_on, closed_by, closed_at, closed_on)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-    )?;
-    for f in follow_ups {
-        if had.remove(&f.id).as_ref() != Some(f) {
-            ins.execute(params![
-                doc,
-                f.id,
-                f.visit_id,
-                f.visit_date,
-                f.action,
-                f.owner,
-                f.due,
-                f.state,
-                f.forwarded_to,
-                f.result,
-                f.told_customer,
-                f.told_on,
-                f.closed_by,
-                f.closed_at,
-                f.closed_on
-            ])?;
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+    const DELETE: &'static str = "DELETE FROM followup_index WHERE doc_id = ?1 AND id = ?2";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn read(r: &Row<'_>) -> crate::store::sql::Result<Self> {
+        Ok(Self {
+            id: r.get(0)?,
+            visit_id: r.get(1)?,
+            visit_date: r.get(2)?,
+            action: r.get(3)?,
+            owner: r.get(4)?,
+            due: r.get(5)?,
+            state: r.get(6)?,
+            forwarded_to: r.get(7)?,
+            result: r.get(8)?,
+            told_customer: r.get(9)?,
+            told_on: r.get(10)?,
+            closed_by: r.get(11)?,
+            closed_at: r.get(12)?,
+            closed_on: r.get(13)?,
+        })
+    }
+    fn values(&self, doc: &str) -> Vec<Value> {
+        params![
+            doc,
+            self.id,
+            self.visit_id,
+            self.visit_date,
+            self.action,
+            self.owner,
+            self.due,
+            self.state,
+            self.forwarded_to,
+            self.result,
+            self.told_customer,
+            self.told_on,
+            self.closed_by,
+            self.closed_at,
+            self.closed_on
+        ]
+        .values()
+    }
+}
+
+/// Brings `doc`'s rows in an item table (visits, follow-ups) to `items`,
+/// writing only those that differ. A customer's visits are its history,
+/// which only grows: deleting and writing all of them at every projection
+/// held SQLite's write lock longer with each visit, and the storage writer,
+/// which every synced change waits for, waited behind it (a 400 s storm's
+/// p99 grew from 180 ms to over a second as each of its customers reached
+/// 200 visits).
+fn write_items<T: ItemRow>(
+    tx: &Transaction,
+    doc: &str,
+    items: &[T],
+) -> crate::store::sql::Result<()> {
+    let mut had: std::collections::HashMap<String, T> = tx
+        .prepare_cached(T::SELECT)?
+        .query_map([doc], |r| T::read(r))?
+        .map(|t| t.map(|t| (t.id().to_string(), t)))
+        .collect::<Result<_, _>>()?;
+    let mut upsert = tx.prepare_cached(T::UPSERT)?;
+    for item in items {
+        if had.remove(item.id()).as_ref() != Some(item) {
+            upsert.execute(item.values(doc))?;
         }
     }
-    let mut del = tx.prepare_cached("DELETE FROM followup_index WHERE doc_id = ?1 AND id = ?2")?;
+    let mut delete = tx.prepare_cached(T::DELETE)?;
     for id in had.keys() {
-        del.execute(params![doc, id])?;
+        delete.execute(params![doc, id])?;
     }
     Ok(())
 }
@@ -356,7 +372,7 @@ mod tests {
         let mut write = |visits: &[VisitRow]| -> (u64, Vec<(String, String)>) {
             let before = c.sqlite().expect("sqlite").total_changes();
             let tx = c.transaction().expect("tx");
-            write_visits(&tx, "d1", visits).expect("write");
+            write_items(&tx, "d1", visits).expect("write");
             tx.commit().expect("commit");
             let written = c.sqlite().expect("sqlite").total_changes() - before;
             let rows = c

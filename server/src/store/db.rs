@@ -656,10 +656,11 @@ impl Db {
         let location = self.location.clone();
         tokio::task::spawn_blocking(move || {
             let mut slot = reader.lock().unwrap_or_else(|e| e.into_inner());
-            if slot.is_none() {
-                *slot = Some(open(location)?);
-            }
-            f(slot.as_mut().expect("opened above"))
+            let conn = match &mut *slot {
+                Some(conn) => conn,
+                None => slot.insert(open(location)?),
+            };
+            f(conn)
         })
         .await
         .map_err(|e| ServerError::Internal(format!("database read task failed: {e}")))?
