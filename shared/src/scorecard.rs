@@ -282,12 +282,31 @@ pub fn scorecard(
         months: months.to_vec(),
         ..Scorecard::default()
     };
+    // Grouped once: filtering every customer and follow-up for each of 500
+    // managers was millions of comparisons at 10,000 customers.
+    let mut by_manager: BTreeMap<&str, Vec<&CustomerFacts>> = BTreeMap::new();
+    let mut by_unit: BTreeMap<&str, Vec<&CustomerFacts>> = BTreeMap::new();
+    for c in customers {
+        by_manager.entry(c.manager.as_str()).or_default().push(c);
+        by_unit.entry(c.unit.as_str()).or_default().push(c);
+    }
+    let mut owned_by: BTreeMap<&str, Vec<&FollowUp>> = BTreeMap::new();
+    for f in follow_ups {
+        owned_by.entry(f.owner.as_str()).or_default().push(f);
+    }
+    let mut approved_by: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut approved_in: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in approvals {
+        *approved_by.entry(a.manager.as_str()).or_default() += 1;
+        *approved_in.entry(a.unit.as_str()).or_default() += 1;
+    }
+    let none_held: Vec<&CustomerFacts> = Vec::new();
+    let none_owned: Vec<&FollowUp> = Vec::new();
     for (manager, unit) in manager_units {
-        let held: Vec<&CustomerFacts> =
-            customers.iter().filter(|c| &c.manager == manager).collect();
-        let owned: Vec<&FollowUp> = follow_ups.iter().filter(|f| &f.owner == manager).collect();
-        let approved = approvals.iter().filter(|a| &a.manager == manager).count();
-        let mut row = score(&held, &owned, approved, months, rules);
+        let held = by_manager.get(manager.as_str()).unwrap_or(&none_held);
+        let owned = owned_by.get(manager.as_str()).unwrap_or(&none_owned);
+        let approved = approved_by.get(manager.as_str()).copied().unwrap_or(0);
+        let mut row = score(held, owned, approved, months, rules);
         row.manager = manager.clone();
         row.unit = unit.clone();
         out.managers.push(row);
@@ -297,14 +316,17 @@ pub fn scorecard(
         .map(|c| c.unit.as_str())
         .chain(manager_units.iter().map(|(_, u)| u.as_str()))
         .collect();
+    let mut owned_in: BTreeMap<&str, Vec<&FollowUp>> = BTreeMap::new();
+    for f in follow_ups {
+        if let Some(unit) = unit_of.get(f.owner.as_str()) {
+            owned_in.entry(unit).or_default().push(f);
+        }
+    }
     for unit in units {
-        let held: Vec<&CustomerFacts> = customers.iter().filter(|c| c.unit == unit).collect();
-        let owned: Vec<&FollowUp> = follow_ups
-            .iter()
-            .filter(|f| unit_of.get(f.owner.as_str()) == Some(&unit))
-            .collect();
-        let approved = approvals.iter().filter(|a| a.unit == unit).count();
-        let mut row = score(&held, &owned, approved, months, rules);
+        let held = by_unit.get(unit).unwrap_or(&none_held);
+        let owned = owned_in.get(unit).unwrap_or(&none_owned);
+        let approved = approved_in.get(unit).copied().unwrap_or(0);
+        let mut row = score(held, owned, approved, months, rules);
         row.unit = unit.to_string();
         for m in months {
             let fen = held.iter().filter_map(|c| c.ledger.get(m)).sum();

@@ -410,6 +410,11 @@ async fn run(args: Args) {
         let secs = if q { 10 } else { 30 };
         let x = workloads::reports_under_load(&s, n, secs, Duration::from_millis(args.interval_ms))
             .await;
+        for (path, median, cpu) in &x.alone {
+            println!(
+                "reports, fieldbook: {path} over {customers} customers on an idle server: median {median:.0} ms, server CPU {cpu:.0} ms an answer"
+            );
+        }
         for (path, times, failed) in &x.endpoints {
             println!(
                 "reports, fieldbook: {path} over {customers} customers during a paced storm of {n} managers: {} answers, {failed} failed, p50 {:.0} ms, p99 {:.0} ms",

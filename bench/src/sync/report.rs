@@ -480,6 +480,12 @@ impl Report {
                     quantile(times, 0.99)
                 );
             }
+            for (path, median, cpu) in &r.alone {
+                let _ = writeln!(
+                    s,
+                    "| `{path}`, the same, the server otherwise idle: median, server CPU per answer | {median:.0} ms, {cpu:.0} ms CPU | | | | | |"
+                );
+            }
             let x = &r.storm;
             let _ = writeln!(
                 s,

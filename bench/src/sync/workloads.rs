@@ -861,8 +861,16 @@ pub struct Reports {
     pub customers: usize,
     pub managers: usize,
     pub endpoints: Vec<(String, Vec<f64>, usize)>,
+    /// Each endpoint asked [`ALONE`] times before the storm, one request at a
+    /// time on an idle server: (path, median ms, server CPU ms per answer).
+    /// The storm's figures swing widely on a shared VM; these show what an
+    /// answer costs.
+    pub alone: Vec<(String, f64, f64)>,
     pub storm: Storm,
 }
+
+/// Answers per endpoint in the reports workload's idle phase.
+const ALONE: usize = 10;
 
 /// Reports under load (ours only: the others have no reports): while `n`
 /// managers run a paced storm, the center asks for the reports, the customer
@@ -876,6 +884,41 @@ pub async fn reports_under_load(s: &Seeded, n: usize, secs: u64, pace: Duration)
         "/api/customers".to_string(),
         "/api/scorecard?period=2026-11".to_string(),
     ];
+    // Idle: after the seeding the server still has work of its own for a
+    // while (books, their projections); wait until a second passes with
+    // under 50 ms of its CPU (at most a minute).
+    for _ in 0..60 {
+        let before = s.cpu_secs();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if s.cpu_secs() - before < 0.05 {
+            break;
+        }
+    }
+    let http = reqwest::Client::new();
+    let mut alone = Vec::new();
+    for path in &paths {
+        let cpu_before = s.cpu_secs();
+        let mut times = Vec::new();
+        for _ in 0..ALONE {
+            let t = Instant::now();
+            let ok = match http
+                .get(format!("{base}{path}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+            {
+                Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                _ => false,
+            };
+            if ok {
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            } else {
+                eprintln!("reports: {path} failed on an idle server");
+            }
+        }
+        let cpu_ms = (s.cpu_secs() - cpu_before) * 1000.0 / times.len().max(1) as f64;
+        alone.push((path.clone(), quantile(&times, 0.5), cpu_ms));
+    }
     let started = tokio::sync::Notify::new();
     let ask = async {
         started.notified().await;
@@ -917,6 +960,7 @@ pub async fn reports_under_load(s: &Seeded, n: usize, secs: u64, pace: Duration)
         customers: s.docs.len(),
         managers: n,
         endpoints,
+        alone,
         storm,
     }
 }

@@ -63,9 +63,10 @@ pub async fn compute(
     };
     let months: Vec<String> = months.iter().map(|m| m.to_string()).collect();
     let (unit, docs) = super::reports::scope(state, user, q.unit)?;
+    let span = span_of(&months);
     let rows = state
         .db
-        .read(move |c| super::reports::read_rows(c, &docs))
+        .read(move |c| super::reports::read_rows(c, &docs, &span))
         .await?;
     // Managers and the registrations they got approved, by their unit now.
     type Users = Vec<(String, String, String, String)>;
@@ -152,4 +153,59 @@ pub async fn compute(
     card.unit = unit;
     card.period = period;
     Ok(card)
+}
+
+/// The months a scorecard of `months` reads: visits in the period; the
+/// ledger from the same months a year before (or the months before, for a
+/// period over a year) to the end of the period's last year, which covers the
+/// period, its comparisons and the plans of its years (`scorecard::score`).
+fn span_of(months: &[String]) -> super::reports::Span {
+    let first = months.first().cloned().unwrap_or_default();
+    let last = months.last().cloned().unwrap_or_default();
+    let before = fieldbook_shared::reports::months_before(months);
+    let year_ago = fieldbook_shared::calendar::Month::parse(&first)
+        .map(|m| m.plus(-12).to_string())
+        .unwrap_or_default();
+    let from = [
+        before.first().cloned().unwrap_or_default(),
+        year_ago,
+        format!("{}-01", first.get(0..4).unwrap_or_default()),
+    ]
+    .into_iter()
+    .filter(|m| !m.is_empty())
+    .min()
+    .unwrap_or_default();
+    let to = format!("{}-12", last.get(0..4).unwrap_or_default()).max(last.clone());
+    super::reports::Span {
+        visits: (first, last),
+        ledger: Some((from, to)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn months(p: &str) -> Vec<String> {
+        scorecard::months_of_period(p)
+            .expect("period")
+            .iter()
+            .map(|m| m.to_string())
+            .collect()
+    }
+
+    /// The ledger read covers the period, the months before it, the same
+    /// months a year before and the whole of the period's years (the plans).
+    #[test]
+    fn a_scorecard_reads_the_months_its_figures_use() {
+        let s = span_of(&months("2026-11"));
+        assert_eq!(s.visits, ("2026-11".into(), "2026-11".into()));
+        assert_eq!(s.ledger, Some(("2025-11".into(), "2026-12".into())));
+        let s = span_of(&months("2026-Q1"));
+        assert_eq!(s.visits, ("2026-01".into(), "2026-03".into()));
+        assert_eq!(s.ledger, Some(("2025-01".into(), "2026-12".into())));
+        let s = span_of(&months("2026"));
+        assert_eq!(s.visits, ("2026-01".into(), "2026-12".into()));
+        assert_eq!(s.ledger, Some(("2025-01".into(), "2026-12".into())));
+    }
 }

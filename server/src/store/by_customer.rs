@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::store::sql::{Connection, Result, Row};
+use crate::store::sql::{Connection, Result, Row, Value};
 
 /// The set is read by scans when it holds at least this share of all customers.
 const SCAN_SHARE: usize = 4;
@@ -49,24 +49,46 @@ impl<'a> ByCustomer<'a> {
         select: &str,
         key: &str,
         tail: &str,
+        read: impl FnMut(&Row<'_>) -> Result<T>,
+        put: impl FnMut(usize, T),
+    ) -> Result<()> {
+        self.each_where(c, select, key, "1 = 1", Vec::new(), tail, read, put)
+    }
+
+    /// As [`ByCustomer::each`], with only the rows meeting `cond`, whose
+    /// parameters are `?1` to `?n` (`params`, n of them).
+    #[allow(clippy::too_many_arguments)]
+    pub fn each_where<T>(
+        &self,
+        c: &Connection,
+        select: &str,
+        key: &str,
+        cond: &str,
+        params: Vec<Value>,
+        tail: &str,
         mut read: impl FnMut(&Row<'_>) -> Result<T>,
         mut put: impl FnMut(usize, T),
     ) -> Result<()> {
         match &self.scan {
             Some(place) => {
-                let mut stmt = c.prepare_cached(&format!("{select} {tail}"))?;
-                let mut rows = stmt.query(())?;
+                let mut stmt = c.prepare_cached(&format!("{select} WHERE {cond} {tail}"))?;
+                let mut rows = stmt.query(params)?;
                 while let Some(r) = rows.next()? {
-                    let doc: String = r.get(0)?;
-                    if let Some(&i) = place.get(doc.as_str()) {
+                    // Borrowed, not copied: a scan reads hundreds of
+                    // thousands of rows, most of them kept.
+                    if let Some(&i) = place.get(r.get_str(0)?) {
                         put(i, read(&r)?);
                     }
                 }
             }
             None => {
-                let mut stmt = c.prepare_cached(&format!("{select} WHERE {key} = ?1 {tail}"))?;
+                let n = params.len() + 1;
+                let mut stmt =
+                    c.prepare_cached(&format!("{select} WHERE {cond} AND {key} = ?{n} {tail}"))?;
                 for (i, doc) in self.docs.iter().enumerate() {
-                    let mut rows = stmt.query([doc])?;
+                    let mut values = params.clone();
+                    values.push(Value::Text(doc.clone()));
+                    let mut rows = stmt.query(values)?;
                     while let Some(r) = rows.next()? {
                         put(i, read(&r)?);
                     }
@@ -153,5 +175,30 @@ mod tests {
         let got = ledger(&c, &by_half, half.len());
         assert_eq!(got.len(), 10);
         assert_eq!(got[9], all[10]);
+        // With a condition and its parameters, both ways keep only the rows
+        // that meet it (the per-customer query numbers the key after them).
+        for by in [&by_big, &by_small] {
+            let docs = if by.scans() { &big } else { &small };
+            let mut feb = vec![Vec::new(); docs.len()];
+            by.each_where(
+                &c,
+                "SELECT doc_id, month, amount_fen FROM ledger_index",
+                "doc_id",
+                "month BETWEEN ?1 AND ?2",
+                vec![Value::Text("2026-02".into()), Value::Text("2026-12".into())],
+                "",
+                |r| Ok((r.get::<_, String>(1)?, r.get::<_, i64>(2)?)),
+                |i, x| feb[i].push(x),
+            )
+            .expect("read");
+            let want: Vec<Vec<(String, i64)>> = docs
+                .iter()
+                .map(|d| {
+                    let n: i64 = d[1..].parse().expect("n");
+                    vec![("2026-02".to_string(), n * 10 + 1)]
+                })
+                .collect();
+            assert_eq!(feb, want);
+        }
     }
 }

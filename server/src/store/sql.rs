@@ -428,6 +428,17 @@ impl Row<'_> {
         T::from_value(self.value(i)?).map_err(|e| Error::Type(i, e))
     }
 
+    /// The text column `i`, borrowed from the row (no copy).
+    pub fn get_str(&self, i: usize) -> Result<&str> {
+        match self {
+            Row::Lite(r) => r
+                .get_ref(i)?
+                .as_str()
+                .map_err(|e| Error::Type(i, e.to_string())),
+            Row::Pg(r) => Ok(r.try_get::<_, &str>(i)?),
+        }
+    }
+
     fn value(&self, i: usize) -> Result<Value> {
         match self {
             Row::Lite(r) => Ok(match r.get_ref(i)? {
