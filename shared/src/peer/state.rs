@@ -382,7 +382,11 @@ impl Peer {
         if heads == d.saved_heads {
             return;
         }
-        if d.chunks_since_snapshot >= COMPACT_AFTER {
+        // A document's first chunk on this device is a snapshot: a start
+        // rebuilds a snapshot from its columns but applies a chunk of changes
+        // one change at a time, and the first sync of a customer brings its
+        // whole history at once.
+        if d.chunks_since_snapshot >= COMPACT_AFTER || d.saved_heads.is_empty() {
             d.chunks_since_snapshot = 1;
             self.effects.push(Effect::Persist {
                 doc_id: doc_id.to_string(),
@@ -620,6 +624,105 @@ mod tests {
             .recv_timeout(std::time::Duration::from_secs(20))
             .expect("the peer answers a reset-provoking message and returns");
         assert_eq!(sent, 1, "one answer, not one per loop");
+    }
+
+    /// The first chunk stored of a document fetched from the server is a
+    /// snapshot (a start rebuilds it instead of applying each change); the
+    /// next change on top of it is stored incrementally.
+    #[test]
+    fn a_fetched_document_is_first_stored_as_a_snapshot() {
+        use automerge::sync::SyncDoc;
+        let mut server = Automerge::new();
+        for i in 0..30 {
+            server
+                .transact::<_, _, automerge::AutomergeError>(|tx| {
+                    tx.put(automerge::ROOT, format!("field{i}"), i as i64)
+                        .map(|_| ())
+                })
+                .unwrap();
+        }
+        let mut p = Peer::new("me".into());
+        p.find("wanted".into());
+        p.connected(0.0);
+        let peer = Message::Peer {
+            sender: "server".into(),
+            target: "me".into(),
+            version: "1".into(),
+        }
+        .encode();
+        p.receive(&peer, 1.0);
+        let mut effects = Vec::new();
+        let mut state = sync::State::new();
+        for round in 0..10 {
+            let out = p.take_effects();
+            let msgs = sends(&out);
+            effects.extend(out);
+            for m in msgs {
+                if let Message::Sync { data, .. } | Message::Request { data, .. } = m {
+                    let m = sync::Message::decode(&data).unwrap();
+                    server.receive_sync_message(&mut state, m).unwrap();
+                }
+            }
+            let Some(m) = server.generate_sync_message(&mut state) else {
+                break;
+            };
+            let frame = Message::Sync {
+                doc: "wanted".into(),
+                sender: "server".into(),
+                target: "me".into(),
+                data: m.encode(),
+            }
+            .encode();
+            p.receive(&frame, 2.0 + round as f64);
+        }
+        effects.extend(p.take_effects());
+        assert_eq!(
+            p.document("wanted").unwrap().get_heads(),
+            server.get_heads()
+        );
+        let stored: Vec<(bool, Vec<u8>)> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Persist {
+                    compacted, bytes, ..
+                } => Some((*compacted, bytes.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(stored.len(), 1, "stored once: {stored:?}");
+        assert!(
+            stored[0].0,
+            "the first chunk replaces nothing but is a snapshot"
+        );
+        // A chunk's header: 4 magic bytes, 4 of checksum, then its type
+        // (0 a document, 1 a change, 2 a compressed change, 3 a bundle).
+        assert_eq!(stored[0].1[8], 0, "a document chunk");
+        let mut reloaded = Peer::new("again".into());
+        reloaded
+            .load_document("wanted".into(), vec![stored[0].1.clone()])
+            .unwrap();
+        assert_eq!(
+            reloaded.document("wanted").unwrap().get_heads(),
+            server.get_heads()
+        );
+
+        p.change("wanted", |d| {
+            d.transact::<_, _, automerge::AutomergeError>(|tx| {
+                tx.put(automerge::ROOT, "later", 1).map(|_| ())
+            })
+            .unwrap();
+        })
+        .unwrap();
+        assert!(
+            p.take_effects().iter().any(|e| matches!(
+                e,
+                Effect::Persist {
+                    compacted: false,
+                    ..
+                }
+            )),
+            "a later change is stored on its own"
+        );
     }
 
     #[test]
