@@ -500,6 +500,22 @@ mod tests {
             .collect()
     }
 
+    /// A peer "me" that asked for `doc`, connected, and heard the server's
+    /// handshake.
+    fn wanting(doc: &str) -> Peer {
+        let mut p = Peer::new("me".into());
+        p.find(doc.into());
+        p.connected(0.0);
+        let peer = Message::Peer {
+            sender: "server".into(),
+            target: "me".into(),
+            version: "1".into(),
+        }
+        .encode();
+        p.receive(&peer, 1.0);
+        p
+    }
+
     #[test]
     fn joins_then_syncs_every_document_after_the_handshake() {
         let mut p = Peer::new("me".into());
@@ -606,16 +622,7 @@ mod tests {
         // Off the test thread: before the fix this never returned.
         let (done, finished) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut p = Peer::new("me".into());
-            p.find("wanted".into());
-            p.connected(0.0);
-            let peer = Message::Peer {
-                sender: "server".into(),
-                target: "me".into(),
-                version: "1".into(),
-            }
-            .encode();
-            p.receive(&peer, 1.0);
+            let mut p = wanting("wanted");
             p.take_effects();
             p.receive(&frame, 2.0);
             let _ = done.send(sends(&p.take_effects()).len());
@@ -641,16 +648,7 @@ mod tests {
                 })
                 .unwrap();
         }
-        let mut p = Peer::new("me".into());
-        p.find("wanted".into());
-        p.connected(0.0);
-        let peer = Message::Peer {
-            sender: "server".into(),
-            target: "me".into(),
-            version: "1".into(),
-        }
-        .encode();
-        p.receive(&peer, 1.0);
+        let mut p = wanting("wanted");
         let mut effects = Vec::new();
         let mut state = sync::State::new();
         for round in 0..10 {
