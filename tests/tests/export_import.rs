@@ -247,8 +247,12 @@ async fn customers_then_their_ledger_import_back_to_back_while_tablets_sync() {
             drop(d);
         })
     };
-    // The office's first day as the issue found it: 3,000 customers, 12 months each.
-    const N: usize = 3_000;
+    // The office's first day, 12 months each, with a third of the 3,000
+    // customers the issue found it with: a race, so a guard by chance. With
+    // the import's wait for projection taken out, 1,000 failed 2 runs of 3
+    // here (288 and 10 unlisted), 3,000 passed the 1 run tried (a larger
+    // import gives the background projector longer to catch up).
+    const N: usize = 1_000;
     let mut customers = "客户名称,统一社会信用代码,客户经理\n".to_string();
     let mut ledger = "统一社会信用代码,月份,业务类型,收入(元)\n".to_string();
     for i in 0..N {
