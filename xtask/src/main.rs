@@ -130,13 +130,19 @@ fn test(args: &[String]) -> Result {
     ensure_npm_packages()?;
     ensure_chromium()?;
     dist()?;
+    // Every target `cargo test --workspace` runs, and the server's binary, in
+    // one build: the same packages give the same features, so no dependency
+    // is built twice (the tests' own `cargo build -p fieldbook-server` would
+    // build a third of them again with the server's features alone).
     sh(Command::new(cargo()).args([
         "build",
-        "-p",
-        "fieldbook-server",
-        "--bin",
-        "fieldbook-server",
+        "--workspace",
+        "--lib",
+        "--bins",
+        "--tests",
+        "--examples",
     ]))?;
+    let server = target_dir().join("debug").join("fieldbook-server");
     // The vendored crates lie outside the workspace (each its own lock file);
     // their tests cover our patches (each one's `PATCHED.md`).
     for vendored in ["samod-core", "tungstenite"] {
@@ -166,11 +172,12 @@ fn test(args: &[String]) -> Result {
     tested?;
     // The fuzz targets are their own workspace (cargo-fuzz's layout): a
     // check keeps them compiling when the server's modules move (only
-    // `cargo xtask fuzz` runs them, with the nightly sanitizer).
+    // `cargo xtask fuzz` runs them, with the nightly sanitizer). In the main
+    // target directory, with the main dev profile (`dev_profile_of`), it
+    // reuses the dependencies the workspace's build compiled.
     sh(Command::new(cargo())
         .args(["check", "--all-targets", "--manifest-path"])
-        .arg(root().join("fuzz").join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", target_dir().join("fuzz-check")))?;
+        .arg(root().join("fuzz").join("Cargo.toml")))?;
     // A throwaway PostgreSQL cluster: the tests of PostgreSQL itself
     // (migration, several nodes) use it in the first pass; in the second,
     // every end-to-end test's server keeps its data there, a database each.
@@ -178,11 +185,15 @@ fn test(args: &[String]) -> Result {
     sh(Command::new(cargo())
         .args(["test", "--workspace"])
         .args(args)
+        .env("FIELDBOOK_SERVER_BIN", &server)
         .env("FIELDBOOK_TEST_POSTGRES", cluster.url()))?;
+    // `--workspace` again, not `-p fieldbook-tests`: the same features, so
+    // nothing is rebuilt.
     sh(Command::new(cargo())
-        .args(["test", "-p", "fieldbook-tests"])
+        .args(["test", "--workspace"])
         .args(postgres_test_targets()?.iter().flat_map(|t| ["--test", t]))
         .args(args)
+        .env("FIELDBOOK_SERVER_BIN", &server)
         .env("FIELDBOOK_TEST_POSTGRES", cluster.url())
         .env("FIELDBOOK_TEST_ENGINE", "postgres"))
 }
@@ -208,8 +219,8 @@ fn bench_engines(args: &[String]) -> Result {
 
 /// The end-to-end test files that run again on PostgreSQL: all but the
 /// browser's (they test the tablet, whatever the server stores in),
-/// `storage` (SQLite's own locking) and `postgres` (PostgreSQL's own, run
-/// once).
+/// `convergence` (samod replicas in one process, no server), `storage`
+/// (SQLite's own locking) and `postgres` (PostgreSQL's own, run once).
 fn postgres_test_targets() -> Result<Vec<String>> {
     let dir = root().join("tests").join("tests");
     let mut targets: Vec<String> = std::fs::read_dir(&dir)
@@ -221,7 +232,8 @@ fn postgres_test_targets() -> Result<Vec<String>> {
                 .to_string_lossy()
                 .strip_suffix(".rs")?
                 .to_string();
-            (!["browser", "storage", "postgres"].contains(&name.as_str())).then_some(name)
+            (!["browser", "convergence", "storage", "postgres"].contains(&name.as_str()))
+                .then_some(name)
         })
         .collect();
     targets.sort();
@@ -676,29 +688,32 @@ fn locked_wasm_bindgen() -> Result<String> {
     Err("wasm-bindgen is not in Cargo.lock".into())
 }
 
+/// wasm-bindgen's CLI, built once into `target/tools`: unoptimized, which
+/// halves its build on a fresh machine (~85 s against ~155 s here) and costs
+/// ~3 s per `dist` (0.7 s optimized); ours alone, so no one else's copy in
+/// `~/.cargo/bin` is replaced by a slow one.
 fn ensure_wasm_bindgen() -> Result<PathBuf> {
     let version = locked_wasm_bindgen()?;
-    let bin = home_cargo_bin().join("wasm-bindgen");
+    let tools = target_dir().join("tools");
+    let bin = tools.join("bin").join("wasm-bindgen");
     let have = output(Command::new(&bin).arg("--version")).unwrap_or_default();
     if have.split_whitespace().nth(1) != Some(version.as_str()) {
         // Not --locked: the CLI's own lock file pins a webpki-roots the registry no longer serves.
-        sh(Command::new(cargo()).args([
-            "install",
-            "wasm-bindgen-cli",
-            "--version",
-            &format!("={version}"),
-        ]))?;
+        sh(Command::new(cargo())
+            .args([
+                "install",
+                "wasm-bindgen-cli",
+                "--debug",
+                "--bin",
+                "wasm-bindgen",
+                "--version",
+                &format!("={version}"),
+                "--root",
+            ])
+            .arg(&tools)
+            .env("CARGO_PROFILE_DEV_DEBUG", "false"))?;
     }
     Ok(bin)
-}
-
-fn home_cargo_bin() -> PathBuf {
-    std::env::var("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cargo")
-        })
-        .join("bin")
 }
 
 fn ensure_npm_packages() -> Result {
@@ -731,4 +746,43 @@ fn ensure_chromium() -> Result {
             "chromium-driver",
         ])
         .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// The settings (no comments, no blank lines) of the `[profile.dev…]`
+/// tables of a Cargo.toml: the fuzz workspace must repeat the main one's.
+#[cfg(test)]
+fn dev_profile_of(manifest: &str) -> Vec<&str> {
+    let mut inside = false;
+    let mut settings = Vec::new();
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            inside = line.starts_with("[profile.dev]") || line.starts_with("[profile.dev.");
+        }
+        if inside && !line.is_empty() && !line.starts_with('#') {
+            settings.push(line);
+        }
+    }
+    settings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fuzz_workspace_has_the_main_dev_profile() {
+        let read = |p: &Path| std::fs::read_to_string(p).expect("read a manifest");
+        let main = read(&root().join("Cargo.toml"));
+        let fuzz = read(&root().join("fuzz").join("Cargo.toml"));
+        let profile = dev_profile_of(&main);
+        assert!(
+            profile.contains(&"\"*\" = { opt-level = 2, debug = false }"),
+            "{profile:?}"
+        );
+        assert_eq!(
+            dev_profile_of(&fuzz),
+            profile,
+            "fuzz/Cargo.toml's [profile.dev] differs from Cargo.toml's: copy it over"
+        );
+    }
 }
