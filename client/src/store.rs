@@ -143,6 +143,11 @@ type Rewrite = Pin<Box<dyn Future<Output = Result<(), ClientError>>>>;
 /// Customers read before the first draw at start, and per slice after it.
 const FIRST_SLICE: usize = 150;
 const SLICE: usize = 400;
+/// Documents stored again as snapshots per batch (`compact_stored`), and
+/// the pause between batches: each snapshot is a whole save, some
+/// milliseconds on a tablet.
+const COMPACT_SLICE: usize = 25;
+const COMPACT_PAUSE_MS: u32 = 50;
 
 pub fn now_ms() -> f64 {
     js_sys::Date::now()
@@ -380,6 +385,44 @@ impl Engine {
         keep_storage(&store);
         warn_before_unload(&store);
         redraw(&store);
+        let weak = Rc::downgrade(&store);
+        drop(store);
+        Engine::compact_stored(weak).await;
+    }
+
+    /// Stores again as snapshots, a few at a time and each batch committed
+    /// before the next, the documents an earlier release stored as changes
+    /// (`Peer::compact_stored`): the next start reads them faster. Once all
+    /// is read, behind the screen; a page closed meanwhile leaves the rest
+    /// for the next start.
+    async fn compact_stored(weak: std::rc::Weak<RefCell<Engine>>) {
+        loop {
+            let Some(store) = weak.upgrade() else {
+                return;
+            };
+            let store = &store;
+            let (left, effects) = {
+                let mut e = store.borrow_mut();
+                if e.signed_out {
+                    return;
+                }
+                let left = e.peer.compact_stored(COMPACT_SLICE);
+                (left, e.peer.take_effects())
+            };
+            if effects.is_empty() {
+                return;
+            }
+            report(Engine::apply(store, effects));
+            if let Err(err) = Engine::flush(store).await {
+                web_sys::console::error_1(&format!("could not store a snapshot: {err}").into());
+                return;
+            }
+            if left == 0 {
+                return;
+            }
+            // Let the screen and the sync run between batches.
+            gloo_timers::future::TimeoutFuture::new(COMPACT_PAUSE_MS).await;
+        }
     }
 
     /// Stored documents not read yet (`load_rest`): the list is not complete.

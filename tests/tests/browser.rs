@@ -4454,6 +4454,113 @@ async fn stored_values(b: &Browser, needles: &[&str]) -> Vec<(String, String, bo
     serde_json::from_value(v).expect("stored values")
 }
 
+/// A customer's document as m1's device fetches it, saved by `save`.
+async fn fetched(
+    server: &TestServer,
+    url: &str,
+    save: impl Fn(&mut automerge::Automerge) -> Vec<u8>,
+) -> Vec<u8> {
+    let mut d = Device::login(server, "m1").await;
+    d.connect().await;
+    let handle = d.find(url).await.expect("customer");
+    handle.with_document(|doc| save(doc))
+}
+
+/// A browser holding m1's store as a release before encryption kept it: the
+/// session, and one plaintext chunk of `doc` under `[doc, kind, hash]`, no
+/// keyring; the app was opened there before (its service worker serves it
+/// offline).
+async fn store_before_encryption(
+    server: &TestServer,
+    doc: &str,
+    kind: &str,
+    bytes: &[u8],
+) -> Browser {
+    let session = server.login("m1").await;
+    let b = Browser::start().await;
+    b.goto(&server.base()).await;
+    b.wait(
+        "the login form",
+        T,
+        "return document.querySelector('form.login') !== null",
+        json!([]),
+    )
+    .await;
+    b.refresh().await;
+    wait_offline_ready(&b).await;
+    let hash = fieldbook_shared::peer::chunks::content_hash(bytes);
+    let written = b
+        .js_async(
+            "const [doc, kind, hash, bytes, session, done] = arguments;
+             localStorage.setItem('fieldbook.session', session);
+             const open = indexedDB.open('fieldbook-m1', 1);
+             open.onupgradeneeded = () => open.result.createObjectStore('chunks');
+             open.onsuccess = () => {
+               const tx = open.result.transaction('chunks', 'readwrite');
+               tx.objectStore('chunks').put(new Uint8Array(bytes), [doc, kind, hash]);
+               tx.oncomplete = () => { open.result.close(); done('ok'); };
+             };",
+            json!([
+                doc,
+                kind,
+                hash,
+                bytes,
+                serde_json::to_string(&session).unwrap()
+            ]),
+        )
+        .await;
+    assert_eq!(written, json!("ok"));
+    b
+}
+
+/// A tablet of a release before snapshots-first: a customer it fetched is
+/// stored as one chunk of changes (here in the plaintext store of a release
+/// before encryption too), which every start applies change by change. Once
+/// everything is read, the app stores it again as a snapshot, in the
+/// background, and it opens from that after a reload, offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_an_earlier_release_stored_as_changes_is_stored_again_as_a_snapshot() {
+    let (mut server, urls) = server_with(&[("旧格式存储公司", "m1", None)]).await;
+    let doc_id = urls[0].trim_start_matches("automerge:").to_string();
+    let changes = fetched(&server, &urls[0], |doc| doc.save_after(&[])).await;
+    assert_eq!(changes[8], 1, "a change chunk, as those releases stored it");
+    let b = store_before_encryption(&server, &doc_id, "i", &changes).await;
+    // The kinds of the customer's stored chunks: "i" changes, "s" a snapshot.
+    let kinds = async |b: &Browser| {
+        b.js_async(
+            "const [doc, done] = arguments;
+             const open = indexedDB.open('fieldbook-m1');
+             open.onsuccess = () => {
+               const r = open.result.transaction('chunks').objectStore('chunks')
+                 .getAllKeys(IDBKeyRange.bound([doc], [doc, []]));
+               r.onsuccess = () => { open.result.close(); done(r.result.map(k => k[1])); };
+             };",
+            json!([doc_id]),
+        )
+        .await
+    };
+    assert_eq!(kinds(&b).await, json!(["i"]));
+
+    server.kill();
+    b.goto(&server.base()).await;
+    wait_text(&b, "the list, offline", "旧格式存储公司").await;
+    let mut seen = json!(null);
+    for _ in 0..60 {
+        seen = kinds(&b).await;
+        if seen == json!(["s"]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(seen, json!(["s"]), "stored again as one snapshot");
+    b.refresh().await;
+    wait_text(&b, "the list, offline, from the snapshot", "旧格式存储公司").await;
+    open_customer(&b, "旧格式存储公司").await;
+    log_visit(&b, "快照存储后离线记录的走访").await;
+    server.start().await;
+    wait_visit_on_server(&server, "m1", &urls[0], "快照存储后离线记录的走访").await;
+}
+
 /// #30, at rest: what the tablet keeps of a manager — customers, a visit, a
 /// photo, a draft — is sealed in IndexedDB; a reload asks for the password
 /// (a wrong one is refused offline); a password reset by the center opens
@@ -4618,45 +4725,8 @@ async fn a_tablet_of_the_release_before_encryption_is_sealed_at_its_first_online
     let doc_id = urls[0].trim_start_matches("automerge:").to_string();
     // The earlier release's store: the session and the customer's chunk as
     // they were (plaintext), no keyring.
-    let session = server.login("m1").await;
-    let mut d = Device::login(&server, "m1").await;
-    d.connect().await;
-    let handle = d.find(&urls[0]).await.expect("customer");
-    let snapshot = handle.with_document(|doc| doc.save());
-    drop(d);
-    let b = Browser::start().await;
-    // The app was opened here before (its service worker serves it offline).
-    b.goto(&server.base()).await;
-    b.wait(
-        "the login form",
-        T,
-        "return document.querySelector('form.login') !== null",
-        json!([]),
-    )
-    .await;
-    b.refresh().await;
-    wait_offline_ready(&b).await;
-    let hash = fieldbook_shared::peer::chunks::content_hash(&snapshot);
-    let written = b
-        .js_async(
-            "const [doc, hash, bytes, session, done] = arguments;
-             localStorage.setItem('fieldbook.session', session);
-             const open = indexedDB.open('fieldbook-m1', 1);
-             open.onupgradeneeded = () => open.result.createObjectStore('chunks');
-             open.onsuccess = () => {
-               const tx = open.result.transaction('chunks', 'readwrite');
-               tx.objectStore('chunks').put(new Uint8Array(bytes), [doc, 's', hash]);
-               tx.oncomplete = () => { open.result.close(); done('ok'); };
-             };",
-            json!([
-                doc_id,
-                hash,
-                snapshot,
-                serde_json::to_string(&session).unwrap()
-            ]),
-        )
-        .await;
-    assert_eq!(written, json!("ok"));
+    let snapshot = fetched(&server, &urls[0], |doc| doc.save()).await;
+    let b = store_before_encryption(&server, &doc_id, "s", &snapshot).await;
     let sealed = async |b: &Browser| {
         stored_values(b, &["升级加密测试公司"])
             .await

@@ -11,6 +11,13 @@ use super::wire::{Message, PROTOCOL_VERSION};
 /// After this many incremental chunks a document is saved whole again.
 const COMPACT_AFTER: u32 = 64;
 
+/// Whether a stored chunk is a snapshot (`Automerge::save`), not changes
+/// (`save_after`): a chunk's header is 4 magic bytes, 4 of checksum, then its
+/// type, 0 for a whole document (1 a change, 2 a compressed change).
+fn is_snapshot(chunk: &[u8]) -> bool {
+    chunk.len() > 8 && chunk[..4] == [0x85, 0x6f, 0x4a, 0x83] && chunk[8] == 0
+}
+
 /// What the shell must do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -43,6 +50,9 @@ struct Doc {
     /// Heads at the last persisted chunk.
     saved_heads: Vec<ChangeHash>,
     chunks_since_snapshot: u32,
+    /// Loaded from chunks of changes only, no snapshot: how releases before
+    /// snapshots-first stored a fetched document (`compact_stored`).
+    stored_as_changes: bool,
     /// Local changes the server does not have (kept current, read often by the UI).
     pending: usize,
 }
@@ -58,6 +68,7 @@ impl Doc {
             unavailable: false,
             saved_heads: heads,
             chunks_since_snapshot: 0,
+            stored_as_changes: false,
             pending: 0,
         };
         d.recount();
@@ -129,8 +140,28 @@ impl Peer {
         doc.set_actor(self.actor());
         let mut d = Doc::new(doc);
         d.chunks_since_snapshot = chunks.len() as u32;
+        d.stored_as_changes = !d.is_empty() && !chunks.iter().any(|c| is_snapshot(c));
         self.docs.insert(doc_id, d);
         Ok(())
+    }
+
+    /// Stores as one snapshot each up to `max` documents whose stored chunks
+    /// hold changes only (releases before snapshots-first stored every
+    /// fetched document so, and compacted it only after 64 more chunks): a
+    /// start applies such a chunk change by change but rebuilds a snapshot
+    /// from its columns. Answers how many such documents are left.
+    pub fn compact_stored(&mut self, max: usize) -> usize {
+        let ids: Vec<String> = self
+            .docs
+            .iter()
+            .filter(|(_, d)| d.stored_as_changes)
+            .map(|(id, _)| id.clone())
+            .take(max)
+            .collect();
+        for id in &ids {
+            self.snapshot(id);
+        }
+        self.docs.values().filter(|d| d.stored_as_changes).count()
     }
 
     /// Drops a document this peer may no longer open (it left the user's book).
@@ -230,6 +261,11 @@ impl Peer {
             d.doc
                 .load_incremental(chunk)
                 .map_err(|e| PeerError::Load(doc_id.to_string(), e.to_string()))?;
+        }
+        // Another tab stored a snapshot of it (maybe of nothing new): the
+        // compaction is done there.
+        if chunks.iter().any(|c| is_snapshot(c)) {
+            d.stored_as_changes = false;
         }
         let after = d.doc.get_heads();
         if after == before {
@@ -387,22 +423,32 @@ impl Peer {
         // one change at a time, and the first sync of a customer brings its
         // whole history at once.
         if d.chunks_since_snapshot >= COMPACT_AFTER || d.saved_heads.is_empty() {
-            d.chunks_since_snapshot = 1;
-            self.effects.push(Effect::Persist {
-                doc_id: doc_id.to_string(),
-                bytes: d.doc.save(),
-                compacted: true,
-            });
-        } else {
-            d.chunks_since_snapshot += 1;
-            let bytes = d.doc.save_after(&d.saved_heads);
-            self.effects.push(Effect::Persist {
-                doc_id: doc_id.to_string(),
-                bytes,
-                compacted: false,
-            });
+            self.snapshot(doc_id);
+            return;
         }
+        d.chunks_since_snapshot += 1;
+        let bytes = d.doc.save_after(&d.saved_heads);
+        self.effects.push(Effect::Persist {
+            doc_id: doc_id.to_string(),
+            bytes,
+            compacted: false,
+        });
         d.saved_heads = heads;
+    }
+
+    /// Stores the whole document as one snapshot, replacing its chunks.
+    fn snapshot(&mut self, doc_id: &str) {
+        let Some(d) = self.docs.get_mut(doc_id) else {
+            return;
+        };
+        d.chunks_since_snapshot = 1;
+        d.stored_as_changes = false;
+        self.effects.push(Effect::Persist {
+            doc_id: doc_id.to_string(),
+            bytes: d.doc.save(),
+            compacted: true,
+        });
+        d.saved_heads = d.doc.get_heads();
     }
 
     /// Sends what the server needs of one document, if online.
@@ -631,6 +677,88 @@ mod tests {
             .recv_timeout(std::time::Duration::from_secs(20))
             .expect("the peer answers a reset-provoking message and returns");
         assert_eq!(sent, 1, "one answer, not one per loop");
+    }
+
+    /// A document stored as changes only (by a release before
+    /// snapshots-first) is stored again as a snapshot, once; one stored as a
+    /// snapshot, or compacted by another tab, is left as it is.
+    #[test]
+    fn a_document_stored_as_changes_is_stored_again_as_a_snapshot_once() {
+        let mut original = Automerge::new();
+        for i in 0..30 {
+            original
+                .transact::<_, _, automerge::AutomergeError>(|tx| {
+                    tx.put(automerge::ROOT, format!("field{i}"), i as i64)
+                        .map(|_| ())
+                })
+                .unwrap();
+        }
+        let changes = original.save_after(&[]);
+        assert!(!is_snapshot(&changes) && is_snapshot(&original.save()));
+        let mut p = Peer::new("me".into());
+        // As a release before snapshots-first left it: one chunk of changes,
+        // and one document stored as a snapshot beside it.
+        p.load_document("old".into(), vec![changes]).unwrap();
+        p.load_document("new".into(), vec![original.save()])
+            .unwrap();
+        assert!(p.take_effects().is_empty(), "loading stores nothing");
+
+        assert_eq!(p.compact_stored(10), 0, "none left after this call");
+        let stored: Vec<(String, bool, Vec<u8>)> = p
+            .take_effects()
+            .into_iter()
+            .filter_map(|e| match e {
+                Effect::Persist {
+                    doc_id,
+                    bytes,
+                    compacted,
+                } => Some((doc_id, compacted, bytes)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(stored.len(), 1, "only the one stored as changes");
+        let (doc, compacted, bytes) = &stored[0];
+        assert_eq!((doc.as_str(), *compacted), ("old", true));
+        assert!(is_snapshot(bytes));
+        let mut reloaded = Peer::new("again".into());
+        reloaded
+            .load_document("old".into(), vec![bytes.clone()])
+            .unwrap();
+        assert_eq!(
+            reloaded.document("old").unwrap().get_heads(),
+            original.get_heads()
+        );
+        assert_eq!(reloaded.compact_stored(10), 0);
+        assert!(reloaded.take_effects().is_empty(), "a snapshot stays");
+
+        // Done once: a second call stores nothing.
+        assert_eq!(p.compact_stored(10), 0);
+        assert!(p.take_effects().is_empty());
+
+        // Several, a slice at a time; one another tab compacted is skipped.
+        let mut p = Peer::new("me".into());
+        for id in ["a", "b", "c"] {
+            p.load_document(id.into(), vec![original.save_after(&[])])
+                .unwrap();
+        }
+        p.merge_stored("b", &[original.save()]).unwrap();
+        let _ = p.take_effects();
+        assert_eq!(p.compact_stored(1), 1, "one of a and c left");
+        assert_eq!(p.compact_stored(1), 0);
+        let mut docs: Vec<String> = p
+            .take_effects()
+            .into_iter()
+            .filter_map(|e| match e {
+                Effect::Persist {
+                    doc_id,
+                    compacted: true,
+                    ..
+                } => Some(doc_id),
+                _ => None,
+            })
+            .collect();
+        docs.sort();
+        assert_eq!(docs, ["a", "c"]);
     }
 
     /// The first chunk stored of a document fetched from the server is a
