@@ -679,20 +679,40 @@ mod tests {
         assert_eq!(sent, 1, "one answer, not one per loop");
     }
 
+    /// A document of 30 changes, one field each.
+    fn thirty_changes() -> Automerge {
+        let mut doc = Automerge::new();
+        for i in 0..30 {
+            doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+                tx.put(automerge::ROOT, format!("field{i}"), i as i64)
+                    .map(|_| ())
+            })
+            .unwrap();
+        }
+        doc
+    }
+
+    /// The chunks stored among `effects`: (document, compacted, bytes).
+    fn persisted(effects: Vec<Effect>) -> Vec<(String, bool, Vec<u8>)> {
+        effects
+            .into_iter()
+            .filter_map(|e| match e {
+                Effect::Persist {
+                    doc_id,
+                    bytes,
+                    compacted,
+                } => Some((doc_id, compacted, bytes)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// A document stored as changes only (by a release before
     /// snapshots-first) is stored again as a snapshot, once; one stored as a
     /// snapshot, or compacted by another tab, is left as it is.
     #[test]
     fn a_document_stored_as_changes_is_stored_again_as_a_snapshot_once() {
-        let mut original = Automerge::new();
-        for i in 0..30 {
-            original
-                .transact::<_, _, automerge::AutomergeError>(|tx| {
-                    tx.put(automerge::ROOT, format!("field{i}"), i as i64)
-                        .map(|_| ())
-                })
-                .unwrap();
-        }
+        let original = thirty_changes();
         let changes = original.save_after(&[]);
         assert!(!is_snapshot(&changes) && is_snapshot(&original.save()));
         let mut p = Peer::new("me".into());
@@ -704,18 +724,7 @@ mod tests {
         assert!(p.take_effects().is_empty(), "loading stores nothing");
 
         assert_eq!(p.compact_stored(10), 0, "none left after this call");
-        let stored: Vec<(String, bool, Vec<u8>)> = p
-            .take_effects()
-            .into_iter()
-            .filter_map(|e| match e {
-                Effect::Persist {
-                    doc_id,
-                    bytes,
-                    compacted,
-                } => Some((doc_id, compacted, bytes)),
-                _ => None,
-            })
-            .collect();
+        let stored = persisted(p.take_effects());
         assert_eq!(stored.len(), 1, "only the one stored as changes");
         let (doc, compacted, bytes) = &stored[0];
         assert_eq!((doc.as_str(), *compacted), ("old", true));
@@ -745,17 +754,10 @@ mod tests {
         let _ = p.take_effects();
         assert_eq!(p.compact_stored(1), 1, "one of a and c left");
         assert_eq!(p.compact_stored(1), 0);
-        let mut docs: Vec<String> = p
-            .take_effects()
+        let mut docs: Vec<String> = persisted(p.take_effects())
             .into_iter()
-            .filter_map(|e| match e {
-                Effect::Persist {
-                    doc_id,
-                    compacted: true,
-                    ..
-                } => Some(doc_id),
-                _ => None,
-            })
+            .filter(|(_, compacted, _)| *compacted)
+            .map(|(doc, ..)| doc)
             .collect();
         docs.sort();
         assert_eq!(docs, ["a", "c"]);
@@ -767,15 +769,7 @@ mod tests {
     #[test]
     fn a_fetched_document_is_first_stored_as_a_snapshot() {
         use automerge::sync::SyncDoc;
-        let mut server = Automerge::new();
-        for i in 0..30 {
-            server
-                .transact::<_, _, automerge::AutomergeError>(|tx| {
-                    tx.put(automerge::ROOT, format!("field{i}"), i as i64)
-                        .map(|_| ())
-                })
-                .unwrap();
-        }
+        let mut server = thirty_changes();
         let mut p = wanting("wanted");
         let mut effects = Vec::new();
         let mut state = sync::State::new();
@@ -806,26 +800,18 @@ mod tests {
             p.document("wanted").unwrap().get_heads(),
             server.get_heads()
         );
-        let stored: Vec<(bool, Vec<u8>)> = effects
-            .iter()
-            .filter_map(|e| match e {
-                Effect::Persist {
-                    compacted, bytes, ..
-                } => Some((*compacted, bytes.clone())),
-                _ => None,
-            })
-            .collect();
+        let stored = persisted(effects);
         assert_eq!(stored.len(), 1, "stored once: {stored:?}");
         assert!(
-            stored[0].0,
+            stored[0].1,
             "the first chunk replaces nothing but is a snapshot"
         );
         // A chunk's header: 4 magic bytes, 4 of checksum, then its type
         // (0 a document, 1 a change, 2 a compressed change, 3 a bundle).
-        assert_eq!(stored[0].1[8], 0, "a document chunk");
+        assert_eq!(stored[0].2[8], 0, "a document chunk");
         let mut reloaded = Peer::new("again".into());
         reloaded
-            .load_document("wanted".into(), vec![stored[0].1.clone()])
+            .load_document("wanted".into(), vec![stored[0].2.clone()])
             .unwrap();
         assert_eq!(
             reloaded.document("wanted").unwrap().get_heads(),
