@@ -194,6 +194,73 @@ pub async fn kv_get(key: &str) -> Result<Option<String>, ClientError> {
     Ok(v.as_string())
 }
 
+/// The list index (`listing.rs`) lives in a database of its own beside the
+/// chunks (`fieldbook-index-<user>`), one sealed value: the chunks' database
+/// and its format are untouched, and a device without it lists as before.
+const INDEX_STORE: &str = "index";
+const INDEX_KEY: &str = "list";
+
+fn index_db(user: &str) -> String {
+    format!("fieldbook-index-{user}")
+}
+
+/// The list index kept for `user`, opened (`None`: none, or it does not open).
+pub async fn read_list_index(user: &str) -> Option<Vec<u8>> {
+    let read = async {
+        let db = open_db(&index_db(user), INDEX_STORE).await?;
+        let tx = db
+            .transaction_with_str(INDEX_STORE)
+            .map_err(|_| "IndexedDB transaction")?;
+        let store = tx
+            .object_store(INDEX_STORE)
+            .map_err(|_| "IndexedDB store")?;
+        let v = done(
+            &store
+                .get(&JsValue::from_str(INDEX_KEY))
+                .map_err(|_| "IndexedDB get")?,
+        )
+        .await?;
+        db.close();
+        if v.is_undefined() || v.is_null() {
+            return Ok(None);
+        }
+        let stored = v
+            .dyn_into::<Uint8Array>()
+            .map_err(|_| "not bytes")?
+            .to_vec();
+        crate::keyring::open(&stored).map(Some)
+    };
+    match read.await {
+        Ok(v) => v,
+        Err(e) => {
+            let e: ClientError = e;
+            web_sys::console::error_1(&format!("the list index was not read: {e}").into());
+            None
+        }
+    }
+}
+
+/// Keeps `bytes` (sealed) as the list index of `user`.
+pub async fn write_list_index(user: &str, bytes: &[u8]) -> Result<(), ClientError> {
+    let sealed = crate::keyring::seal(bytes)?;
+    let db = open_db(&index_db(user), INDEX_STORE).await?;
+    let tx = db
+        .transaction_with_str_and_mode(INDEX_STORE, IdbTransactionMode::Readwrite)
+        .map_err(|_| "IndexedDB transaction")?;
+    let store = tx
+        .object_store(INDEX_STORE)
+        .map_err(|_| "IndexedDB store")?;
+    store
+        .put_with_key(
+            &Uint8Array::from(&sealed[..]).into(),
+            &JsValue::from_str(INDEX_KEY),
+        )
+        .map_err(|_| "IndexedDB put")?;
+    committed(&tx).await?;
+    db.close();
+    Ok(())
+}
+
 impl Idb {
     /// Opens (creating if needed) the database of `user`.
     pub async fn open(user: &str) -> Result<Idb, ClientError> {

@@ -10,6 +10,7 @@ mod http;
 mod i18n;
 mod idb;
 mod keyring;
+mod listing;
 mod model;
 mod outbox;
 mod screens;

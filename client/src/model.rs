@@ -18,6 +18,8 @@ use fieldbook_shared::grading::{self, Grade, Level};
 use fieldbook_shared::rules::Rules;
 use fieldbook_shared::visits::{self, Cadence};
 
+use crate::listing::{Entry, ListRow};
+
 /// One customer as the list and detail screens show it.
 #[derive(Clone, PartialEq, Debug)]
 pub struct Row {
@@ -91,6 +93,9 @@ pub enum Action {
     Forgotten { doc_id: String, dropped: usize },
     /// The shared bad-credit list was read.
     Warnings(WarningList),
+    /// The list index kept on the device was read (`listing.rs`): the
+    /// customers kept here are listed from it until their documents are read.
+    Index(BTreeMap<String, Entry>),
 }
 
 /// The screens' state.
@@ -123,6 +128,11 @@ pub struct Model {
     book_read: bool,
     rules: Rules,
     warnings: WarningList,
+    /// The list index as read at start (customers not read yet are listed
+    /// from it).
+    index: BTreeMap<String, Entry>,
+    /// A customer was read or left since the index was last taken.
+    index_dirty: bool,
 }
 
 /// What the driver must do after an action.
@@ -225,6 +235,7 @@ impl Model {
             } => {
                 let row = Row::of(&doc_id, *customer, conflicts, &self.rules, now_ms);
                 self.rows.insert(doc_id, row);
+                self.index_dirty = true;
             }
             Action::Queued(doc_id) => *self.unsaved.entry(doc_id).or_insert(0) += 1,
             Action::Committed { docs, ok } => {
@@ -255,6 +266,8 @@ impl Model {
             }
             Action::Forgotten { doc_id, dropped } => {
                 self.rows.remove(&doc_id);
+                self.index.remove(&doc_id);
+                self.index_dirty = true;
                 self.kept.remove(&doc_id);
                 self.waiting.remove(&doc_id);
                 if let Some(n) = self.unsaved.get_mut(&doc_id) {
@@ -265,6 +278,7 @@ impl Model {
                 }
             }
             Action::Warnings(list) => self.warnings = list,
+            Action::Index(entries) => self.index = entries,
         }
         update
     }
@@ -280,6 +294,41 @@ impl Model {
             .collect();
         rows.sort_by(|a, b| a.customer.name.cmp(&b.customer.name));
         rows
+    }
+
+    /// The customer list, sorted by name: every customer kept on this
+    /// device, from its document when read, else from the list index.
+    pub fn list(&self, now_ms: i64) -> Vec<ListRow> {
+        let mut list: Vec<ListRow> = self
+            .kept
+            .iter()
+            .filter_map(|d| match self.rows.get(d) {
+                Some(r) => Some(ListRow::of_row(r)),
+                None => self
+                    .index
+                    .get(d)
+                    .map(|e| ListRow::of_entry(d, e, &self.rules, now_ms)),
+            })
+            .collect();
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        list
+    }
+
+    /// The list index to keep: each kept customer from its document when
+    /// read, else as the index had it.
+    pub fn index_entries(&self) -> BTreeMap<String, Entry> {
+        self.kept
+            .iter()
+            .filter_map(|d| match self.rows.get(d) {
+                Some(r) => Some((d.clone(), Entry::of(&r.customer, !r.conflicts.is_empty()))),
+                None => self.index.get(d).map(|e| (d.clone(), e.clone())),
+            })
+            .collect()
+    }
+
+    /// Whether the index changed since the last call.
+    pub fn take_index_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.index_dirty)
     }
 
     pub fn row(&self, doc_id: &str) -> Option<Row> {
@@ -375,6 +424,7 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::listing::Index;
     use fieldbook_shared::customer::LedgerEntry;
     use fieldbook_shared::vocab::{Line, Nature};
 
@@ -401,6 +451,118 @@ mod tests {
             conflicts: Vec::new(),
             now_ms: NOW,
         });
+    }
+
+    /// A customer with a visit this month and an open follow-up, whose
+    /// ledger holds an estimate as well as the office's figures.
+    fn visited(name: &str, yuan_a_month: i64) -> Customer {
+        let mut c = customer(name, yuan_a_month);
+        c.ledger.push(LedgerEntry {
+            month: "2026-10".into(),
+            line: Line::Delivery,
+            amount_fen: 900_000_000,
+            estimate: true,
+            ..Default::default()
+        });
+        c.visits.push(fieldbook_shared::customer::Visit {
+            id: "v1".into(),
+            date: "2026-11-03".into(),
+            follow_ups: vec![fieldbook_shared::customer::FollowUp {
+                id: "f1".into(),
+                action: "报价".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        c
+    }
+
+    /// A line listed from the index reads as the line of the document it
+    /// was taken from: the same level, grade (estimates left out), cadence
+    /// and follow-ups.
+    #[test]
+    fn an_index_line_is_the_line_of_its_document() {
+        let rules = Rules::default();
+        for c in [visited("甲", 80_000), customer("乙", 3_000)] {
+            let row = Row::of("d1", c.clone(), Vec::new(), &rules, NOW);
+            let from_doc = ListRow::of_row(&row);
+            let entry = Entry::of(&c, false);
+            let from_index = ListRow::of_entry("d1", &entry, &rules, NOW);
+            assert!(from_index.from_index && !from_doc.from_index);
+            assert_eq!(
+                ListRow {
+                    from_index: false,
+                    ..from_index
+                },
+                from_doc
+            );
+        }
+        // Under other rules or in another month, the index is assessed again.
+        let c = visited("甲", 80_000);
+        let entry = Entry::of(&c, false);
+        let january = NOW + 62 * 24 * 3_600_000;
+        let row = Row::of("d1", c, Vec::new(), &rules, january);
+        assert_eq!(
+            ListRow::of_entry("d1", &entry, &rules, january).cadence,
+            row.cadence
+        );
+        assert_eq!(row.cadence, Cadence::Overdue);
+    }
+
+    #[test]
+    fn the_list_comes_from_the_index_until_each_document_is_read() {
+        let mut m = Model::default();
+        for d in ["d1", "d2"] {
+            m.apply(Action::Kept(d.into()));
+        }
+        let entries: BTreeMap<String, Entry> = [
+            ("d1", customer("乙", 3_000)),
+            ("d2", customer("甲", 3_000)),
+            // Left the device (no chunk kept): never listed.
+            ("d3", customer("丙", 3_000)),
+        ]
+        .into_iter()
+        .map(|(d, c)| (d.to_string(), Entry::of(&c, false)))
+        .collect();
+        m.apply(Action::Index(entries));
+        let names = |m: &Model| -> Vec<(String, bool)> {
+            m.list(NOW)
+                .into_iter()
+                .map(|r| (r.name, r.from_index))
+                .collect()
+        };
+        assert_eq!(names(&m), [("乙".into(), true), ("甲".into(), true)]);
+        assert!(m.rows().is_empty(), "the screens that need documents wait");
+        // Read: the document's line replaces the index's, renamed since.
+        read(&mut m, "d1", customer("乙公司", 3_000));
+        assert_eq!(names(&m), [("乙公司".into(), false), ("甲".into(), true)]);
+        assert!(m.take_index_dirty());
+        assert!(!m.take_index_dirty());
+        // What is kept next: the read document, and the index's line of the
+        // one not read yet; not a customer that left.
+        let kept = m.index_entries();
+        assert_eq!(kept.keys().collect::<Vec<_>>(), ["d1", "d2"]);
+        assert_eq!(kept["d1"].name, "乙公司");
+        m.apply(Action::Forgotten {
+            doc_id: "d2".into(),
+            dropped: 0,
+        });
+        assert_eq!(names(&m), [("乙公司".into(), false)]);
+        assert!(m.take_index_dirty());
+        assert_eq!(m.index_entries().keys().collect::<Vec<_>>(), ["d1"]);
+    }
+
+    #[test]
+    fn an_index_of_another_version_or_unreadable_is_not_used() {
+        let entries: BTreeMap<String, Entry> =
+            [("d1".to_string(), Entry::of(&customer("甲", 1), true))].into();
+        let json = serde_json::to_vec(&Index::new(entries.clone())).expect("json");
+        assert_eq!(Index::parse(&json), Some(entries.clone()));
+        let mut other = Index::new(entries);
+        other.version = crate::listing::INDEX_VERSION + 1;
+        let json = serde_json::to_vec(&other).expect("json");
+        assert_eq!(Index::parse(&json), None);
+        assert_eq!(Index::parse(b"{\"version\":1,"), None);
     }
 
     #[test]

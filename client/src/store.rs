@@ -25,6 +25,7 @@ use yew::Callback;
 
 use crate::error::ClientError;
 use crate::idb::{Idb, Op};
+use crate::listing::{Index, ListRow};
 pub use crate::model::Row;
 use crate::model::{Action, Model, doc_id_of};
 use crate::outbox::{self, Outbox};
@@ -111,6 +112,11 @@ pub struct Engine {
     first_sync: bool,
     /// Stored documents still to be read at start (`load_rest`).
     loading: usize,
+    /// Those documents, in the order they are read (`read_now` takes one
+    /// out of turn).
+    unread: std::collections::VecDeque<StoredDoc>,
+    /// A write of the list index is due (`keep_index_soon`).
+    index_write_scheduled: bool,
     /// This tab came to lead while still reading: it connects when done.
     connect_when_read: bool,
     /// The heads the server had of documents not read yet (`load_slice`).
@@ -148,6 +154,8 @@ const SLICE: usize = 400;
 /// milliseconds on a tablet.
 const COMPACT_SLICE: usize = 25;
 const COMPACT_PAUSE_MS: u32 = 50;
+/// The list index is written this long after the list changes.
+const INDEX_WRITE_MS: u32 = 3_000;
 
 pub fn now_ms() -> f64 {
     js_sys::Date::now()
@@ -170,6 +178,14 @@ impl Engine {
         let mut model = Model::default();
         for doc in stored.keys() {
             model.apply(Action::Kept(doc.clone()));
+        }
+        // The whole list at once from the index kept last time, each line
+        // replaced as its document is read (`listing.rs`).
+        if let Some(entries) = crate::idb::read_list_index(&session.user.username)
+            .await
+            .and_then(|bytes| Index::parse(&bytes))
+        {
+            model.apply(Action::Index(entries));
         }
         // The book and the warnings first, then the customers: the first of
         // them now, the rest a slice at a time after the list has drawn
@@ -234,6 +250,8 @@ impl Engine {
             retry_ms: 500,
             first_sync: false,
             loading: rest.len(),
+            unread: rest.into(),
+            index_write_scheduled: false,
             connect_when_read: false,
             server_heads,
             kept_last_sync,
@@ -268,7 +286,7 @@ impl Engine {
         // rest is read, `lead`). Joining now, this tab hears at once what
         // the others store and tells them what it stores.
         crate::tabs::join(&store);
-        wasm_bindgen_futures::spawn_local(Engine::load_rest(Rc::downgrade(&store), rest));
+        wasm_bindgen_futures::spawn_local(Engine::load_rest(Rc::downgrade(&store)));
         Ok(store)
     }
 
@@ -326,36 +344,22 @@ impl Engine {
     /// The rest of the stored customers, a slice at a time, each shown as it
     /// is read; then, if this tab leads, it connects (not before: a peer
     /// missing a stored document would ask the server for it as if new).
-    async fn load_rest(weak: std::rc::Weak<RefCell<Engine>>, rest: Vec<StoredDoc>) {
-        let mut rest = rest.into_iter().peekable();
-        while rest.peek().is_some() {
+    async fn load_rest(weak: std::rc::Weak<RefCell<Engine>>) {
+        loop {
             // Let the screen draw what is there first.
             gloo_timers::future::TimeoutFuture::new(0).await;
             let Some(store) = weak.upgrade() else {
                 return;
             };
-            let slice: Vec<_> = rest.by_ref().take(SLICE).collect();
-            let ids: Vec<String> = slice.iter().map(|(d, _)| d.clone()).collect();
-            let compactions = {
+            let slice: Vec<StoredDoc> = {
                 let mut e = store.borrow_mut();
-                let c = e.load_slice(slice);
-                for id in &ids {
-                    e.refresh_row(id);
-                }
-                e.loading = e.loading.saturating_sub(ids.len());
-                c
+                let n = e.unread.len().min(SLICE);
+                e.unread.drain(..n).collect()
             };
-            match compactions {
-                Ok(c) => {
-                    for c in c {
-                        if let Err(err) = c.await {
-                            web_sys::console::error_1(&format!("{err}").into());
-                        }
-                    }
-                }
-                Err(err) => web_sys::console::error_1(&format!("{err}").into()),
+            if slice.is_empty() {
+                break;
             }
-            redraw(&store);
+            Engine::read_slice(&store, slice).await;
         }
         let Some(store) = weak.upgrade() else {
             return;
@@ -425,9 +429,53 @@ impl Engine {
         }
     }
 
+    /// Reads stored documents into the peer and the model, and redraws.
+    async fn read_slice(store: &Store, slice: Vec<StoredDoc>) {
+        let ids: Vec<String> = slice.iter().map(|(d, _)| d.clone()).collect();
+        let compactions = {
+            let mut e = store.borrow_mut();
+            let c = e.load_slice(slice);
+            for id in &ids {
+                e.refresh_row(id);
+            }
+            e.loading = e.loading.saturating_sub(ids.len());
+            c
+        };
+        match compactions {
+            Ok(c) => {
+                for c in c {
+                    if let Err(err) = c.await {
+                        web_sys::console::error_1(&format!("{err}").into());
+                    }
+                }
+            }
+            Err(err) => web_sys::console::error_1(&format!("{err}").into()),
+        }
+        redraw(store);
+    }
+
+    /// Reads a stored customer now, ahead of its slice: one opened from the
+    /// list (listed from the index) before the start has read it.
+    pub async fn read_now(store: &Store, doc: &str) {
+        let one = {
+            let mut e = store.borrow_mut();
+            let at = e.unread.iter().position(|(d, _)| d == doc);
+            at.and_then(|i| e.unread.remove(i))
+        };
+        if let Some(one) = one {
+            Engine::read_slice(store, vec![one]).await;
+        }
+    }
+
     /// Stored documents not read yet (`load_rest`): the list is not complete.
     pub fn loading(&self) -> usize {
         self.loading
+    }
+
+    /// The customer list: every customer kept here, listed from the index
+    /// until its document is read (`listing.rs`).
+    pub fn list(&self) -> Vec<ListRow> {
+        self.model.list(now_ms() as i64)
     }
 
     /// Customers in the book kept on this device, sorted by name: a customer
@@ -1243,8 +1291,56 @@ fn redraw(store: &Store) {
             e.notify.clone()
         };
         notify.emit(());
+        keep_index_soon(&s);
     })
     .forget();
+}
+
+/// Keeps the list index some seconds after the list last changed (a first
+/// sync changes it thousands of times), once every stored customer is read.
+fn keep_index_soon(store: &Store) {
+    {
+        let mut e = store.borrow_mut();
+        if e.loading > 0 || e.signed_out || e.index_write_scheduled || !e.model.take_index_dirty() {
+            return;
+        }
+        e.index_write_scheduled = true;
+    }
+    let weak = Rc::downgrade(store);
+    wasm_bindgen_futures::spawn_local(async move {
+        gloo_timers::future::TimeoutFuture::new(INDEX_WRITE_MS).await;
+        let Some(store) = weak.upgrade() else {
+            return;
+        };
+        let (user, n, json) = {
+            let mut e = store.borrow_mut();
+            e.index_write_scheduled = false;
+            if e.signed_out {
+                return;
+            }
+            // What is written now holds every change so far.
+            e.model.take_index_dirty();
+            let index = Index::new(e.model.index_entries());
+            let n = index.entries.len();
+            (
+                e.session.user.username.clone(),
+                n,
+                serde_json::to_vec(&index),
+            )
+        };
+        drop(store);
+        let written = match json {
+            Ok(json) => crate::idb::write_list_index(&user, &json).await,
+            Err(e) => Err(ClientError::from(format!("{e}"))),
+        };
+        match written {
+            Ok(()) => web_sys::console::info_1(&format!("list index kept: {n} customers").into()),
+            Err(e) => {
+                // Only the next start's speed depends on it.
+                web_sys::console::error_1(&format!("the list index was not kept: {e}").into())
+            }
+        }
+    });
 }
 
 /// Runs a local edit: applies it, waits until IndexedDB has committed it, then

@@ -32,7 +32,7 @@ pub fn status_bar() -> Html {
     let (kept, book) = s.kept.unwrap_or((0, 0));
     html! {
         <>
-        <div class="status" role="button" tabindex="0" onclick={let o = open.clone(); move |_| o.set(!*o)} data-online={s.online.to_string()} data-connecting={s.connecting.to_string()} data-pending={s.pending.to_string()} data-synced={synced.to_string()} data-pending-docs={s.pending_docs.join(" ")} data-undelivered={s.undelivered.to_string()} data-kept={kept.to_string()} data-book={book.to_string()} data-unsaved={s.unsaved.to_string()} data-ready-offline={ready.to_string()} data-persisted={s.storage.map(|x| x.0.to_string()).unwrap_or_default()} data-role={if s.leader { "leader" } else { "follower" }} data-files-waiting={files.to_upload.len().to_string()}>
+        <div class="status" role="button" tabindex="0" onclick={let o = open.clone(); move |_| o.set(!*o)} data-online={s.online.to_string()} data-connecting={s.connecting.to_string()} data-pending={s.pending.to_string()} data-synced={synced.to_string()} data-pending-docs={s.pending_docs.join(" ")} data-undelivered={s.undelivered.to_string()} data-kept={kept.to_string()} data-book={book.to_string()} data-unsaved={s.unsaved.to_string()} data-ready-offline={ready.to_string()} data-persisted={s.storage.map(|x| x.0.to_string()).unwrap_or_default()} data-role={if s.leader { "leader" } else { "follower" }} data-files-waiting={files.to_upload.len().to_string()} data-reading={ctx.store.borrow().loading().to_string()}>
             <span class={classes!("dot", state)}></span>
             <span class="state">{ if s.online { ctx.t(M::Online) } else if s.connecting { ctx.t(M::Connecting) } else { ctx.t(M::Offline) } }</span>
             if s.undelivered > 0 {

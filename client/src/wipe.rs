@@ -85,6 +85,7 @@ pub async fn pending() -> bool {
     for db in [
         format!("fieldbook-{user}"),
         format!("fieldbook-blobs-{user}"),
+        format!("fieldbook-index-{user}"),
     ] {
         if let Err(e) = delete_database(&db).await {
             web_sys::console::error_1(&e.into());

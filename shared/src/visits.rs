@@ -42,7 +42,13 @@ pub fn cadence(last_visit: Option<&str>, today: &str) -> Cadence {
 /// A customer's cadence: as [`cadence`], except that a customer registered
 /// this month and not yet visited is due, not overdue (a new prospect).
 pub fn cadence_of(c: &Customer, today: &str) -> Cadence {
-    match (c.last_visit(), month(&c.registered_on), month(today)) {
+    cadence_since(c.last_visit(), &c.registered_on, today)
+}
+
+/// [`cadence_of`] from a customer's last visit and day of registration (the
+/// tablet's list index keeps only these).
+pub fn cadence_since(last_visit: Option<&str>, registered_on: &str, today: &str) -> Cadence {
+    match (last_visit, month(registered_on), month(today)) {
         (None, Some(registered), Some(now)) if registered >= now => Cadence::Due,
         (last, _, _) => cadence(last, today),
     }

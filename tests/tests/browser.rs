@@ -1742,15 +1742,16 @@ async fn a_book_shown_as_kept_offline_is_all_there_after_a_kill() {
     }
 }
 
-/// A large book kept on the tablet draws its first customers before it has
-/// read the rest from storage, and says so; the documents read later keep
-/// the heads the server had of them, so nothing shows as waiting to sync;
-/// the tab connects only once it holds them all (a peer missing a stored
-/// document would ask the server for it as new; here the tab's lock is
-/// granted after the reading anyway, so that part is a guard). CPU slowed
-/// 10× so the reading is seen in slices.
+/// A large book kept on the tablet lists every customer at its first draw,
+/// from the list index kept on the device, while it reads the documents
+/// from storage, and says so; a customer opened meanwhile is read at once,
+/// not in its turn; the documents read later keep the heads the server had
+/// of them, so nothing shows as waiting to sync; the tab connects only once
+/// it holds them all (a peer missing a stored document would ask the server
+/// for it as new; here the tab's lock is granted after the reading anyway,
+/// so that part is a guard). CPU slowed 10× so the reading is seen in slices.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_large_book_draws_its_first_customers_first_and_syncs_once_all_are_read() {
+async fn a_large_book_lists_every_customer_first_and_syncs_once_all_are_read() {
     const N: usize = 1_000;
     let server = large_book_server(N, "分批读取客户").await;
     let b = Browser::start().await;
@@ -1763,49 +1764,39 @@ async fn a_large_book_draws_its_first_customers_first_and_syncs_once_all_are_rea
         json!([]),
     )
     .await;
+    wait_list_index(&b, N).await;
     b.cdp("Emulation.setCPUThrottlingRate", json!({"rate": 10}))
         .await;
     b.reload_to_unlock().await;
     // What the screen says after each change of the page, from 解锁 until
     // every row is there and synced (an observer: polling would wait behind
     // the reading).
-    b.js(
-        "window.samples = [];
-         new MutationObserver(() => {
-           const s = document.querySelector('.status');
-           const v = [document.querySelectorAll('li.row').length,
-                      document.querySelector('.reading-rest') !== null,
-                      s ? s.dataset.online === 'true' || s.dataset.connecting === 'true' : false,
-                      s ? Number(s.dataset.pending) : 0];
-           const last = window.samples[window.samples.length - 1];
-           if (!last || JSON.stringify(last) !== JSON.stringify(v)) window.samples.push(v);
-         }).observe(document.body, {childList: true, subtree: true, attributes: true});
-         document.querySelector('form.unlock button[type=submit]').click();
-         return true;",
-        json!([]),
+    let samples = unlock_sampling(
+        &b,
+        "[document.querySelectorAll('li.row').length,
+          document.querySelector('.reading-rest') !== null,
+          s ? s.dataset.online === 'true' || s.dataset.connecting === 'true' : false,
+          s ? Number(s.dataset.pending) : 0,
+          s ? Number(s.dataset.reading) : 0]",
+        "every customer read and synced",
+        "l[0] === arguments[0] && !l[1] && l[2]",
+        json!([N]),
     )
     .await;
-    let samples = b
-        .wait(
-            "every customer read and synced",
-            Duration::from_secs(240),
-            "const l = window.samples[window.samples.length - 1];
-             return l && l[0] === arguments[0] && !l[1] && l[2] ? window.samples : null",
-            json!([N]),
-        )
-        .await;
-    let samples = samples.as_array().cloned().unwrap_or_default();
     b.cdp("Emulation.setCPUThrottlingRate", json!({"rate": 1}))
         .await;
     let n = |v: &serde_json::Value| v[0].as_u64().unwrap_or(0) as usize;
     assert!(
-        samples
-            .iter()
-            .any(|v| n(v) > 0 && n(v) < N && v[1] == json!(true)),
-        "some customers drawn while the rest were read, and said so: {samples:?}"
+        samples.iter().any(|v| n(v) == N && v[1] == json!(true)),
+        "every customer listed while the rest were read, and said so: {samples:?}"
     );
+    assert!(
+        samples.iter().all(|v| n(v) == 0 || n(v) == N),
+        "the list drawn whole, not a slice at a time: {samples:?}"
+    );
+
     for v in &samples {
-        if n(v) < N || v[1] == json!(true) {
+        if v[4].as_u64() != Some(0) || v[1] == json!(true) {
             assert_eq!(
                 v[2],
                 json!(false),
@@ -1818,7 +1809,100 @@ async fn a_large_book_draws_its_first_customers_first_and_syncs_once_all_are_rea
             "changes shown as waiting to sync: {samples:?}"
         );
     }
+    // A customer open at start (its address kept across the reload) is read
+    // at once, not in its turn: the one read last (documents are read in
+    // the order of their ids).
+    b.js(
+        "const ids = [...document.querySelectorAll('li.row')].map(r => r.dataset.doc).sort();
+         document.querySelector(`li.row[data-doc=\"${ids[ids.length - 1]}\"]`).click();
+         return true",
+        json!([]),
+    )
+    .await;
+    b.wait(
+        "the customer opened",
+        T,
+        "return document.querySelector('section.customer:not(.missing)') !== null",
+        json!([]),
+    )
+    .await;
+    b.cdp("Emulation.setCPUThrottlingRate", json!({"rate": 10}))
+        .await;
+    b.reload_to_unlock().await;
+    let samples = unlock_sampling(
+        &b,
+        "[document.querySelector('section.customer:not(.missing)') !== null,
+          s ? Number(s.dataset.reading) : 0]",
+        "the customer shown and every customer read",
+        "l[0] && l[1] === 0",
+        json!([]),
+    )
+    .await;
+    b.cdp("Emulation.setCPUThrottlingRate", json!({"rate": 1}))
+        .await;
+    let shown = samples.iter().find(|v| v[0] == json!(true));
+    assert!(
+        shown.is_some_and(|v| v[1].as_u64().unwrap_or(0) > 0),
+        "the customer open at start shown before the rest was read: {samples:?}"
+    );
     b.kill();
+}
+
+/// Unlocks the app (at the unlock form) while an observer in the page takes
+/// `sample` (a JS expression; `s` is the status bar) after each change of
+/// the page, and returns the samples, each unlike the one before, once the
+/// last meets `done` (`l` is the last, `arguments` are `args`). An observer,
+/// as polling would wait behind the reading.
+async fn unlock_sampling(
+    b: &Browser,
+    sample: &str,
+    what: &str,
+    done: &str,
+    args: serde_json::Value,
+) -> Vec<serde_json::Value> {
+    b.js(
+        &format!(
+            "window.samples = [];
+             new MutationObserver(() => {{
+               const s = document.querySelector('.status');
+               const v = {sample};
+               const last = window.samples[window.samples.length - 1];
+               if (!last || JSON.stringify(last) !== JSON.stringify(v)) window.samples.push(v);
+             }}).observe(document.body, {{childList: true, subtree: true, attributes: true}});
+             document.querySelector('form.unlock button[type=submit]').click();
+             return true;"
+        ),
+        json!([]),
+    )
+    .await;
+    let samples = b
+        .wait(
+            what,
+            Duration::from_secs(240),
+            &format!(
+                "const l = window.samples[window.samples.length - 1];
+                 return l && ({done}) ? window.samples : null"
+            ),
+            args,
+        )
+        .await;
+    samples.as_array().cloned().unwrap_or_default()
+}
+
+/// Waits until the tab says it kept the list index with `n` customers (a
+/// few seconds after the list last changed).
+async fn wait_list_index(b: &Browser, n: usize) {
+    let want = format!("list index kept: {n} customers");
+    let mut seen = String::new();
+    let start = std::time::Instant::now();
+    while !seen.contains(&want) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no list index of {n} customers; console:\n{seen}"
+        );
+        seen.push_str(&b.console().await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// A started server serving the app, with `n` customers of m1's named
@@ -4277,7 +4361,7 @@ async fn a_wiped_tablet_deletes_its_data_when_it_comes_back_and_the_console_show
     let before = m1_traces(&b).await;
     assert_eq!(
         before[0],
-        json!(["fieldbook-blobs-m1", "fieldbook-m1"]),
+        json!(["fieldbook-blobs-m1", "fieldbook-index-m1", "fieldbook-m1"]),
         "{before}"
     );
     let peer = b

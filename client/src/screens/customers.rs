@@ -121,7 +121,7 @@ pub fn customers_screen() -> Html {
         });
     }
 
-    let rows = ctx.store.borrow().rows();
+    let rows = ctx.store.borrow().list();
     let loading = ctx.store.borrow().loading();
     let number = |doc: &str| ctx.store.borrow().number(doc).unwrap_or_default();
     let q = query.trim().to_lowercase();
@@ -129,13 +129,13 @@ pub fn customers_screen() -> Html {
         .iter()
         .filter(|r| {
             q.is_empty()
-                || r.customer.name.to_lowercase().contains(&q)
-                || r.customer.credit_code.to_lowercase().contains(&q)
+                || r.name.to_lowercase().contains(&q)
+                || r.credit_code.to_lowercase().contains(&q)
                 || number(&r.doc_id).to_lowercase().contains(&q)
         })
         .filter(|r| level.is_empty() || r.level.as_str() == level.as_str())
         .filter(|r| grade.is_empty() || r.grade.as_str() == grade.as_str())
-        .filter(|r| line.is_empty() || r.customer.lines.iter().any(|l| l.as_str() == line.as_str()))
+        .filter(|r| line.is_empty() || r.lines.iter().any(|l| l.as_str() == line.as_str()))
         .filter(|r| !overdue || r.cadence == Cadence::Overdue)
         .collect();
     // Sorted as chosen (the rows come sorted by name).
@@ -147,7 +147,7 @@ pub fn customers_screen() -> Html {
     match sort.as_str() {
         "overdue" => shown.sort_by_key(|r| urgency(&r.cadence)),
         "revenue" => shown.sort_by_key(|r| std::cmp::Reverse(r.annual_fen)),
-        "last_visit" => shown.sort_by(|a, b| a.customer.last_visit().cmp(&b.customer.last_visit())),
+        "last_visit" => shown.sort_by(|a, b| a.last_visit.cmp(&b.last_visit)),
         _ => {}
     }
     let set = |f: fn(&mut View, String)| {
@@ -225,22 +225,22 @@ pub fn customers_screen() -> Html {
                         Cadence::Visited => html! { <span class="badge ok">{ ctx.t(M::VisitedThisMonth) }</span> },
                     };
                     html! {
-                        <li class="row" key={r.doc_id.clone()} data-doc={r.doc_id.clone()} onclick={move |_| go.emit(Route::Customer(id.clone()))}>
-                            <div class="name">{ &r.customer.name }
+                        <li class="row" key={r.doc_id.clone()} data-doc={r.doc_id.clone()} data-read={(!r.from_index).to_string()} onclick={move |_| go.emit(Route::Customer(id.clone()))}>
+                            <div class="name">{ &r.name }
                                 if let Some(n) = ctx.store.borrow().number(&r.doc_id) { <span class="customer-no">{ n }</span> }
                             </div>
                             <div class="meta">
                                 <span>{ crate::i18n::label(&r.grade) }</span>
                                 <span>{ crate::i18n::label(&r.level) }</span>
-                                <span>{ r.customer.lines.iter().map(|l| crate::i18n::label(&l).to_string()).collect::<Vec<_>>().join("·") }</span>
-                                <span class="last-visit">{ format!("{} {}", ctx.t(M::LastVisit), r.customer.last_visit().unwrap_or("—")) }</span>
+                                <span>{ r.lines.iter().map(|l| crate::i18n::label(&l).to_string()).collect::<Vec<_>>().join("·") }</span>
+                                <span class="last-visit">{ format!("{} {}", ctx.t(M::LastVisit), r.last_visit.as_deref().unwrap_or("—")) }</span>
                             </div>
                             <div class="badges">
                                 { badge }
                                 if r.open_follow_ups > 0 {
                                     <span class="badge todo">{ format!("{} {}", r.open_follow_ups, ctx.t(M::OpenFollowUps)) }</span>
                                 }
-                                if !r.conflicts.is_empty() { <span class="badge conflict">{ "⚠" }</span> }
+                                if r.conflicts { <span class="badge conflict">{ "⚠" }</span> }
                                 { match ctx.store.borrow().registration(&r.doc_id).map(|x| x.status) {
                                     Some(s) if s == "pending" => html! { <span class="badge pending-approval">{ ctx.t(M::RegPending) }</span> },
                                     Some(s) if s == "rejected" => html! { <span class="badge returned">{ ctx.t(M::RegReturned) }</span> },

@@ -39,6 +39,23 @@ pub struct CardProps {
 #[function_component(CustomerScreen)]
 pub fn customer_screen(p: &Props) -> Html {
     let ctx = use_context::<Ctx>().expect("context");
+    {
+        // Opened (from a list drawn from the index) before the start read
+        // its document: read it now, not in its turn.
+        let store = ctx.store.clone();
+        use_effect_with(p.doc_id.clone(), move |doc| {
+            let waiting = {
+                let e = store.borrow();
+                e.loading() > 0 && e.row(doc).is_none()
+            };
+            if waiting {
+                let doc = doc.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    crate::store::Engine::read_now(&store, &doc).await;
+                });
+            }
+        });
+    }
     let Some(row) = ctx.store.borrow().row(&p.doc_id) else {
         // Not here (yet, or a link to a customer of another book).
         return html! {
