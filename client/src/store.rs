@@ -146,7 +146,8 @@ type StoredDoc = (String, Vec<(ChunkKey, Vec<u8>)>);
 /// A rewrite of a document's chunks, to be awaited.
 type Rewrite = Pin<Box<dyn Future<Output = Result<(), ClientError>>>>;
 
-/// Customers read before the first draw at start, and per slice after it.
+/// Customers read before the first draw at start (none when the list index
+/// lists them), and per slice after it.
 const FIRST_SLICE: usize = 150;
 const SLICE: usize = 400;
 /// Documents stored again as snapshots per batch (`compact_stored`), and
@@ -181,10 +182,11 @@ impl Engine {
         }
         // The whole list at once from the index kept last time, each line
         // replaced as its document is read (`listing.rs`).
-        if let Some(entries) = crate::idb::read_list_index(&session.user.username)
+        let index = crate::idb::read_list_index(&session.user.username)
             .await
-            .and_then(|bytes| Index::parse(&bytes))
-        {
+            .and_then(|bytes| Index::parse(&bytes));
+        let indexed = index.as_ref().is_some_and(|i| !i.is_empty());
+        if let Some(entries) = index {
             model.apply(Action::Index(entries));
         }
         // The book and the warnings first, then the customers: the first of
@@ -193,14 +195,18 @@ impl Engine {
         // took most of a large book's offline start.
         let book_id = doc_id_of(&session.user.book_url);
         let warnings_id = doc_id_of(&session.user.warnings_url);
+        let desk_id = crate::session::desk_id(&session.user.username).unwrap_or_default();
         let mut order: Vec<StoredDoc> = Vec::with_capacity(stored.len());
-        for first in [&book_id, &warnings_id] {
+        for first in [&book_id, &warnings_id, &desk_id] {
             if let Some(chunks) = stored.remove(first) {
                 order.push((first.clone(), chunks));
             }
         }
+        let head = order.len();
         order.extend(stored);
-        let rest = order.split_off(order.len().min(FIRST_SLICE + 2));
+        // With an index, the list needs no customer read before it draws.
+        let first = if indexed { 0 } else { FIRST_SLICE };
+        let rest = order.split_off(order.len().min(first + head));
         let mut saved_heads = HashMap::new();
         let mut server_heads = HashMap::new();
         for (doc, heads) in crate::session::server_heads(&session.user.username) {
@@ -1350,6 +1356,10 @@ pub async fn edit<R>(
     doc_id: &str,
     f: impl FnOnce(&mut Automerge) -> R,
 ) -> Result<R, ClientError> {
+    // Stored but not read yet (the start reads in slices): read it first.
+    if store.borrow().peer.document(doc_id).is_none() {
+        Engine::read_now(store, doc_id).await;
+    }
     let (result, effects) = {
         let mut e = store.borrow_mut();
         if e.peer.document(doc_id).is_none() {
@@ -1381,6 +1391,13 @@ pub async fn desk_edit<R>(
     store: &Store,
     f: impl FnOnce(&mut Automerge) -> R,
 ) -> Result<R, ClientError> {
+    // The desks the book names, read now if the start has not yet.
+    let named: Vec<String> = store.borrow().model.desks().to_vec();
+    for d in named {
+        if store.borrow().peer.document(&d).is_none() {
+            Engine::read_now(store, &d).await;
+        }
+    }
     let existing = store.borrow().desk_ids().into_iter().next();
     let doc_id = match existing {
         Some(d) => d,

@@ -21,6 +21,18 @@ pub struct Browser {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// When a start drew the customer list ([`Browser::unlock_timing_rows`]),
+/// in the page's milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct RowTimes {
+    /// 解锁 pressed.
+    pub pressed: f64,
+    /// The first row in the page.
+    pub first: f64,
+    /// Every row in the page.
+    pub all: f64,
+}
+
 impl Browser {
     /// Starts chromedriver and a headless Chromium with a fresh profile.
     pub async fn start() -> Browser {
@@ -304,6 +316,63 @@ impl Browser {
                     .join("\n")
             })
             .unwrap_or_default()
+    }
+
+    /// Whether the console says `text` within `timeout` (reading the
+    /// console's messages since the last call).
+    pub async fn console_says(&self, text: &str, timeout: Duration) -> bool {
+        let (mut seen, start) = (String::new(), Instant::now());
+        while !seen.contains(text) {
+            if start.elapsed() > timeout {
+                return false;
+            }
+            seen.push_str(&self.console().await);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        true
+    }
+
+    /// Whether the app says, within `timeout`, that it kept its list index
+    /// with `n` customers (a few seconds after the list last changed; an
+    /// app from before the index never says so).
+    pub async fn list_index_kept(&self, n: usize, timeout: Duration) -> bool {
+        self.console_says(&format!("list index kept: {n} customers"), timeout)
+            .await
+    }
+
+    /// Presses 解锁 (the unlock form showing) with an observer in the page
+    /// noting when the first customer row went into it and when `n` had;
+    /// returns those times and the press's, in the page's milliseconds, once
+    /// `n` rows are in. An observer: polling waits behind the work that
+    /// follows the rows.
+    pub async fn unlock_timing_rows(&self, n: usize, timeout: Duration) -> RowTimes {
+        let pressed = self
+            .js(
+                "window.firstRow = null; window.allRows = null;
+                 new MutationObserver((_, o) => {
+                   const k = document.querySelectorAll('li.row').length;
+                   if (k && window.firstRow === null) window.firstRow = performance.now();
+                   if (k === arguments[0]) { window.allRows = performance.now(); o.disconnect(); }
+                 }).observe(document.body, {childList: true, subtree: true});
+                 document.querySelector('form.unlock button[type=submit]').click();
+                 return performance.now();",
+                json!([n]),
+            )
+            .await;
+        let times = self
+            .wait(
+                "every customer listed",
+                timeout,
+                "return window.allRows !== null && [window.firstRow, window.allRows]",
+                json!([]),
+            )
+            .await;
+        let ms = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+        RowTimes {
+            pressed: ms(&pressed),
+            first: ms(&times[0]),
+            all: ms(&times[1]),
+        }
     }
 
     /// Sets the value of the element matching `selector` and fires `input` and `change`.

@@ -1892,17 +1892,10 @@ async fn unlock_sampling(
 /// Waits until the tab says it kept the list index with `n` customers (a
 /// few seconds after the list last changed).
 async fn wait_list_index(b: &Browser, n: usize) {
-    let want = format!("list index kept: {n} customers");
-    let mut seen = String::new();
-    let start = std::time::Instant::now();
-    while !seen.contains(&want) {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no list index of {n} customers; console:\n{seen}"
-        );
-        seen.push_str(&b.console().await);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    assert!(
+        b.list_index_kept(n, Duration::from_secs(60)).await,
+        "no list index of {n} customers"
+    );
 }
 
 /// A started server serving the app, with `n` customers of m1's named
