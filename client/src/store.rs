@@ -189,10 +189,11 @@ impl Engine {
         if let Some(entries) = index {
             model.apply(Action::Index(entries));
         }
-        // The book and the warnings first, then the customers: the first of
-        // them now, the rest a slice at a time after the list has drawn
-        // (`load_rest`). Reading 3,000 customers before drawing anything
-        // took most of a large book's offline start.
+        // The book, the warnings and this device's desk first, then the
+        // customers: a first slice now (none when the index lists them), the
+        // rest a slice at a time after the list has drawn (`load_rest`).
+        // Reading 3,000 customers before drawing anything took most of a
+        // large book's offline start.
         let book_id = doc_id_of(&session.user.book_url);
         let warnings_id = doc_id_of(&session.user.warnings_url);
         let desk_id = crate::session::desk_id(&session.user.username).unwrap_or_default();
