@@ -175,9 +175,11 @@ fn test(args: &[String]) -> Result {
     // `cargo xtask fuzz` runs them, with the nightly sanitizer). In the main
     // target directory, with the main dev profile (`dev_profile_of`), it
     // reuses the dependencies the workspace's build compiled.
+    // (cargo would otherwise use fuzz/target: the manifest's workspace's.)
     sh(Command::new(cargo())
         .args(["check", "--all-targets", "--manifest-path"])
-        .arg(root().join("fuzz").join("Cargo.toml")))?;
+        .arg(root().join("fuzz").join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir()))?;
     // A throwaway PostgreSQL cluster: the tests of PostgreSQL itself
     // (migration, several nodes) use it in the first pass; in the second,
     // every end-to-end test's server keeps its data there, a database each.
@@ -748,15 +750,16 @@ fn ensure_chromium() -> Result {
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
-/// The settings (no comments, no blank lines) of the `[profile.dev…]`
-/// tables of a Cargo.toml: the fuzz workspace must repeat the main one's.
+/// The settings (no comments, no blank lines) of the tables of a Cargo.toml
+/// named `table` or `table.…`: the fuzz workspace must repeat the main one's
+/// dev profile and patches.
 #[cfg(test)]
-fn dev_profile_of(manifest: &str) -> Vec<&str> {
+fn settings_of<'a>(manifest: &'a str, table: &str) -> Vec<&'a str> {
     let mut inside = false;
     let mut settings = Vec::new();
     for line in manifest.lines().map(str::trim) {
         if line.starts_with('[') {
-            inside = line.starts_with("[profile.dev]") || line.starts_with("[profile.dev.");
+            inside = line == format!("[{table}]") || line.starts_with(&format!("[{table}."));
         }
         if inside && !line.is_empty() && !line.starts_with('#') {
             settings.push(line);
@@ -769,20 +772,46 @@ fn dev_profile_of(manifest: &str) -> Vec<&str> {
 mod tests {
     use super::*;
 
+    fn manifests() -> (String, String) {
+        let read = |p: &Path| std::fs::read_to_string(p).expect("read a manifest");
+        (
+            read(&root().join("Cargo.toml")),
+            read(&root().join("fuzz").join("Cargo.toml")),
+        )
+    }
+
     #[test]
     fn the_fuzz_workspace_has_the_main_dev_profile() {
-        let read = |p: &Path| std::fs::read_to_string(p).expect("read a manifest");
-        let main = read(&root().join("Cargo.toml"));
-        let fuzz = read(&root().join("fuzz").join("Cargo.toml"));
-        let profile = dev_profile_of(&main);
+        let (main, fuzz) = manifests();
+        let profile = settings_of(&main, "profile.dev");
         assert!(
             profile.contains(&"\"*\" = { opt-level = 2, debug = false }"),
             "{profile:?}"
         );
         assert_eq!(
-            dev_profile_of(&fuzz),
+            settings_of(&fuzz, "profile.dev"),
             profile,
             "fuzz/Cargo.toml's [profile.dev] differs from Cargo.toml's: copy it over"
+        );
+    }
+
+    #[test]
+    fn the_fuzz_workspace_patches_what_the_main_one_does() {
+        let (main, fuzz) = manifests();
+        // The paths differ by the directory: compare the crates' names.
+        let names = |m: &str| -> Vec<String> {
+            settings_of(m, "patch.crates-io")
+                .iter()
+                .skip(1)
+                .filter_map(|l| l.split('=').next())
+                .map(|n| n.trim().to_string())
+                .collect()
+        };
+        assert!(names(&main).contains(&"tungstenite".to_string()), "{main}");
+        assert_eq!(
+            names(&fuzz),
+            names(&main),
+            "fuzz/Cargo.toml's [patch.crates-io] differs from Cargo.toml's"
         );
     }
 }
