@@ -14,7 +14,7 @@ async fn main() {
     std::fs::create_dir_all(&out).expect("out dir");
     let mut server = TestServer::new();
     server.serve_client();
-    let customers: Vec<_> = fieldbook_server::demo::demo_customers(40)
+    let customers: Vec<_> = fieldbook_server::demo::demo_customers(140)
         .into_iter()
         .map(|c| (c, "m1", None))
         .collect();
@@ -34,14 +34,23 @@ async fn main() {
     b.fill("input[name=username]", "m1").await;
     b.fill("input[name=password]", PASSWORD).await;
     b.click("button[type=submit]").await;
+    // 140 customers: the list draws its first page of 100.
     b.wait(
         "rows",
         t,
-        "return document.querySelectorAll('li.row').length === 40",
+        "return document.querySelectorAll('li.row').length === 100 && document.querySelector('ul.rows').dataset.listed === '140'",
         json!([]),
     )
     .await;
     b.screenshot(&out.join("2-customers.png")).await;
+    // Its end, the button to draw the rest showing.
+    b.js(
+        "document.querySelector('li.more').scrollIntoView(); return true",
+        json!([]),
+    )
+    .await;
+    b.screenshot(&out.join("2-customers-end.png")).await;
+    b.js("window.scrollTo(0, 0); return true", json!([])).await;
     b.click("li.row").await;
     b.wait(
         "detail",
@@ -65,7 +74,7 @@ async fn main() {
     b.wait(
         "rows",
         t,
-        "return document.querySelectorAll('li.row').length === 40",
+        "return document.querySelectorAll('li.row').length === 100",
         json!([]),
     )
     .await;
@@ -96,7 +105,7 @@ async fn main() {
     b.wait(
         "rows",
         t,
-        "return document.querySelectorAll('li.row').length === 40",
+        "return document.querySelectorAll('li.row').length === 100",
         json!([]),
     )
     .await;
@@ -135,7 +144,7 @@ async fn main() {
         b.wait(
             "rows",
             t,
-            "return document.querySelectorAll('li.row').length === 40",
+            "return document.querySelectorAll('li.row').length === 100",
             json!([]),
         )
         .await;

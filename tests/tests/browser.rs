@@ -1732,7 +1732,7 @@ async fn a_book_shown_as_kept_offline_is_all_there_after_a_kill() {
             .wait(
                 "the whole book, offline",
                 T,
-                "const n = document.querySelectorAll('li.row').length; return n >= arguments[0] && n",
+                "const ul = document.querySelector('ul.rows'); const n = ul ? Number(ul.dataset.listed) : 0; return n >= arguments[0] && n",
                 json!([N]),
             )
             .await;
@@ -1773,7 +1773,7 @@ async fn a_large_book_lists_every_customer_first_and_syncs_once_all_are_read() {
     // the reading).
     let samples = unlock_sampling(
         &b,
-        "[document.querySelectorAll('li.row').length,
+        "[document.querySelector('ul.rows') ? Number(document.querySelector('ul.rows').dataset.listed) : 0,
           document.querySelector('.reading-rest') !== null,
           s ? s.dataset.online === 'true' || s.dataset.connecting === 'true' : false,
           s ? Number(s.dataset.pending) : 0,
@@ -1809,6 +1809,23 @@ async fn a_large_book_lists_every_customer_first_and_syncs_once_all_are_read() {
             "changes shown as waiting to sync: {samples:?}"
         );
     }
+    // The list draws a page of lines, and the next as its end comes near.
+    let drawn = b
+        .js(
+            "return [document.querySelectorAll('li.row').length, document.querySelector('li.more button').innerText]",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        drawn,
+        json!([100, "显示更多（还有 900 个）"]),
+        "the first page"
+    );
+    assert_eq!(
+        b.draw_whole_list().await,
+        N,
+        "every line drawn as it is scrolled"
+    );
     // A customer open at start (its address kept across the reload) is read
     // at once, not in its turn: the one read last (documents are read in
     // the order of their ids).
