@@ -4,6 +4,7 @@ use fieldbook_server::cli::{Cli, run};
 /// jemalloc, not glibc's malloc: under glibc, the memory of documents synced
 /// and then unloaded stayed resident, pinned by the few allocations that
 /// outlive them (see `fieldbook_server::memory`).
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
