@@ -501,12 +501,7 @@ impl Engine {
             leader: self.leader,
             online: self.online,
             pending: self.peer.pending_changes(),
-            pending_docs: self
-                .peer
-                .document_ids()
-                .into_iter()
-                .filter(|d| self.peer.pending_changes_of(d) > 0)
-                .collect(),
+            pending_docs: self.peer.pending_documents(),
             last_sync_ms: self.last_sync_ms(),
             connecting: self.socket.is_some() && !self.online,
             undelivered: self.outbox.undelivered(),
@@ -1183,9 +1178,8 @@ impl Engine {
     /// its name and what changed (the sync panel).
     pub fn pending_summary(&self) -> Vec<(String, String, Vec<String>)> {
         self.peer
-            .document_ids()
+            .pending_documents()
             .into_iter()
-            .filter(|d| self.peer.pending_changes_of(d) > 0)
             .filter_map(|d| {
                 let customer = Customer::load(self.peer.document(&d)?).ok()?;
                 let summary = self.unsynced_summary(&d, &customer);
@@ -1202,13 +1196,7 @@ impl Engine {
             if !(e.leader && e.online) {
                 return false;
             }
-            let pending: Vec<String> = e
-                .peer
-                .document_ids()
-                .into_iter()
-                .filter(|d| e.peer.pending_changes_of(d) > 0)
-                .collect();
-            for d in pending {
+            for d in e.peer.pending_documents() {
                 e.peer.resync(&d);
             }
             e.peer.take_effects()

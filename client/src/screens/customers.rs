@@ -82,10 +82,10 @@ impl View {
 }
 
 /// Lines drawn at first, and added each time the end of the list comes near:
-/// a head's 3,000 lines drawn at once took 1.3 s at full speed, every redraw
-/// while syncing compared them all again, and they held over 100 MB of the
-/// page (BENCHMARKS.md). The count, search, filters and sorting cover every
-/// customer; only drawing waits for the scroll.
+/// a head's 3,000 lines drawn at once held 77–87 MB of the page, and every
+/// redraw while syncing or reading compared them all again (a third of a
+/// first sync at 4× CPU; BENCHMARKS.md). The count, search, filters and
+/// sorting cover every customer; only drawing waits for the scroll.
 const PAGE: usize = 100;
 
 #[function_component(CustomersScreen)]
