@@ -604,6 +604,12 @@ mod tests {
     /// handshake.
     fn wanting(doc: &str) -> Peer {
         let mut p = Peer::new("me".into());
+        ask_and_hear_the_server(&mut p, doc);
+        p
+    }
+
+    /// `p` asks for `doc`, connects and hears the server's handshake.
+    fn ask_and_hear_the_server(p: &mut Peer, doc: &str) {
         p.find(doc.into());
         p.connected(0.0);
         let peer = Message::Peer {
@@ -613,7 +619,6 @@ mod tests {
         }
         .encode();
         p.receive(&peer, 1.0);
-        p
     }
 
     #[test]
@@ -714,15 +719,7 @@ mod tests {
         assert_eq!(p.pending_changes(), 4);
         assert!(p.forget(&made));
         assert_eq!(p.pending_changes(), 2);
-        p.find("wanted".into());
-        p.connected(0.0);
-        let peer = Message::Peer {
-            sender: "server".into(),
-            target: "me".into(),
-            version: "1".into(),
-        }
-        .encode();
-        p.receive(&peer, 1.0);
+        ask_and_hear_the_server(&mut p, "wanted");
         assert_eq!(p.wanted_total, 1);
         let gone = Message::DocUnavailable {
             doc: "wanted".into(),
