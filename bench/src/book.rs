@@ -246,8 +246,13 @@ async fn offline_start(
 ) -> Vec<String> {
     let rows_drawn = "return (document.querySelector('ul.rows') ? Number(document.querySelector('ul.rows').dataset.listed ?? document.querySelectorAll('li.row').length) : 0) === arguments[0] ? performance.now() : null";
     let all_read = "return (document.querySelector('ul.rows') ? Number(document.querySelector('ul.rows').dataset.listed ?? document.querySelectorAll('li.row').length) : 0) === arguments[0] && !document.querySelector('.reading-rest') ? performance.now() : null";
-    let memory = tab_memory(&b).await;
-    println!("tab memory after the first sync, {n} customers listed: {memory}");
+    let mut out = Vec::new();
+    note_memory(
+        &b,
+        &mut out,
+        &format!("after the first sync, {n} customers listed"),
+    )
+    .await;
     b.refresh().await;
     b.wait(
         "service worker",
@@ -263,7 +268,6 @@ async fn offline_start(
     let indexed = b.list_index_kept(n, Duration::from_secs(30)).await;
     println!("list index kept: {indexed}");
     server.kill();
-    let mut out = vec![format!("tab memory after the first sync {memory}")];
     for rate in [1, 4] {
         b.cdp("Emulation.setCPUThrottlingRate", json!({"rate": rate}))
             .await;
@@ -295,15 +299,14 @@ async fn offline_start(
             reads.push(read_ms);
             if rate == 1 && run + 1 == runs {
                 // A new page (the reload): its memory is this start's alone.
-                let memory = tab_memory(&b).await;
-                println!("tab memory after an offline start: {memory}");
-                out.push(format!("tab memory after an offline start {memory}"));
+                note_memory(&b, &mut out, "after an offline start").await;
                 b.draw_whole_list().await;
-                let memory = tab_memory(&b).await;
-                println!("tab memory after an offline start, scrolled to the end: {memory}");
-                out.push(format!(
-                    "tab memory after an offline start, every line drawn (scrolled to the end) {memory}"
-                ));
+                note_memory(
+                    &b,
+                    &mut out,
+                    "after an offline start, every line drawn (scrolled to the end)",
+                )
+                .await;
             }
             if profile {
                 let p = b.cdp("Profiler.stop", json!({})).await;
@@ -321,6 +324,13 @@ async fn offline_start(
     }
     b.kill();
     out
+}
+
+/// Prints the tab's memory `when` and keeps the line for the summary.
+async fn note_memory(b: &Browser, out: &mut Vec<String>, when: &str) {
+    let memory = tab_memory(b).await;
+    println!("tab memory {when}: {memory}");
+    out.push(format!("tab memory {when}: {memory}"));
 }
 
 /// The largest renderer process's resident memory (this bench runs one

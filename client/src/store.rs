@@ -110,10 +110,10 @@ pub struct Engine {
     online: bool,
     retry_ms: u32,
     first_sync: bool,
-    /// Stored documents still to be read at start (`load_rest`).
-    loading: usize,
-    /// Those documents, in the order they are read (`read_now` takes one
-    /// out of turn).
+    /// Stored documents still to be read at start (`load_rest`), in the
+    /// order they are read (`read_now` takes one out of turn). A slice is
+    /// taken out and read with no wait between, so its length is the count
+    /// still to read.
     unread: std::collections::VecDeque<StoredDoc>,
     /// A write of the list index is due (`keep_index_soon`).
     index_write_scheduled: bool,
@@ -256,7 +256,6 @@ impl Engine {
             online: false,
             retry_ms: 500,
             first_sync: false,
-            loading: rest.len(),
             unread: rest.into(),
             index_write_scheduled: false,
             connect_when_read: false,
@@ -372,8 +371,7 @@ impl Engine {
             return;
         };
         {
-            let mut e = store.borrow_mut();
-            e.loading = 0;
+            let e = store.borrow();
             if e.signed_out {
                 return;
             }
@@ -445,7 +443,6 @@ impl Engine {
             for id in &ids {
                 e.refresh_row(id);
             }
-            e.loading = e.loading.saturating_sub(ids.len());
             c
         };
         match compactions {
@@ -476,7 +473,7 @@ impl Engine {
 
     /// Stored documents not read yet (`load_rest`): the list is not complete.
     pub fn loading(&self) -> usize {
-        self.loading
+        self.unread.len()
     }
 
     /// The customer list: every customer kept here, listed from the index
@@ -549,7 +546,7 @@ impl Engine {
         let reading = {
             let mut e = store.borrow_mut();
             e.leader = true;
-            e.connect_when_read = e.loading > 0;
+            e.connect_when_read = !e.unread.is_empty();
             e.connect_when_read
         };
         // Still reading stored documents: `load_rest` connects when done.
@@ -818,7 +815,7 @@ impl Engine {
         // Only the leading tab syncs, so only it knows what the server has;
         // and not while stored documents are still being read (their saved
         // heads would be dropped).
-        if !self.leader || self.loading > 0 {
+        if !self.leader || !self.unread.is_empty() {
             return;
         }
         self.saved_heads_version = self.peer.server_heads_version();
@@ -1296,7 +1293,11 @@ fn redraw(store: &Store) {
 fn keep_index_soon(store: &Store) {
     {
         let mut e = store.borrow_mut();
-        if e.loading > 0 || e.signed_out || e.index_write_scheduled || !e.model.take_index_dirty() {
+        if !e.unread.is_empty()
+            || e.signed_out
+            || e.index_write_scheduled
+            || !e.model.take_index_dirty()
+        {
             return;
         }
         e.index_write_scheduled = true;

@@ -165,12 +165,13 @@ pub fn customers_screen() -> Html {
     }
     // The end of the list drawn so far: coming within a screen of view, it
     // draws the next page. Observed again after each page, so a tall screen
-    // fills at once (an observer reports its first state on its own).
+    // fills at once (an observer reports its first state on its own); not
+    // again as lines arrive behind the drawn ones (each redraw of a sync).
     let more = use_node_ref();
     {
         let (more, drawn) = (more.clone(), drawn.clone());
-        use_effect_with((*drawn, shown.len()), move |&(n, total)| {
-            let observer = (n < total)
+        use_effect_with((*drawn, shown.len() > *drawn), move |&(n, more_to_draw)| {
+            let observer = more_to_draw
                 .then(|| more.cast::<web_sys::Element>())
                 .flatten()
                 .and_then(|el| draw_more_near(&el, move || drawn.set(n + PAGE)));
