@@ -137,14 +137,12 @@ async fn fetch(store: &Store, user: &str, token: &str) {
     let wanted: Vec<(String, String)> = {
         let e = store.borrow();
         let mut seen = HashSet::new();
-        e.rows()
-            .into_iter()
+        e.kept_rows()
             .flat_map(|r| {
                 r.customer
                     .attachments
                     .iter()
                     .map(|a| (r.doc_id.clone(), a.sha256.clone()))
-                    .collect::<Vec<_>>()
             })
             .filter(|(_, h)| !e.files.held.contains(h) && seen.insert(h.clone()))
             .take(FETCH_PER_PASS)

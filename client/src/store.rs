@@ -488,6 +488,11 @@ impl Engine {
         self.model.rows()
     }
 
+    /// The kept customers, borrowed, in no order (`Model::kept_rows`).
+    pub fn kept_rows(&self) -> impl Iterator<Item = &Row> {
+        self.model.kept_rows()
+    }
+
     pub fn row(&self, doc_id: &str) -> Option<Row> {
         self.model.row(doc_id)
     }
