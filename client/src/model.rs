@@ -288,8 +288,10 @@ impl Model {
 
     /// Customers in the book kept on this device, sorted by name: a
     /// customer is listed only once its chunk is committed to IndexedDB.
-    pub fn rows(&self) -> Vec<Row> {
-        let mut rows: Vec<Row> = self.kept_rows().cloned().collect();
+    /// Borrowed: the screens that go over every customer at each draw
+    /// (reminders, follow-ups, plan, events, review) cloned them all.
+    pub fn rows_by_name(&self) -> Vec<&Row> {
+        let mut rows: Vec<&Row> = self.kept_rows().collect();
         rows.sort_by(|a, b| a.customer.name.cmp(&b.customer.name));
         rows
     }
@@ -537,7 +539,10 @@ mod tests {
                 .collect()
         };
         assert_eq!(names(&m), [("乙".into(), true), ("甲".into(), true)]);
-        assert!(m.rows().is_empty(), "the screens that need documents wait");
+        assert!(
+            m.rows_by_name().is_empty(),
+            "the screens that need documents wait"
+        );
         // Read: the document's line replaces the index's, renamed since.
         read(&mut m, "d1", customer("乙公司", 3_000));
         assert_eq!(names(&m), [("乙公司".into(), false), ("甲".into(), true)]);
@@ -588,7 +593,7 @@ mod tests {
             m.apply(Action::Changed("d1".into())).read,
             Vec::<String>::new()
         );
-        assert!(m.rows().is_empty());
+        assert!(m.rows_by_name().is_empty());
         assert_eq!(m.unsaved_writes(), 1);
         // A failed commit keeps it out of the list, and the write counted off.
         let u = m.apply(Action::Committed {
@@ -597,7 +602,7 @@ mod tests {
         });
         assert_eq!(u.read, vec!["d1".to_string()]);
         read(&mut m, "d1", customer("甲公司", 1000));
-        assert!(m.rows().is_empty(), "not kept: a write failed");
+        assert!(m.rows_by_name().is_empty(), "not kept: a write failed");
         assert!(m.row("d1").is_some(), "read, for the detail screen");
         // Queued again and committed: listed.
         m.apply(Action::Queued("d1".into()));
@@ -608,7 +613,7 @@ mod tests {
         });
         assert_eq!(u.read, vec!["d1".to_string()]);
         read(&mut m, "d1", customer("甲公司", 1000));
-        assert_eq!(m.rows().len(), 1);
+        assert_eq!(m.rows_by_name().len(), 1);
         assert!(m.nothing_unsaved());
         // A change with nothing waiting is read at once.
         assert_eq!(
@@ -624,7 +629,11 @@ mod tests {
             m.apply(Action::Kept(d.into()));
             read(&mut m, d, customer(name, 2000));
         }
-        let names: Vec<String> = m.rows().iter().map(|r| r.customer.name.clone()).collect();
+        let names: Vec<String> = m
+            .rows_by_name()
+            .iter()
+            .map(|r| r.customer.name.clone())
+            .collect();
         assert_eq!(names, vec!["乙公司".to_string(), "甲公司".to_string()]);
         // ¥20,000 over the last twelve complete months: ordinary by default.
         assert_eq!(m.row("d1").unwrap().grade, Grade::Ordinary);

@@ -482,10 +482,11 @@ impl Engine {
         self.model.list(now_ms() as i64)
     }
 
-    /// Customers in the book kept on this device, sorted by name: a customer
-    /// that arrived by sync is listed once IndexedDB has committed it.
-    pub fn rows(&self) -> Vec<Row> {
-        self.model.rows()
+    /// Customers in the book kept on this device, sorted by name, borrowed:
+    /// a customer that arrived by sync is listed once IndexedDB has
+    /// committed it (`Model::rows_by_name`).
+    pub fn rows_by_name(&self) -> Vec<&Row> {
+        self.model.rows_by_name()
     }
 
     /// The kept customers, borrowed, in no order (`Model::kept_rows`).

@@ -20,7 +20,10 @@ pub fn plan_screen() -> Html {
     let ctx = use_context::<Ctx>().expect("context");
     let day = use_state(today);
     let me = ctx.store.borrow().session.user.username.clone();
-    let rows = ctx.store.borrow().rows();
+    // Borrowed, not cloned: a head's book is thousands of customers and
+    // this runs at every draw. (Nothing in the draw writes to the store.)
+    let store = ctx.store.borrow();
+    let rows = store.rows_by_name();
     let customers: Vec<(&str, &fieldbook_shared::customer::Customer)> = rows
         .iter()
         .map(|r| (r.doc_id.as_str(), &r.customer))
