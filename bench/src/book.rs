@@ -307,6 +307,7 @@ async fn offline_start(
                     "after an offline start, every line drawn (scrolled to the end)",
                 )
                 .await;
+                screens_drawn(&b, &mut out).await;
             }
             if profile {
                 let p = b.cdp("Profiler.stop", json!({})).await;
@@ -324,6 +325,47 @@ async fn offline_start(
     }
     b.kill();
     out
+}
+
+/// How long the screens that go over every customer take to draw, from the
+/// address changing (the list shown before) to the next frame after the
+/// screen is in the page: medians of 5, printed and kept for the summary.
+async fn screens_drawn(b: &Browser, out: &mut Vec<String>) {
+    let draw = "const [hash, sel] = [arguments[0], arguments[1]];
+        const t0 = performance.now();
+        location.hash = hash;
+        return new Promise(done => {
+            const look = () => document.querySelector(sel)
+                ? requestAnimationFrame(() => done(performance.now() - t0))
+                : setTimeout(look, 0);
+            look();
+        })";
+    let mut line = Vec::new();
+    for (hash, sel) in [
+        ("#/reminders", "section.reminders"),
+        ("#/followups", "section.follow-ups-list"),
+        ("#/plan", "section.plan"),
+    ] {
+        let mut ms = Vec::new();
+        for _ in 0..5 {
+            b.js(draw, json!(["#/", "ul.rows"])).await;
+            ms.push(
+                b.js(draw, json!([hash, sel]))
+                    .await
+                    .as_f64()
+                    .unwrap_or(f64::NAN),
+            );
+        }
+        line.push(format!("{hash} {:.0} ms", median(ms)));
+    }
+    // Back to the list: the next start (a reload) opens where this left off.
+    b.js(draw, json!(["#/", "ul.rows"])).await;
+    let line = format!(
+        "screens drawn over every customer (1x, medians of 5): {}",
+        line.join(", ")
+    );
+    println!("{line}");
+    out.push(line);
 }
 
 /// Prints the tab's memory `when` and keeps the line for the summary.
