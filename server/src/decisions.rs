@@ -659,6 +659,7 @@ pub async fn create_event(
         place: place.to_string(),
         ..Default::default()
     };
+    let actor = crate::history::bind_server_actor(state, user.id).await?;
     for d in &docs {
         let Ok(doc_id) = d.parse::<samod::DocumentId>() else {
             continue;
@@ -666,12 +667,11 @@ pub async fn create_event(
         let Some(handle) = state.repo.find(doc_id).await? else {
             continue;
         };
-        crate::history::write_for_user(state, &handle, user.id, |doc| {
+        crate::history::write_as(state, &handle, actor.clone(), user.id, |doc| {
             doc.transact(|tx| fieldbook_shared::events::invite(tx, &entry))
                 .map(|_| ())
                 .map_err(|e| ServerError::Schema(e.error))
-        })
-        .await?;
+        })?;
     }
     tracing::info!(user = %user.username, event = %id, invited = docs.len(), "event held");
     Ok(docs.len())

@@ -53,6 +53,18 @@ pub async fn write_for_user<T>(
     write: impl FnOnce(&mut Automerge) -> Result<T, ServerError>,
 ) -> Result<T, ServerError> {
     let actor = bind_server_actor(state, user).await?;
+    write_as(state, handle, actor, user, write)
+}
+
+/// [`write_for_user`] with the actor already bound: an import writing to a
+/// thousand customers binds it once, not in a database write per customer.
+pub fn write_as<T>(
+    state: &AppState,
+    handle: &samod::DocHandle,
+    actor: ActorId,
+    user: i64,
+    write: impl FnOnce(&mut Automerge) -> Result<T, ServerError>,
+) -> Result<T, ServerError> {
     let (out, hashes) = handle.with_document(|d| {
         let before = d.get_heads();
         d.set_actor(actor);

@@ -196,6 +196,18 @@ pub async fn claimant(state: &AppState, doc: &str) -> Option<i64> {
         })
 }
 
+/// Who holds a customer, as the access lists say. One found with none may be
+/// an import's, stored before the import registers it: that waits for the
+/// imports under way (`AppState::registering`) and asks again, rather than
+/// projecting it as nobody's only to project it again at once.
+async fn holder_of(state: &AppState, doc: &str) -> Option<Assignment> {
+    if let Some(a) = state.acl.assignment(doc) {
+        return Some(a);
+    }
+    drop(state.registering.read().await);
+    state.acl.assignment(doc)
+}
+
 /// The documents marked for projection.
 async fn dirty(state: &AppState) -> Result<Vec<String>, ServerError> {
     state
@@ -464,7 +476,7 @@ async fn prepare(state: &AppState, docs: &[String]) -> Result<Prepared, ServerEr
                 continue;
             }
         };
-        let holder = match state.acl.assignment(&doc) {
+        let holder = match holder_of(state, &doc).await {
             Some(a) => Holder::Known(a.unit),
             None => match claimant(state, &doc).await {
                 Some(user) => Holder::New(user),

@@ -30,6 +30,10 @@ pub struct AppState {
     /// Documents queued by a bulk re-projection: read from storage, not
     /// opened in the repo (see `SqlStorage::load_document`).
     pub bulk: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// Held (written) by an import while it creates customers and registers
+    /// them: the projector, finding a customer with no holder, waits for it
+    /// before it projects one as nobody's (see `projection::prepare`).
+    pub registering: std::sync::Arc<tokio::sync::RwLock<()>>,
     /// Open sync websockets per user (capped: see `sync::MAX_CONNECTIONS_PER_USER`).
     pub sync_conns: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>,
     /// Which sites' pages may change state; the cookie's flags.

@@ -1297,6 +1297,8 @@ pub async fn customers(
         return Ok(preview(rows.len(), rows.len()));
     }
     let actor = history::bind_server_actor(&state, user.id).await?;
+    // Until they are registered, the projector leaves these customers be.
+    let registering = state.registering.write().await;
     let mut created = Vec::new();
     let mut numbering = Vec::new();
     for r in &rows {
@@ -1354,6 +1356,7 @@ pub async fn customers(
         users.extend(state.acl.users_who_see(doc));
         let _ = state.changed.send(doc.clone());
     }
+    drop(registering);
     // Answer only once the customers are listed, in reports and in the
     // lookups of a following import (the ledger, usually, at once).
     crate::projection::project_now(&state, created.iter().map(|c| c.0.clone()).collect()).await?;
@@ -1459,6 +1462,11 @@ pub async fn ledger(
         ..Default::default()
     };
     let docs: Vec<String> = by_doc.keys().cloned().collect();
+    let actor = if q.dry_run {
+        None
+    } else {
+        Some(history::bind_server_actor(&state, user.id).await?)
+    };
     let mut official_rows: Vec<(String, Vec<LedgerEntry>)> = Vec::new();
     for (doc_id, mut entries) in by_doc {
         let id: DocumentId = doc_id
@@ -1498,12 +1506,14 @@ pub async fn ledger(
         if official_import {
             official_rows.push((doc_id.clone(), entries.clone()));
         }
-        history::write_for_user(&state, &handle, user.id, |d| {
+        let actor = actor
+            .clone()
+            .ok_or_else(|| ServerError::Internal("no actor bound".into()))?;
+        history::write_as(&state, &handle, actor, user.id, |d| {
             d.transact(|tx| fieldbook_shared::customer::merge_ledger(tx, &entries))
                 .map(|_| ())
                 .map_err(|e| ServerError::Schema(e.error))
-        })
-        .await?;
+        })?;
     }
     if !q.dry_run && !official_rows.is_empty() {
         let by = user.id;
