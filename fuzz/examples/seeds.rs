@@ -1,7 +1,7 @@
 //! Writes the starting inputs of each fuzz target into seeds/<target>/ (they
 //! are committed; run again after a schema or protocol change):
 //!
-//!     cd fuzz && cargo run --example seeds
+//!     cargo run -p fieldbook-fuzz --example seeds
 //!
 //! Real frames, real saved documents and real import files, so the fuzzers
 //! start from inputs that get past the first checks.

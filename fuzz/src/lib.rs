@@ -1,7 +1,13 @@
-//! What the fuzz targets (fuzz_targets/) and the seed generator
-//! (`cargo run --example seeds`) share: fixed peer and document ids, a samod
-//! hub driven without IO, sample documents, and the projections run on a
-//! customer.
+//! What the fuzz targets run on each input (`sync_message`, `document_load`,
+//! `imports`), and what they share with the seed generator (`cargo run -p
+//! fieldbook-fuzz --example seeds`): fixed peer and document ids, a samod hub
+//! driven without IO, sample documents, and the projections run on a
+//! customer. cargo-fuzz builds the targets in targets/ (`cargo xtask fuzz`);
+//! `cargo test` runs every committed seed through them (tests/seeds.rs).
+
+pub mod document_load;
+pub mod imports;
+pub mod sync_message;
 
 use std::collections::HashMap;
 
@@ -361,7 +367,9 @@ pub fn sample_customer(i: usize) -> Customer {
         "2026-01-01",
         "2026-12-01",
         "月结",
-        Grade::Gold, fieldbook_shared::grading::Grade::Platinum,));
+        Grade::Gold,
+        fieldbook_shared::grading::Grade::Platinum,
+    ));
     c.plans.push(Plan {
         year: "2026".into(),
         target_revenue_fen: 50_000_000,
@@ -575,8 +583,8 @@ pub fn import_file(data: &[u8]) {
 pub fn workbook_with_sheet(sheet: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let stored = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let parts: [(&str, &[u8]); 5] = [
         (
             "[Content_Types].xml",

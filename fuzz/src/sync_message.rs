@@ -11,16 +11,13 @@
 //! round trip, and a `sync` frame it accepts must name the document that
 //! `sync_document` names.
 
-#![no_main]
-
 use std::sync::OnceLock;
 
-use fieldbook_fuzz::{CLIENT, SERVER, SamodHub, held_doc_id, small_customer_doc, wanted_doc_id};
+use crate::{CLIENT, SERVER, SamodHub, held_doc_id, small_customer_doc, wanted_doc_id};
 use fieldbook_server::acl::Acl;
 use fieldbook_server::history::Authors;
 use fieldbook_shared::peer::wire::{Message, sync_document};
 use fieldbook_shared::peer::{Effect, Peer};
-use libfuzzer_sys::fuzz_target;
 
 fn acl() -> &'static Acl {
     static ACL: OnceLock<Acl> = OnceLock::new();
@@ -132,8 +129,9 @@ fn one(frame: &[u8]) {
     }
 }
 
-fuzz_target!(|frame: &[u8]| {
+/// One input of the `sync_message` target.
+pub fn input(frame: &[u8]) {
     // `check_changes` catches automerge's panics: let them reach it.
-    fieldbook_fuzz::let_panics_unwind_from(&["automerge", "hexane"]);
-    fieldbook_fuzz::run(|| one(frame));
-});
+    crate::let_panics_unwind_from(&["automerge", "hexane"]);
+    crate::run(|| one(frame));
+}

@@ -11,17 +11,14 @@
 //!   ordinary schema functions, saved and loaded back: any ledger figure, date
 //!   or name a tablet could write.
 
-#![no_main]
-
+use crate::{THIS_MONTH, TODAY, fix_checksums, project_customer};
+use arbitrary::{Result, Unstructured};
 use automerge::{Automerge, LoadOptions, VerificationMode};
-use fieldbook_fuzz::{THIS_MONTH, TODAY, fix_checksums, project_customer};
 use fieldbook_shared::book::Book;
 use fieldbook_shared::credit::WarningList;
 use fieldbook_shared::customer::{self, Contact, Customer, LedgerEntry, Visit};
 use fieldbook_shared::rules::Rules;
 use fieldbook_shared::vocab::Line;
-use libfuzzer_sys::arbitrary::{Result, Unstructured};
-use libfuzzer_sys::fuzz_target;
 
 /// The month after `month` (`YYYY-MM`), if it is one.
 fn next_month(month: &str) -> Option<String> {
@@ -176,11 +173,12 @@ fn load_written(data: &[u8]) {
     read(&doc);
 }
 
-fuzz_target!(|data: &[u8]| {
+/// One input of the `document_load` target.
+pub fn input(data: &[u8]) {
     // Let automerge's panics reach `guarded` (any other panic aborts at once).
-    fieldbook_fuzz::let_panics_unwind_from(&["automerge", "hexane"]);
-    fieldbook_fuzz::run(|| {
+    crate::let_panics_unwind_from(&["automerge", "hexane"]);
+    crate::run(|| {
         load_raw(data);
         load_written(data);
     });
-});
+}
