@@ -495,18 +495,7 @@ fn dist() -> Result {
     let out = root().join("client").join("dist");
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let wasm = target_dir().join("wasm32-unknown-unknown/wasm-release/fieldbook-client.wasm");
-    sh(Command::new(bindgen)
-        // The names section is a third of the module and only helps debugging.
-        .args([
-            "--target",
-            "web",
-            "--no-typescript",
-            "--remove-name-section",
-            "--remove-producers-section",
-            "--out-dir",
-        ])
-        .arg(&out)
-        .arg(&wasm))?;
+    sh(Command::new(bindgen).arg(&wasm).arg(&out))?;
     let statics = root().join("client").join("static");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&statics)
         .map_err(|e| format!("cannot read {}: {e}", statics.display()))?
@@ -729,49 +718,20 @@ fn ensure_wasm_target() -> Result {
 }
 
 /// The wasm-bindgen version in Cargo.lock: the CLI must match it exactly.
-fn locked_wasm_bindgen() -> Result<String> {
-    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
-        .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
-    let mut lines = lock.lines();
-    while let Some(line) = lines.next() {
-        if line == "name = \"wasm-bindgen\""
-            && let Some(v) = lines
-                .next()
-                .and_then(|l| l.strip_prefix("version = \""))
-                .and_then(|v| v.strip_suffix('"'))
-        {
-            return Ok(v.to_string());
-        }
-    }
-    Err("wasm-bindgen is not in Cargo.lock".into())
-}
-
-/// wasm-bindgen's CLI, built once into `target/tools`: unoptimized, which
-/// halves its build on a fresh machine (~85 s against ~155 s here) and costs
-/// ~3 s per `dist` (0.7 s optimized); ours alone, so no one else's copy in
-/// `~/.cargo/bin` is replaced by a slow one.
+/// wasm-bindgen's generator (xtask/wasm-bindgen: the CLI's library alone,
+/// pinned to the client's wasm-bindgen), built into `target/tools` by cargo,
+/// which does nothing when it is up to date.
 fn ensure_wasm_bindgen() -> Result<PathBuf> {
-    let version = locked_wasm_bindgen()?;
     let tools = target_dir().join("tools");
-    let bin = tools.join("bin").join("wasm-bindgen");
-    let have = output(Command::new(&bin).arg("--version")).unwrap_or_default();
-    if have.split_whitespace().nth(1) != Some(version.as_str()) {
-        // Not --locked: the CLI's own lock file pins a webpki-roots the registry no longer serves.
-        sh(Command::new(cargo())
-            .args([
-                "install",
-                "wasm-bindgen-cli",
-                "--debug",
-                "--bin",
-                "wasm-bindgen",
-                "--version",
-                &format!("={version}"),
-                "--root",
-            ])
-            .arg(&tools)
-            .env("CARGO_PROFILE_DEV_DEBUG", "false"))?;
-    }
-    Ok(bin)
+    sh(Command::new(cargo())
+        .args(["build", "--quiet", "--locked", "--manifest-path"])
+        .arg(root().join("xtask").join("wasm-bindgen").join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&tools)
+        // Not the main workspace's: its features and profiles are its own.
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CARGO_TARGET_DIR"))?;
+    Ok(tools.join("debug").join("fieldbook-wasm-bindgen"))
 }
 
 fn ensure_npm_packages() -> Result {
@@ -834,6 +794,35 @@ mod tests {
             read(&root().join("Cargo.toml")),
             read(&root().join("fuzz").join("targets").join("Cargo.toml")),
         )
+    }
+
+    /// The version of `crate` in a lock file.
+    fn locked(path: &Path, krate: &str) -> Result<String> {
+        let lock = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mut lines = lock.lines();
+        while let Some(line) = lines.next() {
+            if line == format!("name = \"{krate}\"")
+                && let Some(v) = lines
+                    .next()
+                    .and_then(|l| l.strip_prefix("version = \""))
+                    .and_then(|v| v.strip_suffix('"'))
+            {
+                return Ok(v.to_string());
+            }
+        }
+        Err(format!("{krate} is not in {}", path.display()))
+    }
+
+    #[test]
+    fn the_bindgen_tool_is_the_clients_wasm_bindgen() {
+        let client = locked(&root().join("Cargo.lock"), "wasm-bindgen").expect("locked");
+        let tool = root().join("xtask").join("wasm-bindgen");
+        let support = locked(&tool.join("Cargo.lock"), "wasm-bindgen-cli-support").expect("locked");
+        assert_eq!(
+            support, client,
+            "xtask/wasm-bindgen builds wasm-bindgen-cli-support {support}, the client uses wasm-bindgen {client}: pin the same in xtask/wasm-bindgen/Cargo.toml"
+        );
     }
 
     #[test]
