@@ -484,7 +484,10 @@ impl Engine {
 
     /// Customers in the book kept on this device, sorted by name, borrowed:
     /// a customer that arrived by sync is listed once IndexedDB has
-    /// committed it (`Model::rows_by_name`).
+    /// committed it (`Model::rows_by_name`). The screens over every customer
+    /// take them at each draw, with the store borrowed for the draw: a head's
+    /// book is thousands of customers, not to be cloned each time, and
+    /// nothing in a draw writes to the store (writes are in callbacks).
     pub fn rows_by_name(&self) -> Vec<&Row> {
         self.model.rows_by_name()
     }

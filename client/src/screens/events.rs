@@ -62,8 +62,6 @@ pub fn events_screen() -> Html {
         let (zh, en) = kind_label(kind);
         crate::i18n::say(zh.to_string(), en.to_string())
     };
-    // Borrowed, not cloned: a head's book is thousands of customers and
-    // this runs at every draw. (Nothing in the draw writes to the store.)
     let store = ctx.store.borrow();
     let rows = store.rows_by_name();
     let start = {

@@ -14,8 +14,6 @@ use crate::store::today;
 pub fn follow_ups_screen() -> Html {
     let ctx = use_context::<Ctx>().expect("context");
     let filter = use_state(|| Filter::Open);
-    // Borrowed, not cloned: a head's book is thousands of customers and
-    // this runs at every draw. (Nothing in the draw writes to the store.)
     let store = ctx.store.borrow();
     let rows = store.rows_by_name();
     let today = today();

@@ -20,8 +20,6 @@ pub fn plan_screen() -> Html {
     let ctx = use_context::<Ctx>().expect("context");
     let day = use_state(today);
     let me = ctx.store.borrow().session.user.username.clone();
-    // Borrowed, not cloned: a head's book is thousands of customers and
-    // this runs at every draw. (Nothing in the draw writes to the store.)
     let store = ctx.store.borrow();
     let rows = store.rows_by_name();
     let customers: Vec<(&str, &fieldbook_shared::customer::Customer)> = rows

@@ -20,8 +20,6 @@ pub fn reminders_screen() -> Html {
     // Long lists show their first rows and a button for the rest (a head's
     // subtree can hold a hundred reminders).
     let expanded = use_state(std::collections::BTreeSet::<&'static str>::new);
-    // Borrowed, not cloned: a head's book is thousands of customers and
-    // this runs at every draw. (Nothing in the draw writes to the store.)
     let store = ctx.store.borrow();
     let rows = store.rows_by_name();
     let today = today();

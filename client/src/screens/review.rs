@@ -134,8 +134,6 @@ fn manager_month(p: &MonthProps) -> Html {
     let comment = use_state(String::new);
     let checking = use_state(|| None::<(String, String)>);
     let check_text = use_state(String::new);
-    // Borrowed, not cloned: a head's book is thousands of customers and
-    // this runs at every draw. (Nothing in the draw writes to the store.)
     let store = ctx.store.borrow();
     let rows = store.rows_by_name();
     let customers: Vec<(&str, &fieldbook_shared::customer::Customer)> = rows
