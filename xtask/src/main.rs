@@ -717,7 +717,6 @@ fn ensure_wasm_target() -> Result {
     sh(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
 }
 
-/// The wasm-bindgen version in Cargo.lock: the CLI must match it exactly.
 /// wasm-bindgen's generator (xtask/wasm-bindgen: the CLI's library alone,
 /// pinned to the client's wasm-bindgen), built into `target/tools` by cargo,
 /// which does nothing when it is up to date.
