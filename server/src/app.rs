@@ -101,6 +101,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         authors: history::Authors::default(),
         bulk: std::sync::Arc::default(),
         registering: std::sync::Arc::default(),
+        projecting: std::sync::Arc::default(),
         sync_conns: std::sync::Arc::default(),
         throttle: crate::throttle::Throttle::default(),
         origins: std::sync::Arc::new(config.origins.clone()),

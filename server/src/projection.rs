@@ -233,6 +233,7 @@ const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(30);
 /// Projects each document; returns those that failed. When a customer's
 /// revenue changed, the city's managed-as tiers are worked out again.
 async fn project_all(state: &AppState, docs: BTreeSet<String>) -> BTreeSet<String> {
+    let _turn = state.projecting.lock().await;
     let docs: Vec<String> = docs.into_iter().collect();
     let mut failed = BTreeSet::new();
     let mut outcome = Batch::default();
@@ -285,6 +286,11 @@ async fn project_all(state: &AppState, docs: BTreeSet<String>) -> BTreeSet<Strin
         }
     }
     failed.extend(std::mem::take(&mut outcome.failed));
+    tracing::debug!(
+        projected = outcome.projected,
+        unchanged = outcome.unchanged,
+        "customers projected"
+    );
     // Books are refreshed once at the end, not after every chunk, and each
     // user's once: each refresh looks through every customer they see.
     outcome
@@ -341,6 +347,9 @@ const CHUNK: usize = 256;
 #[derive(Default)]
 struct Batch {
     failed: Vec<String>,
+    /// Customers projected, and left alone as projected already.
+    projected: usize,
+    unchanged: usize,
     /// Some customer's revenue figures changed (the city's tiers may move).
     standing_changed: bool,
     /// Customers registered by this batch (报备).
@@ -352,6 +361,8 @@ struct Batch {
 impl Batch {
     fn merge(&mut self, other: Batch) {
         self.failed.extend(other.failed);
+        self.projected += other.projected;
+        self.unchanged += other.unchanged;
         self.standing_changed |= other.standing_changed;
         self.registered.extend(other.registered);
         self.books_to_refresh.extend(other.books_to_refresh);
@@ -396,6 +407,8 @@ struct Prepared {
     out: Batch,
     /// Documents that are not customers (books, desks…): only unmarked.
     others: Vec<String>,
+    /// Customers left alone: projected already as they stand.
+    unchanged: Vec<String>,
     planned: Vec<Planned>,
     /// What the batch was planned under.
     rules: fieldbook_shared::rules::Rules,
@@ -415,17 +428,26 @@ async fn prepare(state: &AppState, docs: &[String]) -> Result<Prepared, ServerEr
     let mut others = server_written;
     let ids = customers.clone();
     type Official = std::collections::HashMap<String, Option<Vec<LedgerEntry>>>;
-    let (projected, mut official): (std::collections::HashMap<String, String>, Official) = state
+    // Each customer's heads as last projected, and whether it is marked
+    // dirty: read before the document, so a change stored after this read
+    // moves the heads the document is then read at.
+    type Projected = std::collections::HashMap<String, (String, bool)>;
+    let (projected, mut official): (Projected, Official) = state
         .storage
         .read_beside(move |c| {
             let mut stmt =
                 c.prepare_cached("SELECT heads FROM customer_index WHERE doc_id = ?1")?;
+            let mut marked = c.prepare_cached("SELECT doc_id FROM dirty_docs WHERE doc_id = ?1")?;
             let mut out = std::collections::HashMap::new();
             let mut official = std::collections::HashMap::new();
             for d in ids {
                 let heads: Option<String> = stmt.query_row([&d], |r| r.get(0)).optional()?;
+                let dirty = marked
+                    .query_row([&d], |r| r.get::<_, String>(0))
+                    .optional()?
+                    .is_some();
                 official.insert(d.clone(), ledger::official_of(c, &d)?);
-                out.insert(d, heads.unwrap_or_default());
+                out.insert(d, (heads.unwrap_or_default(), dirty));
             }
             Ok((out, official))
         })
@@ -433,15 +455,25 @@ async fn prepare(state: &AppState, docs: &[String]) -> Result<Prepared, ServerEr
     let rules = state.rules.get();
     let month = crate::this_month();
     let mut planned = Vec::new();
+    let mut unchanged = Vec::new();
     // Documents are read a few at a time: loading and reading one is CPU
     // work off the async threads, and one at a time used one core of the
     // machine's cores while a cold start projected every customer.
     let reads: Vec<(String, Result<Read, ServerError>)> =
         futures::stream::iter(customers.into_iter().map(|doc| {
-            let since = projected.get(&doc).cloned().unwrap_or_default();
+            let (since, dirty) = projected.get(&doc).cloned().unwrap_or_default();
+            // Not dirty and unmoved: projected already as it stands (an
+            // import's customers were projected about four times each, by
+            // the import and again by the background projector told of the
+            // same documents). Safe to leave: whatever else a projection
+            // reads (rules, month, decisions, the official ledger) marks
+            // the document dirty when it changes, and a change stored while
+            // a projection ran, whose mark that projection's commit deleted,
+            // moved the heads.
+            let unless_at = (!dirty && !since.is_empty()).then(|| since.clone());
             async move {
                 let read = match source_of(state, &doc).await {
-                    Ok(source) => source.read_apart(since).await,
+                    Ok(source) => source.read_apart(since, unless_at).await,
                     Err(e) => Err(e),
                 };
                 (doc, read)
@@ -452,7 +484,11 @@ async fn prepare(state: &AppState, docs: &[String]) -> Result<Prepared, ServerEr
         .await;
     for (doc, read) in reads {
         let (loaded, heads, changes) = match read {
-            Ok(read) => read,
+            Ok(Some(read)) => read,
+            Ok(None) => {
+                unchanged.push(doc);
+                continue;
+            }
             Err(e) => {
                 tracing::error!(error = %e, doc = %doc, "projection failed; it will be retried");
                 out.failed.push(doc);
@@ -515,6 +551,7 @@ async fn prepare(state: &AppState, docs: &[String]) -> Result<Prepared, ServerEr
     Ok(Prepared {
         out,
         others,
+        unchanged,
         planned,
         rules,
         month,
@@ -527,10 +564,13 @@ async fn commit(state: &AppState, prepared: Prepared) -> Result<Batch, ServerErr
     let Prepared {
         mut out,
         others,
+        unchanged,
         planned,
         rules,
         month,
     } = prepared;
+    out.projected = planned.len();
+    out.unchanged = unchanged.len();
     let done: Vec<String> = planned
         .iter()
         .map(|p| p.plan.doc.clone())
@@ -583,7 +623,7 @@ async fn commit(state: &AppState, prepared: Prepared) -> Result<Batch, ServerErr
         .await?;
     {
         let mut bulk = state.bulk.lock().unwrap_or_else(|e| e.into_inner());
-        for d in &done {
+        for d in done.iter().chain(&unchanged) {
             bulk.remove(d);
         }
     }
@@ -784,15 +824,20 @@ enum Source {
     Open(samod::DocHandle),
 }
 
-/// What `Source::read` returns: the customer, its heads, the changes since.
-type Read = (Result<Outline, SchemaError>, String, Vec<(String, String)>);
+/// What `Source::read` returns: the customer, its heads, the changes since
+/// (none if it stands at the heads it was to be left alone at).
+type Read = Option<(Result<Outline, SchemaError>, String, Vec<(String, String)>)>;
 
 impl Source {
     /// `read` on a blocking thread: reading a large customer takes milliseconds,
     /// and a batch of them on a runtime worker held up the sync tasks queued
     /// behind it (the tail of the visit storm's latency).
-    async fn read_apart(self, since: String) -> Result<Read, ServerError> {
-        tokio::task::spawn_blocking(move || self.read(&since))
+    async fn read_apart(
+        self,
+        since: String,
+        unless_at: Option<String>,
+    ) -> Result<Read, ServerError> {
+        tokio::task::spawn_blocking(move || self.read(&since, unless_at.as_deref()))
             .await
             .map_err(|e| {
                 ServerError::Internal(format!("reading a document to project it failed: {e}"))
@@ -800,14 +845,18 @@ impl Source {
     }
 
     /// The customer in it, its heads, and the changes since `since` (heads as
-    /// last projected).
-    fn read(&self, since: &str) -> Read {
+    /// last projected); nothing if its heads are `unless_at`.
+    fn read(&self, since: &str, unless_at: Option<&str>) -> Read {
         let read = |d: &automerge::Automerge| {
-            (
+            let heads = heads_of(d);
+            if unless_at == Some(heads.as_str()) {
+                return None;
+            }
+            Some((
                 Outline::load(d),
-                heads_of(d),
+                heads,
                 crate::history::new_changes(d, since),
-            )
+            ))
         };
         match self {
             Source::Stored(d) => read(d),

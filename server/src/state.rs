@@ -34,6 +34,11 @@ pub struct AppState {
     /// them: the projector, finding a customer with no holder, waits for it
     /// before it projects one as nobody's (see `projection::prepare`).
     pub registering: std::sync::Arc<tokio::sync::RwLock<()>>,
+    /// Held while a batch of customers is projected: an import's projection
+    /// (`projection::project_now`) and the background projector's, both
+    /// told of the same documents, take turns, so the second finds them
+    /// projected already and leaves them alone instead of doing it again.
+    pub projecting: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Open sync websockets per user (capped: see `sync::MAX_CONNECTIONS_PER_USER`).
     pub sync_conns: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>,
     /// Which sites' pages may change state; the cookie's flags.

@@ -208,6 +208,9 @@ pub struct TestServer {
     pub unload_idle_secs: Option<u64>,
     /// `--claim-grace-secs` for the server (default: its own).
     pub claim_grace_secs: Option<u64>,
+    /// `RUST_LOG` for the server (default: its own filter, or
+    /// `FIELDBOOK_SERVER_LOG`'s): for a test that reads what is logged.
+    pub log_filter: Option<String>,
     /// Whether the server has answered once on `addr` (from then on the
     /// address stays: devices reconnect to it).
     started: bool,
@@ -263,6 +266,7 @@ impl TestServer {
             static_dir: None,
             unload_idle_secs: None,
             claim_grace_secs: None,
+            log_filter: None,
             started: false,
         }
     }
@@ -283,6 +287,7 @@ impl TestServer {
             static_dir: self.static_dir.clone(),
             unload_idle_secs: self.unload_idle_secs,
             claim_grace_secs: self.claim_grace_secs,
+            log_filter: self.log_filter.clone(),
             started: false,
         }
     }
@@ -401,7 +406,12 @@ impl TestServer {
             )
             // The server's own default filter unless the run asks for more.
             .env_remove("RUST_LOG")
-            .envs(std::env::var("FIELDBOOK_SERVER_LOG").map(|l| ("RUST_LOG", l)))
+            .envs(
+                self.log_filter
+                    .clone()
+                    .or_else(|| std::env::var("FIELDBOOK_SERVER_LOG").ok())
+                    .map(|l| ("RUST_LOG", l)),
+            )
             .args(
                 self.unload_idle_secs
                     .iter()

@@ -100,6 +100,13 @@ pub fn record_import(
     let tx = c.transaction_with_behavior(crate::store::sql::TransactionBehavior::Immediate)?;
     for (doc, entries) in rows {
         put(&tx, doc, entries, Some(by))?;
+        // The grades read this record, which the document's heads do not
+        // show (figures imported again unchanged leave them where they
+        // were): marked for projection with it.
+        tx.execute(
+            "INSERT OR IGNORE INTO dirty_docs (doc_id) VALUES (?1)",
+            [doc],
+        )?;
     }
     tx.commit()?;
     Ok(())
