@@ -15,8 +15,11 @@ fn main() -> ExitCode {
     };
     let generated = Bindgen::new().input_path(input).web(true).and_then(|b| {
         b.typescript(false)
-            // The names section is a third of the module and only helps debugging.
-            .remove_name_section(true)
+            // The names section is a third of the module and only helps
+            // debugging: kept only when asked for, to profile
+            // (`FIELDBOOK_WASM_NAMES=1 cargo xtask dist`, then
+            // `book-bench --profile`).
+            .remove_name_section(std::env::var_os("FIELDBOOK_WASM_NAMES").is_none())
             .remove_producers_section(true)
             // The CLI's default, not the library's: the JS finds the
             // module beside itself.
