@@ -87,7 +87,7 @@ async fn project_until(
     });
     state.bulk_mark(&leftover);
     let (queued, t) = (leftover.len(), std::time::Instant::now());
-    let mut failed = project_all(&state, leftover.into_iter().collect()).await;
+    let mut failed = project_all(&state, leftover.into_iter().collect(), None).await;
     if queued > 0 {
         tracing::info!(
             documents = queued,
@@ -166,7 +166,7 @@ async fn project_until(
             }
         };
         let started = tokio::time::Instant::now();
-        let again = project_all(&state, batch).await;
+        let again = project_all(&state, batch, None).await;
         // Rest at least twice as long as the batch took, so that however large
         // the documents grow, projecting keeps to about a third of one core.
         next_batch = tokio::time::Instant::now() + GATHER.max(started.elapsed() * 2);
@@ -230,10 +230,30 @@ const MONTH_CHECK: std::time::Duration = std::time::Duration::from_secs(600);
 const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(200);
 const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long an import or a decision waits for its turn
+/// (`AppState::projecting`) before projecting beside the background
+/// projector's batch under way. A batch takes seconds, the background's
+/// share of an import of 1,000 customers longer (waited for, the import
+/// finds them projected: more than 5 s in a debug build on a busy machine,
+/// and the import projected them again); after an upgrade that projects
+/// every customer again a batch takes minutes, and a head's approval would
+/// hang until it ended.
+const TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Projects each document; returns those that failed. When a customer's
-/// revenue changed, the city's managed-as tiers are worked out again.
-async fn project_all(state: &AppState, docs: BTreeSet<String>) -> BTreeSet<String> {
-    let _turn = state.projecting.lock().await;
+/// revenue changed, the city's managed-as tiers are worked out again. Waits
+/// for the turn as long as it takes, or at most `patience`.
+async fn project_all(
+    state: &AppState,
+    docs: BTreeSet<String>,
+    patience: Option<std::time::Duration>,
+) -> BTreeSet<String> {
+    let _turn = match patience {
+        None => Some(state.projecting.lock().await),
+        Some(wait) => tokio::time::timeout(wait, state.projecting.lock())
+            .await
+            .ok(),
+    };
     let docs: Vec<String> = docs.into_iter().collect();
     let mut failed = BTreeSet::new();
     let mut outcome = Batch::default();
@@ -319,7 +339,7 @@ pub async fn project_now(state: &AppState, docs: Vec<String>) -> Result<(), Serv
         if attempt > 0 {
             tokio::time::sleep(RETRY_FIRST * attempt).await;
         }
-        left = project_all(state, left).await;
+        left = project_all(state, left, Some(TURN_WAIT)).await;
         if left.is_empty() {
             return Ok(());
         }

@@ -38,6 +38,8 @@ pub struct AppState {
     /// (`projection::project_now`) and the background projector's, both
     /// told of the same documents, take turns, so the second finds them
     /// projected already and leaves them alone instead of doing it again.
+    /// An import or decision waits at most half a minute for it
+    /// (`projection::TURN_WAIT`), then projects beside the batch.
     pub projecting: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Open sync websockets per user (capped: see `sync::MAX_CONNECTIONS_PER_USER`).
     pub sync_conns: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>,
